@@ -1,0 +1,1 @@
+"""Agent Workspace: an open agent workspace for live customer chat."""

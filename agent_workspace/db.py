@@ -1,0 +1,71 @@
+"""The database engine and sessions, shared by the app, the CLI and the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+from agent_workspace.config import database_url
+
+
+def make_engine(url: str, *, writer: bool = True) -> Engine:
+    """An engine tuned for the embedded SQLite default or for PostgreSQL.
+
+    SQLite runs in WAL mode with a long busy timeout. A writer engine starts
+    every transaction with ``BEGIN IMMEDIATE`` so that a read-then-write
+    (capacity check, claim) holds the write lock from its first statement; a
+    reader engine uses a deferred ``BEGIN`` so reads never wait for writers.
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+@lru_cache(maxsize=None)
+def engine_for(url: str, writer: bool = True) -> Engine:
+    if not url.startswith("sqlite") and not writer:
+        return engine_for(url, True)  # one pool is enough for PostgreSQL
+    return make_engine(url, writer=writer)
+
+
+def get_engine(*, writer: bool = True) -> Engine:
+    return engine_for(database_url(), writer)
+
+
+@contextmanager
+def session_scope(*, writer: bool = True) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on error.
+
+    ``writer=False`` for read-only work: on SQLite it does not take the write lock.
+    """
+    with Session(get_engine(writer=writer), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

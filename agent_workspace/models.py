@@ -1,0 +1,296 @@
+"""Database tables.
+
+Every table is a plain SQLModel class; the schema is created and evolved by the
+Alembic migrations in ``agent_workspace/migrations`` (never ``create_all`` on a
+production path). Indexes follow the queries the inbox, the routing sweeps and
+the message stream run.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Naive UTC timestamp: SQLite and PostgreSQL store it the same way."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Role(StrEnum):
+    WORKSPACE_USER = "workspace_user"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Presence(StrEnum):
+    AVAILABLE = "available"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class InteractionState(StrEnum):
+    QUEUED = "queued"
+    OFFERED = "offered"
+    WORK_IN_PROGRESS = "work_in_progress"
+    CLOSED_COMPLETE = "closed_complete"
+    CLOSED_ABANDONED = "closed_abandoned"
+
+
+OPEN_STATES = (
+    InteractionState.QUEUED,
+    InteractionState.OFFERED,
+    InteractionState.WORK_IN_PROGRESS,
+)
+
+
+class CloseReason(StrEnum):
+    CUSTOMER_LEFT_BEFORE_ENGAGEMENT = "customer_left_before_engagement"
+    NO_ACTIVITY = "no_activity"
+    CUSTOMER_ENDED = "customer_ended"
+    AGENT_ENDED = "agent_ended"
+    TAB_CLOSED = "tab_closed_without_saving"
+
+
+class SenderKind(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class User(SQLModel, table=True):
+    """An agent, supervisor or administrator."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, unique=True, max_length=64)
+    display_name: str = Field(max_length=120)
+    email: str = Field(default="", max_length=254)
+    password_hash: str
+    # Comma-separated Role values; read through services.auth.roles_of.
+    roles: str = Field(default="", max_length=200)
+    capacity: int = Field(default=4)
+    presence: str = Field(default=Presence.OFFLINE, max_length=16, index=True)
+    presence_changed_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime | None = None
+    active: bool = Field(default=True)
+    password_changed_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuthSession(SQLModel, table=True):
+    """A login. Only the SHA-256 of the bearer token is stored."""
+
+    __tablename__ = "auth_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Failed logins, for rate limiting per username and per client address."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_username_at", "username", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    client_address: str = Field(default="", max_length=64, index=True)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Queue(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=80)
+    description: str = Field(default="", max_length=500)
+    active: bool = Field(default=True)
+
+
+class QueueMember(SQLModel, table=True):
+    """Which agents work which queues."""
+
+    __tablename__ = "queue_member"
+
+    queue_id: int = Field(foreign_key="queue.id", primary_key=True)
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+
+
+class Customer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    email: str = Field(index=True, max_length=254)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Interaction(SQLModel, table=True):
+    """One chat from request to close: the interaction record."""
+
+    __table_args__ = (
+        Index("ix_interaction_queue_state_requested", "queue_id", "state", "requested_at"),
+        Index("ix_interaction_agent_state", "agent_id", "state"),
+        Index("ix_interaction_offer", "state", "offer_expires_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str | None = Field(default=None, unique=True, max_length=20)
+    # Unguessable id the customer's page uses; never the numeric id.
+    public_id: str = Field(unique=True, max_length=64)
+    state: str = Field(default=InteractionState.QUEUED, max_length=24)
+    close_reason: str | None = Field(default=None, max_length=48)
+    queue_id: int = Field(foreign_key="queue.id")
+    agent_id: int | None = Field(default=None, foreign_key="user.id")
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    short_description: str = Field(default="", max_length=160)
+    category: str = Field(default="inquiry", max_length=40)
+    priority: int = Field(default=4)
+    work_notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # The customer's place in line is by requested_at; a transfer keeps it.
+    requested_at: datetime = Field(default_factory=utcnow)
+    offered_to_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    offered_at: datetime | None = None
+    offer_expires_at: datetime | None = None
+    accepted_at: datetime | None = None
+    closed_at: datetime | None = None
+    wait_seconds: int | None = None
+    transfer_note: str = Field(default="", max_length=1000)
+    transcript: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OfferRejection(SQLModel, table=True):
+    """An agent said no (or let the offer lapse): never offer them that item again."""
+
+    __tablename__ = "offer_rejection"
+
+    interaction_id: int = Field(foreign_key="interaction.id", primary_key=True)
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    reason: str = Field(default="", max_length=500)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Message(SQLModel, table=True):
+    """Every line of every chat. Rows are never deleted."""
+
+    __table_args__ = (
+        UniqueConstraint("interaction_id", "client_id", name="uq_message_client_id"),
+        Index("ix_message_interaction_id_id", "interaction_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    interaction_id: int = Field(foreign_key="interaction.id")
+    sender_kind: str = Field(max_length=16)
+    sender_user_id: int | None = Field(default=None, foreign_key="user.id")
+    sender_name: str = Field(max_length=120)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    # Generated by the sending page: a retried send is a no-op.
+    client_id: str = Field(max_length=64)
+    attachment_id: int | None = Field(default=None, foreign_key="attachment.id")
+    article_number: str | None = Field(default=None, max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Attachment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(unique=True, max_length=64)
+    interaction_id: int | None = Field(default=None, foreign_key="interaction.id", index=True)
+    record_id: int | None = Field(default=None, foreign_key="support_record.id", index=True)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size: int
+    storage_name: str = Field(max_length=80)
+    uploaded_by_kind: str = Field(max_length=16)
+    uploaded_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SupportRecord(SQLModel, table=True):
+    """A case (CS…) or an incident (INC…) created from a chat."""
+
+    __tablename__ = "support_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # "case" | "incident"
+    number: str | None = Field(default=None, unique=True, max_length=20)
+    interaction_id: int | None = Field(default=None, foreign_key="interaction.id", index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id")
+    short_description: str = Field(max_length=160)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    priority: int = Field(default=4)
+    state: str = Field(default="new", max_length=24)
+    resolution_notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    escalation_level: int = Field(default=0)
+    escalation_group: str = Field(default="", max_length=80)
+    escalated_by_id: int | None = Field(default=None, foreign_key="user.id")
+    escalated_at: datetime | None = None
+    escalation_reason: str = Field(default="", max_length=1000)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class KnowledgeArticle(SQLModel, table=True):
+    __tablename__ = "knowledge_article"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=20)
+    title: str = Field(max_length=200)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    category: str = Field(default="General", max_length=80)
+    # Comma-separated tags.
+    tags: str = Field(default="", max_length=500)
+    published: bool = Field(default=True)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class OutgoingEmail(SQLModel, table=True):
+    """Every email the workspace sends; also the outbox when SMTP is not configured."""
+
+    __tablename__ = "outgoing_email"
+
+    id: int | None = Field(default=None, primary_key=True)
+    interaction_id: int | None = Field(default=None, foreign_key="interaction.id", index=True)
+    to_address: str = Field(max_length=254)
+    subject: str = Field(max_length=250)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="queued", max_length=16)  # queued | sent | failed
+    error: str = Field(default="", max_length=1000)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_target", "target_kind", "target_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor_kind: str = Field(max_length=16)  # agent | customer | system
+    actor_id: int | None = None
+    action: str = Field(max_length=60)
+    target_kind: str = Field(default="", max_length=30)
+    target_id: int | None = None
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class ClientConnection(SQLModel, table=True):
+    """A browser tab (Reflex client token) that must be told about changes.
+
+    The realtime layer looks up whom to push to here, so any worker can reach
+    any client; ``last_seen_at`` drives presence expiry.
+    """
+
+    __tablename__ = "client_connection"
+
+    token: str = Field(primary_key=True, max_length=80)
+    kind: str = Field(max_length=16)  # agent | customer
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    interaction_id: int | None = Field(default=None, foreign_key="interaction.id", index=True)
+    last_seen_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,1 @@
+"""Domain logic: plain Python, no Reflex import. Each function does one business action."""

@@ -16,8 +16,8 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    """Naive UTC timestamp: SQLite and PostgreSQL store it the same way."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    """Timezone-aware UTC: SQLModel's datetime columns refuse naive values."""
+    return datetime.now(timezone.utc)
 
 
 class Role(StrEnum):
@@ -81,12 +81,18 @@ class User(SQLModel, table=True):
 
 
 class AuthSession(SQLModel, table=True):
-    """A login. Only the SHA-256 of the bearer token is stored."""
+    """A login. Only SHA-256 hashes of the bearer token and of its one-time ticket are stored.
+
+    The password check runs over the websocket and yields a short-lived ticket;
+    the browser trades it once at /api/session for the HttpOnly cookie.
+    """
 
     __tablename__ = "auth_session"
 
     id: int | None = Field(default=None, primary_key=True)
-    token_hash: str = Field(index=True, unique=True, max_length=64)
+    token_hash: str | None = Field(default=None, index=True, unique=True, max_length=64)
+    ticket_hash: str | None = Field(default=None, index=True, unique=True, max_length=64)
+    ticket_expires_at: datetime | None = None
     user_id: int = Field(foreign_key="user.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
@@ -160,6 +166,11 @@ class Interaction(SQLModel, table=True):
     closed_at: datetime | None = None
     wait_seconds: int | None = None
     transfer_note: str = Field(default="", max_length=1000)
+    # Set when the customer leaves a chat the agent still has to wrap up.
+    customer_ended_at: datetime | None = None
+    # Typing indicators: "typing" means a keystroke within the last few seconds.
+    customer_typing_at: datetime | None = None
+    agent_typing_at: datetime | None = None
     transcript: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 15:35:14.513413
+Create Date: 2026-11-26 15:47:37.570021
 """
 
 from alembic import op
@@ -99,7 +99,9 @@ def upgrade() -> None:
 
     op.create_table('auth_session',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('ticket_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('ticket_expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -108,6 +110,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('auth_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_auth_session_ticket_hash'), ['ticket_hash'], unique=True)
         batch_op.create_index(batch_op.f('ix_auth_session_token_hash'), ['token_hash'], unique=True)
         batch_op.create_index(batch_op.f('ix_auth_session_user_id'), ['user_id'], unique=False)
 
@@ -133,6 +136,9 @@ def upgrade() -> None:
     sa.Column('closed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('wait_seconds', sa.Integer(), nullable=True),
     sa.Column('transfer_note', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('customer_ended_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('customer_typing_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('agent_typing_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('transcript', sa.Text(), nullable=True),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['agent_id'], ['user.id'], ),
@@ -311,6 +317,7 @@ def downgrade() -> None:
     with op.batch_alter_table('auth_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auth_session_user_id'))
         batch_op.drop_index(batch_op.f('ix_auth_session_token_hash'))
+        batch_op.drop_index(batch_op.f('ix_auth_session_ticket_hash'))
 
     op.drop_table('auth_session')
     with op.batch_alter_table('user', schema=None) as batch_op:

@@ -1,0 +1,67 @@
+"""The Reflex app: pages, the authorization middleware, HTTP routes, background sweeps."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import reflex as rx
+
+from agent_workspace import realtime, routes
+from agent_workspace.api import build_api
+from agent_workspace.config import settings
+from agent_workspace.db import session_scope
+from agent_workspace.pages.chat import chat
+from agent_workspace.pages.index import index
+from agent_workspace.pages.login import login
+from agent_workspace.pages.workspace import workspace
+from agent_workspace.security import DenyByDefault
+from agent_workspace.services import routing
+from agent_workspace.state.auth import AuthState, LoginState
+from agent_workspace.state.customer import CustomerChatState
+from agent_workspace.state.workspace import WorkspaceState
+
+log = logging.getLogger(__name__)
+SWEEP_SECONDS = 2.0
+STALE_CLIENT_SECONDS = 15 * 60
+
+
+def _sweep() -> list:
+    config = settings()
+    with session_scope() as session:
+        changes = routing.sweep(session, presence_grace_seconds=config.presence_grace_seconds)
+        realtime.forget_stale_clients(session, older_than_seconds=STALE_CLIENT_SECONDS)
+        return changes
+
+
+async def sweeper() -> None:
+    """Offer timeouts, presence expiry and queue draining, from stored timestamps."""
+    while True:
+        try:
+            changes = await asyncio.to_thread(_sweep)
+            await realtime.publish(changes)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("sweep failed")
+        await asyncio.sleep(SWEEP_SECONDS)
+
+
+app = rx.App(
+    theme=rx.theme(accent_color="indigo", radius="medium"),
+    stylesheets=["/styles.css"],
+    api_transformer=build_api(),
+)
+app.add_middleware(DenyByDefault())
+app.register_lifespan_task(sweeper)
+realtime.bind(app)
+
+app.add_page(index, route=routes.HOME, title="Agent Workspace")
+app.add_page(login, route=routes.LOGIN, title="Sign in · Agent Workspace", on_load=LoginState.load)
+app.add_page(
+    workspace,
+    route=routes.WORKSPACE,
+    title="Inbox · Agent Workspace",
+    on_load=[AuthState.require_login, WorkspaceState.on_load],
+)
+app.add_page(chat, route=routes.CHAT, title="Chat with support", on_load=CustomerChatState.on_load)

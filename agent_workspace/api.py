@@ -1,0 +1,95 @@
+"""HTTP routes beside the websocket: session cookie, logout, downloads, health.
+
+Mounted with ``rx.App(api_transformer=...)``. The session cookie is set here
+because a websocket event cannot set an HttpOnly cookie; the browser then
+carries it on every websocket handshake, where security.py reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import quote
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from agent_workspace.config import settings
+from agent_workspace.db import session_scope
+from agent_workspace.security import SESSION_COOKIE, session_token_from_headers
+from agent_workspace.services import auth, conversations
+from agent_workspace.services.errors import ServiceError
+from agent_workspace.services.transcripts import transcript_text
+
+
+def _redeem(ticket: str) -> str:
+    with session_scope() as session:
+        return auth.redeem_ticket(session, ticket=ticket)
+
+
+async def start_session(request: Request) -> Response:
+    """Trade the one-time ticket from the login event for the HttpOnly session cookie."""
+    try:
+        token = await asyncio.to_thread(_redeem, request.path_params["ticket"])
+    except ServiceError as error:
+        return RedirectResponse(f"/login?error={quote(str(error))}", status_code=303)
+    response = RedirectResponse("/workspace", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings().session_hours * 3600,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+def _logout(token: str) -> None:
+    with session_scope() as session:
+        auth.logout(session, token=token)
+
+
+async def logout(request: Request) -> Response:
+    """Revoke the session and drop the cookie (SameSite=strict: no cross-site logout)."""
+    token = session_token_from_headers({"cookie": request.headers.get("cookie", "")})
+    if token:
+        await asyncio.to_thread(_logout, token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _transcript(public_id: str) -> tuple[str, str]:
+    with session_scope(writer=False) as session:
+        item = conversations.interaction_by_public_id(session, public_id)
+        return item.number or "chat", transcript_text(session, interaction_id=item.id)
+
+
+async def customer_transcript(request: Request) -> Response:
+    """The customer's own transcript; the unguessable chat id is the capability."""
+    try:
+        number, text = await asyncio.to_thread(_transcript, request.path_params["public_id"])
+    except ServiceError:
+        return PlainTextResponse("Not found", status_code=404)
+    return PlainTextResponse(
+        text,
+        headers={"Content-Disposition": f'attachment; filename="{number}-transcript.txt"'},
+    )
+
+
+async def health(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def build_api() -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/api/session/{ticket}", start_session, methods=["GET"]),
+            Route("/api/logout", logout, methods=["GET"]),
+            Route("/api/transcript/{public_id}", customer_transcript, methods=["GET"]),
+            Route("/api/health", health, methods=["GET"]),
+        ]
+    )

@@ -1,0 +1,126 @@
+"""``agent-workspace``: the administrator's command line (database, users, queues, knowledge base)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from agent_workspace.config import database_url
+from agent_workspace.db import session_scope
+from agent_workspace.services import auth, routing, seed
+from agent_workspace.services.errors import ServiceError
+
+
+def _db_upgrade(_args: argparse.Namespace) -> int:
+    from agent_workspace.migrations import upgrade
+
+    upgrade()
+    print(f"Database is at the newest schema ({_redacted(database_url())}).")
+    return 0
+
+
+def _redacted(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def _seed(args: argparse.Namespace) -> int:
+    with session_scope() as session:
+        created = seed.seed_demo(session)
+    if created:
+        print("Seeded demo data.")
+    else:
+        print("The database already has data; nothing seeded.")
+    if created or args.print_logins:
+        print_demo_logins()
+    return 0
+
+
+def print_demo_logins() -> None:
+    print("Demo logins (username / password / roles):")
+    for login in seed.demo_logins():
+        print(f"  {login.username:<6} {login.password:<16} {login.roles:<32} {login.note}")
+
+
+def _user_create(args: argparse.Namespace) -> int:
+    with session_scope() as session:
+        user = auth.create_user(
+            session,
+            username=args.username,
+            password=args.password,
+            display_name=args.display_name,
+            email=args.email or "",
+            roles=args.role or [],
+            capacity=args.capacity,
+            queues=args.queue or [],
+        )
+    print(f"Created user {user.username} (roles: {user.roles or 'none'}, capacity {user.capacity}).")
+    return 0
+
+
+def _user_set_password(args: argparse.Namespace) -> int:
+    with session_scope() as session:
+        auth.set_password(session, username=args.username, password=args.password)
+    print(f"Password changed for {args.username}; their open sessions were signed out.")
+    return 0
+
+
+def _queue_create(args: argparse.Namespace) -> int:
+    with session_scope() as session:
+        queue = routing.create_queue(session, name=args.name, description=args.description)
+    print(f"Created queue {queue.name!r} (id {queue.id}).")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from agent_workspace.kb_cli import add_kb_commands
+
+    parser = argparse.ArgumentParser(prog="agent-workspace", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations up to the newest schema").set_defaults(func=_db_upgrade)
+
+    seed_cmd = commands.add_parser("seed", help="load demo data into an empty database")
+    seed_cmd.add_argument("--print-logins", action="store_true", help="print the demo logins even if nothing was seeded")
+    seed_cmd.set_defaults(func=_seed)
+
+    user = commands.add_parser("user", help="accounts").add_subparsers(dest="user_command", required=True)
+    create = user.add_parser("create", help="create an account")
+    create.add_argument("--username", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--display-name")
+    create.add_argument("--email")
+    create.add_argument("--role", action="append", help="workspace_user, supervisor or admin; repeat for several")
+    create.add_argument("--capacity", type=int, default=4, help="concurrent chats (default 4)")
+    create.add_argument("--queue", action="append", help="queue name the agent works; repeat for several")
+    create.set_defaults(func=_user_create)
+    set_password = user.add_parser("set-password", help="change a password and sign the user out everywhere")
+    set_password.add_argument("--username", required=True)
+    set_password.add_argument("--password", required=True)
+    set_password.set_defaults(func=_user_set_password)
+
+    queue = commands.add_parser("queue", help="chat queues").add_subparsers(dest="queue_command", required=True)
+    queue_create = queue.add_parser("create", help="create a queue")
+    queue_create.add_argument("--name", required=True)
+    queue_create.add_argument("--description", default="")
+    queue_create.set_defaults(func=_queue_create)
+
+    add_kb_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except ServiceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        code = 2
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Labelled form controls: every input has a visible label tied to it."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+def labelled(label: str, control: rx.Component, *, control_id: str) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=control_id, class_name="aw-label"),
+        control,
+        spacing="1",
+        width="100%",
+    )
+
+
+def text_field(label: str, *, name: str, control_id: str | None = None, **props) -> rx.Component:
+    control_id = control_id or name
+    return labelled(label, rx.input(id=control_id, name=name, width="100%", **props), control_id=control_id)
+
+
+def text_area(label: str, *, name: str, control_id: str | None = None, **props) -> rx.Component:
+    control_id = control_id or name
+    return labelled(label, rx.text_area(id=control_id, name=name, width="100%", **props), control_id=control_id)
+
+
+def error_callout(message: rx.Var) -> rx.Component:
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert", width="100%"),
+    )

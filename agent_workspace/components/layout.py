@@ -1,0 +1,41 @@
+"""Page chrome shared by the workspace pages."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from agent_workspace.state.auth import AuthState, full_page_load
+
+
+def logout_button() -> rx.Component:
+    return rx.button("Log out", variant="soft", size="2", on_click=full_page_load("/api/logout"))
+
+
+def app_header(*children: rx.Component) -> rx.Component:
+    return rx.el.header(
+        rx.hstack(
+            rx.hstack(
+                rx.icon("messages-square", size=22, aria_hidden="true"),
+                rx.heading("Agent Workspace", size="4", as_="h1"),
+                align="center",
+                spacing="2",
+            ),
+            rx.spacer(),
+            *children,
+            rx.text(AuthState.display_name, size="2", color_scheme="gray"),
+            rx.color_mode.button(aria_label="Toggle dark mode", size="2"),
+            logout_button(),
+            align="center",
+            spacing="3",
+            width="100%",
+        ),
+        class_name="aw-header",
+    )
+
+
+def centered_card(*children: rx.Component, max_width: str = "420px") -> rx.Component:
+    return rx.center(
+        rx.card(rx.vstack(*children, spacing="4", width="100%"), width="100%", max_width=max_width, size="3"),
+        min_height="85vh",
+        padding="16px",
+    )

@@ -1,0 +1,409 @@
+"""All > Workspace Home > Inbox, and one interaction tab per open chat."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from agent_workspace.components.form import error_callout
+from agent_workspace.components.layout import app_header, logout_button
+from agent_workspace.components.messages import message_list
+from agent_workspace.state.auth import AuthState
+from agent_workspace.state.views import ChatTab, InboxCardView
+from agent_workspace.state.workspace import PRESENCE_LABELS, WorkspaceState
+
+
+def breadcrumb() -> rx.Component:
+    return rx.el.nav(
+        rx.el.ol(
+            rx.el.li(rx.link("All", href="/workspace")),
+            rx.el.li("›", aria_hidden="true"),
+            rx.el.li(rx.link("Workspace Home", href="/workspace")),
+            rx.el.li("›", aria_hidden="true"),
+            rx.el.li(rx.text("Inbox", as_="span", weight="bold"), aria_current="page"),
+            class_name="aw-breadcrumb",
+        ),
+        aria_label="Breadcrumb",
+    )
+
+
+def presence_picker() -> rx.Component:
+    return rx.hstack(
+        rx.el.label("Presence", html_for="presence", class_name="aw-label"),
+        rx.select(
+            list(PRESENCE_LABELS.values()),
+            value=WorkspaceState.presence_label,
+            on_change=WorkspaceState.set_presence,
+            id="presence",
+            aria_label="Presence",
+        ),
+        rx.badge(
+            WorkspaceState.active_chats.to_string() + " / " + WorkspaceState.capacity.to_string() + " chats",
+            variant="soft",
+        ),
+        align="center",
+        spacing="2",
+    )
+
+
+# ---------------------------------------------------------------- inbox
+
+
+def inbox_card(card: InboxCardView) -> rx.Component:
+    claiming_this = WorkspaceState.claiming_queue_id == card.queue_id
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(card.customer_name, size="3", as_="h3"),
+                rx.badge(card.queue_name),
+                rx.spacer(),
+                rx.text(card.number, size="1", color_scheme="gray"),
+                width="100%",
+                align="center",
+            ),
+            rx.text(card.question, size="2", class_name="aw-question"),
+            rx.cond(card.transfer_note != "", rx.text("Transfer note: ", card.transfer_note, size="2", color_scheme="amber")),
+            rx.hstack(
+                rx.text("Waiting ", rx.moment(card.requested_at, from_now=True, interval=5000), size="1", color_scheme="gray"),
+                rx.cond(
+                    card.offered_to_me,
+                    rx.text(
+                        "Time to accept: ",
+                        rx.moment(card.offer_expires_at, from_now=True, interval=1000),
+                        size="1",
+                        color_scheme="orange",
+                        class_name="aw-countdown",
+                    ),
+                ),
+                spacing="3",
+            ),
+            rx.cond(
+                claiming_this & WorkspaceState.claim_delayed,
+                rx.callout(
+                    "Delayed transactions: assigning this chat is taking longer than usual. It opens as soon as the database answers.",
+                    icon="clock",
+                    color_scheme="amber",
+                    role="status",
+                    size="1",
+                ),
+            ),
+            rx.cond(
+                card.can_accept,
+                rx.hstack(
+                    rx.button(
+                        rx.cond(claiming_this, "Accepting…", "Accept"),
+                        on_click=WorkspaceState.accept(card.queue_id),
+                        disabled=WorkspaceState.claiming_queue_id != 0,
+                        aria_label="Accept",
+                    ),
+                    rx.button(
+                        "Reject",
+                        variant="soft",
+                        color_scheme="red",
+                        on_click=WorkspaceState.open_reject(card.interaction_id),
+                    ),
+                    spacing="2",
+                ),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        class_name=rx.cond(card.offered_to_me, "aw-card aw-offered", "aw-card"),
+        data_testid="inbox-card",
+    )
+
+
+def inbox_panel() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.heading("Inbox", size="5", as_="h2"),
+            rx.text("Your queues: ", rx.foreach(WorkspaceState.queue_names, lambda n: rx.badge(n, variant="outline", margin_right="4px")), size="2"),
+            align="center",
+            spacing="4",
+            wrap="wrap",
+        ),
+        rx.cond(
+            WorkspaceState.presence != "available",
+            rx.callout("You are not Available: new chats are not offered to you. Set your presence to Available to receive and accept chats.", icon="info", size="1"),
+        ),
+        rx.cond(
+            WorkspaceState.inbox_count == 0,
+            rx.center(rx.text("No customers are waiting in your queues.", color_scheme="gray"), padding="32px", width="100%"),
+            rx.vstack(rx.foreach(WorkspaceState.inbox, inbox_card), spacing="3", width="100%"),
+        ),
+        spacing="3",
+        width="100%",
+        max_width="760px",
+    )
+
+
+def reject_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Reject chat"),
+            rx.dialog.description("Say why. The chat goes back to the queue and is not offered to you again."),
+            rx.form(
+                rx.vstack(
+                    rx.el.label("Reason", html_for="reject-reason", class_name="aw-label"),
+                    rx.text_area(id="reject-reason", name="reason", required=True, width="100%"),
+                    error_callout(WorkspaceState.reject_error),
+                    rx.hstack(
+                        rx.button("Cancel", type="button", variant="soft", color_scheme="gray", on_click=WorkspaceState.cancel_reject),
+                        rx.button("Reject chat", type="submit", color_scheme="red"),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="3",
+                ),
+                on_submit=WorkspaceState.reject,
+                reset_on_submit=True,
+            ),
+        ),
+        open=WorkspaceState.reject_open,
+        on_open_change=lambda _open: WorkspaceState.cancel_reject(),
+    )
+
+
+def close_tab_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("End the chat without saving?"),
+            rx.alert_dialog.description(
+                "Closing the tab ends the chat for the customer, and the conversation history is NOT saved "
+                "to the interaction record. To keep it, use Close in the Details tab instead."
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Keep chat open", variant="soft", color_scheme="gray", on_click=WorkspaceState.cancel_close_tab)),
+                rx.alert_dialog.action(rx.button("End chat without saving", color_scheme="red", on_click=WorkspaceState.confirm_close_tab)),
+                justify="end",
+                spacing="3",
+                margin_top="16px",
+            ),
+        ),
+        open=WorkspaceState.close_tab_open,
+    )
+
+
+# ---------------------------------------------------------------- interaction tab
+
+
+def customer_info(tab: ChatTab) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(tab.customer_name, size="4", as_="h3"),
+                rx.badge(tab.queue_name),
+                rx.text(tab.number, size="1", color_scheme="gray"),
+                align="center",
+                spacing="2",
+                wrap="wrap",
+            ),
+            rx.text(tab.customer_email, size="2"),
+            rx.text("Question: ", tab.question, size="2"),
+            rx.text("Waited ", tab.wait_text, " before accept", size="1", color_scheme="gray"),
+            rx.cond(tab.transfer_note != "", rx.text("Transfer note: ", tab.transfer_note, size="2", color_scheme="amber")),
+            rx.cond(
+                tab.earlier.length() > 0,
+                rx.vstack(
+                    rx.text("Earlier interactions", size="1", weight="bold"),
+                    rx.foreach(tab.earlier, lambda e: rx.text(e, size="1")),
+                    spacing="1",
+                ),
+            ),
+            spacing="1",
+            align="start",
+        ),
+        width="100%",
+        aria_label="Customer information",
+    )
+
+
+def active_chat(tab: ChatTab) -> rx.Component:
+    composer_id = "composer-" + tab.interaction_id.to_string()
+    return rx.vstack(
+        customer_info(tab),
+        rx.box(
+            message_list(
+                tab.messages,
+                mine_kind="agent",
+                on_retry=lambda client_id: WorkspaceState.retry_message(tab.interaction_id, client_id),
+                label="Conversation",
+            ),
+            class_name="aw-scroll",
+            width="100%",
+        ),
+        rx.cond(tab.customer_typing, rx.text(tab.customer_name, " is typing…", size="1", color_scheme="gray", role="status")),
+        rx.cond(
+            tab.customer_ended,
+            rx.callout("The customer ended the chat. Complete the Details and Close.", icon="info", size="1", width="100%"),
+            rx.form(
+                rx.hstack(
+                    rx.el.input(type="hidden", name="interaction_id", value=tab.interaction_id),
+                    rx.box(
+                        rx.el.label("Message", html_for=composer_id, class_name="aw-visually-hidden"),
+                        rx.input(
+                            id=composer_id,
+                            name="body",
+                            placeholder="Type a reply…",
+                            width="100%",
+                            auto_complete="off",
+                            max_length=4000,
+                            on_change=WorkspaceState.typing(tab.interaction_id).debounce(1500),
+                        ),
+                        flex="1",
+                    ),
+                    rx.button("Send", type="submit"),
+                    width="100%",
+                ),
+                on_submit=WorkspaceState.send_message,
+                reset_on_submit=True,
+                width="100%",
+            ),
+        ),
+        spacing="3",
+        width="100%",
+        flex="3",
+        min_width="0",
+    )
+
+
+def details_tab(tab: ChatTab) -> rx.Component:
+    return rx.vstack(
+        rx.heading("Interaction ", tab.number, size="3", as_="h3"),
+        rx.data_list.root(
+            rx.data_list.item(rx.data_list.label("Opened for"), rx.data_list.value(tab.customer_name)),
+            rx.data_list.item(rx.data_list.label("Queue"), rx.data_list.value(tab.queue_name)),
+            rx.data_list.item(rx.data_list.label("Short description"), rx.data_list.value(tab.short_description)),
+            rx.data_list.item(rx.data_list.label("Accepted"), rx.data_list.value(rx.moment(tab.accepted_at, format="YYYY-MM-DD HH:mm"))),
+            size="1",
+        ),
+        rx.button(
+            "Close",
+            color_scheme="red",
+            on_click=WorkspaceState.close_chat(tab.interaction_id),
+            aria_label="Close",
+        ),
+        rx.text("Close ends the chat and saves the conversation history to the interaction record.", size="1", color_scheme="gray"),
+        spacing="3",
+        width="100%",
+        align="start",
+    )
+
+
+def interaction_panel(tab: ChatTab) -> rx.Component:
+    return rx.cond(
+        WorkspaceState.active_tab == tab.interaction_id.to_string(),
+        rx.hstack(
+            active_chat(tab),
+            rx.box(
+                rx.tabs.root(
+                    rx.tabs.list(rx.tabs.trigger("Details", value="details")),
+                    rx.tabs.content(details_tab(tab), value="details", padding_top="12px"),
+                    default_value="details",
+                ),
+                flex="2",
+                min_width="280px",
+            ),
+            spacing="4",
+            align="start",
+            width="100%",
+            role="tabpanel",
+            aria_label="Interaction " + tab.number,
+        ),
+    )
+
+
+def tab_button(label: rx.Component, *, value, class_name="aw-tab") -> rx.Component:
+    selected = WorkspaceState.active_tab == value
+    return rx.button(
+        label,
+        role="tab",
+        aria_selected=selected,
+        variant=rx.cond(selected, "solid", "soft"),
+        on_click=WorkspaceState.select_tab(value),
+        class_name=class_name,
+    )
+
+
+def interaction_trigger(tab: ChatTab) -> rx.Component:
+    return rx.hstack(
+        tab_button(
+            rx.hstack(
+                rx.text(tab.customer_name),
+                rx.cond(tab.unread > 0, rx.badge(tab.unread.to_string(), color_scheme="red", aria_label=tab.unread.to_string() + " unread")),
+                spacing="2",
+                align="center",
+            ),
+            value=tab.interaction_id.to_string(),
+            class_name="aw-tab aw-urgency-" + tab.urgency,
+        ),
+        rx.icon_button(
+            rx.icon("x", size=14),
+            size="1",
+            variant="ghost",
+            aria_label="Close tab " + tab.customer_name,
+            on_click=WorkspaceState.open_close_tab(tab.interaction_id),
+        ),
+        spacing="1",
+        align="center",
+    )
+
+
+def workspace_body() -> rx.Component:
+    return rx.vstack(
+        app_header(presence_picker()),
+        breadcrumb(),
+        rx.hstack(
+            tab_button(
+                rx.hstack(
+                    rx.text("Inbox"),
+                    rx.cond(WorkspaceState.inbox_count > 0, rx.badge(WorkspaceState.inbox_count.to_string(), color_scheme="blue")),
+                    spacing="2",
+                    align="center",
+                ),
+                value="inbox",
+            ),
+            rx.foreach(WorkspaceState.tabs, interaction_trigger),
+            role="tablist",
+            aria_label="Interactions",
+            spacing="3",
+            wrap="wrap",
+            width="100%",
+            class_name="aw-tablist",
+        ),
+        rx.cond(WorkspaceState.active_tab == "inbox", rx.box(inbox_panel(), role="tabpanel", aria_label="Inbox", width="100%")),
+        rx.foreach(WorkspaceState.tabs, interaction_panel),
+        reject_dialog(),
+        close_tab_dialog(),
+        rx.box(rx.moment(interval=5000, on_change=WorkspaceState.tick), display="none"),
+        spacing="3",
+        width="100%",
+        padding="12px 20px",
+    )
+
+
+def role_missing() -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.heading("You need the workspace_user role", as_="h1", size="5"),
+            rx.text("Your account is signed in, but it does not have the workspace_user role. Ask an administrator to grant it."),
+            logout_button(),
+            spacing="3",
+            align="center",
+        ),
+        min_height="80vh",
+    )
+
+
+def workspace() -> rx.Component:
+    return rx.el.main(
+        rx.cond(
+            AuthState.checked,
+            rx.cond(
+                AuthState.is_workspace_user,
+                rx.cond(WorkspaceState.loaded, workspace_body(), rx.center(rx.spinner(size="3"), rx.text("Loading your workspace…"), min_height="60vh")),
+                role_missing(),
+            ),
+            rx.center(rx.spinner(size="3"), min_height="60vh"),
+        ),
+    )

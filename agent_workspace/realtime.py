@@ -1,0 +1,148 @@
+"""Telling browser tabs that something changed: the only caller of ``app.modify_state``.
+
+Services return change notices (``services.events``); ``publish`` turns them
+into the set of client tokens to refresh, looked up in the database
+(``client_connection``), and pokes each one. A poked state re-reads what it
+shows from the database with its own cursor, so pushes are idempotent, can
+arrive in any order, and reach a token on any worker (with Redis as the state
+manager Reflex relays the update to the worker that owns the socket).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+import reflex as rx
+from sqlalchemy import delete, or_
+from sqlmodel import Session, col, select
+
+from agent_workspace.db import session_scope
+from agent_workspace.models import ClientConnection, Interaction, QueueMember, utcnow
+from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
+from agent_workspace.services.routing import WAITING_STATES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """The state class that owns a kind of client, and its refresh method name."""
+
+    state_cls: type[rx.State]
+    method: str
+
+
+_receivers: dict[str, Receiver] = {}
+_app: rx.App | None = None
+_background: set[asyncio.Task] = set()
+
+
+def bind(app: rx.App) -> None:
+    global _app
+    _app = app
+
+
+def register_receiver(kind: str, state_cls: type[rx.State], method: str) -> None:
+    _receivers[kind] = Receiver(state_cls, method)
+
+
+# ---------------------------------------------------------------- connections
+
+
+def register_client(session: Session, *, token: str, kind: str, user_id: int | None = None, interaction_id: int | None = None) -> None:
+    """Remember (or refresh) which tab belongs to whom."""
+    row = session.get(ClientConnection, token)
+    if row is None:
+        row = ClientConnection(token=token, kind=kind)
+        session.add(row)
+    row.kind = kind
+    row.user_id = user_id
+    row.interaction_id = interaction_id
+    row.last_seen_at = utcnow()
+    session.commit()
+
+
+def forget_stale_clients(session: Session, *, older_than_seconds: int) -> int:
+    from datetime import timedelta
+
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    result = session.execute(delete(ClientConnection).where(col(ClientConnection.last_seen_at) < cutoff))
+    session.commit()
+    return result.rowcount or 0
+
+
+def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, str]:
+    """token -> client kind, for everyone who must hear about ``changes``."""
+    users: set[int] = set()
+    interactions: set[int] = set()
+    for change in changes:
+        if isinstance(change, AgentChanged) and change.user_id is not None:
+            users.add(change.user_id)
+        elif isinstance(change, InteractionChanged):
+            interactions.add(change.interaction_id)
+        elif isinstance(change, QueueChanged):
+            users.update(session.exec(select(QueueMember.user_id).where(QueueMember.queue_id == change.queue_id)))
+            interactions.update(
+                session.exec(
+                    select(Interaction.id).where(
+                        Interaction.queue_id == change.queue_id, col(Interaction.state).in_(WAITING_STATES)
+                    )
+                )
+            )
+    if interactions:
+        for agent_id, offered_id in session.exec(
+            select(Interaction.agent_id, Interaction.offered_to_id).where(col(Interaction.id).in_(interactions))
+        ):
+            users.update(u for u in (agent_id, offered_id) if u is not None)
+    if not users and not interactions:
+        return {}
+    conditions = []
+    if users:
+        conditions.append(col(ClientConnection.user_id).in_(users))
+    if interactions:
+        conditions.append(
+            (ClientConnection.kind == "customer") & col(ClientConnection.interaction_id).in_(interactions)
+        )
+    return {row.token: row.kind for row in session.exec(select(ClientConnection).where(or_(*conditions)))}
+
+
+# ---------------------------------------------------------------- pushing
+
+
+def _resolve(changes: list[Change]) -> dict[str, str]:
+    with session_scope(writer=False) as session:
+        return tokens_for(session, changes)
+
+
+async def poke(token: str, kind: str) -> None:
+    """Make one client re-read its view from the database."""
+    receiver = _receivers.get(kind)
+    if _app is None or receiver is None:
+        return
+    try:
+        async with _app.modify_state(rx.BaseStateToken(ident=token, cls=receiver.state_cls)) as root:
+            state = await root.get_state(receiver.state_cls)
+            refresh: Callable[[], Awaitable[None]] = getattr(state, receiver.method)
+            await refresh()
+    except Exception:  # one broken tab must not stop the others
+        log.exception("push to %s failed", token)
+
+
+async def publish(changes: list[Change], *, exclude_token: str | None = None) -> None:
+    if not changes or _app is None:
+        return
+    targets = await asyncio.to_thread(_resolve, list(dict.fromkeys(changes)))
+    targets.pop(exclude_token, None)
+    await asyncio.gather(*(poke(token, kind) for token, kind in targets.items()))
+
+
+def publish_later(changes: list[Change], *, exclude_token: str | None = None) -> None:
+    """Schedule a publish after the current event releases its state lock."""
+    if not changes:
+        return
+    task = asyncio.get_running_loop().create_task(publish(changes, exclude_token=exclude_token))
+    _background.add(task)
+    task.add_done_callback(_background.discard)

@@ -1,0 +1,431 @@
+"""Files shared in a chat, and files kept on cases and incidents.
+
+An upload is judged by its content, never by its name: only a short list of
+harmless formats is accepted, and a name that claims another format than the
+bytes carry (a program renamed ``photo.png``) is refused. Files are stored
+outside anything the web server publishes, under random names, and are reached
+only through an unguessable ``public_id`` once ``can_download`` agrees.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+import secrets
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+from sqlmodel import Session, select
+
+from agent_workspace.config import PROJECT_ROOT, settings
+from agent_workspace.models import (
+    OPEN_STATES,
+    Attachment,
+    Interaction,
+    Role,
+    SupportRecord,
+)
+from agent_workspace.services import audit
+from agent_workspace.services.errors import Conflict, NotFound, ValidationError
+
+MEGABYTE = 1024 * 1024
+MAX_FILENAME_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class FileType:
+    content_type: str
+    label: str
+    # The first extension is the one given to a file uploaded without one.
+    extensions: tuple[str, ...]
+
+
+PNG = FileType("image/png", "PNG image", (".png",))
+JPEG = FileType("image/jpeg", "JPEG image", (".jpg", ".jpeg"))
+GIF = FileType("image/gif", "GIF image", (".gif",))
+WEBP = FileType("image/webp", "WebP image", (".webp",))
+PDF = FileType("application/pdf", "PDF document", (".pdf",))
+TEXT = FileType("text/plain", "text file", (".txt", ".log"))
+CSV = FileType("text/csv", "CSV file", (".csv",))
+DOCX = FileType(
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "Word document",
+    (".docx",),
+)
+XLSX = FileType(
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "Excel workbook",
+    (".xlsx",),
+)
+PPTX = FileType(
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "PowerPoint presentation",
+    (".pptx",),
+)
+ALLOWED_TYPES = (PNG, JPEG, GIF, WEBP, PDF, TEXT, CSV, DOCX, XLSX, PPTX)
+ALLOWED_EXTENSIONS = frozenset(ext for kind in ALLOWED_TYPES for ext in kind.extensions)
+ALLOWED_TYPES_TEXT = (
+    "PNG, JPEG, GIF and WebP images, PDF documents, text, CSV and log files, "
+    "and Word, Excel and PowerPoint files (.docx, .xlsx, .pptx)"
+)
+
+# Windows and macOS programs; only named in the refusal, they fail the checks anyway.
+_EXECUTABLE_MAGIC = (
+    b"MZ",
+    b"\x7fELF",
+    b"\xca\xfe\xba\xbe",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+)
+# Characters Windows refuses in file names; replaced so a download saves anywhere.
+_RESERVED_CHARACTERS = str.maketrans({c: "_" for c in '<>:"|?*'})
+
+
+def format_size(size: int) -> str:
+    """A byte count the way people read it: "512 B", "14 KB", "2.5 MB"."""
+    if size < 1024:
+        return f"{size} B"
+    if size < MEGABYTE:
+        return f"{round(size / 1024)} KB"
+    return f"{round(size / MEGABYTE, 1):g} MB"
+
+
+def sanitize_filename(filename: str) -> str:
+    """The name to keep and offer on download: the last path part, printable, ≤ 255 chars.
+
+    Browsers on Windows may send a full ``C:\\...`` path; invisible format
+    characters are dropped so a right-to-left override cannot disguise
+    ``gnp.exe`` as ``exe.png``.
+    """
+    name = re.split(r"[\\/]", unicodedata.normalize("NFC", filename))[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf"))
+    name = name.translate(_RESERVED_CHARACTERS).strip().strip(".").strip()
+    if len(name) > MAX_FILENAME_LENGTH:
+        suffix = PurePath(name).suffix
+        if len(suffix) > 16:
+            suffix = ""
+        name = name[: MAX_FILENAME_LENGTH - len(suffix)] + suffix
+    return name or "attachment"
+
+
+def detect_content_type(filename: str, data: bytes) -> str:
+    """The content type of ``data`` if it is an allowed kind that agrees with ``filename``.
+
+    Raises ``ValidationError`` naming the allowed types otherwise.
+    """
+    return _check_type(filename, data).content_type
+
+
+def store_attachment(
+    session: Session,
+    *,
+    interaction_id: int | None = None,
+    record_id: int | None = None,
+    filename: str,
+    data: bytes,
+    uploaded_by_kind: str,
+    uploaded_by_user_id: int | None,
+    max_bytes: int | None = None,
+    storage_dir: Path | None = None,
+) -> Attachment:
+    """Check an upload, write it to private storage and record it on a chat or a record."""
+    target_kind, target_id = _owner(session, interaction_id, record_id)
+    name = sanitize_filename(filename)
+    limit = settings().attachment_max_bytes if max_bytes is None else max_bytes
+    if not data:
+        raise ValidationError(f"“{name}” is empty.")
+    if len(data) > limit:
+        raise ValidationError(
+            f"File too large: {_megabytes(len(data))} MB (limit {_megabytes(limit)} MB)"
+        )
+    file_type = _check_type(name, data)
+    if not PurePath(name).suffix:
+        name = name[: MAX_FILENAME_LENGTH - 5] + file_type.extensions[0]
+
+    directory = _storage_root(storage_dir)
+    storage_name = _write_private(directory, data)
+    try:
+        attachment = Attachment(
+            public_id=secrets.token_urlsafe(24),
+            interaction_id=interaction_id,
+            record_id=record_id,
+            filename=name,
+            content_type=file_type.content_type,
+            size=len(data),
+            storage_name=storage_name,
+            uploaded_by_kind=uploaded_by_kind,
+            uploaded_by_user_id=uploaded_by_user_id,
+        )
+        session.add(attachment)
+        session.flush()
+        audit.record(
+            session,
+            action="attachment.uploaded",
+            actor_kind=uploaded_by_kind,
+            actor_id=uploaded_by_user_id,
+            target_kind=target_kind,
+            target_id=target_id,
+            attachment_id=attachment.id,
+            filename=name,
+            content_type=file_type.content_type,
+            size=len(data),
+        )
+        session.commit()
+    except BaseException:
+        (directory / storage_name).unlink(missing_ok=True)
+        raise
+    return attachment
+
+
+def open_attachment(
+    session: Session, *, public_id: str, storage_dir: Path | None = None
+) -> tuple[Attachment, Path]:
+    """The attachment row and the path of its file; ``NotFound`` if either is missing."""
+    attachment = session.exec(select(Attachment).where(Attachment.public_id == public_id)).first()
+    if attachment is None:
+        raise NotFound("That file does not exist.")
+    path = _storage_root(storage_dir) / attachment.storage_name
+    if not path.is_file():
+        raise NotFound("That file is no longer available.")
+    return attachment, path
+
+
+def can_download(
+    session: Session,
+    *,
+    attachment: Attachment,
+    user_id: int | None,
+    roles: set[str],
+    customer_interaction_id: int | None,
+) -> bool:
+    """Whether this caller may fetch the file.
+
+    A chat's files go to that chat's customer, the agent now assigned to it and
+    supervisors; a case's or incident's files to any workspace user.
+    """
+    if attachment.record_id is not None:
+        return user_id is not None and bool(roles & {Role.WORKSPACE_USER, Role.SUPERVISOR})
+    if attachment.interaction_id is None:
+        return False
+    if customer_interaction_id is not None and customer_interaction_id == attachment.interaction_id:
+        return True
+    if user_id is None:
+        return False
+    if Role.SUPERVISOR in roles:
+        return True
+    interaction = session.get(Interaction, attachment.interaction_id)
+    return interaction is not None and interaction.agent_id == user_id
+
+
+def record_download(
+    session: Session, *, attachment: Attachment, actor_kind: str, actor_id: int | None
+) -> None:
+    """Log that a file was handed out: who saw a customer's file is worth knowing."""
+    target_kind, target_id = (
+        ("record", attachment.record_id)
+        if attachment.record_id is not None
+        else ("interaction", attachment.interaction_id)
+    )
+    audit.record(
+        session,
+        action="attachment.downloaded",
+        actor_kind=actor_kind,
+        actor_id=actor_id,
+        target_kind=target_kind,
+        target_id=target_id,
+        attachment_id=attachment.id,
+        filename=attachment.filename,
+    )
+    session.commit()
+
+
+def list_attachments(
+    session: Session, *, interaction_id: int | None = None, record_id: int | None = None
+) -> list[Attachment]:
+    """The files of one chat or one record, oldest first."""
+    query = (
+        select(Attachment)
+        .where(Attachment.interaction_id == interaction_id, Attachment.record_id == record_id)
+        .order_by(Attachment.id)
+    )
+    return list(session.exec(query).all())
+
+
+def copy_to_record(
+    session: Session, *, interaction_id: int, record_id: int, storage_dir: Path | None = None
+) -> list[Attachment]:
+    """Give a case or incident its own copy of every file of the chat it came from.
+
+    A copy, not a link: the record's files stay with the record (and its wider
+    audience) whatever later happens to the chat's.
+    """
+    if session.get(SupportRecord, record_id) is None:
+        raise NotFound("That case or incident does not exist.")
+    directory = _storage_root(storage_dir)
+    written: list[str] = []
+    copies: list[Attachment] = []
+    try:
+        for original in list_attachments(session, interaction_id=interaction_id):
+            data = (directory / original.storage_name).read_bytes()
+            storage_name = _write_private(directory, data)
+            written.append(storage_name)
+            copies.append(
+                Attachment(
+                    public_id=secrets.token_urlsafe(24),
+                    record_id=record_id,
+                    filename=original.filename,
+                    content_type=original.content_type,
+                    size=original.size,
+                    storage_name=storage_name,
+                    uploaded_by_kind=original.uploaded_by_kind,
+                    uploaded_by_user_id=original.uploaded_by_user_id,
+                )
+            )
+        if copies:
+            session.add_all(copies)
+            session.flush()
+            audit.record(
+                session,
+                action="attachment.copied",
+                actor_kind="system",
+                target_kind="record",
+                target_id=record_id,
+                interaction_id=interaction_id,
+                attachment_ids=[copy.id for copy in copies],
+            )
+        session.commit()
+    except BaseException:
+        for storage_name in written:
+            (directory / storage_name).unlink(missing_ok=True)
+        raise
+    return copies
+
+
+def _owner(session: Session, interaction_id: int | None, record_id: int | None) -> tuple[str, int]:
+    """The chat or record an upload belongs to, which must exist (and a chat must be open)."""
+    if (interaction_id is None) == (record_id is None):
+        raise ValidationError("A file belongs to either a chat or a case/incident.")
+    if interaction_id is not None:
+        interaction = session.get(Interaction, interaction_id)
+        if interaction is None:
+            raise NotFound("That chat does not exist.")
+        if interaction.state not in OPEN_STATES:
+            raise Conflict("This chat has ended; files can no longer be added to it.")
+        return "interaction", interaction_id
+    if session.get(SupportRecord, record_id) is None:
+        raise NotFound("That case or incident does not exist.")
+    return "record", record_id
+
+
+def _check_type(filename: str, data: bytes) -> FileType:
+    extension = PurePath(filename).suffix.lower()
+    if extension and extension not in ALLOWED_EXTENSIONS:
+        raise ValidationError(
+            f"“{filename}” cannot be shared: {extension} files are not allowed. "
+            f"Allowed are {ALLOWED_TYPES_TEXT}."
+        )
+    detected = _sniff_binary(data)
+    if detected is None and _is_text(data):
+        detected = CSV if extension == ".csv" else TEXT
+    if detected is None:
+        what = (
+            "is a program, and programs cannot be shared"
+            if data.startswith(_EXECUTABLE_MAGIC)
+            else "is not a kind of file that can be shared"
+        )
+        raise ValidationError(f"“{filename}” {what}. Allowed are {ALLOWED_TYPES_TEXT}.")
+    if extension and extension not in detected.extensions:
+        raise ValidationError(
+            f"“{filename}” is really a {detected.label}, which does not match its name. "
+            "Rename it or choose another file."
+        )
+    return detected
+
+
+def _sniff_binary(data: bytes) -> FileType | None:
+    """The allowed binary format ``data`` starts with, if any."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return GIF
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return WEBP
+    if data.startswith(b"%PDF-"):
+        return PDF
+    if data.startswith(b"PK\x03\x04"):
+        return _sniff_office(data)
+    return None
+
+
+def _sniff_office(data: bytes) -> FileType | None:
+    """DOCX/XLSX/PPTX by their package parts; any other ZIP, or one with macros, is refused."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    if "[Content_Types].xml" not in names or any(n.endswith("vbaProject.bin") for n in names):
+        return None
+    for folder, kind in (("word/", DOCX), ("xl/", XLSX), ("ppt/", PPTX)):
+        if any(name.startswith(folder) for name in names):
+            return kind
+    return None
+
+
+def _is_text(data: bytes) -> bool:
+    if b"\x00" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _megabytes(size: int) -> str:
+    """Megabytes rounded up to a tenth, so a file just over the limit never reads as equal to it."""
+    return f"{math.ceil(size * 10 / MEGABYTE) / 10:g}"
+
+
+def _storage_root(storage_dir: Path | None) -> Path:
+    """The attachment folder, refusing one the web server would publish."""
+    directory = (storage_dir or settings().attachment_dir).resolve()
+    for root in {PROJECT_ROOT, Path.cwd()}:
+        for public in (root / "assets", root / ".web"):
+            if directory.is_relative_to(public.resolve()):
+                raise RuntimeError(
+                    f"The attachment folder {directory} is inside {public}, which is served "
+                    "to anyone; set AW_ATTACHMENT_DIR to a private folder."
+                )
+    return directory
+
+
+def _write_private(directory: Path, data: bytes) -> str:
+    """Write ``data`` under a new random name readable only by us; durable once this returns."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    storage_name = secrets.token_hex(16)
+    path = directory / storage_name
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        with os.fdopen(os.open(path, flags, 0o600), "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if hasattr(os, "O_DIRECTORY"):
+        directory_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(directory_fd)
+        finally:
+            os.close(directory_fd)
+    return storage_name

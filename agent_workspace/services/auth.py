@@ -1,0 +1,242 @@
+"""Accounts, passwords, login sessions and roles.
+
+Passwords are argon2id hashes. A login yields a random bearer token; only its
+SHA-256 is stored, and every request re-checks it against the database, so a
+logout or a password change takes effect on the very next event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import update
+from sqlmodel import Session, col, func, select
+
+from agent_workspace.models import AuthSession, LoginAttempt, Queue, QueueMember, Role, User, utcnow
+from agent_workspace.services import audit
+from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
+
+_hasher = PasswordHasher()
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD_LENGTH = 8
+# Failed logins allowed in LOGIN_WINDOW before further attempts are refused.
+MAX_FAILED_PER_USER = 5
+MAX_FAILED_PER_ADDRESS = 20
+LOGIN_WINDOW = timedelta(minutes=5)
+TICKET_LIFETIME = timedelta(seconds=60)
+_DUMMY_HASH = _hasher.hash("timing-equaliser")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: the logged-in user behind a valid session token."""
+
+    user_id: int
+    username: str
+    display_name: str
+    roles: frozenset[str]
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def roles_of(user: User) -> frozenset[str]:
+    return frozenset(r for r in user.roles.split(",") if r)
+
+
+def _validate_roles(roles: list[str] | tuple[str, ...]) -> str:
+    valid = {r.value for r in Role}
+    unknown = [r for r in roles if r not in valid]
+    if unknown:
+        raise ValidationError(f"Unknown role {unknown[0]!r}; roles are: {', '.join(sorted(valid))}.")
+    return ",".join(sorted(set(roles)))
+
+
+def _validate_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    display_name: str | None = None,
+    email: str = "",
+    roles: list[str] | tuple[str, ...] = (Role.WORKSPACE_USER,),
+    capacity: int = 4,
+    queues: list[str] | tuple[str, ...] = (),
+) -> User:
+    username = username.strip().lower()
+    if not _USERNAME.match(username):
+        raise ValidationError(
+            "A username has 2-64 characters: lowercase letters, digits, '.', '_' or '-'."
+        )
+    if not 1 <= capacity <= 20:
+        raise ValidationError("Chat capacity must be between 1 and 20.")
+    _validate_password(password)
+    role_text = _validate_roles(list(roles))
+    if session.exec(select(User).where(User.username == username)).first():
+        raise Conflict(f"The username {username!r} is taken.")
+    user = User(
+        username=username,
+        display_name=(display_name or username).strip()[:120],
+        email=email.strip(),
+        password_hash=hash_password(password),
+        roles=role_text,
+        capacity=capacity,
+    )
+    session.add(user)
+    session.flush()
+    for queue_name in queues:
+        queue = session.exec(select(Queue).where(Queue.name == queue_name)).first()
+        if queue is None:
+            raise NotFound(f"No queue named {queue_name!r}.")
+        session.add(QueueMember(queue_id=queue.id, user_id=user.id))
+    audit.record(session, action="user.created", actor_kind="system", target_kind="user", target_id=user.id, roles=role_text)
+    session.commit()
+    return user
+
+
+def _recent_failures(session: Session, *, username: str, client_address: str) -> tuple[int, int]:
+    since = utcnow() - LOGIN_WINDOW
+    per_user = session.exec(
+        select(func.count()).where(LoginAttempt.username == username, LoginAttempt.at >= since)
+    ).one()
+    per_address = 0
+    if client_address:
+        per_address = session.exec(
+            select(func.count()).where(
+                LoginAttempt.client_address == client_address, LoginAttempt.at >= since
+            )
+        ).one()
+    return per_user, per_address
+
+
+def login(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    client_address: str = "",
+    session_hours: int = 12,
+) -> tuple[str, Principal]:
+    """Check the credentials and open a session. Returns (one-time ticket, principal).
+
+    Refuses with one message for unknown user and wrong password alike, and
+    refuses outright while the user or the address has too many recent failures.
+    """
+    username = username.strip().lower()[:64]
+    per_user, per_address = _recent_failures(session, username=username, client_address=client_address)
+    if per_user >= MAX_FAILED_PER_USER or per_address >= MAX_FAILED_PER_ADDRESS:
+        raise Forbidden("Too many failed attempts. Wait a few minutes and try again.")
+    user = session.exec(select(User).where(User.username == username)).first()
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        ok = user is not None and user.active
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        session.add(LoginAttempt(username=username, client_address=client_address[:64]))
+        audit.record(session, action="login.failed", actor_kind="anonymous", username=username)
+        session.commit()
+        raise ValidationError("Wrong username or password.")
+    ticket = secrets.token_urlsafe(32)
+    session.add(
+        AuthSession(
+            ticket_hash=hash_token(ticket),
+            ticket_expires_at=utcnow() + TICKET_LIFETIME,
+            user_id=user.id,
+            expires_at=utcnow() + timedelta(hours=session_hours),
+        )
+    )
+    audit.record(session, action="login", actor_kind="agent", actor_id=user.id, target_kind="user", target_id=user.id)
+    session.commit()
+    return ticket, _principal(user)
+
+
+def redeem_ticket(session: Session, *, ticket: str) -> str:
+    """Trade a login ticket, once and within its minute, for the session's bearer token."""
+    if not ticket or len(ticket) > 200:
+        raise NotFound("That sign-in link is not valid. Sign in again.")
+    token = secrets.token_urlsafe(32)
+    result = session.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.ticket_hash == hash_token(ticket),
+            AuthSession.ticket_expires_at > utcnow(),
+            col(AuthSession.revoked_at).is_(None),
+        )
+        .values(ticket_hash=None, ticket_expires_at=None, token_hash=hash_token(token))
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise NotFound("That sign-in link is not valid. Sign in again.")
+    session.commit()
+    return token
+
+
+def _principal(user: User) -> Principal:
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        roles=roles_of(user),
+    )
+
+
+def principal_for_token(session: Session, token: str | None) -> Principal | None:
+    """The principal behind a live session token, or None (expired, revoked, unknown)."""
+    if not token or len(token) > 200:
+        return None
+    row = session.exec(
+        select(User)
+        .join(AuthSession, col(AuthSession.user_id) == col(User.id))
+        .where(
+            AuthSession.token_hash == hash_token(token),
+            col(AuthSession.revoked_at).is_(None),
+            AuthSession.expires_at > utcnow(),
+            col(User.active).is_(True),
+        )
+    ).first()
+    return _principal(row) if row else None
+
+
+def logout(session: Session, *, token: str) -> None:
+    auth = session.exec(select(AuthSession).where(AuthSession.token_hash == hash_token(token))).first()
+    if auth and auth.revoked_at is None:
+        auth.revoked_at = utcnow()
+        audit.record(session, action="logout", actor_kind="agent", actor_id=auth.user_id, target_kind="user", target_id=auth.user_id)
+        session.commit()
+
+
+def set_password(session: Session, *, username: str, password: str) -> User:
+    """Change a password and revoke every open session of that user."""
+    _validate_password(password)
+    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
+    if user is None:
+        raise NotFound(f"No user named {username!r}.")
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    for auth in session.exec(
+        select(AuthSession).where(AuthSession.user_id == user.id, col(AuthSession.revoked_at).is_(None))
+    ):
+        auth.revoked_at = utcnow()
+    audit.record(session, action="user.password_changed", actor_kind="system", target_kind="user", target_id=user.id)
+    session.commit()
+    return user

@@ -1,0 +1,270 @@
+"""Chats from the customer's request to the close: starting, messages, typing, ending.
+
+A message is committed before anyone is told it exists, and the client id
+the sending page generated makes a retried send a no-op.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from agent_workspace.models import (
+    OPEN_STATES,
+    CloseReason,
+    Customer,
+    Interaction,
+    InteractionState,
+    Message,
+    Queue,
+    SenderKind,
+    User,
+    utcnow,
+)
+from agent_workspace.services import audit, routing
+from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
+from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
+from agent_workspace.services.transcripts import transcript_text
+
+MAX_MESSAGE_LENGTH = 4000
+MAX_QUESTION_LENGTH = 1000
+MAX_NAME_LENGTH = 120
+TYPING_SECONDS = 4
+EMAIL_PATTERN = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+@dataclass(frozen=True)
+class StartedChat:
+    interaction: Interaction
+    changes: list[Change]
+
+
+def validate_email(email: str) -> str:
+    email = email.strip()
+    if len(email) > 254 or not EMAIL_PATTERN.match(email):
+        raise ValidationError("Enter a valid email address, like name@example.com.")
+    return email
+
+
+def _clean_text(text: str, *, field: str, limit: int) -> str:
+    text = text.replace("\r\n", "\n").strip()
+    text = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32)
+    if not text:
+        raise ValidationError(f"{field} cannot be empty.")
+    if len(text) > limit:
+        raise ValidationError(f"{field} is too long: {len(text):,} characters (limit {limit:,}).")
+    return text
+
+
+def start_chat(session: Session, *, name: str, email: str, queue_id: int, question: str) -> StartedChat:
+    """A customer's request: validated, queued, acknowledged, then offered if someone is free."""
+    name = _clean_text(name, field="Your name", limit=MAX_NAME_LENGTH)
+    email = validate_email(email)
+    question = _clean_text(question, field="Your question", limit=MAX_QUESTION_LENGTH)
+    queue = session.get(Queue, queue_id) if isinstance(queue_id, int) else None
+    if queue is None or not queue.active:
+        raise ValidationError("Choose what you need help with from the list.")
+    customer = Customer(name=name, email=email)
+    session.add(customer)
+    session.flush()
+    item = Interaction(
+        public_id=secrets.token_urlsafe(24),
+        queue_id=queue.id,
+        customer_id=customer.id,
+        question=question,
+        short_description=question[:160],
+    )
+    session.add(item)
+    session.flush()
+    item.number = f"IMS{1000 + item.id:07d}"
+    session.add(
+        Message(
+            interaction_id=item.id,
+            sender_kind=SenderKind.SYSTEM,
+            sender_name="System",
+            body=(
+                f"Thanks, {name}. Your request to {queue.name} is in the queue: "
+                "an agent will be with you shortly."
+            ),
+            client_id=f"sys-ack-{item.id}",
+        )
+    )
+    audit.record(session, action="interaction.requested", actor_kind="customer", target_kind="interaction", target_id=item.id, queue_id=queue.id)
+    session.commit()
+    changes: list[Change] = [QueueChanged(queue.id), InteractionChanged(item.id)]
+    changes += routing.drain(session, queue_id=queue.id)
+    return StartedChat(item, changes)
+
+
+def interaction_by_public_id(session: Session, public_id: str) -> Interaction:
+    if not public_id or len(public_id) > 64:
+        raise NotFound("That chat does not exist.")
+    item = session.exec(select(Interaction).where(Interaction.public_id == public_id)).first()
+    if item is None:
+        raise NotFound("That chat does not exist.")
+    return item
+
+
+def post_message(
+    session: Session,
+    *,
+    interaction_id: int,
+    sender_kind: SenderKind,
+    body: str,
+    client_id: str,
+    sender_user_id: int | None = None,
+    attachment_id: int | None = None,
+    article_number: str | None = None,
+) -> tuple[Message, list[Change]]:
+    """Store one message once. A customer may write while waiting; an agent only in their own live chat."""
+    if not CLIENT_ID_PATTERN.match(client_id or ""):
+        raise ValidationError("The message has no valid client id.")
+    body = _clean_text(body, field="The message", limit=MAX_MESSAGE_LENGTH)
+    existing = session.exec(
+        select(Message).where(Message.interaction_id == interaction_id, Message.client_id == client_id)
+    ).first()
+    if existing is not None:
+        return existing, []
+    item = session.get(Interaction, interaction_id)
+    if item is None:
+        raise NotFound("That chat does not exist.")
+    if item.state not in OPEN_STATES or item.customer_ended_at is not None:
+        raise Conflict("This chat has ended; the message was not sent.")
+    if sender_kind == SenderKind.AGENT:
+        if item.state != InteractionState.WORK_IN_PROGRESS or item.agent_id != sender_user_id:
+            raise Forbidden("Only the agent assigned to this chat can write in it.")
+        sender_name = session.get(User, sender_user_id).display_name
+        item.agent_typing_at = None
+    elif sender_kind == SenderKind.CUSTOMER:
+        sender_name = session.get(Customer, item.customer_id).name
+        item.customer_typing_at = None
+    else:
+        sender_name = "System"
+    message = Message(
+        interaction_id=interaction_id,
+        sender_kind=sender_kind,
+        sender_user_id=sender_user_id,
+        sender_name=sender_name,
+        body=body,
+        client_id=client_id,
+        attachment_id=attachment_id,
+        article_number=article_number,
+    )
+    session.add(message)
+    try:
+        session.commit()
+    except IntegrityError:  # the same send raced in from another worker
+        session.rollback()
+        message = session.exec(
+            select(Message).where(Message.interaction_id == interaction_id, Message.client_id == client_id)
+        ).one()
+        return message, []
+    return message, [InteractionChanged(interaction_id)]
+
+
+def system_message(session: Session, *, interaction_id: int, body: str) -> Message:
+    """A line both sides see (joins, transfers, endings); no commit."""
+    message = Message(
+        interaction_id=interaction_id,
+        sender_kind=SenderKind.SYSTEM,
+        sender_name="System",
+        body=body,
+        client_id=f"sys-{secrets.token_hex(8)}",
+    )
+    session.add(message)
+    return message
+
+
+def messages_after(session: Session, *, interaction_id: int, after_id: int = 0, limit: int = 1000) -> list[Message]:
+    """The resync cursor: everything after the last message a page holds."""
+    return list(
+        session.exec(
+            select(Message)
+            .where(Message.interaction_id == interaction_id, col(Message.id) > after_id)
+            .order_by(col(Message.id))
+            .limit(limit)
+        )
+    )
+
+
+def set_typing(session: Session, *, interaction_id: int, sender_kind: SenderKind, user_id: int | None = None) -> list[Change]:
+    item = session.get(Interaction, interaction_id)
+    if item is None or item.state not in OPEN_STATES:
+        return []
+    if sender_kind == SenderKind.AGENT:
+        if item.agent_id != user_id:
+            raise Forbidden("Not your chat.")
+        item.agent_typing_at = utcnow()
+    else:
+        item.customer_typing_at = utcnow()
+    session.commit()
+    return [InteractionChanged(interaction_id)]
+
+
+def is_typing(at: datetime | None, now: datetime | None = None) -> bool:
+    return at is not None and (now or utcnow()) - at < timedelta(seconds=TYPING_SECONDS)
+
+
+def customer_end(session: Session, *, interaction_id: int) -> list[Change]:
+    """The customer leaves. Before an agent took it: closed abandoned. After: the agent wraps up."""
+    item = session.get(Interaction, interaction_id)
+    if item is None:
+        raise NotFound("That chat does not exist.")
+    if item.state not in OPEN_STATES or item.customer_ended_at is not None:
+        return []
+    now = utcnow()
+    changes: list[Change] = [InteractionChanged(item.id), QueueChanged(item.queue_id)]
+    if item.state in routing.WAITING_STATES:
+        if item.offered_to_id:
+            changes.append(AgentChanged(item.offered_to_id))
+        item.state = InteractionState.CLOSED_ABANDONED
+        item.close_reason = CloseReason.CUSTOMER_LEFT_BEFORE_ENGAGEMENT
+        item.closed_at = now
+        item.offered_to_id = None
+        item.offer_expires_at = None
+    else:
+        item.customer_ended_at = now
+        changes.append(AgentChanged(item.agent_id))
+    system_message(session, interaction_id=item.id, body="The customer ended the chat.")
+    item.updated_at = now
+    audit.record(session, action="interaction.customer_ended", actor_kind="customer", target_kind="interaction", target_id=item.id)
+    session.commit()
+    return changes
+
+
+def close(session: Session, *, interaction_id: int, user_id: int, save_history: bool) -> list[Change]:
+    """End a chat from the agent side.
+
+    ``save_history=True`` is Close in the Details tab: a short description is
+    required and the transcript is saved on the record. ``False`` is closing
+    the tab: the record keeps no transcript (the message rows stay).
+    """
+    item = session.get(Interaction, interaction_id)
+    if item is None or item.agent_id != user_id:
+        raise NotFound("That chat is not yours.")
+    if item.state != InteractionState.WORK_IN_PROGRESS:
+        raise Conflict("That chat is already closed.")
+    if save_history and not item.short_description.strip():
+        raise ValidationError("Add a short description before closing.")
+    now = utcnow()
+    system_message(session, interaction_id=item.id, body="The agent ended the chat." if item.customer_ended_at is None else "Chat closed.")
+    session.flush()
+    item.state = InteractionState.CLOSED_COMPLETE
+    if save_history:
+        item.close_reason = CloseReason.CUSTOMER_ENDED if item.customer_ended_at else CloseReason.AGENT_ENDED
+        item.transcript = transcript_text(session, interaction_id=item.id)
+    else:
+        item.close_reason = CloseReason.TAB_CLOSED
+        item.transcript = None
+    item.closed_at = now
+    item.updated_at = now
+    audit.record(session, action="interaction.closed", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, saved_history=save_history)
+    session.commit()
+    changes: list[Change] = [InteractionChanged(item.id), AgentChanged(user_id)]
+    return changes + routing.drain(session)

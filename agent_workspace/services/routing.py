@@ -1,0 +1,508 @@
+"""Queues, presence, capacity, offers and claims.
+
+Every claim is a conditional UPDATE whose row count is checked, inside a
+transaction that first locks the agent (``SELECT … FOR UPDATE`` on PostgreSQL,
+``BEGIN IMMEDIATE`` on SQLite), so two agents never get the same chat and one
+agent never exceeds their capacity, whichever process they are on. Timers are
+stored timestamps swept by ``sweep``, so they survive restarts and work with
+any number of workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, or_, update
+from sqlmodel import Session, col, func, select
+
+from agent_workspace.config import settings
+from agent_workspace.models import (
+    Customer,
+    Interaction,
+    InteractionState,
+    Message,
+    OfferRejection,
+    Presence,
+    Queue,
+    QueueMember,
+    SenderKind,
+    User,
+    utcnow,
+)
+from agent_workspace.services import audit
+from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
+from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
+
+WAITING_STATES = (InteractionState.QUEUED, InteractionState.OFFERED)
+DEFAULT_WAIT_ESTIMATE_SECONDS = 120
+CLAIM_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class InboxCard:
+    interaction_id: int
+    number: str
+    queue_id: int
+    queue_name: str
+    customer_name: str
+    question: str
+    requested_at: datetime
+    offered_to_me: bool
+    offer_expires_at: datetime | None
+    transfer_note: str
+    can_accept: bool
+
+
+@dataclass(frozen=True)
+class AgentLoad:
+    user_id: int
+    display_name: str
+    presence: str
+    capacity: int
+    active_chats: int
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def create_queue(session: Session, *, name: str, description: str = "") -> Queue:
+    name = name.strip()
+    if not 2 <= len(name) <= 80:
+        raise ValidationError("A queue name has 2-80 characters.")
+    if session.exec(select(Queue).where(Queue.name == name)).first():
+        raise Conflict(f"A queue named {name!r} exists already.")
+    queue = Queue(name=name, description=description.strip()[:500])
+    session.add(queue)
+    session.flush()
+    audit.record(session, action="queue.created", actor_kind="system", target_kind="queue", target_id=queue.id)
+    session.commit()
+    return queue
+
+
+def active_queues(session: Session) -> list[Queue]:
+    return list(session.exec(select(Queue).where(col(Queue.active).is_(True)).order_by(Queue.name)))
+
+
+def add_member(session: Session, *, queue_id: int, user_id: int) -> None:
+    if session.get(QueueMember, (queue_id, user_id)) is None:
+        session.add(QueueMember(queue_id=queue_id, user_id=user_id))
+        session.commit()
+
+
+def queue_ids_of(session: Session, user_id: int) -> list[int]:
+    return list(session.exec(select(QueueMember.queue_id).where(QueueMember.user_id == user_id)))
+
+
+def active_chat_count(session: Session, user_id: int) -> int:
+    return session.exec(
+        select(func.count()).where(
+            Interaction.agent_id == user_id,
+            Interaction.state == InteractionState.WORK_IN_PROGRESS,
+        )
+    ).one()
+
+
+def _pending_offer_count(session: Session, user_id: int) -> int:
+    return session.exec(
+        select(func.count()).where(
+            Interaction.offered_to_id == user_id,
+            Interaction.state == InteractionState.OFFERED,
+        )
+    ).one()
+
+
+def _lock_agent(session: Session, user_id: int) -> User:
+    """Serialise every capacity decision for one agent."""
+    stmt = select(User).where(User.id == user_id)
+    if _is_postgres(session):
+        stmt = stmt.with_for_update()
+    user = session.exec(stmt).first()
+    if user is None:
+        raise NotFound("No such agent.")
+    return user
+
+
+# ---------------------------------------------------------------- presence
+
+
+def set_presence(session: Session, *, user_id: int, presence: str) -> list[Change]:
+    """Change an agent's presence; leaving Available hands back pending offers."""
+    if presence not in {p.value for p in Presence}:
+        raise ValidationError("Presence is Available, Away or Offline.")
+    user = _lock_agent(session, user_id)
+    changes: list[Change] = [AgentChanged(user_id)]
+    if user.presence != presence:
+        user.presence = presence
+        user.presence_changed_at = utcnow()
+        audit.record(session, action="presence.changed", actor_kind="agent", actor_id=user_id, target_kind="user", target_id=user_id, presence=presence)
+    if presence != Presence.AVAILABLE:
+        changes += _release_offers_of(session, user_id)
+    session.commit()
+    if presence == Presence.AVAILABLE:
+        changes += drain(session)
+    return changes
+
+
+def touch_agent(session: Session, *, user_id: int) -> None:
+    """Record that a browser tab of this agent is alive (heartbeat)."""
+    session.execute(update(User).where(col(User.id) == user_id).values(last_seen_at=utcnow()))
+    session.commit()
+
+
+# ---------------------------------------------------------------- customers
+
+
+def queue_position(session: Session, *, interaction_id: int) -> tuple[int, int]:
+    """(place in line starting at 1, estimated wait in seconds) of a waiting chat."""
+    item = session.get(Interaction, interaction_id)
+    if item is None or item.state not in WAITING_STATES:
+        return 0, 0
+    ahead = session.exec(
+        select(func.count()).where(
+            Interaction.queue_id == item.queue_id,
+            col(Interaction.state).in_(WAITING_STATES),
+            or_(
+                Interaction.requested_at < item.requested_at,
+                and_(Interaction.requested_at == item.requested_at, col(Interaction.id) < item.id),
+            ),
+        )
+    ).one()
+    position = ahead + 1
+    recent_waits = list(
+        session.exec(
+            select(Interaction.wait_seconds)
+            .where(Interaction.queue_id == item.queue_id, col(Interaction.wait_seconds).is_not(None))
+            .order_by(col(Interaction.accepted_at).desc())
+            .limit(20)
+        )
+    )
+    average_wait = (
+        sum(recent_waits) / len(recent_waits) if recent_waits else DEFAULT_WAIT_ESTIMATE_SECONDS
+    )
+    agents = session.exec(
+        select(func.count())
+        .select_from(User)
+        .join(QueueMember, col(QueueMember.user_id) == col(User.id))
+        .where(QueueMember.queue_id == item.queue_id, User.presence == Presence.AVAILABLE)
+    ).one()
+    estimate = int(average_wait * position / max(agents, 1))
+    return position, max(estimate, 0)
+
+
+# ---------------------------------------------------------------- inbox
+
+
+def inbox(session: Session, *, user_id: int) -> list[InboxCard]:
+    """Waiting work in the agent's queues, oldest first, minus what they rejected."""
+    rejected = exists().where(
+        OfferRejection.interaction_id == Interaction.id, OfferRejection.user_id == user_id
+    )
+    rows = session.exec(
+        select(Interaction, Queue.name, Customer.name)
+        .join(Queue, col(Queue.id) == col(Interaction.queue_id))
+        .join(Customer, col(Customer.id) == col(Interaction.customer_id))
+        .join(QueueMember, and_(col(QueueMember.queue_id) == col(Interaction.queue_id), QueueMember.user_id == user_id))
+        .where(
+            or_(
+                and_(Interaction.state == InteractionState.QUEUED, ~rejected),
+                Interaction.state == InteractionState.OFFERED,
+            )
+        )
+        .order_by(col(Interaction.requested_at), col(Interaction.id))
+        .limit(200)
+    ).all()
+    cards: list[InboxCard] = []
+    first_eligible_seen: set[int] = set()
+    for item, queue_name, customer_name in rows:
+        mine = item.state == InteractionState.OFFERED and item.offered_to_id == user_id
+        if item.state == InteractionState.OFFERED and not mine:
+            continue  # someone else's offer: not for this agent to take
+        can_accept = mine or item.queue_id not in first_eligible_seen
+        first_eligible_seen.add(item.queue_id)
+        cards.append(
+            InboxCard(
+                interaction_id=item.id,
+                number=item.number or "",
+                queue_id=item.queue_id,
+                queue_name=queue_name,
+                customer_name=customer_name,
+                question=item.question,
+                requested_at=item.requested_at,
+                offered_to_me=mine,
+                offer_expires_at=item.offer_expires_at if mine else None,
+                transfer_note=item.transfer_note,
+                can_accept=can_accept,
+            )
+        )
+    return cards
+
+
+# ---------------------------------------------------------------- claims
+
+
+def _eligible_for(user_id: int, queue_id: int):
+    rejected = exists().where(
+        OfferRejection.interaction_id == Interaction.id, OfferRejection.user_id == user_id
+    )
+    return and_(
+        Interaction.queue_id == queue_id,
+        or_(
+            and_(Interaction.state == InteractionState.QUEUED, ~rejected),
+            and_(Interaction.state == InteractionState.OFFERED, Interaction.offered_to_id == user_id),
+        ),
+    )
+
+
+def accept(session: Session, *, user_id: int, queue_id: int) -> tuple[Interaction, list[Change]]:
+    """Claim the oldest request of ``queue_id`` that this agent may take.
+
+    One transaction: lock the agent, check presence, membership and capacity,
+    then a conditional UPDATE that only one claimant can win.
+    """
+    agent = _lock_agent(session, user_id)
+    if agent.presence != Presence.AVAILABLE:
+        raise Forbidden("Set yourself Available to accept chats.")
+    if session.get(QueueMember, (queue_id, user_id)) is None:
+        raise Forbidden("You are not a member of that queue.")
+    if active_chat_count(session, user_id) >= agent.capacity:
+        raise Conflict(f"You are at your capacity of {agent.capacity} chats. Close one first.")
+    for _ in range(CLAIM_RETRIES):
+        candidate = select(Interaction.id).where(_eligible_for(user_id, queue_id))
+        candidate = candidate.order_by(col(Interaction.requested_at), col(Interaction.id)).limit(1)
+        if _is_postgres(session):
+            candidate = candidate.with_for_update(skip_locked=True)
+        interaction_id = session.exec(candidate).first()
+        if interaction_id is None:
+            raise NotFound("No customer is waiting in this queue any more.")
+        now = utcnow()
+        claimed = session.execute(
+            update(Interaction)
+            .where(col(Interaction.id) == interaction_id, _eligible_for(user_id, queue_id))
+            .values(
+                state=InteractionState.WORK_IN_PROGRESS,
+                agent_id=user_id,
+                accepted_at=now,
+                offered_to_id=None,
+                offered_at=None,
+                offer_expires_at=None,
+                updated_at=now,
+            )
+        )
+        if claimed.rowcount == 1:
+            break
+    else:
+        raise Conflict("Another agent took that chat; try again.")
+    item = session.get(Interaction, interaction_id)
+    session.refresh(item)
+    if item.wait_seconds is None:
+        item.wait_seconds = int((now - item.requested_at).total_seconds())
+    session.add(
+        Message(
+            interaction_id=item.id,
+            sender_kind=SenderKind.SYSTEM,
+            sender_name="System",
+            body=f"{agent.display_name} joined the chat.",
+            client_id=f"sys-accept-{item.id}-{int(now.timestamp() * 1000)}",
+        )
+    )
+    audit.record(session, action="interaction.accepted", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, wait_seconds=item.wait_seconds)
+    changes: list[Change] = [InteractionChanged(item.id), QueueChanged(queue_id), AgentChanged(user_id)]
+    if active_chat_count(session, user_id) >= agent.capacity:
+        changes += _release_offers_of(session, user_id)
+    session.commit()
+    return item, changes
+
+
+def reject(session: Session, *, user_id: int, interaction_id: int, reason: str) -> list[Change]:
+    """Decline a waiting chat: it goes back to the queue and is never offered to this agent again."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("Give a reason for rejecting the chat.")
+    if len(reason) > 500:
+        raise ValidationError("Keep the reason under 500 characters.")
+    item = session.get(Interaction, interaction_id)
+    if item is None or session.get(QueueMember, (item.queue_id, user_id)) is None:
+        raise NotFound("No such chat in your queues.")
+    if item.state not in WAITING_STATES:
+        raise Conflict("That chat is no longer waiting.")
+    if item.state == InteractionState.OFFERED and item.offered_to_id != user_id:
+        raise Conflict("That chat is offered to another agent.")
+    if session.get(OfferRejection, (interaction_id, user_id)) is None:
+        session.add(OfferRejection(interaction_id=interaction_id, user_id=user_id, reason=reason))
+    if item.state == InteractionState.OFFERED:
+        _requeue(item)
+    audit.record(session, action="interaction.rejected", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=interaction_id, reason=reason)
+    session.commit()
+    return [QueueChanged(item.queue_id), AgentChanged(user_id)] + drain(session, queue_id=item.queue_id)
+
+
+def _requeue(item: Interaction) -> None:
+    item.state = InteractionState.QUEUED
+    item.offered_to_id = None
+    item.offered_at = None
+    item.offer_expires_at = None
+    item.updated_at = utcnow()
+
+
+def _release_offers_of(session: Session, user_id: int) -> list[Change]:
+    """Hand an agent's pending offers back to their queues (no commit)."""
+    changes: list[Change] = []
+    for item in session.exec(
+        select(Interaction).where(
+            Interaction.offered_to_id == user_id, Interaction.state == InteractionState.OFFERED
+        )
+    ):
+        _requeue(item)
+        changes.append(QueueChanged(item.queue_id))
+    return changes
+
+
+# ---------------------------------------------------------------- offers
+
+
+def drain(session: Session, *, queue_id: int | None = None) -> list[Change]:
+    """Offer the oldest waiting chats to Available agents with free capacity.
+
+    Called on every capacity event: arrival, close, transfer, reject, timeout,
+    an agent becoming Available. Each offer is a conditional UPDATE, so two
+    processes draining at once never offer one chat twice.
+    """
+    changes: list[Change] = []
+    queue_filter = [Interaction.queue_id == queue_id] if queue_id is not None else []
+    waiting = list(
+        session.exec(
+            select(Interaction.id, Interaction.queue_id)
+            .where(Interaction.state == InteractionState.QUEUED, *queue_filter)
+            .order_by(col(Interaction.requested_at), col(Interaction.id))
+            .limit(200)
+        )
+    )
+    if not waiting:
+        return changes
+    offer_seconds = settings().offer_timeout_seconds
+    for interaction_id, item_queue_id in waiting:
+        agent_id = _pick_agent(session, interaction_id=interaction_id, queue_id=item_queue_id)
+        if agent_id is None:
+            continue
+        now = utcnow()
+        offered = session.execute(
+            update(Interaction)
+            .where(col(Interaction.id) == interaction_id, Interaction.state == InteractionState.QUEUED)
+            .values(
+                state=InteractionState.OFFERED,
+                offered_to_id=agent_id,
+                offered_at=now,
+                offer_expires_at=now + timedelta(seconds=offer_seconds),
+                updated_at=now,
+            )
+        )
+        if offered.rowcount == 1:
+            audit.record(session, action="interaction.offered", actor_kind="system", target_kind="interaction", target_id=interaction_id, agent_id=agent_id)
+            changes += [AgentChanged(agent_id), QueueChanged(item_queue_id)]
+        session.commit()
+    return changes
+
+
+def _pick_agent(session: Session, *, interaction_id: int, queue_id: int) -> int | None:
+    """The least-loaded Available member of the queue who has room and has not declined it."""
+    wip = (
+        select(func.count())
+        .where(Interaction.agent_id == User.id, Interaction.state == InteractionState.WORK_IN_PROGRESS)
+        .scalar_subquery()
+    )
+    offers = (
+        select(func.count())
+        .where(Interaction.offered_to_id == User.id, Interaction.state == InteractionState.OFFERED)
+        .scalar_subquery()
+    )
+    declined = exists().where(
+        OfferRejection.interaction_id == interaction_id, OfferRejection.user_id == User.id
+    )
+    row = session.exec(
+        select(User.id)
+        .join(QueueMember, col(QueueMember.user_id) == col(User.id))
+        .where(
+            QueueMember.queue_id == queue_id,
+            User.presence == Presence.AVAILABLE,
+            col(User.active).is_(True),
+            wip + offers < User.capacity,
+            ~declined,
+        )
+        .order_by(wip + offers, col(User.presence_changed_at))
+        .limit(1)
+    ).first()
+    return row
+
+
+def sweep(session: Session, *, presence_grace_seconds: int, now: datetime | None = None) -> list[Change]:
+    """Expire lapsed offers (agent set Away) and agents whose tabs are all gone.
+
+    Safe to run in every worker at once: every change is a conditional update.
+    """
+    now = now or utcnow()
+    changes: list[Change] = []
+    lapsed = list(
+        session.exec(
+            select(Interaction).where(
+                Interaction.state == InteractionState.OFFERED, col(Interaction.offer_expires_at) < now
+            )
+        )
+    )
+    for item in lapsed:
+        agent_id = item.offered_to_id
+        result = session.execute(
+            update(Interaction)
+            .where(col(Interaction.id) == item.id, Interaction.state == InteractionState.OFFERED, Interaction.offered_to_id == agent_id)
+            .values(state=InteractionState.QUEUED, offered_to_id=None, offered_at=None, offer_expires_at=None, updated_at=now)
+        )
+        if result.rowcount != 1 or agent_id is None:
+            continue
+        if session.get(OfferRejection, (item.id, agent_id)) is None:
+            session.add(OfferRejection(interaction_id=item.id, user_id=agent_id, reason="Offer timed out"))
+        session.execute(
+            update(User)
+            .where(col(User.id) == agent_id, User.presence == Presence.AVAILABLE)
+            .values(presence=Presence.AWAY, presence_changed_at=now)
+        )
+        audit.record(session, action="interaction.offer_timed_out", actor_kind="system", target_kind="interaction", target_id=item.id, agent_id=agent_id)
+        changes += [QueueChanged(item.queue_id), AgentChanged(agent_id)]
+    cutoff = now - timedelta(seconds=presence_grace_seconds)
+    gone = list(
+        session.exec(
+            select(User.id).where(
+                User.presence != Presence.OFFLINE,
+                or_(col(User.last_seen_at).is_(None), col(User.last_seen_at) < cutoff),
+            )
+        )
+    )
+    for user_id in gone:
+        result = session.execute(
+            update(User)
+            .where(col(User.id) == user_id, User.presence != Presence.OFFLINE, or_(col(User.last_seen_at).is_(None), col(User.last_seen_at) < cutoff))
+            .values(presence=Presence.OFFLINE, presence_changed_at=now)
+        )
+        if result.rowcount == 1:
+            audit.record(session, action="presence.expired", actor_kind="system", target_kind="user", target_id=user_id)
+            changes += [AgentChanged(user_id)] + _release_offers_of(session, user_id)
+    session.commit()
+    if changes:
+        changes += drain(session)
+    return changes
+
+
+def agent_loads(session: Session, *, queue_id: int | None = None) -> list[AgentLoad]:
+    """Agents with presence and load, for transfer pickers and the dashboard."""
+    wip = (
+        select(func.count())
+        .where(Interaction.agent_id == User.id, Interaction.state == InteractionState.WORK_IN_PROGRESS)
+        .scalar_subquery()
+    )
+    stmt = select(User, wip).where(col(User.active).is_(True), col(User.roles).contains("workspace_user"))
+    if queue_id is not None:
+        stmt = stmt.join(QueueMember, col(QueueMember.user_id) == col(User.id)).where(QueueMember.queue_id == queue_id)
+    return [
+        AgentLoad(user.id, user.display_name, user.presence, user.capacity, count)
+        for user, count in session.exec(stmt.order_by(User.display_name))
+    ]

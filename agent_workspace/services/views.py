@@ -1,0 +1,197 @@
+"""Read models: everything one agent's or one customer's page shows, in one call.
+
+The state layer copies these into vars; a realtime push simply asks again
+with the page's cursors, so a refresh can never lose or duplicate a message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from agent_workspace.models import (
+    Attachment,
+    Customer,
+    Interaction,
+    InteractionState,
+    Message,
+    Queue,
+    User,
+)
+from agent_workspace.services import routing
+from agent_workspace.services.conversations import is_typing, messages_after
+
+
+@dataclass(frozen=True)
+class MessageData:
+    id: int
+    sender_kind: str
+    sender_name: str
+    body: str
+    client_id: str
+    created_at: datetime
+    attachment_public_id: str = ""
+    attachment_name: str = ""
+    attachment_type: str = ""
+    article_number: str = ""
+
+
+@dataclass(frozen=True)
+class InteractionData:
+    id: int
+    number: str
+    public_id: str
+    state: str
+    close_reason: str
+    queue_id: int
+    queue_name: str
+    customer_name: str
+    customer_email: str
+    question: str
+    short_description: str
+    category: str
+    priority: int
+    work_notes: str
+    requested_at: datetime
+    accepted_at: datetime | None
+    closed_at: datetime | None
+    wait_seconds: int | None
+    customer_ended: bool
+    customer_typing: bool
+    agent_typing: bool
+    agent_name: str
+    transfer_note: str
+    earlier_interactions: list[str]
+    new_messages: list[MessageData] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AgentSnapshot:
+    user_id: int
+    display_name: str
+    presence: str
+    capacity: int
+    active_chats: int
+    queue_names: list[str]
+    inbox: list[routing.InboxCard]
+    open_interactions: list[InteractionData]
+
+
+def _message_data(session: Session, messages: list[Message]) -> list[MessageData]:
+    attachment_ids = [m.attachment_id for m in messages if m.attachment_id]
+    attachments = (
+        {a.id: a for a in session.exec(select(Attachment).where(col(Attachment.id).in_(attachment_ids)))}
+        if attachment_ids
+        else {}
+    )
+    result = []
+    for m in messages:
+        att = attachments.get(m.attachment_id) if m.attachment_id else None
+        result.append(
+            MessageData(
+                id=m.id,
+                sender_kind=m.sender_kind,
+                sender_name=m.sender_name,
+                body=m.body,
+                client_id=m.client_id,
+                created_at=m.created_at,
+                attachment_public_id=att.public_id if att else "",
+                attachment_name=att.filename if att else "",
+                attachment_type=att.content_type if att else "",
+                article_number=m.article_number or "",
+            )
+        )
+    return result
+
+
+def interaction_data(session: Session, item: Interaction, *, after_id: int | None = 0) -> InteractionData:
+    """One chat with the messages after ``after_id`` (None: no messages)."""
+    customer = session.get(Customer, item.customer_id)
+    queue = session.get(Queue, item.queue_id)
+    agent = session.get(User, item.agent_id) if item.agent_id else None
+    earlier = list(
+        session.exec(
+            select(Interaction.number, Interaction.short_description, Interaction.requested_at)
+            .join(Customer, col(Customer.id) == col(Interaction.customer_id))
+            .where(Customer.email == customer.email, Interaction.id != item.id)
+            .order_by(col(Interaction.requested_at).desc())
+            .limit(5)
+        )
+    )
+    messages = (
+        _message_data(session, messages_after(session, interaction_id=item.id, after_id=after_id))
+        if after_id is not None
+        else []
+    )
+    return InteractionData(
+        id=item.id,
+        number=item.number or "",
+        public_id=item.public_id,
+        state=item.state,
+        close_reason=item.close_reason or "",
+        queue_id=item.queue_id,
+        queue_name=queue.name if queue else "",
+        customer_name=customer.name,
+        customer_email=customer.email,
+        question=item.question,
+        short_description=item.short_description,
+        category=item.category,
+        priority=item.priority,
+        work_notes=item.work_notes,
+        requested_at=item.requested_at,
+        accepted_at=item.accepted_at,
+        closed_at=item.closed_at,
+        wait_seconds=item.wait_seconds,
+        customer_ended=item.customer_ended_at is not None,
+        customer_typing=is_typing(item.customer_typing_at),
+        agent_typing=is_typing(item.agent_typing_at),
+        agent_name=agent.display_name if agent else "",
+        transfer_note=item.transfer_note,
+        earlier_interactions=[f"{n} · {d[:60]} · {r:%Y-%m-%d}" for n, d, r in earlier],
+        new_messages=messages,
+    )
+
+
+def agent_snapshot(session: Session, *, user_id: int, cursors: dict[int, int]) -> AgentSnapshot:
+    """The agent's header, inbox and open chats; messages after each cursor."""
+    user = session.get(User, user_id)
+    queue_names = list(
+        session.exec(
+            select(Queue.name)
+            .join(routing.QueueMember, col(routing.QueueMember.queue_id) == col(Queue.id))
+            .where(routing.QueueMember.user_id == user_id)
+            .order_by(Queue.name)
+        )
+    )
+    mine = list(
+        session.exec(
+            select(Interaction)
+            .where(Interaction.agent_id == user_id, Interaction.state == InteractionState.WORK_IN_PROGRESS)
+            .order_by(col(Interaction.accepted_at))
+        )
+    )
+    return AgentSnapshot(
+        user_id=user_id,
+        display_name=user.display_name,
+        presence=user.presence,
+        capacity=user.capacity,
+        active_chats=len(mine),
+        queue_names=queue_names,
+        inbox=routing.inbox(session, user_id=user_id),
+        open_interactions=[interaction_data(session, item, after_id=cursors.get(item.id, 0)) for item in mine],
+    )
+
+
+@dataclass(frozen=True)
+class CustomerSnapshot:
+    interaction: InteractionData
+    position: int
+    estimated_wait_seconds: int
+
+
+def customer_snapshot(session: Session, *, interaction_id: int, after_id: int) -> CustomerSnapshot:
+    item = session.get(Interaction, interaction_id)
+    position, estimate = routing.queue_position(session, interaction_id=interaction_id)
+    return CustomerSnapshot(interaction_data(session, item, after_id=after_id), position, estimate)

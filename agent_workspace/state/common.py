@@ -1,0 +1,41 @@
+"""Helpers every state class uses: services run off the event loop, times as text."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import TypeVar
+
+from agent_workspace.db import session_scope
+
+T = TypeVar("T")
+
+
+def _run(fn: Callable[..., T], writer: bool, kwargs: dict) -> T:
+    with session_scope(writer=writer) as session:
+        return fn(session, **kwargs)
+
+
+async def call(fn: Callable[..., T], /, **kwargs) -> T:
+    """Run a service function in a worker thread with its own transaction."""
+    return await asyncio.to_thread(_run, fn, True, kwargs)
+
+
+async def read(fn: Callable[..., T], /, **kwargs) -> T:
+    """Like ``call`` for read-only work: on SQLite it never waits for writers."""
+    return await asyncio.to_thread(_run, fn, False, kwargs)
+
+
+def iso(at: datetime | None) -> str:
+    """A stored UTC time as ISO 8601 with a Z, for the browser to localise."""
+    if at is None:
+        return ""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def clock(at: datetime | None) -> str:
+    return at.strftime("%H:%M") if at else ""
+

@@ -1,0 +1,211 @@
+"""The public customer chat page: pre-chat form, place in line, the conversation.
+
+Anonymous by design. The chat is found from the unguessable id this browser
+got when it started the chat (kept in localStorage, so a reload resumes),
+resolved server-side into a backend var; no handler takes a chat id from the
+client, so a customer can only ever reach their own chat.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import reflex as rx
+
+from agent_workspace import realtime
+from agent_workspace.models import InteractionState, SenderKind
+from agent_workspace.security import Access, access
+from agent_workspace.services import conversations, routing, views
+from agent_workspace.services.errors import ServiceError
+from agent_workspace.state.common import call, clock, read
+from agent_workspace.state.views import MessageView, merge_messages, message_view
+
+HEARTBEAT_SECONDS = 15
+
+
+def _resume(session, *, public_id: str, token: str) -> int:
+    item = conversations.interaction_by_public_id(session, public_id)
+    realtime.register_client(session, token=token, kind="customer", interaction_id=item.id)
+    return item.id
+
+
+def _start(session, *, token: str, **form) -> conversations.StartedChat:
+    started = conversations.start_chat(session, **form)
+    realtime.register_client(session, token=token, kind="customer", interaction_id=started.interaction.id)
+    return started
+
+
+def _queue_options(session) -> list[list[str]]:
+    return [[str(q.id), q.name] for q in routing.active_queues(session)]
+
+
+@access(Access.PUBLIC)
+class CustomerChatState(rx.State):
+    chat_key: str = rx.LocalStorage("", name="aw_chat")
+    _interaction_id: int = 0
+    _last_heartbeat: float = 0.0
+
+    loaded: bool = False
+    queue_options: list[list[str]] = []
+    form_error: str = ""
+    phase: str = "form"  # form | waiting | chatting | ended
+    number: str = ""
+    queue_name: str = ""
+    position: int = 0
+    estimated_wait: str = ""
+    agent_name: str = ""
+    agent_typing: bool = False
+    last_id: int = 0
+    messages: list[MessageView] = []
+    transcript_url: str = ""
+
+    @rx.event
+    async def on_load(self):
+        self.queue_options = await read(_queue_options)
+        if self.chat_key and not self._interaction_id:
+            try:
+                self._interaction_id = await call(
+                    _resume, public_id=self.chat_key, token=self.router.session.client_token
+                )
+            except ServiceError:
+                self.chat_key = ""
+        if self._interaction_id:
+            await self._refresh()
+        self.loaded = True
+
+    async def _refresh(self) -> None:
+        if not self._interaction_id:
+            return
+        snap = await read(views.customer_snapshot, interaction_id=self._interaction_id, after_id=self.last_id)
+        data = snap.interaction
+        self.number = data.number
+        self.queue_name = data.queue_name
+        self.position = snap.position
+        minutes = max(1, round(snap.estimated_wait_seconds / 60))
+        self.estimated_wait = f"about {minutes} minute{'s' if minutes != 1 else ''}"
+        self.agent_name = data.agent_name
+        self.agent_typing = data.agent_typing
+        new = [message_view(m, attachment_base="/api/attachments") for m in data.new_messages]
+        self.messages = merge_messages(self.messages, new)
+        if data.new_messages:
+            self.last_id = max(self.last_id, max(m.id for m in data.new_messages))
+        if data.state in (InteractionState.QUEUED, InteractionState.OFFERED):
+            self.phase = "waiting"
+        elif data.state == InteractionState.WORK_IN_PROGRESS and not data.customer_ended:
+            self.phase = "chatting"
+        else:
+            self.phase = "ended"
+            self.transcript_url = f"/api/transcript/{data.public_id}"
+
+    def _publish(self, changes) -> None:
+        realtime.publish_later(changes, exclude_token=self.router.session.client_token)
+
+    @rx.event
+    async def start_chat(self, form: dict):
+        if self._interaction_id and self.phase != "ended":
+            return
+        try:
+            queue_id = int(form.get("queue_id") or 0)
+        except (TypeError, ValueError):
+            queue_id = 0
+        try:
+            started = await call(
+                _start,
+                token=self.router.session.client_token,
+                name=str(form.get("name", "")),
+                email=str(form.get("email", "")),
+                queue_id=queue_id,
+                question=str(form.get("question", "")),
+            )
+        except ServiceError as error:
+            self.form_error = str(error)
+            return
+        self.form_error = ""
+        self._interaction_id = started.interaction.id
+        self.chat_key = started.interaction.public_id
+        self.messages, self.last_id, self.transcript_url = [], 0, ""
+        await self._refresh()
+        self._publish(started.changes)
+
+    async def _post(self, message: MessageView):
+        try:
+            stored, changes = await call(
+                conversations.post_message,
+                interaction_id=self._interaction_id,
+                sender_kind=SenderKind.CUSTOMER,
+                body=message.body,
+                client_id=message.client_id,
+            )
+        except ServiceError as error:
+            message.status, message.error = "failed", str(error)
+        else:
+            message.id, message.status, message.error = stored.id, "sent", ""
+            message.time = clock(stored.created_at)
+            self._publish(changes)
+        self.messages = list(self.messages)
+
+    @rx.event
+    async def send(self, form: dict):
+        body = str(form.get("body", "")).strip()
+        if not self._interaction_id or not body:
+            return
+        message = MessageView(
+            client_id=uuid.uuid4().hex,
+            sender_kind=SenderKind.CUSTOMER,
+            sender_name="You",
+            body=body,
+            status="sending",
+        )
+        self.messages = [*self.messages, message]
+        yield
+        await self._post(message)
+
+    @rx.event
+    async def retry(self, client_id: str):
+        message = next((m for m in self.messages if m.client_id == client_id), None)
+        if message is None or message.status != "failed":
+            return
+        message.status = "sending"
+        self.messages = list(self.messages)
+        yield
+        await self._post(message)
+
+    @rx.event
+    async def typing(self):
+        if not self._interaction_id:
+            return
+        changes = await call(
+            conversations.set_typing, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER
+        )
+        self._publish(changes)
+
+    @rx.event
+    async def end_chat(self):
+        if not self._interaction_id:
+            return
+        changes = await call(conversations.customer_end, interaction_id=self._interaction_id)
+        await self._refresh()
+        self._publish(changes)
+
+    @rx.event
+    def new_chat(self):
+        """After an ended chat: back to the pre-chat form."""
+        self._interaction_id = 0
+        self.chat_key = ""
+        self.phase = "form"
+        self.messages, self.last_id, self.transcript_url = [], 0, ""
+
+    @rx.event
+    async def tick(self, _value: str = ""):
+        """Heartbeat: keeps the connection registered and the typing indicator honest."""
+        if not self._interaction_id:
+            return
+        if time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
+            self._last_heartbeat = time.monotonic()
+            await call(_resume, public_id=self.chat_key, token=self.router.session.client_token)
+        if self.agent_typing:  # typing signals expire without a push
+            await self._refresh()
+
+
+realtime.register_receiver("customer", CustomerChatState, "_refresh")

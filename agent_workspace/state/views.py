@@ -1,0 +1,145 @@
+"""Shapes of the vars pages render (plain dataclasses Reflex serialises)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from agent_workspace.services.routing import InboxCard
+from agent_workspace.services.views import InteractionData, MessageData
+from agent_workspace.state.common import clock, iso
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+@dataclasses.dataclass
+class MessageView:
+    id: int = 0
+    client_id: str = ""
+    sender_kind: str = ""
+    sender_name: str = ""
+    body: str = ""
+    time: str = ""
+    status: str = "sent"  # sending | sent | failed
+    error: str = ""
+    attachment_url: str = ""
+    attachment_name: str = ""
+    is_image: bool = False
+    article_number: str = ""
+
+
+@dataclasses.dataclass
+class InboxCardView:
+    interaction_id: int = 0
+    number: str = ""
+    queue_id: int = 0
+    queue_name: str = ""
+    customer_name: str = ""
+    question: str = ""
+    requested_at: str = ""
+    offered_to_me: bool = False
+    offer_expires_at: str = ""
+    transfer_note: str = ""
+    can_accept: bool = False
+
+
+@dataclasses.dataclass
+class ChatTab:
+    interaction_id: int = 0
+    number: str = ""
+    customer_name: str = ""
+    customer_email: str = ""
+    queue_name: str = ""
+    question: str = ""
+    short_description: str = ""
+    category: str = "inquiry"
+    priority: str = "4"
+    work_notes: str = ""
+    requested_at: str = ""
+    accepted_at: str = ""
+    wait_text: str = ""
+    earlier: list[str] = dataclasses.field(default_factory=list)
+    transfer_note: str = ""
+    customer_ended: bool = False
+    customer_typing: bool = False
+    unread: int = 0
+    waiting_since: float = 0.0
+    urgency: str = ""  # "" | warning | critical
+    last_id: int = 0
+    messages: list[MessageView] = dataclasses.field(default_factory=list)
+
+
+def message_view(m: MessageData, *, attachment_base: str) -> MessageView:
+    return MessageView(
+        id=m.id,
+        client_id=m.client_id,
+        sender_kind=m.sender_kind,
+        sender_name=m.sender_name,
+        body=m.body,
+        time=clock(m.created_at),
+        attachment_url=f"{attachment_base}/{m.attachment_public_id}" if m.attachment_public_id else "",
+        attachment_name=m.attachment_name,
+        is_image=m.attachment_type in IMAGE_TYPES,
+        article_number=m.article_number,
+    )
+
+
+def card_view(card: InboxCard) -> InboxCardView:
+    return InboxCardView(
+        interaction_id=card.interaction_id,
+        number=card.number,
+        queue_id=card.queue_id,
+        queue_name=card.queue_name,
+        customer_name=card.customer_name,
+        question=card.question,
+        requested_at=iso(card.requested_at),
+        offered_to_me=card.offered_to_me,
+        offer_expires_at=iso(card.offer_expires_at),
+        transfer_note=card.transfer_note,
+        can_accept=card.can_accept,
+    )
+
+
+def merge_messages(existing: list[MessageView], new: list[MessageView]) -> list[MessageView]:
+    """Append messages the page has not got yet; a stored copy replaces a pending one."""
+    by_client = {m.client_id: i for i, m in enumerate(existing)}
+    merged = list(existing)
+    for message in new:
+        index = by_client.get(message.client_id)
+        if index is None:
+            by_client[message.client_id] = len(merged)
+            merged.append(message)
+        else:
+            merged[index] = message
+    return merged
+
+
+def wait_text(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+def update_tab(tab: ChatTab, data: InteractionData, *, attachment_base: str) -> ChatTab:
+    """Fold a fresh read of one chat into its tab, keeping pending messages."""
+    new_messages = [message_view(m, attachment_base=attachment_base) for m in data.new_messages]
+    tab.number = data.number
+    tab.customer_name = data.customer_name
+    tab.customer_email = data.customer_email
+    tab.queue_name = data.queue_name
+    tab.question = data.question
+    tab.short_description = data.short_description
+    tab.category = data.category
+    tab.priority = str(data.priority)
+    tab.work_notes = data.work_notes
+    tab.requested_at = iso(data.requested_at)
+    tab.accepted_at = iso(data.accepted_at)
+    tab.wait_text = wait_text(data.wait_seconds)
+    tab.earlier = data.earlier_interactions
+    tab.transfer_note = data.transfer_note
+    tab.customer_ended = data.customer_ended
+    tab.customer_typing = data.customer_typing
+    tab.messages = merge_messages(tab.messages, new_messages)
+    if data.new_messages:
+        tab.last_id = max(tab.last_id, max(m.id for m in data.new_messages))
+    return tab

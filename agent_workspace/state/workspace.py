@@ -1,0 +1,331 @@
+"""The agent's workspace: presence, Inbox, and one interaction tab per open chat."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import reflex as rx
+
+from agent_workspace import realtime
+from agent_workspace.config import settings
+from agent_workspace.models import Presence, SenderKind
+from agent_workspace.security import Access, access, current_principal
+from agent_workspace.services import conversations, routing, views
+from agent_workspace.services.errors import ServiceError
+from agent_workspace.state.common import call, clock, read
+from agent_workspace.state.views import ChatTab, InboxCardView, MessageView, card_view, update_tab
+
+ATTACHMENT_BASE = "/api/attachments"
+HEARTBEAT_SECONDS = 15
+WARNING_AFTER_SECONDS = 30
+CRITICAL_AFTER_SECONDS = 60
+PRESENCE_LABELS = {Presence.AVAILABLE: "Available", Presence.AWAY: "Away", Presence.OFFLINE: "Offline"}
+
+
+def _register_agent(session, *, token: str, user_id: int) -> None:
+    realtime.register_client(session, token=token, kind="agent", user_id=user_id)
+    routing.touch_agent(session, user_id=user_id)
+
+
+@access(Access.WORKSPACE)
+class WorkspaceState(rx.State):
+    """Holds the inbox and the active chats across queues for one browser tab."""
+
+    _user_id: int = 0
+    _last_heartbeat: float = 0.0
+
+    loaded: bool = False
+    display_name: str = ""
+    presence: str = Presence.OFFLINE.value
+    capacity: int = 0
+    active_chats: int = 0
+    queue_names: list[str] = []
+    inbox: list[InboxCardView] = []
+    tabs: list[ChatTab] = []
+    active_tab: str = "inbox"
+    claiming_queue_id: int = 0
+    claim_delayed: bool = False
+    reject_target_id: int = 0
+    reject_error: str = ""
+    close_tab_target_id: int = 0
+
+    @rx.var
+    def presence_label(self) -> str:
+        return PRESENCE_LABELS.get(self.presence, self.presence.title())
+
+    @rx.var
+    def inbox_count(self) -> int:
+        return len(self.inbox)
+
+    @rx.var
+    def reject_open(self) -> bool:
+        return self.reject_target_id != 0
+
+    @rx.var
+    def close_tab_open(self) -> bool:
+        return self.close_tab_target_id != 0
+
+    # ------------------------------------------------------------ loading
+
+    @rx.event
+    async def on_load(self):
+        principal = await current_principal(self)
+        if principal is None:
+            return rx.redirect("/login")
+        self._user_id = principal.user_id
+        await call(_register_agent, token=self.router.session.client_token, user_id=self._user_id)
+        self._last_heartbeat = time.monotonic()
+        self.tabs = []
+        await self._refresh()
+        self.loaded = True
+        return None
+
+    async def _refresh(self) -> None:
+        """Re-read header, inbox and open chats; new messages after each tab's cursor."""
+        if not self._user_id:
+            return
+        cursors = {tab.interaction_id: tab.last_id for tab in self.tabs}
+        snapshot = await read(views.agent_snapshot, user_id=self._user_id, cursors=cursors)
+        self.display_name = snapshot.display_name
+        self.presence = snapshot.presence
+        self.capacity = snapshot.capacity
+        self.active_chats = snapshot.active_chats
+        self.queue_names = snapshot.queue_names
+        self.inbox = [card_view(card) for card in snapshot.inbox]
+        existing = {tab.interaction_id: tab for tab in self.tabs}
+        tabs = []
+        for data in snapshot.open_interactions:
+            tab = existing.get(data.id) or ChatTab(interaction_id=data.id)
+            before = len(tab.messages)
+            update_tab(tab, data, attachment_base=ATTACHMENT_BASE)
+            if self.active_tab != str(data.id):
+                tab.unread += sum(1 for m in tab.messages[before:] if m.sender_kind == SenderKind.CUSTOMER)
+            tabs.append(tab)
+        self.tabs = tabs
+        self._update_urgency()
+        if self.active_tab != "inbox" and self.active_tab not in {str(t.interaction_id) for t in tabs}:
+            self.active_tab = "inbox"
+
+    def _update_urgency(self) -> None:
+        """Colour tabs whose customer has waited 30 s (warning) / 60 s (critical) for a reply."""
+        now = time.time()
+        for tab in self.tabs:
+            last_customer = None
+            for m in reversed(tab.messages):
+                if m.sender_kind == SenderKind.AGENT:
+                    break
+                if m.sender_kind == SenderKind.CUSTOMER:
+                    last_customer = m
+            if last_customer is None or tab.customer_ended:
+                tab.waiting_since, tab.urgency = 0.0, ""
+                continue
+            if not tab.waiting_since:
+                tab.waiting_since = now
+            waited = now - tab.waiting_since
+            tab.urgency = "critical" if waited >= CRITICAL_AFTER_SECONDS else "warning" if waited >= WARNING_AFTER_SECONDS else ""
+        self.tabs = list(self.tabs)
+
+    @rx.event
+    async def tick(self, _value: str = ""):
+        """Every few seconds: tab colours, and a heartbeat that keeps presence alive."""
+        if not self._user_id:
+            return
+        self._update_urgency()
+        if time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
+            self._last_heartbeat = time.monotonic()
+            await call(_register_agent, token=self.router.session.client_token, user_id=self._user_id)
+
+    def _publish(self, changes) -> None:
+        realtime.publish_later(changes, exclude_token=self.router.session.client_token)
+
+    # ------------------------------------------------------------ presence and inbox
+
+    @rx.event
+    async def set_presence(self, label: str):
+        wanted = {v: k for k, v in PRESENCE_LABELS.items()}.get(label)
+        if wanted is None:
+            return rx.toast.error("Presence is Available, Away or Offline.")
+        changes = await call(routing.set_presence, user_id=self._user_id, presence=wanted.value)
+        await self._refresh()
+        self._publish(changes)
+        return None
+
+    @rx.event
+    def select_tab(self, value: str):
+        self.active_tab = value
+        for tab in self.tabs:
+            if str(tab.interaction_id) == value:
+                tab.unread = 0
+        self.tabs = list(self.tabs)
+
+    @rx.event(background=True)
+    async def accept(self, queue_id: int):
+        """Claim the oldest waiting chat of the queue; say so if the database is slow."""
+        async with self:
+            if self.claiming_queue_id:
+                return
+            self.claiming_queue_id = int(queue_id)
+            self.claim_delayed = False
+            user_id = self._user_id
+        claim = asyncio.ensure_future(call(routing.accept, user_id=user_id, queue_id=int(queue_id)))
+        try:
+            try:
+                item, changes = await asyncio.wait_for(asyncio.shield(claim), settings().delayed_claim_seconds)
+            except asyncio.TimeoutError:
+                async with self:
+                    self.claim_delayed = True
+                item, changes = await claim
+        except ServiceError as error:
+            async with self:
+                self.claiming_queue_id = 0
+                self.claim_delayed = False
+                await self._refresh()
+            yield rx.toast.error(str(error))
+            return
+        async with self:
+            self.claiming_queue_id = 0
+            self.claim_delayed = False
+            await self._refresh()
+            self.active_tab = str(item.id)
+            self._publish(changes)
+
+    @rx.event
+    def open_reject(self, interaction_id: int):
+        self.reject_target_id = int(interaction_id)
+        self.reject_error = ""
+
+    @rx.event
+    def cancel_reject(self):
+        self.reject_target_id = 0
+        self.reject_error = ""
+
+    @rx.event
+    async def reject(self, form: dict):
+        try:
+            changes = await call(
+                routing.reject,
+                user_id=self._user_id,
+                interaction_id=self.reject_target_id,
+                reason=str(form.get("reason", "")),
+            )
+        except ServiceError as error:
+            self.reject_error = str(error)
+            return
+        self.reject_target_id = 0
+        self.reject_error = ""
+        await self._refresh()
+        self._publish(changes)
+
+    # ------------------------------------------------------------ conversation
+
+    def _tab(self, interaction_id: int) -> ChatTab | None:
+        return next((t for t in self.tabs if t.interaction_id == interaction_id), None)
+
+    async def _post(self, tab: ChatTab, message: MessageView):
+        try:
+            stored, changes = await call(
+                conversations.post_message,
+                interaction_id=tab.interaction_id,
+                sender_kind=SenderKind.AGENT,
+                sender_user_id=self._user_id,
+                body=message.body,
+                client_id=message.client_id,
+            )
+        except ServiceError as error:
+            message.status, message.error = "failed", str(error)
+        else:
+            message.id, message.status, message.error = stored.id, "sent", ""
+            message.time = clock(stored.created_at)
+            self._publish(changes)
+        tab.waiting_since, tab.urgency = 0.0, ""
+        self.tabs = list(self.tabs)
+
+    @rx.event
+    async def send_message(self, form: dict):
+        try:
+            interaction_id = int(form.get("interaction_id", 0))
+        except (TypeError, ValueError):
+            interaction_id = 0
+        tab = self._tab(interaction_id)
+        body = str(form.get("body", "")).strip()
+        if tab is None:
+            yield rx.toast.error("That chat is not open in this workspace.")
+            return
+        if not body:
+            return
+        message = MessageView(
+            client_id=uuid.uuid4().hex,
+            sender_kind=SenderKind.AGENT,
+            sender_name=self.display_name,
+            body=body,
+            status="sending",
+        )
+        tab.messages.append(message)
+        self.tabs = list(self.tabs)
+        yield
+        await self._post(tab, message)
+
+    @rx.event
+    async def retry_message(self, interaction_id: int, client_id: str):
+        tab = self._tab(int(interaction_id))
+        message = next((m for m in tab.messages if m.client_id == client_id), None) if tab else None
+        if message is None or message.status != "failed":
+            return
+        message.status = "sending"
+        self.tabs = list(self.tabs)
+        yield
+        await self._post(tab, message)
+
+    @rx.event
+    async def typing(self, interaction_id: int):
+        try:
+            changes = await call(
+                conversations.set_typing,
+                interaction_id=int(interaction_id),
+                sender_kind=SenderKind.AGENT,
+                user_id=self._user_id,
+            )
+        except ServiceError:
+            return
+        self._publish(changes)
+
+    # ------------------------------------------------------------ ending
+
+    @rx.event
+    async def close_chat(self, interaction_id: int):
+        """Close in the Details tab: saves the transcript on the interaction record."""
+        return await self._end(int(interaction_id), save_history=True)
+
+    @rx.event
+    def open_close_tab(self, interaction_id: int):
+        self.close_tab_target_id = int(interaction_id)
+
+    @rx.event
+    def cancel_close_tab(self):
+        self.close_tab_target_id = 0
+
+    @rx.event
+    async def confirm_close_tab(self):
+        """Closing the tab ends the chat without saving history to the record."""
+        target, self.close_tab_target_id = self.close_tab_target_id, 0
+        return await self._end(target, save_history=False)
+
+    async def _end(self, interaction_id: int, *, save_history: bool):
+        try:
+            changes = await call(
+                conversations.close,
+                interaction_id=interaction_id,
+                user_id=self._user_id,
+                save_history=save_history,
+            )
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        self.active_tab = "inbox"
+        await self._refresh()
+        self._publish(changes)
+        return rx.toast.success("Chat closed; transcript saved to the record." if save_history else "Chat ended; history not saved to the record.")
+
+
+realtime.register_receiver("agent", WorkspaceState, "_refresh")

@@ -53,8 +53,8 @@ def validate_email(email: str) -> str:
 
 
 def _clean_text(text: str, *, field: str, limit: int) -> str:
-    text = text.replace("\r\n", "\n").strip()
-    text = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32)
+    text = text.replace("\r\n", "\n")
+    text = "".join(ch for ch in text if ch in "\n\t" or not (ord(ch) < 32 or 127 <= ord(ch) < 160)).strip()
     if not text:
         raise ValidationError(f"{field} cannot be empty.")
     if len(text) > limit:

@@ -80,6 +80,10 @@ TITLE_SIMILARITY_SHARE = 0.2
 # How much a frequent correction is preferred over a rare one (0: not at all).
 POPULARITY_EXPONENT = 0.15
 PREFIX_SIMILARITY = 0.8
+# A query word found in this many articles is a real word: taken as typed.
+TRUSTED_WORD_ARTICLES = 3
+# Words in about three quarters of the articles (idf below this) tell nothing apart.
+MIN_IDF = 0.3
 
 # Rebuild the postings once this share of slots belongs to replaced articles.
 COMPACT_DEAD_SHARE = 0.25
@@ -224,8 +228,11 @@ class KnowledgeIndex:
         self._slot_by_number: dict[str, int] = {}
         self._postings: dict[str, tuple[array, array]] = {}  # term -> (slots, weights)
         self._document_frequency: dict[str, int] = {}
+        # Alphabetic terms only: typos are corrected in words, never in codes
+        # such as "0x80070005", which would also swamp the buckets.
         self._vocabulary_by_length: dict[int, list[str]] = {}
         self._sorted_vocabulary: list[str] = []
+        self._variant_cache: dict[str, dict[str, float]] = {}  # cleared on every change
         self._stems: dict[str, str] = {}
         self._average_lengths = (8.0, 6.0, 200.0)  # title, tags, body; set by a build
         # Database bookkeeping for refresh_if_changed.
@@ -286,6 +293,7 @@ class KnowledgeIndex:
         self._document_frequency = {}
         self._vocabulary_by_length = {}
         self._sorted_vocabulary = []
+        self._variant_cache = {}
 
     def _terms(self, text: str) -> list[str]:
         stems = self._stems
@@ -302,6 +310,7 @@ class KnowledgeIndex:
     def _add(
         self, indexed: _IndexedArticle, tag_text: str, body_text: str, *, keep_sorted: bool = False
     ) -> None:
+        self._variant_cache.clear()
         slot = len(self._articles)
         self._articles.append(indexed)
         self._slot_by_number[indexed.number] = slot
@@ -325,7 +334,8 @@ class KnowledgeIndex:
             postings = self._postings.get(term)
             if postings is None:
                 postings = self._postings[term] = (array("I"), array("f"))
-                self._vocabulary_by_length.setdefault(len(term), []).append(term)
+                if term.isalpha():
+                    self._vocabulary_by_length.setdefault(len(term), []).append(term)
                 if keep_sorted:
                     bisect.insort(self._sorted_vocabulary, term)
             postings[0].append(slot)
@@ -336,6 +346,7 @@ class KnowledgeIndex:
         slot = self._slot_by_number.pop(number, None)
         if slot is None:
             return
+        self._variant_cache.clear()
         old = self._articles[slot]
         self._articles[slot] = None
         if old is None:
@@ -428,10 +439,11 @@ class KnowledgeIndex:
             return []
         with self._lock:
             terms = self._query_terms(words)
-            totals = self._bm25_scores(terms)
-            ranked = self._rerank(terms, totals, published_only) if totals else []
+            visible = self._visibility(published_only)
+            totals = self._bm25_scores(terms, visible)
+            ranked = self._rerank(terms, totals, visible) if totals else []
             exact = self._slot_by_number.get(" ".join(words).upper())  # "kb0010001"
-            if exact is not None and (self._articles[exact].published or not published_only):
+            if exact is not None and visible(exact):
                 ranked = [(exact, 1.0)] + [item for item in ranked if item[0] != exact]
             ranked = ranked[:limit]
             highlight_terms = {v for term in terms for v in term.variants}
@@ -450,19 +462,22 @@ class KnowledgeIndex:
             return hits
 
     def _query_terms(self, words: list[str]) -> list[_QueryTerm]:
+        """The query's distinct stemmed words with their variants; words in most articles dropped."""
         terms: list[_QueryTerm] = []
         seen: set[str] = set()
         meaningful = [word for word in words if word not in STOPWORDS] or words
-        for word in meaningful:
+        for position, word in enumerate(meaningful[: MAX_QUERY_TERMS * 2]):
             term = stem(word)
             if term in seen:
                 continue
             seen.add(term)
-            variants = self._variants(term)
+            still_typing = position == len(meaningful) - 1
+            variants = self._variants(term, complete_prefix=still_typing)
             if variants:
                 total = sum(variants.values())
                 idf = sum(p * self._idf(v) for v, p in variants.items()) / total
-                terms.append(_QueryTerm(variants, idf))
+                if idf >= MIN_IDF:
+                    terms.append(_QueryTerm(variants, idf))
             if len(seen) >= MAX_QUERY_TERMS:
                 break
         return terms
@@ -472,36 +487,46 @@ class KnowledgeIndex:
         total = len(self._slot_by_number)
         return math.log(1 + (total - df + 0.5) / (df + 0.5))
 
-    def _variants(self, term: str) -> dict[str, float]:
-        """Vocabulary terms the query word may stand for, with a confidence each.
+    def _variants(self, term: str, *, complete_prefix: bool) -> dict[str, float]:
+        """Vocabulary terms the query word may stand for, with a confidence each (0-1]."""
+        key = f"{term}*" if complete_prefix else term
+        cached = self._variant_cache.get(key)
+        if cached is None:
+            if len(self._variant_cache) > 5000:
+                self._variant_cache.clear()
+            cached = self._variant_cache[key] = self._find_variants(term, complete_prefix)
+        return cached
 
-        Confidence is the string similarity, nudged towards frequent terms: a
-        misspelling is likelier to mean a word the knowledge base uses often.
+    def _find_variants(self, term: str, complete_prefix: bool) -> dict[str, float]:
+        """A word the knowledge base uses a few times is taken as typed; anything
+        else is matched to terms within a few edits (optimal string alignment:
+        a swap of two letters is one edit) and, for the word still being typed,
+        to terms it begins. Confidence is the similarity nudged towards frequent
+        terms: a misspelling is likelier to mean a word the articles use often.
         """
         frequency = self._document_frequency
-        similarity: dict[str, float] = {}
-        if frequency.get(term):
-            similarity[term] = 1.0
+        similarity: dict[str, float] = {term: 1.0} if frequency.get(term) else {}
+        trusted = frequency.get(term, 0) >= TRUSTED_WORD_ARTICLES
         length = len(term)
-        if length <= MAX_FUZZY_WORD_CHARS:
-            max_edits = 0 if length <= 2 else 1 if length <= 5 else 2 if length <= 9 else 3
+        if not trusted and 3 <= length <= MAX_FUZZY_WORD_CHARS and term.isalpha():
+            max_edits = 1 if length <= 5 else 2 if length <= 9 else 3
             for candidate_length in range(length - max_edits, length + max_edits + 1):
                 bucket = self._vocabulary_by_length.get(candidate_length)
-                if not bucket or max_edits == 0:
+                if not bucket:
                     continue
                 for word, edits, _ in process.extract(
                     term, bucket, scorer=OSA.distance, score_cutoff=max_edits, limit=None
                 ):
                     if edits and frequency.get(word):
                         similarity[word] = 1 - edits / (max(length, candidate_length) + 1)
-            if length >= 4:
-                vocabulary = self._sorted_vocabulary
-                start = bisect.bisect_left(vocabulary, term)
-                for word in vocabulary[start : start + MAX_PREFIX_COMPLETIONS]:
-                    if not word.startswith(term):
-                        break
-                    if frequency.get(word) and word not in similarity:
-                        similarity[word] = PREFIX_SIMILARITY
+        if complete_prefix and length >= 3:
+            vocabulary = self._sorted_vocabulary
+            start = bisect.bisect_left(vocabulary, term)
+            for word in vocabulary[start : start + MAX_PREFIX_COMPLETIONS]:
+                if not word.startswith(term):
+                    break
+                if frequency.get(word) and word not in similarity:
+                    similarity[word] = PREFIX_SIMILARITY
         if not similarity:
             return {}
         most_frequent = max(frequency[word] for word in similarity)
@@ -513,41 +538,78 @@ class KnowledgeIndex:
         kept = heapq.nlargest(MAX_VARIANTS_PER_TERM, confidence.items(), key=itemgetter(1))
         return {word: c / best for word, c in kept if c >= 0.3 * best}
 
-    def _bm25_scores(self, terms: list[_QueryTerm]) -> dict[int, float]:
-        """Sum over query terms of idf x the best-matching variant's BM25F weight."""
+    def _visibility(self, published_only: bool) -> Callable[[int], bool]:
+        articles = self._articles
+        if published_only:
+            return lambda slot: (article := articles[slot]) is not None and article.published
+        return lambda slot: articles[slot] is not None
+
+    def _bm25_scores(self, terms: list[_QueryTerm], visible: Callable[[int], bool]) -> dict[int, float]:
+        """Sum over query terms of idf x the best-matching variant's BM25F weight.
+
+        MaxScore pruning: terms are taken rarest first. Once the candidates'
+        RERANK_POOL-th best total exceeds what all remaining terms together
+        could give a new article, no new article can make the pool, so the
+        remaining (frequent, long-postings) terms are only looked up for the
+        current candidates, by binary search in their sorted posting lists.
+        """
+        costs = [sum(len(self._postings[v][0]) for v in term.variants) for term in terms]
+        by_cost = sorted(zip(costs, terms), key=itemgetter(0))
+        bounds = [term.idf * max(term.variants.values()) for _, term in by_cost]
         totals: dict[int, float] = {}
-        for term in terms:
-            idf = term.idf
-            if len(term.variants) == 1:
-                ((variant, confidence),) = term.variants.items()
-                slots, weights = self._postings[variant]
-                factor = idf * confidence
-                for slot, weight in zip(slots, weights):
-                    totals[slot] = totals.get(slot, 0.0) + factor * weight
-                continue
-            best: dict[int, float] = {}
-            for variant, confidence in term.variants.items():
-                slots, weights = self._postings[variant]
-                for slot, weight in zip(slots, weights):
-                    value = confidence * weight
-                    if value > best.get(slot, 0.0):
-                        best[slot] = value
-            for slot, value in best.items():
-                totals[slot] = totals.get(slot, 0.0) + idf * value
+        for position, (cost, term) in enumerate(by_cost):
+            lookups = len(totals) * len(term.variants)
+            if lookups * 4 < cost and self._pool_threshold(totals, visible) >= sum(bounds[position:]):
+                self._add_to_candidates(term, totals)
+            else:
+                self._add_all(term, totals)
         return totals
 
+    def _pool_threshold(self, totals: dict[int, float], visible: Callable[[int], bool]) -> float:
+        best = heapq.nlargest(RERANK_POOL, (v for slot, v in totals.items() if visible(slot)))
+        return best[-1] if len(best) == RERANK_POOL else 0.0
+
+    def _add_all(self, term: _QueryTerm, totals: dict[int, float]) -> None:
+        get = totals.get
+        if len(term.variants) == 1:
+            ((variant, confidence),) = term.variants.items()
+            slots, weights = self._postings[variant]
+            factor = term.idf * confidence
+            for slot, weight in zip(slots, weights):
+                totals[slot] = get(slot, 0.0) + factor * weight
+            return
+        best: dict[int, float] = {}
+        best_get = best.get
+        for variant, confidence in term.variants.items():
+            slots, weights = self._postings[variant]
+            for slot, weight in zip(slots, weights):
+                value = confidence * weight
+                if value > best_get(slot, 0.0):
+                    best[slot] = value
+        idf = term.idf
+        for slot, value in best.items():
+            totals[slot] = get(slot, 0.0) + idf * value
+
+    def _add_to_candidates(self, term: _QueryTerm, totals: dict[int, float]) -> None:
+        lists = [(self._postings[v], confidence) for v, confidence in term.variants.items()]
+        idf = term.idf
+        for slot in totals:
+            best = 0.0
+            for (slots, weights), confidence in lists:
+                i = bisect.bisect_left(slots, slot)
+                if i < len(slots) and slots[i] == slot and confidence * weights[i] > best:
+                    best = confidence * weights[i]
+            if best:
+                totals[slot] += idf * best
+
     def _rerank(
-        self, terms: list[_QueryTerm], totals: dict[int, float], published_only: bool
+        self, terms: list[_QueryTerm], totals: dict[int, float], visible: Callable[[int], bool]
     ) -> list[tuple[int, float]]:
         """Blend BM25F (scaled to 0-1 by the best possible) with fuzzy title similarity."""
         articles = self._articles
-        live = (
-            item
-            for item in totals.items()
-            if (article := articles[item[0]]) is not None
-            and (article.published or not published_only)
+        pool = heapq.nlargest(
+            RERANK_POOL, (item for item in totals.items() if visible(item[0])), key=itemgetter(1)
         )
-        pool = heapq.nlargest(RERANK_POOL, live, key=itemgetter(1))
         best_possible = sum(term.idf for term in terms) or 1.0
         corrected = " ".join(max(t.variants.items(), key=itemgetter(1))[0] for t in terms)
         ranked = []

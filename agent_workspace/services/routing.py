@@ -137,11 +137,10 @@ def set_presence(session: Session, *, user_id: int, presence: str) -> list[Chang
         user.presence = presence
         user.presence_changed_at = utcnow()
         audit.record(session, action="presence.changed", actor_kind="agent", actor_id=user_id, target_kind="user", target_id=user_id, presence=presence)
-    if presence != Presence.AVAILABLE:
-        changes += _release_offers_of(session, user_id)
+    released = _release_offers_of(session, user_id) if presence != Presence.AVAILABLE else []
     session.commit()
-    if presence == Presence.AVAILABLE:
-        changes += drain(session)
+    if presence == Presence.AVAILABLE or released:
+        changes += released + drain(session)
     return changes
 
 
@@ -309,9 +308,10 @@ def accept(session: Session, *, user_id: int, queue_id: int) -> tuple[Interactio
     )
     audit.record(session, action="interaction.accepted", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, wait_seconds=item.wait_seconds)
     changes: list[Change] = [InteractionChanged(item.id), QueueChanged(queue_id), AgentChanged(user_id)]
-    if active_chat_count(session, user_id) >= agent.capacity:
-        changes += _release_offers_of(session, user_id)
+    released = _release_offers_of(session, user_id) if active_chat_count(session, user_id) >= agent.capacity else []
     session.commit()
+    if released:
+        changes += released + drain(session)
     return item, changes
 
 
@@ -467,7 +467,7 @@ def sweep(session: Session, *, presence_grace_seconds: int, now: datetime | None
             .values(presence=Presence.AWAY, presence_changed_at=now)
         )
         audit.record(session, action="interaction.offer_timed_out", actor_kind="system", target_kind="interaction", target_id=item.id, agent_id=agent_id)
-        changes += [QueueChanged(item.queue_id), AgentChanged(agent_id)]
+        changes += [QueueChanged(item.queue_id), AgentChanged(agent_id)] + _release_offers_of(session, agent_id)
     cutoff = now - timedelta(seconds=presence_grace_seconds)
     gone = list(
         session.exec(

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The test command: set up (venv, bun, Debian's chromium), then every suite.
+# Unit/service/state tests and end-to-end browser tests run in separate pytest
+# invocations (pytest-playwright keeps its own event loop).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh test
+source scripts/env.sh
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "==> installing Debian's chromium for the browser tests"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+status=0
+echo "==> unit, service and state tests"
+pytest -q -m "not e2e" --ignore=tests/e2e "$@" || status=$?
+echo "==> end-to-end tests (production build in a real browser)"
+pytest -q tests/e2e "$@" || status=$?
+exit $status

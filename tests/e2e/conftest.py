@@ -1,0 +1,220 @@
+"""One production build of the app per test session, on its own port and database.
+
+Every end-to-end test shares the server and makes its own data (unique
+customer names), so tests never depend on each other.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
+
+from sqlmodel import Session
+
+from agent_workspace.config import PROJECT_ROOT
+from agent_workspace.db import make_engine
+from agent_workspace.services import auth, routing
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+expect.set_options(timeout=15_000)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"the app did not answer {url} within {timeout:.0f} s")
+
+
+class RunningApp:
+    def __init__(self, base_url: str, data_dir: Path, env: dict[str, str]):
+        self.base_url = base_url
+        self.data_dir = data_dir
+        self.env = env
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "agent_workspace.cli", *args],
+            env=self.env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    data_dir = tmp_path_factory.mktemp("app-data")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "AW_DATA_DIR": str(data_dir),
+        "AW_DATABASE_URL": f"sqlite:///{data_dir / 'e2e.db'}",
+        "AW_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "AW_DELAYED_CLAIM_SECONDS": "1",
+        "REFLEX_USE_SYSTEM_BUN": "1",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "PATH": f"{PROJECT_ROOT / '.tools/node_modules/.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    env.pop("REFLEX_DB_URL", None)
+    env.pop("REFLEX_REDIS_URL", None)
+    app = RunningApp(f"http://127.0.0.1:{port}", data_dir, env)
+    for command in (["db", "upgrade"], ["seed"]):
+        result = app.cli(*command)
+        assert result.returncode == 0, result.stderr
+    log_path = data_dir / "server.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            ["reflex", "run", "--env", "prod", "--single-port", "--frontend-port", str(port), "--backend-host", "127.0.0.1"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_healthy(f"{app.base_url}/api/health", process, timeout=420)
+        _wait_healthy(f"{app.base_url}/login", process, timeout=60)
+        yield app
+    except Exception:
+        print(log_path.read_text()[-5000:])
+        raise
+    finally:
+        os.killpg(process.pid, 15)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser) -> Iterator:
+    """Make independent browser contexts (one per person); all closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def make() -> BrowserContext:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix} {uuid.uuid4().hex[:6]}"
+
+
+def sign_in(page: Page, base_url: str, username: str, password: str) -> None:
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def agent_page(new_context, base_url: str, username: str, password: str, *, available: bool = True) -> Page:
+    page = new_context().new_page()
+    sign_in(page, base_url, username, password)
+    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    if available:
+        set_presence(page, "Available")
+    return page
+
+
+def set_presence(page: Page, label: str) -> None:
+    page.get_by_label("Presence").click()
+    page.get_by_role("option", name=label).click()
+    expect(page.get_by_label("Presence")).to_contain_text(label)
+
+
+def start_customer_chat(new_context, base_url: str, *, name: str, queue: str, question: str, email: str = "customer@example.com") -> Page:
+    page = new_context().new_page()
+    page.goto(f"{base_url}/chat")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("What do you need help with?").select_option(label=queue)
+    page.get_by_label("Your question").fill(question)
+    page.get_by_role("button", name="Start chat").click()
+    expect(page.get_by_role("log", name="Conversation")).to_be_visible()
+    return page
+
+
+class World:
+    """Creates this test's own queues and agents directly in the app's database."""
+
+    def __init__(self, app: RunningApp):
+        self.app = app
+        self.engine = make_engine(app.env["AW_DATABASE_URL"])
+
+    def queue(self, prefix: str = "Queue") -> str:
+        name = unique(prefix)
+        with Session(self.engine) as session:
+            routing.create_queue(session, name=name)
+        return name
+
+    def agent(self, *, queues: list[str], capacity: int = 4, roles: tuple[str, ...] = ("workspace_user",), name: str | None = None) -> tuple[str, str]:
+        username = f"agent{uuid.uuid4().hex[:8]}"
+        password = "correct-horse-battery"
+        with Session(self.engine) as session:
+            auth.create_user(
+                session,
+                username=username,
+                password=password,
+                display_name=name or username.title(),
+                roles=list(roles),
+                capacity=capacity,
+                queues=queues,
+            )
+        return username, password
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+
+@pytest.fixture
+def world(app_server: RunningApp) -> Iterator[World]:
+    world = World(app_server)
+    yield world
+    world.engine.dispose()

@@ -1,0 +1,184 @@
+"""The seed procedure end to end: a customer asks, an agent accepts and they talk."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+from playwright.sync_api import expect
+from sqlmodel import select
+
+from agent_workspace.models import Interaction
+from tests.e2e.conftest import agent_page, sign_in, start_customer_chat, unique
+
+
+def test_agent_signs_in_and_reaches_the_inbox(app_server, world, new_context):
+    queue = world.queue()
+    username, password = world.agent(queues=[queue], name="Grace Hopper")
+    page = agent_page(new_context, app_server.base_url, username, password, available=False)
+    expect(page.get_by_role("navigation", name="Breadcrumb")).to_contain_text("All")
+    expect(page.get_by_role("navigation", name="Breadcrumb")).to_contain_text("Workspace Home")
+    expect(page.get_by_role("navigation", name="Breadcrumb")).to_contain_text("Inbox")
+    expect(page.get_by_text("Grace Hopper")).to_be_visible()
+    expect(page.get_by_text("No customers are waiting in your queues.")).to_be_visible()
+
+
+def test_wrong_password_is_refused(app_server, world, new_context):
+    username, _password = world.agent(queues=[])
+    page = new_context().new_page()
+    sign_in(page, app_server.base_url, username, "not-the-password")
+    expect(page.get_by_role("alert")).to_contain_text("Wrong username or password.")
+    page.goto(f"{app_server.base_url}/workspace")
+    expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_user_without_the_role_is_refused(app_server, world, new_context):
+    username, password = world.agent(queues=[], roles=())
+    page = new_context().new_page()
+    sign_in(page, app_server.base_url, username, password)
+    expect(page.get_by_role("heading", name="You need the workspace_user role")).to_be_visible()
+    expect(page.get_by_role("heading", name="Inbox")).to_have_count(0)
+
+
+def test_customer_and_agent_chat_in_real_time(app_server, world, new_context):
+    base = app_server.base_url
+    billing, tech = world.queue("Billing"), world.queue("Tech")
+    username, password = world.agent(queues=[billing, tech], name="Ada Agent")
+    first_name, second_name, other_name = unique("Olive"), unique("Pete"), unique("Quinn")
+
+    first = start_customer_chat(new_context, base, name=first_name, queue=billing, question="I was charged twice")
+    expect(first.get_by_test_id("queue-position")).to_have_text("1")
+    second = start_customer_chat(new_context, base, name=second_name, queue=billing, question="Where is my invoice?")
+    expect(second.get_by_test_id("queue-position")).to_have_text("2")
+
+    agent = agent_page(new_context, base, username, password)
+    cards = agent.get_by_test_id("inbox-card")
+    expect(cards).to_have_count(2)
+    expect(cards.first).to_contain_text(first_name)  # oldest first
+    cards.first.get_by_role("button", name="Accept").click()
+
+    # Accept connects to the oldest request, with the acknowledgement and customer info.
+    expect(agent.get_by_role("tab", name=first_name)).to_be_visible()
+    expect(agent.get_by_label("Customer information")).to_contain_text("customer@example.com")
+    expect(agent.get_by_label("Customer information")).to_contain_text("I was charged twice")
+    conversation = agent.get_by_role("log", name="Conversation")
+    expect(conversation).to_contain_text("Your request to")
+    expect(first.get_by_role("heading", name="Chatting with Ada Agent")).to_be_visible()
+    expect(second.get_by_test_id("queue-position")).to_have_text("1")  # moved up, live
+
+    agent.get_by_label("Message").fill("Hello! Let me look at your account.")
+    agent.get_by_role("button", name="Send").click()
+    expect(first.get_by_role("log", name="Conversation")).to_contain_text("Hello! Let me look at your account.")
+    expect(conversation.get_by_text("Sent")).to_be_visible()
+    first.get_by_label("Message").fill("Thank you, it is invoice 42.")
+    first.get_by_role("button", name="Send").click()
+    expect(conversation).to_contain_text("Thank you, it is invoice 42.")
+
+    # A second chat from another queue opens in a second tab.
+    third = start_customer_chat(new_context, base, name=other_name, queue=tech, question="VPN drops every hour")
+    agent.get_by_role("tab", name=re.compile("Inbox")).click()
+    tech_card = agent.get_by_test_id("inbox-card").filter(has_text=other_name)
+    tech_card.get_by_role("button", name="Accept").click()
+    expect(agent.get_by_role("tab", name=other_name)).to_be_visible()
+    expect(agent.get_by_role("tab", name=first_name)).to_be_visible()
+    agent.get_by_label("Message").fill("Hi, which VPN client do you use?")
+    agent.get_by_role("button", name="Send").click()
+    expect(third.get_by_role("log", name="Conversation")).to_contain_text("which VPN client")
+    expect(first.get_by_role("log", name="Conversation")).not_to_contain_text("which VPN client")
+
+    # Unread count on the inactive tab.
+    first.get_by_label("Message").fill("Are you still there?")
+    first.get_by_role("button", name="Send").click()
+    expect(agent.get_by_role("tab", name=first_name)).to_contain_text("1")
+
+    # Reloading either side keeps the whole history.
+    first.reload()
+    expect(first.get_by_role("log", name="Conversation")).to_contain_text("Hello! Let me look at your account.")
+    expect(first.get_by_role("log", name="Conversation")).to_contain_text("Are you still there?")
+    agent.reload()
+    expect(agent.get_by_role("tab", name=first_name)).to_be_visible()
+    expect(agent.get_by_role("tab", name=other_name)).to_be_visible()
+    agent.get_by_role("tab", name=first_name).click()
+    expect(agent.get_by_role("log", name="Conversation")).to_contain_text("Thank you, it is invoice 42.")
+
+
+def test_reject_asks_for_a_reason_and_is_not_offered_again(app_server, world, new_context):
+    base = app_server.base_url
+    queue = world.queue()
+    username, password = world.agent(queues=[queue])
+    name = unique("Rita")
+    start_customer_chat(new_context, base, name=name, queue=queue, question="Need a refund")
+    agent = agent_page(new_context, base, username, password)
+    card = agent.get_by_test_id("inbox-card").filter(has_text=name)
+    expect(card).to_contain_text("Time to accept")
+    card.get_by_role("button", name="Reject").click()
+    dialog = agent.get_by_role("dialog", name="Reject chat")
+    dialog.get_by_label("Reason").fill("Wrong language for me")
+    dialog.get_by_role("button", name="Reject chat").click()
+    expect(dialog).to_be_hidden()
+    expect(agent.get_by_test_id("inbox-card").filter(has_text=name)).to_have_count(0)
+    agent.reload()
+    expect(agent.get_by_role("heading", name="Inbox")).to_be_visible()
+    expect(agent.get_by_test_id("inbox-card").filter(has_text=name)).to_have_count(0)
+
+
+def test_a_slow_claim_shows_delayed_transactions(app_server, world, new_context):
+    base = app_server.base_url
+    queue = world.queue()
+    username, password = world.agent(queues=[queue])
+    name = unique("Sid")
+    start_customer_chat(new_context, base, name=name, queue=queue, question="Printer offline")
+    agent = agent_page(new_context, base, username, password)
+    card = agent.get_by_test_id("inbox-card").filter(has_text=name)
+    expect(card.get_by_role("button", name="Accept")).to_be_enabled()
+
+    # A long-running transaction holds the database's write lock.
+    database = app_server.env["AW_DATABASE_URL"].removeprefix("sqlite:///")
+    blocker = sqlite3.connect(database, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        card.get_by_role("button", name="Accept").click()
+        expect(card.get_by_role("status")).to_contain_text("Delayed transactions")
+        expect(agent.get_by_label("Presence")).to_be_enabled()  # the page stays responsive
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    expect(agent.get_by_role("tab", name=name)).to_be_visible()
+
+
+def test_close_saves_the_transcript_and_closing_the_tab_does_not(app_server, world, new_context):
+    base = app_server.base_url
+    queue = world.queue()
+    username, password = world.agent(queues=[queue])
+    kept, dropped = unique("Kim"), unique("Lou")
+    kept_page = start_customer_chat(new_context, base, name=kept, queue=queue, question="Reset my password")
+    dropped_page = start_customer_chat(new_context, base, name=dropped, queue=queue, question="Change my address")
+    agent = agent_page(new_context, base, username, password)
+    for name in (kept, dropped):
+        agent.get_by_role("tab", name=re.compile("Inbox")).click()
+        agent.get_by_test_id("inbox-card").filter(has_text=name).get_by_role("button", name="Accept").click()
+        expect(agent.get_by_role("tab", name=name)).to_be_visible()
+        agent.get_by_label("Message").fill(f"Hello {name}")
+        agent.get_by_role("button", name="Send").click()
+        expect(agent.get_by_role("log", name="Conversation").get_by_text("Sent")).to_be_visible()
+
+    agent.get_by_role("tab", name=kept).click()
+    agent.get_by_role("button", name="Close", exact=True).click()
+    expect(agent.get_by_role("tab", name=kept)).to_have_count(0)
+    expect(kept_page.get_by_text("This chat has ended.")).to_be_visible()
+    expect(kept_page.get_by_role("link", name="Download transcript")).to_be_visible()
+
+    agent.get_by_role("button", name=f"Close tab {dropped}").click()
+    warning = agent.get_by_role("alertdialog")
+    expect(warning).to_contain_text("NOT saved")
+    warning.get_by_role("button", name="End chat without saving").click()
+    expect(agent.get_by_role("tab", name=dropped)).to_have_count(0)
+    expect(dropped_page.get_by_text("This chat has ended.")).to_be_visible()
+
+    with world.session() as session:
+        saved = session.exec(select(Interaction).where(Interaction.question == "Reset my password").order_by(Interaction.id.desc())).first()
+        unsaved = session.exec(select(Interaction).where(Interaction.question == "Change my address").order_by(Interaction.id.desc())).first()
+        assert saved.state == "closed_complete" and saved.close_reason == "agent_ended"
+        assert f"Hello {kept}" in saved.transcript
+        assert unsaved.state == "closed_complete" and unsaved.close_reason == "tab_closed_without_saving"
+        assert unsaved.transcript is None

@@ -1,0 +1,158 @@
+"""Every event handler, called over the websocket by someone it is not meant for, does nothing."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from reflex.state import State
+from reflex.utils.format import format_event_handler
+from sqlalchemy import func, text
+from sqlmodel import SQLModel, select
+
+import agent_workspace.agent_workspace  # noqa: F401  (registers every page and state)
+from agent_workspace import security
+from agent_workspace.models import AuditLog, ClientConnection, User
+from agent_workspace.security import Access, rule_for
+from agent_workspace.services import auth
+from agent_workspace.state.auth import AuthState, LoginState
+from agent_workspace.state.customer import CustomerChatState
+from agent_workspace.state.workspace import WorkspaceState
+from tests.e2e.ws_client import EventClient
+
+# The intended audience of every state class of the app. A state added later
+# without an entry here (and a rule in security.py) fails test_every_state_has_a_rule.
+EXPECTED = {
+    AuthState: Access.PUBLIC,
+    LoginState: Access.PUBLIC,
+    CustomerChatState: Access.PUBLIC,
+    WorkspaceState: Access.WORKSPACE,
+}
+
+# Arguments that would make each handler act if it were allowed to run.
+PAYLOADS = {
+    "set_presence": {"label": "Available"},
+    "accept": {"queue_id": 1},
+    "open_reject": {"interaction_id": 1},
+    "reject": {"form": {"reason": "x"}},
+    "send_message": {"form": {"interaction_id": "1", "body": "intrusion"}},
+    "retry_message": {"interaction_id": 1, "client_id": "abcdefgh"},
+    "typing": {"interaction_id": 1},
+    "close_chat": {"interaction_id": 1},
+    "open_close_tab": {"interaction_id": 1},
+    "select_tab": {"value": "1"},
+    "tick": {"_value": ""},
+}
+
+
+def app_states() -> list[type[State]]:
+    """Every state class of the app (importing the app module registers them all)."""
+    found, stack = [], list(State.get_substates())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.get_substates())
+        if cls.__module__.startswith("agent_workspace."):
+            found.append(cls)
+    return found
+
+
+def protected_handlers() -> list[tuple[type[State], str]]:
+    return [
+        (cls, name)
+        for cls in app_states()
+        if rule_for(cls.get_full_name()) != Access.PUBLIC
+        for name in cls.event_handlers
+    ]
+
+
+def test_every_state_has_a_rule():
+    states = app_states()
+    assert set(states) == set(EXPECTED), "a state class was added or removed: give it a rule here and in security.py"
+    for cls in states:
+        assert rule_for(cls.get_full_name()) == EXPECTED[cls], cls.__name__
+
+
+def _snapshot(world) -> dict[str, object]:
+    """Row counts of every table, plus every user's presence."""
+    with world.session() as session:
+        counts = {
+            table: session.exec(text(f'SELECT count(*) FROM "{table}"')).one()[0]
+            for table in SQLModel.metadata.tables
+        }
+        counts["presence"] = tuple(session.exec(select(User.username, User.presence).order_by(User.id)).all())
+        return counts
+
+
+def _cookie_for(world, username: str, password: str) -> str:
+    with world.session() as session:
+        ticket, _ = auth.login(session, username=username, password=password)
+        token = auth.redeem_ticket(session, ticket=ticket)
+    return f"{security.SESSION_COOKIE}={token}"
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "signed in without workspace_user"])
+def test_protected_handlers_refuse_callers_without_the_role(app_server, world, caller):
+    queue = world.queue()
+    cookie = None
+    if caller != "anonymous":
+        username, password = world.agent(queues=[queue], roles=())
+        cookie = _cookie_for(world, username, password)
+    handlers = protected_handlers()
+    assert len(handlers) >= 15
+    before = _snapshot(world)
+    client = EventClient(app_server.base_url, cookie=cookie)
+    try:
+        client.send(WorkspaceState.on_load)
+        for cls, name in handlers:
+            client.send(cls.event_handlers[name], PAYLOADS.get(name, {}))
+        client.settle(2.0)
+        touched = client.states_touched()
+    finally:
+        client.close()
+    for cls, _ in handlers:
+        assert cls.get_full_name() not in touched, f"{cls.__name__} answered an unauthorised caller"
+    assert _snapshot(world) == before
+
+
+def test_the_same_calls_work_for_an_agent(app_server, world):
+    """Positive control: the refusal above is the middleware's doing, not bad arguments."""
+    queue = world.queue()
+    username, password = world.agent(queues=[queue])
+    client = EventClient(app_server.base_url, cookie=_cookie_for(world, username, password))
+    try:
+        client.send(WorkspaceState.on_load)
+        assert client.wait_for_state(WorkspaceState.get_full_name())
+        client.send(WorkspaceState.event_handlers["set_presence"], PAYLOADS["set_presence"])
+        client.settle(1.5)
+    finally:
+        client.close()
+    with world.session() as session:
+        user = session.exec(select(User).where(User.username == username)).one()
+        assert user.presence == "available"
+        assert session.exec(select(func.count()).select_from(ClientConnection).where(ClientConnection.user_id == user.id)).one() == 1
+        assert session.exec(select(func.count()).select_from(AuditLog).where(AuditLog.actor_id == user.id, AuditLog.action == "presence.changed")).one() == 1
+
+
+def test_a_revoked_session_is_refused_at_once(app_server, world):
+    queue = world.queue()
+    username, password = world.agent(queues=[queue])
+    cookie = _cookie_for(world, username, password)
+    client = EventClient(app_server.base_url, cookie=cookie)
+    try:
+        client.send(WorkspaceState.on_load)
+        assert client.wait_for_state(WorkspaceState.get_full_name())
+        with world.session() as session:
+            auth.set_password(session, username=username, password="a-brand-new-password")
+        client.send(WorkspaceState.event_handlers["set_presence"], PAYLOADS["set_presence"])
+        client.settle(1.5)
+    finally:
+        client.close()
+    with world.session() as session:
+        assert session.exec(select(User.presence).where(User.username == username)).one() == "offline"
+
+
+def test_public_handlers_take_no_chat_id_from_the_client():
+    """Customers reach their chat only through the server-held id; no handler accepts one."""
+    for name, handler in CustomerChatState.event_handlers.items():
+        params = set(inspect.signature(handler.fn).parameters) - {"self"}
+        assert not params & {"interaction_id", "public_id", "chat_id"}, name

@@ -1,0 +1,60 @@
+"""A bare websocket client that speaks Reflex's event protocol, as an attacker would."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import socketio
+from reflex.utils.format import format_event_handler
+
+NAMESPACE = "/_event"
+
+
+class EventClient:
+    def __init__(self, base_url: str, *, cookie: str | None = None):
+        self.token = str(uuid.uuid4())
+        self.deltas: list[dict] = []
+        self._lock = threading.Lock()
+        self.sio = socketio.Client(reconnection=False)
+        self.sio.on("event", self._on_event, namespace=NAMESPACE)
+        headers = {"Cookie": cookie} if cookie else {}
+        self.sio.connect(
+            f"{base_url}?token={self.token}",
+            socketio_path="/_event",
+            transports=["websocket"],
+            namespaces=[NAMESPACE],
+            headers=headers,
+        )
+
+    def _on_event(self, data):
+        with self._lock:
+            self.deltas.append(data.get("delta") or {})
+
+    def send(self, handler, payload: dict | None = None, *, path: str = "/workspace") -> None:
+        name = handler if isinstance(handler, str) else format_event_handler(handler)
+        self.sio.emit(
+            "event",
+            {"name": name, "payload": payload or {}, "router_data": {"pathname": path, "query": {}, "asPath": path}},
+            namespace=NAMESPACE,
+        )
+
+    def states_touched(self) -> set[str]:
+        with self._lock:
+            return {name for delta in self.deltas for name in delta}
+
+    def wait_for_state(self, state_name: str, timeout: float = 10) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if state_name in self.states_touched():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def settle(self, seconds: float = 1.0) -> None:
+        """Give the server time to (not) act; refusals produce no message to wait for."""
+        time.sleep(seconds)
+
+    def close(self) -> None:
+        self.sio.disconnect()

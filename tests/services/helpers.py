@@ -1,0 +1,121 @@
+"""Helpers for the routing / conversation service tests (on top of tests.factories)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import TypeVar
+
+from sqlalchemy import update
+from sqlmodel import Session, SQLModel, col, func, select
+
+from agent_workspace.models import (
+    Customer,
+    Interaction,
+    InteractionState,
+    Presence,
+    Queue,
+    QueueMember,
+    User,
+    utcnow,
+)
+from tests.factories import make_customer, make_interaction, make_user
+
+T = TypeVar("T", bound=SQLModel)
+
+# A fixed, distinct past instant so requested_at values are fully under the test's control.
+T0 = datetime(2025, 1, 1, 9, 0, 0, tzinfo=timezone.utc)
+
+
+def at(seconds: float) -> datetime:
+    """T0 plus ``seconds``: a requested_at that orders exactly as the test says."""
+    return T0 + timedelta(seconds=seconds)
+
+
+def make_agent(
+    session: Session,
+    username: str,
+    *,
+    queues: list[Queue] = (),
+    capacity: int = 4,
+    presence: str = Presence.AVAILABLE,
+    presence_changed_at: datetime | None = None,
+) -> User:
+    """A workspace user, member of ``queues``, with the presence set directly (no drain)."""
+    user = make_user(session, username, capacity=capacity)
+    for queue in queues:
+        session.add(QueueMember(queue_id=queue.id, user_id=user.id))
+    user.presence = presence
+    user.last_seen_at = utcnow()
+    if presence_changed_at is not None:
+        user.presence_changed_at = presence_changed_at
+    session.add(user)
+    session.commit()
+    return user
+
+
+def make_waiting(
+    session: Session,
+    queue: Queue,
+    *,
+    requested_at: datetime | None = None,
+    customer: Customer | None = None,
+    question: str = "Where is my order?",
+) -> Interaction:
+    """A QUEUED request (no drain runs), optionally with an exact requested_at."""
+    customer = customer or make_customer(session, name="Customer", email="c@example.com")
+    item = make_interaction(
+        session,
+        queue=queue,
+        customer=customer,
+        state=InteractionState.QUEUED,
+        question=question,
+        short_description=question[:160],
+    )
+    if requested_at is not None:
+        item.requested_at = requested_at
+        session.add(item)
+        session.commit()
+    return item
+
+
+def fresh(session: Session, model: type[T], key) -> T:
+    """The row as the database has it now (drops whatever the identity map holds)."""
+    session.expire_all()
+    row = session.get(model, key)
+    assert row is not None
+    return row
+
+
+def state_of(session: Session, item: Interaction) -> str:
+    return fresh(session, Interaction, item.id).state
+
+
+def wip_count(session: Session, user_id: int) -> int:
+    session.expire_all()
+    return session.exec(
+        select(func.count()).where(
+            Interaction.agent_id == user_id, Interaction.state == InteractionState.WORK_IN_PROGRESS
+        )
+    ).one()
+
+
+def offers_to(session: Session, user_id: int) -> list[int]:
+    session.expire_all()
+    return list(
+        session.exec(
+            select(Interaction.id)
+            .where(Interaction.offered_to_id == user_id, Interaction.state == InteractionState.OFFERED)
+            .order_by(col(Interaction.id))
+        )
+    )
+
+
+def touch_all(session: Session, when: datetime) -> None:
+    """Every agent's tab was last seen at ``when``."""
+    session.execute(update(User).values(last_seen_at=when))
+    session.commit()
+
+
+def count(session: Session, model: type[SQLModel]) -> int:
+    session.expire_all()
+    return session.exec(select(func.count()).select_from(model)).one()

@@ -1,0 +1,501 @@
+"""Conversations through the real service interface: start, messages, typing, ending, closing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from agent_workspace.models import (
+    AuditLog,
+    CloseReason,
+    Customer,
+    Interaction,
+    InteractionState,
+    Message,
+    Presence,
+    SenderKind,
+    utcnow,
+)
+from agent_workspace.services import conversations, routing
+from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
+from tests.factories import make_queue
+from tests.services.helpers import count, fresh, make_agent, offers_to, wip_count
+
+
+@pytest.fixture
+def queue(session: Session):
+    return make_queue(session, "General")
+
+
+@pytest.fixture
+def agent(session: Session, queue):
+    return make_agent(session, "grace", queues=[queue], capacity=2)
+
+
+def start(session: Session, queue, *, name: str = "Ada Lovelace", email: str = "ada@example.com",
+          question: str = "My invoice shows the wrong amount.") -> Interaction:
+    return conversations.start_chat(
+        session, name=name, email=email, queue_id=queue.id, question=question
+    ).interaction
+
+
+def live_chat(session: Session, queue, agent) -> Interaction:
+    item = start(session, queue)
+    claimed, _ = routing.accept(session, user_id=agent.id, queue_id=queue.id)
+    assert claimed.id == item.id
+    return fresh(session, Interaction, item.id)
+
+
+_ids = iter(range(10**6))
+
+
+def post(session: Session, item: Interaction, body: str, *, kind=SenderKind.CUSTOMER, user=None,
+         client_id: str | None = None) -> Message:
+    message, _ = conversations.post_message(
+        session,
+        interaction_id=item.id,
+        sender_kind=kind,
+        body=body,
+        client_id=client_id or f"client-{next(_ids):08d}",
+        sender_user_id=user.id if user else None,
+    )
+    return message
+
+
+def bodies(session: Session, item: Interaction, kind: str | None = None) -> list[str]:
+    session.expire_all()
+    stmt = select(Message).where(Message.interaction_id == item.id).order_by(Message.id)
+    if kind:
+        stmt = stmt.where(Message.sender_kind == kind)
+    return [m.body for m in session.exec(stmt)]
+
+
+# ------------------------------------------------------------------ start_chat
+
+
+def test_start_chat_queues_numbers_and_acknowledges(session: Session, queue) -> None:
+    result = conversations.start_chat(
+        session, name="  Ada Lovelace ", email=" ada@example.com ", queue_id=queue.id,
+        question="  My invoice shows the wrong amount.  ",
+    )
+    item = fresh(session, Interaction, result.interaction.id)
+
+    assert item.number == f"IMS{1000 + item.id:07d}" == "IMS0001001"
+    assert item.state == InteractionState.QUEUED  # nobody Available
+    assert item.question == item.short_description == "My invoice shows the wrong amount."
+    assert item.queue_id == queue.id and item.agent_id is None
+    assert len(item.public_id) >= 24 and not item.public_id.isdigit()
+    customer = fresh(session, Customer, item.customer_id)
+    assert (customer.name, customer.email) == ("Ada Lovelace", "ada@example.com")
+    messages = session.exec(select(Message).where(Message.interaction_id == item.id)).all()
+    assert len(messages) == 1
+    ack = messages[0]
+    assert ack.sender_kind == SenderKind.SYSTEM
+    assert ack.body.startswith("Thanks, Ada Lovelace. Your request to General is in the queue")
+    assert conversations.interaction_by_public_id(session, item.public_id).id == item.id
+
+    second = start(session, queue)
+    assert second.number == "IMS0001002"
+
+
+def test_start_chat_offers_to_an_available_agent(session: Session, queue, agent) -> None:
+    item = start(session, queue)
+    assert offers_to(session, agent.id) == [item.id]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": "   \n\t "}, "name"),
+        ({"name": "\x00\x01"}, "name"),
+        ({"name": "N" * 121}, "too long"),
+        ({"email": "not-an-email"}, "email"),
+        ({"email": "ada@"}, "email"),
+        ({"email": "ada@example"}, "email"),
+        ({"email": "a b@example.com"}, "email"),
+        ({"email": "<ada@example.com>"}, "email"),
+        ({"email": ""}, "email"),
+        ({"question": ""}, "question"),
+        ({"question": "Q" * 1001}, "too long"),
+        ({"queue_id": 9999}, "Choose"),
+        ({"queue_id": "1"}, "Choose"),
+        ({"queue_id": None}, "Choose"),
+    ],
+)
+def test_start_chat_validation_writes_nothing(session: Session, queue, kwargs, message) -> None:
+    args = {"name": "Ada", "email": "ada@example.com", "queue_id": queue.id, "question": "Hello?"}
+    args.update(kwargs)
+    with pytest.raises(ValidationError, match=f"(?i){message}"):
+        conversations.start_chat(session, **args)
+    session.rollback()
+    for model in (Customer, Interaction, Message, AuditLog):
+        assert count(session, model) == 0, model
+
+
+def test_start_chat_refuses_an_inactive_queue(session: Session, queue) -> None:
+    queue.active = False
+    session.add(queue)
+    session.commit()
+    with pytest.raises(ValidationError):
+        start(session, queue)
+    session.rollback()
+    assert count(session, Interaction) == 0 and count(session, Customer) == 0
+
+
+def test_start_chat_accepts_the_limits_exactly(session: Session, queue) -> None:
+    item = start(session, queue, name="N" * 120, question="Q" * 1000)
+    assert len(item.question) == 1000
+    assert fresh(session, Customer, item.customer_id).name == "N" * 120
+
+
+def test_interaction_by_public_id_refuses_unknown_ids(session: Session, queue) -> None:
+    start(session, queue)
+    for public_id in ("", "nope", "x" * 65, "1"):
+        with pytest.raises(NotFound):
+            conversations.interaction_by_public_id(session, public_id)
+
+
+# ------------------------------------------------------------------ messages
+
+
+def test_customer_may_write_while_waiting(session: Session, queue) -> None:
+    item = start(session, queue)
+    message = post(session, item, "Are you there?")
+    assert message.sender_kind == SenderKind.CUSTOMER
+    assert message.sender_name == "Ada Lovelace"
+    assert bodies(session, item, SenderKind.CUSTOMER) == ["Are you there?"]
+
+
+def test_post_message_is_idempotent_by_client_id(session: Session, queue, agent) -> None:
+    item = live_chat(session, queue, agent)
+    first, changes = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Hello", client_id="retry-0001"
+    )
+    assert changes
+    again, changes_again = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Hello", client_id="retry-0001"
+    )
+    assert again.id == first.id
+    assert changes_again == []
+    assert bodies(session, item, SenderKind.CUSTOMER) == ["Hello"]
+    # The same client id in another chat is another message.
+    other = start(session, queue)
+    post(session, other, "Hello", client_id="retry-0001")
+    assert bodies(session, other, SenderKind.CUSTOMER) == ["Hello"]
+
+
+def test_post_message_idempotency_survives_a_fresh_session(session: Session, database_url, queue, agent) -> None:
+    """The retry comes from another request / worker: a different Session."""
+    from agent_workspace import db
+
+    item = live_chat(session, queue, agent)
+    session.rollback()  # end our read transaction: BEGIN IMMEDIATE holds the write lock
+    with Session(db.get_engine(), expire_on_commit=False) as one:
+        m1, _ = conversations.post_message(
+            one, interaction_id=item.id, sender_kind=SenderKind.AGENT, body="Hi", client_id="agent-msg-1",
+            sender_user_id=agent.id,
+        )
+    with Session(db.get_engine(), expire_on_commit=False) as two:
+        m2, _ = conversations.post_message(
+            two, interaction_id=item.id, sender_kind=SenderKind.AGENT, body="Hi", client_id="agent-msg-1",
+            sender_user_id=agent.id,
+        )
+    assert m1.id == m2.id
+    assert bodies(session, item, SenderKind.AGENT) == ["Hi"]
+
+
+def test_message_length_limit(session: Session, queue) -> None:
+    item = start(session, queue)
+    assert len(post(session, item, "x" * 4000).body) == 4000
+    with pytest.raises(ValidationError, match="4,001"):
+        post(session, item, "x" * 4001)
+    session.rollback()
+    assert len(bodies(session, item, SenderKind.CUSTOMER)) == 1
+
+
+@pytest.mark.parametrize("body", ["", "   ", "\n\t\n", "\x00\x07"])
+def test_empty_messages_are_refused(session: Session, queue, body) -> None:
+    item = start(session, queue)
+    with pytest.raises(ValidationError):
+        post(session, item, body)
+    session.rollback()
+    assert bodies(session, item, SenderKind.CUSTOMER) == []
+
+
+def test_control_characters_are_stripped(session: Session, queue) -> None:
+    item = start(session, queue)
+    message = post(session, item, "  he\x00l\x07lo\x1b[31m\r\nsecond\tline\x08  ")
+    assert message.body == "hello[31m\nsecond\tline"
+    assert bodies(session, item, SenderKind.CUSTOMER) == ["hello[31m\nsecond\tline"]
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: _clean_text strips only C0 controls, not DEL or C1 (U+0080-U+009F)")
+def test_del_and_c1_control_characters_are_stripped(session: Session, queue) -> None:
+    item = start(session, queue)
+    # \x9b is the 8-bit CSI (same as ESC [), \x85 NEL, \x7f DEL: all Unicode category Cc.
+    message = post(session, item, "a\x7fb\x9b31mc\x85d")
+    assert message.body == "ab31mcd"
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: _clean_text strips whitespace before removing control characters")
+def test_whitespace_hidden_between_control_characters_is_an_empty_message(session: Session, queue) -> None:
+    item = start(session, queue)
+    with pytest.raises(ValidationError):
+        post(session, item, "\x00   \x00")
+
+
+@pytest.mark.parametrize("client_id", ["", "short", "has space!", "x" * 65, "ünicode-id"])
+def test_a_valid_client_id_is_required(session: Session, queue, client_id) -> None:
+    item = start(session, queue)
+    with pytest.raises(ValidationError):
+        conversations.post_message(
+            session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Hi", client_id=client_id
+        )
+
+
+def test_post_to_an_unknown_chat_is_not_found(session: Session) -> None:
+    with pytest.raises(NotFound):
+        conversations.post_message(
+            session, interaction_id=4242, sender_kind=SenderKind.CUSTOMER, body="Hi", client_id="client-0001"
+        )
+
+
+def test_only_the_assigned_agent_writes_in_a_live_chat(session: Session, queue, agent) -> None:
+    other = make_agent(session, "linus", queues=[queue])
+    waiting = start(session, queue)  # offered to one of the two: nobody may write as agent yet
+    for user in (agent, other):
+        with pytest.raises(Forbidden):
+            post(session, waiting, "I'm on it", kind=SenderKind.AGENT, user=user)
+    session.rollback()
+    taker = fresh(session, Interaction, waiting.id).offered_to_id
+    taker_user = agent if taker == agent.id else other
+    bystander = other if taker_user is agent else agent
+    routing.accept(session, user_id=taker_user.id, queue_id=queue.id)
+
+    message = post(session, waiting, "Hello, I'm here to help", kind=SenderKind.AGENT, user=taker_user)
+    assert message.sender_name == taker_user.display_name
+    assert message.sender_user_id == taker_user.id
+    with pytest.raises(Forbidden):
+        post(session, waiting, "Let me butt in", kind=SenderKind.AGENT, user=bystander)
+    with pytest.raises(Forbidden):
+        post(session, waiting, "No user", kind=SenderKind.AGENT, user=None)
+    session.rollback()
+    assert bodies(session, waiting, SenderKind.AGENT) == ["Hello, I'm here to help"]
+
+
+def test_no_messages_after_close(session: Session, queue, agent) -> None:
+    item = live_chat(session, queue, agent)
+    post(session, item, "Thanks!", client_id="before-close")
+    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+
+    for kind, user in ((SenderKind.CUSTOMER, None), (SenderKind.AGENT, agent)):
+        with pytest.raises(Conflict):
+            post(session, item, "One more thing", kind=kind, user=user)
+    session.rollback()
+    assert "One more thing" not in bodies(session, item)
+    # A retried send of a message stored before the close is still a harmless no-op.
+    assert post(session, item, "Thanks!", client_id="before-close").body == "Thanks!"
+
+
+def test_messages_after_cursor(session: Session, queue) -> None:
+    item = start(session, queue)
+    other = start(session, queue)
+    sent = [post(session, item, f"line {i}") for i in range(5)]
+    post(session, other, "elsewhere")
+
+    everything = conversations.messages_after(session, interaction_id=item.id)
+    assert [m.body for m in everything][1:] == [f"line {i}" for i in range(5)]  # after the acknowledgement
+    assert [m.id for m in everything] == sorted(m.id for m in everything)
+    after = conversations.messages_after(session, interaction_id=item.id, after_id=sent[1].id)
+    assert [m.body for m in after] == ["line 2", "line 3", "line 4"]
+    assert conversations.messages_after(session, interaction_id=item.id, after_id=sent[-1].id) == []
+    limited = conversations.messages_after(session, interaction_id=item.id, after_id=sent[0].id, limit=2)
+    assert [m.body for m in limited] == ["line 1", "line 2"]
+
+
+# ------------------------------------------------------------------ typing
+
+
+def test_typing_signals(session: Session, queue, agent) -> None:
+    item = live_chat(session, queue, agent)
+    stranger = make_agent(session, "linus", queues=[queue])
+
+    assert conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER)
+    assert conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.AGENT, user_id=agent.id)
+    row = fresh(session, Interaction, item.id)
+    assert conversations.is_typing(row.customer_typing_at)
+    assert conversations.is_typing(row.agent_typing_at)
+    assert not conversations.is_typing(row.agent_typing_at, now=utcnow() + timedelta(seconds=5))
+    assert not conversations.is_typing(None)
+    with pytest.raises(Forbidden):
+        conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.AGENT, user_id=stranger.id)
+    session.rollback()
+
+    # Sending a message clears the sender's typing flag.
+    post(session, item, "done typing")
+    assert fresh(session, Interaction, item.id).customer_typing_at is None
+    # Closed or unknown chats: no signal.
+    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=False)
+    assert conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER) == []
+    assert conversations.set_typing(session, interaction_id=777, sender_kind=SenderKind.CUSTOMER) == []
+
+
+# ------------------------------------------------------------------ ending
+
+
+def test_customer_end_while_waiting_abandons_the_chat(session: Session, queue) -> None:
+    item = start(session, queue)
+
+    assert conversations.customer_end(session, interaction_id=item.id)
+
+    row = fresh(session, Interaction, item.id)
+    assert row.state == InteractionState.CLOSED_ABANDONED
+    assert row.close_reason == CloseReason.CUSTOMER_LEFT_BEFORE_ENGAGEMENT
+    assert row.closed_at is not None
+    assert bodies(session, item, SenderKind.SYSTEM)[-1] == "The customer ended the chat."
+    # Twice is harmless; and nobody can write any more.
+    assert conversations.customer_end(session, interaction_id=item.id) == []
+    with pytest.raises(Conflict):
+        post(session, item, "hello?")
+    with pytest.raises(NotFound):
+        conversations.customer_end(session, interaction_id=31337)
+
+
+def test_customer_end_while_offered_withdraws_the_offer(session: Session, queue, agent) -> None:
+    item = start(session, queue)
+    assert offers_to(session, agent.id) == [item.id]
+
+    conversations.customer_end(session, interaction_id=item.id)
+
+    row = fresh(session, Interaction, item.id)
+    assert row.state == InteractionState.CLOSED_ABANDONED
+    assert row.offered_to_id is None and row.offer_expires_at is None
+    assert offers_to(session, agent.id) == []
+    assert routing.inbox(session, user_id=agent.id) == []
+    with pytest.raises(NotFound):
+        routing.accept(session, user_id=agent.id, queue_id=queue.id)
+
+
+def test_customer_end_after_accept_leaves_the_wrap_up_to_the_agent(session: Session, queue, agent) -> None:
+    item = live_chat(session, queue, agent)
+    post(session, item, "Thanks, bye")
+
+    conversations.customer_end(session, interaction_id=item.id)
+
+    row = fresh(session, Interaction, item.id)
+    assert row.state == InteractionState.WORK_IN_PROGRESS
+    assert row.customer_ended_at is not None and row.closed_at is None
+    assert wip_count(session, agent.id) == 1
+    with pytest.raises(Conflict):
+        post(session, item, "one more", kind=SenderKind.AGENT, user=agent)
+    session.rollback()
+
+    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+
+    row = fresh(session, Interaction, item.id)
+    assert row.state == InteractionState.CLOSED_COMPLETE
+    assert row.close_reason == CloseReason.CUSTOMER_ENDED
+    assert "Thanks, bye" in row.transcript
+    assert wip_count(session, agent.id) == 0
+
+
+# ------------------------------------------------------------------ close
+
+
+def test_close_saving_history(session: Session, queue, agent) -> None:
+    item = live_chat(session, queue, agent)
+    post(session, item, "My invoice is wrong")
+    post(session, item, "Let me check", kind=SenderKind.AGENT, user=agent)
+
+    changes = conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+
+    assert changes
+    row = fresh(session, Interaction, item.id)
+    assert row.state == InteractionState.CLOSED_COMPLETE
+    assert row.close_reason == CloseReason.AGENT_ENDED
+    assert row.closed_at is not None
+    assert row.transcript.startswith(f"Chat {row.number}, started ")
+    for text in ("Ada Lovelace: My invoice is wrong", f"{agent.display_name}: Let me check",
+                 "— The agent ended the chat. —"):
+        assert text in row.transcript
+    assert wip_count(session, agent.id) == 0
+
+
+def test_close_saving_history_requires_a_short_description(session: Session, queue, agent) -> None:
+    item = live_chat(session, queue, agent)
+    row = fresh(session, Interaction, item.id)
+    row.short_description = "   "
+    session.add(row)
+    session.commit()
+
+    with pytest.raises(ValidationError, match="short description"):
+        conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+    session.rollback()
+    row = fresh(session, Interaction, item.id)
+    assert row.state == InteractionState.WORK_IN_PROGRESS and row.transcript is None
+    assert bodies(session, item, SenderKind.SYSTEM)[-1].endswith("joined the chat.")
+
+    # Closing the tab without saving needs no description.
+    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=False)
+    assert fresh(session, Interaction, item.id).state == InteractionState.CLOSED_COMPLETE
+
+
+def test_close_without_saving_keeps_the_messages_but_no_transcript(session: Session, queue, agent) -> None:
+    item = live_chat(session, queue, agent)
+    post(session, item, "secret stuff")
+    before = len(bodies(session, item))
+
+    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=False)
+
+    row = fresh(session, Interaction, item.id)
+    assert row.state == InteractionState.CLOSED_COMPLETE
+    assert row.transcript is None
+    assert row.close_reason == CloseReason.TAB_CLOSED == "tab_closed_without_saving"
+    after = bodies(session, item)
+    assert len(after) == before + 1 and "secret stuff" in after
+    assert wip_count(session, agent.id) == 0
+
+
+def test_close_refusals(session: Session, queue, agent) -> None:
+    other = make_agent(session, "linus", queues=[queue])
+    item = live_chat(session, queue, agent)
+    waiting = start(session, queue)
+
+    with pytest.raises(NotFound):  # not my chat
+        conversations.close(session, interaction_id=item.id, user_id=other.id, save_history=False)
+    with pytest.raises(NotFound):  # nobody's chat yet
+        conversations.close(session, interaction_id=waiting.id, user_id=agent.id, save_history=False)
+    with pytest.raises(NotFound):
+        conversations.close(session, interaction_id=9999, user_id=agent.id, save_history=False)
+    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=False)
+    with pytest.raises(Conflict):  # twice
+        conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+
+
+def test_close_frees_capacity_for_the_next_chat(session: Session, queue) -> None:
+    agent = make_agent(session, "solo", queues=[queue], capacity=1)
+    item = live_chat(session, queue, agent)
+    nxt = start(session, queue)
+    assert fresh(session, Interaction, nxt.id).state == InteractionState.QUEUED
+    with pytest.raises(Conflict):
+        routing.accept(session, user_id=agent.id, queue_id=queue.id)
+    session.rollback()
+
+    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+
+    assert offers_to(session, agent.id) == [nxt.id]
+    assert routing.accept(session, user_id=agent.id, queue_id=queue.id)[0].id == nxt.id
+
+
+def test_close_does_not_offer_to_an_agent_who_went_away(session: Session, queue) -> None:
+    agent = make_agent(session, "solo", queues=[queue], capacity=1)
+    item = live_chat(session, queue, agent)
+    nxt = start(session, queue)
+    routing.set_presence(session, user_id=agent.id, presence=Presence.AWAY)
+
+    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+
+    assert fresh(session, Interaction, nxt.id).state == InteractionState.QUEUED

@@ -12,14 +12,14 @@ from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from agent_workspace.config import settings
 from agent_workspace.db import session_scope
 from agent_workspace.security import SESSION_COOKIE, session_token_from_headers
-from agent_workspace.services import auth, conversations
-from agent_workspace.services.errors import ServiceError
+from agent_workspace.services import attachments, auth, conversations
+from agent_workspace.services.errors import NotFound, ServiceError
 from agent_workspace.services.transcripts import transcript_text
 
 
@@ -80,6 +80,61 @@ async def customer_transcript(request: Request) -> Response:
     )
 
 
+CHAT_COOKIE = "aw_chat"
+INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf")
+
+
+def _authorize_download(public_id: str, session_token: str | None, chat_key: str | None) -> tuple[str, str, str]:
+    """(path, content type, filename) if the caller may have the file; NotFound otherwise."""
+    with session_scope() as session:
+        principal = auth.principal_for_token(session, session_token)
+        customer_interaction_id = None
+        if chat_key:
+            try:
+                customer_interaction_id = conversations.interaction_by_public_id(session, chat_key).id
+            except ServiceError:
+                customer_interaction_id = None
+        attachment, path = attachments.open_attachment(session, public_id=public_id)
+        allowed = attachments.can_download(
+            session,
+            attachment=attachment,
+            user_id=principal.user_id if principal else None,
+            roles=set(principal.roles) if principal else set(),
+            customer_interaction_id=customer_interaction_id,
+        )
+        if not allowed:
+            raise NotFound("No such file.")
+        attachments.record_download(
+            session,
+            attachment=attachment,
+            actor_kind="agent" if principal else "customer",
+            actor_id=principal.user_id if principal else None,
+        )
+        return str(path), attachment.content_type, attachment.filename
+
+
+async def download_attachment(request: Request) -> Response:
+    """Serve a chat file only to that chat's customer, its agent and supervisors."""
+    session_token = session_token_from_headers({"cookie": request.headers.get("cookie", "")})
+    try:
+        path, content_type, filename = await asyncio.to_thread(
+            _authorize_download, request.path_params["public_id"], session_token, request.cookies.get(CHAT_COOKIE)
+        )
+    except ServiceError:
+        return PlainTextResponse("Not found", status_code=404)
+    disposition = "inline" if content_type in INLINE_TYPES else "attachment"
+    return FileResponse(
+        path,
+        media_type=content_type,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'",
+        },
+    )
+
+
 async def health(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -90,6 +145,7 @@ def build_api() -> Starlette:
             Route("/api/session/{ticket}", start_session, methods=["GET"]),
             Route("/api/logout", logout, methods=["GET"]),
             Route("/api/transcript/{public_id}", customer_transcript, methods=["GET"]),
+            Route("/api/attachments/{public_id}", download_attachment, methods=["GET"]),
             Route("/api/health", health, methods=["GET"]),
         ]
     )

@@ -166,6 +166,10 @@ class Interaction(SQLModel, table=True):
     closed_at: datetime | None = None
     wait_seconds: int | None = None
     transfer_note: str = Field(default="", max_length=1000)
+    # A transfer to another agent waiting for their answer.
+    transfer_to_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    transfer_from_id: int | None = Field(default=None, foreign_key="user.id")
+    transfer_requested_at: datetime | None = None
     # Set when the customer leaves a chat the agent still has to wrap up.
     customer_ended_at: datetime | None = None
     # Typing indicators: "typing" means a keystroke within the last few seconds.
@@ -305,3 +309,17 @@ class ClientConnection(SQLModel, table=True):
     user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
     interaction_id: int | None = Field(default=None, foreign_key="interaction.id", index=True)
     last_seen_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class AgentNotice(SQLModel, table=True):
+    """Something an agent must be told once (transfer accepted or declined, ...)."""
+
+    __tablename__ = "agent_notice"
+    __table_args__ = (Index("ix_agent_notice_user_seen", "user_id", "seen"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    body: str = Field(max_length=500)
+    level: str = Field(default="info", max_length=16)  # info | success | warning
+    seen: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)

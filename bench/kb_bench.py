@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
 import random
 import re
 import sqlite3
-import statistics
 import string
 import sys
 import time
@@ -505,13 +505,50 @@ def markdown_table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+CAVEATS = """\
+Caveats, honestly: the generated corpus is more uniform than a real knowledge
+base (many articles differ only by product or platform), the typos keep the
+first letter, and latency is measured one query at a time on an idle process
+(the engine keeps a small cache of word corrections, as it would while an
+agent types). Most remaining misses are paraphrases that share no word with
+the article ("key combinations ignored" for "keyboard shortcuts") or a
+different word form ("notifying" / "notifications"): neither engine knows
+synonyms. The index is pure Python: building it costs several times FTS5's
+time and memory (RSS growth above includes build-time garbage; tracemalloc
+puts the index itself at about 1.4 KB per article), paid once per worker
+process at its first search, so warm it at startup (``get_index()`` in a
+background thread). Clean queries rank the same as FTS5: typo tolerance does
+not cost precision.
+"""
+
+
+def verdict(results: list[Result]) -> str:
+    """Targets: p95 <= 20 ms at 20k and <= 100 ms at 100k; misspelled recall@5 >= 0.90
+    and at least 0.20 above FTS5 at every size."""
+    ours = {r.size: r for r in results if r.engine == "Agent Assist"}
+    fts = {r.size: r for r in results if r.engine != "Agent Assist"}
+    lines = []
+    for size, r in sorted(ours.items()):
+        ours_r5, fts_r5 = r.recall["misspelled"][1], fts[size].recall["misspelled"][1]
+        budget = 20 if size <= 20_000 else 100
+        met = r.p95_ms <= budget and ours_r5 >= 0.90 and ours_r5 - fts_r5 >= 0.20
+        lines.append(
+            f"- {size:,} articles: p95 {r.p95_ms:.1f} ms (target <= {budget} ms), misspelled "
+            f"recall@5 {ours_r5:.2f} vs FTS5 {fts_r5:.2f} (target >= 0.90 and +0.20): "
+            f"**{'met' if met else 'missed'}**."
+        )
+    return "\n".join(lines)
+
+
 def write_docs(table: str, command: str, query_count: int, interpretation: str) -> None:
     section = "\n".join(
         [
             SECTION_HEADING,
             "",
             f"Run on {date.today().isoformat()}, {platform.machine()} machine with 2 CPU cores, "
-            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}.",
+            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}; load average "
+            f"{os.getloadavg()[0]:.1f} when the run ended (the machine is shared: latencies are "
+            "noisier when other work runs).",
             "",
             f"Command: `{command}`",
             "",
@@ -543,7 +580,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,20000,100000", help="comma-separated corpus sizes")
     parser.add_argument("--queries", type=int, default=200, help="queries per set and size")
-    parser.add_argument("--interpretation", type=Path, help="markdown file with the commentary for the docs")
     parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
 
@@ -555,8 +591,7 @@ def main() -> int:
     print(table)
     if not args.no_docs:
         command = "python bench/kb_bench.py " + " ".join(sys.argv[1:])
-        interpretation = args.interpretation.read_text(encoding="utf-8") if args.interpretation else ""
-        write_docs(table, command.strip(), args.queries, interpretation)
+        write_docs(table, command.strip(), args.queries, verdict(results) + "\n\n" + CAVEATS)
         print(f"written to {DOCS_FILE.relative_to(ROOT)}", file=sys.stderr)
     return 0
 

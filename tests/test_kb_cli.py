@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent_workspace.kb_cli import TextProgressBar, add_kb_commands
-from tests.services.test_knowledge import SEED_FILE
+from agent_workspace.services.knowledge import SEED_ARTICLES_FILE as SEED_FILE
 
 
 def run(*argv: str) -> int:

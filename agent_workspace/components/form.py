@@ -15,12 +15,12 @@ def labelled(label: str, control: rx.Component, *, control_id: str) -> rx.Compon
 
 
 def text_field(label: str, *, name: str, control_id: str | None = None, **props) -> rx.Component:
-    control_id = control_id or name
+    control_id = name if control_id is None else control_id
     return labelled(label, rx.input(id=control_id, name=name, width="100%", **props), control_id=control_id)
 
 
 def text_area(label: str, *, name: str, control_id: str | None = None, **props) -> rx.Component:
-    control_id = control_id or name
+    control_id = name if control_id is None else control_id
     return labelled(label, rx.text_area(id=control_id, name=name, width="100%", **props), control_id=control_id)
 
 

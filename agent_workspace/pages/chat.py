@@ -82,6 +82,33 @@ def composer() -> rx.Component:
     )
 
 
+def customer_upload() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.upload(
+                rx.text("Attach files: drop here or click", size="2"),
+                id="customer-attachments",
+                multiple=True,
+                border="1px dashed var(--gray-a8)",
+                padding="8px 12px",
+                aria_label="Choose files to attach",
+            ),
+            rx.button(
+                "Upload files",
+                variant="outline",
+                on_click=CustomerChatState.upload(rx.upload_files(upload_id="customer-attachments")),
+                disabled=rx.selected_files("customer-attachments").length() == 0,
+            ),
+            align="center",
+            spacing="2",
+        ),
+        rx.foreach(rx.selected_files("customer-attachments"), lambda name: rx.text(name, size="1")),
+        error_callout(CustomerChatState.upload_error),
+        width="100%",
+        align="end",
+    )
+
+
 def conversation() -> rx.Component:
     return rx.vstack(
         rx.hstack(
@@ -115,6 +142,7 @@ def conversation() -> rx.Component:
             ),
             rx.vstack(
                 composer(),
+                customer_upload(),
                 rx.button("End chat", variant="soft", color_scheme="red", on_click=CustomerChatState.end_chat),
                 width="100%",
                 align="end",

@@ -8,7 +8,9 @@ from agent_workspace.components.form import error_callout
 from agent_workspace.components.layout import app_header, logout_button
 from agent_workspace.components.messages import message_list
 from agent_workspace.state.auth import AuthState
-from agent_workspace.state.views import ChatTab, InboxCardView
+from agent_workspace.components.assist import assist_panel
+from agent_workspace.components.interaction import actions_toolbar, details_tab, record_tab, tool_dialogs
+from agent_workspace.state.views import ChatTab, InboxCardView, TransferOfferView
 from agent_workspace.state.workspace import PRESENCE_LABELS, WorkspaceState
 
 
@@ -113,6 +115,56 @@ def inbox_card(card: InboxCardView) -> rx.Component:
     )
 
 
+def transfer_offer_card(offer: TransferOfferView) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(offer.customer_name, size="3", as_="h3"),
+                rx.badge("Transfer from ", offer.from_agent, color_scheme="amber"),
+                rx.spacer(),
+                rx.text(offer.number, size="1", color_scheme="gray"),
+                width="100%",
+                align="center",
+            ),
+            rx.text(offer.question, size="2"),
+            rx.cond(offer.note != "", rx.text("Note: ", offer.note, size="2", color_scheme="amber")),
+            rx.hstack(
+                rx.button("Accept transfer", on_click=WorkspaceState.answer_transfer(offer.interaction_id, True)),
+                rx.button("Decline transfer", variant="soft", color_scheme="red", on_click=WorkspaceState.answer_transfer(offer.interaction_id, False)),
+                spacing="2",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        class_name="aw-card aw-offered",
+        data_testid="transfer-card",
+    )
+
+
+def notices() -> rx.Component:
+    return rx.vstack(
+        rx.foreach(
+            WorkspaceState.notices,
+            lambda notice, index: rx.callout(
+                rx.hstack(
+                    rx.text(notice[1]),
+                    rx.spacer(),
+                    rx.button("Dismiss", size="1", variant="ghost", on_click=WorkspaceState.dismiss_notice(index)),
+                    width="100%",
+                    align="center",
+                ),
+                color_scheme=rx.match(notice[0], ("success", "green"), ("warning", "amber"), "blue"),
+                size="1",
+                width="100%",
+            ),
+        ),
+        role="status",
+        aria_label="Notices",
+        width="100%",
+    )
+
+
 def inbox_panel() -> rx.Component:
     return rx.vstack(
         rx.hstack(
@@ -126,6 +178,7 @@ def inbox_panel() -> rx.Component:
             WorkspaceState.presence != "available",
             rx.callout("You are not Available: new chats are not offered to you. Set your presence to Available to receive and accept chats.", icon="info", size="1"),
         ),
+        rx.foreach(WorkspaceState.transfer_offers, transfer_offer_card),
         rx.cond(
             WorkspaceState.inbox_count == 0,
             rx.center(rx.text("No customers are waiting in your queues.", color_scheme="gray"), padding="32px", width="100%"),
@@ -222,6 +275,7 @@ def active_chat(tab: ChatTab) -> rx.Component:
     composer_id = "composer-" + tab.interaction_id.to_string()
     return rx.vstack(
         customer_info(tab),
+        actions_toolbar(tab),
         rx.box(
             message_list(
                 tab.messages,
@@ -267,26 +321,41 @@ def active_chat(tab: ChatTab) -> rx.Component:
     )
 
 
-def details_tab(tab: ChatTab) -> rx.Component:
+def child_tab_button(tab: ChatTab, label, value) -> rx.Component:
+    selected = tab.child_tab == value
+    return rx.button(
+        label,
+        role="tab",
+        aria_selected=selected,
+        size="1",
+        variant=rx.cond(selected, "solid", "outline"),
+        on_click=WorkspaceState.select_child_tab(tab.interaction_id, value),
+    )
+
+
+def child_tabs(tab: ChatTab) -> rx.Component:
     return rx.vstack(
-        rx.heading("Interaction ", tab.number, size="3", as_="h3"),
-        rx.data_list.root(
-            rx.data_list.item(rx.data_list.label("Opened for"), rx.data_list.value(tab.customer_name)),
-            rx.data_list.item(rx.data_list.label("Queue"), rx.data_list.value(tab.queue_name)),
-            rx.data_list.item(rx.data_list.label("Short description"), rx.data_list.value(tab.short_description)),
-            rx.data_list.item(rx.data_list.label("Accepted"), rx.data_list.value(rx.moment(tab.accepted_at, format="YYYY-MM-DD HH:mm"))),
-            size="1",
+        rx.hstack(
+            child_tab_button(tab, "Details", "details"),
+            child_tab_button(tab, "Agent Assist", "assist"),
+            rx.foreach(tab.records, lambda r: child_tab_button(tab, r.number, r.number)),
+            role="tablist",
+            aria_label="Interaction details",
+            spacing="2",
+            wrap="wrap",
         ),
-        rx.button(
-            "Close",
-            color_scheme="red",
-            on_click=WorkspaceState.close_chat(tab.interaction_id),
-            aria_label="Close",
+        rx.box(
+            rx.match(
+                tab.child_tab,
+                ("details", details_tab(tab)),
+                ("assist", assist_panel(tab)),
+                rx.foreach(tab.records, lambda r: rx.cond(tab.child_tab == r.number, record_tab(r))),
+            ),
+            role="tabpanel",
+            width="100%",
         ),
-        rx.text("Close ends the chat and saves the conversation history to the interaction record.", size="1", color_scheme="gray"),
         spacing="3",
         width="100%",
-        align="start",
     )
 
 
@@ -295,15 +364,7 @@ def interaction_panel(tab: ChatTab) -> rx.Component:
         WorkspaceState.active_tab == tab.interaction_id.to_string(),
         rx.hstack(
             active_chat(tab),
-            rx.box(
-                rx.tabs.root(
-                    rx.tabs.list(rx.tabs.trigger("Details", value="details")),
-                    rx.tabs.content(details_tab(tab), value="details", padding_top="12px"),
-                    default_value="details",
-                ),
-                flex="2",
-                min_width="280px",
-            ),
+            rx.box(child_tabs(tab), flex="2", min_width="300px"),
             spacing="4",
             align="start",
             width="100%",
@@ -353,6 +414,7 @@ def workspace_body() -> rx.Component:
     return rx.vstack(
         app_header(presence_picker()),
         breadcrumb(),
+        notices(),
         rx.hstack(
             tab_button(
                 rx.hstack(
@@ -375,6 +437,7 @@ def workspace_body() -> rx.Component:
         rx.foreach(WorkspaceState.tabs, interaction_panel),
         reject_dialog(),
         close_tab_dialog(),
+        tool_dialogs(),
         rx.box(rx.moment(interval=5000, on_change=WorkspaceState.tick), display="none"),
         spacing="3",
         width="100%",

@@ -26,7 +26,7 @@ from agent_workspace.models import (
     User,
     utcnow,
 )
-from agent_workspace.services import audit, routing
+from agent_workspace.services import attachments, audit, routing
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
 from agent_workspace.services.transcripts import transcript_text
@@ -168,6 +168,35 @@ def post_message(
     return message, [InteractionChanged(interaction_id)]
 
 
+def send_attachment(
+    session: Session,
+    *,
+    interaction_id: int,
+    sender_kind: SenderKind,
+    filename: str,
+    data: bytes,
+    sender_user_id: int | None = None,
+) -> tuple[Message, list[Change]]:
+    """Store a file (checked by content and size) and post it in the chat as a message."""
+    stored = attachments.store_attachment(
+        session,
+        interaction_id=interaction_id,
+        filename=filename,
+        data=data,
+        uploaded_by_kind=sender_kind,
+        uploaded_by_user_id=sender_user_id,
+    )
+    return post_message(
+        session,
+        interaction_id=interaction_id,
+        sender_kind=sender_kind,
+        sender_user_id=sender_user_id,
+        body=f"Sent a file: {stored.filename}",
+        client_id=f"att-{stored.public_id[:40]}",
+        attachment_id=stored.id,
+    )
+
+
 def system_message(session: Session, *, interaction_id: int, body: str) -> Message:
     """A line both sides see (joins, transfers, endings); no commit."""
     message = Message(
@@ -268,3 +297,49 @@ def close(session: Session, *, interaction_id: int, user_id: int, save_history: 
     session.commit()
     changes: list[Change] = [InteractionChanged(item.id), AgentChanged(user_id)]
     return changes + routing.drain(session)
+
+
+CATEGORIES = ("inquiry", "request", "incident", "complaint", "billing", "technical")
+
+
+def update_details(
+    session: Session,
+    *,
+    interaction_id: int,
+    user_id: int,
+    short_description: str,
+    category: str,
+    priority: int,
+    work_notes: str,
+) -> list[Change]:
+    """Update chat information from the Details tab; every change is audited."""
+    item = session.get(Interaction, interaction_id)
+    if item is None or item.agent_id != user_id:
+        raise NotFound("That chat is not yours.")
+    short_description = short_description.strip()
+    if not 1 <= len(short_description) <= 160:
+        raise ValidationError("The short description needs 1-160 characters.")
+    if category not in CATEGORIES:
+        raise ValidationError(f"Category must be one of: {', '.join(CATEGORIES)}.")
+    if priority not in (1, 2, 3, 4):
+        raise ValidationError("Priority is 1 (critical) to 4 (low).")
+    if len(work_notes) > 10_000:
+        raise ValidationError("Work notes are limited to 10,000 characters.")
+    changed = {
+        field: value
+        for field, value in {
+            "short_description": short_description,
+            "category": category,
+            "priority": priority,
+            "work_notes": work_notes,
+        }.items()
+        if getattr(item, field) != value
+    }
+    if not changed:
+        return []
+    for field, value in changed.items():
+        setattr(item, field, value)
+    item.updated_at = utcnow()
+    audit.record(session, action="interaction.updated", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, fields=sorted(changed))
+    session.commit()
+    return [InteractionChanged(item.id)]

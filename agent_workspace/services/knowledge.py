@@ -51,6 +51,8 @@ from agent_workspace.models import KnowledgeArticle, utcnow
 from agent_workspace.services import audit
 from agent_workspace.services.errors import NotFound, ValidationError
 
+# The starter articles shipped with the product (load them with import_jsonl).
+SEED_ARTICLES_FILE = Path(__file__).resolve().parent.parent / "seed_data" / "kb_articles.jsonl"
 NUMBER_PATTERN = re.compile(r"KB\d{7}")
 _NUMBER_IN_BYTES = re.compile(rb"KB(\d{7})")
 FIRST_NUMBER = 10001
@@ -103,7 +105,7 @@ STOPWORDS = frozenset(
 
 _APOSTROPHES = re.compile(r"['\u2019\u02bc]")
 _NON_WORD = re.compile(r"[\W_]+")
-_HYPHENATED = re.compile(r"\w+(?:-\w+)+")
+_HYPHENATED = re.compile(r"\b\w+(?:-\w+)+")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_LINE_MARKER = re.compile(r"(?m)^[ \t]*(?:#{1,6}|>|[-*+])[ \t]+")
 _MD_EMPHASIS = re.compile(r"[*_`~]{1,3}")
@@ -218,12 +220,15 @@ class _QueryTerm:
 class KnowledgeIndex:
     """An in-memory, thread-safe search index over knowledge articles.
 
-    One lock guards reads and writes: a search takes milliseconds and holds the
-    GIL for most of it anyway, so a reader-writer lock would buy nothing.
+    One lock guards the data: a search takes milliseconds and holds the GIL
+    for most of it anyway, so a reader-writer lock would buy nothing. A full
+    rebuild happens on a private copy that is swapped in, so searches never
+    wait for one; database reads happen outside the data lock.
     """
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self._refresh_lock = threading.Lock()
         self._articles: list[_IndexedArticle | None] = []  # by slot; None once replaced
         self._slot_by_number: dict[str, int] = {}
         self._postings: dict[str, tuple[array, array]] = {}  # term -> (slots, weights)
@@ -258,19 +263,22 @@ class KnowledgeIndex:
 
     def rebuild(self, articles: Iterable[ArticleFields]) -> None:
         """Replace the whole index with ``articles``."""
+        fresh = KnowledgeIndex()
+        fresh._stems = self._stems
         prepared = [_prepare(article) for article in articles]
+        if prepared:
+            count = len(prepared)
+            fresh._average_lengths = (
+                max(1.0, sum(len(p[0].title.split()) for p in prepared) / count),
+                max(1.0, sum(len(p[1].split()) for p in prepared) / count),
+                max(1.0, sum(len(p[2].split()) for p in prepared) / count),
+            )
+        for indexed, tag_text, body_text in prepared:
+            fresh._add(indexed, tag_text, body_text)
+        fresh._sorted_vocabulary = sorted(fresh._postings)
         with self._lock:
-            self._reset()
-            if prepared:
-                count = len(prepared)
-                self._average_lengths = (
-                    max(1.0, sum(len(p[0].title.split()) for p in prepared) / count),
-                    max(1.0, sum(len(p[1].split()) for p in prepared) / count),
-                    max(1.0, sum(len(p[2].split()) for p in prepared) / count),
-                )
-            for indexed, tag_text, body_text in prepared:
-                self._add(indexed, tag_text, body_text)
-            self._sorted_vocabulary = sorted(self._postings)
+            for name in _INDEX_DATA:
+                setattr(self, name, getattr(fresh, name))
 
     def upsert(self, article: ArticleFields) -> None:
         """Add an article, or replace the indexed version with the same number."""
@@ -283,17 +291,7 @@ class KnowledgeIndex:
     def remove(self, number: str) -> None:
         with self._lock:
             self._remove(number)
-            self._updated_at_by_number.pop(number, None)
             self._compact_if_worthwhile()
-
-    def _reset(self) -> None:
-        self._articles = []
-        self._slot_by_number = {}
-        self._postings = {}
-        self._document_frequency = {}
-        self._vocabulary_by_length = {}
-        self._sorted_vocabulary = []
-        self._variant_cache = {}
 
     def _terms(self, text: str) -> list[str]:
         stems = self._stems
@@ -349,8 +347,6 @@ class KnowledgeIndex:
         self._variant_cache.clear()
         old = self._articles[slot]
         self._articles[slot] = None
-        if old is None:
-            return
         old_terms = set(self._terms(normalize(old.title) + _joined_compounds(old.title)))
         tag_text = _tag_text(old.tags, old.category)
         old_terms.update(self._terms(normalize(tag_text) + _joined_compounds(tag_text)))
@@ -380,7 +376,7 @@ class KnowledgeIndex:
         before our last look but committed after it. A row count that no
         longer matches means articles were deleted: rebuild.
         """
-        with self._lock:
+        with self._refresh_lock:
             checked_at = utcnow()
             if self._last_checked_at is None:
                 self._load_all(session)
@@ -462,7 +458,11 @@ class KnowledgeIndex:
             return hits
 
     def _query_terms(self, words: list[str]) -> list[_QueryTerm]:
-        """The query's distinct stemmed words with their variants; words in most articles dropped."""
+        """The query's distinct stemmed words with their variants.
+
+        Words found in most articles are dropped when the query has better ones:
+        they change no ranking and their posting lists are the longest.
+        """
         terms: list[_QueryTerm] = []
         seen: set[str] = set()
         meaningful = [word for word in words if word not in STOPWORDS] or words
@@ -476,11 +476,11 @@ class KnowledgeIndex:
             if variants:
                 total = sum(variants.values())
                 idf = sum(p * self._idf(v) for v, p in variants.items()) / total
-                if idf >= MIN_IDF:
-                    terms.append(_QueryTerm(variants, idf))
+                terms.append(_QueryTerm(variants, idf))
             if len(seen) >= MAX_QUERY_TERMS:
                 break
-        return terms
+        telling = [term for term in terms if term.idf >= MIN_IDF]
+        return telling or terms
 
     def _idf(self, term: str) -> float:
         df = self._document_frequency.get(term, 0)
@@ -566,8 +566,8 @@ class KnowledgeIndex:
         return totals
 
     def _pool_threshold(self, totals: dict[int, float], visible: Callable[[int], bool]) -> float:
-        best = heapq.nlargest(RERANK_POOL, (v for slot, v in totals.items() if visible(slot)))
-        return best[-1] if len(best) == RERANK_POOL else 0.0
+        pool = _top_visible(totals, visible, RERANK_POOL)
+        return pool[-1][1] if len(pool) == RERANK_POOL else 0.0
 
     def _add_all(self, term: _QueryTerm, totals: dict[int, float]) -> None:
         get = totals.get
@@ -607,9 +607,7 @@ class KnowledgeIndex:
     ) -> list[tuple[int, float]]:
         """Blend BM25F (scaled to 0-1 by the best possible) with fuzzy title similarity."""
         articles = self._articles
-        pool = heapq.nlargest(
-            RERANK_POOL, (item for item in totals.items() if visible(item[0])), key=itemgetter(1)
-        )
+        pool = _top_visible(totals, visible, RERANK_POOL)
         best_possible = sum(term.idf for term in terms) or 1.0
         corrected = " ".join(max(t.variants.items(), key=itemgetter(1))[0] for t in terms)
         ranked = []
@@ -654,6 +652,19 @@ class KnowledgeIndex:
         return term if term is not None else stem(normalized)
 
 
+# What a rebuild replaces (not the locks, nor the database bookkeeping).
+_INDEX_DATA = (
+    "_articles",
+    "_slot_by_number",
+    "_postings",
+    "_document_frequency",
+    "_vocabulary_by_length",
+    "_sorted_vocabulary",
+    "_variant_cache",
+    "_average_lengths",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class _StoredArticle:
     number: str
@@ -670,7 +681,7 @@ def _tag_text(tags: str, category: str) -> str:
 
 def _joined_compounds(text: str) -> str:
     """" wifi email" for "Wi-Fi e-mail": index hyphenated words both ways."""
-    found = _HYPHENATED.findall(text)
+    found = _HYPHENATED.findall(text) if "-" in text else ()
     return " " + " ".join(normalize(word.replace("-", "")) for word in found) if found else ""
 
 
@@ -686,6 +697,27 @@ def _prepare(article: ArticleFields) -> tuple[_IndexedArticle, str, str]:
         compressed_body=zlib.compress(body_text.encode(), 1),
     )
     return indexed, _tag_text(article.tags, article.category), body_text
+
+
+def _top_visible(
+    totals: dict[int, float], visible: Callable[[int], bool], count: int
+) -> list[tuple[int, float]]:
+    """The ``count`` best visible candidates, best first.
+
+    Hidden (unpublished or replaced) articles are rare, so the best 2 x count
+    are found by value alone (C speed) and only those are checked.
+    """
+    wanted = 2 * count
+    if len(totals) > wanted:
+        threshold = heapq.nlargest(wanted, totals.values())[-1]
+        top = [item for item in totals.items() if item[1] >= threshold]
+    else:
+        top = list(totals.items())
+    top.sort(key=itemgetter(1), reverse=True)
+    shown = [item for item in top if visible(item[0])]
+    if len(shown) < count and len(top) < len(totals):
+        shown = sorted((item for item in totals.items() if visible(item[0])), key=itemgetter(1), reverse=True)
+    return shown[:count]
 
 
 def _merge_parts(parts: list[tuple[str, bool]]) -> list[tuple[str, bool]]:

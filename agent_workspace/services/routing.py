@@ -113,7 +113,7 @@ def _pending_offer_count(session: Session, user_id: int) -> int:
     ).one()
 
 
-def _lock_agent(session: Session, user_id: int) -> User:
+def lock_agent(session: Session, user_id: int) -> User:
     """Serialise every capacity decision for one agent."""
     stmt = select(User).where(User.id == user_id)
     if _is_postgres(session):
@@ -131,7 +131,7 @@ def set_presence(session: Session, *, user_id: int, presence: str) -> list[Chang
     """Change an agent's presence; leaving Available hands back pending offers."""
     if presence not in {p.value for p in Presence}:
         raise ValidationError("Presence is Available, Away or Offline.")
-    user = _lock_agent(session, user_id)
+    user = lock_agent(session, user_id)
     changes: list[Change] = [AgentChanged(user_id)]
     if user.presence != presence:
         user.presence = presence
@@ -260,7 +260,7 @@ def accept(session: Session, *, user_id: int, queue_id: int) -> tuple[Interactio
     One transaction: lock the agent, check presence, membership and capacity,
     then a conditional UPDATE that only one claimant can win.
     """
-    agent = _lock_agent(session, user_id)
+    agent = lock_agent(session, user_id)
     if agent.presence != Presence.AVAILABLE:
         raise Forbidden("Set yourself Available to accept chats.")
     if session.get(QueueMember, (queue_id, user_id)) is None:

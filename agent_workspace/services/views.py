@@ -20,7 +20,7 @@ from agent_workspace.models import (
     Queue,
     User,
 )
-from agent_workspace.services import routing
+from agent_workspace.services import email, records, routing, transfers
 from agent_workspace.services.conversations import is_typing, messages_after
 
 
@@ -36,6 +36,29 @@ class MessageData:
     attachment_name: str = ""
     attachment_type: str = ""
     article_number: str = ""
+
+
+@dataclass(frozen=True)
+class RecordData:
+    id: int
+    kind: str
+    number: str
+    short_description: str
+    description: str
+    priority: int
+    state: str
+    resolution_notes: str
+    escalation_level: int
+    escalation_group: str
+    activity: list[str]
+
+
+@dataclass(frozen=True)
+class EmailData:
+    to_address: str
+    subject: str
+    status: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -65,6 +88,9 @@ class InteractionData:
     transfer_note: str
     earlier_interactions: list[str]
     new_messages: list[MessageData] = field(default_factory=list)
+    records: list[RecordData] = field(default_factory=list)
+    emails: list[EmailData] = field(default_factory=list)
+    transfer_pending_to: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +102,7 @@ class AgentSnapshot:
     active_chats: int
     queue_names: list[str]
     inbox: list[routing.InboxCard]
+    transfer_offers: list[InteractionData]
     open_interactions: list[InteractionData]
 
 
@@ -106,8 +133,36 @@ def _message_data(session: Session, messages: list[Message]) -> list[MessageData
     return result
 
 
-def interaction_data(session: Session, item: Interaction, *, after_id: int | None = 0) -> InteractionData:
-    """One chat with the messages after ``after_id`` (None: no messages)."""
+def _activity_line(entry: dict) -> str:
+    detail = entry["detail"]
+    extra = ", ".join(f"{k}: {v}" for k, v in detail.items() if k not in ("fields",)) if isinstance(detail, dict) else ""
+    return f"{entry['at']:%Y-%m-%d %H:%M} · {entry['actor']} · {entry['action'].removeprefix('record.')}" + (f" ({extra})" if extra else "")
+
+
+def _records(session: Session, interaction_id: int) -> list[RecordData]:
+    return [
+        RecordData(
+            id=r.id,
+            kind=r.kind,
+            number=r.number or "",
+            short_description=r.short_description,
+            description=r.description,
+            priority=r.priority,
+            state=r.state,
+            resolution_notes=r.resolution_notes,
+            escalation_level=r.escalation_level,
+            escalation_group=r.escalation_group,
+            activity=[_activity_line(e) for e in records.record_activity(session, record_id=r.id)],
+        )
+        for r in records.list_for_interaction(session, interaction_id=interaction_id)
+    ]
+
+
+def interaction_data(session: Session, item: Interaction, *, after_id: int | None = 0, with_work: bool = False) -> InteractionData:
+    """One chat with the messages after ``after_id`` (None: no messages).
+
+    ``with_work`` adds what only the agent sees: cases, incidents, emails.
+    """
     customer = session.get(Customer, item.customer_id)
     queue = session.get(Queue, item.queue_id)
     agent = session.get(User, item.agent_id) if item.agent_id else None
@@ -151,6 +206,14 @@ def interaction_data(session: Session, item: Interaction, *, after_id: int | Non
         transfer_note=item.transfer_note,
         earlier_interactions=[f"{n} · {d[:60]} · {r:%Y-%m-%d}" for n, d, r in earlier],
         new_messages=messages,
+        records=_records(session, item.id) if with_work else [],
+        emails=[
+            EmailData(e.to_address, e.subject, e.status, e.created_at)
+            for e in email.list_emails(session, interaction_id=item.id)
+        ]
+        if with_work
+        else [],
+        transfer_pending_to=(session.get(User, item.transfer_to_id).display_name if item.transfer_to_id else ""),
     )
 
 
@@ -180,7 +243,10 @@ def agent_snapshot(session: Session, *, user_id: int, cursors: dict[int, int]) -
         active_chats=len(mine),
         queue_names=queue_names,
         inbox=routing.inbox(session, user_id=user_id),
-        open_interactions=[interaction_data(session, item, after_id=cursors.get(item.id, 0)) for item in mine],
+        transfer_offers=[interaction_data(session, item, after_id=None) for item in transfers.pending_for(session, user_id=user_id)],
+        open_interactions=[
+            interaction_data(session, item, after_id=cursors.get(item.id, 0), with_work=True) for item in mine
+        ],
     )
 
 

@@ -15,6 +15,7 @@ import reflex as rx
 
 from agent_workspace import realtime
 from agent_workspace.models import InteractionState, SenderKind
+from agent_workspace.api import CHAT_COOKIE
 from agent_workspace.security import Access, access
 from agent_workspace.services import conversations, routing, views
 from agent_workspace.services.errors import ServiceError
@@ -42,7 +43,8 @@ def _queue_options(session) -> list[list[str]]:
 
 @access(Access.PUBLIC)
 class CustomerChatState(rx.State):
-    chat_key: str = rx.LocalStorage("", name="aw_chat")
+    # Also read by /api/attachments to let the customer fetch their chat's files.
+    chat_key: str = rx.Cookie("", name=CHAT_COOKIE, path="/", max_age=7 * 24 * 3600, same_site="strict")
     _interaction_id: int = 0
     _last_heartbeat: float = 0.0
 
@@ -59,6 +61,7 @@ class CustomerChatState(rx.State):
     last_id: int = 0
     messages: list[MessageView] = []
     transcript_url: str = ""
+    upload_error: str = ""
 
     @rx.event
     async def on_load(self):
@@ -179,6 +182,30 @@ class CustomerChatState(rx.State):
             conversations.set_typing, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER
         )
         self._publish(changes)
+
+    @rx.event
+    async def upload(self, files: list[rx.UploadFile]):
+        """Customer attachments: validated by content and size on the server."""
+        if not self._interaction_id or self.phase == "ended":
+            return
+        problems, changes = [], []
+        for file in files:
+            data = await file.read()
+            try:
+                _message, posted = await call(
+                    conversations.send_attachment,
+                    interaction_id=self._interaction_id,
+                    sender_kind=SenderKind.CUSTOMER,
+                    filename=file.name or "file",
+                    data=data,
+                )
+                changes += posted
+            except ServiceError as error:
+                problems.append(f"{file.name}: {error}")
+        self.upload_error = " ".join(problems)
+        await self._refresh()
+        self._publish(changes)
+        yield rx.clear_selected_files("customer-attachments")
 
     @rx.event
     async def end_chat(self):

@@ -43,6 +43,39 @@ class InboxCardView:
 
 
 @dataclasses.dataclass
+class RecordView:
+    id: int = 0
+    kind: str = ""
+    number: str = ""
+    short_description: str = ""
+    description: str = ""
+    priority: str = "4"
+    state: str = "new"
+    resolution_notes: str = ""
+    escalation_level: int = 0
+    escalation_group: str = ""
+    activity: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class EmailView:
+    to_address: str = ""
+    subject: str = ""
+    status: str = ""
+    time: str = ""
+
+
+@dataclasses.dataclass
+class TransferOfferView:
+    interaction_id: int = 0
+    number: str = ""
+    customer_name: str = ""
+    question: str = ""
+    from_agent: str = ""
+    note: str = ""
+
+
+@dataclasses.dataclass
 class ChatTab:
     interaction_id: int = 0
     number: str = ""
@@ -66,6 +99,10 @@ class ChatTab:
     urgency: str = ""  # "" | warning | critical
     last_id: int = 0
     messages: list[MessageView] = dataclasses.field(default_factory=list)
+    records: list[RecordView] = dataclasses.field(default_factory=list)
+    emails: list[EmailView] = dataclasses.field(default_factory=list)
+    transfer_pending_to: str = ""
+    child_tab: str = "details"
 
 
 def message_view(m: MessageData, *, attachment_base: str) -> MessageView:
@@ -140,6 +177,35 @@ def update_tab(tab: ChatTab, data: InteractionData, *, attachment_base: str) -> 
     tab.customer_ended = data.customer_ended
     tab.customer_typing = data.customer_typing
     tab.messages = merge_messages(tab.messages, new_messages)
+    tab.records = [
+        RecordView(
+            id=r.id,
+            kind=r.kind,
+            number=r.number,
+            short_description=r.short_description,
+            description=r.description,
+            priority=str(r.priority),
+            state=r.state,
+            resolution_notes=r.resolution_notes,
+            escalation_level=r.escalation_level,
+            escalation_group=r.escalation_group,
+            activity=r.activity,
+        )
+        for r in data.records
+    ]
+    tab.emails = [EmailView(e.to_address, e.subject, e.status, clock(e.created_at)) for e in data.emails]
+    tab.transfer_pending_to = data.transfer_pending_to
     if data.new_messages:
         tab.last_id = max(tab.last_id, max(m.id for m in data.new_messages))
     return tab
+
+
+def transfer_offer_view(data: InteractionData) -> TransferOfferView:
+    return TransferOfferView(
+        interaction_id=data.id,
+        number=data.number,
+        customer_name=data.customer_name,
+        question=data.question,
+        from_agent=data.agent_name,
+        note=data.transfer_note,
+    )

@@ -12,10 +12,18 @@ from agent_workspace import realtime
 from agent_workspace.config import settings
 from agent_workspace.models import Presence, SenderKind
 from agent_workspace.security import Access, access, current_principal
-from agent_workspace.services import conversations, routing, views
+from agent_workspace.services import conversations, routing, transfers, views
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.state.common import call, clock, read
-from agent_workspace.state.views import ChatTab, InboxCardView, MessageView, card_view, update_tab
+from agent_workspace.state.views import (
+    ChatTab,
+    InboxCardView,
+    MessageView,
+    TransferOfferView,
+    card_view,
+    transfer_offer_view,
+    update_tab,
+)
 
 ATTACHMENT_BASE = "/api/attachments"
 HEARTBEAT_SECONDS = 15
@@ -43,6 +51,8 @@ class WorkspaceState(rx.State):
     active_chats: int = 0
     queue_names: list[str] = []
     inbox: list[InboxCardView] = []
+    transfer_offers: list[TransferOfferView] = []
+    notices: list[list[str]] = []  # [level, text]
     tabs: list[ChatTab] = []
     active_tab: str = "inbox"
     claiming_queue_id: int = 0
@@ -57,7 +67,7 @@ class WorkspaceState(rx.State):
 
     @rx.var
     def inbox_count(self) -> int:
-        return len(self.inbox)
+        return len(self.inbox) + len(self.transfer_offers)
 
     @rx.var
     def reject_open(self) -> bool:
@@ -94,6 +104,10 @@ class WorkspaceState(rx.State):
         self.active_chats = snapshot.active_chats
         self.queue_names = snapshot.queue_names
         self.inbox = [card_view(card) for card in snapshot.inbox]
+        self.transfer_offers = [transfer_offer_view(t) for t in snapshot.transfer_offers]
+        fresh = await call(transfers.take_notices, user_id=self._user_id)
+        if fresh:
+            self.notices = [*self.notices, *([n.level, n.body] for n in fresh)][-5:]
         existing = {tab.interaction_id: tab for tab in self.tabs}
         tabs = []
         for data in snapshot.open_interactions:
@@ -151,6 +165,30 @@ class WorkspaceState(rx.State):
         await self._refresh()
         self._publish(changes)
         return None
+
+    @rx.event
+    def dismiss_notice(self, index: int):
+        self.notices = [n for i, n in enumerate(self.notices) if i != int(index)]
+
+    @rx.event
+    async def answer_transfer(self, interaction_id: int, accept: bool):
+        try:
+            changes = await call(transfers.answer, interaction_id=int(interaction_id), user_id=self._user_id, accept=bool(accept))
+        except ServiceError as error:
+            await self._refresh()
+            return rx.toast.error(str(error))
+        await self._refresh()
+        if accept:
+            self.active_tab = str(int(interaction_id))
+        self._publish(changes)
+        return None
+
+    @rx.event
+    def select_child_tab(self, interaction_id: int, value: str):
+        tab = self._tab(int(interaction_id))
+        if tab is not None:
+            tab.child_tab = value
+            self.tabs = list(self.tabs)
 
     @rx.event
     def select_tab(self, value: str):

@@ -17,7 +17,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+
 import pytest
+from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
 from sqlmodel import Session
@@ -37,6 +42,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 expect.set_options(timeout=15_000)
+ATTACHMENT_LIMIT = 256 * 1024
 
 
 def _free_port() -> int:
@@ -59,11 +65,34 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float) -> None:
     raise TimeoutError(f"the app did not answer {url} within {timeout:.0f} s")
 
 
+class Mailbox:
+    """A real SMTP server on 127.0.0.1 that keeps what it receives."""
+
+    def __init__(self):
+        self.messages: list[EmailMessage] = []
+        self.port = _free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, subject: str, timeout: float = 15) -> EmailMessage:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.messages:
+                if message["Subject"] == subject:
+                    return message
+            time.sleep(0.1)
+        raise AssertionError(f"no email with subject {subject!r} arrived")
+
+
 class RunningApp:
-    def __init__(self, base_url: str, data_dir: Path, env: dict[str, str]):
+    def __init__(self, base_url: str, data_dir: Path, env: dict[str, str], mailbox: Mailbox):
         self.base_url = base_url
         self.data_dir = data_dir
         self.env = env
+        self.mailbox = mailbox
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -80,19 +109,24 @@ class RunningApp:
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     data_dir = tmp_path_factory.mktemp("app-data")
     port = _free_port()
+    mailbox = Mailbox()
+    mailbox.controller.start()
     env = {
         **os.environ,
         "AW_DATA_DIR": str(data_dir),
         "AW_DATABASE_URL": f"sqlite:///{data_dir / 'e2e.db'}",
         "AW_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "AW_DELAYED_CLAIM_SECONDS": "1",
+        "AW_ATTACHMENT_MAX_BYTES": str(ATTACHMENT_LIMIT),
+        "AW_SMTP_HOST": "127.0.0.1",
+        "AW_SMTP_PORT": str(mailbox.port),
         "REFLEX_USE_SYSTEM_BUN": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
         "PATH": f"{PROJECT_ROOT / '.tools/node_modules/.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
     }
     env.pop("REFLEX_DB_URL", None)
     env.pop("REFLEX_REDIS_URL", None)
-    app = RunningApp(f"http://127.0.0.1:{port}", data_dir, env)
+    app = RunningApp(f"http://127.0.0.1:{port}", data_dir, env, mailbox)
     for command in (["db", "upgrade"], ["seed"]):
         result = app.cli(*command)
         assert result.returncode == 0, result.stderr
@@ -119,6 +153,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, 9)
+        mailbox.controller.stop()
 
 
 @pytest.fixture(scope="session")

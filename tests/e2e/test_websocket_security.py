@@ -17,6 +17,7 @@ from agent_workspace.security import Access, rule_for
 from agent_workspace.services import auth
 from agent_workspace.state.auth import AuthState, LoginState
 from agent_workspace.state.customer import CustomerChatState
+from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.workspace import WorkspaceState
 from tests.e2e.ws_client import EventClient
 
@@ -27,6 +28,7 @@ EXPECTED = {
     LoginState: Access.PUBLIC,
     CustomerChatState: Access.PUBLIC,
     WorkspaceState: Access.WORKSPACE,
+    ToolsState: Access.WORKSPACE,
 }
 
 # Arguments that would make each handler act if it were allowed to run.
@@ -42,6 +44,16 @@ PAYLOADS = {
     "open_close_tab": {"interaction_id": 1},
     "select_tab": {"value": "1"},
     "tick": {"_value": ""},
+    "answer_transfer": {"interaction_id": 1, "accept": True},
+    "select_child_tab": {"interaction_id": 1, "value": "assist"},
+    "open_dialog": {"kind": "transfer_queue", "interaction_id": 1},
+    "transfer_to_queue": {"form": {"queue_id": "1", "note": "x"}},
+    "transfer_to_agent": {"form": {"agent_id": "1", "note": "x"}},
+    "send_email": {"form": {"to_address": "victim@example.com", "subject": "s", "body": "b"}},
+    "save_details": {"form": {"interaction_id": "1", "short_description": "x", "category": "inquiry", "priority": "3", "work_notes": ""}},
+    "create_record": {"interaction_id": 1, "kind": "case"},
+    "save_record": {"form": {"record_id": "1", "short_description": "x", "description": "", "priority": "3", "state": "new", "resolution_notes": ""}},
+    "escalate": {"form": {"record_id": "1", "group": "Network", "reason": "r"}},
 }
 
 

@@ -14,7 +14,7 @@ from agent_workspace.services import knowledge
 from agent_workspace.services.errors import NotFound, ValidationError
 from agent_workspace.services.knowledge import KnowledgeIndex, normalize
 
-SEED_FILE = Path(knowledge.__file__).resolve().parent.parent / "seed_data" / "kb_articles.jsonl"
+SEED_FILE = knowledge.SEED_ARTICLES_FILE
 
 
 @pytest.fixture
@@ -24,9 +24,18 @@ def seeded(session: Session) -> Session:
     return session
 
 
-@pytest.fixture
-def seed_index(seeded: Session) -> KnowledgeIndex:
-    return KnowledgeIndex.from_session(seeded)
+def seed_articles() -> list[KnowledgeArticle]:
+    articles = []
+    for line in SEED_FILE.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        articles.append(KnowledgeArticle(**{**item, "tags": ",".join(item["tags"])}))
+    return articles
+
+
+@pytest.fixture(scope="module")
+def seed_index() -> KnowledgeIndex:
+    """The seed articles indexed without a database: shared by the read-only search tests."""
+    return KnowledgeIndex.from_articles(seed_articles())
 
 
 def top_titles(index: KnowledgeIndex, query: str, count: int = 3) -> list[str]:
@@ -192,27 +201,29 @@ def test_search_articles_sees_new_articles_without_restart(seeded: Session) -> N
     assert [hit.title for hit in knowledge.search_articles("zebra")] == ["Zebra label printer setup"]
 
 
-def test_deleted_articles_leave_the_index(seeded: Session, seed_index: KnowledgeIndex) -> None:
+def test_deleted_articles_leave_the_index(seeded: Session) -> None:
+    index = KnowledgeIndex.from_session(seeded)
     seeded.exec(delete(KnowledgeArticle).where(KnowledgeArticle.number == "KB0010007"))
     seeded.commit()
-    assert seed_index.refresh_if_changed(seeded)
-    assert "VPN not connecting" not in top_titles(seed_index, "vpn not connecting", 10)
+    assert index.refresh_if_changed(seeded)
+    assert "VPN not connecting" not in top_titles(index, "vpn not connecting", 10)
 
 
-def test_index_survives_concurrent_searches_and_updates(seed_index: KnowledgeIndex) -> None:
+def test_index_survives_concurrent_searches_and_updates() -> None:
+    index = KnowledgeIndex.from_articles(seed_articles())
     errors: list[BaseException] = []
 
     def searcher() -> None:
         try:
             for _ in range(30):
-                seed_index.search("vnp not conecting")
+                index.search("vnp not conecting")
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
     def editor() -> None:
         try:
             for i in range(30):
-                seed_index.upsert(
+                index.upsert(
                     KnowledgeArticle(
                         number=f"KB{20001 + i % 5:07d}", title=f"VPN note {i}", body="vpn gateway",
                         category="Network & VPN", tags="", published=True,
@@ -227,7 +238,23 @@ def test_index_survives_concurrent_searches_and_updates(seed_index: KnowledgeInd
     for thread in threads:
         thread.join()
     assert errors == []
-    assert len(seed_index) == 49 + 5
+    assert len(index) == 49 + 5
+    assert index.search("vpn note")[0].title.startswith("VPN note")
+
+
+def test_many_edits_compact_the_index_without_losing_articles() -> None:
+    index = KnowledgeIndex.from_articles(seed_articles())
+    for i in range(150):
+        index.upsert(
+            KnowledgeArticle(
+                number="KB0010007", title=f"VPN not connecting (rev {i})", body="Reconnect the vpn.",
+                category="Network & VPN", tags="vpn", published=True,
+            )
+        )
+    assert len(index) == 49
+    assert len(index._articles) < 49 + 150  # replaced slots were dropped
+    assert top_titles(index, "vpn not connecting rev 149", 1) == ["VPN not connecting (rev 149)"]
+    assert "VPN not connecting (rev 148)" not in top_titles(index, "vpn not connecting rev 148", 49)
 
 
 # ----- published / unpublished ------------------------------------------------------

@@ -1,0 +1,146 @@
+"""Moving a live chat: to another queue, or to a named agent who accepts or declines.
+
+Both keep the whole history on the interaction; the customer is told, and
+the agents involved get a notice.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from agent_workspace.models import AgentNotice, Interaction, InteractionState, Presence, Queue, User, utcnow
+from agent_workspace.services import audit, routing
+from agent_workspace.services.conversations import system_message
+from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
+from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
+
+MAX_NOTE_LENGTH = 1000
+
+
+def _my_live_chat(session: Session, *, interaction_id: int, user_id: int) -> Interaction:
+    item = session.get(Interaction, interaction_id)
+    if item is None or item.agent_id != user_id:
+        raise NotFound("That chat is not yours.")
+    if item.state != InteractionState.WORK_IN_PROGRESS or item.customer_ended_at is not None:
+        raise Conflict("Only a live chat can be transferred.")
+    return item
+
+
+def _clean_note(note: str) -> str:
+    note = note.strip()
+    if len(note) > MAX_NOTE_LENGTH:
+        raise ValidationError(f"Keep the transfer note under {MAX_NOTE_LENGTH} characters.")
+    return note
+
+
+def notify(session: Session, *, user_id: int, body: str, level: str = "info") -> None:
+    session.add(AgentNotice(user_id=user_id, body=body[:500], level=level))
+
+
+def take_notices(session: Session, *, user_id: int) -> list[AgentNotice]:
+    """Unseen notices of an agent, marked seen (each is shown once)."""
+    notices = list(
+        session.exec(
+            select(AgentNotice).where(AgentNotice.user_id == user_id, col(AgentNotice.seen).is_(False)).order_by(col(AgentNotice.id))
+        )
+    )
+    if notices:
+        session.execute(update(AgentNotice).where(col(AgentNotice.id).in_([n.id for n in notices])).values(seen=True))
+        session.commit()
+    return notices
+
+
+def to_queue(session: Session, *, interaction_id: int, user_id: int, queue_id: int, note: str = "") -> list[Change]:
+    """Release the agent and put the chat back in line, in its original place, in another queue."""
+    item = _my_live_chat(session, interaction_id=interaction_id, user_id=user_id)
+    note = _clean_note(note)
+    target = session.get(Queue, queue_id) if isinstance(queue_id, int) else None
+    if target is None or not target.active:
+        raise ValidationError("Choose a queue to transfer to.")
+    if target.id == item.queue_id:
+        raise ValidationError("The chat is already in that queue; pick another one.")
+    agent = session.get(User, user_id)
+    old_queue = item.queue_id
+    item.queue_id = target.id
+    item.state = InteractionState.QUEUED
+    item.agent_id = None
+    item.transfer_note = note
+    item.transfer_to_id = item.transfer_from_id = item.transfer_requested_at = None
+    item.updated_at = utcnow()
+    system_message(session, interaction_id=item.id, body=f"{agent.display_name} is transferring you to {target.name}. Please stay in the chat: the next available agent will continue.")
+    audit.record(session, action="interaction.transferred_to_queue", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, from_queue=old_queue, to_queue=target.id, note=note)
+    session.commit()
+    changes: list[Change] = [InteractionChanged(item.id), QueueChanged(old_queue), QueueChanged(target.id), AgentChanged(user_id)]
+    return changes + routing.drain(session)
+
+
+def to_agent(session: Session, *, interaction_id: int, user_id: int, target_user_id: int, note: str = "") -> list[Change]:
+    """Offer the chat to a named agent; it stays with the sender until they accept."""
+    item = _my_live_chat(session, interaction_id=interaction_id, user_id=user_id)
+    note = _clean_note(note)
+    if item.transfer_to_id is not None:
+        raise Conflict("A transfer of this chat is already waiting for an answer.")
+    target = session.get(User, target_user_id) if isinstance(target_user_id, int) else None
+    if target is None or target.id == user_id or not target.active or "workspace_user" not in target.roles.split(","):
+        raise ValidationError("Choose another agent to transfer to.")
+    if target.presence != Presence.AVAILABLE:
+        raise Conflict(f"{target.display_name} is not Available.")
+    if routing.active_chat_count(session, target.id) >= target.capacity:
+        raise Conflict(f"{target.display_name} has no free capacity.")
+    sender = session.get(User, user_id)
+    item.transfer_to_id = target.id
+    item.transfer_from_id = user_id
+    item.transfer_requested_at = utcnow()
+    item.transfer_note = note
+    notify(session, user_id=target.id, body=f"{sender.display_name} wants to transfer {item.number} to you.")
+    audit.record(session, action="interaction.transfer_requested", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, to_agent=target.id, note=note)
+    session.commit()
+    return [InteractionChanged(item.id), AgentChanged(target.id), AgentChanged(user_id)]
+
+
+def pending_for(session: Session, *, user_id: int) -> list[Interaction]:
+    """Transfers offered to this agent and not yet answered."""
+    return list(
+        session.exec(
+            select(Interaction).where(Interaction.transfer_to_id == user_id, Interaction.state == InteractionState.WORK_IN_PROGRESS).order_by(col(Interaction.transfer_requested_at))
+        )
+    )
+
+
+def answer(session: Session, *, interaction_id: int, user_id: int, accept: bool) -> list[Change]:
+    """The target agent accepts (the chat moves with its history) or declines (it stays)."""
+    item = session.get(Interaction, interaction_id)
+    if item is None or item.transfer_to_id != user_id:
+        raise NotFound("That transfer is not waiting for you.")
+    sender_id = item.transfer_from_id
+    me = routing.lock_agent(session, user_id)
+    if accept and routing.active_chat_count(session, user_id) >= me.capacity:
+        raise Conflict(f"You are at your capacity of {me.capacity} chats.")
+    item.transfer_to_id = item.transfer_from_id = item.transfer_requested_at = None
+    if item.state != InteractionState.WORK_IN_PROGRESS or item.agent_id != sender_id:
+        session.commit()
+        raise Conflict("The chat ended or moved before you answered.")
+    sender = session.get(User, sender_id)
+    if accept:
+        item.agent_id = user_id
+        system_message(session, interaction_id=item.id, body=f"{me.display_name} joined the chat (transferred from {sender.display_name}).")
+        notify(session, user_id=sender_id, body=f"{me.display_name} accepted the transfer of {item.number}.", level="success")
+    else:
+        notify(session, user_id=sender_id, body=f"{me.display_name} declined the transfer of {item.number}; the chat stays with you.", level="warning")
+    item.updated_at = utcnow()
+    audit.record(session, action="interaction.transfer_accepted" if accept else "interaction.transfer_declined", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, from_agent=sender_id)
+    session.commit()
+    changes: list[Change] = [InteractionChanged(item.id), AgentChanged(user_id), AgentChanged(sender_id)]
+    return changes + (routing.drain(session) if accept else [])
+
+
+def candidates(session: Session, *, user_id: int) -> list[routing.AgentLoad]:
+    """Other agents, with presence and load, for the transfer picker."""
+    return [a for a in routing.agent_loads(session) if a.user_id != user_id]
+
+
+def transfer_queues(session: Session, *, interaction_id: int) -> list[Queue]:
+    item = session.get(Interaction, interaction_id)
+    return [q for q in routing.active_queues(session) if item is None or q.id != item.queue_id]
+

@@ -1,0 +1,306 @@
+"""Working an interaction: Actions toolbar, Details, cases/incidents, More options › Send email.
+
+One dialog is open at a time; every action goes through a service that checks
+the chat is the caller's, then the workspace re-reads its view.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from agent_workspace.config import settings
+from agent_workspace.models import Interaction, SenderKind, SupportRecord
+from agent_workspace.security import Access, access
+from agent_workspace.services import conversations, email, records, transfers
+from agent_workspace.services.errors import NotFound, ServiceError
+from agent_workspace.state.common import call, read
+from agent_workspace.state.workspace import WorkspaceState
+
+PRESENCE_TEXT = {"available": "Available", "away": "Away", "offline": "Offline"}
+
+
+def _agent_choices(session, *, user_id: int) -> list[list[str]]:
+    return [
+        [str(a.user_id), f"{a.display_name} — {PRESENCE_TEXT.get(a.presence, a.presence)}, {a.active_chats}/{a.capacity} chats"]
+        for a in transfers.candidates(session, user_id=user_id)
+        if a.presence == "available" and a.active_chats < a.capacity
+    ]
+
+
+def _queue_choices(session, *, interaction_id: int) -> list[list[str]]:
+    return [[str(q.id), q.name] for q in transfers.transfer_queues(session, interaction_id=interaction_id)]
+
+
+def _email_defaults(session, *, interaction_id: int, user_id: int) -> dict[str, str]:
+    _check_mine(session, interaction_id=interaction_id, user_id=user_id)
+    return email.compose_defaults(session, interaction_id=interaction_id)
+
+
+def _check_mine(session, *, interaction_id: int, user_id: int) -> Interaction:
+    item = session.get(Interaction, interaction_id)
+    if item is None or item.agent_id != user_id:
+        raise NotFound("That chat is not yours.")
+    return item
+
+
+def _send_email(session, *, interaction_id: int, user_id: int, **fields):
+    _check_mine(session, interaction_id=interaction_id, user_id=user_id)
+    return email.send_email(session, interaction_id=interaction_id, created_by_id=user_id, **fields)
+
+
+def _create_record(session, *, interaction_id: int, user_id: int, kind: str):
+    _check_mine(session, interaction_id=interaction_id, user_id=user_id)
+    return records.create_from_interaction(session, interaction_id=interaction_id, kind=kind, created_by_id=user_id)
+
+
+def _record_of_mine(session, *, record_id: int, user_id: int) -> SupportRecord:
+    record = session.get(SupportRecord, record_id)
+    if record is None or record.interaction_id is None:
+        raise NotFound("No such case or incident.")
+    _check_mine(session, interaction_id=record.interaction_id, user_id=user_id)
+    return record
+
+
+def _update_record(session, *, record_id: int, user_id: int, **fields):
+    _record_of_mine(session, record_id=record_id, user_id=user_id)
+    return records.update_record(session, record_id=record_id, actor_id=user_id, **fields)
+
+
+def _escalate(session, *, record_id: int, user_id: int, group: str, reason: str):
+    _record_of_mine(session, record_id=record_id, user_id=user_id)
+    return records.escalate(session, record_id=record_id, actor_id=user_id, group=group, reason=reason)
+
+
+def _attach(session, *, interaction_id: int, user_id: int, filename: str, data: bytes):
+    _check_mine(session, interaction_id=interaction_id, user_id=user_id)
+    return conversations.send_attachment(
+        session,
+        interaction_id=interaction_id,
+        sender_kind=SenderKind.AGENT,
+        sender_user_id=user_id,
+        filename=filename,
+        data=data,
+    )
+
+
+def _int(value, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+@access(Access.WORKSPACE)
+class ToolsState(rx.State):
+    dialog: str = ""  # attach | transfer_queue | transfer_agent | email
+    interaction_id: int = 0
+    choices: list[list[str]] = []
+    error: str = ""
+    email_to: str = ""
+    email_subject: str = ""
+    email_body: str = ""
+    details_status: str = ""
+    details_error: str = ""
+    record_error: str = ""
+    uploading: bool = False
+
+    @rx.var
+    def max_upload_mb(self) -> int:
+        return settings().attachment_max_bytes // (1024 * 1024)
+
+    async def _workspace(self) -> WorkspaceState:
+        return await self.get_state(WorkspaceState)
+
+    async def _user_id(self) -> int:
+        return (await self._workspace())._user_id
+
+    async def _after(self, changes) -> None:
+        workspace = await self._workspace()
+        await workspace._refresh()
+        workspace._publish(changes)
+
+    # ------------------------------------------------------------ dialogs
+
+    @rx.event
+    async def open_dialog(self, kind: str, interaction_id: int):
+        if kind not in ("attach", "transfer_queue", "transfer_agent", "email"):
+            return
+        self.interaction_id = _int(interaction_id)
+        self.error = ""
+        self.choices = []
+        user_id = await self._user_id()
+        try:
+            if kind == "transfer_queue":
+                self.choices = await read(_queue_choices, interaction_id=self.interaction_id)
+            elif kind == "transfer_agent":
+                self.choices = await read(_agent_choices, user_id=user_id)
+            elif kind == "email":
+                defaults = await read(_email_defaults, interaction_id=self.interaction_id, user_id=user_id)
+                self.email_to, self.email_subject, self.email_body = defaults["to_address"], defaults["subject"], defaults["body"]
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        self.dialog = kind
+        return None
+
+    @rx.event
+    def close_dialog(self):
+        self.dialog = ""
+        self.error = ""
+
+    async def _run(self, fn, success: str, **kwargs):
+        try:
+            result = await call(fn, **kwargs)
+        except ServiceError as error:
+            self.error = str(error)
+            return None
+        self.dialog = ""
+        self.error = ""
+        changes = result if isinstance(result, list) else []
+        await self._after(changes)
+        return rx.toast.success(success)
+
+    @rx.event
+    async def transfer_to_queue(self, form: dict):
+        return await self._run(
+            transfers.to_queue,
+            "Chat transferred to the queue.",
+            interaction_id=self.interaction_id,
+            user_id=await self._user_id(),
+            queue_id=_int(form.get("queue_id")),
+            note=str(form.get("note", "")),
+        )
+
+    @rx.event
+    async def transfer_to_agent(self, form: dict):
+        return await self._run(
+            transfers.to_agent,
+            "Transfer offered; you will be told when they answer.",
+            interaction_id=self.interaction_id,
+            user_id=await self._user_id(),
+            target_user_id=_int(form.get("agent_id")),
+            note=str(form.get("note", "")),
+        )
+
+    @rx.event
+    async def send_email(self, form: dict):
+        try:
+            sent = await call(
+                _send_email,
+                interaction_id=self.interaction_id,
+                user_id=await self._user_id(),
+                to_address=str(form.get("to_address", "")),
+                subject=str(form.get("subject", "")),
+                body=str(form.get("body", "")),
+                include_transcript=bool(form.get("include_transcript")),
+            )
+        except ServiceError as error:
+            self.error = str(error)
+            return None
+        self.dialog = ""
+        await self._after([])
+        messages = {
+            "sent": ("success", "Email sent."),
+            "queued": ("info", "Email queued, not sent: no mail server is configured."),
+            "failed": ("error", f"Email could not be sent: {sent.error}"),
+        }
+        level, text = messages.get(sent.status, ("info", sent.status))
+        return getattr(rx.toast, level)(text)
+
+    # ------------------------------------------------------------ attachments
+
+    @rx.event
+    async def upload(self, files: list[rx.UploadFile]):
+        user_id = await self._user_id()
+        self.uploading = True
+        yield
+        problems, changes = [], []
+        for file in files:
+            data = await file.read()
+            try:
+                _message, posted = await call(
+                    _attach, interaction_id=self.interaction_id, user_id=user_id, filename=file.name or "file", data=data
+                )
+                changes += posted
+            except ServiceError as error:
+                problems.append(f"{file.name}: {error}")
+        self.uploading = False
+        self.error = " ".join(problems)
+        if not problems:
+            self.dialog = ""
+        await self._after(changes)
+        yield rx.clear_selected_files("attachments")
+
+    # ------------------------------------------------------------ details
+
+    @rx.event
+    async def save_details(self, form: dict):
+        interaction_id = _int(form.get("interaction_id"))
+        try:
+            changes = await call(
+                conversations.update_details,
+                interaction_id=interaction_id,
+                user_id=await self._user_id(),
+                short_description=str(form.get("short_description", "")),
+                category=str(form.get("category", "")),
+                priority=_int(form.get("priority"), -1),
+                work_notes=str(form.get("work_notes", "")),
+            )
+        except ServiceError as error:
+            self.details_error, self.details_status = str(error), ""
+            return
+        self.details_error = ""
+        self.details_status = "Saved" if changes else "No changes to save"
+        await self._after(changes)
+
+    @rx.event
+    async def create_record(self, interaction_id: int, kind: str):
+        if kind not in ("case", "incident"):
+            return None
+        try:
+            record = await call(_create_record, interaction_id=_int(interaction_id), user_id=await self._user_id(), kind=kind)
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        workspace = await self._workspace()
+        await workspace._refresh()
+        for tab in workspace.tabs:
+            if tab.interaction_id == _int(interaction_id):
+                tab.child_tab = record.number
+        workspace.tabs = list(workspace.tabs)
+        return rx.toast.success(f"{'Case' if kind == 'case' else 'Incident'} {record.number} created.")
+
+    @rx.event
+    async def save_record(self, form: dict):
+        try:
+            await call(
+                _update_record,
+                record_id=_int(form.get("record_id")),
+                user_id=await self._user_id(),
+                short_description=str(form.get("short_description", "")),
+                description=str(form.get("description", "")),
+                priority=_int(form.get("priority"), -1),
+                state=str(form.get("state", "")),
+                resolution_notes=str(form.get("resolution_notes", "")),
+            )
+        except ServiceError as error:
+            self.record_error = str(error)
+            return None
+        self.record_error = ""
+        await self._after([])
+        return rx.toast.success("Record saved.")
+
+    @rx.event
+    async def escalate(self, form: dict):
+        try:
+            record = await call(
+                _escalate,
+                record_id=_int(form.get("record_id")),
+                user_id=await self._user_id(),
+                group=str(form.get("group", "")),
+                reason=str(form.get("reason", "")),
+            )
+        except ServiceError as error:
+            self.record_error = str(error)
+            return None
+        self.record_error = ""
+        await self._after([])
+        return rx.toast.success(f"{record.number} escalated to {record.escalation_group} (level {record.escalation_level}).")

@@ -1,0 +1,336 @@
+"""Accounts, passwords, login tickets, bearer tokens and rate limits on a real database."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from agent_workspace.models import AuthSession, LoginAttempt, QueueMember, Role, User, utcnow
+from agent_workspace.services import auth
+from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
+from tests.factories import make_queue
+from tests.services.helpers import count, fresh
+
+PASSWORD = "correct horse battery"
+PRODUCTION_HASHER = auth._hasher
+
+
+@pytest.fixture(autouse=True)
+def _fast_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Still argon2id, with test-sized costs: the production costs (checked below) take ~0.2 s a hash."""
+    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(auth, "_hasher", fast)
+    monkeypatch.setattr(auth, "_DUMMY_HASH", fast.hash("timing-equaliser"))
+
+
+@pytest.fixture
+def alice(session: Session) -> User:
+    return auth.create_user(
+        session, username="alice", password=PASSWORD, display_name="Alice Martin",
+        roles=[Role.WORKSPACE_USER, Role.SUPERVISOR], capacity=3,
+    )
+
+
+def sign_in(session: Session, username: str = "alice", password: str = PASSWORD, address: str = "") -> str:
+    """Password check, then the one-time ticket traded for the bearer token."""
+    ticket, _principal = auth.login(session, username=username, password=password, client_address=address)
+    return auth.redeem_ticket(session, ticket=ticket)
+
+
+# ------------------------------------------------------------------ accounts
+
+
+def test_production_hashing_is_argon2id_with_real_costs() -> None:
+    assert PRODUCTION_HASHER.type.name == "ID"
+    assert PRODUCTION_HASHER.time_cost >= 2 and PRODUCTION_HASHER.memory_cost >= 19 * 1024  # OWASP minimum
+    assert auth._DUMMY_HASH.startswith("$argon2id$")
+
+
+def test_passwords_are_stored_as_argon2id_hashes(session: Session, alice: User) -> None:
+    row = fresh(session, User, alice.id)
+    assert row.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in row.password_hash
+    assert PasswordHasher().verify(row.password_hash, PASSWORD)
+    # Same password, another user: another salt, another hash.
+    bob = auth.create_user(session, username="bob", password=PASSWORD)
+    assert fresh(session, User, bob.id).password_hash != row.password_hash
+
+
+def test_create_user_normalises_and_stores_roles_and_queues(session: Session) -> None:
+    general = make_queue(session, "General")
+    make_queue(session, "Billing")
+    user = auth.create_user(
+        session, username="  Carol.D ", password=PASSWORD, roles=["supervisor", "workspace_user", "supervisor"],
+        capacity=20, queues=["General"], email=" carol@example.com ",
+    )
+    row = fresh(session, User, user.id)
+    assert row.username == "carol.d"
+    assert row.display_name == "carol.d"
+    assert row.email == "carol@example.com"
+    assert row.roles == "supervisor,workspace_user"
+    assert auth.roles_of(row) == {"supervisor", "workspace_user"}
+    assert row.capacity == 20
+    members = session.exec(select(QueueMember.queue_id).where(QueueMember.user_id == user.id)).all()
+    assert members == [general.id]
+
+
+def test_create_user_refuses_a_duplicate_username(session: Session, alice: User) -> None:
+    for username in ("alice", " ALICE "):
+        with pytest.raises(Conflict, match="alice"):
+            auth.create_user(session, username=username, password=PASSWORD)
+    session.rollback()
+    assert count(session, User) == 1
+
+
+def test_create_user_refuses_an_unknown_role_by_name(session: Session) -> None:
+    with pytest.raises(ValidationError, match="'superhero'"):
+        auth.create_user(session, username="bob", password=PASSWORD, roles=["workspace_user", "superhero"])
+    session.rollback()
+    assert count(session, User) == 0
+
+
+@pytest.mark.parametrize("capacity", [0, -1, 21, 100])
+def test_create_user_refuses_a_bad_capacity(session: Session, capacity: int) -> None:
+    with pytest.raises(ValidationError, match="capacity"):
+        auth.create_user(session, username="bob", password=PASSWORD, capacity=capacity)
+    session.rollback()
+    assert count(session, User) == 0
+
+
+@pytest.mark.parametrize("username", ["", "a", "-bob", "bob smith", "bob@example", "x" * 65, "böb"])
+def test_create_user_refuses_a_bad_username(session: Session, username: str) -> None:
+    with pytest.raises(ValidationError, match="username"):
+        auth.create_user(session, username=username, password=PASSWORD)
+    session.rollback()
+    assert count(session, User) == 0
+
+
+def test_create_user_refuses_a_short_password(session: Session) -> None:
+    with pytest.raises(ValidationError, match="8 characters"):
+        auth.create_user(session, username="bob", password="1234567")
+    session.rollback()
+    assert count(session, User) == 0
+
+
+def test_create_user_refuses_an_unknown_queue(session: Session) -> None:
+    with pytest.raises(NotFound, match="Nowhere"):
+        auth.create_user(session, username="bob", password=PASSWORD, queues=["Nowhere"])
+    session.rollback()
+    assert count(session, User) == 0
+
+
+# ------------------------------------------------------------------ login
+
+
+def test_login_yields_a_one_time_ticket_and_the_principal(session: Session, alice: User) -> None:
+    ticket, principal = auth.login(session, username=" Alice ", password=PASSWORD)
+
+    assert principal.user_id == alice.id
+    assert principal.username == "alice" and principal.display_name == "Alice Martin"
+    assert principal.roles == {"workspace_user", "supervisor"}
+    assert principal.has(Role.SUPERVISOR) and not principal.has(Role.ADMIN)
+    row = session.exec(select(AuthSession).where(AuthSession.user_id == alice.id)).one()
+    # Only hashes are stored.
+    assert row.ticket_hash == hashlib.sha256(ticket.encode()).hexdigest()
+    assert row.token_hash is None
+    assert timedelta(seconds=55) < row.ticket_expires_at - utcnow() <= timedelta(seconds=60)
+    assert timedelta(hours=11, minutes=59) < row.expires_at - utcnow() <= timedelta(hours=12)
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(session: Session, alice: User) -> None:
+    with pytest.raises(ValidationError) as wrong_password:
+        auth.login(session, username="alice", password="not the password")
+    with pytest.raises(ValidationError) as unknown_user:
+        auth.login(session, username="mallory", password=PASSWORD)
+    assert str(wrong_password.value) == str(unknown_user.value) == "Wrong username or password."
+    assert count(session, AuthSession) == 0
+    assert count(session, LoginAttempt) == 2
+
+
+def test_an_inactive_user_cannot_log_in(session: Session, alice: User) -> None:
+    alice.active = False
+    session.add(alice)
+    session.commit()
+    with pytest.raises(ValidationError, match="Wrong username or password."):
+        auth.login(session, username="alice", password=PASSWORD)
+    assert count(session, AuthSession) == 0
+
+
+def test_rate_limit_per_username_after_five_failures(session: Session, alice: User) -> None:
+    for attempt in range(auth.MAX_FAILED_PER_USER):
+        with pytest.raises(ValidationError):
+            auth.login(session, username="alice" if attempt % 2 else "ALICE", password=f"wrong-{attempt}",
+                       client_address=f"10.0.0.{attempt}")
+
+    # Even the right password is refused now, from any address.
+    with pytest.raises(Forbidden, match="Too many failed attempts"):
+        auth.login(session, username="alice", password=PASSWORD, client_address="10.9.9.9")
+    assert count(session, AuthSession) == 0
+    # Another user is not affected.
+    auth.create_user(session, username="bob", password=PASSWORD)
+    auth.login(session, username="bob", password=PASSWORD)
+
+    # Failures older than the window stop counting.
+    session.execute(
+        update(LoginAttempt).values(at=utcnow() - auth.LOGIN_WINDOW - timedelta(seconds=1))
+    )
+    session.commit()
+    ticket, principal = auth.login(session, username="alice", password=PASSWORD)
+    assert principal.user_id == alice.id and ticket
+
+
+def test_four_failures_do_not_lock_the_account(session: Session, alice: User) -> None:
+    for _ in range(auth.MAX_FAILED_PER_USER - 1):
+        with pytest.raises(ValidationError):
+            auth.login(session, username="alice", password="wrong password")
+    ticket, _ = auth.login(session, username="alice", password=PASSWORD)
+    assert ticket
+
+
+def test_rate_limit_per_address(session: Session, alice: User) -> None:
+    address = "203.0.113.7"
+    # Spread over many usernames so that no single username hits its own limit.
+    for attempt in range(auth.MAX_FAILED_PER_ADDRESS):
+        with pytest.raises(ValidationError):
+            auth.login(session, username=f"guess{attempt % 5}x{attempt // 5}", password="nope-nope",
+                       client_address=address)
+
+    with pytest.raises(Forbidden):
+        auth.login(session, username="alice", password=PASSWORD, client_address=address)
+    # Another address (or none) still gets in.
+    assert auth.login(session, username="alice", password=PASSWORD, client_address="198.51.100.1")[0]
+    assert auth.login(session, username="alice", password=PASSWORD)[0]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: auth.login stores client_address[:64] but _recent_failures counts the untruncated address",
+)
+def test_rate_limit_per_address_holds_for_long_addresses(session: Session, alice: User) -> None:
+    """The attempt is stored with the address cut to 64 characters; the count must match it."""
+    address = "2001:0db8:85a3:0000:0000:8a2e:0370:7334%" + "interface-zone-name-x" * 2
+    assert len(address) > 64
+    for attempt in range(auth.MAX_FAILED_PER_ADDRESS):
+        with pytest.raises(ValidationError):
+            auth.login(session, username=f"guess{attempt}", password="nope-nope", client_address=address)
+    with pytest.raises(Forbidden):
+        auth.login(session, username="alice", password=PASSWORD, client_address=address)
+
+
+# ------------------------------------------------------------------ tickets and tokens
+
+
+def test_a_ticket_is_redeemable_exactly_once(session: Session, alice: User) -> None:
+    ticket, _ = auth.login(session, username="alice", password=PASSWORD)
+
+    token = auth.redeem_ticket(session, ticket=ticket)
+
+    assert token and token != ticket
+    row = session.exec(select(AuthSession).where(AuthSession.user_id == alice.id)).one()
+    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert row.ticket_hash is None and row.ticket_expires_at is None
+    with pytest.raises(NotFound):
+        auth.redeem_ticket(session, ticket=ticket)
+    assert auth.principal_for_token(session, token).user_id == alice.id
+
+
+@pytest.mark.parametrize("ticket", ["", "not-a-ticket", "x" * 201])
+def test_an_unknown_ticket_is_refused(session: Session, alice: User, ticket: str) -> None:
+    auth.login(session, username="alice", password=PASSWORD)
+    with pytest.raises(NotFound):
+        auth.redeem_ticket(session, ticket=ticket)
+
+
+def test_a_ticket_expires_after_a_minute(session: Session, alice: User) -> None:
+    ticket, _ = auth.login(session, username="alice", password=PASSWORD)
+    session.execute(
+        update(AuthSession).values(ticket_expires_at=utcnow() - timedelta(seconds=1))
+    )
+    session.commit()
+
+    with pytest.raises(NotFound):
+        auth.redeem_ticket(session, ticket=ticket)
+
+
+def test_a_ticket_still_works_just_before_it_expires(session: Session, alice: User) -> None:
+    ticket, _ = auth.login(session, username="alice", password=PASSWORD)
+    session.execute(update(AuthSession).values(ticket_expires_at=utcnow() + timedelta(seconds=2)))
+    session.commit()
+    assert auth.redeem_ticket(session, ticket=ticket)
+
+
+def test_principal_for_token(session: Session, alice: User) -> None:
+    token = sign_in(session)
+    principal = auth.principal_for_token(session, token)
+    assert principal is not None and principal.user_id == alice.id
+    assert principal.roles == {"workspace_user", "supervisor"}
+
+    assert auth.principal_for_token(session, None) is None
+    assert auth.principal_for_token(session, "") is None
+    assert auth.principal_for_token(session, "unknown-token") is None
+    assert auth.principal_for_token(session, "x" * 201) is None
+    # The ticket is not a token.
+    ticket, _ = auth.login(session, username="alice", password=PASSWORD)
+    assert auth.principal_for_token(session, ticket) is None
+
+
+def test_an_expired_session_has_no_principal(session: Session, alice: User) -> None:
+    token = sign_in(session)
+    session.execute(update(AuthSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    assert auth.principal_for_token(session, token) is None
+
+
+def test_a_deactivated_user_loses_the_session(session: Session, alice: User) -> None:
+    token = sign_in(session)
+    session.execute(update(User).where(col(User.id) == alice.id).values(active=False))
+    session.commit()
+    assert auth.principal_for_token(session, token) is None
+
+
+def test_logout_revokes_immediately(session: Session, alice: User) -> None:
+    token = sign_in(session)
+    other = sign_in(session)
+
+    auth.logout(session, token=token)
+
+    assert auth.principal_for_token(session, token) is None
+    assert auth.principal_for_token(session, other).user_id == alice.id  # only that session
+    auth.logout(session, token=token)  # twice: harmless
+    auth.logout(session, token="never-issued")
+    revoked = session.exec(select(AuthSession).where(col(AuthSession.revoked_at).is_not(None))).all()
+    assert len(revoked) == 1
+
+
+def test_set_password_revokes_every_session(session: Session, alice: User) -> None:
+    tokens = [sign_in(session) for _ in range(2)]
+    pending_ticket, _ = auth.login(session, username="alice", password=PASSWORD)
+    bob = auth.create_user(session, username="bob", password=PASSWORD)
+    bob_token = sign_in(session, "bob")
+
+    auth.set_password(session, username=" Alice ", password="a brand new password")
+
+    assert all(auth.principal_for_token(session, t) is None for t in tokens)
+    with pytest.raises(NotFound):
+        auth.redeem_ticket(session, ticket=pending_ticket)
+    assert auth.principal_for_token(session, bob_token).user_id == bob.id
+    with pytest.raises(ValidationError):
+        auth.login(session, username="alice", password=PASSWORD)
+    assert sign_in(session, password="a brand new password")
+    row = fresh(session, User, alice.id)
+    assert PasswordHasher().verify(row.password_hash, "a brand new password")
+
+
+def test_set_password_refusals(session: Session, alice: User) -> None:
+    before = fresh(session, User, alice.id).password_hash
+    with pytest.raises(ValidationError):
+        auth.set_password(session, username="alice", password="short")
+    with pytest.raises(NotFound):
+        auth.set_password(session, username="nobody", password="long enough password")
+    session.rollback()
+    assert fresh(session, User, alice.id).password_hash == before

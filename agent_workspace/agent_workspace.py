@@ -13,6 +13,7 @@ from agent_workspace.config import settings
 from agent_workspace.db import session_scope
 from agent_workspace.pages.chat import chat
 from agent_workspace.pages.index import index
+from agent_workspace.pages.kb_article import ArticlePageState, kb_article
 from agent_workspace.pages.login import login
 from agent_workspace.pages.workspace import workspace
 from agent_workspace.security import DenyByDefault
@@ -65,3 +66,4 @@ app.add_page(
     on_load=[AuthState.require_login, WorkspaceState.on_load],
 )
 app.add_page(chat, route=routes.CHAT, title="Chat with support", on_load=CustomerChatState.on_load)
+app.add_page(kb_article, route=routes.KB_ARTICLE, title="Knowledge article", on_load=ArticlePageState.load)

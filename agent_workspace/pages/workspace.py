@@ -7,6 +7,7 @@ import reflex as rx
 from agent_workspace.components.form import error_callout
 from agent_workspace.components.layout import app_header, logout_button
 from agent_workspace.components.messages import message_list
+from agent_workspace.state.assist import AssistState
 from agent_workspace.state.auth import AuthState
 from agent_workspace.components.assist import assist_panel
 from agent_workspace.components.interaction import actions_toolbar, details_tab, record_tab, tool_dialogs
@@ -337,7 +338,14 @@ def child_tabs(tab: ChatTab) -> rx.Component:
     return rx.vstack(
         rx.hstack(
             child_tab_button(tab, "Details", "details"),
-            child_tab_button(tab, "Agent Assist", "assist"),
+            rx.button(
+                "Agent Assist",
+                role="tab",
+                aria_selected=tab.child_tab == "assist",
+                size="1",
+                variant=rx.cond(tab.child_tab == "assist", "solid", "outline"),
+                on_click=AssistState.open_for(tab.interaction_id),
+            ),
             rx.foreach(tab.records, lambda r: child_tab_button(tab, r.number, r.number)),
             role="tablist",
             aria_label="Interaction details",

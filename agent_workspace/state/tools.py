@@ -262,10 +262,7 @@ class ToolsState(rx.State):
             return rx.toast.error(str(error))
         workspace = await self._workspace()
         await workspace._refresh()
-        for tab in workspace.tabs:
-            if tab.interaction_id == _int(interaction_id):
-                tab.child_tab = record.number
-        workspace.tabs = list(workspace.tabs)
+        workspace._show_child_tab(_int(interaction_id), record.number)
         return rx.toast.success(f"{'Case' if kind == 'case' else 'Incident'} {record.number} created.")
 
     @rx.event

@@ -185,7 +185,10 @@ class WorkspaceState(rx.State):
 
     @rx.event
     def select_child_tab(self, interaction_id: int, value: str):
-        tab = self._tab(int(interaction_id))
+        self._show_child_tab(int(interaction_id), str(value))
+
+    def _show_child_tab(self, interaction_id: int, value: str) -> None:
+        tab = self._tab(interaction_id)
         if tab is not None:
             tab.child_tab = value
             self.tabs = list(self.tabs)

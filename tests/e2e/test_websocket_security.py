@@ -15,6 +15,8 @@ from agent_workspace import security
 from agent_workspace.models import AuditLog, ClientConnection, User
 from agent_workspace.security import Access, rule_for
 from agent_workspace.services import auth
+from agent_workspace.pages.kb_article import ArticlePageState
+from agent_workspace.state.assist import AssistState
 from agent_workspace.state.auth import AuthState, LoginState
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.tools import ToolsState
@@ -29,6 +31,8 @@ EXPECTED = {
     CustomerChatState: Access.PUBLIC,
     WorkspaceState: Access.WORKSPACE,
     ToolsState: Access.WORKSPACE,
+    AssistState: Access.WORKSPACE,
+    ArticlePageState: Access.PUBLIC,
 }
 
 # Arguments that would make each handler act if it were allowed to run.
@@ -54,6 +58,10 @@ PAYLOADS = {
     "create_record": {"interaction_id": 1, "kind": "case"},
     "save_record": {"form": {"record_id": "1", "short_description": "x", "description": "", "priority": "3", "state": "new", "resolution_notes": ""}},
     "escalate": {"form": {"record_id": "1", "group": "Network", "reason": "r"}},
+    "open_for": {"interaction_id": 1},
+    "search": {"query": "password"},
+    "open_article": {"number": "KB0010001"},
+    "send_in_chat": {"number": "KB0010001"},
 }
 
 

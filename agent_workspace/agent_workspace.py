@@ -17,7 +17,7 @@ from agent_workspace.pages.kb_article import ArticlePageState, kb_article
 from agent_workspace.pages.login import login
 from agent_workspace.pages.workspace import workspace
 from agent_workspace.security import DenyByDefault
-from agent_workspace.services import routing
+from agent_workspace.services import knowledge, routing
 from agent_workspace.state.auth import AuthState, LoginState
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.workspace import WorkspaceState
@@ -48,6 +48,14 @@ async def sweeper() -> None:
         await asyncio.sleep(SWEEP_SECONDS)
 
 
+async def warm_knowledge_index() -> None:
+    """Build the Agent Assist index at start-up, so no agent's first search waits for it."""
+    try:
+        await asyncio.to_thread(knowledge.get_index)
+    except Exception:
+        log.exception("building the knowledge index failed; it is built on first search")
+
+
 app = rx.App(
     theme=rx.theme(accent_color="indigo", radius="medium"),
     stylesheets=["/styles.css"],
@@ -55,6 +63,7 @@ app = rx.App(
 )
 app.add_middleware(DenyByDefault())
 app.register_lifespan_task(sweeper)
+app.register_lifespan_task(warm_knowledge_index)
 realtime.bind(app)
 
 app.add_page(index, route=routes.HOME, title="Agent Workspace")

@@ -142,6 +142,7 @@ def login(
     refuses outright while the user or the address has too many recent failures.
     """
     username = username.strip().lower()[:64]
+    client_address = client_address[:64]
     per_user, per_address = _recent_failures(session, username=username, client_address=client_address)
     if per_user >= MAX_FAILED_PER_USER or per_address >= MAX_FAILED_PER_ADDRESS:
         raise Forbidden("Too many failed attempts. Wait a few minutes and try again.")
@@ -152,7 +153,7 @@ def login(
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
-        session.add(LoginAttempt(username=username, client_address=client_address[:64]))
+        session.add(LoginAttempt(username=username, client_address=client_address))
         audit.record(session, action="login.failed", actor_kind="anonymous", username=username)
         session.commit()
         raise ValidationError("Wrong username or password.")

@@ -182,3 +182,57 @@ def test_close_saves_the_transcript_and_closing_the_tab_does_not(app_server, wor
         assert f"Hello {kept}" in saved.transcript
         assert unsaved.state == "closed_complete" and unsaved.close_reason == "tab_closed_without_saving"
         assert unsaved.transcript is None
+
+
+def test_typing_indicators_both_ways(app_server, world, new_context):
+    base = app_server.base_url
+    queue = world.queue()
+    username, password = world.agent(queues=[queue], name="Tess Typer")
+    name = unique("Uma")
+    customer = start_customer_chat(new_context, base, name=name, queue=queue, question="Order status")
+    agent = agent_page(new_context, base, username, password)
+    agent.get_by_test_id("inbox-card").filter(has_text=name).get_by_role("button", name="Accept").click()
+    expect(agent.get_by_role("tab", name=name)).to_be_visible()
+    customer.get_by_label("Message").press_sequentially("Where is my parcel", delay=30)
+    expect(agent.get_by_text(f"{name} is typing…")).to_be_visible()
+    agent.get_by_label("Message").press_sequentially("Checking now", delay=30)
+    expect(customer.get_by_text("Tess Typer is typing…")).to_be_visible()
+
+
+def test_customer_ends_the_chat_and_the_agent_wraps_up(app_server, world, new_context):
+    base = app_server.base_url
+    queue = world.queue()
+    username, password = world.agent(queues=[queue])
+    name = unique("Vic")
+    customer = start_customer_chat(new_context, base, name=name, queue=queue, question="Cancel my plan")
+    agent = agent_page(new_context, base, username, password)
+    agent.get_by_test_id("inbox-card").filter(has_text=name).get_by_role("button", name="Accept").click()
+    expect(customer.get_by_role("heading", name=re.compile("Chatting with"))).to_be_visible()
+    customer.get_by_role("button", name="End chat").click()
+    expect(customer.get_by_text("This chat has ended.")).to_be_visible()
+    expect(agent.get_by_text("The customer ended the chat. Complete the Details and Close.")).to_be_visible()
+    agent.get_by_role("button", name="Close", exact=True).click()
+    expect(agent.get_by_role("tab", name=name)).to_have_count(0)
+    with world.session() as session:
+        item = session.exec(select(Interaction).where(Interaction.question == "Cancel my plan").order_by(Interaction.id.desc())).first()
+        assert item.close_reason == "customer_ended" and item.transcript
+
+
+def test_a_customer_cannot_reach_another_customers_chat(app_server, world, new_context):
+    base = app_server.base_url
+    queue = world.queue()
+    victim_name = unique("Wendy")
+    victim = start_customer_chat(new_context, base, name=victim_name, queue=queue, question="My account number is 99-1234")
+    victim.get_by_label("Message").fill("secret detail")
+    victim.get_by_role("button", name="Send", exact=True).click()
+    expect(victim.get_by_role("log", name="Conversation").get_by_text("Sent")).to_be_visible()
+
+    attacker_context = new_context()
+    for guess in ("1", "2", "IMS0001001", "x" * 32):
+        attacker_context.add_cookies([{"name": "aw_chat", "value": guess, "url": base}])
+        attacker = attacker_context.new_page()
+        attacker.goto(f"{base}/chat")
+        expect(attacker.get_by_role("button", name="Start chat")).to_be_visible()
+        expect(attacker.get_by_text("secret detail")).to_have_count(0)
+        expect(attacker.get_by_text(victim_name)).to_have_count(0)
+        attacker.close()

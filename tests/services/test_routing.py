@@ -655,6 +655,28 @@ def test_an_agent_set_away_by_a_lapsed_offer_keeps_no_other_offer(session: Sessi
     assert row.state == InteractionState.OFFERED and row.offered_to_id == bob.id
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: routing.sweep releases the agent's other offers (via _release_offers_of) before the loop reaches "
+    "them, so a second offer that had lapsed too gets no OfferRejection and can be offered to that agent again",
+)
+def test_every_lapsed_offer_of_an_agent_counts_as_declined(session: Session, queue) -> None:
+    alice = make_agent(session, "alice", queues=[queue], capacity=2)
+    first = start(session, queue)
+    second = start(session, queue)
+    assert offers_to(session, alice.id) == [first.id, second.id]
+    now = utcnow()
+    touch_all(session, now)
+
+    # Both offers have lapsed by the time the sweep runs.
+    routing.sweep(session, presence_grace_seconds=3600, now=now + timedelta(seconds=OFFER_SECONDS + 1))
+
+    assert fresh(session, User, alice.id).presence == Presence.AWAY
+    assert {r.interaction_id for r in session.exec(select(OfferRejection))} == {first.id, second.id}
+    routing.set_presence(session, user_id=alice.id, presence=Presence.AVAILABLE)
+    assert offers_to(session, alice.id) == []
+
+
 def test_presence_expiry_sets_offline_and_returns_offers(session: Session, queue) -> None:
     alice = make_agent(session, "alice", queues=[queue], presence_changed_at=at(0))
     item = start(session, queue)

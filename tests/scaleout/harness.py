@@ -1,0 +1,453 @@
+"""Running the app as several real processes, and talking to it like a browser.
+
+Shared by the scale-out tests (``tests/scaleout``) and the load generator
+(``bench/load.py``):
+
+- ``AppCopy`` / ``AppProcess``: a temporary copy of the repository (the
+  working tree is never used to run an app) and ``reflex run --env prod``
+  started from it on a free port, in its own process group, stopped by that
+  group only.
+- ``create_pg_database`` / ``pick_redis_db``: a private PostgreSQL database
+  and a private Redis database number (an index that was empty), so several
+  runs and other engineers' apps never see each other's data.
+- ``WsClient``: an asyncio client of Reflex's websocket protocol (Engine.IO 4 /
+  Socket.IO 5 over a plain websocket, namespace ``/_event``), written on
+  ``wsproto`` because python-socketio's asyncio client needs aiohttp, which
+  the project does not install. It sends the same ``event`` messages the
+  pages send and hands every ``delta`` to a callback with its arrival time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_ADMIN_DSN = os.environ.get("AW_SCALE_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_URL_TEMPLATE = os.environ.get("AW_SCALE_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/{db}")
+REDIS_HOST = os.environ.get("AW_SCALE_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("AW_SCALE_REDIS_PORT", "6379"))
+NAMESPACE = "/_event"
+
+
+# ---------------------------------------------------------------- infrastructure
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pg_problem() -> str | None:
+    """Why PostgreSQL cannot be used, or None."""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except Exception as error:  # noqa: BLE001 - any failure means "skip"
+        return f"PostgreSQL unreachable at {PG_ADMIN_DSN}: {error}"
+    return None
+
+
+def redis_problem() -> str | None:
+    try:
+        import redis
+
+        redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_connect_timeout=3).ping()
+    except Exception as error:  # noqa: BLE001
+        return f"Redis unreachable at {REDIS_HOST}:{REDIS_PORT}: {error}"
+    return None
+
+
+def create_pg_database(prefix: str = "aw_scale") -> tuple[str, str]:
+    """A new empty database; returns (name, SQLAlchemy URL)."""
+    import psycopg
+
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name, PG_URL_TEMPLATE.format(db=name)
+
+
+def drop_pg_database(name: str) -> None:
+    import psycopg
+
+    if not name.startswith("aw_scale_") and not name.startswith("aw_load_"):
+        raise ValueError(f"refusing to drop {name!r}: not one of ours")
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pick_redis_db() -> int:
+    """An empty Redis database number (1-15), marked as taken by a key of ours."""
+    import redis
+
+    candidates = list(range(1, 16))
+    random.shuffle(candidates)
+    for index in candidates:
+        client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=index)
+        # SETNX on an empty db: another run picking the same index sees dbsize > 0.
+        if client.dbsize() == 0 and client.set("aw_scale_owner", f"{os.getpid()}-{uuid.uuid4().hex}", nx=True):
+            if client.dbsize() == 1:
+                return index
+            client.delete("aw_scale_owner")
+    raise RuntimeError("no empty Redis database number (1-15) is free")
+
+
+def release_redis_db(index: int) -> None:
+    """Empty the database we picked (it was empty when we took it)."""
+    import redis
+
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=index)
+    if client.exists("aw_scale_owner"):
+        client.flushdb()
+
+
+def redis_url(index: int) -> str:
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/{index}"
+
+
+# ---------------------------------------------------------------- app processes
+
+
+def _repo_files() -> list[str]:
+    """Tracked files plus untracked, not ignored ones (read-only git query)."""
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.decode()
+    return [f for f in out.split("\0") if f and (ROOT / f).is_file()]
+
+
+class AppCopy:
+    """A snapshot of the repository in a temporary directory, with .venv and .tools linked."""
+
+    def __init__(self, base: Path | None = None, *, name: str = "app"):
+        self.dir = Path(tempfile.mkdtemp(prefix=f"aw-{name}-", dir=base))
+        for rel in _repo_files():
+            target = self.dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, target)
+        for link in (".venv", ".tools"):
+            if (ROOT / link).exists():
+                (self.dir / link).symlink_to(ROOT / link)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def app_env(*, database_url: str, data_dir: Path, redis_url: str | None = None, workers: int = 1, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "AW_DATABASE_URL": database_url,
+        "AW_DATA_DIR": str(data_dir),
+        "REFLEX_USE_SYSTEM_BUN": "1",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "GRANIAN_WORKERS": str(workers),
+        "PATH": f"{ROOT / '.tools/node_modules/.bin'}:{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    }
+    for key in ("REFLEX_DB_URL", "REFLEX_REDIS_URL", "PYTEST_CURRENT_TEST"):
+        env.pop(key, None)
+    if redis_url:
+        env["REFLEX_REDIS_URL"] = redis_url
+    env.update(extra or {})
+    return env
+
+
+def run_cli(copy: AppCopy, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "agent_workspace.cli", *args],
+        cwd=copy.dir, env=env, capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"agent-workspace {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+class AppProcess:
+    """``reflex run --env prod`` from a copy, in its own process group."""
+
+    def __init__(self, copy: AppCopy, env: dict[str, str], *, port: int | None = None, single_port: bool = False, log_path: Path | None = None):
+        self.copy = copy
+        self.env = env
+        self.port = port or free_port()
+        self.single_port = single_port
+        self.log_path = log_path or copy.dir / f"server-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> AppProcess:
+        if self.single_port:
+            mode = ["--single-port", "--frontend-port", str(self.port)]
+        else:
+            mode = ["--backend-only", "--backend-port", str(self.port)]
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                ["reflex", "run", "--env", "prod", *mode, "--backend-host", "127.0.0.1"],
+                cwd=self.copy.dir, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        return self
+
+    def wait_healthy(self, timeout: float = 300) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        url = f"{self.base_url}/api/health"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the app on port {self.port} exited ({self.process.returncode}):\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise TimeoutError(f"the app on port {self.port} did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def pids(self) -> list[int]:
+        """Every live process of this app's process group."""
+        if self.process is None:
+            return []
+        pgid = self.process.pid
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                if os.getpgid(int(entry)) == pgid:
+                    found.append(int(entry))
+            except (ProcessLookupError, PermissionError):
+                continue
+        return found
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+
+
+# ---------------------------------------------------------------- /proc metrics
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def proc_stat(pid: int) -> tuple[float, int, str] | None:
+    """(cpu seconds user+system, rss bytes, command line) of one process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return None
+    cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    rss = int(fields[21]) * PAGE_SIZE
+    return cpu, rss, cmd
+
+
+# ---------------------------------------------------------------- the protocol client
+
+
+def handler_name(handler) -> str:
+    from reflex.utils.format import format_event_handler
+
+    return handler if isinstance(handler, str) else format_event_handler(handler)
+
+
+class ProtocolError(RuntimeError):
+    pass
+
+
+class WsClient:
+    """One browser tab, as the server sees it: a client token and a websocket."""
+
+    def __init__(self, *, on_update: Callable[[dict, float], None] | None = None, keep: bool = False):
+        self.token = str(uuid.uuid4())
+        self.on_update = on_update
+        self.keep = keep
+        self.updates: list[tuple[float, dict]] = []
+        self.path = "/"
+        self.closed = asyncio.Event()
+        self._connected = asyncio.Event()
+        self._error: str | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._task: asyncio.Task | None = None
+        self.bytes_in = 0
+
+    async def connect(self, port: int, *, cookie: str | None = None, path: str = "/", host: str = "127.0.0.1", timeout: float = 15) -> WsClient:
+        from wsproto import ConnectionType, WSConnection
+        from wsproto.events import Request
+
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("this client only talks to 127.0.0.1")
+        self.path = path
+        self._ws = WSConnection(ConnectionType.CLIENT)
+        self._reader, self._writer = await asyncio.open_connection(host, port)
+        target = f"{NAMESPACE}/?EIO=4&transport=websocket&token={self.token}"
+        headers = [("Cookie", cookie)] if cookie else []
+        self._writer.write(self._ws.send(Request(host=f"{host}:{port}", target=target, extra_headers=headers)))
+        self._task = asyncio.create_task(self._read_loop())
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout)
+        except asyncio.TimeoutError:
+            await self.close()
+            raise ProtocolError(f"no Socket.IO connect within {timeout} s ({self._error})") from None
+        if self._error:
+            raise ProtocolError(self._error)
+        return self
+
+    def _send_text(self, text: str) -> None:
+        from wsproto.events import TextMessage
+
+        if self._writer is None or self.closed.is_set():
+            raise ProtocolError("the socket is closed")
+        self._writer.write(self._ws.send(TextMessage(data=text)))
+
+    async def _read_loop(self) -> None:
+        from wsproto.events import AcceptConnection, CloseConnection, Ping, RejectConnection, TextMessage
+
+        buffer: list[str] = []
+        try:
+            while True:
+                data = await self._reader.read(262144)
+                if not data:
+                    break
+                self.bytes_in += len(data)
+                self._ws.receive_data(data)
+                for event in self._ws.events():
+                    if isinstance(event, AcceptConnection):
+                        pass
+                    elif isinstance(event, RejectConnection):
+                        self._error = f"websocket refused: {event.status_code}"
+                        self._connected.set()
+                        return
+                    elif isinstance(event, TextMessage):
+                        buffer.append(event.data)
+                        if event.message_finished:
+                            self._packet("".join(buffer))
+                            buffer = []
+                    elif isinstance(event, Ping):
+                        self._writer.write(self._ws.send(event.response()))
+                    elif isinstance(event, CloseConnection):
+                        try:
+                            self._writer.write(self._ws.send(event.response()))
+                        except Exception:  # noqa: BLE001
+                            pass
+                        return
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        except Exception as error:  # noqa: BLE001
+            self._error = f"{type(error).__name__}: {error}"
+        finally:
+            self.closed.set()
+            self._connected.set()
+
+    def _packet(self, text: str) -> None:
+        now = time.time()
+        kind = text[:1]
+        if kind == "0":  # Engine.IO open
+            self._send_text(f"40{NAMESPACE},")
+        elif kind == "2":  # Engine.IO ping
+            self._send_text("3")
+        elif kind == "4":
+            body = text[1:]
+            if body.startswith("0"):
+                self._connected.set()
+            elif body.startswith("4"):
+                self._error = f"connect refused: {body}"
+                self._connected.set()
+            elif body.startswith("2"):
+                payload = body[1:]
+                if payload.startswith(NAMESPACE):
+                    payload = payload[len(NAMESPACE) + 1:]
+                while payload and payload[0].isdigit():  # an ack id
+                    payload = payload[1:]
+                message = json.loads(payload)
+                if message and message[0] == "event" and len(message) > 1:
+                    update = message[1] if isinstance(message[1], dict) else json.loads(message[1])
+                    if self.keep:
+                        self.updates.append((now, update))
+                    if self.on_update is not None:
+                        self.on_update(update, now)
+
+    async def send(self, handler, payload: dict | None = None, *, path: str | None = None) -> None:
+        path = path or self.path
+        event = {
+            "name": handler_name(handler),
+            "payload": payload or {},
+            "router_data": {"pathname": path, "query": {}, "asPath": path},
+        }
+        self._send_text(f"42{NAMESPACE}," + json.dumps(["event", event]))
+        await self._writer.drain()
+
+    async def close(self) -> None:
+        from wsproto.events import CloseConnection
+
+        if self._writer is not None and not self.closed.is_set():
+            try:
+                self._writer.write(self._ws.send(CloseConnection(code=1000)))
+                await self._writer.drain()
+            except Exception:  # noqa: BLE001
+                pass
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except BaseException:  # noqa: BLE001
+                pass
+        if self._writer is not None:
+            self._writer.close()
+        self.closed.set()
+
+
+def state_delta(update: dict, state_cls) -> dict:
+    """The vars of one state class in an update, without Reflex's ``_rx_state_`` suffix."""
+    delta = (update or {}).get("delta") or {}
+    values = delta.get(state_cls.get_full_name()) or {}
+    return {key.removesuffix("_rx_state_"): value for key, value in values.items()}
+
+
+def session_cookie(engine, username: str, password: str) -> str:
+    """A signed-in agent's ``aw_session`` cookie, minted straight from the auth service."""
+    from sqlmodel import Session
+
+    from agent_workspace.security import SESSION_COOKIE
+    from agent_workspace.services import auth
+
+    with Session(engine, expire_on_commit=False) as session:
+        ticket, _ = auth.login(session, username=username, password=password)
+        token = auth.redeem_ticket(session, ticket=ticket)
+    return f"{SESSION_COOKIE}={token}"

@@ -1,0 +1,96 @@
+"""A customer tab and an agent tab over the websocket, tracking what their page would show."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import agent_workspace.agent_workspace  # noqa: F401  (registers every state)
+from agent_workspace.state.customer import CustomerChatState
+from agent_workspace.state.workspace import WorkspaceState
+from tests.scaleout.harness import WsClient, state_delta
+
+
+class Tab:
+    state_cls: type
+    path: str
+    tick_seconds: float = 0  # the page's rx.moment interval that sends ``tick``
+
+    def __init__(self) -> None:
+        self.vars: dict = {}
+        self.client = WsClient(on_update=self._on_update)
+        self.changed = asyncio.Event()
+        self.history: list[tuple[float, dict]] = []
+        self._ticker: asyncio.Task | None = None
+
+    def _on_update(self, update: dict, at: float) -> None:
+        values = state_delta(update, self.state_cls)
+        if values:
+            self.vars.update(values)
+            self.history.append((at, values))
+            self.changed.set()
+
+    async def connect(self, port: int, cookie: str | None = None, *, tick: bool = True) -> Tab:
+        await self.client.connect(port, cookie=cookie, path=self.path)
+        if tick and self.tick_seconds:
+            self._ticker = asyncio.create_task(self._tick())
+        return self
+
+    async def _tick(self) -> None:
+        """What the open page does on its own: a ``tick`` every few seconds (heartbeat)."""
+        while not self.client.closed.is_set():
+            await asyncio.sleep(self.tick_seconds)
+            try:
+                await self.send("tick", {"_value": ""})
+            except Exception:  # noqa: BLE001 - the socket closed meanwhile
+                return
+
+    def stop_ticking(self) -> None:
+        """A frozen tab: the socket stays open but the page sends nothing."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+
+    async def send(self, method: str, payload: dict | None = None) -> None:
+        await self.client.send(self.state_cls.event_handlers[method], payload or {})
+
+    async def wait_until(self, predicate: Callable[[dict], bool], timeout: float = 15, what: str = "") -> dict:
+        deadline = time.monotonic() + timeout
+        while not predicate(self.vars):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                summary = {k: self.vars.get(k) for k in ("phase", "presence", "active_chats", "claiming_queue_id")}
+                summary["inbox"] = len(self.vars.get("inbox", []))
+                raise AssertionError(f"{type(self).__name__} never saw {what or predicate} within {timeout} s; now: {summary}")
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), min(remaining, 0.5))
+            except asyncio.TimeoutError:
+                pass
+        return self.vars
+
+    async def close(self) -> None:
+        self.stop_ticking()
+        await self.client.close()
+
+
+class CustomerTab(Tab):
+    state_cls = CustomerChatState
+    path = "/chat"
+    tick_seconds = 3.0  # pages/chat.py: rx.moment(interval=3000, on_change=tick)
+
+    def bodies(self, kind: str) -> list[str]:
+        return [m["body"] for m in self.vars.get("messages", []) if m["sender_kind"] == kind]
+
+
+class AgentTab(Tab):
+    state_cls = WorkspaceState
+    path = "/workspace"
+    tick_seconds = 5.0  # pages/workspace.py: rx.moment(interval=5000, on_change=tick)
+
+    def tab(self, interaction_id: int) -> dict | None:
+        return next((t for t in self.vars.get("tabs", []) if t["interaction_id"] == interaction_id), None)
+
+    def bodies(self, interaction_id: int, kind: str) -> list[str]:
+        tab = self.tab(interaction_id)
+        return [m["body"] for m in (tab or {}).get("messages", []) if m["sender_kind"] == kind]

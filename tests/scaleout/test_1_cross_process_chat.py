@@ -1,0 +1,66 @@
+"""A customer on process A and an agent on process B talk, both ways, in real time."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlmodel import col, select
+
+from agent_workspace.models import Interaction, Message
+from tests.scaleout.tabs import AgentTab, CustomerTab
+
+pytestmark = pytest.mark.scaleout
+ROUNDS = 5
+
+
+async def test_customer_on_a_and_agent_on_b_exchange_messages(cluster):
+    queue_id, queue_name = cluster.queue("Cross")
+    agent_id, cookie = cluster.agent(queues=[queue_name], capacity=2)
+    agent = await AgentTab().connect(cluster.b.port, cookie)
+    customer = await CustomerTab().connect(cluster.a.port)
+    try:
+        await agent.send("on_load")
+        await agent.wait_until(lambda v: v.get("loaded"), what="the workspace loaded")
+        await agent.send("set_presence", {"label": "Available"})
+        await agent.wait_until(lambda v: v.get("presence") == "available", what="Available")
+
+        await customer.send("on_load")
+        await customer.wait_until(lambda v: v.get("loaded"), what="the chat page loaded")
+        await customer.send("start_chat", {"form": {"name": "Cross Customer", "email": "cross@example.com", "queue_id": str(queue_id), "question": "Across two processes?"}})
+        await customer.wait_until(lambda v: v.get("phase") == "waiting", what="waiting")
+
+        # The offer is made on A (where the chat started) and pushed to the agent's socket on B.
+        await agent.wait_until(lambda v: any(c["offered_to_me"] for c in v.get("inbox", [])), what="the offer")
+        await agent.send("accept", {"queue_id": queue_id})
+        vars_ = await agent.wait_until(lambda v: len(v.get("tabs", [])) == 1, what="the accepted chat")
+        interaction_id = vars_["tabs"][0]["interaction_id"]
+        await customer.wait_until(lambda v: v.get("phase") == "chatting", what="chatting")
+
+        for n in range(ROUNDS):
+            await customer.send("send", {"form": {"body": f"customer says {n}"}})
+            await agent.wait_until(lambda v: f"customer says {n}" in agent.bodies(interaction_id, "customer"), timeout=10, what=f"customer message {n} on B")
+            await agent.send("send_message", {"form": {"interaction_id": str(interaction_id), "body": f"agent says {n}"}})
+            await customer.wait_until(lambda v: f"agent says {n}" in customer.bodies("agent"), timeout=10, what=f"agent message {n} on A")
+
+        # Both pages show every message once, in order; the database agrees.
+        assert agent.bodies(interaction_id, "customer") == [f"customer says {n}" for n in range(ROUNDS)]
+        assert agent.bodies(interaction_id, "agent") == [f"agent says {n}" for n in range(ROUNDS)]
+        assert customer.bodies("agent") == [f"agent says {n}" for n in range(ROUNDS)]
+        assert customer.bodies("customer") == [f"customer says {n}" for n in range(ROUNDS)]
+        await asyncio.sleep(0.5)
+        assert all(m["status"] == "sent" for m in customer.vars["messages"])
+        with cluster.session() as session:
+            item = session.get(Interaction, interaction_id)
+            assert item.agent_id == agent_id and item.state == "work_in_progress"
+            stored = list(session.exec(select(Message.sender_kind, Message.body).where(Message.interaction_id == interaction_id, col(Message.sender_kind).in_(["customer", "agent"])).order_by(Message.id)))
+        expected = [pair for n in range(ROUNDS) for pair in (("customer", f"customer says {n}"), ("agent", f"agent says {n}"))]
+        assert [(k, b) for k, b in stored] == expected
+
+        # The agent closes the chat on B; the customer on A sees it end.
+        await agent.send("close_chat", {"interaction_id": interaction_id})
+        await customer.wait_until(lambda v: v.get("phase") == "ended", what="the chat ended")
+        await agent.wait_until(lambda v: v.get("tabs") == [], what="the tab closed")
+    finally:
+        await agent.close()
+        await customer.close()

@@ -42,6 +42,7 @@ class Settings:
     smtp_tls: str  # "none" | "starttls" | "ssl"
     mail_from: str
     public_base_url: str
+    chats_per_address: int  # per 10 minutes, on the public chat page
 
 
 def settings() -> Settings:
@@ -60,4 +61,5 @@ def settings() -> Settings:
         smtp_tls=os.environ.get("AW_SMTP_TLS", "none"),
         mail_from=os.environ.get("AW_MAIL_FROM", "support@agent-workspace.local"),
         public_base_url=os.environ.get("AW_PUBLIC_URL", "http://localhost:3000").rstrip("/"),
+        chats_per_address=_int("AW_CHATS_PER_ADDRESS", 20),
     )

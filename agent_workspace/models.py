@@ -128,9 +128,13 @@ class QueueMember(SQLModel, table=True):
 
 
 class Customer(SQLModel, table=True):
+    __table_args__ = (Index("ix_customer_address_created", "client_address", "created_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120)
     email: str = Field(index=True, max_length=254)
+    # Where the chat request came from: rate limits on the public page.
+    client_address: str = Field(default="", max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
 
 

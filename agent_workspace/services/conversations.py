@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
+from agent_workspace.config import settings
 from agent_workspace.models import (
     OPEN_STATES,
     CloseReason,
@@ -36,6 +37,10 @@ MAX_QUESTION_LENGTH = 1000
 MAX_NAME_LENGTH = 120
 TYPING_SECONDS = 4
 EMAIL_PATTERN = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+# Public-page rate limits: chats started per client address (AW_CHATS_PER_ADDRESS), messages per chat.
+CHAT_RATE_WINDOW = timedelta(minutes=10)
+MAX_CUSTOMER_MESSAGES_PER_WINDOW = 10
+MESSAGE_RATE_WINDOW = timedelta(seconds=10)
 CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -62,15 +67,20 @@ def _clean_text(text: str, *, field: str, limit: int) -> str:
     return text
 
 
-def start_chat(session: Session, *, name: str, email: str, queue_id: int, question: str) -> StartedChat:
+def start_chat(
+    session: Session, *, name: str, email: str, queue_id: int, question: str, client_address: str = ""
+) -> StartedChat:
     """A customer's request: validated, queued, acknowledged, then offered if someone is free."""
+    client_address = client_address[:64]
+    if client_address and _chats_started_from(session, client_address) >= settings().chats_per_address:
+        raise ValidationError("Slow down: too many chats were started from your network. Try again in a few minutes.")
     name = _clean_text(name, field="Your name", limit=MAX_NAME_LENGTH)
     email = validate_email(email)
     question = _clean_text(question, field="Your question", limit=MAX_QUESTION_LENGTH)
     queue = session.get(Queue, queue_id) if isinstance(queue_id, int) else None
     if queue is None or not queue.active:
         raise ValidationError("Choose what you need help with from the list.")
-    customer = Customer(name=name, email=email)
+    customer = Customer(name=name, email=email, client_address=client_address)
     session.add(customer)
     session.flush()
     item = Interaction(
@@ -100,6 +110,24 @@ def start_chat(session: Session, *, name: str, email: str, queue_id: int, questi
     changes: list[Change] = [QueueChanged(queue.id), InteractionChanged(item.id)]
     changes += routing.drain(session, queue_id=queue.id)
     return StartedChat(item, changes)
+
+
+def _chats_started_from(session: Session, client_address: str) -> int:
+    since = utcnow() - CHAT_RATE_WINDOW
+    return session.exec(
+        select(func.count()).where(Customer.client_address == client_address, Customer.created_at >= since)
+    ).one()
+
+
+def _recent_customer_messages(session: Session, interaction_id: int) -> int:
+    since = utcnow() - MESSAGE_RATE_WINDOW
+    return session.exec(
+        select(func.count()).where(
+            Message.interaction_id == interaction_id,
+            Message.sender_kind == SenderKind.CUSTOMER,
+            Message.created_at >= since,
+        )
+    ).one()
 
 
 def interaction_by_public_id(session: Session, public_id: str) -> Interaction:
@@ -142,6 +170,8 @@ def post_message(
         sender_name = session.get(User, sender_user_id).display_name
         item.agent_typing_at = None
     elif sender_kind == SenderKind.CUSTOMER:
+        if _recent_customer_messages(session, interaction_id) >= MAX_CUSTOMER_MESSAGES_PER_WINDOW:
+            raise ValidationError("Slow down: you are sending messages too fast. Wait a few seconds and retry.")
         sender_name = session.get(Customer, item.customer_id).name
         item.customer_typing_at = None
     else:

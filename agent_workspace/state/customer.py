@@ -120,6 +120,7 @@ class CustomerChatState(rx.State):
                 email=str(form.get("email", "")),
                 queue_id=queue_id,
                 question=str(form.get("question", "")),
+                client_address=self.router.session.client_ip,
             )
         except ServiceError as error:
             self.form_error = str(error)

@@ -556,6 +556,39 @@ def test_going_away_hands_the_offer_to_a_free_colleague(session: Session, queue)
     assert row.state == InteractionState.OFFERED and row.offered_to_id == bob.id
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: routing.reject drains only the rejected chat's queue; the seat it frees is not offered "
+    "a chat waiting in the agent's other queues",
+)
+def test_rejecting_an_offer_frees_the_seat_for_a_chat_in_another_queue(session: Session, queue, other_queue) -> None:
+    alice = make_agent(session, "alice", queues=[queue, other_queue], capacity=1)
+    offered = start(session, queue)
+    waiting = start(session, other_queue)  # alice is full with the offer
+    assert offers_to(session, alice.id) == [offered.id]
+    assert state_of(session, waiting) == InteractionState.QUEUED
+
+    routing.reject(session, user_id=alice.id, interaction_id=offered.id, reason="Not my area")
+
+    assert offers_to(session, alice.id) == [waiting.id]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: conversations.customer_end withdraws an offer without draining; the agent's freed seat "
+    "is not offered the next waiting chat",
+)
+def test_a_customer_leaving_an_offered_chat_frees_the_seat(session: Session, queue) -> None:
+    alice = make_agent(session, "alice", queues=[queue], capacity=1)
+    offered = start(session, queue)
+    waiting = start(session, queue)
+    assert offers_to(session, alice.id) == [offered.id]
+
+    conversations.customer_end(session, interaction_id=offered.id)
+
+    assert offers_to(session, alice.id) == [waiting.id]
+
+
 def test_closing_a_chat_offers_the_next_waiting_chat(session: Session, queue) -> None:
     agent = make_agent(session, "alice", queues=[queue], capacity=1)
     first = start(session, queue)

@@ -15,11 +15,13 @@ from agent_workspace.pages.chat import chat
 from agent_workspace.pages.index import index
 from agent_workspace.pages.kb_article import ArticlePageState, kb_article
 from agent_workspace.pages.login import login
+from agent_workspace.pages.supervisor import supervisor
 from agent_workspace.pages.workspace import workspace
 from agent_workspace.security import DenyByDefault
 from agent_workspace.services import knowledge, routing
 from agent_workspace.state.auth import AuthState, LoginState
 from agent_workspace.state.customer import CustomerChatState
+from agent_workspace.state.supervisor import SupervisorState
 from agent_workspace.state.workspace import WorkspaceState
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,12 @@ app.add_page(
     route=routes.WORKSPACE,
     title="Inbox · Agent Workspace",
     on_load=[AuthState.require_login, WorkspaceState.on_load],
+)
+app.add_page(
+    supervisor,
+    route=routes.SUPERVISOR,
+    title="Supervisor · Agent Workspace",
+    on_load=[AuthState.require_login, SupervisorState.load],
 )
 app.add_page(chat, route=routes.CHAT, title="Chat with support", on_load=CustomerChatState.on_load)
 app.add_page(kb_article, route=routes.KB_ARTICLE, title="Knowledge article", on_load=ArticlePageState.load)

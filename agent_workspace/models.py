@@ -145,6 +145,10 @@ class Interaction(SQLModel, table=True):
         Index("ix_interaction_queue_state_requested", "queue_id", "state", "requested_at"),
         Index("ix_interaction_agent_state", "agent_id", "state"),
         Index("ix_interaction_offer", "state", "offer_expires_at"),
+        # Bounded-window reports (supervisor dashboard).
+        Index("ix_interaction_requested_at", "requested_at"),
+        Index("ix_interaction_accepted_at", "accepted_at"),
+        Index("ix_interaction_closed_at", "closed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -3,5 +3,6 @@
 HOME = "/"
 LOGIN = "/login"
 WORKSPACE = "/workspace"
+SUPERVISOR = "/supervisor"
 CHAT = "/chat"
 KB_ARTICLE = "/kb/[number]"

@@ -420,7 +420,7 @@ def interaction_trigger(tab: ChatTab) -> rx.Component:
 
 def workspace_body() -> rx.Component:
     return rx.vstack(
-        app_header(presence_picker()),
+        app_header(rx.cond(AuthState.is_supervisor, rx.link("Supervisor dashboard", href="/supervisor")), presence_picker()),
         breadcrumb(),
         notices(),
         rx.hstack(

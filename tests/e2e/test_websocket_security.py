@@ -19,6 +19,7 @@ from agent_workspace.pages.kb_article import ArticlePageState
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.auth import AuthState, LoginState
 from agent_workspace.state.customer import CustomerChatState
+from agent_workspace.state.supervisor import SupervisorState
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.workspace import WorkspaceState
 from tests.e2e.ws_client import EventClient
@@ -33,6 +34,7 @@ EXPECTED = {
     ToolsState: Access.WORKSPACE,
     AssistState: Access.WORKSPACE,
     ArticlePageState: Access.PUBLIC,
+    SupervisorState: Access.SUPERVISOR,
 }
 
 # Arguments that would make each handler act if it were allowed to run.
@@ -62,6 +64,7 @@ PAYLOADS = {
     "search": {"query": "password"},
     "open_article": {"number": "KB0010001"},
     "send_in_chat": {"number": "KB0010001"},
+    "view_chat": {"interaction_id": 1},
 }
 
 
@@ -176,3 +179,18 @@ def test_public_handlers_take_no_chat_id_from_the_client():
     for name, handler in CustomerChatState.event_handlers.items():
         params = set(inspect.signature(handler.fn).parameters) - {"self"}
         assert not params & {"interaction_id", "public_id", "chat_id"}, name
+
+
+def test_supervisor_handlers_refuse_a_plain_agent(app_server, world):
+    queue = world.queue()
+    username, password = world.agent(queues=[queue])
+    client = EventClient(app_server.base_url, cookie=_cookie_for(world, username, password))
+    try:
+        client.send(SupervisorState.event_handlers["load"], path="/supervisor")
+        client.send(SupervisorState.event_handlers["view_chat"], PAYLOADS["view_chat"], path="/supervisor")
+        client.send(WorkspaceState.on_load)  # allowed: proves the socket works
+        assert client.wait_for_state(WorkspaceState.get_full_name())
+        client.settle(1.0)
+        assert SupervisorState.get_full_name() not in client.states_touched()
+    finally:
+        client.close()

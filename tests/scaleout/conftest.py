@@ -29,8 +29,8 @@ from sqlmodel import Session
 
 from tests.scaleout import harness
 
-OFFER_TIMEOUT_SECONDS = 5
-PRESENCE_GRACE_SECONDS = 20
+OFFER_TIMEOUT_SECONDS = 6
+PRESENCE_GRACE_SECONDS = 60
 PASSWORD = "correct-horse-battery"
 
 

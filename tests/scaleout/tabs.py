@@ -23,8 +23,11 @@ class Tab:
         self.changed = asyncio.Event()
         self.history: list[tuple[float, dict]] = []
         self._ticker: asyncio.Task | None = None
+        self.events: list[dict] = []  # client-side events the server asked for (toasts, redirects)
 
     def _on_update(self, update: dict, at: float) -> None:
+        for event in update.get("events") or []:
+            self.events.append(event)
         values = state_delta(update, self.state_cls)
         if values:
             self.vars.update(values)

@@ -207,10 +207,6 @@ def test_rate_limit_per_address(session: Session, alice: User) -> None:
     assert auth.login(session, username="alice", password=PASSWORD)[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: auth.login stores client_address[:64] but _recent_failures counts the untruncated address",
-)
 def test_rate_limit_per_address_holds_for_long_addresses(session: Session, alice: User) -> None:
     """The attempt is stored with the address cut to 64 characters; the count must match it."""
     address = "2001:0db8:85a3:0000:0000:8a2e:0370:7334%" + "interface-zone-name-x" * 2

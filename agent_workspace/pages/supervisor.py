@@ -1,0 +1,128 @@
+"""The supervisor dashboard (role supervisor)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from agent_workspace.components.layout import app_header
+from agent_workspace.components.messages import message_list
+from agent_workspace.state.auth import AuthState
+from agent_workspace.state.supervisor import AgentRow, AuditRow, ChatRow, QueueRow, SupervisorState
+
+
+def _table(caption: str, headers: list[str], rows, render) -> rx.Component:
+    return rx.table.root(
+        rx.el.caption(caption, class_name="aw-caption"),
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.body(rx.foreach(rows, render)),
+        size="1",
+        width="100%",
+        aria_label=caption,
+    )
+
+
+def _queue(row: QueueRow) -> rx.Component:
+    cells = [row.name, row.waiting.to_string(), row.longest, row.average, row.accepted.to_string(), row.abandoned.to_string(), row.transferred.to_string()]
+    return rx.table.row(*[rx.table.cell(c) for c in cells])
+
+
+def _agent(row: AgentRow) -> rx.Component:
+    cells = [row.name, row.presence, row.load, row.handled.to_string(), row.average_handle]
+    return rx.table.row(*[rx.table.cell(c) for c in cells])
+
+
+def _chat(row: ChatRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.number),
+        rx.table.cell(row.customer),
+        rx.table.cell(row.queue),
+        rx.table.cell(row.agent),
+        rx.table.cell(row.state),
+        rx.table.cell(rx.button("View", size="1", variant="soft", on_click=SupervisorState.view_chat(row.interaction_id), aria_label="View " + row.number)),
+    )
+
+
+def _audit(row: AuditRow) -> rx.Component:
+    return rx.table.row(*[rx.table.cell(c) for c in (row.at, row.actor, row.action, row.detail)])
+
+
+def _charts() -> rx.Component:
+    return rx.hstack(
+        rx.box(
+            rx.text("Requests per hour (UTC)", weight="bold", size="2"),
+            rx.recharts.bar_chart(
+                rx.recharts.bar(data_key="requests", fill="var(--accent-9)"),
+                rx.recharts.x_axis(data_key="hour"),
+                rx.recharts.y_axis(allow_decimals=False),
+                rx.recharts.graphing_tooltip(),
+                data=SupervisorState.hours,
+                height=200,
+            ),
+            flex="1",
+            role="img",
+            aria_label="Bar chart of chat requests per hour today",
+        ),
+        rx.box(
+            rx.text("Average wait per hour (seconds)", weight="bold", size="2"),
+            rx.recharts.line_chart(
+                rx.recharts.line(data_key="wait", stroke="var(--orange-9)"),
+                rx.recharts.x_axis(data_key="hour"),
+                rx.recharts.y_axis(),
+                rx.recharts.graphing_tooltip(),
+                data=SupervisorState.hours,
+                height=200,
+            ),
+            flex="1",
+            role="img",
+            aria_label="Line chart of average wait per hour today",
+        ),
+        width="100%",
+        spacing="4",
+    )
+
+
+def _viewer() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Interaction ", SupervisorState.viewing_number, " (read-only)"),
+            rx.box(
+                message_list(SupervisorState.viewing_messages, mine_kind="agent", on_retry=lambda _c: SupervisorState.close_view(), label="Conversation"),
+                class_name="aw-scroll",
+            ),
+            rx.hstack(rx.button("Close", on_click=SupervisorState.close_view), justify="end", margin_top="12px"),
+            max_width="720px",
+        ),
+        open=SupervisorState.viewing_number != "",
+        on_open_change=lambda _open: SupervisorState.close_view(),
+    )
+
+
+def _dashboard() -> rx.Component:
+    return rx.vstack(
+        app_header(rx.link("Workspace", href="/workspace")),
+        rx.heading("Supervisor dashboard", as_="h1", size="6"),
+        _table("Queues today", ["Queue", "Waiting", "Longest wait", "Average wait", "Accepted", "Abandoned", "Transferred"], SupervisorState.queues, _queue),
+        _table("Agents today", ["Agent", "Presence", "Chats", "Handled", "Avg handle time"], SupervisorState.agents, _agent),
+        _charts(),
+        _table("Active interactions", ["Number", "Customer", "Queue", "Agent", "State", ""], SupervisorState.chats, _chat),
+        _table("Audit log (latest 100)", ["When (UTC)", "Who", "Action", "Detail"], SupervisorState.audit, _audit),
+        _viewer(),
+        rx.box(rx.moment(interval=5000, on_change=SupervisorState.tick), display="none"),
+        spacing="4",
+        width="100%",
+        padding="12px 20px",
+    )
+
+
+def supervisor() -> rx.Component:
+    return rx.el.main(
+        rx.cond(
+            AuthState.checked,
+            rx.cond(
+                AuthState.is_supervisor,
+                rx.cond(SupervisorState.loaded, _dashboard(), rx.center(rx.spinner(size="3"), min_height="60vh")),
+                rx.center(rx.heading("You need the supervisor role", as_="h1", size="5"), min_height="60vh"),
+            ),
+            rx.center(rx.spinner(size="3"), min_height="60vh"),
+        )
+    )

@@ -1,0 +1,52 @@
+"""Supervisor figures over seeded history: only today's window counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from agent_workspace.models import InteractionState, Presence, utcnow
+from agent_workspace.services import dashboard
+from tests.factories import make_customer, make_interaction, make_queue, make_user
+
+
+def test_queue_and_agent_figures_count_today_only(session):
+    now = utcnow().replace(hour=12, minute=0, second=0, microsecond=0)
+    since = dashboard.start_of_day(now)
+    queue = make_queue(session, name="Billing")
+    agent = make_user(session, username="ann", capacity=3)
+    agent.presence = Presence.AVAILABLE
+    session.commit()
+    customer = make_customer(session)
+
+    def chat(state, *, requested, accepted=None, closed=None, wait=None, agent_=None):
+        item = make_interaction(session, queue=queue, customer=customer, state=state, agent=agent_)
+        item.requested_at, item.accepted_at, item.closed_at, item.wait_seconds = requested, accepted, closed, wait
+        session.commit()
+        return item
+
+    # Yesterday's history must not count.
+    for day in range(1, 4):
+        old = now - timedelta(days=day)
+        chat(InteractionState.CLOSED_COMPLETE, requested=old, accepted=old, closed=old + timedelta(minutes=9), wait=30, agent_=agent)
+    # Today: two handled (5 and 15 minutes), one abandoned, one in progress, two waiting.
+    chat(InteractionState.CLOSED_COMPLETE, requested=now - timedelta(hours=3), accepted=now - timedelta(hours=3), closed=now - timedelta(hours=3) + timedelta(minutes=5), wait=20, agent_=agent)
+    chat(InteractionState.CLOSED_COMPLETE, requested=now - timedelta(hours=2), accepted=now - timedelta(hours=2), closed=now - timedelta(hours=2) + timedelta(minutes=15), wait=40, agent_=agent)
+    chat(InteractionState.CLOSED_ABANDONED, requested=now - timedelta(hours=1), closed=now - timedelta(minutes=50))
+    chat(InteractionState.WORK_IN_PROGRESS, requested=now - timedelta(minutes=30), accepted=now - timedelta(minutes=29), wait=60, agent_=agent)
+    chat(InteractionState.QUEUED, requested=now - timedelta(seconds=90))
+    chat(InteractionState.QUEUED, requested=now - timedelta(seconds=30))
+
+    [billing] = dashboard.queue_stats(session, since=since, now=now)
+    assert (billing.waiting, billing.longest_wait_seconds, billing.average_wait_seconds) == (2, 90, 60)
+    assert (billing.accepted_today, billing.abandoned_today) == (3, 1)
+
+    [ann] = dashboard.agent_stats(session, since=since)
+    assert (ann.active_chats, ann.capacity, ann.handled_today) == (1, 3, 2)
+    assert ann.average_handle_seconds == 600
+
+    hours = dashboard.hourly(session, since=since, now=now)
+    assert len(hours) == 13 and sum(h.requests for h in hours) == 6
+    assert next(h for h in hours if h.hour == "09:00").average_wait_seconds == 20
+
+    active = dashboard.active_chats(session)
+    assert [c.state for c in active] == ["work_in_progress", "queued", "queued"]

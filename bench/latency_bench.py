@@ -14,7 +14,8 @@ What it does, all on 127.0.0.1 and bounded by --timeout:
    who starts a chat and an agent who accepts it in our app; sides ``/a`` and
    ``/b`` of the minimal app.
 3. Sends ``--messages`` messages each way in each app, alternating directions,
-   one at a time, in interleaved blocks (ours, minimal, minimal, ours, ...)
+   one at a time (each side at most one message per ``--pace`` seconds: our
+   app refuses a customer's 10th message within 10 s), in interleaved blocks (ours, minimal, minimal, ours, ...)
    so that drifting machine load hits both apps alike. Before the first block
    each app gets a few warm-up messages that are not counted.
    Timestamps are taken IN THE PAGES with ``performance.timeOrigin +
@@ -357,8 +358,18 @@ class Pair:
     # (direction, sent at, seen at, sender token, receiver token), page clocks in ms
     trace: list[tuple[str, float, float, str, str]] = field(default_factory=list)
     lost: dict[str, int] = field(default_factory=lambda: {"customer → agent": 0, "agent → customer": 0})
+    last_sent: dict[str, float] = field(default_factory=dict)
 
-    def one(self, direction: str, index: int, *, record: bool, timeout_ms: int, gap: float) -> None:
+    def one(self, direction: str, index: int, *, record: bool, timeout_ms: int, gap: float, pace: float) -> None:
+        # Our app refuses a customer's 10th message within 10 s ("Slow down"): each
+        # side sends at most one message per ``pace`` seconds, in both apps alike.
+        wait = self.last_sent.get(direction, 0.0) + pace - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self.last_sent[direction] = time.monotonic()
+        self._one(direction, index, record=record, timeout_ms=timeout_ms, gap=gap)
+
+    def _one(self, direction: str, index: int, *, record: bool, timeout_ms: int, gap: float) -> None:
         sender, receiver = (self.customer, self.agent) if direction == "customer → agent" else (self.agent, self.customer)
         marker = f"lat{uuid.uuid4().hex[:10]}"
         receiver.page.evaluate(EXPECT_JS, marker)
@@ -367,7 +378,10 @@ class Pair:
             receiver.page.wait_for_function(f"() => window.__latency.seen[{json.dumps(marker)}] !== undefined", timeout=timeout_ms)
         except PlaywrightTimeout:
             self.lost[direction] += 1
-            print(f"  {self.app}, {direction}: message {index} ({marker}) not shown within {timeout_ms / 1000:.0f} s", flush=True)
+            echoed = sender.page.evaluate("(m) => document.body.innerText.includes(m)", marker)
+            late = receiver.page.evaluate("(m) => document.body.innerText.includes(m)", marker)
+            print(f"  {self.app}, {direction}: message {index} ({marker}) not shown within {timeout_ms / 1000:.0f} s"
+                  f" (sender page shows it: {echoed}; receiver page shows it now: {late})", flush=True)
             if sum(self.lost.values()) > 5:
                 raise BenchError(f"{self.app}: more than 5 messages not delivered") from None
             return
@@ -545,6 +559,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=50, help="measured messages per direction per app (default 50)")
     parser.add_argument("--gap", type=float, default=0.25, help="pause after each delivered message, seconds (default 0.25)")
+    parser.add_argument("--pace", type=float, default=1.2,
+                        help="at least this many seconds between two messages of one side (default 1.2: our app"
+                             " allows a customer 10 messages per 10 s)")
     parser.add_argument("--timeout", type=int, default=900, help="hard limit for the whole run, seconds (default 900)")
     parser.add_argument("--profile", action="store_true", help="also time our app's server-side delivery steps")
     parser.add_argument("--json", type=Path, help="write the raw latencies here")
@@ -620,7 +637,7 @@ def main() -> int:
                 for pair in pairs:
                     for i in range(WARMUP):
                         for direction in pair.results:
-                            pair.one(direction, i, record=False, timeout_ms=20_000, gap=args.gap)
+                            pair.one(direction, i, record=False, timeout_ms=20_000, gap=args.gap, pace=args.pace)
                 for log in (probe_log, minimal_probe_log):
                     log.unlink(missing_ok=True)  # profile only the measured messages
                 sent, block = 0, 0
@@ -629,7 +646,7 @@ def main() -> int:
                     for pair in pairs if block % 2 == 0 else pairs[::-1]:
                         for i in range(sent, sent + count):
                             for direction in pair.results:
-                                pair.one(direction, i, record=True, timeout_ms=10_000, gap=args.gap)
+                                pair.one(direction, i, record=True, timeout_ms=10_000, gap=args.gap, pace=args.pace)
                         time.sleep(2)  # let debounced typing signals and ticks settle
                     sent += count
                     block += 1

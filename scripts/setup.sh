@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 EXTRAS=${1:-}           # "test" to install the test tools too
 BUN_VERSION=1.4.4
+AXE_VERSION=4.14.1      # axe-core, injected by the accessibility tests
 
 if [ ! -x .venv/bin/python ]; then
   echo "==> creating virtual environment (.venv)"
@@ -26,4 +27,9 @@ if [ ! -x .tools/node_modules/.bin/bun ]; then
   echo "==> installing bun $BUN_VERSION from the npm registry (.tools/)"
   mkdir -p .tools
   npm install --silent --no-audit --no-fund --prefix .tools "bun@$BUN_VERSION"
+fi
+
+if [ "$EXTRAS" = "test" ] && [ ! -f .tools/node_modules/axe-core/axe.min.js ]; then
+  echo "==> installing axe-core $AXE_VERSION from the npm registry (.tools/)"
+  npm install --silent --no-audit --no-fund --prefix .tools "axe-core@$AXE_VERSION"
 fi

@@ -29,3 +29,16 @@ def error_callout(message: rx.Var) -> rx.Component:
         message != "",
         rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert", width="100%"),
     )
+
+
+def file_drop(upload_id: str, label: str, *children: rx.Component, **props) -> rx.Component:
+    """A drop zone and file picker whose file input carries an accessible name.
+
+    rx.upload renders its <input type=file> with no way to pass attributes, so
+    the name is set once the zone is mounted.
+    """
+    script = (
+        f"document.querySelectorAll({('#' + upload_id + ' input[type=file]')!r})"
+        f".forEach(input => input.setAttribute('aria-label', {label!r}))"
+    )
+    return rx.upload(*children, id=upload_id, multiple=True, on_mount=rx.call_script(script), **props)

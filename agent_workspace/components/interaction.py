@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from agent_workspace.components.form import error_callout, labelled, text_area, text_field
+from agent_workspace.components.form import error_callout, file_drop, labelled, text_area, text_field
 from agent_workspace.services.conversations import CATEGORIES
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.views import ChatTab, RecordView
@@ -137,7 +137,9 @@ def attach_dialog() -> rx.Component:
         "Add attachment",
         "attach",
         rx.vstack(
-            rx.upload(
+            file_drop(
+                "attachments",
+                "Choose files to attach",
                 rx.vstack(
                     rx.icon("upload", size=24, aria_hidden="true"),
                     rx.text("Drop files here or click to choose"),
@@ -145,12 +147,9 @@ def attach_dialog() -> rx.Component:
                     align="center",
                     spacing="1",
                 ),
-                id="attachments",
-                multiple=True,
                 border="1px dashed var(--gray-a8)",
                 padding="24px",
                 width="100%",
-                aria_label="Choose files to attach",
             ),
             rx.foreach(rx.selected_files("attachments"), lambda name: rx.text(name, size="1")),
             rx.cond(ToolsState.uploading, rx.hstack(rx.spinner(size="1"), rx.text("Uploading…", size="2"), role="status")),
@@ -232,7 +231,7 @@ def details_tab(tab: ChatTab) -> rx.Component:
             ),
         ),
         rx.divider(),
-        rx.button("Close", color_scheme="red", on_click=WorkspaceState.close_chat(tab.interaction_id), aria_label="Close"),
+        rx.button("Close", color_scheme="red", high_contrast=True, on_click=WorkspaceState.close_chat(tab.interaction_id), aria_label="Close"),
         rx.text("Close ends the chat and saves the conversation history to the interaction record.", size="1", color_scheme="gray"),
         spacing="3",
         width="100%",
@@ -276,7 +275,7 @@ def record_tab(record: RecordView) -> rx.Component:
                 rx.el.input(type="hidden", name="record_id", value=record.id),
                 text_field("Escalation group", name="group", control_id=prefix + "-group", placeholder="e.g. Network Operations", max_length=80),
                 text_area("Reason", name="reason", control_id=prefix + "-reason", rows="2", max_length=1000),
-                rx.button("Escalate", type="submit", color_scheme="orange"),
+                rx.button("Escalate", type="submit", color_scheme="orange", high_contrast=True),
                 spacing="2",
                 width="100%",
             ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from agent_workspace.components.form import error_callout, text_area, text_field
+from agent_workspace.components.form import error_callout, file_drop, text_area, text_field
 from agent_workspace.components.messages import message_list
 from agent_workspace.state.customer import CustomerChatState
 
@@ -85,13 +85,12 @@ def composer() -> rx.Component:
 def customer_upload() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.upload(
+            file_drop(
+                "customer-attachments",
+                "Choose files to attach",
                 rx.text("Attach files: drop here or click", size="2"),
-                id="customer-attachments",
-                multiple=True,
                 border="1px dashed var(--gray-a8)",
                 padding="8px 12px",
-                aria_label="Choose files to attach",
             ),
             rx.button(
                 "Upload files",

@@ -203,7 +203,7 @@ def reject_dialog() -> rx.Component:
                     error_callout(WorkspaceState.reject_error),
                     rx.hstack(
                         rx.button("Cancel", type="button", variant="soft", color_scheme="gray", on_click=WorkspaceState.cancel_reject),
-                        rx.button("Reject chat", type="submit", color_scheme="red"),
+                        rx.button("Reject chat", type="submit", color_scheme="red", high_contrast=True),
                         justify="end",
                         width="100%",
                     ),
@@ -228,7 +228,7 @@ def close_tab_dialog() -> rx.Component:
             ),
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Keep chat open", variant="soft", color_scheme="gray", on_click=WorkspaceState.cancel_close_tab)),
-                rx.alert_dialog.action(rx.button("End chat without saving", color_scheme="red", on_click=WorkspaceState.confirm_close_tab)),
+                rx.alert_dialog.action(rx.button("End chat without saving", color_scheme="red", high_contrast=True, on_click=WorkspaceState.confirm_close_tab)),
                 justify="end",
                 spacing="3",
                 margin_top="16px",
@@ -248,9 +248,20 @@ def customer_info(tab: ChatTab) -> rx.Component:
                 rx.heading(tab.customer_name, size="4", as_="h3"),
                 rx.badge(tab.queue_name),
                 rx.text(tab.number, size="1", color_scheme="gray"),
+                rx.spacer(),
+                rx.button(
+                    rx.icon("x", size=14),
+                    "Close tab",
+                    size="1",
+                    variant="ghost",
+                    color_scheme="gray",
+                    aria_label="Close tab " + tab.customer_name,
+                    on_click=WorkspaceState.open_close_tab(tab.interaction_id),
+                ),
                 align="center",
                 spacing="2",
                 wrap="wrap",
+                width="100%",
             ),
             rx.text(tab.customer_email, size="2"),
             rx.text("Question: ", tab.question, size="2"),
@@ -395,6 +406,7 @@ def tab_button(label: rx.Component, *, value, class_name="aw-tab") -> rx.Compone
 
 
 def interaction_trigger(tab: ChatTab) -> rx.Component:
+    """The tab, and a mouse shortcut to close it (keyboard users get "Close tab" in the panel)."""
     return rx.hstack(
         tab_button(
             rx.hstack(
@@ -406,15 +418,15 @@ def interaction_trigger(tab: ChatTab) -> rx.Component:
             value=tab.interaction_id.to_string(),
             class_name="aw-tab aw-urgency-" + tab.urgency,
         ),
-        rx.icon_button(
+        rx.el.span(
             rx.icon("x", size=14),
-            size="1",
-            variant="ghost",
-            aria_label="Close tab " + tab.customer_name,
+            aria_hidden="true",
+            class_name="aw-tab-close",
             on_click=WorkspaceState.open_close_tab(tab.interaction_id),
         ),
         spacing="1",
         align="center",
+        role="presentation",
     )
 
 

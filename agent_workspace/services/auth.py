@@ -93,6 +93,12 @@ def create_user(
     role_text = _validate_roles(list(roles))
     if session.exec(select(User).where(User.username == username)).first():
         raise Conflict(f"The username {username!r} is taken.")
+    queue_ids = []
+    for queue_name in queues:
+        queue = session.exec(select(Queue).where(Queue.name == queue_name)).first()
+        if queue is None:
+            raise NotFound(f"No queue named {queue_name!r}.")
+        queue_ids.append(queue.id)
     user = User(
         username=username,
         display_name=(display_name or username).strip()[:120],
@@ -103,11 +109,8 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    for queue_name in queues:
-        queue = session.exec(select(Queue).where(Queue.name == queue_name)).first()
-        if queue is None:
-            raise NotFound(f"No queue named {queue_name!r}.")
-        session.add(QueueMember(queue_id=queue.id, user_id=user.id))
+    for queue_id in queue_ids:
+        session.add(QueueMember(queue_id=queue_id, user_id=user.id))
     audit.record(session, action="user.created", actor_kind="system", target_kind="user", target_id=user.id, roles=role_text)
     session.commit()
     return user

@@ -279,6 +279,7 @@ def customer_end(session: Session, *, interaction_id: int) -> list[Change]:
         return []
     now = utcnow()
     changes: list[Change] = [InteractionChanged(item.id), QueueChanged(item.queue_id)]
+    freed_offer = item.state == InteractionState.OFFERED
     if item.state in routing.WAITING_STATES:
         if item.offered_to_id:
             changes.append(AgentChanged(item.offered_to_id))
@@ -286,6 +287,7 @@ def customer_end(session: Session, *, interaction_id: int) -> list[Change]:
         item.close_reason = CloseReason.CUSTOMER_LEFT_BEFORE_ENGAGEMENT
         item.closed_at = now
         item.offered_to_id = None
+        item.offered_at = None
         item.offer_expires_at = None
     else:
         item.customer_ended_at = now
@@ -294,7 +296,7 @@ def customer_end(session: Session, *, interaction_id: int) -> list[Change]:
     item.updated_at = now
     audit.record(session, action="interaction.customer_ended", actor_kind="customer", target_kind="interaction", target_id=item.id)
     session.commit()
-    return changes
+    return changes + routing.drain(session) if freed_offer else changes
 
 
 def close(session: Session, *, interaction_id: int, user_id: int, save_history: bool) -> list[Change]:

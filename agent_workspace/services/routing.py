@@ -335,7 +335,8 @@ def reject(session: Session, *, user_id: int, interaction_id: int, reason: str) 
         _requeue(item)
     audit.record(session, action="interaction.rejected", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=interaction_id, reason=reason)
     session.commit()
-    return [QueueChanged(item.queue_id), AgentChanged(user_id)] + drain(session, queue_id=item.queue_id)
+    # The freed seat may take a chat from any of the agent's queues.
+    return [QueueChanged(item.queue_id), AgentChanged(user_id)] + drain(session)
 
 
 def _requeue(item: Interaction) -> None:
@@ -450,6 +451,7 @@ def sweep(session: Session, *, presence_grace_seconds: int, now: datetime | None
             )
         )
     )
+    timed_out_agents: set[int] = set()
     for item in lapsed:
         agent_id = item.offered_to_id
         result = session.execute(
@@ -467,7 +469,11 @@ def sweep(session: Session, *, presence_grace_seconds: int, now: datetime | None
             .values(presence=Presence.AWAY, presence_changed_at=now)
         )
         audit.record(session, action="interaction.offer_timed_out", actor_kind="system", target_kind="interaction", target_id=item.id, agent_id=agent_id)
-        changes += [QueueChanged(item.queue_id), AgentChanged(agent_id)] + _release_offers_of(session, agent_id)
+        changes += [QueueChanged(item.queue_id), AgentChanged(agent_id)]
+        timed_out_agents.add(agent_id)
+    # Every lapsed offer is declined above before an Away agent's other offers go back.
+    for agent_id in timed_out_agents:
+        changes += _release_offers_of(session, agent_id)
     cutoff = now - timedelta(seconds=presence_grace_seconds)
     gone = list(
         session.exec(

@@ -168,6 +168,7 @@ def test_close_saves_the_transcript_and_closing_the_tab_does_not(app_server, wor
     expect(kept_page.get_by_text("This chat has ended.")).to_be_visible()
     expect(kept_page.get_by_role("link", name="Download transcript")).to_be_visible()
 
+    agent.get_by_role("tab", name=dropped).click()
     agent.get_by_role("button", name=f"Close tab {dropped}").click()
     warning = agent.get_by_role("alertdialog")
     expect(warning).to_contain_text("NOT saved")

@@ -67,6 +67,19 @@ class Cluster:
         return user_id, harness.session_cookie(self.engine, username, PASSWORD)
 
 
+    def sign_off(self, *user_ids: int) -> None:
+        """Agents of a finished test go Offline now, so no later presence
+        expiry (and the queue drain that follows it) lands in another test."""
+        from sqlalchemy import update
+        from sqlmodel import col
+
+        from agent_workspace.models import User
+
+        with self.session() as session:
+            session.execute(update(User).where(col(User.id).in_(user_ids)).values(presence="offline"))
+            session.commit()
+
+
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     for problem in (harness.pg_problem(), harness.redis_problem()):

@@ -16,9 +16,11 @@ class Tab:
     state_cls: type
     path: str
     tick_seconds: float = 0  # the page's rx.moment interval that sends ``tick``
+    record_history = True
 
     def __init__(self) -> None:
         self.vars: dict = {}
+        self.last: dict = {}  # this state's vars in the latest update
         self.client = WsClient(on_update=self._on_update)
         self.changed = asyncio.Event()
         self.history: list[tuple[float, dict]] = []
@@ -29,9 +31,11 @@ class Tab:
         for event in update.get("events") or []:
             self.events.append(event)
         values = state_delta(update, self.state_cls)
+        self.last = values
         if values:
             self.vars.update(values)
-            self.history.append((at, values))
+            if self.record_history:
+                self.history.append((at, values))
             self.changed.set()
 
     async def connect(self, port: int, cookie: str | None = None, *, tick: bool = True) -> Tab:

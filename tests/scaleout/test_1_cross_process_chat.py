@@ -64,3 +64,4 @@ async def test_customer_on_a_and_agent_on_b_exchange_messages(cluster):
     finally:
         await agent.close()
         await customer.close()
+        cluster.sign_off(agent_id)

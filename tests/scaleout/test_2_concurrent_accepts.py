@@ -31,7 +31,7 @@ async def _claim_until_full(agent: AgentTab, queue_id: int) -> int:
         # Wait for this claim to finish: the handler resets claiming_queue_id to 0 at the end.
         await agent.wait_until(
             lambda v: any(values.get("claiming_queue_id") == 0 for _, values in agent.history[seen:]),
-            timeout=30,
+            timeout=60,
             what="the claim to finish",
         )
         if not agent.vars.get("inbox"):
@@ -97,3 +97,4 @@ async def test_twenty_agents_on_two_processes_claim_two_hundred_chats(cluster):
             assert {t["interaction_id"] for t in tab.vars["tabs"]} == {i.id for i in per_agent.get(user_id, [])}
     finally:
         await asyncio.gather(*(tab.close() for _, tab in agents))
+        cluster.sign_off(*(u for u, _ in agents))

@@ -19,7 +19,7 @@ SWEEP_SLACK = 2.0 + 4.0  # the sweeper runs every 2 s in every process; margin f
 
 def _audit_at(session, action: str, target_id: int):
     return session.exec(
-        select(AuditLog.created_at).where(AuditLog.action == action, AuditLog.target_id == target_id).order_by(AuditLog.id)
+        select(AuditLog.at).where(AuditLog.action == action, AuditLog.target_id == target_id).order_by(AuditLog.id)
     ).all()
 
 
@@ -71,6 +71,7 @@ async def test_an_offer_to_an_agent_on_b_times_out_and_goes_to_an_agent_on_a(clu
     finally:
         for tab in (slow, quick, customer):
             await tab.close()
+        cluster.sign_off(slow_id, quick_id)
 
 
 async def test_presence_expires_for_a_silent_tab_on_b_but_not_for_a_live_one(cluster):
@@ -103,3 +104,4 @@ async def test_presence_expires_for_a_silent_tab_on_b_but_not_for_a_live_one(clu
     finally:
         await silent.close()
         await live.close()
+        cluster.sign_off(silent_id, live_id)

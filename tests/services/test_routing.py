@@ -556,11 +556,6 @@ def test_going_away_hands_the_offer_to_a_free_colleague(session: Session, queue)
     assert row.state == InteractionState.OFFERED and row.offered_to_id == bob.id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: routing.reject drains only the rejected chat's queue; the seat it frees is not offered "
-    "a chat waiting in the agent's other queues",
-)
 def test_rejecting_an_offer_frees_the_seat_for_a_chat_in_another_queue(session: Session, queue, other_queue) -> None:
     alice = make_agent(session, "alice", queues=[queue, other_queue], capacity=1)
     offered = start(session, queue)
@@ -573,11 +568,6 @@ def test_rejecting_an_offer_frees_the_seat_for_a_chat_in_another_queue(session: 
     assert offers_to(session, alice.id) == [waiting.id]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: conversations.customer_end withdraws an offer without draining; the agent's freed seat "
-    "is not offered the next waiting chat",
-)
 def test_a_customer_leaving_an_offered_chat_frees_the_seat(session: Session, queue) -> None:
     alice = make_agent(session, "alice", queues=[queue], capacity=1)
     offered = start(session, queue)
@@ -688,11 +678,6 @@ def test_an_agent_set_away_by_a_lapsed_offer_keeps_no_other_offer(session: Sessi
     assert row.state == InteractionState.OFFERED and row.offered_to_id == bob.id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: routing.sweep releases the agent's other offers (via _release_offers_of) before the loop reaches "
-    "them, so a second offer that had lapsed too gets no OfferRejection and can be offered to that agent again",
-)
 def test_every_lapsed_offer_of_an_agent_counts_as_declined(session: Session, queue) -> None:
     alice = make_agent(session, "alice", queues=[queue], capacity=2)
     first = start(session, queue)

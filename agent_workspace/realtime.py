@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Receiver:
-    """The state class that owns a kind of client, and its refresh method name."""
+    """The state class that owns a kind of client, and its method taking the changes."""
 
     state_cls: type[rx.State]
     method: str
@@ -117,16 +117,16 @@ def _resolve(changes: list[Change]) -> dict[str, str]:
         return tokens_for(session, changes)
 
 
-async def poke(token: str, kind: str) -> None:
-    """Make one client re-read its view from the database."""
+async def poke(token: str, kind: str, changes: list[Change]) -> None:
+    """Make one client re-read from the database what ``changes`` touched."""
     receiver = _receivers.get(kind)
     if _app is None or receiver is None:
         return
     try:
         async with _app.modify_state(rx.BaseStateToken(ident=token, cls=receiver.state_cls)) as root:
             state = await root.get_state(receiver.state_cls)
-            refresh: Callable[[], Awaitable[None]] = getattr(state, receiver.method)
-            await refresh()
+            refresh: Callable[[list[Change]], Awaitable[None]] = getattr(state, receiver.method)
+            await refresh(changes)
     except Exception:  # one broken tab must not stop the others
         log.exception("push to %s failed", token)
 
@@ -134,9 +134,10 @@ async def poke(token: str, kind: str) -> None:
 async def publish(changes: list[Change], *, exclude_token: str | None = None) -> None:
     if not changes or _app is None:
         return
-    targets = await asyncio.to_thread(_resolve, list(dict.fromkeys(changes)))
+    changes = list(dict.fromkeys(changes))
+    targets = await asyncio.to_thread(_resolve, changes)
     targets.pop(exclude_token, None)
-    await asyncio.gather(*(poke(token, kind) for token, kind in targets.items()))
+    await asyncio.gather(*(poke(token, kind, changes) for token, kind in targets.items()))
 
 
 def publish_later(changes: list[Change], *, exclude_token: str | None = None) -> None:

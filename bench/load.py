@@ -199,14 +199,17 @@ class LoadAgent(AgentTab):
     def _on_update(self, update: dict, at: float) -> None:
         super()._on_update(update, at)
         last = self.last
-        if "tabs" not in last:
+        if "tabs" not in last and "conversations" not in last:
+            if self.claim_started and last.get("claiming_queue_id") == 0:
+                self.claim_started = 0.0
             return
-        for tab in last["tabs"]:
+        for tab in self.vars.get("tabs", []):
             chat = self.run.chat_of(tab["customer_name"])
             if chat is None:
                 continue
-            self.run.stats.check_list([m["body"] for m in tab["messages"] if m["sender_kind"] == "customer"], chat.name, at)
-            for m in tab["messages"]:
+            messages = self.messages_of(tab)
+            self.run.stats.check_list([m["body"] for m in messages if m["sender_kind"] == "customer"], chat.name, at)
+            for m in messages:
                 if m["sender_kind"] == "agent" and m["body"].startswith(f"{MARK}|"):
                     mid = m["body"].split("|")[1]
                     if m["status"] == "failed":

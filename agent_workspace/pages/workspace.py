@@ -290,7 +290,7 @@ def active_chat(tab: ChatTab) -> rx.Component:
         actions_toolbar(tab),
         rx.box(
             message_list(
-                tab.messages,
+                WorkspaceState.conversations[tab.interaction_id.to_string()],
                 mine_kind="agent",
                 on_retry=lambda client_id: WorkspaceState.retry_message(tab.interaction_id, client_id),
                 label="Conversation",

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from agent_workspace.models import (
+    AgentNotice,
     Attachment,
     Customer,
     Interaction,
@@ -101,6 +102,8 @@ class AgentSnapshot:
     capacity: int
     active_chats: int
     queue_names: list[str]
+    queue_ids: list[int]
+    has_notices: bool
     inbox: list[routing.InboxCard]
     transfer_offers: list[InteractionData]
     open_interactions: list[InteractionData]
@@ -220,14 +223,12 @@ def interaction_data(session: Session, item: Interaction, *, after_id: int | Non
 def agent_snapshot(session: Session, *, user_id: int, cursors: dict[int, int]) -> AgentSnapshot:
     """The agent's header, inbox and open chats; messages after each cursor."""
     user = session.get(User, user_id)
-    queue_names = list(
-        session.exec(
-            select(Queue.name)
-            .join(routing.QueueMember, col(routing.QueueMember.queue_id) == col(Queue.id))
-            .where(routing.QueueMember.user_id == user_id)
-            .order_by(Queue.name)
-        )
-    )
+    queues = session.exec(
+        select(Queue.id, Queue.name)
+        .join(routing.QueueMember, col(routing.QueueMember.queue_id) == col(Queue.id))
+        .where(routing.QueueMember.user_id == user_id)
+        .order_by(Queue.name)
+    ).all()
     mine = list(
         session.exec(
             select(Interaction)
@@ -241,7 +242,12 @@ def agent_snapshot(session: Session, *, user_id: int, cursors: dict[int, int]) -
         presence=user.presence,
         capacity=user.capacity,
         active_chats=len(mine),
-        queue_names=queue_names,
+        queue_names=[name for _id, name in queues],
+        queue_ids=[queue_id for queue_id, _name in queues],
+        has_notices=session.exec(
+            select(AgentNotice.id).where(AgentNotice.user_id == user_id, col(AgentNotice.seen).is_(False)).limit(1)
+        ).first()
+        is not None,
         inbox=routing.inbox(session, user_id=user_id),
         transfer_offers=[interaction_data(session, item, after_id=None) for item in transfers.pending_for(session, user_id=user_id)],
         open_interactions=[
@@ -261,3 +267,35 @@ def customer_snapshot(session: Session, *, interaction_id: int, after_id: int) -
     item = session.get(Interaction, interaction_id)
     position, estimate = routing.queue_position(session, interaction_id=interaction_id)
     return CustomerSnapshot(interaction_data(session, item, after_id=after_id), position, estimate)
+
+
+@dataclass(frozen=True)
+class ChatDelta:
+    """What a message or typing push changes in an open chat: the cheap refresh."""
+
+    interaction_id: int
+    state: str
+    agent_id: int | None
+    customer_ended: bool
+    customer_typing: bool
+    agent_typing: bool
+    new_messages: list[MessageData]
+
+
+def chat_deltas(session: Session, *, cursors: dict[int, int]) -> list[ChatDelta]:
+    """New messages after each cursor and the live flags, for these chats only."""
+    if not cursors:
+        return []
+    items = session.exec(select(Interaction).where(col(Interaction.id).in_(list(cursors)))).all()
+    return [
+        ChatDelta(
+            interaction_id=item.id,
+            state=item.state,
+            agent_id=item.agent_id,
+            customer_ended=item.customer_ended_at is not None,
+            customer_typing=is_typing(item.customer_typing_at),
+            agent_typing=is_typing(item.agent_typing_at),
+            new_messages=_message_data(session, messages_after(session, interaction_id=item.id, after_id=cursors[item.id])),
+        )
+        for item in items
+    ]

@@ -77,7 +77,7 @@ class CustomerChatState(rx.State):
             await self._refresh()
         self.loaded = True
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, _changes: list | None = None) -> None:
         if not self._interaction_id:
             return
         snap = await read(views.customer_snapshot, interaction_id=self._interaction_id, after_id=self.last_id)
@@ -89,9 +89,9 @@ class CustomerChatState(rx.State):
         self.estimated_wait = f"about {minutes} minute{'s' if minutes != 1 else ''}"
         self.agent_name = data.agent_name
         self.agent_typing = data.agent_typing
-        new = [message_view(m, attachment_base="/api/attachments") for m in data.new_messages]
-        self.messages = merge_messages(self.messages, new)
         if data.new_messages:
+            new = [message_view(m, attachment_base="/api/attachments") for m in data.new_messages]
+            self.messages = merge_messages(self.messages, new)
             self.last_id = max(self.last_id, max(m.id for m in data.new_messages))
         if data.state in (InteractionState.QUEUED, InteractionState.OFFERED):
             self.phase = "waiting"

@@ -98,7 +98,6 @@ class ChatTab:
     waiting_since: float = 0.0
     urgency: str = ""  # "" | warning | critical
     last_id: int = 0
-    messages: list[MessageView] = dataclasses.field(default_factory=list)
     records: list[RecordView] = dataclasses.field(default_factory=list)
     emails: list[EmailView] = dataclasses.field(default_factory=list)
     transfer_pending_to: str = ""
@@ -157,9 +156,8 @@ def wait_text(seconds: int | None) -> str:
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
-def update_tab(tab: ChatTab, data: InteractionData, *, attachment_base: str) -> ChatTab:
-    """Fold a fresh read of one chat into its tab, keeping pending messages."""
-    new_messages = [message_view(m, attachment_base=attachment_base) for m in data.new_messages]
+def update_tab(tab: ChatTab, data: InteractionData) -> ChatTab:
+    """Fold a fresh read of one chat's record into its tab (messages are kept apart)."""
     tab.number = data.number
     tab.customer_name = data.customer_name
     tab.customer_email = data.customer_email
@@ -176,7 +174,6 @@ def update_tab(tab: ChatTab, data: InteractionData, *, attachment_base: str) -> 
     tab.transfer_note = data.transfer_note
     tab.customer_ended = data.customer_ended
     tab.customer_typing = data.customer_typing
-    tab.messages = merge_messages(tab.messages, new_messages)
     tab.records = [
         RecordView(
             id=r.id,
@@ -195,8 +192,6 @@ def update_tab(tab: ChatTab, data: InteractionData, *, attachment_base: str) -> 
     ]
     tab.emails = [EmailView(e.to_address, e.subject, e.status, clock(e.created_at)) for e in data.emails]
     tab.transfer_pending_to = data.transfer_pending_to
-    if data.new_messages:
-        tab.last_id = max(tab.last_id, max(m.id for m in data.new_messages))
     return tab
 
 

@@ -10,10 +10,11 @@ import reflex as rx
 
 from agent_workspace import realtime
 from agent_workspace.config import settings
-from agent_workspace.models import Presence, SenderKind
+from agent_workspace.models import InteractionState, Presence, SenderKind
 from agent_workspace.security import Access, access, current_principal
 from agent_workspace.services import conversations, routing, transfers, views
 from agent_workspace.services.errors import ServiceError
+from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
 from agent_workspace.state.common import call, clock, read
 from agent_workspace.state.views import (
     ChatTab,
@@ -21,6 +22,8 @@ from agent_workspace.state.views import (
     MessageView,
     TransferOfferView,
     card_view,
+    merge_messages,
+    message_view,
     transfer_offer_view,
     update_tab,
 )
@@ -42,6 +45,7 @@ class WorkspaceState(rx.State):
     """Holds the inbox and the active chats across queues for one browser tab."""
 
     _user_id: int = 0
+    _queue_ids: list[int] = []
     _last_heartbeat: float = 0.0
 
     loaded: bool = False
@@ -54,6 +58,9 @@ class WorkspaceState(rx.State):
     transfer_offers: list[TransferOfferView] = []
     notices: list[list[str]] = []  # [level, text]
     tabs: list[ChatTab] = []
+    # Messages per open chat (key: interaction id), apart from the tabs so a
+    # message push re-sends and re-renders the conversation only.
+    conversations: dict[str, list[MessageView]] = {}
     active_tab: str = "inbox"
     claiming_queue_id: int = 0
     claim_delayed: bool = False
@@ -103,31 +110,71 @@ class WorkspaceState(rx.State):
         self.capacity = snapshot.capacity
         self.active_chats = snapshot.active_chats
         self.queue_names = snapshot.queue_names
+        self._queue_ids = snapshot.queue_ids
         self.inbox = [card_view(card) for card in snapshot.inbox]
         self.transfer_offers = [transfer_offer_view(t) for t in snapshot.transfer_offers]
-        fresh = await call(transfers.take_notices, user_id=self._user_id)
-        if fresh:
+        if snapshot.has_notices:
+            fresh = await call(transfers.take_notices, user_id=self._user_id)
             self.notices = [*self.notices, *([n.level, n.body] for n in fresh)][-5:]
         existing = {tab.interaction_id: tab for tab in self.tabs}
         tabs = []
         for data in snapshot.open_interactions:
-            tab = existing.get(data.id) or ChatTab(interaction_id=data.id)
-            before = len(tab.messages)
-            update_tab(tab, data, attachment_base=ATTACHMENT_BASE)
-            if self.active_tab != str(data.id):
-                tab.unread += sum(1 for m in tab.messages[before:] if m.sender_kind == SenderKind.CUSTOMER)
+            tab = update_tab(existing.get(data.id) or ChatTab(interaction_id=data.id), data)
+            tab.customer_typing = data.customer_typing
+            self._add_messages(tab, data.new_messages)
             tabs.append(tab)
         self.tabs = tabs
+        open_keys = {str(t.interaction_id) for t in tabs}
+        if set(self.conversations) - open_keys:
+            self.conversations = {k: v for k, v in self.conversations.items() if k in open_keys}
         self._update_urgency()
-        if self.active_tab != "inbox" and self.active_tab not in {str(t.interaction_id) for t in tabs}:
+        if self.active_tab != "inbox" and self.active_tab not in open_keys:
             self.active_tab = "inbox"
+
+    def _add_messages(self, tab: ChatTab, new: list) -> None:
+        """Merge stored messages into a chat and count the customer's unread ones."""
+        if not new:
+            return
+        key = str(tab.interaction_id)
+        views_ = [message_view(m, attachment_base=ATTACHMENT_BASE) for m in new]
+        self.conversations[key] = merge_messages(self.conversations.get(key, []), views_)
+        tab.last_id = max(tab.last_id, max(m.id for m in new))
+        if self.active_tab != key:
+            tab.unread += sum(1 for m in new if m.sender_kind == SenderKind.CUSTOMER)
+
+    async def _on_changes(self, changes: list[Change]) -> None:
+        """A push: a full refresh if the inbox or this agent changed, else only the touched chats."""
+        if not self._user_id:
+            return
+        full = any(
+            (isinstance(c, AgentChanged) and c.user_id == self._user_id)
+            or (isinstance(c, QueueChanged) and c.queue_id in self._queue_ids)
+            for c in changes
+        )
+        open_ids = {tab.interaction_id for tab in self.tabs}
+        touched = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)} & open_ids
+        if full or not touched:
+            await self._refresh()
+            return
+        cursors = {tab.interaction_id: tab.last_id for tab in self.tabs if tab.interaction_id in touched}
+        deltas = await read(views.chat_deltas, cursors=cursors)
+        if any(d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != self._user_id for d in deltas):
+            await self._refresh()
+            return
+        for delta in deltas:
+            tab = self._tab(delta.interaction_id)
+            tab.customer_typing = delta.customer_typing
+            tab.customer_ended = delta.customer_ended
+            self._add_messages(tab, delta.new_messages)
+        self.tabs = list(self.tabs)
+        self._update_urgency()
 
     def _update_urgency(self) -> None:
         """Colour tabs whose customer has waited 30 s (warning) / 60 s (critical) for a reply."""
         now = time.time()
         for tab in self.tabs:
             last_customer = None
-            for m in reversed(tab.messages):
+            for m in reversed(self.conversations.get(str(tab.interaction_id), [])):
                 if m.sender_kind == SenderKind.AGENT:
                     break
                 if m.sender_kind == SenderKind.CUSTOMER:
@@ -281,6 +328,7 @@ class WorkspaceState(rx.State):
             message.time = clock(stored.created_at)
             self._publish(changes)
         tab.waiting_since, tab.urgency = 0.0, ""
+        self.conversations = dict(self.conversations)
         self.tabs = list(self.tabs)
 
     @rx.event
@@ -303,19 +351,20 @@ class WorkspaceState(rx.State):
             body=body,
             status="sending",
         )
-        tab.messages.append(message)
-        self.tabs = list(self.tabs)
+        key = str(interaction_id)
+        self.conversations[key] = [*self.conversations.get(key, []), message]
         yield
         await self._post(tab, message)
 
     @rx.event
     async def retry_message(self, interaction_id: int, client_id: str):
         tab = self._tab(int(interaction_id))
-        message = next((m for m in tab.messages if m.client_id == client_id), None) if tab else None
+        chat = self.conversations.get(str(int(interaction_id)), [])
+        message = next((m for m in chat if m.client_id == client_id), None) if tab else None
         if message is None or message.status != "failed":
             return
         message.status = "sending"
-        self.tabs = list(self.tabs)
+        self.conversations = dict(self.conversations)
         yield
         await self._post(tab, message)
 
@@ -369,4 +418,4 @@ class WorkspaceState(rx.State):
         return rx.toast.success("Chat closed; transcript saved to the record." if save_history else "Chat ended; history not saved to the record.")
 
 
-realtime.register_receiver("agent", WorkspaceState, "_refresh")
+realtime.register_receiver("agent", WorkspaceState, "_on_changes")

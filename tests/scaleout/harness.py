@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -306,6 +307,7 @@ class WsClient:
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task | None = None
         self.bytes_in = 0
+        self.callback_errors = 0
 
     async def connect(self, port: int, *, cookie: str | None = None, path: str = "/", host: str = "127.0.0.1", timeout: float = 15) -> WsClient:
         from wsproto import ConnectionType, WSConnection
@@ -401,7 +403,12 @@ class WsClient:
                     if self.keep:
                         self.updates.append((now, update))
                     if self.on_update is not None:
-                        self.on_update(update, now)
+                        try:
+                            self.on_update(update, now)
+                        except Exception:  # a bug in a callback must not kill the socket
+                            self.callback_errors += 1
+                            if self.callback_errors == 1:
+                                traceback.print_exc()
 
     async def send(self, handler, payload: dict | None = None, *, path: str | None = None) -> None:
         path = path or self.path

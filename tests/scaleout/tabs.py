@@ -98,6 +98,12 @@ class AgentTab(Tab):
     def tab(self, interaction_id: int) -> dict | None:
         return next((t for t in self.vars.get("tabs", []) if t["interaction_id"] == interaction_id), None)
 
+    def messages_of(self, tab: dict) -> list[dict]:
+        """A chat's messages: inside the tab, or (newer pages) in ``conversations`` keyed by chat id."""
+        if "messages" in tab:
+            return tab["messages"]
+        return (self.vars.get("conversations") or {}).get(str(tab["interaction_id"]), [])
+
     def bodies(self, interaction_id: int, kind: str) -> list[str]:
         tab = self.tab(interaction_id)
-        return [m["body"] for m in (tab or {}).get("messages", []) if m["sender_kind"] == kind]
+        return [m["body"] for m in (self.messages_of(tab) if tab else []) if m["sender_kind"] == kind]

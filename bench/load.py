@@ -157,6 +157,10 @@ class LoadCustomer(CustomerTab):
             await self.send("start_chat", {"form": {"name": chat.name, "email": f"c{self.index}@load.example.com", "queue_id": str(queue_id), "question": "A load-test question"}})
             run.stats.chats_started += 1
             try:
+                await self.wait_until(lambda v: v.get("phase") in ("waiting", "chatting") or v.get("form_error"), timeout=60, what="the chat to start")
+                if self.vars.get("form_error"):
+                    run.stats.errors[f"start_chat refused: {self.vars['form_error']}"] += 1
+                    return
                 await self.wait_until(lambda v: v.get("phase") == "chatting" or run.stopping, timeout=run.args.duration + 120, what="an agent")
             except AssertionError:
                 run.stats.errors["customer never got an agent"] += 1
@@ -532,6 +536,8 @@ async def one(args) -> dict:
         finally:
             for app in servers.apps:
                 log = app.log_tail(200000)
+                if args.show_log:
+                    print(f"--- {app.log_path.name} (last 6000 chars)\n{log[-6000:]}")
                 tracebacks = log.count("Traceback")
                 if tracebacks:
                     print(f"server log {app.log_path.name}: {tracebacks} tracebacks; last:\n{log[log.rfind('Traceback'):][:3000]}")
@@ -614,6 +620,7 @@ def parse_args(argv=None):
     p.add_argument("--matrix", action="store_true", help="sqlite and scaleout at 50, 100, 200 chats")
     p.add_argument("--levels", default="50,100,200")
     p.add_argument("--write-docs", action="store_true")
+    p.add_argument("--show-log", action="store_true", help="print the end of the server logs")
     p.add_argument("--json", type=Path, default=None, help="append results to this file")
     args = p.parse_args(argv)
     if not 1 <= args.chats <= 500 or not 1 <= args.duration <= 900:

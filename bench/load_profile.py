@@ -6,8 +6,8 @@ Builds a private database (SQLite in a temporary directory, or a private
 PostgreSQL database with ``--pg``), one queue with its agents at capacity, and
 times, per call: SQL statements issued, wall time, and the size of what the
 page receives. These are the pieces ``realtime.poke`` runs for every client
-it refreshes (``WorkspaceState._refresh`` = ``views.agent_snapshot`` +
-``transfers.take_notices``; ``CustomerChatState._refresh`` =
+it refreshes (``WorkspaceState._refresh`` = ``views.agent_snapshot``, or
+``views.chat_deltas`` for a message; ``CustomerChatState._refresh`` =
 ``views.customer_snapshot``), and how many of them one change triggers
 (``realtime.tokens_for``).
 """
@@ -43,7 +43,7 @@ def main() -> None:
     from agent_workspace.db import make_engine
     from agent_workspace.migrations import upgrade
     from agent_workspace.models import SenderKind
-    from agent_workspace.services import auth, conversations, routing, transfers, views
+    from agent_workspace.services import auth, conversations, routing, views
     from agent_workspace.services.events import InteractionChanged, QueueChanged
     from agent_workspace import realtime
     from agent_workspace.state.views import card_view, message_view
@@ -119,7 +119,7 @@ def main() -> None:
         timed("views.agent_snapshot, all cursors at 0 (a fresh tab)", lambda s: views.agent_snapshot(s, user_id=agent, cursors={}), writer=False, size=agent_payload)
         last = {c: 10**9 for c in chats}
         timed("views.agent_snapshot, cursors current (a push)", lambda s: views.agent_snapshot(s, user_id=agent, cursors=last), writer=False)
-        timed("transfers.take_notices (writer session, every agent push)", lambda s: transfers.take_notices(s, user_id=agent))
+        timed("views.chat_deltas, one chat (an agent's message push)", lambda s: views.chat_deltas(s, cursors={one_chat: 10**9}), writer=False)
         timed("views.customer_snapshot (every customer push)", lambda s: views.customer_snapshot(s, interaction_id=one_chat, after_id=10**9), writer=False)
         counter = [0]
 

@@ -298,7 +298,7 @@ def active_chat(tab: ChatTab) -> rx.Component:
             class_name="aw-scroll",
             width="100%",
         ),
-        rx.cond(tab.customer_typing, rx.text(tab.customer_name, " is typing…", size="1", color_scheme="gray", role="status")),
+        rx.cond(WorkspaceState.typing_now[tab.interaction_id.to_string()], rx.text(tab.customer_name, " is typing…", size="1", color_scheme="gray", role="status")),
         rx.cond(
             tab.customer_ended,
             rx.callout("The customer ended the chat. Complete the Details and Close.", icon="info", size="1", width="100%"),
@@ -411,12 +411,19 @@ def interaction_trigger(tab: ChatTab) -> rx.Component:
         tab_button(
             rx.hstack(
                 rx.text(tab.customer_name),
-                rx.cond(tab.unread > 0, rx.badge(tab.unread.to_string(), color_scheme="red", aria_label=tab.unread.to_string() + " unread")),
+                rx.cond(
+                    WorkspaceState.unread[tab.interaction_id.to_string()] > 0,
+                    rx.badge(
+                        WorkspaceState.unread[tab.interaction_id.to_string()].to_string(),
+                        color_scheme="red",
+                        aria_label=WorkspaceState.unread[tab.interaction_id.to_string()].to_string() + " unread",
+                    ),
+                ),
                 spacing="2",
                 align="center",
             ),
             value=tab.interaction_id.to_string(),
-            class_name="aw-tab aw-urgency-" + tab.urgency,
+            class_name="aw-tab aw-urgency-" + WorkspaceState.urgency[tab.interaction_id.to_string()],
         ),
         rx.el.span(
             rx.icon("x", size=14),

@@ -93,11 +93,6 @@ class ChatTab:
     earlier: list[str] = dataclasses.field(default_factory=list)
     transfer_note: str = ""
     customer_ended: bool = False
-    customer_typing: bool = False
-    unread: int = 0
-    waiting_since: float = 0.0
-    urgency: str = ""  # "" | warning | critical
-    last_id: int = 0
     records: list[RecordView] = dataclasses.field(default_factory=list)
     emails: list[EmailView] = dataclasses.field(default_factory=list)
     transfer_pending_to: str = ""
@@ -173,7 +168,6 @@ def update_tab(tab: ChatTab, data: InteractionData) -> ChatTab:
     tab.earlier = data.earlier_interactions
     tab.transfer_note = data.transfer_note
     tab.customer_ended = data.customer_ended
-    tab.customer_typing = data.customer_typing
     tab.records = [
         RecordView(
             id=r.id,

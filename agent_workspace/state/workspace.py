@@ -40,12 +40,24 @@ def _register_agent(session, *, token: str, user_id: int) -> None:
     routing.touch_agent(session, user_id=user_id)
 
 
+def _customer_waiting(messages: list[MessageView]) -> bool:
+    """The customer wrote after the agent's last message."""
+    for message in reversed(messages):
+        if message.sender_kind == SenderKind.AGENT:
+            return False
+        if message.sender_kind == SenderKind.CUSTOMER:
+            return True
+    return False
+
+
 @access(Access.WORKSPACE)
 class WorkspaceState(rx.State):
     """Holds the inbox and the active chats across queues for one browser tab."""
 
     _user_id: int = 0
     _queue_ids: list[int] = []
+    _cursors: dict[int, int] = {}  # interaction id -> last stored message id on this page
+    _waiting_since: dict[str, float] = {}
     _last_heartbeat: float = 0.0
 
     loaded: bool = False
@@ -61,6 +73,9 @@ class WorkspaceState(rx.State):
     # Messages per open chat (key: interaction id), apart from the tabs so a
     # message push re-sends and re-renders the conversation only.
     conversations: dict[str, list[MessageView]] = {}
+    unread: dict[str, int] = {}
+    urgency: dict[str, str] = {}  # "" | warning | critical
+    typing_now: dict[str, bool] = {}
     active_tab: str = "inbox"
     claiming_queue_id: int = 0
     claim_delayed: bool = False
@@ -94,17 +109,17 @@ class WorkspaceState(rx.State):
         self._user_id = principal.user_id
         await call(_register_agent, token=self.router.session.client_token, user_id=self._user_id)
         self._last_heartbeat = time.monotonic()
-        self.tabs = []
+        # A (re)load re-reads every open chat from the database in full.
+        self.tabs, self.conversations, self._cursors = [], {}, {}
         await self._refresh()
         self.loaded = True
         return None
 
     async def _refresh(self) -> None:
-        """Re-read header, inbox and open chats; new messages after each tab's cursor."""
+        """Re-read header, inbox and open chats; new messages after each chat's cursor."""
         if not self._user_id:
             return
-        cursors = {tab.interaction_id: tab.last_id for tab in self.tabs}
-        snapshot = await read(views.agent_snapshot, user_id=self._user_id, cursors=cursors)
+        snapshot = await read(views.agent_snapshot, user_id=self._user_id, cursors=dict(self._cursors))
         self.display_name = snapshot.display_name
         self.presence = snapshot.presence
         self.capacity = snapshot.capacity
@@ -117,30 +132,36 @@ class WorkspaceState(rx.State):
             fresh = await call(transfers.take_notices, user_id=self._user_id)
             self.notices = [*self.notices, *([n.level, n.body] for n in fresh)][-5:]
         existing = {tab.interaction_id: tab for tab in self.tabs}
-        tabs = []
+        self.tabs = [update_tab(existing.get(d.id) or ChatTab(interaction_id=d.id), d) for d in snapshot.open_interactions]
+        open_keys = {str(d.id) for d in snapshot.open_interactions}
+        self._forget_closed(open_keys)
         for data in snapshot.open_interactions:
-            tab = update_tab(existing.get(data.id) or ChatTab(interaction_id=data.id), data)
-            tab.customer_typing = data.customer_typing
-            self._add_messages(tab, data.new_messages)
-            tabs.append(tab)
-        self.tabs = tabs
-        open_keys = {str(t.interaction_id) for t in tabs}
-        if set(self.conversations) - open_keys:
-            self.conversations = {k: v for k, v in self.conversations.items() if k in open_keys}
+            self._apply_live(data.id, data.new_messages, data.customer_typing)
         self._update_urgency()
         if self.active_tab != "inbox" and self.active_tab not in open_keys:
             self.active_tab = "inbox"
 
-    def _add_messages(self, tab: ChatTab, new: list) -> None:
-        """Merge stored messages into a chat and count the customer's unread ones."""
+    def _forget_closed(self, open_keys: set[str]) -> None:
+        for name in ("conversations", "unread", "urgency", "typing_now"):
+            current = getattr(self, name)
+            if set(current) - open_keys:
+                setattr(self, name, {k: v for k, v in current.items() if k in open_keys})
+        self._cursors = {i: c for i, c in self._cursors.items() if str(i) in open_keys}
+        self._waiting_since = {k: v for k, v in self._waiting_since.items() if k in open_keys}
+
+    def _apply_live(self, interaction_id: int, new: list, customer_typing: bool) -> None:
+        """Fold new messages and the typing flag of one chat into the small per-chat vars."""
+        key = str(interaction_id)
+        if self.typing_now.get(key) != customer_typing:
+            self.typing_now = {**self.typing_now, key: customer_typing}
         if not new:
             return
-        key = str(tab.interaction_id)
         views_ = [message_view(m, attachment_base=ATTACHMENT_BASE) for m in new]
-        self.conversations[key] = merge_messages(self.conversations.get(key, []), views_)
-        tab.last_id = max(tab.last_id, max(m.id for m in new))
-        if self.active_tab != key:
-            tab.unread += sum(1 for m in new if m.sender_kind == SenderKind.CUSTOMER)
+        self.conversations = {**self.conversations, key: merge_messages(self.conversations.get(key, []), views_)}
+        self._cursors[interaction_id] = max(self._cursors.get(interaction_id, 0), max(m.id for m in new))
+        arrived = sum(1 for m in new if m.sender_kind == SenderKind.CUSTOMER)
+        if self.active_tab != key and arrived:
+            self.unread = {**self.unread, key: self.unread.get(key, 0) + arrived}
 
     async def _on_changes(self, changes: list[Change]) -> None:
         """A push: a full refresh if the inbox or this agent changed, else only the touched chats."""
@@ -151,42 +172,33 @@ class WorkspaceState(rx.State):
             or (isinstance(c, QueueChanged) and c.queue_id in self._queue_ids)
             for c in changes
         )
-        open_ids = {tab.interaction_id for tab in self.tabs}
-        touched = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)} & open_ids
+        touched = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)} & set(self._cursors)
         if full or not touched:
             await self._refresh()
             return
-        cursors = {tab.interaction_id: tab.last_id for tab in self.tabs if tab.interaction_id in touched}
-        deltas = await read(views.chat_deltas, cursors=cursors)
-        if any(d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != self._user_id for d in deltas):
+        deltas = await read(views.chat_deltas, cursors={i: self._cursors[i] for i in touched})
+        if any(d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != self._user_id or d.customer_ended for d in deltas):
             await self._refresh()
             return
         for delta in deltas:
-            tab = self._tab(delta.interaction_id)
-            tab.customer_typing = delta.customer_typing
-            tab.customer_ended = delta.customer_ended
-            self._add_messages(tab, delta.new_messages)
-        self.tabs = list(self.tabs)
+            self._apply_live(delta.interaction_id, delta.new_messages, delta.customer_typing)
         self._update_urgency()
 
     def _update_urgency(self) -> None:
         """Colour tabs whose customer has waited 30 s (warning) / 60 s (critical) for a reply."""
         now = time.time()
+        urgency = {}
         for tab in self.tabs:
-            last_customer = None
-            for m in reversed(self.conversations.get(str(tab.interaction_id), [])):
-                if m.sender_kind == SenderKind.AGENT:
-                    break
-                if m.sender_kind == SenderKind.CUSTOMER:
-                    last_customer = m
-            if last_customer is None or tab.customer_ended:
-                tab.waiting_since, tab.urgency = 0.0, ""
+            key = str(tab.interaction_id)
+            waiting = not tab.customer_ended and _customer_waiting(self.conversations.get(key, []))
+            if not waiting:
+                self._waiting_since.pop(key, None)
+                urgency[key] = ""
                 continue
-            if not tab.waiting_since:
-                tab.waiting_since = now
-            waited = now - tab.waiting_since
-            tab.urgency = "critical" if waited >= CRITICAL_AFTER_SECONDS else "warning" if waited >= WARNING_AFTER_SECONDS else ""
-        self.tabs = list(self.tabs)
+            waited = now - self._waiting_since.setdefault(key, now)
+            urgency[key] = "critical" if waited >= CRITICAL_AFTER_SECONDS else "warning" if waited >= WARNING_AFTER_SECONDS else ""
+        if urgency != self.urgency:
+            self.urgency = urgency
 
     @rx.event
     async def tick(self, _value: str = ""):
@@ -243,10 +255,8 @@ class WorkspaceState(rx.State):
     @rx.event
     def select_tab(self, value: str):
         self.active_tab = value
-        for tab in self.tabs:
-            if str(tab.interaction_id) == value:
-                tab.unread = 0
-        self.tabs = list(self.tabs)
+        if self.unread.get(value):
+            self.unread = {**self.unread, value: 0}
 
     @rx.event(background=True)
     async def accept(self, queue_id: int):
@@ -327,9 +337,8 @@ class WorkspaceState(rx.State):
             message.id, message.status, message.error = stored.id, "sent", ""
             message.time = clock(stored.created_at)
             self._publish(changes)
-        tab.waiting_since, tab.urgency = 0.0, ""
         self.conversations = dict(self.conversations)
-        self.tabs = list(self.tabs)
+        self._update_urgency()
 
     @rx.event
     async def send_message(self, form: dict):

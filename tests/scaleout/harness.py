@@ -161,6 +161,8 @@ def app_env(*, database_url: str, data_dir: Path, redis_url: str | None = None, 
         "REFLEX_USE_SYSTEM_BUN": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
         "GRANIAN_WORKERS": str(workers),
+        # Every simulated customer comes from 127.0.0.1: lift the per-address chat limit.
+        "AW_CHATS_PER_ADDRESS": "1000000",
         "PATH": f"{ROOT / '.tools/node_modules/.bin'}:{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
     }
     for key in ("REFLEX_DB_URL", "REFLEX_REDIS_URL", "PYTEST_CURRENT_TEST"):

@@ -184,6 +184,9 @@ class Interaction(SQLModel, table=True):
     customer_typing_at: datetime | None = None
     agent_typing_at: datetime | None = None
     transcript: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Post-chat survey: 1-5 and an optional comment from the customer.
+    rating: int | None = None
+    rating_comment: str = Field(default="", max_length=1000)
     updated_at: datetime = Field(default_factory=utcnow)
 
 

@@ -91,6 +91,11 @@ class Stats:
     queue_wait: list[float] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
 
+    def fail(self, mid: str, reason: str) -> None:
+        if mid not in self.failed:
+            self.failed.add(mid)
+            self.errors[f"message failed: {reason[:80]}"] += 1
+
     def message_id(self, direction: str, chat: Chat) -> tuple[str, str]:
         mid = uuid.uuid4().hex[:12]
         now = time.time()
@@ -139,7 +144,7 @@ class LoadCustomer(CustomerTab):
                 if m["sender_kind"] == "customer" and m["body"].startswith(f"{MARK}|"):
                     mid = m["body"].split("|")[1]
                     if m["status"] == "failed":
-                        self.run.stats.failed.add(mid)
+                        self.run.stats.fail(mid, m.get("error", ""))
                     elif m["status"] == "sent" and mid not in self.run.stats.acked:
                         self.run.stats.acked[mid] = at - float(m["body"].split("|")[2])
 
@@ -217,7 +222,7 @@ class LoadAgent(AgentTab):
                 if m["sender_kind"] == "agent" and m["body"].startswith(f"{MARK}|"):
                     mid = m["body"].split("|")[1]
                     if m["status"] == "failed":
-                        self.run.stats.failed.add(mid)
+                        self.run.stats.fail(mid, m.get("error", ""))
             if tab["interaction_id"] not in self.known_tabs:
                 self.known_tabs.add(tab["interaction_id"])
                 chat.interaction_id = tab["interaction_id"]
@@ -386,8 +391,22 @@ def seed(database_url: str, *, queues: int, agents: int, capacity: int) -> tuple
     return queue_ids, cookies
 
 
+def stored_ids(database_url: str) -> list[str]:
+    """Ids of the load messages the server stored (one entry per row): the server's side of the ledger."""
+    from sqlalchemy import text
+    from sqlmodel import Session
+
+    from agent_workspace.db import make_engine
+
+    engine = make_engine(database_url, writer=False)
+    with Session(engine) as session:
+        bodies = session.exec(text("SELECT body FROM message WHERE body LIKE 'L|%'")).all()
+    engine.dispose()
+    return [b[0].split("|")[1] for b in bodies]
+
+
 def count_stored(database_url: str) -> tuple[int, int]:
-    """(load messages stored, distinct bodies): the server's side of the ledger."""
+    """(load messages stored, distinct bodies)."""
     from sqlalchemy import text
     from sqlmodel import Session
 
@@ -443,11 +462,15 @@ async def run_load(args, servers: Servers) -> dict:
     await asyncio.sleep(args.duration)
     run.stopping = True
     # Nothing new is sent now; give what is in flight time to arrive.
+    # Wait until the server has processed every event (stored or refused
+    # every message) and every stored message reached the other side.
     deadline = time.monotonic() + args.drain
+    drain_started = time.monotonic()
     while time.monotonic() < deadline:
         if all(m in run.stats.delivered or m in run.stats.failed for m in run.stats.sent):
             break
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)
+    drained_s = time.monotonic() - drain_started
     wall = time.monotonic() - wall_before
     cpu_after = servers.snapshot()
     gen_after = os.times()
@@ -456,6 +479,7 @@ async def run_load(args, servers: Servers) -> dict:
     await asyncio.gather(*tasks, return_exceptions=True)
     await asyncio.gather(*(t.close() for t in agents + customers), return_exceptions=True)
     stored, stored_distinct = count_stored(servers.database_url)
+    stored_set = set(stored_ids(servers.database_url))
 
     s = run.stats
     processes = []
@@ -463,7 +487,10 @@ async def run_load(args, servers: Servers) -> dict:
         start = cpu_before.get(pid, (0.0, 0, ""))[0]
         processes.append({"pid": pid, "cpu_pct": 100 * (cpu - start) / wall, "rss_mb": rss / 2**20, "cmd": cmd[:80]})
     sent_ok = [m for m in s.sent if m not in s.failed]
-    lost = [m for m in sent_ok if m not in s.delivered]
+    # Lost: the server stored it (or told the sender "Sent") and the other side never saw it.
+    lost = [m for m in sent_ok if m not in s.delivered and (m in stored_set or m in s.acked)]
+    # Unprocessed: sent, yet neither stored nor refused when the drain ended (the server is behind).
+    unprocessed = [m for m in sent_ok if m not in s.delivered and m not in stored_set and m not in s.acked]
     to_agent = [s.delivered[m] * 1000 for m in s.delivered if s.sent[m][0] == "to_agent"]
     to_customer = [s.delivered[m] * 1000 for m in s.delivered if s.sent[m][0] == "to_customer"]
     acks = [v * 1000 for v in s.acked.values()]
@@ -486,6 +513,8 @@ async def run_load(args, servers: Servers) -> dict:
         "stored_distinct": stored_distinct,
         "delivered": len([m for m in sent_ok if m in s.delivered]),
         "lost": len(lost),
+        "unprocessed": len(unprocessed),
+        "drain_s": drained_s,
         "duplicated": len(s.duplicated),
         "misdelivered": len(s.misdelivered),
         "to_agent_ms": [pct(to_agent, p) for p in (50, 95, 99)],
@@ -509,7 +538,7 @@ def report(r: dict) -> str:
     lines = [
         f"mode={r['mode']} processes={r['processes']} chats={r['chats']} agents={r['agents']}x{r['capacity']} interval={r['interval']}s duration={r['duration']}s",
         f"chats started/accepted/closed: {r['chats_started']}/{r['chats_accepted']}/{r['chats_closed']}",
-        f"messages sent {r['sent']} ({r['msgs_per_s']:.0f}/s), stored {r['stored']}, delivered {r['delivered']}, failed {r['failed']}, LOST {r['lost']}, DUPLICATED {r['duplicated']}, misdelivered {r['misdelivered']}",
+        f"messages sent {r['sent']} ({r['msgs_per_s']:.0f}/s), stored {r['stored']}, delivered {r['delivered']}, failed {r['failed']}, LOST {r['lost']}, DUPLICATED {r['duplicated']}, misdelivered {r['misdelivered']}, unprocessed after {r['drain_s']:.0f} s drain {r['unprocessed']}",
         f"delivery ms p50/p95/p99: customer->agent {f(r['to_agent_ms'])}; agent->customer {f(r['to_customer_ms'])}; sender ack {f(r['ack_ms'])}",
         f"accept ms p50/p95/p99: {f(r['accept_ms'])}; queue wait s p50/p95: {r['queue_wait_s'][0]:.1f} / {r['queue_wait_s'][1]:.1f}",
         f"server CPU {r['server_cpu_pct']:.0f}% RSS {r['server_rss_mb']:.0f} MB; generator CPU {r['generator_cpu_pct']:.0f}%",
@@ -524,7 +553,7 @@ def report(r: dict) -> str:
 
 
 def ok(r: dict) -> bool:
-    return r["lost"] == 0 and r["duplicated"] == 0 and r["misdelivered"] == 0 and r["stored"] == r["stored_distinct"]
+    return r["lost"] == 0 and r["unprocessed"] == 0 and r["duplicated"] == 0 and r["misdelivered"] == 0 and r["stored"] == r["stored_distinct"]
 
 
 async def one(args) -> dict:
@@ -552,13 +581,13 @@ def render_section(results: list[dict]) -> str:
     cpu = os.cpu_count()
     f = lambda xs: " / ".join(f"{x:.0f}" for x in xs)  # noqa: E731
     rows = [
-        "| setup | chats | agents | msg/s | sent | lost | dup | customer→agent p50/p95/p99 ms | agent→customer p50/p95/p99 ms | accept p50/p95 ms | chats started/accepted/closed | server CPU % | server RSS MB | generator CPU % |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---|---|---|---:|---:|---:|",
+        "| setup | chats | agents | msg/s | sent | failed | lost | dup | unprocessed (drain s) | customer→agent p50/p95/p99 ms | agent→customer p50/p95/p99 ms | accept p50/p95 ms | chats started/accepted/closed | server CPU % | server RSS MB | generator CPU % |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---:|---:|---:|",
     ]
     for r in results:
         setup = "SQLite, 1 process" if r["mode"] == "sqlite" else f"PostgreSQL + Redis, {r['processes']} processes"
         rows.append(
-            f"| {setup} | {r['chats']} | {r['agents']} | {r['msgs_per_s']:.0f} | {r['sent']} | {r['lost']} | {r['duplicated']} | {f(r['to_agent_ms'])} | {f(r['to_customer_ms'])} | {f(r['accept_ms'][:2])} | {r['chats_started']}/{r['chats_accepted']}/{r['chats_closed']} | {r['server_cpu_pct']:.0f} | {r['server_rss_mb']:.0f} | {r['generator_cpu_pct']:.0f} |"
+            f"| {setup} | {r['chats']} | {r['agents']} | {r['msgs_per_s']:.0f} | {r['sent']} | {r['failed']} | {r['lost']} | {r['duplicated']} | {r['unprocessed']} ({r['drain_s']:.0f}) | {f(r['to_agent_ms'])} | {f(r['to_customer_ms'])} | {f(r['accept_ms'][:2])} | {r['chats_started']}/{r['chats_accepted']}/{r['chats_closed']} | {r['server_cpu_pct']:.0f} | {r['server_rss_mb']:.0f} | {r['generator_cpu_pct']:.0f} |"
         )
     idle = [r for r in results if "rss_per_idle_kb" in r]
     idle_lines = [
@@ -613,7 +642,7 @@ def parse_args(argv=None):
     p.add_argument("--interval", type=float, default=2.0, help="seconds between messages of one side of one chat")
     p.add_argument("--chat-messages", type=int, default=10, help="customer messages per chat before it ends")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of load (max 900)")
-    p.add_argument("--drain", type=float, default=20.0, help="seconds to wait for in-flight messages")
+    p.add_argument("--drain", type=float, default=120.0, help="at most this long, wait for in-flight messages")
     p.add_argument("--processes", type=int, default=2, help="app processes in scaleout mode")
     p.add_argument("--workers", type=int, default=1, help="Granian workers per process in scaleout mode")
     p.add_argument("--idle-clients", type=int, default=0, help="first measure memory per idle connected tab")

@@ -108,6 +108,33 @@ def customer_upload() -> rx.Component:
     )
 
 
+def survey() -> rx.Component:
+    return rx.cond(
+        CustomerChatState.rated,
+        rx.text("Thanks for your feedback!", role="status", color_scheme="green"),
+        rx.form(
+            rx.vstack(
+                rx.el.fieldset(
+                    rx.el.legend("How did we do? (1 = poor, 5 = excellent)", class_name="aw-label"),
+                    rx.radio_group.root(
+                        rx.hstack(*[rx.radio_group.item(str(n), value=str(n), aria_label=f"{n} out of 5") for n in range(1, 6)], spacing="3"),
+                        name="rating",
+                        direction="row",
+                    ),
+                    class_name="aw-fieldset",
+                ),
+                text_area("Comment (optional)", name="comment", control_id="survey-comment", max_length=1000, rows="2"),
+                error_callout(CustomerChatState.rating_error),
+                rx.button("Send feedback", type="submit", variant="outline"),
+                spacing="2",
+                width="100%",
+            ),
+            on_submit=CustomerChatState.rate,
+            width="100%",
+        ),
+    )
+
+
 def conversation() -> rx.Component:
     return rx.vstack(
         rx.hstack(
@@ -132,6 +159,7 @@ def conversation() -> rx.Component:
             CustomerChatState.phase == "ended",
             rx.vstack(
                 rx.callout("This chat has ended. Thank you for contacting us.", icon="circle_check", role="status", width="100%"),
+                survey(),
                 rx.hstack(
                     rx.link(rx.button("Download transcript", variant="outline"), href=CustomerChatState.transcript_url, is_external=True),
                     rx.button("Start a new chat", variant="soft", on_click=CustomerChatState.new_chat),

@@ -22,7 +22,7 @@ def _table(caption: str, headers: list[str], rows, render) -> rx.Component:
 
 
 def _queue(row: QueueRow) -> rx.Component:
-    cells = [row.name, row.waiting.to_string(), row.longest, row.average, row.accepted.to_string(), row.abandoned.to_string(), row.transferred.to_string()]
+    cells = [row.name, row.waiting.to_string(), row.longest, row.average, row.accepted.to_string(), row.abandoned.to_string(), row.transferred.to_string(), row.rating]
     return rx.table.row(*[rx.table.cell(c) for c in cells])
 
 
@@ -101,7 +101,7 @@ def _dashboard() -> rx.Component:
     return rx.vstack(
         app_header(rx.link("Workspace", href="/workspace")),
         rx.heading("Supervisor dashboard", as_="h1", size="6"),
-        _table("Queues today", ["Queue", "Waiting", "Longest wait", "Average wait", "Accepted", "Abandoned", "Transferred"], SupervisorState.queues, _queue),
+        _table("Queues today", ["Queue", "Waiting", "Longest wait", "Average wait", "Accepted", "Abandoned", "Transferred", "Satisfaction"], SupervisorState.queues, _queue),
         _table("Agents today", ["Agent", "Presence", "Chats", "Handled", "Avg handle time"], SupervisorState.agents, _agent),
         _charts(),
         _table("Active interactions", ["Number", "Customer", "Queue", "Agent", "State", ""], SupervisorState.chats, _chat),

@@ -375,3 +375,23 @@ def update_details(
     audit.record(session, action="interaction.updated", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, fields=sorted(changed))
     session.commit()
     return [InteractionChanged(item.id)]
+
+
+def rate(session: Session, *, interaction_id: int, rating: int, comment: str = "") -> None:
+    """The customer's post-chat survey: once, after the chat ended."""
+    item = session.get(Interaction, interaction_id)
+    if item is None:
+        raise NotFound("That chat does not exist.")
+    if item.state in OPEN_STATES and item.customer_ended_at is None:
+        raise Conflict("You can rate the chat once it has ended.")
+    if item.rating is not None:
+        raise Conflict("Thanks, you already rated this chat.")
+    if rating not in (1, 2, 3, 4, 5):
+        raise ValidationError("Choose a rating from 1 to 5.")
+    comment = comment.strip()
+    if len(comment) > 1000:
+        raise ValidationError("Keep the comment under 1,000 characters.")
+    item.rating = rating
+    item.rating_comment = comment
+    audit.record(session, action="interaction.rated", actor_kind="customer", target_kind="interaction", target_id=item.id, rating=rating)
+    session.commit()

@@ -25,6 +25,8 @@ class QueueStats:
     accepted_today: int
     abandoned_today: int
     transferred_today: int
+    average_rating: float | None
+    ratings_today: int
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,13 @@ def queue_stats(session: Session, *, since: datetime, now: datetime | None = Non
             .select_from(AuditLog)
             .where(AuditLog.action == "interaction.transferred_to_queue", AuditLog.at >= since, AuditLog.detail.contains(f'"from_queue": {queue.id},'))
         ).one()
+        ratings = list(
+            session.exec(
+                select(Interaction.rating).where(
+                    Interaction.queue_id == queue.id, Interaction.closed_at >= since, col(Interaction.rating).is_not(None)
+                )
+            )
+        )
         result.append(
             QueueStats(
                 queue_id=queue.id,
@@ -96,6 +105,8 @@ def queue_stats(session: Session, *, since: datetime, now: datetime | None = Non
                 accepted_today=count(Interaction.accepted_at >= since),
                 abandoned_today=count(Interaction.state == InteractionState.CLOSED_ABANDONED, Interaction.closed_at >= since),
                 transferred_today=transferred,
+                average_rating=round(sum(ratings) / len(ratings), 1) if ratings else None,
+                ratings_today=len(ratings),
             )
         )
     return result

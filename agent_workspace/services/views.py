@@ -92,6 +92,7 @@ class InteractionData:
     records: list[RecordData] = field(default_factory=list)
     emails: list[EmailData] = field(default_factory=list)
     transfer_pending_to: str = ""
+    rated: bool = False
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,7 @@ def interaction_data(session: Session, item: Interaction, *, after_id: int | Non
         if with_work
         else [],
         transfer_pending_to=(session.get(User, item.transfer_to_id).display_name if item.transfer_to_id else ""),
+        rated=item.rating is not None,
     )
 
 

@@ -62,6 +62,8 @@ class CustomerChatState(rx.State):
     messages: list[MessageView] = []
     transcript_url: str = ""
     upload_error: str = ""
+    rated: bool = False
+    rating_error: str = ""
 
     @rx.event
     async def on_load(self):
@@ -84,6 +86,7 @@ class CustomerChatState(rx.State):
         data = snap.interaction
         self.number = data.number
         self.queue_name = data.queue_name
+        self.rated = data.rated
         self.position = snap.position
         minutes = max(1, round(snap.estimated_wait_seconds / 60))
         self.estimated_wait = f"about {minutes} minute{'s' if minutes != 1 else ''}"
@@ -217,11 +220,28 @@ class CustomerChatState(rx.State):
         self._publish(changes)
 
     @rx.event
+    async def rate(self, form: dict):
+        if not self._interaction_id:
+            return
+        try:
+            rating = int(form.get("rating") or 0)
+        except (TypeError, ValueError):
+            rating = 0
+        try:
+            await call(conversations.rate, interaction_id=self._interaction_id, rating=rating, comment=str(form.get("comment", "")))
+        except ServiceError as error:
+            self.rating_error = str(error)
+            return
+        self.rating_error = ""
+        self.rated = True
+
+    @rx.event
     def new_chat(self):
         """After an ended chat: back to the pre-chat form."""
         self._interaction_id = 0
         self.chat_key = ""
         self.phase = "form"
+        self.rated, self.rating_error = False, ""
         self.messages, self.last_id, self.transcript_url = [], 0, ""
 
     @rx.event

@@ -23,6 +23,7 @@ class QueueRow:
     accepted: int = 0
     abandoned: int = 0
     transferred: int = 0
+    rating: str = ""
 
 
 @dataclasses.dataclass
@@ -93,7 +94,16 @@ class SupervisorState(rx.State):
     async def _refresh(self) -> None:
         data = await read(_snapshot)
         self.queues = [
-            QueueRow(q.name, q.waiting, wait_text(q.longest_wait_seconds), wait_text(q.average_wait_seconds), q.accepted_today, q.abandoned_today, q.transferred_today)
+            QueueRow(
+                q.name,
+                q.waiting,
+                wait_text(q.longest_wait_seconds),
+                wait_text(q.average_wait_seconds),
+                q.accepted_today,
+                q.abandoned_today,
+                q.transferred_today,
+                f"{q.average_rating} / 5 ({q.ratings_today})" if q.average_rating is not None else "—",
+            )
             for q in data["queues"]
         ]
         self.agents = [

@@ -237,3 +237,24 @@ def test_a_customer_cannot_reach_another_customers_chat(app_server, world, new_c
         expect(attacker.get_by_text("secret detail")).to_have_count(0)
         expect(attacker.get_by_text(victim_name)).to_have_count(0)
         attacker.close()
+
+
+def test_customer_rates_the_chat_and_the_supervisor_sees_it(app_server, world, new_context):
+    base = app_server.base_url
+    queue = world.queue("Survey")
+    username, password = world.agent(queues=[queue], roles=("workspace_user", "supervisor"))
+    name = unique("Zed")
+    customer = start_customer_chat(new_context, base, name=name, queue=queue, question="Quick question")
+    agent = agent_page(new_context, base, username, password)
+    agent.get_by_test_id("inbox-card").filter(has_text=name).get_by_role("button", name="Accept").click()
+    agent.get_by_role("button", name="Close", exact=True).click()
+    expect(customer.get_by_text("This chat has ended.")).to_be_visible()
+    customer.get_by_role("button", name="Send feedback").click()
+    expect(customer.get_by_role("alert")).to_contain_text("Choose a rating")
+    customer.get_by_role("radio", name="4 out of 5").click()
+    customer.get_by_label("Comment (optional)").fill("Fast and friendly")
+    customer.get_by_role("button", name="Send feedback").click()
+    expect(customer.get_by_text("Thanks for your feedback!")).to_be_visible()
+    agent.goto(f"{base}/supervisor")
+    row = agent.get_by_role("table", name="Queues today").get_by_role("row").filter(has_text=queue)
+    expect(row).to_contain_text("4.0 / 5 (1)")

@@ -30,7 +30,9 @@ def test_queue_and_agent_figures_count_today_only(session):
         chat(InteractionState.CLOSED_COMPLETE, requested=old, accepted=old, closed=old + timedelta(minutes=9), wait=30, agent_=agent)
     # Today: two handled (5 and 15 minutes), one abandoned, one in progress, two waiting.
     chat(InteractionState.CLOSED_COMPLETE, requested=now - timedelta(hours=3), accepted=now - timedelta(hours=3), closed=now - timedelta(hours=3) + timedelta(minutes=5), wait=20, agent_=agent)
-    chat(InteractionState.CLOSED_COMPLETE, requested=now - timedelta(hours=2), accepted=now - timedelta(hours=2), closed=now - timedelta(hours=2) + timedelta(minutes=15), wait=40, agent_=agent)
+    rated = chat(InteractionState.CLOSED_COMPLETE, requested=now - timedelta(hours=2), accepted=now - timedelta(hours=2), closed=now - timedelta(hours=2) + timedelta(minutes=15), wait=40, agent_=agent)
+    rated.rating = 4
+    session.commit()
     chat(InteractionState.CLOSED_ABANDONED, requested=now - timedelta(hours=1), closed=now - timedelta(minutes=50))
     chat(InteractionState.WORK_IN_PROGRESS, requested=now - timedelta(minutes=30), accepted=now - timedelta(minutes=29), wait=60, agent_=agent)
     chat(InteractionState.QUEUED, requested=now - timedelta(seconds=90))
@@ -39,6 +41,7 @@ def test_queue_and_agent_figures_count_today_only(session):
     [billing] = dashboard.queue_stats(session, since=since, now=now)
     assert (billing.waiting, billing.longest_wait_seconds, billing.average_wait_seconds) == (2, 90, 60)
     assert (billing.accepted_today, billing.abandoned_today) == (3, 1)
+    assert (billing.average_rating, billing.ratings_today) == (4.0, 1)
 
     [ann] = dashboard.agent_stats(session, since=since)
     assert (ann.active_chats, ann.capacity, ann.handled_today) == (1, 3, 2)

@@ -334,3 +334,19 @@ class AgentNotice(SQLModel, table=True):
     level: str = Field(default="info", max_length=16)  # info | success | warning
     seen: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class CannedResponse(SQLModel, table=True):
+    """A reply agents insert with /r; managed per queue by supervisors.
+
+    Placeholders: {customer_first_name}, {customer_name}, {agent_name}, {number}.
+    """
+
+    __tablename__ = "canned_response"
+
+    id: int | None = Field(default=None, primary_key=True)
+    queue_id: int | None = Field(default=None, foreign_key="queue.id", index=True)  # None: every queue
+    title: str = Field(max_length=80)
+    body: str = Field(max_length=2000)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from agent_workspace.components.form import error_callout, text_area, text_field
 from agent_workspace.components.layout import app_header
 from agent_workspace.components.messages import message_list
 from agent_workspace.state.auth import AuthState
-from agent_workspace.state.supervisor import AgentRow, AuditRow, ChatRow, QueueRow, SupervisorState
+from agent_workspace.state.supervisor import AgentRow, AuditRow, CannedRow, ChatRow, QueueRow, SupervisorState
 
 
 def _table(caption: str, headers: list[str], rows, render) -> rx.Component:
@@ -39,6 +40,48 @@ def _chat(row: ChatRow) -> rx.Component:
         rx.table.cell(row.agent),
         rx.table.cell(row.state),
         rx.table.cell(rx.button("View", size="1", variant="soft", on_click=SupervisorState.view_chat(row.interaction_id), aria_label="View " + row.number)),
+    )
+
+
+def _canned(row: CannedRow) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.title),
+        rx.table.cell(row.queue),
+        rx.table.cell(row.body),
+        rx.table.cell(rx.button("Delete", size="1", variant="soft", color_scheme="red", on_click=SupervisorState.delete_canned(row.id), aria_label="Delete " + row.title)),
+    )
+
+
+def _canned_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.text("New canned response", weight="bold", size="2"),
+            rx.hstack(
+                text_field("Title", name="title", control_id="canned-title", max_length=80),
+                rx.vstack(
+                    rx.el.label("Queue", html_for="canned-queue", class_name="aw-label"),
+                    rx.el.select(
+                        rx.el.option("All queues", value=""),
+                        rx.foreach(SupervisorState.queue_options, lambda q: rx.el.option(q[1], value=q[0])),
+                        id="canned-queue",
+                        name="queue_id",
+                        class_name="aw-native-select",
+                    ),
+                    spacing="1",
+                ),
+                width="100%",
+                spacing="3",
+            ),
+            text_area("Reply", name="body", control_id="canned-body", rows="2", max_length=2000, placeholder="Hi {customer_first_name}, ..."),
+            rx.text("Placeholders: {customer_first_name}, {customer_name}, {agent_name}, {number}", size="1", color_scheme="gray"),
+            error_callout(SupervisorState.canned_error),
+            rx.button("Save canned response", type="submit", variant="outline"),
+            spacing="2",
+            width="100%",
+        ),
+        on_submit=SupervisorState.create_canned,
+        reset_on_submit=True,
+        width="100%",
     )
 
 
@@ -105,6 +148,8 @@ def _dashboard() -> rx.Component:
         _table("Agents today", ["Agent", "Presence", "Chats", "Handled", "Avg handle time"], SupervisorState.agents, _agent),
         _charts(),
         _table("Active interactions", ["Number", "Customer", "Queue", "Agent", "State", ""], SupervisorState.chats, _chat),
+        _table("Canned responses", ["Title", "Queue", "Reply", ""], SupervisorState.canned, _canned),
+        _canned_form(),
         _table("Audit log (latest 100)", ["When (UTC)", "Who", "Action", "Detail"], SupervisorState.audit, _audit),
         _viewer(),
         rx.box(rx.moment(interval=5000, on_change=SupervisorState.tick), display="none"),

@@ -11,6 +11,7 @@ from agent_workspace.state.assist import AssistState
 from agent_workspace.state.auth import AuthState
 from agent_workspace.components.assist import assist_panel
 from agent_workspace.components.interaction import actions_toolbar, details_tab, record_tab, tool_dialogs
+from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.views import ChatTab, InboxCardView, TransferOfferView
 from agent_workspace.state.workspace import PRESENCE_LABELS, WorkspaceState
 
@@ -314,16 +315,38 @@ def active_chat(tab: ChatTab) -> rx.Component:
                             width="100%",
                             auto_complete="off",
                             max_length=4000,
-                            on_change=WorkspaceState.typing(tab.interaction_id).debounce(1500),
+                            on_change=ToolsState.composer_changed(tab.interaction_id).debounce(300),
                         ),
                         flex="1",
                     ),
                     rx.button("Send", type="submit"),
                     width="100%",
                 ),
-                on_submit=WorkspaceState.send_message,
+                on_submit=[WorkspaceState.send_message, ToolsState.close_quick_actions],
                 reset_on_submit=True,
                 width="100%",
+            ),
+        ),
+        rx.cond(
+            ToolsState.quick_for == tab.interaction_id,
+            rx.vstack(
+                rx.text("Quick actions", size="1", weight="bold"),
+                rx.foreach(
+                    ToolsState.quick_actions,
+                    lambda action, index: rx.button(
+                        action.label,
+                        size="1",
+                        variant="soft",
+                        on_click=ToolsState.run_quick_action(index),
+                        class_name="aw-quick",
+                    ),
+                ),
+                rx.cond(ToolsState.quick_actions.length() == 0, rx.text("No quick action matches.", size="1", color_scheme="gray")),
+                role="group",
+                aria_label="Quick actions",
+                spacing="1",
+                width="100%",
+                class_name="aw-quick-menu",
             ),
         ),
         spacing="3",

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlmodel import Session, func, select
 
 from agent_workspace.models import Role, User
-from agent_workspace.services import auth, knowledge, routing
+from agent_workspace.services import auth, canned, knowledge, routing
 
 SEED_ARTICLES = Path(__file__).resolve().parent.parent / "seed_data" / "kb_articles.jsonl"
 
@@ -42,6 +42,14 @@ DEMO_USERS = [
 ]
 
 
+CANNED_RESPONSES = [
+    ("Greeting", "Hi {customer_first_name}, thanks for reaching out! I'm {agent_name} and I'll help you today."),
+    ("One moment", "Thanks, {customer_first_name}. Give me a moment while I look into this."),
+    ("Anything else", "Is there anything else I can help you with today?"),
+    ("Closing", "Thanks for chatting with us, {customer_first_name}. Your reference is {number}. Have a great day!"),
+]
+
+
 def demo_logins() -> list[DemoLogin]:
     return [DemoLogin(u, p, ",".join(r) or "(none)", note) for u, _n, p, r, _c, _q, note in DEMO_USERS]
 
@@ -67,6 +75,9 @@ def seed_demo(session: Session, *, articles: Path | None = SEED_ARTICLES) -> boo
             capacity=capacity,
             queues=queues,
         )
+    sam = session.exec(select(User).where(User.username == "sam")).one()
+    for title, body in CANNED_RESPONSES:
+        canned.create(session, title=title, body=body, queue_id=None, created_by_id=sam.id)
     if articles is not None and articles.exists():
         knowledge.import_jsonl(session, articles)
     return True

@@ -113,6 +113,16 @@ class AssistState(rx.State):
         await self._search(self.query)
 
     @rx.event
+    async def search_from_chat(self, interaction_id: int, query: str):
+        """/kb in the composer: open Assist on this chat and search for what was typed."""
+        workspace = await self.get_state(WorkspaceState)
+        workspace._show_child_tab(int(interaction_id), "assist")
+        self.interaction_id = int(interaction_id)
+        self.article_number = ""
+        self.query = str(query)[: knowledge.MAX_QUERY_CHARS]
+        await self._search(self.query)
+
+    @rx.event
     async def search(self, query: str):
         self.query = query[: knowledge.MAX_QUERY_CHARS]
         await self._search(self.query)

@@ -8,9 +8,9 @@ import reflex as rx
 
 from agent_workspace.models import Interaction
 from agent_workspace.security import Access, access, current_principal
-from agent_workspace.services import dashboard, views
+from agent_workspace.services import canned, dashboard, routing, views
 from agent_workspace.services.errors import NotFound, ServiceError
-from agent_workspace.state.common import clock, iso, read
+from agent_workspace.state.common import call, clock, iso, read
 from agent_workspace.state.views import MessageView, message_view, wait_text
 
 
@@ -47,6 +47,14 @@ class ChatRow:
 
 
 @dataclasses.dataclass
+class CannedRow:
+    id: int = 0
+    title: str = ""
+    body: str = ""
+    queue: str = ""
+
+
+@dataclasses.dataclass
 class AuditRow:
     at: str = ""
     actor: str = ""
@@ -62,6 +70,8 @@ def _snapshot(session) -> dict:
         "hours": dashboard.hourly(session, since=since),
         "chats": dashboard.active_chats(session),
         "audit": dashboard.recent_audit(session, limit=100),
+        "canned": canned.list_all(session),
+        "queue_options": [[str(q.id), q.name] for q in routing.active_queues(session)],
     }
 
 
@@ -80,6 +90,9 @@ class SupervisorState(rx.State):
     hours: list[dict[str, int | str]] = []
     chats: list[ChatRow] = []
     audit: list[AuditRow] = []
+    canned: list[CannedRow] = []
+    queue_options: list[list[str]] = []
+    canned_error: str = ""
     viewing_number: str = ""
     viewing_messages: list[MessageView] = []
 
@@ -112,6 +125,8 @@ class SupervisorState(rx.State):
         ]
         self.hours = [{"hour": h.hour, "requests": h.requests, "wait": h.average_wait_seconds} for h in data["hours"]]
         self.chats = [ChatRow(c.interaction_id, c.number, c.customer_name, c.queue_name, c.agent_name or "—", c.state.replace("_", " "), iso(c.requested_at)) for c in data["chats"]]
+        self.canned = [CannedRow(r.id, r.title, r.body, queue) for r, queue in data["canned"]]
+        self.queue_options = data["queue_options"]
         self.audit = [AuditRow(f"{at:%Y-%m-%d} {clock(at)}", actor, action, detail[:160]) for at, actor, action, detail in data["audit"]]
 
     @rx.event
@@ -133,3 +148,32 @@ class SupervisorState(rx.State):
     def close_view(self):
         self.viewing_number = ""
         self.viewing_messages = []
+
+    @rx.event
+    async def create_canned(self, form: dict):
+        principal = await current_principal(self)
+        queue_value = str(form.get("queue_id", ""))
+        try:
+            await call(
+                canned.create,
+                title=str(form.get("title", "")),
+                body=str(form.get("body", "")),
+                queue_id=int(queue_value) if queue_value.isdigit() else None,
+                created_by_id=principal.user_id,
+            )
+        except ServiceError as error:
+            self.canned_error = str(error)
+            return None
+        self.canned_error = ""
+        await self._refresh()
+        return rx.toast.success("Canned response saved.")
+
+    @rx.event
+    async def delete_canned(self, response_id: int):
+        principal = await current_principal(self)
+        try:
+            await call(canned.delete, response_id=int(response_id), actor_id=principal.user_id)
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        await self._refresh()
+        return None

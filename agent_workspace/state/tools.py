@@ -6,16 +6,22 @@ the chat is the caller's, then the workspace re-reads its view.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import time
+
 import reflex as rx
 
 from agent_workspace.config import settings
 from agent_workspace.models import Interaction, SenderKind, SupportRecord
 from agent_workspace.security import Access, access
-from agent_workspace.services import conversations, email, records, transfers
+from agent_workspace.services import canned, conversations, email, records, transfers
 from agent_workspace.services.errors import NotFound, ServiceError
 from agent_workspace.state.common import call, read
+from agent_workspace.state.assist import AssistState
 from agent_workspace.state.workspace import WorkspaceState
 
+TYPING_SIGNAL_SECONDS = 2.0
 PRESENCE_TEXT = {"available": "Available", "away": "Away", "offline": "Offline"}
 
 
@@ -83,11 +89,27 @@ def _attach(session, *, interaction_id: int, user_id: int, filename: str, data: 
     )
 
 
+def fill_input(element_id: str, text: str) -> rx.event.EventSpec:
+    """Put text in an uncontrolled input the way typing would (React sees the change) and focus it."""
+    return rx.call_script(
+        f"(() => {{ const el = document.getElementById({json.dumps(element_id)}); if (!el) return;"
+        " Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, "
+        f"{json.dumps(text)}); el.dispatchEvent(new Event('input', {{bubbles: true}})); el.focus(); }})()"
+    )
+
+
 def _int(value, default: int = 0) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
         return default
+
+
+@dataclasses.dataclass
+class QuickActionView:
+    command: str = ""
+    label: str = ""
+    text: str = ""
 
 
 @access(Access.WORKSPACE)
@@ -103,6 +125,9 @@ class ToolsState(rx.State):
     details_error: str = ""
     record_error: str = ""
     uploading: bool = False
+    quick_for: int = 0
+    quick_actions: list[QuickActionView] = []
+    _typing_sent_at: dict[int, float] = {}
 
     @rx.var
     def max_upload_mb(self) -> int:
@@ -301,3 +326,45 @@ class ToolsState(rx.State):
         self.record_error = ""
         await self._after([])
         return rx.toast.success(f"{record.number} escalated to {record.escalation_group} (level {record.escalation_level}).")
+
+    # ------------------------------------------------------------ composer: typing and quick actions
+
+    @rx.event
+    async def composer_changed(self, interaction_id: int, text: str):
+        """Debounced keystrokes: tell the customer we are typing; "/" opens quick actions."""
+        interaction_id = _int(interaction_id)
+        user_id = await self._user_id()
+        if text.startswith("/"):
+            try:
+                found = await read(canned.quick_actions, interaction_id=interaction_id, user_id=user_id, typed=text[:100])
+            except ServiceError:
+                found = []
+            self.quick_for = interaction_id
+            self.quick_actions = [QuickActionView(a.command, a.label, a.text) for a in found]
+            return
+        self.quick_for, self.quick_actions = 0, []
+        if text and time.monotonic() - self._typing_sent_at.get(interaction_id, 0.0) >= TYPING_SIGNAL_SECONDS:
+            self._typing_sent_at[interaction_id] = time.monotonic()
+            try:
+                changes = await call(conversations.set_typing, interaction_id=interaction_id, sender_kind=SenderKind.AGENT, user_id=user_id)
+            except ServiceError:
+                return
+            (await self._workspace())._publish(changes)
+
+    @rx.event
+    def close_quick_actions(self):
+        self.quick_for, self.quick_actions = 0, []
+
+    @rx.event
+    async def run_quick_action(self, index: int):
+        index, interaction_id = _int(index, -1), self.quick_for
+        if not 0 <= index < len(self.quick_actions) or not interaction_id:
+            return None
+        action = self.quick_actions[index]
+        self.quick_for, self.quick_actions = 0, []
+        composer = f"composer-{interaction_id}"
+        if action.command == "r":
+            return fill_input(composer, action.text)
+        if action.command in ("tq", "ta"):
+            return [fill_input(composer, ""), ToolsState.open_dialog("transfer_queue" if action.command == "tq" else "transfer_agent", interaction_id)]
+        return [fill_input(composer, ""), AssistState.search_from_chat(interaction_id, action.text)]

@@ -377,19 +377,6 @@ class WorkspaceState(rx.State):
         yield
         await self._post(tab, message)
 
-    @rx.event
-    async def typing(self, interaction_id: int):
-        try:
-            changes = await call(
-                conversations.set_typing,
-                interaction_id=int(interaction_id),
-                sender_kind=SenderKind.AGENT,
-                user_id=self._user_id,
-            )
-        except ServiceError:
-            return
-        self._publish(changes)
-
     # ------------------------------------------------------------ ending
 
     @rx.event

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import sign_in, start_customer_chat, unique
+from tests.e2e.conftest import agent_page, sign_in, start_customer_chat, unique
 
 
 def test_supervisor_sees_live_figures_and_opens_a_chat_read_only(app_server, world, new_context):
@@ -45,3 +45,35 @@ def test_a_plain_agent_cannot_open_the_dashboard(app_server, world, new_context)
     page.goto(f"{app_server.base_url}/supervisor")
     expect(page.get_by_role("heading", name="You need the supervisor role")).to_be_visible()
     expect(page.get_by_role("table")).to_have_count(0)
+
+
+def test_canned_responses_and_quick_actions(app_server, world, new_context):
+    base = app_server.base_url
+    queue = world.queue("Canned")
+    sup_user, sup_password = world.agent(queues=[], roles=("workspace_user", "supervisor"))
+    supervisor = new_context().new_page()
+    sign_in(supervisor, base, sup_user, sup_password)
+    expect(supervisor.get_by_role("heading", name="Inbox")).to_be_visible()
+    supervisor.goto(f"{base}/supervisor")
+    title = unique("Warm welcome")
+    supervisor.get_by_label("Title").fill(title)
+    supervisor.get_by_label("Queue", exact=True).select_option(label=queue)
+    supervisor.get_by_label("Reply").fill("Welcome {customer_first_name}! This is {agent_name}.")
+    supervisor.get_by_role("button", name="Save canned response").click()
+    expect(supervisor.get_by_role("table", name="Canned responses")).to_contain_text(title)
+
+    username, password = world.agent(queues=[queue], name="Quinn Quick")
+    customer = start_customer_chat(new_context, base, name="Maya Customer", queue=queue, question="Hello there")
+    agent = agent_page(new_context, base, username, password)
+    agent.get_by_test_id("inbox-card").filter(has_text="Maya Customer").get_by_role("button", name="Accept").click()
+    composer = agent.get_by_label("Message")
+    composer.fill("/r warm")
+    menu = agent.get_by_role("group", name="Quick actions")
+    menu.get_by_role("button", name=f"/r {title}").click()
+    expect(composer).to_have_value("Welcome Maya! This is Quinn Quick.")
+    agent.get_by_role("button", name="Send").click()
+    expect(customer.get_by_role("log", name="Conversation")).to_contain_text("Welcome Maya! This is Quinn Quick.")
+
+    composer.fill("/tq")
+    agent.get_by_role("group", name="Quick actions").get_by_role("button", name="/tq Transfer to another queue").click()
+    expect(agent.get_by_role("dialog", name="Transfer to another queue")).to_be_visible()

@@ -65,6 +65,11 @@ PAYLOADS = {
     "open_article": {"number": "KB0010001"},
     "send_in_chat": {"number": "KB0010001"},
     "view_chat": {"interaction_id": 1},
+    "composer_changed": {"interaction_id": 1, "text": "hello"},
+    "run_quick_action": {"index": 0},
+    "search_from_chat": {"interaction_id": 1, "query": "vpn"},
+    "create_canned": {"form": {"title": "Injected", "body": "x", "queue_id": ""}},
+    "delete_canned": {"response_id": 1},
 }
 
 
@@ -100,7 +105,7 @@ def test_every_state_has_a_rule():
 # any time, so those are left out.
 WATCHED_TABLES = (
     "user", "queue", "queue_member", "customer", "interaction", "message", "attachment",
-    "support_record", "outgoing_email", "knowledge_article", "agent_notice", "auth_session",
+    "support_record", "outgoing_email", "knowledge_article", "agent_notice", "auth_session", "canned_response",
 )
 
 

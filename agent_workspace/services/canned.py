@@ -1,0 +1,98 @@
+"""Canned responses and the composer's quick actions (/r, /tq, /ta, /kb)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, or_, select
+
+from agent_workspace.models import CannedResponse, Customer, Interaction, Queue, User
+from agent_workspace.services import audit
+from agent_workspace.services.errors import NotFound, ValidationError
+
+PLACEHOLDERS = ("customer_first_name", "customer_name", "agent_name", "number")
+
+
+@dataclass(frozen=True)
+class QuickAction:
+    """One line of the menu that opens when the agent types "/"."""
+
+    command: str  # "r" | "tq" | "ta" | "kb"
+    label: str
+    text: str = ""  # for /r: the filled-in reply; for /kb: the query
+
+
+def create(session: Session, *, title: str, body: str, queue_id: int | None, created_by_id: int) -> CannedResponse:
+    title, body = title.strip(), body.strip()
+    if not 1 <= len(title) <= 80:
+        raise ValidationError("A title has 1-80 characters.")
+    if not 1 <= len(body) <= 2000:
+        raise ValidationError("The reply has 1-2,000 characters.")
+    if queue_id is not None and session.get(Queue, queue_id) is None:
+        raise ValidationError("Choose a queue, or all queues.")
+    try:
+        body.format(**{name: "" for name in PLACEHOLDERS})
+    except (KeyError, IndexError, ValueError):
+        raise ValidationError(f"Unknown placeholder; use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}.") from None
+    response = CannedResponse(title=title, body=body, queue_id=queue_id, created_by_id=created_by_id)
+    session.add(response)
+    session.flush()
+    audit.record(session, action="canned.created", actor_kind="agent", actor_id=created_by_id, target_kind="canned", target_id=response.id)
+    session.commit()
+    return response
+
+
+def delete(session: Session, *, response_id: int, actor_id: int) -> None:
+    response = session.get(CannedResponse, response_id)
+    if response is None:
+        raise NotFound("No such canned response.")
+    session.delete(response)
+    audit.record(session, action="canned.deleted", actor_kind="agent", actor_id=actor_id, target_kind="canned", target_id=response_id)
+    session.commit()
+
+
+def list_all(session: Session) -> list[tuple[CannedResponse, str]]:
+    """(response, queue name or "All queues") for the supervisor's list."""
+    rows = session.exec(
+        select(CannedResponse, Queue.name).join(Queue, col(Queue.id) == col(CannedResponse.queue_id), isouter=True).order_by(CannedResponse.title)
+    ).all()
+    return [(response, name or "All queues") for response, name in rows]
+
+
+def fill(body: str, *, customer_name: str, agent_name: str, number: str) -> str:
+    return body.format(
+        customer_first_name=customer_name.split()[0] if customer_name.split() else customer_name,
+        customer_name=customer_name,
+        agent_name=agent_name,
+        number=number,
+    )
+
+
+def quick_actions(session: Session, *, interaction_id: int, user_id: int, typed: str) -> list[QuickAction]:
+    """The menu for what the agent typed after "/" in a chat of theirs."""
+    item = session.get(Interaction, interaction_id)
+    if item is None or item.agent_id != user_id:
+        raise NotFound("That chat is not yours.")
+    command, _, rest = typed.removeprefix("/").partition(" ")
+    command, rest = command.lower(), rest.strip()
+    actions: list[QuickAction] = []
+    if command in ("", "r"):
+        customer = session.get(Customer, item.customer_id)
+        agent = session.get(User, user_id)
+        responses = session.exec(
+            select(CannedResponse)
+            .where(or_(col(CannedResponse.queue_id).is_(None), CannedResponse.queue_id == item.queue_id))
+            .order_by(CannedResponse.title)
+        ).all()
+        for response in responses:
+            if rest.lower() in response.title.lower():
+                actions.append(
+                    QuickAction("r", f"/r {response.title}", fill(response.body, customer_name=customer.name, agent_name=agent.display_name, number=item.number or ""))
+                )
+    if command in ("", "t", "tq"):
+        actions.append(QuickAction("tq", "/tq Transfer to another queue"))
+    if command in ("", "t", "ta"):
+        actions.append(QuickAction("ta", "/ta Transfer to another agent"))
+    if command in ("", "k", "kb"):
+        actions.append(QuickAction("kb", f"/kb Search the knowledge base{': ' + rest if rest else ''}", rest))
+    return actions[:12]

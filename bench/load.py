@@ -70,6 +70,7 @@ class Chat:
     queue_id: int
     started_at: float
     interaction_id: int = 0
+    number: str = ""
     accepted_at: float = 0.0
     stop: bool = False  # both sides stop writing before the customer leaves
     sent_to_agent: set[str] = field(default_factory=set)
@@ -138,8 +139,14 @@ class LoadCustomer(CustomerTab):
     def _on_update(self, update: dict, at: float) -> None:
         super()._on_update(update, at)
         msgs = self.last.get("messages")
-        if self.chat is not None and msgs is not None:
-            self.run.stats.check_list([m["body"] for m in msgs if m["sender_kind"] == "agent"], self.chat.name, at)
+        if self.chat is not None and self.vars.get("number") and self.vars.get("phase") in ("waiting", "chatting"):
+            self.chat.number = self.chat.number or self.vars["number"]
+            self.run.by_number.setdefault(self.vars["number"], self.chat)
+        # Attribute what the page shows to the chat the page says it shows (its number), not to
+        # the chat this tab is busy starting: a late delta of the previous chat is not a misdelivery.
+        chat = self.run.by_number.get(self.vars.get("number", ""))
+        if chat is not None and msgs is not None:
+            self.run.stats.check_list([m["body"] for m in msgs if m["sender_kind"] == "agent"], chat.name, at)
             for m in msgs:
                 if m["sender_kind"] == "customer" and m["body"].startswith(f"{MARK}|"):
                     mid = m["body"].split("|")[1]
@@ -285,12 +292,13 @@ class Run:
         self.stats = Stats()
         self.chats: dict[str, Chat] = {}
         self.queue_ids: list[int] = []
+        self.by_number: dict[str, Chat] = {}
         self.stopping = False
 
     def chat_of(self, name: str) -> Chat | None:
         return self.chats.get(name)
 
-    async def settle(self, chat: Chat, timeout: float = 10) -> None:
+    async def settle(self, chat: Chat, timeout: float = 180) -> None:
         """Wait until everything sent in this chat arrived (or the timeout), before ending it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -83,7 +83,7 @@ def main() -> None:
                         break
             for chat_id in chats:
                 for m in range(args.messages):
-                    conversations.post_message(s, interaction_id=chat_id, sender_kind=SenderKind.CUSTOMER if m % 2 else SenderKind.AGENT, sender_user_id=s.get(conversations.Interaction, chat_id).agent_id, body=f"message {m} " + "x" * 40, client_id=f"prof{chat_id}x{m}")
+                    conversations.post_message(s, interaction_id=chat_id, sender_kind=SenderKind.CUSTOMER if m % 2 else SenderKind.AGENT, sender_user_id=s.get(conversations.Interaction, chat_id).agent_id, body=f"message {m} " + "x" * 40, client_id=f"prof-{chat_id:05d}-{m:04d}")
             for n in range(args.waiting):
                 conversations.start_chat(s, name=f"W{n}", email=f"w{n}@example.com", queue_id=queue.id, question="waiting")
             for n in range(args.agents_per_queue * 2):  # clients to resolve: one tab per agent and per customer
@@ -93,6 +93,8 @@ def main() -> None:
 
         agent = agent_ids[0]
         one_chat = chats[0]
+        with Session(engine) as s:
+            one_agent = s.get(conversations.Interaction, one_chat).agent_id
 
         def timed(label, fn, *, writer=True, size=None):
             times, counts = [], []
@@ -125,7 +127,7 @@ def main() -> None:
 
         def post(s):
             counter[0] += 1
-            return conversations.post_message(s, interaction_id=one_chat, sender_kind=SenderKind.CUSTOMER, body="hello", client_id=f"profpost{counter[0]:06d}")
+            return conversations.post_message(s, interaction_id=one_chat, sender_kind=SenderKind.AGENT, sender_user_id=one_agent, body="hello", client_id=f"profpost{counter[0]:06d}")
 
         timed("conversations.post_message", post)
         msg_targets = timed("realtime.tokens_for([InteractionChanged])  (message)", lambda s: realtime.tokens_for(s, [InteractionChanged(one_chat)]), writer=False)

@@ -460,9 +460,88 @@ def interaction_trigger(tab: ChatTab) -> rx.Component:
     )
 
 
+SHORTCUTS = [
+    ("Alt+A", "Accept the first chat offered in the Inbox"),
+    ("Alt+N", "Next tab"),
+    ("Alt+M", "Focus the message box (Enter sends)"),
+    ("Alt+C", "Close the current chat (Details › Close)"),
+    ("Alt+K", "Open Agent Assist"),
+    ("Alt+H", "This help"),
+]
+
+# One listener for the whole page; each shortcut clicks the control a person would.
+SHORTCUT_SCRIPT = """
+if (!window.__awShortcuts) {
+  window.__awShortcuts = true;
+  document.addEventListener('keydown', (event) => {
+    if (!event.altKey || event.ctrlKey || event.metaKey) return;
+    const byText = (selector, text) => [...document.querySelectorAll(selector)].find((el) => el.textContent.trim().startsWith(text) || el.getAttribute('aria-label') === text);
+    const actions = {
+      a: () => byText('button', 'Accept')?.click(),
+      n: () => {
+        const tabs = [...document.querySelectorAll('[role=tablist][aria-label=Interactions] [role=tab]')];
+        const current = tabs.findIndex((tab) => tab.getAttribute('aria-selected') === 'true');
+        tabs[(current + 1) % tabs.length]?.click();
+      },
+      m: () => document.querySelector('input[id^=composer-]')?.focus(),
+      c: () => byText('button', 'Close')?.click(),
+      k: () => byText('[role=tab]', 'Agent Assist')?.click(),
+      h: () => document.getElementById('aw-shortcuts-button')?.click(),
+    };
+    const action = actions[event.key.toLowerCase()];
+    if (action) { event.preventDefault(); action(); }
+  });
+}
+"""
+
+
+def shortcuts_help() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.trigger(rx.button(rx.icon("keyboard", size=14), "Shortcuts", size="2", variant="soft", id="aw-shortcuts-button")),
+        rx.dialog.content(
+            rx.dialog.title("Keyboard shortcuts"),
+            rx.table.root(
+                rx.table.body(*[rx.table.row(rx.table.cell(rx.el.kbd(keys)), rx.table.cell(text)) for keys, text in SHORTCUTS]),
+                size="1",
+            ),
+            rx.dialog.close(rx.button("Close help", variant="soft", margin_top="12px")),
+        ),
+    )
+
+
+def alerts() -> rx.Component:
+    """Sound and desktop-notification controls; a new alert remounts the marker, which plays it."""
+    return rx.hstack(
+        rx.button(
+            rx.cond(WorkspaceState.sound_on == "on", rx.icon("volume-2", size=14), rx.icon("volume-x", size=14)),
+            rx.cond(WorkspaceState.sound_on == "on", "Sound on", "Sound off"),
+            size="2",
+            variant="soft",
+            on_click=WorkspaceState.toggle_sound,
+            aria_pressed=WorkspaceState.sound_on == "on",
+        ),
+        rx.button(
+            rx.icon("bell", size=14),
+            "Desktop alerts",
+            size="2",
+            variant="soft",
+            on_click=rx.call_script("'Notification' in window && Notification.requestPermission()"),
+            title="Allow desktop notifications for new offers and messages",
+        ),
+        # The key sits on the parent: a new key remounts the child, whose on_mount plays the alert.
+        rx.box(rx.box(on_mount=WorkspaceState.play_alert), key=WorkspaceState.alert_seq.to_string(), display="none"),
+        spacing="2",
+    )
+
+
 def workspace_body() -> rx.Component:
     return rx.vstack(
-        app_header(rx.cond(AuthState.is_supervisor, rx.link("Supervisor dashboard", href="/supervisor")), presence_picker()),
+        app_header(
+            rx.cond(AuthState.is_supervisor, rx.link("Supervisor dashboard", href="/supervisor")),
+            alerts(),
+            shortcuts_help(),
+            presence_picker(),
+        ),
         breadcrumb(),
         notices(),
         rx.hstack(
@@ -489,6 +568,7 @@ def workspace_body() -> rx.Component:
         close_tab_dialog(),
         tool_dialogs(),
         rx.box(rx.moment(interval=5000, on_change=WorkspaceState.tick), display="none"),
+        rx.script(SHORTCUT_SCRIPT),
         spacing="3",
         width="100%",
         padding="12px 20px",

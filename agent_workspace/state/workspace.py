@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 
@@ -77,6 +78,11 @@ class WorkspaceState(rx.State):
     urgency: dict[str, str] = {}  # "" | warning | critical
     typing_now: dict[str, bool] = {}
     active_tab: str = "inbox"
+    # Bumped on a new offer or customer message; the page plays a sound / shows a desktop notification.
+    alert_seq: int = 0
+    alert_text: str = ""
+    _alerted_seq: int = 0
+    sound_on: str = rx.LocalStorage("on", name="aw_sound")
     claiming_queue_id: int = 0
     claim_delayed: bool = False
     reject_target_id: int = 0
@@ -107,6 +113,7 @@ class WorkspaceState(rx.State):
         if principal is None:
             return rx.redirect("/login")
         self._user_id = principal.user_id
+        self.loaded = False  # no alerts for what a reload re-reads
         await call(_register_agent, token=self.router.session.client_token, user_id=self._user_id)
         self._last_heartbeat = time.monotonic()
         # A (re)load re-reads every open chat from the database in full.
@@ -126,7 +133,11 @@ class WorkspaceState(rx.State):
         self.active_chats = snapshot.active_chats
         self.queue_names = snapshot.queue_names
         self._queue_ids = snapshot.queue_ids
+        offered_before = {c.interaction_id for c in self.inbox if c.offered_to_me} | {t.interaction_id for t in self.transfer_offers}
         self.inbox = [card_view(card) for card in snapshot.inbox]
+        new_offers = [c for c in self.inbox if c.offered_to_me and c.interaction_id not in offered_before]
+        if new_offers and self.loaded:
+            self._alert(f"New chat offered: {new_offers[0].customer_name} ({new_offers[0].queue_name})")
         self.transfer_offers = [transfer_offer_view(t) for t in snapshot.transfer_offers]
         if snapshot.has_notices:
             fresh = await call(transfers.take_notices, user_id=self._user_id)
@@ -140,6 +151,30 @@ class WorkspaceState(rx.State):
         self._update_urgency()
         if self.active_tab != "inbox" and self.active_tab not in open_keys:
             self.active_tab = "inbox"
+
+    def _alert(self, text: str) -> None:
+        self.alert_seq += 1
+        self.alert_text = text
+
+    @rx.event
+    def play_alert(self):
+        """Runs when the page mounts a new alert marker: a beep and, if allowed, a desktop notification."""
+        if self.alert_seq == self._alerted_seq:
+            return None
+        self._alerted_seq = self.alert_seq
+        return rx.call_script(
+            "(() => {"
+            + ("try { const c = new AudioContext(); const o = c.createOscillator(); const g = c.createGain();"
+               " g.gain.value = 0.08; o.frequency.value = 880; o.connect(g); g.connect(c.destination);"
+               " o.start(); o.stop(c.currentTime + 0.15); } catch (e) {}" if self.sound_on == "on" else "")
+            + " if (document.hidden && 'Notification' in window && Notification.permission === 'granted')"
+            f" new Notification('Agent Workspace', {{body: {json.dumps(self.alert_text)}}});"
+            + "})()"
+        )
+
+    @rx.event
+    def toggle_sound(self):
+        self.sound_on = "off" if self.sound_on == "on" else "on"
 
     def _forget_closed(self, open_keys: set[str]) -> None:
         for name in ("conversations", "unread", "urgency", "typing_now"):
@@ -159,9 +194,11 @@ class WorkspaceState(rx.State):
         views_ = [message_view(m, attachment_base=ATTACHMENT_BASE) for m in new]
         self.conversations = {**self.conversations, key: merge_messages(self.conversations.get(key, []), views_)}
         self._cursors[interaction_id] = max(self._cursors.get(interaction_id, 0), max(m.id for m in new))
-        arrived = sum(1 for m in new if m.sender_kind == SenderKind.CUSTOMER)
+        arrived = [m for m in new if m.sender_kind == SenderKind.CUSTOMER]
         if self.active_tab != key and arrived:
-            self.unread = {**self.unread, key: self.unread.get(key, 0) + arrived}
+            self.unread = {**self.unread, key: self.unread.get(key, 0) + len(arrived)}
+        if arrived and self.loaded:
+            self._alert(f"{arrived[-1].sender_name}: {arrived[-1].body[:120]}")
 
     async def _on_changes(self, changes: list[Change]) -> None:
         """A push: a full refresh if the inbox or this agent changed, else only the touched chats."""

@@ -106,7 +106,7 @@ class AssistState(rx.State):
         self.interaction_id = int(interaction_id)
         self.article_number = ""
         try:
-            self.query = await read(_auto_query, interaction_id=self.interaction_id, user_id=workspace._user_id)
+            self.query = await read(_auto_query, interaction_id=self.interaction_id, user_id=await workspace._me())
         except ServiceError as error:
             self.error = str(error)
             return
@@ -143,7 +143,7 @@ class AssistState(rx.State):
         workspace = await self.get_state(WorkspaceState)
         try:
             _message, changes = await call(
-                _send_article, interaction_id=self.interaction_id, user_id=workspace._user_id, number=str(number)[:20]
+                _send_article, interaction_id=self.interaction_id, user_id=await workspace._me(), number=str(number)[:20]
             )
         except ServiceError as error:
             return rx.toast.error(str(error))

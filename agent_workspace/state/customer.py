@@ -79,6 +79,18 @@ class CustomerChatState(rx.State):
             await self._refresh()
         self.loaded = True
 
+    async def _chat(self) -> int:
+        """This browser's chat. After a server restart this state is new while the
+        page's queued events arrive before its on_load: resume from the chat cookie."""
+        if not self._interaction_id and self.chat_key:
+            try:
+                self._interaction_id = await call(_resume, public_id=self.chat_key, token=self.router.session.client_token)
+            except ServiceError:
+                self.chat_key = ""
+                return 0
+            await self._refresh()
+        return self._interaction_id
+
     async def _refresh(self, _changes: list | None = None) -> None:
         if not self._interaction_id:
             return
@@ -155,7 +167,7 @@ class CustomerChatState(rx.State):
     @rx.event
     async def send(self, form: dict):
         body = str(form.get("body", "")).strip()
-        if not self._interaction_id or not body:
+        if not await self._chat() or not body:
             return
         message = MessageView(
             client_id=uuid.uuid4().hex,
@@ -180,7 +192,7 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def typing(self):
-        if not self._interaction_id:
+        if not await self._chat():
             return
         changes = await call(
             conversations.set_typing, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER
@@ -190,7 +202,7 @@ class CustomerChatState(rx.State):
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
         """Customer attachments: validated by content and size on the server."""
-        if not self._interaction_id or self.phase == "ended":
+        if not await self._chat() or self.phase == "ended":
             return
         problems, changes = [], []
         for file in files:
@@ -213,7 +225,7 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def end_chat(self):
-        if not self._interaction_id:
+        if not await self._chat():
             return
         changes = await call(conversations.customer_end, interaction_id=self._interaction_id)
         await self._refresh()
@@ -221,7 +233,7 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def rate(self, form: dict):
-        if not self._interaction_id:
+        if not await self._chat():
             return
         try:
             rating = int(form.get("rating") or 0)
@@ -247,7 +259,7 @@ class CustomerChatState(rx.State):
     @rx.event
     async def tick(self, _value: str = ""):
         """Heartbeat: keeps the connection registered and the typing indicator honest."""
-        if not self._interaction_id:
+        if not await self._chat():
             return
         if time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
             self._last_heartbeat = time.monotonic()

@@ -137,7 +137,7 @@ class ToolsState(rx.State):
         return await self.get_state(WorkspaceState)
 
     async def _user_id(self) -> int:
-        return (await self._workspace())._user_id
+        return await (await self._workspace())._me()
 
     async def _after(self, changes) -> None:
         workspace = await self._workspace()

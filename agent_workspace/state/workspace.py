@@ -55,7 +55,7 @@ def _customer_waiting(messages: list[MessageView]) -> bool:
 class WorkspaceState(rx.State):
     """Holds the inbox and the active chats across queues for one browser tab."""
 
-    _user_id: int = 0
+    _uid: int = 0  # the signed-in agent; see _me()
     _queue_ids: list[int] = []
     _cursors: dict[int, int] = {}  # interaction id -> last stored message id on this page
     _waiting_since: dict[str, float] = {}
@@ -77,7 +77,8 @@ class WorkspaceState(rx.State):
     unread: dict[str, int] = {}
     urgency: dict[str, str] = {}  # "" | warning | critical
     typing_now: dict[str, bool] = {}
-    active_tab: str = "inbox"
+    # Kept in the browser tab too, so a reload or a server restart reopens the same tab.
+    active_tab: str = rx.SessionStorage("inbox", name="aw_active_tab")
     # Bumped on a new offer or customer message; the page plays a sound / shows a desktop notification.
     alert_seq: int = 0
     alert_text: str = ""
@@ -112,9 +113,9 @@ class WorkspaceState(rx.State):
         principal = await current_principal(self)
         if principal is None:
             return rx.redirect("/login")
-        self._user_id = principal.user_id
+        self._uid = principal.user_id
         self.loaded = False  # no alerts for what a reload re-reads
-        await call(_register_agent, token=self.router.session.client_token, user_id=self._user_id)
+        await call(_register_agent, token=self.router.session.client_token, user_id=self._uid)
         self._last_heartbeat = time.monotonic()
         # A (re)load re-reads every open chat from the database in full.
         self.tabs, self.conversations, self._cursors = [], {}, {}
@@ -122,11 +123,25 @@ class WorkspaceState(rx.State):
         self.loaded = True
         return None
 
+    async def _me(self) -> int:
+        """The signed-in agent. After a server restart this state is new while the
+        page's queued events arrive before its on_load: learn the user again from
+        the session cookie and restore the view first."""
+        if not self._uid:
+            principal = await current_principal(self)
+            if principal is None:
+                return 0
+            self._uid = principal.user_id
+            await call(_register_agent, token=self.router.session.client_token, user_id=self._uid)
+            await self._refresh()
+            self.loaded = True
+        return self._uid
+
     async def _refresh(self) -> None:
         """Re-read header, inbox and open chats; new messages after each chat's cursor."""
-        if not self._user_id:
+        if not self._uid:
             return
-        snapshot = await read(views.agent_snapshot, user_id=self._user_id, cursors=dict(self._cursors))
+        snapshot = await read(views.agent_snapshot, user_id=self._uid, cursors=dict(self._cursors))
         self.display_name = snapshot.display_name
         self.presence = snapshot.presence
         self.capacity = snapshot.capacity
@@ -140,7 +155,7 @@ class WorkspaceState(rx.State):
             self._alert(f"New chat offered: {new_offers[0].customer_name} ({new_offers[0].queue_name})")
         self.transfer_offers = [transfer_offer_view(t) for t in snapshot.transfer_offers]
         if snapshot.has_notices:
-            fresh = await call(transfers.take_notices, user_id=self._user_id)
+            fresh = await call(transfers.take_notices, user_id=self._uid)
             self.notices = [*self.notices, *([n.level, n.body] for n in fresh)][-5:]
         existing = {tab.interaction_id: tab for tab in self.tabs}
         self.tabs = [update_tab(existing.get(d.id) or ChatTab(interaction_id=d.id), d) for d in snapshot.open_interactions]
@@ -202,10 +217,10 @@ class WorkspaceState(rx.State):
 
     async def _on_changes(self, changes: list[Change]) -> None:
         """A push: a full refresh if the inbox or this agent changed, else only the touched chats."""
-        if not self._user_id:
+        if not self._uid:
             return
         full = any(
-            (isinstance(c, AgentChanged) and c.user_id == self._user_id)
+            (isinstance(c, AgentChanged) and c.user_id == self._uid)
             or (isinstance(c, QueueChanged) and c.queue_id in self._queue_ids)
             for c in changes
         )
@@ -214,7 +229,7 @@ class WorkspaceState(rx.State):
             await self._refresh()
             return
         deltas = await read(views.chat_deltas, cursors={i: self._cursors[i] for i in touched})
-        if any(d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != self._user_id or d.customer_ended for d in deltas):
+        if any(d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != self._uid or d.customer_ended for d in deltas):
             await self._refresh()
             return
         for delta in deltas:
@@ -240,12 +255,12 @@ class WorkspaceState(rx.State):
     @rx.event
     async def tick(self, _value: str = ""):
         """Every few seconds: tab colours, and a heartbeat that keeps presence alive."""
-        if not self._user_id:
+        if not await self._me():
             return
         self._update_urgency()
         if time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
             self._last_heartbeat = time.monotonic()
-            await call(_register_agent, token=self.router.session.client_token, user_id=self._user_id)
+            await call(_register_agent, token=self.router.session.client_token, user_id=self._uid)
 
     def _publish(self, changes) -> None:
         realtime.publish_later(changes, exclude_token=self.router.session.client_token)
@@ -257,7 +272,7 @@ class WorkspaceState(rx.State):
         wanted = {v: k for k, v in PRESENCE_LABELS.items()}.get(label)
         if wanted is None:
             return rx.toast.error("Presence is Available, Away or Offline.")
-        changes = await call(routing.set_presence, user_id=self._user_id, presence=wanted.value)
+        changes = await call(routing.set_presence, user_id=await self._me(), presence=wanted.value)
         await self._refresh()
         self._publish(changes)
         return None
@@ -269,7 +284,7 @@ class WorkspaceState(rx.State):
     @rx.event
     async def answer_transfer(self, interaction_id: int, accept: bool):
         try:
-            changes = await call(transfers.answer, interaction_id=int(interaction_id), user_id=self._user_id, accept=bool(accept))
+            changes = await call(transfers.answer, interaction_id=int(interaction_id), user_id=await self._me(), accept=bool(accept))
         except ServiceError as error:
             await self._refresh()
             return rx.toast.error(str(error))
@@ -303,7 +318,7 @@ class WorkspaceState(rx.State):
                 return
             self.claiming_queue_id = int(queue_id)
             self.claim_delayed = False
-            user_id = self._user_id
+            user_id = await self._me()
         claim = asyncio.ensure_future(call(routing.accept, user_id=user_id, queue_id=int(queue_id)))
         try:
             try:
@@ -341,7 +356,7 @@ class WorkspaceState(rx.State):
         try:
             changes = await call(
                 routing.reject,
-                user_id=self._user_id,
+                user_id=await self._me(),
                 interaction_id=self.reject_target_id,
                 reason=str(form.get("reason", "")),
             )
@@ -364,7 +379,7 @@ class WorkspaceState(rx.State):
                 conversations.post_message,
                 interaction_id=tab.interaction_id,
                 sender_kind=SenderKind.AGENT,
-                sender_user_id=self._user_id,
+                sender_user_id=self._uid,
                 body=message.body,
                 client_id=message.client_id,
             )
@@ -379,6 +394,7 @@ class WorkspaceState(rx.State):
 
     @rx.event
     async def send_message(self, form: dict):
+        await self._me()
         try:
             interaction_id = int(form.get("interaction_id", 0))
         except (TypeError, ValueError):
@@ -404,6 +420,7 @@ class WorkspaceState(rx.State):
 
     @rx.event
     async def retry_message(self, interaction_id: int, client_id: str):
+        await self._me()
         tab = self._tab(int(interaction_id))
         chat = self.conversations.get(str(int(interaction_id)), [])
         message = next((m for m in chat if m.client_id == client_id), None) if tab else None
@@ -440,7 +457,7 @@ class WorkspaceState(rx.State):
             changes = await call(
                 conversations.close,
                 interaction_id=interaction_id,
-                user_id=self._user_id,
+                user_id=await self._me(),
                 save_history=save_history,
             )
         except ServiceError as error:

@@ -93,6 +93,33 @@ class RunningApp:
         self.data_dir = data_dir
         self.env = env
         self.mailbox = mailbox
+        self.port = int(base_url.rsplit(":", 1)[1])
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = open(self.data_dir / "server.log", "a")
+        self.process = subprocess.Popen(
+            ["reflex", "run", "--env", "prod", "--single-port", "--frontend-port", str(self.port), "--backend-host", "127.0.0.1"],
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        _wait_healthy(f"{self.base_url}/api/health", self.process, timeout=420)
+        _wait_healthy(f"{self.base_url}/login", self.process, timeout=60)
+
+    def stop(self, sig: int = 15) -> None:
+        if self.process is None:
+            return
+        os.killpg(self.process.pid, sig)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, 9)
+            self.process.wait(timeout=20)
+        self.process = None
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -131,29 +158,14 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
     for command in (["db", "upgrade"], ["seed"]):
         result = app.cli(*command)
         assert result.returncode == 0, result.stderr
-    log_path = data_dir / "server.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            ["reflex", "run", "--env", "prod", "--single-port", "--frontend-port", str(port), "--backend-host", "127.0.0.1"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     try:
-        _wait_healthy(f"{app.base_url}/api/health", process, timeout=420)
-        _wait_healthy(f"{app.base_url}/login", process, timeout=60)
+        app.start()
         yield app
     except Exception:
-        print(log_path.read_text()[-5000:])
+        print((data_dir / "server.log").read_text()[-5000:])
         raise
     finally:
-        os.killpg(process.pid, 15)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
+        app.stop()
         mailbox.controller.stop()
 
 

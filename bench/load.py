@@ -32,7 +32,7 @@ import math
 import os
 import platform
 import random
-import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -571,13 +571,16 @@ async def one(args) -> dict:
             servers.start()
             result = await run_load(args, servers)
         finally:
+            logs = Path(tempfile.gettempdir()) / "aw-load-logs"
+            logs.mkdir(exist_ok=True)
             for app in servers.apps:
-                log = app.log_tail(200000)
+                log = app.log_tail(2_000_000)
+                (logs / f"{args.mode}-{args.chats}-{app.log_path.name}").write_text(log)
                 if args.show_log:
                     print(f"--- {app.log_path.name} (last 6000 chars)\n{log[-6000:]}")
                 tracebacks = log.count("Traceback")
                 if tracebacks:
-                    print(f"server log {app.log_path.name}: {tracebacks} tracebacks; last:\n{log[log.rfind('Traceback'):][:3000]}")
+                    print(f"server log {app.log_path.name}: {tracebacks} tracebacks (kept in {logs}); last:\n{log[log.rfind('Traceback'):][-3000:]}")
             servers.stop()
     return result
 
@@ -607,14 +610,14 @@ def render_section(results: list[dict]) -> str:
     return "\n".join([
         SECTION_HEADING,
         "",
-        f"Run on {date.today().isoformat()}, {platform.machine()} machine with {cpu} CPU cores, Python {platform.python_version()}; the load generator runs on the same cores (its CPU is in the table).",
+        f"Run on {date.today().isoformat()}, {platform.machine()} machine with {cpu} CPU cores, Python {platform.python_version()}, app at commit {results[0].get('commit', '?')}; the load generator runs on the same cores (its CPU is in the table).",
         "",
         "Command: `.venv/bin/python bench/load.py --matrix --write-docs` (one run: `bench/load.py --mode sqlite|scaleout --chats N`).",
         "",
         "Each chat is one customer tab and a share of an agent tab (agents of capacity "
         f"{results[0]['capacity']}, {results[0]['queues']} queues, each agent in one); both sides write one message every "
         f"{results[0]['interval']:.0f} s; a chat lasts {results[0].get('chat_messages', 10)} customer messages, then the customer ends it, the agent closes it and the customer starts a new one. "
-        f"{results[0]['duration']} s of load per row, then the generator waits for what is in flight. Latency is from the sender's send to the first delta that shows the message to the other side. "
+        f"{results[0]['duration']:.0f} s of load per row, then the generator waits for what is in flight. Latency is from the sender's send to the first delta that shows the message to the other side. "
         "`scaleout` runs two app processes (one Granian worker each) on one PostgreSQL database and one Redis: customers on process A, agents on B, so every message and every claim crosses processes.",
         "",
         *rows,
@@ -681,6 +684,7 @@ def main(argv=None) -> int:
             run_args.idle_clients = 200 if chats == min(int(x) for x in args.levels.split(",")) else 0
         result = asyncio.run(one(run_args))
         result["chat_messages"] = args.chat_messages
+        result["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
         results.append(result)
         print(report(result), flush=True)
         print("PASS" if ok(result) else "FAIL: lost, duplicated or misdelivered messages", flush=True)

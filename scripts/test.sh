@@ -16,8 +16,10 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 status=0
-echo "==> unit, service and state tests"
-pytest -q -m "not e2e" --ignore=tests/e2e "$@" || status=$?
+echo "==> unit, service and CLI tests"
+pytest -q --ignore=tests/e2e --ignore=tests/scaleout "$@" || status=$?
 echo "==> end-to-end tests (production build in a real browser)"
 pytest -q tests/e2e "$@" || status=$?
+echo "==> scale-out tests (PostgreSQL + Redis, two app processes)"
+pytest -q tests/scaleout "$@" || status=$?
 exit $status

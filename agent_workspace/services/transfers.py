@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from agent_workspace.models import AgentNotice, Interaction, InteractionState, Presence, Queue, User, utcnow
 from agent_workspace.services import audit, routing
 from agent_workspace.services.conversations import system_message
-from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
+from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
 
 MAX_NOTE_LENGTH = 1000

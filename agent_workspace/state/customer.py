@@ -19,8 +19,8 @@ from agent_workspace.api import CHAT_COOKIE
 from agent_workspace.security import Access, access
 from agent_workspace.services import conversations, routing, views
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.state.common import call, clock, read
-from agent_workspace.state.views import MessageView, merge_messages, message_view
+from agent_workspace.state.common import call, read
+from agent_workspace.state.views import MessageView, deliver, merge_messages, message_view
 
 HEARTBEAT_SECONDS = 15
 
@@ -148,20 +148,7 @@ class CustomerChatState(rx.State):
         self._publish(started.changes)
 
     async def _post(self, message: MessageView):
-        try:
-            stored, changes = await call(
-                conversations.post_message,
-                interaction_id=self._interaction_id,
-                sender_kind=SenderKind.CUSTOMER,
-                body=message.body,
-                client_id=message.client_id,
-            )
-        except ServiceError as error:
-            message.status, message.error = "failed", str(error)
-        else:
-            message.id, message.status, message.error = stored.id, "sent", ""
-            message.time = clock(stored.created_at)
-            self._publish(changes)
+        self._publish(await deliver(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER))
         self.messages = list(self.messages)
 
     @rx.event

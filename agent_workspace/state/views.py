@@ -6,7 +6,9 @@ import dataclasses
 
 from agent_workspace.services.routing import InboxCard
 from agent_workspace.services.views import InteractionData, MessageData
-from agent_workspace.state.common import clock, iso
+from agent_workspace.services import conversations
+from agent_workspace.services.errors import ServiceError
+from agent_workspace.state.common import call, clock, iso
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
@@ -97,6 +99,28 @@ class ChatTab:
     emails: list[EmailView] = dataclasses.field(default_factory=list)
     transfer_pending_to: str = ""
     child_tab: str = "details"
+
+
+async def deliver(message: MessageView, *, interaction_id: int, sender_kind: str, sender_user_id: int | None = None) -> list:
+    """Store a page's pending message and flip it to Sent (or Failed, with why).
+
+    Returns the changes to publish; the client id makes a retry a no-op.
+    """
+    try:
+        stored, changes = await call(
+            conversations.post_message,
+            interaction_id=interaction_id,
+            sender_kind=sender_kind,
+            sender_user_id=sender_user_id,
+            body=message.body,
+            client_id=message.client_id,
+        )
+    except ServiceError as error:
+        message.status, message.error = "failed", str(error)
+        return []
+    message.id, message.status, message.error = stored.id, "sent", ""
+    message.time = clock(stored.created_at)
+    return changes
 
 
 def message_view(m: MessageData, *, attachment_base: str) -> MessageView:

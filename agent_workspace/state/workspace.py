@@ -16,13 +16,14 @@ from agent_workspace.security import Access, access, current_principal
 from agent_workspace.services import conversations, routing, transfers, views
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
-from agent_workspace.state.common import call, clock, read
+from agent_workspace.state.common import call, read
 from agent_workspace.state.views import (
     ChatTab,
     InboxCardView,
     MessageView,
     TransferOfferView,
     card_view,
+    deliver,
     merge_messages,
     message_view,
     transfer_offer_view,
@@ -374,21 +375,7 @@ class WorkspaceState(rx.State):
         return next((t for t in self.tabs if t.interaction_id == interaction_id), None)
 
     async def _post(self, tab: ChatTab, message: MessageView):
-        try:
-            stored, changes = await call(
-                conversations.post_message,
-                interaction_id=tab.interaction_id,
-                sender_kind=SenderKind.AGENT,
-                sender_user_id=self._uid,
-                body=message.body,
-                client_id=message.client_id,
-            )
-        except ServiceError as error:
-            message.status, message.error = "failed", str(error)
-        else:
-            message.id, message.status, message.error = stored.id, "sent", ""
-            message.time = clock(stored.created_at)
-            self._publish(changes)
+        self._publish(await deliver(message, interaction_id=tab.interaction_id, sender_kind=SenderKind.AGENT, sender_user_id=self._uid))
         self.conversations = dict(self.conversations)
         self._update_urgency()
 

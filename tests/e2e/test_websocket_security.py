@@ -6,7 +6,6 @@ import inspect
 
 import pytest
 from reflex.state import State
-from reflex.utils.format import format_event_handler
 from sqlalchemy import func, text
 from sqlmodel import select
 

@@ -38,6 +38,7 @@ class Receiver:
 _receivers: dict[str, Receiver] = {}
 _app: rx.App | None = None
 _background: set[asyncio.Task] = set()
+_pending: dict[str, list[Change]] = {}  # tokens with a push under way -> changes that came meanwhile
 
 
 def bind(app: rx.App) -> None:
@@ -118,17 +119,43 @@ def _resolve(changes: list[Change]) -> dict[str, str]:
 
 
 async def poke(token: str, kind: str, changes: list[Change]) -> None:
-    """Make one client re-read from the database what ``changes`` touched."""
+    """Make one client re-read from the database what ``changes`` touched.
+
+    Pushes to one token are coalesced: while one runs, later changes are
+    gathered and applied in a single follow-up, so a busy queue does not pile
+    up a refresh per event behind the tab's state lock.
+    """
     receiver = _receivers.get(kind)
     if _app is None or receiver is None:
         return
+    if token in _pending:
+        _pending[token].extend(changes)
+        return
+    _pending[token] = []
     try:
-        async with _app.modify_state(rx.BaseStateToken(ident=token, cls=receiver.state_cls)) as root:
-            state = await root.get_state(receiver.state_cls)
-            refresh: Callable[[list[Change]], Awaitable[None]] = getattr(state, receiver.method)
-            await refresh(changes)
-    except Exception:  # one broken tab must not stop the others
-        log.exception("push to %s failed", token)
+        while True:
+            await _apply(token, receiver, changes)
+            changes = list(dict.fromkeys(_pending[token]))
+            if not changes:
+                break
+            _pending[token] = []
+    finally:
+        del _pending[token]
+
+
+async def _apply(token: str, receiver: Receiver, changes: list[Change], attempts: int = 2) -> None:
+    for attempt in range(attempts):
+        try:
+            async with _app.modify_state(rx.BaseStateToken(ident=token, cls=receiver.state_cls)) as root:
+                state = await root.get_state(receiver.state_cls)
+                refresh: Callable[[list[Change]], Awaitable[None]] = getattr(state, receiver.method)
+                await refresh(changes)
+            return
+        except Exception:  # one broken tab must not stop the others; a page's tick resyncs it
+            if attempt == attempts - 1:
+                log.exception("push to %s failed", token)
+            else:
+                await asyncio.sleep(0.05)
 
 
 async def publish(changes: list[Change], *, exclude_token: str | None = None) -> None:

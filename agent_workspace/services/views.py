@@ -259,6 +259,25 @@ def agent_snapshot(session: Session, *, user_id: int, cursors: dict[int, int]) -
 
 
 @dataclass(frozen=True)
+class InboxSnapshot:
+    """What a queue change alters for an agent: presence, load and the inbox cards."""
+
+    presence: str
+    active_chats: int
+    inbox: list[routing.InboxCard]
+
+
+def inbox_snapshot(session: Session, *, user_id: int) -> InboxSnapshot:
+    """The cheap refresh for queue changes (a few statements, not the whole workspace)."""
+    user = session.get(User, user_id)
+    return InboxSnapshot(
+        presence=user.presence,
+        active_chats=routing.active_chat_count(session, user_id),
+        inbox=routing.inbox(session, user_id=user_id),
+    )
+
+
+@dataclass(frozen=True)
 class CustomerSnapshot:
     interaction: InteractionData
     position: int

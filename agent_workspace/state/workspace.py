@@ -149,11 +149,7 @@ class WorkspaceState(rx.State):
         self.active_chats = snapshot.active_chats
         self.queue_names = snapshot.queue_names
         self._queue_ids = snapshot.queue_ids
-        offered_before = {c.interaction_id for c in self.inbox if c.offered_to_me} | {t.interaction_id for t in self.transfer_offers}
-        self.inbox = [card_view(card) for card in snapshot.inbox]
-        new_offers = [c for c in self.inbox if c.offered_to_me and c.interaction_id not in offered_before]
-        if new_offers and self.loaded:
-            self._alert(f"New chat offered: {new_offers[0].customer_name} ({new_offers[0].queue_name})")
+        self._set_inbox([card_view(card) for card in snapshot.inbox])
         self.transfer_offers = [transfer_offer_view(t) for t in snapshot.transfer_offers]
         if snapshot.has_notices:
             fresh = await call(transfers.take_notices, user_id=self._uid)
@@ -217,17 +213,17 @@ class WorkspaceState(rx.State):
             self._alert(f"{arrived[-1].sender_name}: {arrived[-1].body[:120]}")
 
     async def _on_changes(self, changes: list[Change]) -> None:
-        """A push: a full refresh if the inbox or this agent changed, else only the touched chats."""
+        """A push. Only what changed is re-read: this agent's own changes need the
+        whole view; a queue change only the inbox; a chat change only that chat."""
         if not self._uid:
             return
-        full = any(
-            (isinstance(c, AgentChanged) and c.user_id == self._uid)
-            or (isinstance(c, QueueChanged) and c.queue_id in self._queue_ids)
-            for c in changes
-        )
-        touched = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)} & set(self._cursors)
-        if full or not touched:
+        if any(isinstance(c, AgentChanged) and c.user_id == self._uid for c in changes):
             await self._refresh()
+            return
+        if any(isinstance(c, QueueChanged) and c.queue_id in self._queue_ids for c in changes):
+            await self._refresh_inbox()
+        touched = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)} & set(self._cursors)
+        if not touched:
             return
         deltas = await read(views.chat_deltas, cursors={i: self._cursors[i] for i in touched})
         if any(d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != self._uid or d.customer_ended for d in deltas):
@@ -236,6 +232,21 @@ class WorkspaceState(rx.State):
         for delta in deltas:
             self._apply_live(delta.interaction_id, delta.new_messages, delta.customer_typing)
         self._update_urgency()
+
+    async def _refresh_inbox(self) -> None:
+        snapshot = await read(views.inbox_snapshot, user_id=self._uid)
+        self.presence = snapshot.presence
+        self.active_chats = snapshot.active_chats
+        self._set_inbox([card_view(card) for card in snapshot.inbox])
+
+    def _set_inbox(self, cards: list[InboxCardView]) -> None:
+        """New inbox cards; a chat newly offered to this agent raises an alert."""
+        offered_before = {c.interaction_id for c in self.inbox if c.offered_to_me}
+        new_offers = [c for c in cards if c.offered_to_me and c.interaction_id not in offered_before]
+        if new_offers and self.loaded:
+            self._alert(f"New chat offered: {new_offers[0].customer_name} ({new_offers[0].queue_name})")
+        if cards != self.inbox:
+            self.inbox = cards
 
     def _update_urgency(self) -> None:
         """Colour tabs whose customer has waited 30 s (warning) / 60 s (critical) for a reply."""

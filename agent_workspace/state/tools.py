@@ -37,11 +37,6 @@ def _queue_choices(session, *, interaction_id: int) -> list[list[str]]:
     return [[str(q.id), q.name] for q in transfers.transfer_queues(session, interaction_id=interaction_id)]
 
 
-def _email_defaults(session, *, interaction_id: int, user_id: int) -> dict[str, str]:
-    _check_mine(session, interaction_id=interaction_id, user_id=user_id)
-    return email.compose_defaults(session, interaction_id=interaction_id)
-
-
 def _check_mine(session, *, interaction_id: int, user_id: int) -> Interaction:
     item = session.get(Interaction, interaction_id)
     if item is None or item.agent_id != user_id:
@@ -150,20 +145,22 @@ class ToolsState(rx.State):
     async def open_dialog(self, kind: str, interaction_id: int):
         if kind not in ("attach", "transfer_queue", "transfer_agent", "email"):
             return
-        self.interaction_id = _int(interaction_id)
-        self.error = ""
-        self.choices = []
+        interaction_id = _int(interaction_id)
         user_id = await self._user_id()
         try:
+            await read(_check_mine, interaction_id=interaction_id, user_id=user_id)
             if kind == "transfer_queue":
-                self.choices = await read(_queue_choices, interaction_id=self.interaction_id)
+                choices = await read(_queue_choices, interaction_id=interaction_id)
             elif kind == "transfer_agent":
-                self.choices = await read(_agent_choices, user_id=user_id)
-            elif kind == "email":
-                defaults = await read(_email_defaults, interaction_id=self.interaction_id, user_id=user_id)
+                choices = await read(_agent_choices, user_id=user_id)
+            else:
+                choices = []
+            if kind == "email":
+                defaults = await read(email.compose_defaults, interaction_id=interaction_id)
                 self.email_to, self.email_subject, self.email_body = defaults["to_address"], defaults["subject"], defaults["body"]
         except ServiceError as error:
             return rx.toast.error(str(error))
+        self.interaction_id, self.choices, self.error = interaction_id, choices, ""
         self.dialog = kind
         return None
 

@@ -207,3 +207,48 @@ def test_supervisor_handlers_refuse_a_plain_agent(app_server, world):
         assert SupervisorState.get_full_name() not in client.states_touched()
     finally:
         client.close()
+
+
+def test_an_agent_cannot_act_on_another_agents_chat(app_server, world, new_context):
+    """Agent B (another queue) aims every chat action at agent A's live chat: nothing happens."""
+    from tests.e2e.conftest import agent_page, start_customer_chat, unique
+    from tests.e2e.test_interaction_tools import accept_chat
+
+    queue, other_queue = world.queue(), world.queue()
+    owner_user, owner_password = world.agent(queues=[queue])
+    name = unique("Target")
+    start_customer_chat(new_context, app_server.base_url, name=name, queue=queue, question="Private matter")
+    owner = agent_page(new_context, app_server.base_url, owner_user, owner_password)
+    accept_chat(owner, name)
+    with world.session() as session:
+        chat = session.exec(select(Interaction).where(Interaction.question == "Private matter").order_by(Interaction.id.desc())).first()
+    intruder_user, intruder_password = world.agent(queues=[other_queue])
+    client = EventClient(app_server.base_url, cookie=_cookie_for(world, intruder_user, intruder_password))
+    target = str(chat.id)
+    attacks = [
+        (WorkspaceState, "send_message", {"form": {"interaction_id": target, "body": "intrusion"}}),
+        (WorkspaceState, "close_chat", {"interaction_id": chat.id}),
+        (WorkspaceState, "reject", {"form": {"reason": "x"}}),
+        (ToolsState, "open_dialog", {"kind": "email", "interaction_id": chat.id}),
+        (ToolsState, "send_email", {"form": {"to_address": "victim@example.com", "subject": "s", "body": "b"}}),
+        (ToolsState, "save_details", {"form": {"interaction_id": target, "short_description": "hijacked", "category": "inquiry", "priority": "1", "work_notes": ""}}),
+        (ToolsState, "create_record", {"interaction_id": chat.id, "kind": "case"}),
+        (ToolsState, "composer_changed", {"interaction_id": chat.id, "text": "/r"}),
+        (AssistState, "open_for", {"interaction_id": chat.id}),
+    ]
+    try:
+        client.send(WorkspaceState.on_load)
+        assert client.wait_for_state(WorkspaceState.get_full_name())
+        before = _snapshot(world, client.token)
+        for cls, handler, payload in attacks:
+            client.send(cls.event_handlers[handler], payload)
+        client.send(ToolsState.event_handlers["transfer_to_queue"], {"form": {"queue_id": "1", "note": "x"}})
+        client.settle(2.0)
+    finally:
+        client.close()
+    after = _snapshot(world, client.token)
+    assert after["message"] == before["message"] and after["support_record"] == before["support_record"]
+    assert after["outgoing_email"] == before["outgoing_email"]
+    with world.session() as session:
+        again = session.get(Interaction, chat.id)
+        assert (again.state, again.agent_id, again.short_description) == (chat.state, chat.agent_id, chat.short_description)

@@ -13,7 +13,7 @@ from agent_workspace.components.assist import assist_panel
 from agent_workspace.components.interaction import actions_toolbar, details_tab, record_tab, tool_dialogs
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.views import ChatTab, InboxCardView, TransferOfferView
-from agent_workspace.state.workspace import PRESENCE_LABELS, WorkspaceState
+from agent_workspace.state.workspace import PRESENCE_LABELS, LiveState, WorkspaceState
 
 
 def breadcrumb() -> rx.Component:
@@ -291,7 +291,7 @@ def active_chat(tab: ChatTab) -> rx.Component:
         actions_toolbar(tab),
         rx.box(
             message_list(
-                WorkspaceState.conversations[tab.interaction_id.to_string()],
+                LiveState.conversations[tab.interaction_id.to_string()],
                 mine_kind="agent",
                 on_retry=lambda client_id: WorkspaceState.retry_message(tab.interaction_id, client_id),
                 label="Conversation",
@@ -299,7 +299,7 @@ def active_chat(tab: ChatTab) -> rx.Component:
             class_name="aw-scroll",
             width="100%",
         ),
-        rx.cond(WorkspaceState.typing_now[tab.interaction_id.to_string()], rx.text(tab.customer_name, " is typing…", size="1", color_scheme="gray", role="status")),
+        rx.cond(LiveState.typing_now[tab.interaction_id.to_string()], rx.text(tab.customer_name, " is typing…", size="1", color_scheme="gray", role="status")),
         rx.cond(
             tab.customer_ended,
             rx.callout("The customer ended the chat. Complete the Details and Close.", icon="info", size="1", width="100%"),
@@ -435,18 +435,18 @@ def interaction_trigger(tab: ChatTab) -> rx.Component:
             rx.hstack(
                 rx.text(tab.customer_name),
                 rx.cond(
-                    WorkspaceState.unread[tab.interaction_id.to_string()] > 0,
+                    LiveState.unread[tab.interaction_id.to_string()] > 0,
                     rx.badge(
-                        WorkspaceState.unread[tab.interaction_id.to_string()].to_string(),
+                        LiveState.unread[tab.interaction_id.to_string()].to_string(),
                         color_scheme="red",
-                        aria_label=WorkspaceState.unread[tab.interaction_id.to_string()].to_string() + " unread",
+                        aria_label=LiveState.unread[tab.interaction_id.to_string()].to_string() + " unread",
                     ),
                 ),
                 spacing="2",
                 align="center",
             ),
             value=tab.interaction_id.to_string(),
-            class_name="aw-tab aw-urgency-" + WorkspaceState.urgency[tab.interaction_id.to_string()],
+            class_name="aw-tab aw-urgency-" + LiveState.urgency[tab.interaction_id.to_string()],
         ),
         rx.el.span(
             rx.icon("x", size=14),

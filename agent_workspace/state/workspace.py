@@ -53,6 +53,20 @@ def _customer_waiting(messages: list[MessageView]) -> bool:
 
 
 @access(Access.WORKSPACE)
+class LiveState(rx.State):
+    """What changes on every message, kept in its own small state so a push
+    re-renders only the components that show it (Reflex re-renders every
+    consumer of a state class when any of its vars changes). Written only by
+    WorkspaceState; it has no handlers."""
+
+    # Messages per open chat (key: interaction id).
+    conversations: dict[str, list[MessageView]] = {}
+    unread: dict[str, int] = {}
+    urgency: dict[str, str] = {}  # "" | warning | critical
+    typing_now: dict[str, bool] = {}
+
+
+@access(Access.WORKSPACE)
 class WorkspaceState(rx.State):
     """Holds the inbox and the active chats across queues for one browser tab."""
 
@@ -72,12 +86,6 @@ class WorkspaceState(rx.State):
     transfer_offers: list[TransferOfferView] = []
     notices: list[list[str]] = []  # [level, text]
     tabs: list[ChatTab] = []
-    # Messages per open chat (key: interaction id), apart from the tabs so a
-    # message push re-sends and re-renders the conversation only.
-    conversations: dict[str, list[MessageView]] = {}
-    unread: dict[str, int] = {}
-    urgency: dict[str, str] = {}  # "" | warning | critical
-    typing_now: dict[str, bool] = {}
     # Kept in the browser tab too, so a reload or a server restart reopens the same tab.
     active_tab: str = rx.SessionStorage("inbox", name="aw_active_tab")
     # Bumped on a new offer or customer message; the page plays a sound / shows a desktop notification.
@@ -119,7 +127,8 @@ class WorkspaceState(rx.State):
         await call(_register_agent, token=self.router.session.client_token, user_id=self._uid)
         self._last_heartbeat = time.monotonic()
         # A (re)load re-reads every open chat from the database in full.
-        self.tabs, self.conversations, self._cursors = [], {}, {}
+        self.tabs, self._cursors = [], {}
+        (await self._live()).conversations = {}
         await self._refresh()
         self.loaded = True
         return None
@@ -157,10 +166,11 @@ class WorkspaceState(rx.State):
         existing = {tab.interaction_id: tab for tab in self.tabs}
         self.tabs = [update_tab(existing.get(d.id) or ChatTab(interaction_id=d.id), d) for d in snapshot.open_interactions]
         open_keys = {str(d.id) for d in snapshot.open_interactions}
-        self._forget_closed(open_keys)
+        live = await self._live()
+        self._forget_closed(live, open_keys)
         for data in snapshot.open_interactions:
-            self._apply_live(data.id, data.new_messages, data.customer_typing)
-        self._update_urgency()
+            self._apply_live(live, data.id, data.new_messages, data.customer_typing)
+        self._update_urgency(live)
         if self.active_tab != "inbox" and self.active_tab not in open_keys:
             self.active_tab = "inbox"
 
@@ -188,27 +198,30 @@ class WorkspaceState(rx.State):
     def toggle_sound(self):
         self.sound_on = "off" if self.sound_on == "on" else "on"
 
-    def _forget_closed(self, open_keys: set[str]) -> None:
+    async def _live(self) -> LiveState:
+        return await self.get_state(LiveState)
+
+    def _forget_closed(self, live: LiveState, open_keys: set[str]) -> None:
         for name in ("conversations", "unread", "urgency", "typing_now"):
-            current = getattr(self, name)
+            current = getattr(live, name)
             if set(current) - open_keys:
-                setattr(self, name, {k: v for k, v in current.items() if k in open_keys})
+                setattr(live, name, {k: v for k, v in current.items() if k in open_keys})
         self._cursors = {i: c for i, c in self._cursors.items() if str(i) in open_keys}
         self._waiting_since = {k: v for k, v in self._waiting_since.items() if k in open_keys}
 
-    def _apply_live(self, interaction_id: int, new: list, customer_typing: bool) -> None:
+    def _apply_live(self, live: LiveState, interaction_id: int, new: list, customer_typing: bool) -> None:
         """Fold new messages and the typing flag of one chat into the small per-chat vars."""
         key = str(interaction_id)
-        if self.typing_now.get(key) != customer_typing:
-            self.typing_now = {**self.typing_now, key: customer_typing}
+        if live.typing_now.get(key) != customer_typing:
+            live.typing_now = {**live.typing_now, key: customer_typing}
         if not new:
             return
         views_ = [message_view(m, attachment_base=ATTACHMENT_BASE) for m in new]
-        self.conversations = {**self.conversations, key: merge_messages(self.conversations.get(key, []), views_)}
+        live.conversations = {**live.conversations, key: merge_messages(live.conversations.get(key, []), views_)}
         self._cursors[interaction_id] = max(self._cursors.get(interaction_id, 0), max(m.id for m in new))
         arrived = [m for m in new if m.sender_kind == SenderKind.CUSTOMER]
         if self.active_tab != key and arrived:
-            self.unread = {**self.unread, key: self.unread.get(key, 0) + len(arrived)}
+            live.unread = {**live.unread, key: live.unread.get(key, 0) + len(arrived)}
         if arrived and self.loaded:
             self._alert(f"{arrived[-1].sender_name}: {arrived[-1].body[:120]}")
 
@@ -229,9 +242,10 @@ class WorkspaceState(rx.State):
         if any(d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != self._uid or d.customer_ended for d in deltas):
             await self._refresh()
             return
+        live = await self._live()
         for delta in deltas:
-            self._apply_live(delta.interaction_id, delta.new_messages, delta.customer_typing)
-        self._update_urgency()
+            self._apply_live(live, delta.interaction_id, delta.new_messages, delta.customer_typing)
+        self._update_urgency(live)
 
     async def _refresh_inbox(self) -> None:
         snapshot = await read(views.inbox_snapshot, user_id=self._uid)
@@ -248,28 +262,28 @@ class WorkspaceState(rx.State):
         if cards != self.inbox:
             self.inbox = cards
 
-    def _update_urgency(self) -> None:
+    def _update_urgency(self, live: LiveState) -> None:
         """Colour tabs whose customer has waited 30 s (warning) / 60 s (critical) for a reply."""
         now = time.time()
         urgency = {}
         for tab in self.tabs:
             key = str(tab.interaction_id)
-            waiting = not tab.customer_ended and _customer_waiting(self.conversations.get(key, []))
+            waiting = not tab.customer_ended and _customer_waiting(live.conversations.get(key, []))
             if not waiting:
                 self._waiting_since.pop(key, None)
                 urgency[key] = ""
                 continue
             waited = now - self._waiting_since.setdefault(key, now)
             urgency[key] = "critical" if waited >= CRITICAL_AFTER_SECONDS else "warning" if waited >= WARNING_AFTER_SECONDS else ""
-        if urgency != self.urgency:
-            self.urgency = urgency
+        if urgency != live.urgency:
+            live.urgency = urgency
 
     @rx.event
     async def tick(self, _value: str = ""):
         """Every few seconds: tab colours, and a heartbeat that keeps presence alive."""
         if not await self._me():
             return
-        self._update_urgency()
+        self._update_urgency(await self._live())
         if time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
             self._last_heartbeat = time.monotonic()
             await call(_register_agent, token=self.router.session.client_token, user_id=self._uid)
@@ -317,10 +331,11 @@ class WorkspaceState(rx.State):
             self.tabs = list(self.tabs)
 
     @rx.event
-    def select_tab(self, value: str):
+    async def select_tab(self, value: str):
         self.active_tab = value
-        if self.unread.get(value):
-            self.unread = {**self.unread, value: 0}
+        live = await self._live()
+        if live.unread.get(value):
+            live.unread = {**live.unread, value: 0}
 
     @rx.event(background=True)
     async def accept(self, queue_id: int):
@@ -387,8 +402,9 @@ class WorkspaceState(rx.State):
 
     async def _post(self, tab: ChatTab, message: MessageView):
         self._publish(await deliver(message, interaction_id=tab.interaction_id, sender_kind=SenderKind.AGENT, sender_user_id=self._uid))
-        self.conversations = dict(self.conversations)
-        self._update_urgency()
+        live = await self._live()
+        live.conversations = dict(live.conversations)
+        self._update_urgency(live)
 
     @rx.event
     async def send_message(self, form: dict):
@@ -412,7 +428,8 @@ class WorkspaceState(rx.State):
             status="sending",
         )
         key = str(interaction_id)
-        self.conversations[key] = [*self.conversations.get(key, []), message]
+        live = await self._live()
+        live.conversations = {**live.conversations, key: [*live.conversations.get(key, []), message]}
         yield
         await self._post(tab, message)
 
@@ -420,12 +437,13 @@ class WorkspaceState(rx.State):
     async def retry_message(self, interaction_id: int, client_id: str):
         await self._me()
         tab = self._tab(int(interaction_id))
-        chat = self.conversations.get(str(int(interaction_id)), [])
+        live = await self._live()
+        chat = live.conversations.get(str(int(interaction_id)), [])
         message = next((m for m in chat if m.client_id == client_id), None) if tab else None
         if message is None or message.status != "failed":
             return
         message.status = "sending"
-        self.conversations = dict(self.conversations)
+        live.conversations = dict(live.conversations)
         yield
         await self._post(tab, message)
 

@@ -20,7 +20,7 @@ from agent_workspace.state.auth import AuthState, LoginState
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.supervisor import SupervisorState
 from agent_workspace.state.tools import ToolsState
-from agent_workspace.state.workspace import WorkspaceState
+from agent_workspace.state.workspace import LiveState, WorkspaceState
 from tests.e2e.ws_client import EventClient
 
 # The intended audience of every state class of the app. A state added later
@@ -30,6 +30,7 @@ EXPECTED = {
     LoginState: Access.PUBLIC,
     CustomerChatState: Access.PUBLIC,
     WorkspaceState: Access.WORKSPACE,
+    LiveState: Access.WORKSPACE,
     ToolsState: Access.WORKSPACE,
     AssistState: Access.WORKSPACE,
     ArticlePageState: Access.PUBLIC,

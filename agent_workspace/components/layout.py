@@ -39,3 +39,29 @@ def centered_card(*children: rx.Component, max_width: str = "420px") -> rx.Compo
         min_height="85vh",
         padding="16px",
     )
+
+
+def loading(text: str = "") -> rx.Component:
+    return rx.center(rx.spinner(size="3"), rx.text(text) if text else rx.fragment(), min_height="60vh", role="status")
+
+
+def role_gate(*, role: str, allowed: rx.Var, loaded: rx.Var, body: rx.Component, loading_text: str = "") -> rx.Component:
+    """A private page: a spinner until the session is known, a clear refusal
+    without the role (the server refuses the events anyway), then the page."""
+    refusal = rx.center(
+        rx.vstack(
+            rx.heading(f"You need the {role} role", as_="h1", size="5"),
+            rx.text(f"Your account is signed in, but it does not have the {role} role. Ask an administrator to grant it."),
+            logout_button(),
+            spacing="3",
+            align="center",
+        ),
+        min_height="80vh",
+    )
+    return rx.el.main(
+        rx.cond(
+            AuthState.checked,
+            rx.cond(allowed, rx.cond(loaded, body, loading(loading_text)), refusal),
+            loading(),
+        )
+    )

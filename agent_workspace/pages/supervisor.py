@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from agent_workspace.components.form import error_callout, text_area, text_field
-from agent_workspace.components.layout import app_header
+from agent_workspace.components.layout import app_header, role_gate
 from agent_workspace.components.messages import message_list
 from agent_workspace.state.auth import AuthState
 from agent_workspace.state.supervisor import AgentRow, AuditRow, CannedRow, ChatRow, QueueRow, SupervisorState
@@ -160,14 +160,4 @@ def _dashboard() -> rx.Component:
 
 
 def supervisor() -> rx.Component:
-    return rx.el.main(
-        rx.cond(
-            AuthState.checked,
-            rx.cond(
-                AuthState.is_supervisor,
-                rx.cond(SupervisorState.loaded, _dashboard(), rx.center(rx.spinner(size="3"), min_height="60vh")),
-                rx.center(rx.heading("You need the supervisor role", as_="h1", size="5"), min_height="60vh"),
-            ),
-            rx.center(rx.spinner(size="3"), min_height="60vh"),
-        )
-    )
+    return role_gate(role="supervisor", allowed=AuthState.is_supervisor, loaded=SupervisorState.loaded, body=_dashboard())

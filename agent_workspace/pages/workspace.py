@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from agent_workspace.components.form import error_callout
-from agent_workspace.components.layout import app_header, logout_button
+from agent_workspace.components.layout import app_header, role_gate
 from agent_workspace.components.messages import message_list
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.auth import AuthState
@@ -575,28 +575,11 @@ def workspace_body() -> rx.Component:
     )
 
 
-def role_missing() -> rx.Component:
-    return rx.center(
-        rx.vstack(
-            rx.heading("You need the workspace_user role", as_="h1", size="5"),
-            rx.text("Your account is signed in, but it does not have the workspace_user role. Ask an administrator to grant it."),
-            logout_button(),
-            spacing="3",
-            align="center",
-        ),
-        min_height="80vh",
-    )
-
-
 def workspace() -> rx.Component:
-    return rx.el.main(
-        rx.cond(
-            AuthState.checked,
-            rx.cond(
-                AuthState.is_workspace_user,
-                rx.cond(WorkspaceState.loaded, workspace_body(), rx.center(rx.spinner(size="3"), rx.text("Loading your workspace…"), min_height="60vh")),
-                role_missing(),
-            ),
-            rx.center(rx.spinner(size="3"), min_height="60vh"),
-        ),
+    return role_gate(
+        role="workspace_user",
+        allowed=AuthState.is_workspace_user,
+        loaded=WorkspaceState.loaded,
+        body=workspace_body(),
+        loading_text="Loading your workspace…",
     )

@@ -36,6 +36,8 @@ MAX_MESSAGE_LENGTH = 4000
 MAX_QUESTION_LENGTH = 1000
 MAX_NAME_LENGTH = 120
 TYPING_SECONDS = 4
+# Pages debounce keystrokes by up to 1.5 s before they report typing.
+TYPING_AFTER_SEND_GRACE = timedelta(seconds=2)
 EMAIL_PATTERN = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 # Public-page rate limits: chats started per client address (AW_CHATS_PER_ADDRESS), messages per chat.
 CHAT_RATE_WINDOW = timedelta(minutes=10)
@@ -253,12 +255,23 @@ def messages_after(session: Session, *, interaction_id: int, after_id: int = 0, 
 
 
 def set_typing(session: Session, *, interaction_id: int, sender_kind: SenderKind, user_id: int | None = None) -> list[Change]:
+    """Mark one side as typing. A signal that arrives just after that side's
+    own message is the page's debounced keystroke of the text it already sent:
+    it is dropped, so "typing…" does not linger after a send."""
     item = session.get(Interaction, interaction_id)
     if item is None or item.state not in OPEN_STATES:
         return []
+    if sender_kind == SenderKind.AGENT and item.agent_id != user_id:
+        raise Forbidden("Not your chat.")
+    last_sent = session.exec(
+        select(Message.created_at)
+        .where(Message.interaction_id == interaction_id, Message.sender_kind == sender_kind)
+        .order_by(col(Message.id).desc())
+        .limit(1)
+    ).first()
+    if last_sent is not None and utcnow() - last_sent < TYPING_AFTER_SEND_GRACE:
+        return []
     if sender_kind == SenderKind.AGENT:
-        if item.agent_id != user_id:
-            raise Forbidden("Not your chat.")
         item.agent_typing_at = utcnow()
     else:
         item.customer_typing_at = utcnow()

@@ -8,12 +8,13 @@ from collections.abc import Callable
 
 import agent_workspace.agent_workspace  # noqa: F401  (registers every state)
 from agent_workspace.state.customer import CustomerChatState
-from agent_workspace.state.workspace import WorkspaceState
+from agent_workspace.state.workspace import LiveState, WorkspaceState
 from tests.scaleout.harness import WsClient, state_delta
 
 
 class Tab:
-    state_cls: type
+    state_cls: type  # the state whose handlers the page calls
+    shown_states: tuple[type, ...] = ()  # further states whose vars the page shows
     path: str
     tick_seconds: float = 0  # the page's rx.moment interval that sends ``tick``
     record_history = True
@@ -30,7 +31,9 @@ class Tab:
     def _on_update(self, update: dict, at: float) -> None:
         for event in update.get("events") or []:
             self.events.append(event)
-        values = state_delta(update, self.state_cls)
+        values = {}
+        for cls in (self.state_cls, *self.shown_states):
+            values.update(state_delta(update, cls))
         self.last = values
         if values:
             self.vars.update(values)
@@ -92,6 +95,7 @@ class CustomerTab(Tab):
 
 class AgentTab(Tab):
     state_cls = WorkspaceState
+    shown_states = (LiveState,)  # messages, unread counts, typing
     path = "/workspace"
     tick_seconds = 5.0  # pages/workspace.py: rx.moment(interval=5000, on_change=tick)
 
@@ -99,9 +103,7 @@ class AgentTab(Tab):
         return next((t for t in self.vars.get("tabs", []) if t["interaction_id"] == interaction_id), None)
 
     def messages_of(self, tab: dict) -> list[dict]:
-        """A chat's messages: inside the tab, or (newer pages) in ``conversations`` keyed by chat id."""
-        if "messages" in tab:
-            return tab["messages"]
+        """A chat's messages: LiveState's ``conversations``, keyed by chat id."""
         return (self.vars.get("conversations") or {}).get(str(tab["interaction_id"]), [])
 
     def bodies(self, interaction_id: int, kind: str) -> list[str]:

@@ -59,7 +59,6 @@ async def warm_knowledge_index() -> None:
 
 
 app = rx.App(
-    theme=rx.theme(accent_color="indigo", radius="medium"),
     stylesheets=["/styles.css"],
     api_transformer=build_api(),
 )

@@ -7,13 +7,13 @@ import sys
 
 from agent_workspace.config import database_url
 from agent_workspace.db import session_scope
+from agent_workspace.kb_cli import add_kb_commands
+from agent_workspace.migrations import upgrade
 from agent_workspace.services import auth, routing, seed
 from agent_workspace.services.errors import ServiceError
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
-    from agent_workspace.migrations import upgrade
-
     upgrade()
     print(f"Database is at the newest schema ({_redacted(database_url())}).")
     return 0
@@ -75,8 +75,6 @@ def _queue_create(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agent_workspace.kb_cli import add_kb_commands
-
     parser = argparse.ArgumentParser(prog="agent-workspace", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 

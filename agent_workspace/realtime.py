@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import reflex as rx
 from sqlalchemy import delete, or_
@@ -67,8 +68,6 @@ def register_client(session: Session, *, token: str, kind: str, user_id: int | N
 
 
 def forget_stale_clients(session: Session, *, older_than_seconds: int) -> int:
-    from datetime import timedelta
-
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     result = session.execute(delete(ClientConnection).where(col(ClientConnection.last_seen_at) < cutoff))
     session.commit()

@@ -10,7 +10,7 @@ import reflex as rx
 from agent_workspace import realtime, routes
 from agent_workspace.api import build_api
 from agent_workspace.config import settings
-from agent_workspace.db import session_scope
+from agent_workspace.db import run_blocking, session_scope
 from agent_workspace.pages.chat import chat
 from agent_workspace.pages.index import index
 from agent_workspace.pages.kb_article import ArticlePageState, kb_article
@@ -41,7 +41,7 @@ async def sweeper() -> None:
     """Offer timeouts, presence expiry and queue draining, from stored timestamps."""
     while True:
         try:
-            changes = await asyncio.to_thread(_sweep)
+            changes = await run_blocking(_sweep)
             await realtime.publish(changes)
         except asyncio.CancelledError:
             raise

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from agent_workspace.config import database_url
+
+DB_THREADS = 16
 
 
 def make_engine(url: str, *, writer: bool = True) -> Engine:
@@ -25,6 +30,8 @@ def make_engine(url: str, *, writer: bool = True) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=DB_THREADS + 4,  # one connection per database thread, none opened and dropped
+            max_overflow=20,
         )
 
         @event.listens_for(engine, "connect")
@@ -69,3 +76,20 @@ def session_scope(*, writer: bool = True) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+T = TypeVar("T")
+
+
+@lru_cache(maxsize=None)
+def _executor() -> ThreadPoolExecutor:
+    """The threads that run database work. SQLite writers meet at its write
+    lock; a single writer thread was measured slower (bench/load.py), since a
+    transaction's Python work then never overlaps another's queries."""
+    return ThreadPoolExecutor(DB_THREADS, thread_name_prefix="aw-db")
+
+
+async def run_blocking(fn: Callable[..., T], /, *args, **kwargs) -> T:
+    """Run blocking database work off the event loop, on a pool sized to the
+    engines' connection pools (no connection is opened and dropped per call)."""
+    return await asyncio.get_running_loop().run_in_executor(_executor(), partial(fn, *args, **kwargs))

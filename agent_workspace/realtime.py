@@ -20,7 +20,7 @@ import reflex as rx
 from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
-from agent_workspace.db import session_scope
+from agent_workspace.db import run_blocking, session_scope
 from agent_workspace.models import ClientConnection, Interaction, QueueMember, utcnow
 from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
 from agent_workspace.services.routing import WAITING_STATES
@@ -40,6 +40,8 @@ _receivers: dict[str, Receiver] = {}
 _app: rx.App | None = None
 _background: set[asyncio.Task] = set()
 _pending: dict[str, list[Change]] = {}  # tokens with a push under way -> changes that came meanwhile
+_gathering: dict[str, list[Change]] = {}  # tokens with queue changes waiting to be pushed together
+QUEUE_REFRESH_SECONDS = 0.5
 
 
 def bind(app: rx.App) -> None:
@@ -106,18 +108,44 @@ def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, str]:
         conditions.append(
             (ClientConnection.kind == "customer") & col(ClientConnection.interaction_id).in_(interactions)
         )
-    return {row.token: row.kind for row in session.exec(select(ClientConnection).where(or_(*conditions)))}
+    rows = session.exec(select(ClientConnection.token, ClientConnection.kind).where(or_(*conditions)))
+    return {token: kind for token, kind in rows}
 
 
 # ---------------------------------------------------------------- pushing
 
 
-def _resolve(changes: list[Change]) -> dict[str, str]:
+def resolve(changes: list[Change]) -> dict[str, str]:
+    """``tokens_for`` in its own read transaction. Blocking: call it from a worker
+    thread, e.g. right after the write that produced ``changes``, to spare a hop."""
+    if not changes:
+        return {}
     with session_scope(writer=False) as session:
         return tokens_for(session, changes)
 
 
 async def poke(token: str, kind: str, changes: list[Change]) -> None:
+    """Push ``changes`` to one tab: chat and agent changes at once, queue changes
+    (cards, places in line) gathered for ``QUEUE_REFRESH_SECONDS`` first, since a
+    busy queue changes many times a second for every member and waiting customer."""
+    urgent = [c for c in changes if not isinstance(c, QueueChanged)]
+    queued = [c for c in changes if isinstance(c, QueueChanged)]
+    if queued:
+        if token in _gathering:
+            _gathering[token].extend(queued)
+        else:
+            _gathering[token] = queued
+            _spawn(_poke_gathered(token, kind))
+    if urgent:
+        await _poke_now(token, kind, urgent)
+
+
+async def _poke_gathered(token: str, kind: str) -> None:
+    await asyncio.sleep(QUEUE_REFRESH_SECONDS)
+    await _poke_now(token, kind, list(dict.fromkeys(_gathering.pop(token))))
+
+
+async def _poke_now(token: str, kind: str, changes: list[Change]) -> None:
     """Make one client re-read from the database what ``changes`` touched.
 
     Pushes to one token are coalesced: while one runs, later changes are
@@ -157,19 +185,28 @@ async def _apply(token: str, receiver: Receiver, changes: list[Change], attempts
                 await asyncio.sleep(0.05)
 
 
-async def publish(changes: list[Change], *, exclude_token: str | None = None) -> None:
+async def publish(
+    changes: list[Change], *, exclude_token: str | None = None, targets: dict[str, str] | None = None
+) -> None:
+    """Poke every tab that must hear about ``changes`` (``targets`` if already resolved)."""
     if not changes or _app is None:
         return
     changes = list(dict.fromkeys(changes))
-    targets = await asyncio.to_thread(_resolve, changes)
-    targets.pop(exclude_token, None)
+    if targets is None:
+        targets = await run_blocking(resolve, changes)
+    targets = {token: kind for token, kind in targets.items() if token != exclude_token}
     await asyncio.gather(*(poke(token, kind, changes) for token, kind in targets.items()))
 
 
-def publish_later(changes: list[Change], *, exclude_token: str | None = None) -> None:
+def publish_later(
+    changes: list[Change], *, exclude_token: str | None = None, targets: dict[str, str] | None = None
+) -> None:
     """Schedule a publish after the current event releases its state lock."""
-    if not changes:
-        return
-    task = asyncio.get_running_loop().create_task(publish(changes, exclude_token=exclude_token))
+    if changes:
+        _spawn(publish(changes, exclude_token=exclude_token, targets=targets))
+
+
+def _spawn(work: Awaitable[None]) -> None:
+    task = asyncio.get_running_loop().create_task(work)
     _background.add(task)
     task.add_done_callback(_background.discard)

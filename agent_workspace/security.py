@@ -15,7 +15,6 @@ effect at once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from enum import StrEnum
 from http.cookies import CookieError, SimpleCookie
@@ -31,7 +30,7 @@ from reflex.state import (
     UpdateVarsInternalState,
 )
 
-from agent_workspace.db import session_scope
+from agent_workspace.db import run_blocking, session_scope
 from agent_workspace.models import Role
 from agent_workspace.services import auth
 
@@ -97,7 +96,7 @@ async def current_principal(state: BaseState) -> auth.Principal | None:
     token = session_token_of(state)
     if not token:
         return None
-    return await asyncio.to_thread(_lookup, token)
+    return await run_blocking(_lookup, token)
 
 
 def permits(rule: Access | None, principal: auth.Principal | None) -> bool:

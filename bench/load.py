@@ -13,7 +13,7 @@ every message crosses processes. Only 127.0.0.1 is ever contacted.
 
 Clients send exactly what the pages send. Customers: ``on_load``,
 ``start_chat(form)``, ``send(form)`` every ``--interval`` seconds,
-``end_chat``, then ``new_chat`` and a new ``start_chat``; ``tick`` every 3 s.
+``end_chat``, then ``new_chat`` and a new ``start_chat``; ``tick`` every 15 s.
 Agents: ``on_load``, ``set_presence("Available")``, ``accept(queue_id)`` up to
 their capacity, ``send_message(form)`` every ``--interval`` seconds per open
 chat, ``close_chat(interaction_id)`` once the customer ended; ``tick`` every

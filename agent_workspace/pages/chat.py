@@ -175,7 +175,11 @@ def conversation() -> rx.Component:
                 align="end",
             ),
         ),
-        rx.box(rx.moment(interval=3000, on_change=CustomerChatState.tick), display="none"),
+        rx.box(
+            rx.moment(interval=15000, on_change=CustomerChatState.tick),
+            rx.cond(CustomerChatState.agent_typing, rx.moment(interval=2000, on_change=CustomerChatState.tick)),
+            display="none",
+        ),
         spacing="3",
         width="100%",
     )

@@ -29,7 +29,14 @@ from agent_workspace.models import (
 )
 from agent_workspace.services import attachments, audit, routing
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
-from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
+from agent_workspace.services.events import (
+    AgentChanged,
+    Change,
+    InteractionChanged,
+    MessageData,
+    MessagePosted,
+    QueueChanged,
+)
 from agent_workspace.services.transcripts import transcript_text
 
 MAX_MESSAGE_LENGTH = 4000
@@ -190,6 +197,9 @@ def post_message(
     )
     session.add(message)
     try:
+        session.flush()
+        # A file's details are read with the message; a text message travels in the change.
+        change = InteractionChanged(interaction_id) if attachment_id is not None else _posted(session, message)
         session.commit()
     except IntegrityError:  # the same send raced in from another worker
         session.rollback()
@@ -197,7 +207,24 @@ def post_message(
             select(Message).where(Message.interaction_id == interaction_id, Message.client_id == client_id)
         ).one()
         return message, []
-    return message, [InteractionChanged(interaction_id)]
+    return message, [change]
+
+
+def _posted(session: Session, message: Message) -> MessagePosted:
+    """The change carrying the message itself, so most pages need not read it back."""
+    follows_id = session.exec(
+        select(func.max(Message.id)).where(Message.interaction_id == message.interaction_id, col(Message.id) < message.id)
+    ).one()
+    data = MessageData(
+        id=message.id,
+        sender_kind=message.sender_kind,
+        sender_name=message.sender_name,
+        body=message.body,
+        client_id=message.client_id,
+        created_at=message.created_at,
+        article_number=message.article_number or "",
+    )
+    return MessagePosted(message.interaction_id, message=data, follows_id=follows_id or 0)
 
 
 def send_attachment(

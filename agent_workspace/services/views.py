@@ -23,20 +23,7 @@ from agent_workspace.models import (
 )
 from agent_workspace.services import email, records, routing, transfers
 from agent_workspace.services.conversations import is_typing, messages_after
-
-
-@dataclass(frozen=True)
-class MessageData:
-    id: int
-    sender_kind: str
-    sender_name: str
-    body: str
-    client_id: str
-    created_at: datetime
-    attachment_public_id: str = ""
-    attachment_name: str = ""
-    attachment_type: str = ""
-    article_number: str = ""
+from agent_workspace.services.events import MessageData
 
 
 @dataclass(frozen=True)
@@ -279,15 +266,42 @@ def inbox_snapshot(session: Session, *, user_id: int) -> InboxSnapshot:
 
 @dataclass(frozen=True)
 class CustomerSnapshot:
-    interaction: InteractionData
+    """What the customer's page shows: only this, because every push re-reads it."""
+
+    number: str
+    public_id: str
+    state: str
+    queue_name: str
+    agent_name: str
+    agent_typing: bool
+    customer_ended: bool
+    rated: bool
+    new_messages: list[MessageData]
     position: int
     estimated_wait_seconds: int
 
 
 def customer_snapshot(session: Session, *, interaction_id: int, after_id: int) -> CustomerSnapshot:
+    """The customer's view; the place in line is computed only while waiting."""
     item = session.get(Interaction, interaction_id)
-    position, estimate = routing.queue_position(session, interaction_id=interaction_id)
-    return CustomerSnapshot(interaction_data(session, item, after_id=after_id), position, estimate)
+    queue = session.get(Queue, item.queue_id)
+    agent = session.get(User, item.agent_id) if item.agent_id else None
+    position, estimate = (
+        routing.queue_position(session, interaction_id=interaction_id) if item.state in routing.WAITING_STATES else (0, 0)
+    )
+    return CustomerSnapshot(
+        number=item.number or "",
+        public_id=item.public_id,
+        state=item.state,
+        queue_name=queue.name if queue else "",
+        agent_name=agent.display_name if agent else "",
+        agent_typing=is_typing(item.agent_typing_at),
+        customer_ended=item.customer_ended_at is not None,
+        rated=item.rating is not None,
+        new_messages=_message_data(session, messages_after(session, interaction_id=item.id, after_id=after_id)),
+        position=position,
+        estimated_wait_seconds=estimate,
+    )
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TypeVar
 
-from agent_workspace.db import session_scope
+from agent_workspace.db import run_blocking, session_scope
 
 T = TypeVar("T")
 
@@ -19,12 +18,20 @@ def _run(fn: Callable[..., T], writer: bool, kwargs: dict) -> T:
 
 async def call(fn: Callable[..., T], /, **kwargs) -> T:
     """Run a service function in a worker thread with its own transaction."""
-    return await asyncio.to_thread(_run, fn, True, kwargs)
+    return await run_blocking(_run, fn, True, kwargs)
 
 
 async def read(fn: Callable[..., T], /, **kwargs) -> T:
     """Like ``call`` for read-only work: on SQLite it never waits for writers."""
-    return await asyncio.to_thread(_run, fn, False, kwargs)
+    return await run_blocking(_run, fn, False, kwargs)
+
+
+def assign_changed(state, **values) -> None:
+    """Set only the vars whose value differs: Reflex sends (and the page
+    re-renders) every var assigned in an event, equal or not."""
+    for name, value in values.items():
+        if getattr(state, name) != value:
+            setattr(state, name, value)
 
 
 def iso(at: datetime | None) -> str:

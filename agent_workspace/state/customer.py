@@ -19,10 +19,11 @@ from agent_workspace.api import CHAT_COOKIE
 from agent_workspace.security import Access, access
 from agent_workspace.services import conversations, routing, views
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.state.common import call, read
-from agent_workspace.state.views import MessageView, deliver, merge_messages, message_view
+from agent_workspace.services.events import Change, MessageData, MessagePosted
+from agent_workspace.state.common import assign_changed, call, read
+from agent_workspace.state.views import MessageView, carried_messages, deliver, merge_messages, message_view
 
-HEARTBEAT_SECONDS = 15
+REGISTER_SECONDS = 5 * 60  # re-register the tab well before the sweeper forgets it (15 min)
 
 
 def _resume(session, *, public_id: str, token: str) -> int:
@@ -46,7 +47,7 @@ class CustomerChatState(rx.State):
     # Also read by /api/attachments to let the customer fetch their chat's files.
     chat_key: str = rx.Cookie("", name=CHAT_COOKIE, path="/", max_age=7 * 24 * 3600, same_site="strict")
     _interaction_id: int = 0
-    _last_heartbeat: float = 0.0
+    _last_registered: float = 0.0
 
     loaded: bool = False
     queue_options: list[list[str]] = []
@@ -91,33 +92,48 @@ class CustomerChatState(rx.State):
             await self._refresh()
         return self._interaction_id
 
-    async def _refresh(self, _changes: list | None = None) -> None:
+    async def _refresh(self, changes: list[Change] | None = None) -> None:
+        """Re-read the chat after the page's cursor; a push that only carries the
+        next messages of a live chat is applied without reading."""
         if not self._interaction_id:
             return
+        if changes and self.phase == "chatting" and all(isinstance(c, MessagePosted) for c in changes):
+            carried = carried_messages(changes, interaction_id=self._interaction_id, cursor=self.last_id)
+            if carried is not None:
+                self._append(carried)
+                return
         snap = await read(views.customer_snapshot, interaction_id=self._interaction_id, after_id=self.last_id)
-        data = snap.interaction
-        self.number = data.number
-        self.queue_name = data.queue_name
-        self.rated = data.rated
-        self.position = snap.position
         minutes = max(1, round(snap.estimated_wait_seconds / 60))
-        self.estimated_wait = f"about {minutes} minute{'s' if minutes != 1 else ''}"
-        self.agent_name = data.agent_name
-        self.agent_typing = data.agent_typing
-        if data.new_messages:
-            new = [message_view(m, attachment_base="/api/attachments") for m in data.new_messages]
-            self.messages = merge_messages(self.messages, new)
-            self.last_id = max(self.last_id, max(m.id for m in data.new_messages))
-        if data.state in (InteractionState.QUEUED, InteractionState.OFFERED):
-            self.phase = "waiting"
-        elif data.state == InteractionState.WORK_IN_PROGRESS and not data.customer_ended:
-            self.phase = "chatting"
+        if snap.state in (InteractionState.QUEUED, InteractionState.OFFERED):
+            phase = "waiting"
+        elif snap.state == InteractionState.WORK_IN_PROGRESS and not snap.customer_ended:
+            phase = "chatting"
         else:
-            self.phase = "ended"
-            self.transcript_url = f"/api/transcript/{data.public_id}"
+            phase = "ended"
+        assign_changed(
+            self,
+            number=snap.number,
+            queue_name=snap.queue_name,
+            rated=snap.rated,
+            position=snap.position,
+            estimated_wait=f"about {minutes} minute{'s' if minutes != 1 else ''}",
+            agent_name=snap.agent_name,
+            agent_typing=snap.agent_typing,
+            phase=phase,
+            transcript_url=f"/api/transcript/{snap.public_id}" if phase == "ended" else self.transcript_url,
+        )
+        self._append(snap.new_messages)
 
-    def _publish(self, changes) -> None:
-        realtime.publish_later(changes, exclude_token=self.router.session.client_token)
+    def _append(self, stored: list[MessageData]) -> None:
+        if not stored:
+            return
+        self.messages = merge_messages(self.messages, [message_view(m, attachment_base="/api/attachments") for m in stored])
+        self.last_id = max(self.last_id, max(m.id for m in stored))
+        if self.agent_typing and any(m.sender_kind == SenderKind.AGENT for m in stored):
+            self.agent_typing = False  # an agent's message ends their typing
+
+    def _publish(self, changes: list[Change], targets: dict[str, str] | None = None) -> None:
+        realtime.publish_later(changes, exclude_token=self.router.session.client_token, targets=targets)
 
     @rx.event
     async def start_chat(self, form: dict):
@@ -148,8 +164,12 @@ class CustomerChatState(rx.State):
         self._publish(started.changes)
 
     async def _post(self, message: MessageView):
-        self._publish(await deliver(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER))
+        changes, targets = await deliver(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
+        self._publish(changes, targets)
         self.messages = list(self.messages)
+        own = carried_messages(changes, interaction_id=self._interaction_id, cursor=self.last_id)
+        if own:  # nothing came in between: the cursor moves past our own message
+            self.last_id = own[-1].id
 
     @rx.event
     async def send(self, form: dict):
@@ -245,14 +265,15 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def tick(self, _value: str = ""):
-        """Heartbeat: keeps the connection registered and the typing indicator honest."""
+        """Every 15 s: re-reads the chat, so a push lost on the way heals, and keeps
+        the tab registered. While the agent types the page ticks every 2 s,
+        because typing signals expire without a push."""
         if not await self._chat():
             return
-        if time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
-            self._last_heartbeat = time.monotonic()
+        if time.monotonic() - self._last_registered >= REGISTER_SECONDS:
+            self._last_registered = time.monotonic()
             await call(_resume, public_id=self.chat_key, token=self.router.session.client_token)
-        if self.agent_typing:  # typing signals expire without a push
-            await self._refresh()
+        await self._refresh()
 
 
 realtime.register_receiver("customer", CustomerChatState, "_refresh")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from agent_workspace.services.routing import InboxCard
-from agent_workspace.services.views import InteractionData, MessageData
+from agent_workspace import realtime
 from agent_workspace.services import conversations
 from agent_workspace.services.errors import ServiceError
+from agent_workspace.services.events import Change, InteractionChanged, MessageData, MessagePosted
+from agent_workspace.services.routing import InboxCard
+from agent_workspace.services.views import InteractionData
 from agent_workspace.state.common import call, clock, iso
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
@@ -101,14 +103,23 @@ class ChatTab:
     child_tab: str = "details"
 
 
-async def deliver(message: MessageView, *, interaction_id: int, sender_kind: str, sender_user_id: int | None = None) -> list:
+def _post_and_route(session, **message) -> tuple[MessageData | None, list[Change], dict[str, str]]:
+    """Store the message and find who must see it in the same worker-thread trip."""
+    stored, changes = conversations.post_message(session, **message)
+    return stored, changes, realtime.resolve(changes)
+
+
+async def deliver(
+    message: MessageView, *, interaction_id: int, sender_kind: str, sender_user_id: int | None = None
+) -> tuple[list[Change], dict[str, str]]:
     """Store a page's pending message and flip it to Sent (or Failed, with why).
 
-    Returns the changes to publish; the client id makes a retry a no-op.
+    Returns the changes to publish and the tabs they go to; the client id makes
+    a retry a no-op.
     """
     try:
-        stored, changes = await call(
-            conversations.post_message,
+        stored, changes, targets = await call(
+            _post_and_route,
             interaction_id=interaction_id,
             sender_kind=sender_kind,
             sender_user_id=sender_user_id,
@@ -117,10 +128,31 @@ async def deliver(message: MessageView, *, interaction_id: int, sender_kind: str
         )
     except ServiceError as error:
         message.status, message.error = "failed", str(error)
-        return []
+        return [], {}
     message.id, message.status, message.error = stored.id, "sent", ""
     message.time = clock(stored.created_at)
-    return changes
+    return changes, targets
+
+
+def carried_messages(changes: list[Change], *, interaction_id: int, cursor: int) -> list[MessageData] | None:
+    """The messages ``changes`` carry for one chat when they continue the page's
+    cursor and nothing else about the chat changed; None when the page must read."""
+    posted = []
+    for change in changes:
+        if isinstance(change, MessagePosted):
+            if change.interaction_id == interaction_id:
+                posted.append(change)
+        elif isinstance(change, InteractionChanged) and change.interaction_id == interaction_id:
+            return None
+    carried = []
+    for change in sorted(posted, key=lambda c: c.message.id):
+        if change.message.id <= cursor:
+            continue
+        if change.follows_id != cursor:
+            return None
+        carried.append(change.message)
+        cursor = change.message.id
+    return carried
 
 
 def message_view(m: MessageData, *, attachment_base: str) -> MessageView:

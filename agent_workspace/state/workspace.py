@@ -23,6 +23,7 @@ from agent_workspace.state.views import (
     MessageView,
     TransferOfferView,
     card_view,
+    carried_messages,
     deliver,
     merge_messages,
     message_view,
@@ -238,11 +239,20 @@ class WorkspaceState(rx.State):
         touched = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)} & set(self._cursors)
         if not touched:
             return
-        deltas = await read(views.chat_deltas, cursors={i: self._cursors[i] for i in touched})
+        live = await self._live()
+        unread_cursors = {}
+        for interaction_id in touched:
+            carried = carried_messages(changes, interaction_id=interaction_id, cursor=self._cursors[interaction_id])
+            if carried is None:
+                unread_cursors[interaction_id] = self._cursors[interaction_id]
+                continue
+            typing = live.typing_now.get(str(interaction_id), False)
+            typing = typing and not any(m.sender_kind == SenderKind.CUSTOMER for m in carried)
+            self._apply_live(live, interaction_id, carried, typing)
+        deltas = await read(views.chat_deltas, cursors=unread_cursors) if unread_cursors else []
         if any(d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != self._uid or d.customer_ended for d in deltas):
             await self._refresh()
             return
-        live = await self._live()
         for delta in deltas:
             self._apply_live(live, delta.interaction_id, delta.new_messages, delta.customer_typing)
         self._update_urgency(live)
@@ -288,8 +298,8 @@ class WorkspaceState(rx.State):
             self._last_heartbeat = time.monotonic()
             await call(_register_agent, token=self.router.session.client_token, user_id=self._uid)
 
-    def _publish(self, changes) -> None:
-        realtime.publish_later(changes, exclude_token=self.router.session.client_token)
+    def _publish(self, changes: list[Change], targets: dict[str, str] | None = None) -> None:
+        realtime.publish_later(changes, exclude_token=self.router.session.client_token, targets=targets)
 
     # ------------------------------------------------------------ presence and inbox
 
@@ -401,7 +411,14 @@ class WorkspaceState(rx.State):
         return next((t for t in self.tabs if t.interaction_id == interaction_id), None)
 
     async def _post(self, tab: ChatTab, message: MessageView):
-        self._publish(await deliver(message, interaction_id=tab.interaction_id, sender_kind=SenderKind.AGENT, sender_user_id=self._uid))
+        changes, targets = await deliver(
+            message, interaction_id=tab.interaction_id, sender_kind=SenderKind.AGENT, sender_user_id=self._uid
+        )
+        self._publish(changes, targets)
+        cursor = self._cursors.get(tab.interaction_id, 0)
+        own = carried_messages(changes, interaction_id=tab.interaction_id, cursor=cursor)
+        if own:  # nothing came in between: the cursor moves past our own message
+            self._cursors[tab.interaction_id] = own[-1].id
         live = await self._live()
         live.conversations = dict(live.conversations)
         self._update_urgency(live)

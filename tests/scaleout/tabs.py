@@ -87,7 +87,7 @@ class Tab:
 class CustomerTab(Tab):
     state_cls = CustomerChatState
     path = "/chat"
-    tick_seconds = 3.0  # pages/chat.py: rx.moment(interval=3000, on_change=tick)
+    tick_seconds = 15.0  # pages/chat.py: rx.moment(interval=15000, on_change=tick) (2 s only while the agent types)
 
     def bodies(self, kind: str) -> list[str]:
         return [m["body"] for m in self.vars.get("messages", []) if m["sender_kind"] == kind]

@@ -20,6 +20,7 @@ from agent_workspace.models import (
 )
 from agent_workspace.services import conversations, routing
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
+from agent_workspace.services.events import InteractionChanged, MessagePosted
 from tests.factories import make_queue
 from tests.services.helpers import count, fresh, make_agent, offers_to, wip_count
 
@@ -316,6 +317,29 @@ def test_messages_after_cursor(session: Session, queue) -> None:
     assert conversations.messages_after(session, interaction_id=item.id, after_id=sent[-1].id) == []
     limited = conversations.messages_after(session, interaction_id=item.id, after_id=sent[0].id, limit=2)
     assert [m.body for m in limited] == ["line 1", "line 2"]
+
+
+def test_a_posted_message_travels_in_its_change_with_the_id_it_follows(session: Session, queue) -> None:
+    item = start(session, queue)
+    other = start(session, queue)
+    acknowledgement = conversations.messages_after(session, interaction_id=item.id)[-1]
+    first, changes = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="first", client_id="client-posted-1"
+    )
+    post(session, other, "in another chat, in between")
+    second, later = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="second", client_id="client-posted-2"
+    )
+
+    [posted] = changes
+    assert isinstance(posted, MessagePosted) and isinstance(posted, InteractionChanged)
+    assert (posted.interaction_id, posted.follows_id) == (item.id, acknowledgement.id)
+    assert (posted.message.id, posted.message.body, posted.message.sender_name) == (first.id, "first", "Ada Lovelace")
+    assert later[0].follows_id == first.id  # the other chat's message is not in this chain
+    _, repeated = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="first", client_id="client-posted-1"
+    )
+    assert repeated == []  # a retry changes nothing and tells nobody
 
 
 # ------------------------------------------------------------------ typing

@@ -21,7 +21,7 @@ from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.supervisor import SupervisorState
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.workspace import LiveState, WorkspaceState
-from tests.e2e.ws_client import EventClient
+from tests.e2e.ws_client import USER_AGENT, EventClient
 
 # The intended audience of every state class of the app. A state added later
 # without an entry here (and a rule in security.py) fails test_every_state_has_a_rule.
@@ -121,9 +121,10 @@ def _snapshot(world, token: str) -> dict[str, object]:
 
 
 def _cookie_for(world, username: str, password: str) -> str:
+    """A session cookie bound, like a browser's, to the client that will use it (EventClient)."""
     with world.session() as session:
         ticket, _ = auth.login(session, username=username, password=password)
-        token = auth.redeem_ticket(session, ticket=ticket)
+        token = auth.redeem_ticket(session, ticket=ticket, client=auth.Client(user_agent=USER_AGENT, address="127.0.0.1"))
     return f"{security.SESSION_COOKIE}={token}"
 
 

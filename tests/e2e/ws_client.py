@@ -10,16 +10,21 @@ import socketio
 from reflex.utils.format import format_event_handler
 
 NAMESPACE = "/_event"
+# Sessions are bound to the User-Agent that redeemed the ticket: a client that
+# uses a session cookie must present the same one (see tests/e2e/test_websocket_security.py).
+USER_AGENT = "AgentWorkspace-SecurityTests/1.0"
 
 
 class EventClient:
-    def __init__(self, base_url: str, *, cookie: str | None = None):
+    def __init__(self, base_url: str, *, cookie: str | None = None, user_agent: str = USER_AGENT):
         self.token = str(uuid.uuid4())
         self.deltas: list[dict] = []
         self._lock = threading.Lock()
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("event", self._on_event, namespace=NAMESPACE)
-        headers = {"Cookie": cookie} if cookie else {}
+        headers = {"User-Agent": user_agent}
+        if cookie:
+            headers["Cookie"] = cookie
         self.sio.connect(
             f"{base_url}?token={self.token}",
             socketio_path="/_event",
@@ -43,6 +48,15 @@ class EventClient:
     def states_touched(self) -> set[str]:
         with self._lock:
             return {name for delta in self.deltas for name in delta}
+
+    def latest(self, state) -> dict:
+        """A state's vars as this client last heard them (deltas merged in order)."""
+        name = state.get_full_name()
+        merged: dict = {}
+        with self._lock:
+            for delta in self.deltas:
+                merged.update(delta.get(name, {}))
+        return {key.removesuffix("_rx_state_"): value for key, value in merged.items()}
 
     def wait_for_state(self, state_name: str, timeout: float = 10) -> bool:
         deadline = time.monotonic() + timeout

@@ -1,4 +1,4 @@
-"""The Reflex app: pages, the authorization middleware, HTTP routes, background sweeps."""
+"""The Reflex app: pages, the authorization middleware, HTTP routes, the upload limit, background sweeps."""
 
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ from agent_workspace.pages.login import login
 from agent_workspace.pages.supervisor import supervisor
 from agent_workspace.pages.workspace import workspace
 from agent_workspace.security import DenyByDefault
-from agent_workspace.services import knowledge, routing
+from agent_workspace.services import attachments, knowledge, routing
 from agent_workspace.state.auth import AuthState, LoginState
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.supervisor import SupervisorState
+from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.workspace import WorkspaceState
+from agent_workspace.uploads import upload_limit
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 2.0
@@ -58,10 +60,16 @@ async def warm_knowledge_index() -> None:
         log.exception("building the knowledge index failed; it is built on first search")
 
 
-app = rx.App(
-    stylesheets=["/styles.css"],
-    api_transformer=build_api(),
-)
+app = rx.App(stylesheets=["/styles.css"])
+# Our HTTP routes beside Reflex's, and the upload size limit in front of all of them.
+app.api_transformer = [
+    build_api(),
+    upload_limit(
+        max_body=attachments.upload_body_limit(),
+        message=attachments.upload_too_large(),
+        error_vars={ToolsState.upload: "error", CustomerChatState.upload: "upload_error"},
+    ),
+]
 app.add_middleware(DenyByDefault())
 app.register_lifespan_task(sweeper)
 app.register_lifespan_task(warm_knowledge_index)

@@ -2,7 +2,9 @@
 
 Mounted with ``rx.App(api_transformer=...)``. The session cookie is set here
 because a websocket event cannot set an HttpOnly cookie; the browser then
-carries it on every websocket handshake, where security.py reads it.
+carries it on every websocket handshake, where security.py reads it. The
+session is bound to the browser that redeems the ticket here; every route
+that reads the cookie checks that binding through ``security.identify``.
 """
 
 from __future__ import annotations
@@ -17,21 +19,31 @@ from starlette.routing import Route
 
 from agent_workspace.config import settings
 from agent_workspace.db import session_scope
-from agent_workspace.security import SESSION_COOKIE, session_token_from_headers
+from agent_workspace.security import SESSION_COOKIE, client_address, client_from, identify, session_token_from_headers
 from agent_workspace.services import attachments, auth, conversations
 from agent_workspace.services.errors import NotFound, ServiceError
 from agent_workspace.services.transcripts import transcript_text
 
 
-def _redeem(ticket: str) -> str:
+def _client(request: Request) -> auth.Client:
+    peer = request.client.host if request.client else ""
+    return client_from(request.headers, client_address(peer, request.headers))
+
+
+def _session_token(request: Request) -> str | None:
+    return session_token_from_headers({"cookie": request.headers.get("cookie", "")})
+
+
+def _redeem(ticket: str, client: auth.Client) -> str:
     with session_scope() as session:
-        return auth.redeem_ticket(session, ticket=ticket)
+        return auth.redeem_ticket(session, ticket=ticket, client=client, bind_address=settings().session_bind_address)
 
 
 async def start_session(request: Request) -> Response:
-    """Trade the one-time ticket from the login event for the HttpOnly session cookie."""
+    """Trade the one-time ticket from the login event for the HttpOnly session cookie,
+    bound to this browser."""
     try:
-        token = await asyncio.to_thread(_redeem, request.path_params["ticket"])
+        token = await asyncio.to_thread(_redeem, request.path_params["ticket"], _client(request))
     except ServiceError as error:
         return RedirectResponse(f"/login?error={quote(str(error))}", status_code=303)
     response = RedirectResponse("/workspace", status_code=303)
@@ -47,16 +59,19 @@ async def start_session(request: Request) -> Response:
     return response
 
 
-def _logout(token: str) -> None:
+def _logout(token: str, client: auth.Client) -> None:
+    """Only the session's own browser logs out; a copy is revoked (and audited) by identify."""
+    if identify(token, client) is None:
+        return
     with session_scope() as session:
         auth.logout(session, token=token)
 
 
 async def logout(request: Request) -> Response:
     """Revoke the session and drop the cookie (SameSite=strict: no cross-site logout)."""
-    token = session_token_from_headers({"cookie": request.headers.get("cookie", "")})
+    token = _session_token(request)
     if token:
-        await asyncio.to_thread(_logout, token)
+        await asyncio.to_thread(_logout, token, _client(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -84,10 +99,10 @@ CHAT_COOKIE = "aw_chat"
 INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf")
 
 
-def _authorize_download(public_id: str, session_token: str | None, chat_key: str | None) -> tuple[str, str, str]:
+def _authorize_download(public_id: str, session_token: str | None, chat_key: str | None, client: auth.Client) -> tuple[str, str, str]:
     """(path, content type, filename) if the caller may have the file; NotFound otherwise."""
+    principal = identify(session_token, client)
     with session_scope() as session:
-        principal = auth.principal_for_token(session, session_token)
         customer_interaction_id = None
         if chat_key:
             try:
@@ -115,10 +130,13 @@ def _authorize_download(public_id: str, session_token: str | None, chat_key: str
 
 async def download_attachment(request: Request) -> Response:
     """Serve a chat file only to that chat's customer, its agent and supervisors."""
-    session_token = session_token_from_headers({"cookie": request.headers.get("cookie", "")})
     try:
         path, content_type, filename = await asyncio.to_thread(
-            _authorize_download, request.path_params["public_id"], session_token, request.cookies.get(CHAT_COOKIE)
+            _authorize_download,
+            request.path_params["public_id"],
+            _session_token(request),
+            request.cookies.get(CHAT_COOKIE),
+            _client(request),
         )
     except ServiceError:
         return PlainTextResponse("Not found", status_code=404)

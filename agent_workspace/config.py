@@ -17,6 +17,10 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _bool(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def database_url() -> str:
     """``AW_DATABASE_URL``, else ``REFLEX_DB_URL``, else SQLite under ``data/``."""
     url = os.environ.get("AW_DATABASE_URL") or os.environ.get("REFLEX_DB_URL")
@@ -33,6 +37,9 @@ class Settings:
     presence_grace_seconds: int
     delayed_claim_seconds: float
     session_hours: int
+    # Also bind sessions to the client address; off by default because mobile
+    # and roaming agents change addresses during a shift.
+    session_bind_address: bool
     attachment_dir: Path
     attachment_max_bytes: int
     smtp_host: str
@@ -52,6 +59,7 @@ def settings() -> Settings:
         presence_grace_seconds=_int("AW_PRESENCE_GRACE_SECONDS", 60),
         delayed_claim_seconds=float(os.environ.get("AW_DELAYED_CLAIM_SECONDS", "1.5")),
         session_hours=_int("AW_SESSION_HOURS", 12),
+        session_bind_address=_bool("AW_SESSION_BIND_ADDRESS"),
         attachment_dir=Path(os.environ.get("AW_ATTACHMENT_DIR", data_dir / "attachments")),
         attachment_max_bytes=_int("AW_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
         smtp_host=os.environ.get("AW_SMTP_HOST", ""),

@@ -84,7 +84,10 @@ class AuthSession(SQLModel, table=True):
     """A login. Only SHA-256 hashes of the bearer token and of its one-time ticket are stored.
 
     The password check runs over the websocket and yields a short-lived ticket;
-    the browser trades it once at /api/session for the HttpOnly cookie.
+    the browser trades it once at /api/session for the HttpOnly cookie. The
+    session is bound to that browser: hashes of its User-Agent (and, with
+    AW_SESSION_BIND_ADDRESS, of its address) are kept, and a token that arrives
+    from anything else was copied (services.auth.principal_for_token).
     """
 
     __tablename__ = "auth_session"
@@ -97,6 +100,8 @@ class AuthSession(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     revoked_at: datetime | None = None
+    user_agent_hash: str | None = Field(default=None, max_length=64)
+    address_hash: str | None = Field(default=None, max_length=64)  # None: not bound to an address
 
 
 class LoginAttempt(SQLModel, table=True):

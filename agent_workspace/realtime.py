@@ -185,6 +185,17 @@ async def _apply(token: str, receiver: Receiver, changes: list[Change], attempts
                 await asyncio.sleep(0.05)
 
 
+async def set_var(token: str, state_cls: type[rx.State], var: str, value) -> None:
+    """Set one var of one tab's state from outside an event (e.g. a refused upload)."""
+    if _app is None:
+        return
+    try:
+        async with _app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root:
+            setattr(await root.get_state(state_cls), var, value)
+    except Exception:  # the tab may be gone; nothing else depends on it
+        log.exception("could not set %s on tab %s", var, token)
+
+
 async def publish(
     changes: list[Change], *, exclude_token: str | None = None, targets: dict[str, str] | None = None
 ) -> None:

@@ -10,16 +10,20 @@ rule cannot leak.
 The caller is identified by the HttpOnly session cookie carried on the
 websocket handshake (server-side headers, never an event argument), checked
 against the database on every event, so a logout or a password change takes
-effect at once.
+effect at once. The same check serves the HTTP routes (api.py): a cookie that
+arrives from another browser than the one it was issued to revokes its session.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from enum import StrEnum
 from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, TypeVar
 
+from reflex.config import get_config
+from reflex.constants import RouteVar
 from reflex.middleware import Middleware
 from reflex.state import (
     BaseState,
@@ -83,12 +87,48 @@ def session_token_from_headers(headers: dict[str, str]) -> str | None:
 
 
 def session_token_of(state: BaseState) -> str | None:
-    return session_token_from_headers(state.router_data.get("headers", {}) or {})
+    return session_token_from_headers(state.router_data.get(RouteVar.HEADERS, {}) or {})
 
 
-def _lookup(token: str | None) -> auth.Principal | None:
-    with session_scope(writer=False) as session:
-        return auth.principal_for_token(session, token)
+def client_address(peer: str, headers: Mapping[str, str]) -> str:
+    """The client's address for an HTTP request, resolved the way Reflex resolves
+    it for the websocket (X-Forwarded-For only through trusted proxies), so both
+    see the same address."""
+    hops = get_config().trusted_proxy_hops
+    if hops:
+        forwarded = [ip.strip() for ip in headers.get("x-forwarded-for", "").split(",") if ip.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return peer
+
+
+def client_from(headers: Mapping[str, str], address: str) -> auth.Client:
+    return auth.Client(user_agent=headers.get("user-agent", ""), address=address)
+
+
+def client_of(state: BaseState) -> auth.Client:
+    """The browser behind the current event: the websocket handshake's headers and address."""
+    data = state.router_data
+    return client_from(data.get(RouteVar.HEADERS, {}) or {}, str(data.get(RouteVar.CLIENT_IP, "")))
+
+
+def identify(token: str | None, client: auth.Client) -> auth.Principal | None:
+    """The principal behind a session token presented by ``client`` (blocking).
+
+    A live token from another client than the one it was issued to was copied:
+    refused, and its session revoked for every holder.
+    """
+    if not token:
+        return None
+    try:
+        with session_scope(writer=False) as session:
+            return auth.principal_for_token(session, token, client=client)
+    except auth.WrongClient:
+        with session_scope() as session:
+            revoked = auth.revoke_copied(session, token=token, client=client)
+        if revoked:
+            log.warning("a session token arrived from another client (%s); session revoked", client.address)
+        return None
 
 
 async def current_principal(state: BaseState) -> auth.Principal | None:
@@ -96,7 +136,7 @@ async def current_principal(state: BaseState) -> auth.Principal | None:
     token = session_token_of(state)
     if not token:
         return None
-    return await run_blocking(_lookup, token)
+    return await run_blocking(identify, token, client_of(state))
 
 
 def permits(rule: Access | None, principal: auth.Principal | None) -> bool:

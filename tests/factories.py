@@ -17,6 +17,10 @@ from agent_workspace.models import (
     SenderKind,
     User,
 )
+from agent_workspace.services.auth import Client
+
+# The browser a test signs in from (sessions are bound to it).
+BROWSER = Client(user_agent="Mozilla/5.0 (X11; Linux x86_64) AgentWorkspaceTests/1.0", address="192.0.2.10")
 
 
 def make_user(

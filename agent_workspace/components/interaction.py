@@ -143,7 +143,7 @@ def attach_dialog() -> rx.Component:
                 rx.vstack(
                     rx.icon("upload", size=24, aria_hidden="true"),
                     rx.text("Drop files here or click to choose"),
-                    rx.text("Up to ", ToolsState.max_upload_mb.to_string(), " MB each: images, PDF, text, CSV, Office files.", size="1", color_scheme="gray"),
+                    rx.text("Up to ", ToolsState.max_upload_mb.to_string(), " MB per upload: images, PDF, text, CSV, Office files.", size="1", color_scheme="gray"),
                     align="center",
                     spacing="1",
                 ),

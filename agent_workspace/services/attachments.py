@@ -34,6 +34,8 @@ from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 
 MEGABYTE = 1024 * 1024
 MAX_FILENAME_LENGTH = 255
+# Room around the files of one upload request for its multipart framing.
+MULTIPART_OVERHEAD = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -388,6 +390,19 @@ def _is_text(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def upload_body_limit() -> int:
+    """The most one upload request may carry: the files' size limit plus room for
+    the multipart framing (boundaries, part headers, Reflex's arguments field)."""
+    return settings().attachment_max_bytes + MULTIPART_OVERHEAD
+
+
+def upload_too_large() -> str:
+    return (
+        f"Upload too large: the limit is {_megabytes(settings().attachment_max_bytes)} MB per upload. "
+        "Send smaller files, or fewer at a time."
+    )
 
 
 def _megabytes(size: int) -> str:

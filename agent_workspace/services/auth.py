@@ -3,6 +3,10 @@
 Passwords are argon2id hashes. A login yields a random bearer token; only its
 SHA-256 is stored, and every request re-checks it against the database, so a
 logout or a password change takes effect on the very next event.
+
+A session is bound to the browser that redeemed its ticket (its User-Agent,
+and optionally its address). The same token from any other client was copied:
+it is refused and the session revoked, so a stolen cookie works for nobody.
 """
 
 from __future__ import annotations
@@ -44,6 +48,32 @@ class Principal:
 
     def has(self, role: str) -> bool:
         return role in self.roles
+
+
+@dataclass(frozen=True)
+class Client:
+    """The browser presenting a ticket or a token, as the server sees it."""
+
+    user_agent: str
+    address: str
+
+
+class WrongClient(Forbidden):
+    """A live session token presented by another client than the one it was issued to."""
+
+
+def _fingerprint(value: str) -> str:
+    return hash_token(value.strip()[:512])
+
+
+def _mismatch(login: AuthSession, client: Client) -> list[str]:
+    """What about ``client`` differs from the browser the session is bound to."""
+    wrong = []
+    if login.user_agent_hash != _fingerprint(client.user_agent):
+        wrong.append("user_agent")
+    if login.address_hash is not None and login.address_hash != _fingerprint(client.address):
+        wrong.append("address")
+    return wrong
 
 
 def hash_password(password: str) -> str:
@@ -174,8 +204,11 @@ def login(
     return ticket, _principal(user)
 
 
-def redeem_ticket(session: Session, *, ticket: str) -> str:
-    """Trade a login ticket, once and within its minute, for the session's bearer token."""
+def redeem_ticket(session: Session, *, ticket: str, client: Client, bind_address: bool = False) -> str:
+    """Trade a login ticket, once and within its minute, for the session's bearer token.
+
+    The session is bound to ``client`` from now on (its address too with ``bind_address``).
+    """
     if not ticket or len(ticket) > 200:
         raise NotFound("That sign-in link is not valid. Sign in again.")
     token = secrets.token_urlsafe(32)
@@ -186,7 +219,13 @@ def redeem_ticket(session: Session, *, ticket: str) -> str:
             AuthSession.ticket_expires_at > utcnow(),
             col(AuthSession.revoked_at).is_(None),
         )
-        .values(ticket_hash=None, ticket_expires_at=None, token_hash=hash_token(token))
+        .values(
+            ticket_hash=None,
+            ticket_expires_at=None,
+            token_hash=hash_token(token),
+            user_agent_hash=_fingerprint(client.user_agent),
+            address_hash=_fingerprint(client.address) if bind_address else None,
+        )
     )
     if result.rowcount != 1:
         session.rollback()
@@ -204,12 +243,16 @@ def _principal(user: User) -> Principal:
     )
 
 
-def principal_for_token(session: Session, token: str | None) -> Principal | None:
-    """The principal behind a live session token, or None (expired, revoked, unknown)."""
+def principal_for_token(session: Session, token: str | None, *, client: Client) -> Principal | None:
+    """The principal behind a live session token, or None (expired, revoked, unknown).
+
+    Raises ``WrongClient`` when the token is live but ``client`` is not the
+    browser it was issued to; the caller then calls ``revoke_copied``.
+    """
     if not token or len(token) > 200:
         return None
     row = session.exec(
-        select(User)
+        select(User, AuthSession)
         .join(AuthSession, col(AuthSession.user_id) == col(User.id))
         .where(
             AuthSession.token_hash == hash_token(token),
@@ -218,7 +261,45 @@ def principal_for_token(session: Session, token: str | None) -> Principal | None
             col(User.active).is_(True),
         )
     ).first()
-    return _principal(row) if row else None
+    if row is None:
+        return None
+    user, login = row
+    if _mismatch(login, client):
+        raise WrongClient("This session belongs to another browser. Sign in again.")
+    return _principal(user)
+
+
+def revoke_copied(session: Session, *, token: str, client: Client) -> bool:
+    """End the session of a token that ``client`` presented although it was issued
+    to another browser: the token was copied, so neither copy may go on. Audited;
+    True if this call revoked it."""
+    login = session.exec(
+        select(AuthSession).where(AuthSession.token_hash == hash_token(token), col(AuthSession.revoked_at).is_(None))
+    ).first()
+    wrong = _mismatch(login, client) if login else []
+    if not wrong:
+        return False
+    result = session.execute(
+        update(AuthSession)
+        .where(col(AuthSession.id) == login.id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if result.rowcount != 1:  # another event of the same client got there first
+        session.rollback()
+        return False
+    audit.record(
+        session,
+        action="session.revoked_other_client",
+        actor_kind="system",
+        target_kind="user",
+        target_id=login.user_id,
+        session_id=login.id,
+        mismatch=wrong,
+        address=client.address[:64],
+        user_agent=client.user_agent[:200],
+    )
+    session.commit()
+    return True
 
 
 def logout(session: Session, *, token: str) -> None:

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import inspect
+import uuid
+from dataclasses import dataclass
 
+import httpx
 import pytest
 from reflex.state import State
-from sqlalchemy import func, text
-from sqlmodel import select
+from reflex.utils.format import format_event_handler
+from sqlalchemy import func, or_, text
+from sqlmodel import col, select
 
 import agent_workspace.agent_workspace  # noqa: F401  (registers every page and state)
 from agent_workspace import security
-from agent_workspace.models import AuditLog, ClientConnection, Interaction, User
+from agent_workspace.models import (
+    Attachment,
+    AuditLog,
+    ClientConnection,
+    Interaction,
+    Message,
+    OfferRejection,
+    OutgoingEmail,
+    Queue,
+    SenderKind,
+    SupportRecord,
+    User,
+)
 from agent_workspace.security import Access, rule_for
-from agent_workspace.services import auth
+from agent_workspace.services import auth, conversations, email, records, routing, transfers
 from agent_workspace.pages.kb_article import ArticlePageState
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.auth import AuthState, LoginState
@@ -21,7 +37,7 @@ from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.supervisor import SupervisorState
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.workspace import LiveState, WorkspaceState
-from tests.e2e.ws_client import EventClient
+from tests.e2e.ws_client import USER_AGENT, EventClient
 
 # The intended audience of every state class of the app. A state added later
 # without an entry here (and a rule in security.py) fails test_every_state_has_a_rule.
@@ -121,9 +137,10 @@ def _snapshot(world, token: str) -> dict[str, object]:
 
 
 def _cookie_for(world, username: str, password: str) -> str:
+    """A session cookie bound, like a browser's, to the client that will use it (EventClient)."""
     with world.session() as session:
         ticket, _ = auth.login(session, username=username, password=password)
-        token = auth.redeem_ticket(session, ticket=ticket)
+        token = auth.redeem_ticket(session, ticket=ticket, client=auth.Client(user_agent=USER_AGENT, address="127.0.0.1"))
     return f"{security.SESSION_COOKIE}={token}"
 
 
@@ -142,7 +159,7 @@ def test_protected_handlers_refuse_callers_without_the_role(app_server, world, c
         client.send(WorkspaceState.on_load)
         for cls, name in handlers:
             client.send(cls.event_handlers[name], PAYLOADS.get(name, {}))
-        client.settle(2.0)
+        client.drain()
         touched = client.states_touched()
     finally:
         client.close()
@@ -160,7 +177,7 @@ def test_the_same_calls_work_for_an_agent(app_server, world):
         client.send(WorkspaceState.on_load)
         assert client.wait_for_state(WorkspaceState.get_full_name())
         client.send(WorkspaceState.event_handlers["set_presence"], PAYLOADS["set_presence"])
-        client.settle(1.5)
+        client.drain()
     finally:
         client.close()
     with world.session() as session:
@@ -181,7 +198,7 @@ def test_a_revoked_session_is_refused_at_once(app_server, world):
         with world.session() as session:
             auth.set_password(session, username=username, password="a-brand-new-password")
         client.send(WorkspaceState.event_handlers["set_presence"], PAYLOADS["set_presence"])
-        client.settle(1.5)
+        client.drain()
     finally:
         client.close()
     with world.session() as session:
@@ -204,52 +221,218 @@ def test_supervisor_handlers_refuse_a_plain_agent(app_server, world):
         client.send(SupervisorState.event_handlers["view_chat"], PAYLOADS["view_chat"], path="/supervisor")
         client.send(WorkspaceState.on_load)  # allowed: proves the socket works
         assert client.wait_for_state(WorkspaceState.get_full_name())
-        client.settle(1.0)
+        client.drain()
         assert SupervisorState.get_full_name() not in client.states_touched()
     finally:
         client.close()
 
 
-def test_an_agent_cannot_act_on_another_agents_chat(app_server, world, new_context):
-    """Agent B (another queue) aims every chat action at agent A's live chat: nothing happens."""
-    from tests.e2e.conftest import agent_page, start_customer_chat, unique
-    from tests.e2e.test_interaction_tools import accept_chat
+# ---------------------------------------------------------------- an agent of another queue
 
-    queue, other_queue = world.queue(), world.queue()
-    owner_user, owner_password = world.agent(queues=[queue])
-    name = unique("Target")
-    start_customer_chat(new_context, app_server.base_url, name=name, queue=queue, question="Private matter")
-    owner = agent_page(new_context, app_server.base_url, owner_user, owner_password)
-    accept_chat(owner, name)
+
+@dataclass(frozen=True)
+class Upload:
+    """A handler that takes files is called through Reflex's upload endpoint, as the page calls it."""
+
+    files: tuple[tuple[str, bytes], ...]
+
+
+@dataclass
+class Victim:
+    """Someone else's queue with a live chat full of data, and a chat waiting in it."""
+
+    queue_id: int
+    chat_id: int
+    waiting_id: int
+    record_id: int
+    owner_client_id: str  # of the owner's message, for retry_message
+    secrets: tuple[str, ...]  # what must never reach the intruder
+
+
+def _victim(world, monkeypatch) -> Victim:
+    """Made with the services, straight in the app's database (and its attachment folder)."""
+    monkeypatch.setenv("AW_DATA_DIR", str(world.app.data_dir))
+    mark = uuid.uuid4().hex[:8]
+    queue_name = world.queue("Victim")
+    owner_name, _ = world.agent(queues=[queue_name])
+    colleague_name, _ = world.agent(queues=[])
     with world.session() as session:
-        chat = session.exec(select(Interaction).where(Interaction.question == "Private matter").order_by(Interaction.id.desc())).first()
-    intruder_user, intruder_password = world.agent(queues=[other_queue])
-    client = EventClient(app_server.base_url, cookie=_cookie_for(world, intruder_user, intruder_password))
-    target = str(chat.id)
-    attacks = [
-        (WorkspaceState, "send_message", {"form": {"interaction_id": target, "body": "intrusion"}}),
-        (WorkspaceState, "close_chat", {"interaction_id": chat.id}),
-        (WorkspaceState, "reject", {"form": {"reason": "x"}}),
-        (ToolsState, "open_dialog", {"kind": "email", "interaction_id": chat.id}),
-        (ToolsState, "send_email", {"form": {"to_address": "victim@example.com", "subject": "s", "body": "b"}}),
-        (ToolsState, "save_details", {"form": {"interaction_id": target, "short_description": "hijacked", "category": "inquiry", "priority": "1", "work_notes": ""}}),
-        (ToolsState, "create_record", {"interaction_id": chat.id, "kind": "case"}),
-        (ToolsState, "composer_changed", {"interaction_id": chat.id, "text": "/r"}),
-        (AssistState, "open_for", {"interaction_id": chat.id}),
-    ]
+        queue = session.exec(select(Queue).where(Queue.name == queue_name)).one()
+        owner, colleague = (session.exec(select(User).where(User.username == n)).one() for n in (owner_name, colleague_name))
+        for agent in (owner, colleague):
+            routing.touch_agent(session, user_id=agent.id)
+            routing.set_presence(session, user_id=agent.id, presence="available")
+        chat = conversations.start_chat(
+            session, name=f"Victim {mark}", email=f"victim-{mark}@example.com", queue_id=queue.id, question=f"Secret question {mark}"
+        ).interaction
+        routing.accept(session, user_id=owner.id, queue_id=queue.id)
+        conversations.post_message(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, body=f"Secret message {mark}", client_id=f"cust-{mark}")
+        conversations.post_message(session, interaction_id=chat.id, sender_kind=SenderKind.AGENT, sender_user_id=owner.id, body=f"Secret reply {mark}", client_id=f"owner-{mark}")
+        conversations.send_attachment(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, filename=f"secret-{mark}.txt", data=b"secret\n")
+        record = records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=owner.id)
+        sent = email.send_email(session, interaction_id=chat.id, to_address=f"victim-{mark}@example.com", subject=f"Secret subject {mark}", body="b", created_by_id=owner.id)
+        transfers.to_agent(session, interaction_id=chat.id, user_id=owner.id, target_user_id=colleague.id, note=f"Secret note {mark}")
+        routing.set_presence(session, user_id=owner.id, presence="away")  # the waiting chat stays unoffered
+        waiting = conversations.start_chat(session, name=f"Waiting {mark}", email=f"waiting-{mark}@example.com", queue_id=queue.id, question=f"Secret wait {mark}").interaction
+        attachment = session.exec(select(Attachment).where(Attachment.interaction_id == chat.id)).one()
+        assert session.get(Interaction, chat.id).agent_id == owner.id and sent.id
+        return Victim(
+            queue_id=queue.id,
+            chat_id=chat.id,
+            waiting_id=waiting.id,
+            record_id=record.id,
+            owner_client_id=f"owner-{mark}",
+            secrets=(mark, chat.public_id, waiting.public_id, attachment.public_id, chat.number, record.number),
+        )
+
+
+def _victim_snapshot(world, victim: Victim, intruder_id: int) -> dict[str, object]:
+    """Every row of the victim's chats, and what the intruder left in the audit log."""
+    chats = (victim.chat_id, victim.waiting_id)
+    with world.session() as session:
+        def rows(model, *where):
+            return [row.model_dump() for row in session.exec(select(model).where(*where).order_by(model.id))]
+
+        record_ids = [r.id for r in session.exec(select(SupportRecord).where(col(SupportRecord.interaction_id).in_(chats)))]
+        return {
+            "interactions": rows(Interaction, col(Interaction.id).in_(chats)),
+            "messages": rows(Message, col(Message.interaction_id).in_(chats)),
+            "records": rows(SupportRecord, col(SupportRecord.id).in_(record_ids)),
+            "emails": rows(OutgoingEmail, col(OutgoingEmail.interaction_id).in_(chats)),
+            "attachments": rows(Attachment, or_(col(Attachment.interaction_id).in_(chats), col(Attachment.record_id).in_(record_ids))),
+            "rejections": [r.model_dump() for r in session.exec(select(OfferRejection).where(col(OfferRejection.interaction_id).in_(chats)))],
+            "audit about the victim": rows(
+                AuditLog,
+                or_(
+                    (AuditLog.target_kind == "interaction") & col(AuditLog.target_id).in_(chats),
+                    (AuditLog.target_kind == "record") & col(AuditLog.target_id).in_(record_ids),
+                ),
+            ),
+            "audit by the intruder": rows(AuditLog, AuditLog.actor_id == intruder_id, AuditLog.action != "presence.changed"),
+            "stored files": sorted(p.name for p in (world.app.data_dir / "attachments").iterdir()),
+        }
+
+
+def _attacks(victim: Victim, *, intruder_id: int, intruder_queue_id: int) -> dict[tuple[type[State], str], list]:
+    """Every handler of every agent-level state, with arguments aimed at the victim's chat.
+
+    In order: handlers that pick a target first (dialogs, tabs, composer), then
+    those that act on it, then those that reset; the whole list runs twice so
+    every target picked in one pass is acted on in the next.
+    """
+    chat, record = victim.chat_id, victim.record_id
+    return {
+        (WorkspaceState, "on_load"): [{}],
+        (WorkspaceState, "set_presence"): [{"label": "Available"}],
+        (WorkspaceState, "setvar"): [{"var_name": "reject_target_id", "value": victim.waiting_id}],
+        (LiveState, "setvar"): [{"var_name": "conversations", "value": {str(chat): []}}],
+        (ToolsState, "setvar"): [{"var_name": "interaction_id", "value": chat}],
+        (AssistState, "setvar"): [{"var_name": "interaction_id", "value": chat}],
+        (WorkspaceState, "select_tab"): [{"value": str(chat)}],
+        (WorkspaceState, "select_child_tab"): [{"interaction_id": chat, "value": "details"}],
+        (WorkspaceState, "open_reject"): [{"interaction_id": victim.waiting_id}],
+        (WorkspaceState, "open_close_tab"): [{"interaction_id": chat}],
+        (ToolsState, "open_dialog"): [{"kind": kind, "interaction_id": chat} for kind in ("attach", "transfer_queue", "transfer_agent", "email")],
+        (ToolsState, "composer_changed"): [{"interaction_id": chat, "text": "/r"}, {"interaction_id": chat, "text": "typing"}],
+        (AssistState, "open_for"): [{"interaction_id": chat}],
+        (AssistState, "search_from_chat"): [{"interaction_id": chat, "query": "password"}],
+        (AssistState, "search"): [{"query": "password"}],
+        (AssistState, "open_article"): [{"number": "KB0010001"}],
+        (WorkspaceState, "accept"): [{"queue_id": victim.queue_id}],
+        (WorkspaceState, "reject"): [{"form": {"reason": "intrusion"}}],
+        (WorkspaceState, "send_message"): [{"form": {"interaction_id": str(chat), "body": "intrusion"}}],
+        (WorkspaceState, "retry_message"): [{"interaction_id": chat, "client_id": victim.owner_client_id}],
+        (WorkspaceState, "answer_transfer"): [{"interaction_id": chat, "accept": True}, {"interaction_id": chat, "accept": False}],
+        (WorkspaceState, "confirm_close_tab"): [{}],
+        (WorkspaceState, "close_chat"): [{"interaction_id": chat}],
+        (ToolsState, "transfer_to_queue"): [{"form": {"queue_id": str(intruder_queue_id), "note": "x"}}],
+        (ToolsState, "transfer_to_agent"): [{"form": {"agent_id": str(intruder_id), "note": "x"}}],
+        (ToolsState, "send_email"): [{"form": {"to_address": "attacker@example.com", "subject": "s", "body": "b", "include_transcript": True}}],
+        (ToolsState, "upload"): [Upload(files=(("intrusion.txt", b"intrusion\n"),))],
+        (ToolsState, "save_details"): [
+            {"form": {"interaction_id": str(chat), "short_description": "hijacked", "category": "inquiry", "priority": "1", "work_notes": "hijacked"}}
+        ],
+        (ToolsState, "create_record"): [{"interaction_id": chat, "kind": "case"}, {"interaction_id": chat, "kind": "incident"}],
+        (ToolsState, "save_record"): [
+            {"form": {"record_id": str(record), "short_description": "hijacked", "description": "", "priority": "1", "state": "resolved", "resolution_notes": "x"}}
+        ],
+        (ToolsState, "escalate"): [{"form": {"record_id": str(record), "group": "Network", "reason": "intrusion"}}],
+        (ToolsState, "run_quick_action"): [{"index": 0}],
+        (AssistState, "send_in_chat"): [{"number": "KB0010001"}],
+        (WorkspaceState, "cancel_reject"): [{}],
+        (WorkspaceState, "cancel_close_tab"): [{}],
+        (WorkspaceState, "dismiss_notice"): [{"index": 0}],
+        (WorkspaceState, "tick"): [{"_value": ""}],
+        (WorkspaceState, "play_alert"): [{}],
+        (WorkspaceState, "toggle_sound"): [{}],
+        (ToolsState, "close_dialog"): [{}],
+        (ToolsState, "close_quick_actions"): [{}],
+        (AssistState, "close_article"): [{}],
+    }
+
+
+def agent_handlers() -> set[tuple[type[State], str]]:
+    """Every handler of every state an agent of any queue may call."""
+    return {(cls, name) for cls in app_states() if rule_for(cls.get_full_name()) == Access.WORKSPACE for name in cls.event_handlers}
+
+
+def _upload(app_server, client: EventClient, cookie: str, handler, upload: Upload) -> str:
+    response = httpx.post(
+        f"{app_server.base_url}/_upload",
+        files=[("files", (name, data, "text/plain")) for name, data in upload.files],
+        headers={
+            "Reflex-Client-Token": client.token,
+            "Reflex-Event-Handler": format_event_handler(handler),
+            "Cookie": cookie,
+            "User-Agent": USER_AGENT,
+        },
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def test_an_agent_of_another_queue_can_do_nothing_to_someone_elses_chat(app_server, world, monkeypatch):
+    """Every agent handler, aimed at a live chat of another queue: nothing of it changes or leaks."""
+    victim = _victim(world, monkeypatch)
+    intruder_queue = world.queue("Intruder")
+    intruder_name, intruder_password = world.agent(queues=[intruder_queue])
+    with world.session() as session:
+        intruder_id = session.exec(select(User.id).where(User.username == intruder_name)).one()
+        intruder_queue_id = session.exec(select(Queue.id).where(Queue.name == intruder_queue)).one()
+    attacks = _attacks(victim, intruder_id=intruder_id, intruder_queue_id=intruder_queue_id)
+    missing = agent_handlers() - set(attacks)
+    assert not missing, f"no attack for {sorted(f'{cls.__name__}.{name}' for cls, name in missing)}: add one to _attacks"
+    assert len(attacks) >= 40
+
+    cookie = _cookie_for(world, intruder_name, intruder_password)
+    client = EventClient(app_server.base_url, cookie=cookie)
+    upload_answers = []
     try:
         client.send(WorkspaceState.on_load)
-        assert client.wait_for_state(WorkspaceState.get_full_name())
-        before = _snapshot(world, client.token)
-        for cls, handler, payload in attacks:
-            client.send(cls.event_handlers[handler], payload)
-        client.send(ToolsState.event_handlers["transfer_to_queue"], {"form": {"queue_id": "1", "note": "x"}})
-        client.settle(2.0)
+        client.wait_for_value(WorkspaceState, "loaded", True)
+        before = _victim_snapshot(world, victim, intruder_id)
+        for _pass in range(2):
+            for (cls, name), calls in attacks.items():
+                handler = cls.event_handlers[name]
+                for call in calls:
+                    if isinstance(call, Upload):
+                        upload_answers.append(_upload(app_server, client, cookie, handler, call))
+                        continue
+                    mark = client.mark()
+                    client.send(handler, call)
+                    if handler.is_background:  # runs beside the queue: wait for this one to finish
+                        client.wait_for_value(WorkspaceState, "claiming_queue_id", 0, after=mark)
+        client.drain()
+        client.drain()  # and the events those handlers chained
     finally:
         client.close()
-    after = _snapshot(world, client.token)
-    assert after["message"] == before["message"] and after["support_record"] == before["support_record"]
-    assert after["outgoing_email"] == before["outgoing_email"]
+
+    assert _victim_snapshot(world, victim, intruder_id) == before
+    received = "\n".join([*client.received, *upload_answers])
+    leaked = [secret for secret in victim.secrets if secret in received]
+    assert not leaked, f"the intruder received {leaked}"
+    # The calls were handled, not dropped: the services refused them.
+    assert "That chat is not yours." in received
     with world.session() as session:
-        again = session.get(Interaction, chat.id)
-        assert (again.state, again.agent_id, again.short_description) == (chat.state, chat.agent_id, chat.short_description)
+        assert session.get(User, intruder_id).presence == "available"

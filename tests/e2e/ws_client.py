@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -9,17 +10,25 @@ import uuid
 import socketio
 from reflex.utils.format import format_event_handler
 
+from agent_workspace.state.auth import AuthState
+
 NAMESPACE = "/_event"
+# Sessions are bound to the User-Agent that redeemed the ticket: a client that
+# uses a session cookie must present the same one (see tests/e2e/test_websocket_security.py).
+USER_AGENT = "AgentWorkspace-SecurityTests/1.0"
 
 
 class EventClient:
-    def __init__(self, base_url: str, *, cookie: str | None = None):
+    def __init__(self, base_url: str, *, cookie: str | None = None, user_agent: str = USER_AGENT):
         self.token = str(uuid.uuid4())
         self.deltas: list[dict] = []
+        self.received: list[str] = []  # every update as it arrived, for checks on what leaked
         self._lock = threading.Lock()
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("event", self._on_event, namespace=NAMESPACE)
-        headers = {"Cookie": cookie} if cookie else {}
+        headers = {"User-Agent": user_agent}
+        if cookie:
+            headers["Cookie"] = cookie
         self.sio.connect(
             f"{base_url}?token={self.token}",
             socketio_path="/_event",
@@ -30,6 +39,7 @@ class EventClient:
 
     def _on_event(self, data):
         with self._lock:
+            self.received.append(json.dumps(data))
             self.deltas.append(data.get("delta") or {})
 
     def send(self, handler, payload: dict | None = None, *, path: str = "/workspace") -> None:
@@ -44,6 +54,15 @@ class EventClient:
         with self._lock:
             return {name for delta in self.deltas for name in delta}
 
+    def latest(self, state) -> dict:
+        """A state's vars as this client last heard them (deltas merged in order)."""
+        name = state.get_full_name()
+        merged: dict = {}
+        with self._lock:
+            for delta in self.deltas:
+                merged.update(delta.get(name, {}))
+        return {key.removesuffix("_rx_state_"): value for key, value in merged.items()}
+
     def wait_for_state(self, state_name: str, timeout: float = 10) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -52,9 +71,29 @@ class EventClient:
             time.sleep(0.05)
         return False
 
-    def settle(self, seconds: float = 1.0) -> None:
-        """Give the server time to (not) act; refusals produce no message to wait for."""
-        time.sleep(seconds)
+    def mark(self) -> int:
+        """A point in the stream of deltas, for ``wait_for_value(..., after=mark)``."""
+        with self._lock:
+            return len(self.deltas)
+
+    def wait_for_value(self, state, var: str, value, *, after: int = 0, timeout: float = 15) -> None:
+        """Wait until a delta after ``after`` sets ``state.var`` to ``value``."""
+        key, name = f"{var}_rx_state_", state.get_full_name()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if any(delta.get(name, {}).get(key, object()) == value for delta in self.deltas[after:]):
+                    return
+            time.sleep(0.02)
+        raise AssertionError(f"{state.__name__}.{var} never became {value!r}")
+
+    def drain(self) -> None:
+        """Wait until the server has handled every event sent so far. One client's
+        events run in order, so the answer to a public probe sent last comes after
+        them all (refused events send nothing to wait for)."""
+        mark = self.mark()
+        self.send(AuthState.check_session)
+        self.wait_for_value(AuthState, "checked", True, after=mark)
 
     def close(self) -> None:
         self.sio.disconnect()

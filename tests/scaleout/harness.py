@@ -43,6 +43,9 @@ PG_URL_TEMPLATE = os.environ.get("AW_SCALE_PG_URL", "postgresql+psycopg://postgr
 REDIS_HOST = os.environ.get("AW_SCALE_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("AW_SCALE_REDIS_PORT", "6379"))
 NAMESPACE = "/_event"
+# Sessions are bound to the browser that redeemed them: every WsClient presents
+# this User-Agent and session_cookie() binds the session to it.
+USER_AGENT = "AgentWorkspace-ScaleOut/1.0"
 
 
 # ---------------------------------------------------------------- infrastructure
@@ -321,7 +324,7 @@ class WsClient:
         self._ws = WSConnection(ConnectionType.CLIENT)
         self._reader, self._writer = await asyncio.open_connection(host, port)
         target = f"{NAMESPACE}/?EIO=4&transport=websocket&token={self.token}"
-        headers = [("Cookie", cookie)] if cookie else []
+        headers = [("User-Agent", USER_AGENT)] + ([("Cookie", cookie)] if cookie else [])
         self._writer.write(self._ws.send(Request(host=f"{host}:{port}", target=target, extra_headers=headers)))
         self._task = asyncio.create_task(self._read_loop())
         try:
@@ -450,7 +453,8 @@ def state_delta(update: dict, state_cls) -> dict:
 
 
 def session_cookie(engine, username: str, password: str) -> str:
-    """A signed-in agent's ``aw_session`` cookie, minted straight from the auth service."""
+    """A signed-in agent's ``aw_session`` cookie, minted straight from the auth
+    service and bound to the User-Agent that ``WsClient`` presents."""
     from sqlmodel import Session
 
     from agent_workspace.security import SESSION_COOKIE
@@ -458,5 +462,5 @@ def session_cookie(engine, username: str, password: str) -> str:
 
     with Session(engine, expire_on_commit=False) as session:
         ticket, _ = auth.login(session, username=username, password=password)
-        token = auth.redeem_ticket(session, ticket=ticket)
+        token = auth.redeem_ticket(session, ticket=ticket, client=auth.Client(user_agent=USER_AGENT, address="127.0.0.1"))
     return f"{SESSION_COOKIE}={token}"

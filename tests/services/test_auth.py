@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 
 import pytest
@@ -10,10 +11,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from agent_workspace.models import AuthSession, LoginAttempt, QueueMember, Role, User, utcnow
+from agent_workspace.models import AuditLog, AuthSession, LoginAttempt, QueueMember, Role, User, utcnow
 from agent_workspace.services import auth
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
-from tests.factories import make_queue
+from tests.factories import BROWSER, make_queue
 from tests.services.helpers import count, fresh
 
 PASSWORD = "correct horse battery"
@@ -39,7 +40,7 @@ def alice(session: Session) -> User:
 def sign_in(session: Session, username: str = "alice", password: str = PASSWORD, address: str = "") -> str:
     """Password check, then the one-time ticket traded for the bearer token."""
     ticket, _principal = auth.login(session, username=username, password=password, client_address=address)
-    return auth.redeem_ticket(session, ticket=ticket)
+    return auth.redeem_ticket(session, ticket=ticket, client=BROWSER)
 
 
 # ------------------------------------------------------------------ accounts
@@ -224,22 +225,22 @@ def test_rate_limit_per_address_holds_for_long_addresses(session: Session, alice
 def test_a_ticket_is_redeemable_exactly_once(session: Session, alice: User) -> None:
     ticket, _ = auth.login(session, username="alice", password=PASSWORD)
 
-    token = auth.redeem_ticket(session, ticket=ticket)
+    token = auth.redeem_ticket(session, ticket=ticket, client=BROWSER)
 
     assert token and token != ticket
     row = session.exec(select(AuthSession).where(AuthSession.user_id == alice.id)).one()
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert row.ticket_hash is None and row.ticket_expires_at is None
     with pytest.raises(NotFound):
-        auth.redeem_ticket(session, ticket=ticket)
-    assert auth.principal_for_token(session, token).user_id == alice.id
+        auth.redeem_ticket(session, ticket=ticket, client=BROWSER)
+    assert auth.principal_for_token(session, token, client=BROWSER).user_id == alice.id
 
 
 @pytest.mark.parametrize("ticket", ["", "not-a-ticket", "x" * 201])
 def test_an_unknown_ticket_is_refused(session: Session, alice: User, ticket: str) -> None:
     auth.login(session, username="alice", password=PASSWORD)
     with pytest.raises(NotFound):
-        auth.redeem_ticket(session, ticket=ticket)
+        auth.redeem_ticket(session, ticket=ticket, client=BROWSER)
 
 
 def test_a_ticket_expires_after_a_minute(session: Session, alice: User) -> None:
@@ -250,43 +251,43 @@ def test_a_ticket_expires_after_a_minute(session: Session, alice: User) -> None:
     session.commit()
 
     with pytest.raises(NotFound):
-        auth.redeem_ticket(session, ticket=ticket)
+        auth.redeem_ticket(session, ticket=ticket, client=BROWSER)
 
 
 def test_a_ticket_still_works_just_before_it_expires(session: Session, alice: User) -> None:
     ticket, _ = auth.login(session, username="alice", password=PASSWORD)
     session.execute(update(AuthSession).values(ticket_expires_at=utcnow() + timedelta(seconds=2)))
     session.commit()
-    assert auth.redeem_ticket(session, ticket=ticket)
+    assert auth.redeem_ticket(session, ticket=ticket, client=BROWSER)
 
 
 def test_principal_for_token(session: Session, alice: User) -> None:
     token = sign_in(session)
-    principal = auth.principal_for_token(session, token)
+    principal = auth.principal_for_token(session, token, client=BROWSER)
     assert principal is not None and principal.user_id == alice.id
     assert principal.roles == {"workspace_user", "supervisor"}
 
-    assert auth.principal_for_token(session, None) is None
-    assert auth.principal_for_token(session, "") is None
-    assert auth.principal_for_token(session, "unknown-token") is None
-    assert auth.principal_for_token(session, "x" * 201) is None
+    assert auth.principal_for_token(session, None, client=BROWSER) is None
+    assert auth.principal_for_token(session, "", client=BROWSER) is None
+    assert auth.principal_for_token(session, "unknown-token", client=BROWSER) is None
+    assert auth.principal_for_token(session, "x" * 201, client=BROWSER) is None
     # The ticket is not a token.
     ticket, _ = auth.login(session, username="alice", password=PASSWORD)
-    assert auth.principal_for_token(session, ticket) is None
+    assert auth.principal_for_token(session, ticket, client=BROWSER) is None
 
 
 def test_an_expired_session_has_no_principal(session: Session, alice: User) -> None:
     token = sign_in(session)
     session.execute(update(AuthSession).values(expires_at=utcnow() - timedelta(seconds=1)))
     session.commit()
-    assert auth.principal_for_token(session, token) is None
+    assert auth.principal_for_token(session, token, client=BROWSER) is None
 
 
 def test_a_deactivated_user_loses_the_session(session: Session, alice: User) -> None:
     token = sign_in(session)
     session.execute(update(User).where(col(User.id) == alice.id).values(active=False))
     session.commit()
-    assert auth.principal_for_token(session, token) is None
+    assert auth.principal_for_token(session, token, client=BROWSER) is None
 
 
 def test_logout_revokes_immediately(session: Session, alice: User) -> None:
@@ -295,8 +296,8 @@ def test_logout_revokes_immediately(session: Session, alice: User) -> None:
 
     auth.logout(session, token=token)
 
-    assert auth.principal_for_token(session, token) is None
-    assert auth.principal_for_token(session, other).user_id == alice.id  # only that session
+    assert auth.principal_for_token(session, token, client=BROWSER) is None
+    assert auth.principal_for_token(session, other, client=BROWSER).user_id == alice.id  # only that session
     auth.logout(session, token=token)  # twice: harmless
     auth.logout(session, token="never-issued")
     revoked = session.exec(select(AuthSession).where(col(AuthSession.revoked_at).is_not(None))).all()
@@ -311,15 +312,84 @@ def test_set_password_revokes_every_session(session: Session, alice: User) -> No
 
     auth.set_password(session, username=" Alice ", password="a brand new password")
 
-    assert all(auth.principal_for_token(session, t) is None for t in tokens)
+    assert all(auth.principal_for_token(session, t, client=BROWSER) is None for t in tokens)
     with pytest.raises(NotFound):
-        auth.redeem_ticket(session, ticket=pending_ticket)
-    assert auth.principal_for_token(session, bob_token).user_id == bob.id
+        auth.redeem_ticket(session, ticket=pending_ticket, client=BROWSER)
+    assert auth.principal_for_token(session, bob_token, client=BROWSER).user_id == bob.id
     with pytest.raises(ValidationError):
         auth.login(session, username="alice", password=PASSWORD)
     assert sign_in(session, password="a brand new password")
     row = fresh(session, User, alice.id)
     assert PasswordHasher().verify(row.password_hash, "a brand new password")
+
+
+# ------------------------------------------------------------------ sessions bound to the browser
+
+
+def test_redeeming_binds_the_session_to_that_browser(session: Session, alice: User) -> None:
+    token = sign_in(session)
+    ticket, _ = auth.login(session, username="alice", password=PASSWORD)
+    bound_token = auth.redeem_ticket(session, ticket=ticket, client=BROWSER, bind_address=True)
+
+    rows = {row.token_hash: row for row in session.exec(select(AuthSession))}
+    plain, bound = rows[auth.hash_token(token)], rows[auth.hash_token(bound_token)]
+    assert plain.user_agent_hash == hashlib.sha256(BROWSER.user_agent.encode()).hexdigest()
+    assert plain.address_hash is None  # addresses are bound only when asked
+    assert bound.address_hash == hashlib.sha256(BROWSER.address.encode()).hexdigest()
+    assert BROWSER.user_agent not in {plain.user_agent_hash, bound.user_agent_hash}
+
+
+def test_a_token_from_another_browser_is_refused_and_ends_the_session(session: Session, alice: User) -> None:
+    token = sign_in(session)
+    other_session = sign_in(session)
+    thief = auth.Client(user_agent="Mozilla/5.0 (Windows NT 10.0) Firefox/128.0", address=BROWSER.address)
+
+    with pytest.raises(auth.WrongClient):
+        auth.principal_for_token(session, token, client=thief)
+    assert auth.principal_for_token(session, token, client=BROWSER).user_id == alice.id  # nothing changed yet
+
+    assert auth.revoke_copied(session, token=token, client=thief) is True
+
+    # The copy and the original are both finished; the user's other session is not.
+    assert auth.principal_for_token(session, token, client=thief) is None
+    assert auth.principal_for_token(session, token, client=BROWSER) is None
+    assert auth.principal_for_token(session, other_session, client=BROWSER).user_id == alice.id
+    entry = session.exec(select(AuditLog).where(AuditLog.action == "session.revoked_other_client")).one()
+    assert (entry.actor_kind, entry.target_kind, entry.target_id) == ("system", "user", alice.id)
+    detail = json.loads(entry.detail)
+    assert detail["mismatch"] == ["user_agent"]
+    assert detail["user_agent"] == thief.user_agent and detail["address"] == thief.address
+    # Another event of the same copy: nothing more to revoke, no second audit row.
+    assert auth.revoke_copied(session, token=token, client=thief) is False
+    assert len(session.exec(select(AuditLog).where(AuditLog.action == "session.revoked_other_client")).all()) == 1
+
+
+def test_revoke_copied_leaves_the_rightful_browser_alone(session: Session, alice: User) -> None:
+    token = sign_in(session)
+    assert auth.revoke_copied(session, token=token, client=BROWSER) is False
+    assert auth.revoke_copied(session, token="never-issued", client=BROWSER) is False
+    assert auth.principal_for_token(session, token, client=BROWSER).user_id == alice.id
+
+
+def test_the_address_counts_only_for_sessions_bound_to_it(session: Session, alice: User) -> None:
+    roaming = auth.Client(user_agent=BROWSER.user_agent, address="198.51.100.7")
+    token = sign_in(session)
+    assert auth.principal_for_token(session, token, client=roaming).user_id == alice.id
+
+    ticket, _ = auth.login(session, username="alice", password=PASSWORD)
+    bound = auth.redeem_ticket(session, ticket=ticket, client=BROWSER, bind_address=True)
+    assert auth.principal_for_token(session, bound, client=BROWSER).user_id == alice.id
+    with pytest.raises(auth.WrongClient):
+        auth.principal_for_token(session, bound, client=roaming)
+    assert auth.revoke_copied(session, token=bound, client=roaming)
+    entry = session.exec(select(AuditLog).where(AuditLog.action == "session.revoked_other_client")).one()
+    assert json.loads(entry.detail)["mismatch"] == ["address"]
+
+
+def test_a_missing_user_agent_is_a_different_browser(session: Session, alice: User) -> None:
+    token = sign_in(session)
+    with pytest.raises(auth.WrongClient):
+        auth.principal_for_token(session, token, client=auth.Client(user_agent="", address=BROWSER.address))
 
 
 def test_set_password_refusals(session: Session, alice: User) -> None:

@@ -19,6 +19,7 @@ from agent_workspace.models import (
     User,
 )
 from agent_workspace.services import auth, conversations, seed
+from tests.factories import BROWSER
 from tests.services.helpers import count
 
 EXPECTED_USERS = {
@@ -90,7 +91,8 @@ def test_demo_logins_work_with_the_documented_passwords(session: Session) -> Non
         ticket, principal = auth.login(session, username=demo.username, password=demo.password)
         assert principal.username == demo.username
         assert principal.roles == EXPECTED_USERS[demo.username][1]
-        assert auth.principal_for_token(session, auth.redeem_ticket(session, ticket=ticket)).username == demo.username
+        token = auth.redeem_ticket(session, ticket=ticket, client=BROWSER)
+        assert auth.principal_for_token(session, token, client=BROWSER).username == demo.username
     assert count(session, AuthSession) == len(logins)
 
 

@@ -1,0 +1,120 @@
+"""A size limit on Reflex's upload endpoint that holds before the body is read.
+
+Reflex's ``/_upload`` lets Starlette parse (and spool to disk) the whole
+multipart body before a handler sees the files, so a handler's size check
+comes after the server has taken in whatever the client chose to send. This
+ASGI middleware sits in front of it: a declared Content-Length over the limit
+gets 413 before a byte of the body is read, and a body without a declared
+length (chunked) is counted as it streams and cut off once past the limit.
+
+Reflex's upload call in the browser drops error responses silently, so the
+refusal is also written into the uploading tab's state, where the page shows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import reflex as rx
+from reflex.config import get_config
+from reflex.constants import Endpoint
+from reflex.event import EventHandler
+from reflex.utils.format import format_event_handler
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agent_workspace import realtime
+
+
+@dataclass(frozen=True)
+class ErrorVar:
+    """Where a refused upload's message goes: a var of the handler's state."""
+
+    state_cls: type[rx.State]
+    var: str
+
+
+class UploadLimit:
+    """ASGI middleware: POSTs to the upload endpoint may carry at most ``max_body`` bytes."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int, message: str, error_vars: dict[str, ErrorVar]):
+        self.app = app
+        self.max_body = max_body
+        self.message = message
+        self.error_vars = error_vars
+        self.path = get_config().prepend_backend_path(str(Endpoint.UPLOAD))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].rstrip("/") != self.path:
+            await self.app(scope, receive, send)
+            return
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await self._refuse(send, headers)
+            return
+
+        received, cut_off = 0, False
+
+        async def counted_receive() -> Message:
+            nonlocal received, cut_off
+            if cut_off:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    cut_off = True  # the app sees a client that went away, and stops reading
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def quiet_send(message: Message) -> None:
+            if not cut_off:
+                await send(message)
+
+        try:
+            await self.app(scope, counted_receive, quiet_send)
+        except Exception:
+            if not cut_off:
+                raise  # a failure on a body we cut off is answered by the 413 below
+        if cut_off:
+            await self._refuse(send, headers)
+
+    async def _refuse(self, send: Send, headers: dict[str, str]) -> None:
+        body = self.message.encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),  # do not read the rest of the body to reuse the connection
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        await self._tell_tab(headers.get("reflex-client-token", ""), headers.get("reflex-event-handler", ""))
+
+    async def _tell_tab(self, token: str, handler: str) -> None:
+        """Show the refusal where the page shows upload errors."""
+        target = self.error_vars.get(handler)
+        if not token or target is None:
+            return
+        # The 413 has gone out; a tab that cannot be told still sees nothing stored.
+        await realtime.set_var(token, target.state_cls, target.var, self.message)
+
+
+def upload_limit(
+    *, max_body: int, message: str, error_vars: dict[EventHandler, str]
+) -> Callable[[ASGIApp], ASGIApp]:
+    """An ``api_transformer`` that puts UploadLimit in front of the app.
+
+    ``error_vars`` maps each upload handler to the var of its state that shows upload errors.
+    """
+    targets = {format_event_handler(handler): ErrorVar(handler.state, var) for handler, var in error_vars.items()}
+
+    def transform(app: ASGIApp) -> ASGIApp:
+        return UploadLimit(app, max_body=max_body, message=message, error_vars=targets)
+
+    return transform

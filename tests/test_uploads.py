@@ -1,0 +1,84 @@
+"""The upload limit at the ASGI level: how many bytes of a body the server pulls in.
+
+The app behind the guard parses the multipart form the way Reflex's upload
+endpoint does (``await request.form()``); the client's body is a generator that
+counts what was taken from it, so the numbers are exact (over real HTTP, socket
+buffers blur them: see tests/e2e/test_upload_limit.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from agent_workspace.uploads import UploadLimit
+
+CHUNK = 8_192
+LIMIT = 12 * CHUNK
+BOUNDARY = "b0undary"
+MESSAGE = "Upload too large: the limit is 0.1 MB per upload."
+
+
+async def _parse(request: Request) -> JSONResponse:
+    form = await request.form()
+    sizes = [len(await part.read()) for part in form.getlist("files")]
+    return JSONResponse({"sizes": sizes})
+
+
+def _client() -> httpx.AsyncClient:
+    inner = Starlette(routes=[Route("/_upload", _parse, methods=["POST"]), Route("/other", _parse, methods=["POST"])])
+    guard = UploadLimit(inner, max_body=LIMIT, message=MESSAGE, error_vars={})
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=guard), base_url="http://test")
+
+
+class Body:
+    """A multipart body of one file of ``size`` bytes (a whole number of chunks), sent in chunks, counting what was pulled."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.pulled = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        head = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="f.txt"\r\n\r\n'.encode()
+        for piece in [head, *([b"x" * CHUNK] * (self.size // CHUNK)), f"\r\n--{BOUNDARY}--\r\n".encode()]:
+            self.pulled += len(piece)
+            yield piece
+
+
+HEADERS = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+
+async def test_a_declared_length_over_the_limit_is_refused_without_reading_the_body():
+    body = Body(10 * LIMIT)
+    async with _client() as client:
+        response = await client.post("/_upload", content=body, headers={**HEADERS, "Content-Length": str(10 * LIMIT)})
+    assert (response.status_code, response.text) == (413, MESSAGE)
+    assert response.headers["connection"] == "close"
+    assert body.pulled == 0
+
+
+async def test_a_body_without_a_length_is_cut_off_at_the_limit():
+    body = Body(100 * LIMIT)
+    async with _client() as client:
+        response = await client.post("/_upload", content=body, headers=HEADERS)
+    assert (response.status_code, response.text) == (413, MESSAGE)
+    assert LIMIT < body.pulled <= LIMIT + CHUNK  # the server took one chunk past the limit, no more
+
+
+async def test_an_upload_within_the_limit_reaches_the_app_whole():
+    body = Body(LIMIT - 2 * CHUNK)
+    async with _client() as client:
+        response = await client.post("/_upload", content=body, headers=HEADERS)
+    assert response.status_code == 200
+    assert response.json() == {"sizes": [LIMIT - 2 * CHUNK]}
+
+
+async def test_other_routes_are_not_limited():
+    async with _client() as client:
+        response = await client.post("/other", content=Body(3 * LIMIT), headers=HEADERS)
+    assert response.json() == {"sizes": [3 * LIMIT]}

@@ -168,9 +168,7 @@ def post_message(
     ).first()
     if existing is not None:
         return existing, []
-    item = session.get(Interaction, interaction_id)
-    if item is None:
-        raise NotFound("That chat does not exist.")
+    item = _lock_chat(session, interaction_id)
     if item.state not in OPEN_STATES or item.customer_ended_at is not None:
         raise Conflict("This chat has ended; the message was not sent.")
     if sender_kind == SenderKind.AGENT:
@@ -208,6 +206,20 @@ def post_message(
         ).one()
         return message, []
     return message, [change]
+
+
+def _lock_chat(session: Session, interaction_id: int) -> Interaction:
+    """The chat, locked until commit: one chat's messages are then stored one at a
+    time, so their ids follow commit order and a page's cursor (the highest id it
+    holds) never jumps over a message still being written. SQLite writers are
+    serialised already."""
+    stmt = select(Interaction).where(Interaction.id == interaction_id)
+    if routing.is_postgres(session):
+        stmt = stmt.with_for_update()
+    item = session.exec(stmt).first()
+    if item is None:
+        raise NotFound("That chat does not exist.")
+    return item
 
 
 def _posted(session: Session, message: Message) -> MessagePosted:

@@ -63,7 +63,7 @@ class AgentLoad:
     active_chats: int
 
 
-def _is_postgres(session: Session) -> bool:
+def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
@@ -116,7 +116,7 @@ def _pending_offer_count(session: Session, user_id: int) -> int:
 def lock_agent(session: Session, user_id: int) -> User:
     """Serialise every capacity decision for one agent."""
     stmt = select(User).where(User.id == user_id)
-    if _is_postgres(session):
+    if is_postgres(session):
         stmt = stmt.with_for_update()
     user = session.exec(stmt).first()
     if user is None:
@@ -270,7 +270,7 @@ def accept(session: Session, *, user_id: int, queue_id: int) -> tuple[Interactio
     for _ in range(CLAIM_RETRIES):
         candidate = select(Interaction.id).where(_eligible_for(user_id, queue_id))
         candidate = candidate.order_by(col(Interaction.requested_at), col(Interaction.id)).limit(1)
-        if _is_postgres(session):
+        if is_postgres(session):
             candidate = candidate.with_for_update(skip_locked=True)
         interaction_id = session.exec(candidate).first()
         if interaction_id is None:

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from agent_workspace.db import run_blocking, session_scope
 from agent_workspace.models import ClientConnection, Interaction, QueueMember, utcnow
-from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
+from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
 from agent_workspace.services.routing import WAITING_STATES
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, str]:
     users: set[int] = set()
     interactions: set[int] = set()
     for change in changes:
-        if isinstance(change, AgentChanged) and change.user_id is not None:
+        if isinstance(change, (AgentChanged, ChatOffered)) and change.user_id is not None:
             users.add(change.user_id)
         elif isinstance(change, InteractionChanged):
             interactions.add(change.interaction_id)

@@ -60,4 +60,11 @@ class AgentChanged:
     user_id: int
 
 
-Change = QueueChanged | InteractionChanged | AgentChanged
+@dataclass(frozen=True)
+class ChatOffered:
+    """A chat was offered to this agent: only their inbox changes (not their chats or presence)."""
+
+    user_id: int
+
+
+Change = QueueChanged | InteractionChanged | AgentChanged | ChatOffered

@@ -32,7 +32,7 @@ from agent_workspace.models import (
 )
 from agent_workspace.services import audit
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
-from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
+from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
 
 WAITING_STATES = (InteractionState.QUEUED, InteractionState.OFFERED)
 DEFAULT_WAIT_ESTIMATE_SECONDS = 120
@@ -401,7 +401,7 @@ def drain(session: Session, *, queue_id: int | None = None) -> list[Change]:
         )
         if offered.rowcount == 1:
             audit.record(session, action="interaction.offered", actor_kind="system", target_kind="interaction", target_id=interaction_id, agent_id=agent_id)
-            changes += [AgentChanged(agent_id), QueueChanged(item_queue_id)]
+            changes += [ChatOffered(agent_id), QueueChanged(item_queue_id)]
         session.commit()
     return changes
 

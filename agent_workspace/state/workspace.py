@@ -15,8 +15,8 @@ from agent_workspace.models import InteractionState, Presence, SenderKind
 from agent_workspace.security import Access, access, current_principal
 from agent_workspace.services import conversations, routing, transfers, views
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
-from agent_workspace.state.common import call, read
+from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
+from agent_workspace.state.common import assign_changed, call, read
 from agent_workspace.state.views import (
     ChatTab,
     InboxCardView,
@@ -234,7 +234,11 @@ class WorkspaceState(rx.State):
         if any(isinstance(c, AgentChanged) and c.user_id == self._uid for c in changes):
             await self._refresh()
             return
-        if any(isinstance(c, QueueChanged) and c.queue_id in self._queue_ids for c in changes):
+        if any(
+            (isinstance(c, QueueChanged) and c.queue_id in self._queue_ids)
+            or (isinstance(c, ChatOffered) and c.user_id == self._uid)
+            for c in changes
+        ):
             await self._refresh_inbox()
         touched = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)} & set(self._cursors)
         if not touched:
@@ -259,8 +263,7 @@ class WorkspaceState(rx.State):
 
     async def _refresh_inbox(self) -> None:
         snapshot = await read(views.inbox_snapshot, user_id=self._uid)
-        self.presence = snapshot.presence
-        self.active_chats = snapshot.active_chats
+        assign_changed(self, presence=snapshot.presence, active_chats=snapshot.active_chats)
         self._set_inbox([card_view(card) for card in snapshot.inbox])
 
     def _set_inbox(self, cards: list[InboxCardView]) -> None:

@@ -28,6 +28,7 @@ from agent_workspace.models import (
     User,
     utcnow,
 )
+from agent_workspace.services.events import ChatOffered, QueueChanged
 from agent_workspace.services import conversations, routing
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from tests.factories import make_customer, make_interaction, make_queue
@@ -481,6 +482,13 @@ def test_drain_sets_offer_fields(session: Session, queue) -> None:
     assert row.state == InteractionState.OFFERED and row.offered_to_id == agent.id
     assert before <= row.offered_at <= utcnow()
     assert row.offer_expires_at - row.offered_at == timedelta(seconds=OFFER_SECONDS)
+
+
+def test_an_offer_tells_the_agent_only_that_their_inbox_changed(session: Session, queue) -> None:
+    agent = make_agent(session, "alice", queues=[queue])
+    make_waiting(session, queue, requested_at=at(0))
+    changes = routing.drain(session)
+    assert changes == [ChatOffered(agent.id), QueueChanged(queue.id)]  # no whole-workspace refresh
 
 
 def test_drain_prefers_the_least_loaded_agent(session: Session, queue) -> None:

@@ -466,6 +466,7 @@ async def run_load(args, servers: Servers) -> dict:
 
     cpu_before, wall_before = servers.snapshot(), time.monotonic()
     gen_before = os.times()
+    steady_from = time.time() + args.warmup
     tasks = [asyncio.create_task(a.life()) for a in agents] + [asyncio.create_task(c.life()) for c in customers]
     await asyncio.sleep(args.duration)
     run.stopping = True
@@ -502,6 +503,9 @@ async def run_load(args, servers: Servers) -> dict:
     to_agent = [s.delivered[m] * 1000 for m in s.delivered if s.sent[m][0] == "to_agent"]
     to_customer = [s.delivered[m] * 1000 for m in s.delivered if s.sent[m][0] == "to_customer"]
     acks = [v * 1000 for v in s.acked.values()]
+    steady = {m for m in s.delivered if s.sent[m][1] >= steady_from}  # sent once the first wave of chats was placed
+    to_agent_steady = [s.delivered[m] * 1000 for m in steady if s.sent[m][0] == "to_agent"]
+    to_customer_steady = [s.delivered[m] * 1000 for m in steady if s.sent[m][0] == "to_customer"]
     return {
         "mode": args.mode,
         "processes": len(servers.apps),
@@ -527,6 +531,9 @@ async def run_load(args, servers: Servers) -> dict:
         "misdelivered": len(s.misdelivered),
         "to_agent_ms": [pct(to_agent, p) for p in (50, 95, 99)],
         "to_customer_ms": [pct(to_customer, p) for p in (50, 95, 99)],
+        "warmup": args.warmup,
+        "to_agent_steady_ms": [pct(to_agent_steady, p) for p in (50, 95, 99)],
+        "to_customer_steady_ms": [pct(to_customer_steady, p) for p in (50, 95, 99)],
         "ack_ms": [pct(acks, p) for p in (50, 95, 99)],
         "accept_ms": [pct([x * 1000 for x in s.accept_latency], p) for p in (50, 95, 99)],
         "queue_wait_s": [pct(s.queue_wait, p) for p in (50, 95)],
@@ -548,6 +555,7 @@ def report(r: dict) -> str:
         f"chats started/accepted/closed: {r['chats_started']}/{r['chats_accepted']}/{r['chats_closed']}",
         f"messages sent {r['sent']} ({r['msgs_per_s']:.0f}/s), stored {r['stored']}, delivered {r['delivered']}, failed {r['failed']}, LOST {r['lost']}, DUPLICATED {r['duplicated']}, misdelivered {r['misdelivered']}, unprocessed after {r['drain_s']:.0f} s drain {r['unprocessed']}",
         f"delivery ms p50/p95/p99: customer->agent {f(r['to_agent_ms'])}; agent->customer {f(r['to_customer_ms'])}; sender ack {f(r['ack_ms'])}",
+        f"steady state (sent after {r['warmup']:.0f} s) ms p50/p95/p99: customer->agent {f(r['to_agent_steady_ms'])}; agent->customer {f(r['to_customer_steady_ms'])}",
         f"accept ms p50/p95/p99: {f(r['accept_ms'])}; queue wait s p50/p95: {r['queue_wait_s'][0]:.1f} / {r['queue_wait_s'][1]:.1f}",
         f"server CPU {r['server_cpu_pct']:.0f}% RSS {r['server_rss_mb']:.0f} MB; generator CPU {r['generator_cpu_pct']:.0f}%",
     ]
@@ -592,13 +600,13 @@ def render_section(results: list[dict]) -> str:
     cpu = os.cpu_count()
     f = lambda xs: " / ".join(f"{x:.0f}" for x in xs)  # noqa: E731
     rows = [
-        "| setup | chats | agents | msg/s | sent | failed | lost | dup | unprocessed (drain s) | customer→agent p50/p95/p99 ms | agent→customer p50/p95/p99 ms | accept p50/p95 ms | chats started/accepted/closed | server CPU % | server RSS MB | generator CPU % |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---:|---:|---:|",
+        "| setup | chats | agents | msg/s | sent | failed | lost | dup | unprocessed (drain s) | customer→agent p50/p95/p99 ms | agent→customer p50/p95/p99 ms | steady state c→a / a→c p50/p95 ms | accept p50/p95 ms | chats started/accepted/closed | server CPU % | server RSS MB | generator CPU % |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---|---:|---:|---:|",
     ]
     for r in results:
         setup = "SQLite, 1 process" if r["mode"] == "sqlite" else f"PostgreSQL + Redis, {r['processes']} processes"
         rows.append(
-            f"| {setup} | {r['chats']} | {r['agents']} | {r['msgs_per_s']:.0f} | {r['sent']} | {r['failed']} | {r['lost']} | {r['duplicated']} | {r['unprocessed']} ({r['drain_s']:.0f}) | {f(r['to_agent_ms'])} | {f(r['to_customer_ms'])} | {f(r['accept_ms'][:2])} | {r['chats_started']}/{r['chats_accepted']}/{r['chats_closed']} | {r['server_cpu_pct']:.0f} | {r['server_rss_mb']:.0f} | {r['generator_cpu_pct']:.0f} |"
+            f"| {setup} | {r['chats']} | {r['agents']} | {r['msgs_per_s']:.0f} | {r['sent']} | {r['failed']} | {r['lost']} | {r['duplicated']} | {r['unprocessed']} ({r['drain_s']:.0f}) | {f(r['to_agent_ms'])} | {f(r['to_customer_ms'])} | {f(r['to_agent_steady_ms'][:2])} / {f(r['to_customer_steady_ms'][:2])} | {f(r['accept_ms'][:2])} | {r['chats_started']}/{r['chats_accepted']}/{r['chats_closed']} | {r['server_cpu_pct']:.0f} | {r['server_rss_mb']:.0f} | {r['generator_cpu_pct']:.0f} |"
         )
     idle = [r for r in results if "rss_per_idle_kb" in r]
     idle_lines = [
@@ -612,12 +620,12 @@ def render_section(results: list[dict]) -> str:
         "",
         f"Run on {date.today().isoformat()}, {platform.machine()} machine with {cpu} CPU cores, Python {platform.python_version()}, app at commit {results[0].get('commit', '?')}; the load generator runs on the same cores (its CPU is in the table).",
         "",
-        "Command: `.venv/bin/python bench/load.py --matrix --write-docs` (one run: `bench/load.py --mode sqlite|scaleout --chats N`).",
+        f"Command: `.venv/bin/python bench/load.py --matrix --interval {results[0]['interval']:g} --duration {results[0]['duration']:g} --write-docs` (one run: `bench/load.py --mode sqlite|scaleout --chats N`).",
         "",
         "Each chat is one customer tab and a share of an agent tab (agents of capacity "
         f"{results[0]['capacity']}, {results[0]['queues']} queues, each agent in one); both sides write one message every "
         f"{results[0]['interval']:.0f} s; a chat lasts {results[0].get('chat_messages', 10)} customer messages, then the customer ends it, the agent closes it and the customer starts a new one. "
-        f"{results[0]['duration']:.0f} s of load per row, then the generator waits for what is in flight. Latency is from the sender's send to the first delta that shows the message to the other side. "
+        f"{results[0]['duration']:.0f} s of load per row, then the generator waits for what is in flight. Latency is from the sender's send to the first delta that shows the message to the other side; the steady-state column counts only messages sent after the first {results[0].get('warmup', 0):.0f} s, once the first wave of chats (all started within seconds) has been placed. "
         "`scaleout` runs two app processes (one Granian worker each) on one PostgreSQL database and one Redis: customers on process A, agents on B, so every message and every claim crosses processes.",
         "",
         *rows,
@@ -650,9 +658,10 @@ def parse_args(argv=None):
     p.add_argument("--agents", type=int, default=0, help="default: enough capacity for all chats + 15%%")
     p.add_argument("--capacity", type=int, default=4)
     p.add_argument("--queues", type=int, default=4)
-    p.add_argument("--interval", type=float, default=2.0, help="seconds between messages of one side of one chat")
+    p.add_argument("--interval", type=float, default=4.0, help="seconds between messages of one side of one chat (4: one message per chat every 2 s)")
     p.add_argument("--chat-messages", type=int, default=10, help="customer messages per chat before it ends")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of load (max 900)")
+    p.add_argument("--warmup", type=float, default=30.0, help="steady-state latency counts messages sent after this many seconds")
     p.add_argument("--drain", type=float, default=120.0, help="at most this long, wait for in-flight messages")
     p.add_argument("--processes", type=int, default=2, help="app processes in scaleout mode")
     p.add_argument("--workers", type=int, default=1, help="Granian workers per process in scaleout mode")

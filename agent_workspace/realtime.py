@@ -3,9 +3,12 @@
 Services return change notices (``services.events``); ``publish`` turns them
 into the set of client tokens to refresh, looked up in the database
 (``client_connection``), and pokes each one. A poked state re-reads what it
-shows from the database with its own cursor, so pushes are idempotent, can
-arrive in any order, and reach a token on any worker (with Redis as the state
-manager Reflex relays the update to the worker that owns the socket).
+shows from the database after its own cursor, or, for a ``MessagePosted`` that
+continues that cursor, appends the message the notice carries; so pushes are
+idempotent, can arrive in any order, and reach a token on any worker (with
+Redis as the state manager Reflex relays the update to the worker that owns
+the socket). Queue changes to one tab are gathered briefly: a busy queue
+changes many times a second for every member.
 """
 
 from __future__ import annotations

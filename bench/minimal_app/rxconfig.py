@@ -8,4 +8,5 @@ config = rx.Config(
     show_built_with_reflex=False,
     plugins=[rx.plugins.RadixThemesPlugin()],
     disable_plugins=[rx.plugins.SitemapPlugin],
+    state_manager_mode="memory",  # the same state manager as the app it is compared with
 )

@@ -44,7 +44,10 @@ _app: rx.App | None = None
 _background: set[asyncio.Task] = set()
 _pending: dict[str, list[Change]] = {}  # tokens with a push under way -> changes that came meanwhile
 _gathering: dict[str, list[Change]] = {}  # tokens with queue changes waiting to be pushed together
-QUEUE_REFRESH_SECONDS = 0.5
+# How long queue changes to one tab are gathered: an agent's cards must appear
+# quickly; a waiting customer's place in line can lag a moment, and there are
+# many more waiting customers than agents in a busy queue.
+QUEUE_REFRESH_SECONDS = {"agent": 0.5, "customer": 2.0}
 
 
 def bind(app: rx.App) -> None:
@@ -129,7 +132,7 @@ def resolve(changes: list[Change]) -> dict[str, str]:
 
 async def poke(token: str, kind: str, changes: list[Change]) -> None:
     """Push ``changes`` to one tab: chat and agent changes at once, queue changes
-    (cards, places in line) gathered for ``QUEUE_REFRESH_SECONDS`` first, since a
+    (cards, places in line) gathered for ``QUEUE_REFRESH_SECONDS[kind]`` first, since a
     busy queue changes many times a second for every member and waiting customer."""
     urgent = [c for c in changes if not isinstance(c, QueueChanged)]
     queued = [c for c in changes if isinstance(c, QueueChanged)]
@@ -144,7 +147,7 @@ async def poke(token: str, kind: str, changes: list[Change]) -> None:
 
 
 async def _poke_gathered(token: str, kind: str) -> None:
-    await asyncio.sleep(QUEUE_REFRESH_SECONDS)
+    await asyncio.sleep(QUEUE_REFRESH_SECONDS.get(kind, 0.5))
     await _poke_now(token, kind, list(dict.fromkeys(_gathering.pop(token))))
 
 

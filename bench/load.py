@@ -82,7 +82,7 @@ class Stats:
     sent: dict[str, tuple[str, float, str]] = field(default_factory=dict)  # id -> (direction, t, chat name)
     delivered: dict[str, float] = field(default_factory=dict)  # id -> latency s
     duplicated: set[str] = field(default_factory=set)
-    misdelivered: set[str] = field(default_factory=set)
+    misdelivered: dict[str, str] = field(default_factory=dict)  # id -> where it was sent and where it was shown
     failed: set[str] = field(default_factory=set)
     acked: dict[str, float] = field(default_factory=dict)
     chats_started: int = 0
@@ -113,7 +113,7 @@ class Stats:
             self.errors["unknown message seen"] += 1
             return
         if record[2] != chat_name:
-            self.misdelivered.add(mid)
+            self.misdelivered.setdefault(mid, f"{record[0]} sent in {record[2]!r}, shown in {chat_name!r}")
         if mid not in self.delivered:
             self.delivered[mid] = now - float(parts[2])
 
@@ -413,6 +413,26 @@ def stored_ids(database_url: str) -> list[str]:
     return [b[0].split("|")[1] for b in bodies]
 
 
+def stored_chat_names(database_url: str, ids: list[str]) -> dict[str, str]:
+    """For the given load message ids, the customer name of the chat the database stored each one in."""
+    from sqlalchemy import text
+    from sqlmodel import Session
+
+    from agent_workspace.db import make_engine
+
+    if not ids:
+        return {}
+    engine = make_engine(database_url, writer=False)
+    with Session(engine) as session:
+        rows = session.exec(text(
+            "SELECT m.body, c.name FROM message m JOIN interaction i ON i.id = m.interaction_id "
+            "JOIN customer c ON c.id = i.customer_id WHERE m.body LIKE 'L|%'"
+        )).all()
+    engine.dispose()
+    wanted = set(ids)
+    return {body.split("|")[1]: name for body, name in rows if body.split("|")[1] in wanted}
+
+
 def count_stored(database_url: str) -> tuple[int, int]:
     """(load messages stored, distinct bodies)."""
     from sqlalchemy import text
@@ -491,6 +511,7 @@ async def run_load(args, servers: Servers) -> dict:
     stored_set = set(stored_ids(servers.database_url))
 
     s = run.stats
+    stored_in = stored_chat_names(servers.database_url, list(s.misdelivered)[:10])
     processes = []
     for pid, (cpu, rss, cmd) in sorted(cpu_after.items()):
         start = cpu_before.get(pid, (0.0, 0, ""))[0]
@@ -544,6 +565,10 @@ async def run_load(args, servers: Servers) -> dict:
         "generator_cpu_pct": 100 * ((gen_after.user - gen_before.user) + (gen_after.system - gen_before.system)) / wall,
         "errors": dict(s.errors),
         "lost_sample": lost[:5],
+        "misdelivered_sample": [
+            f"{detail}; stored in {stored_in.get(mid, 'nothing')!r}"
+            for mid, detail in list(s.misdelivered.items())[:10]
+        ],
         **idle,
     }
 
@@ -565,6 +590,8 @@ def report(r: dict) -> str:
         lines.append(f"idle connected client: {r['rss_per_idle_kb']:.0f} KB server RSS, {r['redis_per_idle_kb']:.0f} KB Redis ({r['idle_clients']} clients)")
     if r["errors"]:
         lines.append(f"errors: {r['errors']}")
+    for line in r.get("misdelivered_sample", []):
+        lines.append(f"misdelivered: {line}")
     return "\n".join(lines)
 
 

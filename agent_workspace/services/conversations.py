@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -159,31 +160,26 @@ def post_message(
     attachment_id: int | None = None,
     article_number: str | None = None,
 ) -> tuple[Message, list[Change]]:
-    """Store one message once. A customer may write while waiting; an agent only in their own live chat."""
+    """Store one message once. A customer may write while waiting; an agent only in their own live chat.
+
+    The hot path of the product, so it is a handful of plain statements: read
+    and lock the chat with both names in one, insert, commit. A retried send
+    (same client id) returns the stored message.
+    """
     if not CLIENT_ID_PATTERN.match(client_id or ""):
         raise ValidationError("The message has no valid client id.")
     body = _clean_text(body, field="The message", limit=MAX_MESSAGE_LENGTH)
-    existing = session.exec(
-        select(Message).where(Message.interaction_id == interaction_id, Message.client_id == client_id)
-    ).first()
-    if existing is not None:
-        return existing, []
-    item = _lock_chat(session, interaction_id)
-    if item.state not in OPEN_STATES or item.customer_ended_at is not None:
-        raise Conflict("This chat has ended; the message was not sent.")
-    if sender_kind == SenderKind.AGENT:
-        if item.state != InteractionState.WORK_IN_PROGRESS or item.agent_id != sender_user_id:
-            raise Forbidden("Only the agent assigned to this chat can write in it.")
-        sender_name = session.get(User, sender_user_id).display_name
-        item.agent_typing_at = None
-    elif sender_kind == SenderKind.CUSTOMER:
-        if _recent_customer_messages(session, interaction_id) >= MAX_CUSTOMER_MESSAGES_PER_WINDOW:
-            raise ValidationError("Slow down: you are sending messages too fast. Wait a few seconds and retry.")
-        sender_name = session.get(Customer, item.customer_id).name
-        item.customer_typing_at = None
-    else:
-        sender_name = "System"
-    message = Message(
+    chat = _lock_chat(session, interaction_id, sender_user_id=sender_user_id)
+    try:
+        sender_name = _sender_name(session, chat, interaction_id, sender_kind, sender_user_id)
+    except (Conflict, Forbidden, ValidationError):
+        stored = _stored_message(session, interaction_id, client_id)
+        if stored is not None:  # a retry of a send that was stored before the chat ended
+            return stored, []
+        raise
+    # Under the chat's lock nothing else writes in this chat: the last id is the one this message follows.
+    follows_id = session.exec(select(func.max(Message.id)).where(Message.interaction_id == interaction_id)).one()
+    values = dict(
         interaction_id=interaction_id,
         sender_kind=sender_kind,
         sender_user_id=sender_user_id,
@@ -192,51 +188,78 @@ def post_message(
         client_id=client_id,
         attachment_id=attachment_id,
         article_number=article_number,
+        created_at=utcnow(),
     )
-    session.add(message)
     try:
-        session.flush()
-        # A file's details are read with the message; a text message travels in the change.
-        change = InteractionChanged(interaction_id) if attachment_id is not None else _posted(session, message)
-        session.commit()
-    except IntegrityError:  # the same send raced in from another worker
+        message_id = session.execute(insert(Message).values(**values).returning(Message.id)).scalar_one()
+    except IntegrityError:  # the same send again, or raced in from another worker
         session.rollback()
-        message = session.exec(
-            select(Message).where(Message.interaction_id == interaction_id, Message.client_id == client_id)
-        ).one()
-        return message, []
-    return message, [change]
-
-
-def _lock_chat(session: Session, interaction_id: int) -> Interaction:
-    """The chat, locked until commit: one chat's messages are then stored one at a
-    time, so their ids follow commit order and a page's cursor (the highest id it
-    holds) never jumps over a message still being written. SQLite writers are
-    serialised already."""
-    stmt = select(Interaction).where(Interaction.id == interaction_id)
-    if routing.is_postgres(session):
-        stmt = stmt.with_for_update()
-    item = session.exec(stmt).first()
-    if item is None:
-        raise NotFound("That chat does not exist.")
-    return item
-
-
-def _posted(session: Session, message: Message) -> MessagePosted:
-    """The change carrying the message itself, so most pages need not read it back."""
-    follows_id = session.exec(
-        select(func.max(Message.id)).where(Message.interaction_id == message.interaction_id, col(Message.id) < message.id)
-    ).one()
+        return _stored_message(session, interaction_id, client_id), []
+    typing_column = {SenderKind.AGENT: "agent_typing_at", SenderKind.CUSTOMER: "customer_typing_at"}.get(sender_kind)
+    if typing_column and getattr(chat, typing_column) is not None:  # a message ends its sender's typing
+        session.execute(update(Interaction).where(col(Interaction.id) == interaction_id).values({typing_column: None}))
+    session.commit()
+    message = Message(id=message_id, **values)
+    if attachment_id is not None:  # a file's details are read with the message
+        return message, [InteractionChanged(interaction_id)]
     data = MessageData(
-        id=message.id,
-        sender_kind=message.sender_kind,
-        sender_name=message.sender_name,
-        body=message.body,
-        client_id=message.client_id,
+        id=message_id,
+        sender_kind=sender_kind,
+        sender_name=sender_name,
+        body=body,
+        client_id=client_id,
         created_at=message.created_at,
-        article_number=message.article_number or "",
+        article_number=article_number or "",
     )
-    return MessagePosted(message.interaction_id, message=data, follows_id=follows_id or 0)
+    return message, [MessagePosted(interaction_id, message=data, follows_id=follows_id or 0)]
+
+
+def _lock_chat(session: Session, interaction_id: int, *, sender_user_id: int | None):
+    """The chat's state, both names, locked until commit: one chat's messages are
+    then stored one at a time, so their ids follow commit order and a page's
+    cursor (the highest id it holds) never jumps over a message still being
+    written. SQLite writers are serialised already."""
+    stmt = (
+        select(
+            Interaction.state,
+            Interaction.customer_ended_at,
+            Interaction.agent_id,
+            Interaction.agent_typing_at,
+            Interaction.customer_typing_at,
+            Customer.name.label("customer_name"),
+            User.display_name.label("agent_name"),
+        )
+        .join(Customer, col(Customer.id) == col(Interaction.customer_id))
+        .outerjoin(User, col(User.id) == (sender_user_id or 0))
+        .where(Interaction.id == interaction_id)
+    )
+    if routing.is_postgres(session):
+        stmt = stmt.with_for_update(of=Interaction)
+    chat = session.exec(stmt).first()
+    if chat is None:
+        raise NotFound("That chat does not exist.")
+    return chat
+
+
+def _sender_name(session: Session, chat, interaction_id: int, sender_kind: SenderKind, sender_user_id: int | None) -> str:
+    """Who is writing, once they may write here."""
+    if chat.state not in OPEN_STATES or chat.customer_ended_at is not None:
+        raise Conflict("This chat has ended; the message was not sent.")
+    if sender_kind == SenderKind.AGENT:
+        if chat.state != InteractionState.WORK_IN_PROGRESS or chat.agent_id != sender_user_id:
+            raise Forbidden("Only the agent assigned to this chat can write in it.")
+        return chat.agent_name
+    if sender_kind == SenderKind.CUSTOMER:
+        if _recent_customer_messages(session, interaction_id) >= MAX_CUSTOMER_MESSAGES_PER_WINDOW:
+            raise ValidationError("Slow down: you are sending messages too fast. Wait a few seconds and retry.")
+        return chat.customer_name
+    return "System"
+
+
+def _stored_message(session: Session, interaction_id: int, client_id: str) -> Message | None:
+    return session.exec(
+        select(Message).where(Message.interaction_id == interaction_id, Message.client_id == client_id)
+    ).first()
 
 
 def send_attachment(

@@ -158,35 +158,43 @@ def queue_position(session: Session, *, interaction_id: int) -> tuple[int, int]:
     item = session.get(Interaction, interaction_id)
     if item is None or item.state not in WAITING_STATES:
         return 0, 0
-    ahead = session.exec(
-        select(func.count()).where(
-            Interaction.queue_id == item.queue_id,
+    return place_in_line(session, interaction_id=item.id, queue_id=item.queue_id, requested_at=item.requested_at)
+
+
+def place_in_line(session: Session, *, interaction_id: int, queue_id: int, requested_at: datetime) -> tuple[int, int]:
+    """``queue_position`` for a chat already read, in one statement: every waiting
+    customer's page re-reads it whenever their queue moves."""
+    ahead = (
+        select(func.count())
+        .where(
+            Interaction.queue_id == queue_id,
             col(Interaction.state).in_(WAITING_STATES),
             or_(
-                Interaction.requested_at < item.requested_at,
-                and_(Interaction.requested_at == item.requested_at, col(Interaction.id) < item.id),
+                Interaction.requested_at < requested_at,
+                and_(Interaction.requested_at == requested_at, col(Interaction.id) < interaction_id),
             ),
         )
-    ).one()
-    position = ahead + 1
-    recent_waits = list(
-        session.exec(
-            select(Interaction.wait_seconds)
-            .where(Interaction.queue_id == item.queue_id, col(Interaction.wait_seconds).is_not(None))
-            .order_by(col(Interaction.accepted_at).desc())
-            .limit(20)
-        )
+        .scalar_subquery()
     )
-    average_wait = (
-        sum(recent_waits) / len(recent_waits) if recent_waits else DEFAULT_WAIT_ESTIMATE_SECONDS
+    recent_waits = (
+        select(Interaction.wait_seconds)
+        .where(Interaction.queue_id == queue_id, col(Interaction.wait_seconds).is_not(None))
+        .order_by(col(Interaction.accepted_at).desc())
+        .limit(20)
+        .subquery()
     )
-    agents = session.exec(
+    average_wait = select(func.avg(recent_waits.c.wait_seconds)).scalar_subquery()
+    agents = (
         select(func.count())
         .select_from(User)
         .join(QueueMember, col(QueueMember.user_id) == col(User.id))
-        .where(QueueMember.queue_id == item.queue_id, User.presence == Presence.AVAILABLE)
-    ).one()
-    estimate = int(average_wait * position / max(agents, 1))
+        .where(QueueMember.queue_id == queue_id, User.presence == Presence.AVAILABLE)
+        .scalar_subquery()
+    )
+    ahead_count, average, available = session.exec(select(ahead, average_wait, agents)).one()
+    position = ahead_count + 1
+    average = float(average) if average is not None else DEFAULT_WAIT_ESTIMATE_SECONDS
+    estimate = int(average * position / max(available, 1))
     return position, max(estimate, 0)
 
 
@@ -199,7 +207,19 @@ def inbox(session: Session, *, user_id: int) -> list[InboxCard]:
         OfferRejection.interaction_id == Interaction.id, OfferRejection.user_id == user_id
     )
     rows = session.exec(
-        select(Interaction, Queue.name, Customer.name)
+        select(
+            Interaction.id,
+            Interaction.number,
+            Interaction.state,
+            Interaction.queue_id,
+            Interaction.offered_to_id,
+            Interaction.offer_expires_at,
+            Interaction.question,
+            Interaction.requested_at,
+            Interaction.transfer_note,
+            Queue.name,
+            Customer.name,
+        )
         .join(Queue, col(Queue.id) == col(Interaction.queue_id))
         .join(Customer, col(Customer.id) == col(Interaction.customer_id))
         .join(QueueMember, and_(col(QueueMember.queue_id) == col(Interaction.queue_id), QueueMember.user_id == user_id))
@@ -214,24 +234,28 @@ def inbox(session: Session, *, user_id: int) -> list[InboxCard]:
     ).all()
     cards: list[InboxCard] = []
     first_eligible_seen: set[int] = set()
-    for item, queue_name, customer_name in rows:
-        mine = item.state == InteractionState.OFFERED and item.offered_to_id == user_id
-        if item.state == InteractionState.OFFERED and not mine:
+    # Plain columns, not ORM objects: every member's tab re-reads this on every queue change.
+    for (
+        interaction_id, number, state, queue_id, offered_to_id, offer_expires_at, question, requested_at, transfer_note,
+        queue_name, customer_name,
+    ) in rows:
+        mine = state == InteractionState.OFFERED and offered_to_id == user_id
+        if state == InteractionState.OFFERED and not mine:
             continue  # someone else's offer: not for this agent to take
-        can_accept = mine or item.queue_id not in first_eligible_seen
-        first_eligible_seen.add(item.queue_id)
+        can_accept = mine or queue_id not in first_eligible_seen
+        first_eligible_seen.add(queue_id)
         cards.append(
             InboxCard(
-                interaction_id=item.id,
-                number=item.number or "",
-                queue_id=item.queue_id,
+                interaction_id=interaction_id,
+                number=number or "",
+                queue_id=queue_id,
                 queue_name=queue_name,
                 customer_name=customer_name,
-                question=item.question,
-                requested_at=item.requested_at,
+                question=question,
+                requested_at=requested_at,
                 offered_to_me=mine,
-                offer_expires_at=item.offer_expires_at if mine else None,
-                transfer_note=item.transfer_note,
+                offer_expires_at=offer_expires_at if mine else None,
+                transfer_note=transfer_note,
                 can_accept=can_accept,
             )
         )
@@ -367,10 +391,15 @@ def drain(session: Session, *, queue_id: int | None = None) -> list[Change]:
     """Offer the oldest waiting chats to Available agents with free capacity.
 
     Called on every capacity event: arrival, close, transfer, reject, timeout,
-    an agent becoming Available. Each offer is a conditional UPDATE, so two
-    processes draining at once never offer one chat twice.
+    an agent becoming Available. Reads the free seats once (one query, usually
+    answering "none"), then the waiting chats oldest first; each offer goes to
+    the least-loaded member of the chat's queue who has not declined it, and is
+    a conditional UPDATE, so two processes draining at once never offer one
+    chat twice.
     """
-    changes: list[Change] = []
+    seats = _free_seats(session)
+    if not seats:
+        return []
     queue_filter = [Interaction.queue_id == queue_id] if queue_id is not None else []
     waiting = list(
         session.exec(
@@ -381,33 +410,62 @@ def drain(session: Session, *, queue_id: int | None = None) -> list[Change]:
         )
     )
     if not waiting:
-        return changes
+        return []
+    members: dict[int, set[int]] = {}
+    for member_queue_id, user_id in session.exec(
+        select(QueueMember.queue_id, QueueMember.user_id).where(col(QueueMember.user_id).in_(list(seats)))
+    ):
+        members.setdefault(member_queue_id, set()).add(user_id)
+    declined = set(
+        session.exec(
+            select(OfferRejection.interaction_id, OfferRejection.user_id).where(
+                col(OfferRejection.interaction_id).in_([interaction_id for interaction_id, _ in waiting])
+            )
+        )
+    )
     offer_seconds = settings().offer_timeout_seconds
+    changes: list[Change] = []
     for interaction_id, item_queue_id in waiting:
-        agent_id = _pick_agent(session, interaction_id=interaction_id, queue_id=item_queue_id)
-        if agent_id is None:
+        candidates = [
+            seat for user_id, seat in seats.items()
+            if seat.free > 0 and user_id in members.get(item_queue_id, ()) and (interaction_id, user_id) not in declined
+        ]
+        if not candidates:
             continue
+        seat = min(candidates, key=lambda s: (s.load, s.since))
         now = utcnow()
         offered = session.execute(
             update(Interaction)
             .where(col(Interaction.id) == interaction_id, Interaction.state == InteractionState.QUEUED)
             .values(
                 state=InteractionState.OFFERED,
-                offered_to_id=agent_id,
+                offered_to_id=seat.user_id,
                 offered_at=now,
                 offer_expires_at=now + timedelta(seconds=offer_seconds),
                 updated_at=now,
             )
         )
         if offered.rowcount == 1:
-            audit.record(session, action="interaction.offered", actor_kind="system", target_kind="interaction", target_id=interaction_id, agent_id=agent_id)
-            changes += [ChatOffered(agent_id), QueueChanged(item_queue_id)]
-        session.commit()
+            seat.load += 1
+            seat.free -= 1
+            audit.record(session, action="interaction.offered", actor_kind="system", target_kind="interaction", target_id=interaction_id, agent_id=seat.user_id)
+            changes += [ChatOffered(seat.user_id), QueueChanged(item_queue_id)]
+        if not any(s.free > 0 for s in seats.values()):
+            break
+    session.commit()
     return changes
 
 
-def _pick_agent(session: Session, *, interaction_id: int, queue_id: int) -> int | None:
-    """The least-loaded Available member of the queue who has room and has not declined it."""
+@dataclass
+class _Seat:
+    user_id: int
+    load: int  # chats in progress plus pending offers
+    free: int
+    since: datetime | None  # became Available at: ties go to who waited longest
+
+
+def _free_seats(session: Session) -> dict[int, _Seat]:
+    """Available agents with room for one more chat, by id."""
     wip = (
         select(func.count())
         .where(Interaction.agent_id == User.id, Interaction.state == InteractionState.WORK_IN_PROGRESS)
@@ -418,23 +476,13 @@ def _pick_agent(session: Session, *, interaction_id: int, queue_id: int) -> int 
         .where(Interaction.offered_to_id == User.id, Interaction.state == InteractionState.OFFERED)
         .scalar_subquery()
     )
-    declined = exists().where(
-        OfferRejection.interaction_id == interaction_id, OfferRejection.user_id == User.id
-    )
-    row = session.exec(
-        select(User.id)
-        .join(QueueMember, col(QueueMember.user_id) == col(User.id))
-        .where(
-            QueueMember.queue_id == queue_id,
-            User.presence == Presence.AVAILABLE,
-            col(User.active).is_(True),
-            wip + offers < User.capacity,
-            ~declined,
+    load = (wip + offers).label("load")
+    rows = session.exec(
+        select(User.id, User.capacity, User.presence_changed_at, load).where(
+            User.presence == Presence.AVAILABLE, col(User.active).is_(True), wip + offers < User.capacity
         )
-        .order_by(wip + offers, col(User.presence_changed_at))
-        .limit(1)
-    ).first()
-    return row
+    )
+    return {user_id: _Seat(user_id, n, capacity - n, since) for user_id, capacity, since, n in rows}
 
 
 def sweep(session: Session, *, presence_grace_seconds: int, now: datetime | None = None) -> list[Change]:

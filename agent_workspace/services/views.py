@@ -282,23 +282,41 @@ class CustomerSnapshot:
 
 
 def customer_snapshot(session: Session, *, interaction_id: int, after_id: int) -> CustomerSnapshot:
-    """The customer's view; the place in line is computed only while waiting."""
-    item = session.get(Interaction, interaction_id)
-    queue = session.get(Queue, item.queue_id)
-    agent = session.get(User, item.agent_id) if item.agent_id else None
+    """The customer's view in two or three statements; the place in line only while waiting."""
+    (
+        number, public_id, state, queue_id, requested_at, agent_typing_at, customer_ended_at, rating, queue_name, agent_name,
+    ) = session.exec(
+        select(
+            Interaction.number,
+            Interaction.public_id,
+            Interaction.state,
+            Interaction.queue_id,
+            Interaction.requested_at,
+            Interaction.agent_typing_at,
+            Interaction.customer_ended_at,
+            Interaction.rating,
+            Queue.name,
+            User.display_name,
+        )
+        .join(Queue, col(Queue.id) == col(Interaction.queue_id))
+        .outerjoin(User, col(User.id) == col(Interaction.agent_id))
+        .where(Interaction.id == interaction_id)
+    ).one()
     position, estimate = (
-        routing.queue_position(session, interaction_id=interaction_id) if item.state in routing.WAITING_STATES else (0, 0)
+        routing.place_in_line(session, interaction_id=interaction_id, queue_id=queue_id, requested_at=requested_at)
+        if state in routing.WAITING_STATES
+        else (0, 0)
     )
     return CustomerSnapshot(
-        number=item.number or "",
-        public_id=item.public_id,
-        state=item.state,
-        queue_name=queue.name if queue else "",
-        agent_name=agent.display_name if agent else "",
-        agent_typing=is_typing(item.agent_typing_at),
-        customer_ended=item.customer_ended_at is not None,
-        rated=item.rating is not None,
-        new_messages=_message_data(session, messages_after(session, interaction_id=item.id, after_id=after_id)),
+        number=number or "",
+        public_id=public_id,
+        state=state,
+        queue_name=queue_name,
+        agent_name=agent_name or "",
+        agent_typing=is_typing(agent_typing_at),
+        customer_ended=customer_ended_at is not None,
+        rated=rating is not None,
+        new_messages=_message_data(session, messages_after(session, interaction_id=interaction_id, after_id=after_id)),
         position=position,
         estimated_wait_seconds=estimate,
     )

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 from agent_workspace import realtime
+from agent_workspace.db import run_blocking, session_scope
 from agent_workspace.services import conversations
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, InteractionChanged, MessageData, MessagePosted
 from agent_workspace.services.routing import InboxCard
 from agent_workspace.services.views import InteractionData
-from agent_workspace.state.common import call, clock, iso
+from agent_workspace.state.common import clock, iso
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
@@ -103,9 +104,11 @@ class ChatTab:
     child_tab: str = "details"
 
 
-def _post_and_route(session, **message) -> tuple[MessageData | None, list[Change], dict[str, str]]:
-    """Store the message and find who must see it in the same worker-thread trip."""
-    stored, changes = conversations.post_message(session, **message)
+def _post_and_route(**message) -> tuple[MessageData | None, list[Change], dict[str, str]]:
+    """Store the message, then find who must see it, in the same worker-thread
+    trip; the lookup runs after the write's transaction, not inside it."""
+    with session_scope() as session:
+        stored, changes = conversations.post_message(session, **message)
     return stored, changes, realtime.resolve(changes)
 
 
@@ -118,7 +121,7 @@ async def deliver(
     a retry a no-op.
     """
     try:
-        stored, changes, targets = await call(
+        stored, changes, targets = await run_blocking(
             _post_and_route,
             interaction_id=interaction_id,
             sender_kind=sender_kind,

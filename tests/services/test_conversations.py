@@ -188,6 +188,36 @@ def test_post_message_is_idempotent_by_client_id(session: Session, queue, agent)
     assert bodies(session, other, SenderKind.CUSTOMER) == ["Hello"]
 
 
+def test_a_retried_send_stored_before_the_chat_ended_is_still_sent(session: Session, queue, agent) -> None:
+    """The page's first try was stored but its answer lost; the customer left meanwhile."""
+    item = live_chat(session, queue, agent)
+    first, _ = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Bye", client_id="retry-0002"
+    )
+    conversations.customer_end(session, interaction_id=item.id)
+    again, changes = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Bye", client_id="retry-0002"
+    )
+    assert (again.id, changes) == (first.id, [])
+    with pytest.raises(Conflict):
+        conversations.post_message(
+            session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Bye", client_id="retry-0003"
+        )
+
+
+def test_a_message_carries_what_it_follows_and_ends_its_senders_typing(session: Session, queue, agent) -> None:
+    item = live_chat(session, queue, agent)
+    before = post(session, item, "First")
+    conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.AGENT, user_id=agent.id)
+    assert fresh(session, Interaction, item.id).agent_typing_at is not None
+    message, changes = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.AGENT, sender_user_id=agent.id, body="Hi", client_id="follows-0001"
+    )
+    assert changes == [MessagePosted(item.id, message=changes[0].message, follows_id=before.id)]
+    assert (changes[0].message.id, changes[0].message.sender_name) == (message.id, agent.display_name)
+    assert fresh(session, Interaction, item.id).agent_typing_at is None
+
+
 def test_post_message_idempotency_survives_a_fresh_session(session: Session, database_url, queue, agent) -> None:
     """The retry comes from another request / worker: a different Session."""
     from agent_workspace import db

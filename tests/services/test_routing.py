@@ -518,6 +518,30 @@ def test_drain_respects_capacity_including_pending_offers(session: Session, queu
     assert [state_of(session, i) for i in items[1:]] == [InteractionState.QUEUED] * 2
 
 
+def test_drain_gives_a_seat_shared_by_two_queues_to_the_oldest_chat_of_either(session: Session, queue, other_queue) -> None:
+    agent = make_agent(session, "alice", queues=[queue, other_queue], capacity=1)
+    newer = make_waiting(session, queue, requested_at=at(2))
+    older = make_waiting(session, other_queue, requested_at=at(1))
+
+    routing.drain(session)
+
+    assert offers_to(session, agent.id) == [older.id]
+    assert state_of(session, newer) == InteractionState.QUEUED
+
+
+def test_drain_skips_an_agent_who_declined_and_offers_them_the_next_chat(session: Session, queue) -> None:
+    alice = make_agent(session, "alice", queues=[queue], capacity=1)
+    declined = make_waiting(session, queue, requested_at=at(1))
+    later = make_waiting(session, queue, requested_at=at(2))
+    session.add(OfferRejection(interaction_id=declined.id, user_id=alice.id, reason="Not my area"))
+    session.commit()
+
+    routing.drain(session)
+
+    assert offers_to(session, alice.id) == [later.id]
+    assert state_of(session, declined) == InteractionState.QUEUED
+
+
 def test_drain_never_offers_to_away_offline_inactive_or_non_members(session: Session, queue, other_queue) -> None:
     make_agent(session, "away", queues=[queue], presence=Presence.AWAY)
     make_agent(session, "offline", queues=[queue], presence=Presence.OFFLINE)

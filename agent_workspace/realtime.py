@@ -18,6 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import reflex as rx
 from sqlalchemy import delete, or_
@@ -33,10 +34,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Receiver:
-    """The state class that owns a kind of client, and its method taking the changes."""
+    """The state class that owns a kind of client, its method taking the changes
+    and, optionally, a read to run before the tab's state lock is taken: the
+    tab's own events (a send, an accept) wait for that lock, so it must not be
+    held across a database read that needs nothing from the state. With a
+    prefetch, the method takes ``(changes, prefetched)``."""
 
     state_cls: type[rx.State]
     method: str
+    prefetch: Callable[[str, list[Change]], Awaitable[Any]] | None = None
 
 
 _receivers: dict[str, Receiver] = {}
@@ -55,8 +61,13 @@ def bind(app: rx.App) -> None:
     _app = app
 
 
-def register_receiver(kind: str, state_cls: type[rx.State], method: str) -> None:
-    _receivers[kind] = Receiver(state_cls, method)
+def register_receiver(
+    kind: str,
+    state_cls: type[rx.State],
+    method: str,
+    prefetch: Callable[[str, list[Change]], Awaitable[Any]] | None = None,
+) -> None:
+    _receivers[kind] = Receiver(state_cls, method, prefetch)
 
 
 # ---------------------------------------------------------------- connections
@@ -83,37 +94,41 @@ def forget_stale_clients(session: Session, *, older_than_seconds: int) -> int:
 
 
 def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, str]:
-    """token -> client kind, for everyone who must hear about ``changes``."""
+    """token -> client kind, for everyone who must hear about ``changes``, in one
+    statement: the agents named, the members of changed queues, and for each
+    touched chat (and each chat waiting in a changed queue) its customer, its
+    agent and the agent it is offered to."""
     users: set[int] = set()
     interactions: set[int] = set()
+    queues: set[int] = set()
     for change in changes:
         if isinstance(change, (AgentChanged, ChatOffered)) and change.user_id is not None:
             users.add(change.user_id)
         elif isinstance(change, InteractionChanged):
             interactions.add(change.interaction_id)
         elif isinstance(change, QueueChanged):
-            users.update(session.exec(select(QueueMember.user_id).where(QueueMember.queue_id == change.queue_id)))
-            interactions.update(
-                session.exec(
-                    select(Interaction.id).where(
-                        Interaction.queue_id == change.queue_id, col(Interaction.state).in_(WAITING_STATES)
-                    )
-                )
-            )
-    if interactions:
-        for agent_id, offered_id in session.exec(
-            select(Interaction.agent_id, Interaction.offered_to_id).where(col(Interaction.id).in_(interactions))
-        ):
-            users.update(u for u in (agent_id, offered_id) if u is not None)
-    if not users and not interactions:
-        return {}
+            queues.add(change.queue_id)
     conditions = []
     if users:
         conditions.append(col(ClientConnection.user_id).in_(users))
-    if interactions:
+    if queues:
         conditions.append(
-            (ClientConnection.kind == "customer") & col(ClientConnection.interaction_id).in_(interactions)
+            col(ClientConnection.user_id).in_(select(QueueMember.user_id).where(col(QueueMember.queue_id).in_(queues)))
         )
+    chats = []
+    if interactions:
+        chats.append(col(Interaction.id).in_(interactions))
+    if queues:
+        chats.append(col(Interaction.queue_id).in_(queues) & col(Interaction.state).in_(WAITING_STATES))
+    if chats:
+        touched = or_(*chats)
+        conditions += [
+            (ClientConnection.kind == "customer") & col(ClientConnection.interaction_id).in_(select(Interaction.id).where(touched)),
+            col(ClientConnection.user_id).in_(select(Interaction.agent_id).where(touched)),
+            col(ClientConnection.user_id).in_(select(Interaction.offered_to_id).where(touched)),
+        ]
+    if not conditions:
+        return {}
     rows = session.exec(select(ClientConnection.token, ClientConnection.kind).where(or_(*conditions)))
     return {token: kind for token, kind in rows}
 
@@ -179,10 +194,11 @@ async def _poke_now(token: str, kind: str, changes: list[Change]) -> None:
 async def _apply(token: str, receiver: Receiver, changes: list[Change], attempts: int = 2) -> None:
     for attempt in range(attempts):
         try:
+            prefetched = await receiver.prefetch(token, changes) if receiver.prefetch else None
             async with _app.modify_state(rx.BaseStateToken(ident=token, cls=receiver.state_cls)) as root:
                 state = await root.get_state(receiver.state_cls)
-                refresh: Callable[[list[Change]], Awaitable[None]] = getattr(state, receiver.method)
-                await refresh(changes)
+                refresh: Callable[..., Awaitable[None]] = getattr(state, receiver.method)
+                await (refresh(changes, prefetched) if receiver.prefetch else refresh(changes))
             return
         except Exception:  # one broken tab must not stop the others; a page's tick resyncs it
             if attempt == attempts - 1:

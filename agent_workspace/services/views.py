@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from agent_workspace.models import (
     AgentNotice,
     Attachment,
+    ClientConnection,
     Customer,
     Interaction,
     InteractionState,
@@ -262,6 +263,15 @@ def inbox_snapshot(session: Session, *, user_id: int) -> InboxSnapshot:
         active_chats=routing.active_chat_count(session, user_id),
         inbox=routing.inbox(session, user_id=user_id),
     )
+
+
+def inbox_of_client(session: Session, *, token: str) -> tuple[int, InboxSnapshot] | None:
+    """The agent behind a browser tab and their ``inbox_snapshot``: read for a
+    push before the tab's state is locked, when only the token is known."""
+    user_id = session.exec(select(ClientConnection.user_id).where(ClientConnection.token == token)).first()
+    if user_id is None:
+        return None
+    return user_id, inbox_snapshot(session, user_id=user_id)
 
 
 @dataclass(frozen=True)

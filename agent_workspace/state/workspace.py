@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 import uuid
+import weakref
 
 import reflex as rx
 
@@ -41,6 +42,20 @@ PRESENCE_LABELS = {Presence.AVAILABLE: "Available", Presence.AWAY: "Away", Prese
 def _register_agent(session, *, token: str, user_id: int) -> None:
     realtime.register_client(session, token=token, kind="agent", user_id=user_id)
     routing.touch_agent(session, user_id=user_id)
+
+
+# One tab's sends in one chat are stored in the order they were made: a send
+# runs without the tab's state lock (see WorkspaceState._post), so it takes its
+# turn here first. A tab's events all reach the worker holding its socket, so
+# a lock in this process is enough.
+_send_turns: weakref.WeakValueDictionary[tuple[str, int], asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def _send_turn(token: str, interaction_id: int) -> asyncio.Lock:
+    turn = _send_turns.get((token, interaction_id))
+    if turn is None:
+        turn = _send_turns[(token, interaction_id)] = asyncio.Lock()
+    return turn
 
 
 def _customer_waiting(messages: list[MessageView]) -> bool:
@@ -226,9 +241,10 @@ class WorkspaceState(rx.State):
         if arrived and self.loaded:
             self._alert(f"{arrived[-1].sender_name}: {arrived[-1].body[:120]}")
 
-    async def _on_changes(self, changes: list[Change]) -> None:
+    async def _on_changes(self, changes: list[Change], prefetched: tuple[int, views.InboxSnapshot] | None = None) -> None:
         """A push. Only what changed is re-read: this agent's own changes need the
-        whole view; a queue change only the inbox; a chat change only that chat."""
+        whole view; a queue change only the inbox (``prefetched`` before the lock,
+        see ``_prefetch_inbox``); a chat change only that chat."""
         if not self._uid:
             return
         if any(isinstance(c, AgentChanged) and c.user_id == self._uid for c in changes):
@@ -239,7 +255,7 @@ class WorkspaceState(rx.State):
             or (isinstance(c, ChatOffered) and c.user_id == self._uid)
             for c in changes
         ):
-            await self._refresh_inbox()
+            await self._refresh_inbox(prefetched)
         touched = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)} & set(self._cursors)
         if not touched:
             return
@@ -261,8 +277,11 @@ class WorkspaceState(rx.State):
             self._apply_live(live, delta.interaction_id, delta.new_messages, delta.customer_typing)
         self._update_urgency(live)
 
-    async def _refresh_inbox(self) -> None:
-        snapshot = await read(views.inbox_snapshot, user_id=self._uid)
+    async def _refresh_inbox(self, prefetched: tuple[int, views.InboxSnapshot] | None = None) -> None:
+        if prefetched is not None and prefetched[0] == self._uid:
+            snapshot = prefetched[1]
+        else:
+            snapshot = await read(views.inbox_snapshot, user_id=self._uid)
         assign_changed(self, presence=snapshot.presence, active_chats=snapshot.active_chats)
         self._set_inbox([card_view(card) for card in snapshot.inbox])
 
@@ -413,59 +432,69 @@ class WorkspaceState(rx.State):
     def _tab(self, interaction_id: int) -> ChatTab | None:
         return next((t for t in self.tabs if t.interaction_id == interaction_id), None)
 
-    async def _post(self, tab: ChatTab, message: MessageView):
+    async def _post(self, interaction_id: int, message: MessageView) -> None:
+        """Store a message the page shows as Sending, with this tab's state
+        unlocked: pushes to the tab and its sends in other chats go on meanwhile.
+        Then show it Sent (or Failed, with why)."""
         changes, targets = await deliver(
-            message, interaction_id=tab.interaction_id, sender_kind=SenderKind.AGENT, sender_user_id=self._uid
+            message, interaction_id=interaction_id, sender_kind=SenderKind.AGENT, sender_user_id=self._uid
         )
-        self._publish(changes, targets)
-        cursor = self._cursors.get(tab.interaction_id, 0)
-        own = carried_messages(changes, interaction_id=tab.interaction_id, cursor=cursor)
-        if own:  # nothing came in between: the cursor moves past our own message
-            self._cursors[tab.interaction_id] = own[-1].id
-        live = await self._live()
-        live.conversations = dict(live.conversations)
-        self._update_urgency(live)
+        async with self:
+            self._publish(changes, targets)
+            own = carried_messages(changes, interaction_id=interaction_id, cursor=self._cursors.get(interaction_id, 0))
+            if own:  # nothing came in between: the cursor moves past our own message
+                self._cursors[interaction_id] = own[-1].id
+            live = await self._live()
+            key = str(interaction_id)
+            if key in live.conversations:  # the tab may have closed meanwhile
+                live.conversations = {**live.conversations, key: merge_messages(live.conversations[key], [message])}
+            self._update_urgency(live)
 
-    @rx.event
+    @rx.event(background=True)
     async def send_message(self, form: dict):
-        await self._me()
         try:
             interaction_id = int(form.get("interaction_id", 0))
         except (TypeError, ValueError):
             interaction_id = 0
-        tab = self._tab(interaction_id)
         body = str(form.get("body", "")).strip()
+        async with _send_turn(self.router.session.client_token, interaction_id):
+            async with self:
+                await self._me()
+                tab = self._tab(interaction_id)
+                message = None
+                if tab is not None and body:
+                    message = MessageView(
+                        client_id=uuid.uuid4().hex,
+                        sender_kind=SenderKind.AGENT,
+                        sender_name=self.display_name,
+                        body=body,
+                        status="sending",
+                    )
+                    live = await self._live()
+                    key = str(interaction_id)
+                    live.conversations = {**live.conversations, key: [*live.conversations.get(key, []), message]}
+            if message is not None:
+                await self._post(interaction_id, message)
         if tab is None:
             yield rx.toast.error("That chat is not open in this workspace.")
-            return
-        if not body:
-            return
-        message = MessageView(
-            client_id=uuid.uuid4().hex,
-            sender_kind=SenderKind.AGENT,
-            sender_name=self.display_name,
-            body=body,
-            status="sending",
-        )
-        key = str(interaction_id)
-        live = await self._live()
-        live.conversations = {**live.conversations, key: [*live.conversations.get(key, []), message]}
-        yield
-        await self._post(tab, message)
 
-    @rx.event
+    @rx.event(background=True)
     async def retry_message(self, interaction_id: int, client_id: str):
-        await self._me()
-        tab = self._tab(int(interaction_id))
-        live = await self._live()
-        chat = live.conversations.get(str(int(interaction_id)), [])
-        message = next((m for m in chat if m.client_id == client_id), None) if tab else None
-        if message is None or message.status != "failed":
-            return
-        message.status = "sending"
-        live.conversations = dict(live.conversations)
-        yield
-        await self._post(tab, message)
+        interaction_id = int(interaction_id)
+        async with _send_turn(self.router.session.client_token, interaction_id):
+            async with self:
+                await self._me()
+                live = await self._live()
+                chat = live.conversations.get(str(interaction_id), [])
+                message = next((m for m in chat if m.client_id == client_id), None) if self._tab(interaction_id) else None
+                retrying = message is not None and message.status == "failed"
+                if retrying:
+                    message.status = "sending"
+                    live.conversations = dict(live.conversations)
+            if retrying:
+                await self._post(interaction_id, message)
+        if not retrying:
+            yield rx.toast.error("That message is not waiting to be sent again.")
 
     # ------------------------------------------------------------ ending
 
@@ -504,4 +533,12 @@ class WorkspaceState(rx.State):
         return rx.toast.success("Chat closed; transcript saved to the record." if save_history else "Chat ended; history not saved to the record.")
 
 
-realtime.register_receiver("agent", WorkspaceState, "_on_changes")
+async def _prefetch_inbox(token: str, changes: list[Change]) -> tuple[int, views.InboxSnapshot] | None:
+    """For a queue change or an offer, the tab's inbox, read before its state is
+    locked: every member's tab re-reads it many times a minute in a busy queue."""
+    if not any(isinstance(c, (QueueChanged, ChatOffered)) for c in changes):
+        return None
+    return await read(views.inbox_of_client, token=token)
+
+
+realtime.register_receiver("agent", WorkspaceState, "_on_changes", prefetch=_prefetch_inbox)

@@ -87,6 +87,16 @@ class EventClient:
             time.sleep(0.02)
         raise AssertionError(f"{state.__name__}.{var} never became {value!r}")
 
+    def wait_for_text(self, text: str, *, after: int = 0, timeout: float = 15) -> None:
+        """Wait until an update after ``after`` contains ``text`` (e.g. a toast)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if any(text in update for update in self.received[after:]):
+                    return
+            time.sleep(0.02)
+        raise AssertionError(f"no update contained {text!r}")
+
     def drain(self) -> None:
         """Wait until the server has handled every event sent so far. One client's
         events run in order, so the answer to a public probe sent last comes after

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from agent_workspace import realtime
 from agent_workspace.models import InteractionState, SenderKind
 from agent_workspace.services import conversations, routing, views
 from tests.factories import make_queue
@@ -26,3 +27,16 @@ def test_customer_snapshot_gives_the_place_in_line_only_while_waiting(session: S
     assert (chatting.state, chatting.position, chatting.estimated_wait_seconds) == (InteractionState.WORK_IN_PROGRESS, 0, 0)
     assert chatting.agent_name == agent.display_name and chatting.new_messages == []
     assert views.customer_snapshot(session, interaction_id=second.id, after_id=0).position == 1
+
+
+def test_inbox_of_client_finds_the_agent_behind_a_tab(session: Session) -> None:
+    queue = make_queue(session, "Billing")
+    agent = make_agent(session, "grace", queues=[queue])
+    realtime.register_client(session, token="tab-of-grace", kind="agent", user_id=agent.id)
+    conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Invoice?")
+
+    user_id, snapshot = views.inbox_of_client(session, token="tab-of-grace")
+
+    assert user_id == agent.id
+    assert [(card.customer_name, card.offered_to_me) for card in snapshot.inbox] == [("Ada", True)]
+    assert views.inbox_of_client(session, token="no-such-tab") is None

@@ -1,0 +1,68 @@
+"""Who hears about a change: ``realtime.tokens_for`` against a real database."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from agent_workspace import realtime
+from agent_workspace.models import Presence
+from agent_workspace.services import conversations, routing
+from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged
+from tests.factories import make_queue
+from tests.services.helpers import make_agent
+
+
+def _chat(session: Session, queue, name: str) -> int:
+    started = conversations.start_chat(session, name=name, email=f"{name.lower()}@example.com", queue_id=queue.id, question="Help?")
+    realtime.register_client(session, token=f"customer-{name}", kind="customer", interaction_id=started.interaction.id)
+    return started.interaction.id
+
+
+def _world(session: Session):
+    billing, shipping = make_queue(session, "Billing"), make_queue(session, "Shipping")
+    grace = make_agent(session, "grace", queues=[billing], presence=Presence.AWAY)
+    alan = make_agent(session, "alan", queues=[billing], presence=Presence.AWAY)
+    ship = make_agent(session, "ship", queues=[shipping], presence=Presence.AWAY)
+    for agent in (grace, alan, ship):
+        realtime.register_client(session, token=f"agent-{agent.username}", kind="agent", user_id=agent.id)
+    return billing, shipping, grace, alan, ship
+
+
+def test_a_chat_change_reaches_its_customer_and_its_agent_only(session: Session) -> None:
+    billing, shipping, grace, _alan, _ship = _world(session)
+    chat = _chat(session, billing, "Ada")
+    _chat(session, billing, "Bob")
+    routing.set_presence(session, user_id=grace.id, presence=Presence.AVAILABLE)
+    routing.accept(session, user_id=grace.id, queue_id=billing.id)
+
+    assert realtime.tokens_for(session, [InteractionChanged(chat)]) == {"customer-Ada": "customer", "agent-grace": "agent"}
+
+
+def test_an_offered_chat_change_reaches_the_agent_it_is_offered_to(session: Session) -> None:
+    billing, _shipping, grace, _alan, _ship = _world(session)
+    routing.set_presence(session, user_id=grace.id, presence=Presence.AVAILABLE)
+    chat = _chat(session, billing, "Ada")
+    routing.drain(session)
+
+    assert realtime.tokens_for(session, [InteractionChanged(chat)]) == {"customer-Ada": "customer", "agent-grace": "agent"}
+
+
+def test_a_queue_change_reaches_its_members_and_the_customers_waiting_in_it(session: Session) -> None:
+    billing, shipping, grace, _alan, _ship = _world(session)
+    _chat(session, billing, "Ada")
+    _chat(session, billing, "Bob")
+    _chat(session, shipping, "Cy")
+    routing.set_presence(session, user_id=grace.id, presence=Presence.AVAILABLE)
+    routing.accept(session, user_id=grace.id, queue_id=billing.id)  # Ada is now chatting, not waiting
+
+    assert realtime.tokens_for(session, [QueueChanged(billing.id)]) == {
+        "agent-grace": "agent",
+        "agent-alan": "agent",
+        "customer-Bob": "customer",
+    }
+
+
+def test_an_agent_change_reaches_that_agent_only_and_nothing_reaches_no_one(session: Session) -> None:
+    _billing, _shipping, _grace, alan, _ship = _world(session)
+    assert realtime.tokens_for(session, [AgentChanged(alan.id)]) == {"agent-alan": "agent"}
+    assert realtime.tokens_for(session, []) == {}

@@ -563,6 +563,7 @@ async def run_load(args, servers: Servers) -> dict:
         "server_cpu_pct": sum(p["cpu_pct"] for p in processes),
         "server_rss_mb": sum(p["rss_mb"] for p in processes),
         "generator_cpu_pct": 100 * ((gen_after.user - gen_before.user) + (gen_after.system - gen_before.system)) / wall,
+        "python_loop_s": args.python_loop_s,
         "errors": dict(s.errors),
         "lost_sample": lost[:5],
         "misdelivered_sample": [
@@ -582,7 +583,7 @@ def report(r: dict) -> str:
         f"delivery ms p50/p95/p99: customer->agent {f(r['to_agent_ms'])}; agent->customer {f(r['to_customer_ms'])}; sender ack {f(r['ack_ms'])}",
         f"steady state (sent after {r['warmup']:.0f} s) ms p50/p95/p99: customer->agent {f(r['to_agent_steady_ms'])}; agent->customer {f(r['to_customer_steady_ms'])}",
         f"accept ms p50/p95/p99: {f(r['accept_ms'])}; queue wait s p50/p95: {r['queue_wait_s'][0]:.1f} / {r['queue_wait_s'][1]:.1f}",
-        f"server CPU {r['server_cpu_pct']:.0f}% RSS {r['server_rss_mb']:.0f} MB; generator CPU {r['generator_cpu_pct']:.0f}%",
+        f"server CPU {r['server_cpu_pct']:.0f}% RSS {r['server_rss_mb']:.0f} MB; generator CPU {r['generator_cpu_pct']:.0f}%; machine: 10M-step Python loop {r['python_loop_s']:.2f} s",
     ]
     for p in r["server"]:
         lines.append(f"   pid {p['pid']}: CPU {p['cpu_pct']:.0f}% RSS {p['rss_mb']:.0f} MB  {p['cmd']}")
@@ -597,6 +598,17 @@ def report(r: dict) -> str:
 
 def ok(r: dict) -> bool:
     return r["lost"] == 0 and r["unprocessed"] == 0 and r["duplicated"] == 0 and r["misdelivered"] == 0 and r["stored"] == r["stored_distinct"]
+
+
+def machine_speed() -> float:
+    """Seconds one core takes for a fixed pure-Python loop (10 million additions),
+    measured before the run: the machines these runs land on differ by 2-3x, so
+    a table is only comparable with one of similar speed."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - started
 
 
 async def one(args) -> dict:
@@ -645,7 +657,7 @@ def render_section(results: list[dict]) -> str:
     return "\n".join([
         SECTION_HEADING,
         "",
-        f"Run on {date.today().isoformat()}, {platform.machine()} machine with {cpu} CPU cores, Python {platform.python_version()}, app at commit {results[0].get('commit', '?')}; the load generator runs on the same cores (its CPU is in the table).",
+        f"Run on {date.today().isoformat()}, {platform.machine()} machine with {cpu} CPU cores (a 10-million-step Python loop took {results[0].get('python_loop_s', float('nan')):.2f} s before the run), Python {platform.python_version()}, app at commit {results[0].get('commit', '?')}; the load generator runs on the same cores (its CPU is in the table).",
         "",
         f"Command: `.venv/bin/python bench/load.py --matrix --interval {results[0]['interval']:g} --duration {results[0]['duration']:g} --write-docs` (one run: `bench/load.py --mode sqlite|scaleout --chats N`).",
         "",
@@ -715,7 +727,7 @@ def main(argv=None) -> int:
     else:
         configs.append((args.mode, args.chats))
     for mode, chats in configs:
-        run_args = argparse.Namespace(**{**vars(args), "mode": mode, "chats": chats})
+        run_args = argparse.Namespace(**{**vars(args), "mode": mode, "chats": chats, "python_loop_s": machine_speed()})
         if args.matrix:
             run_args.idle_clients = 200 if chats == min(int(x) for x in args.levels.split(",")) else 0
         result = asyncio.run(one(run_args))

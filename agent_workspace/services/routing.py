@@ -461,7 +461,7 @@ class _Seat:
     user_id: int
     load: int  # chats in progress plus pending offers
     free: int
-    since: datetime | None  # became Available at: ties go to who waited longest
+    since: datetime  # became Available at: ties go to who waited longest
 
 
 def _free_seats(session: Session) -> dict[int, _Seat]:

@@ -149,6 +149,9 @@ async def poke(token: str, kind: str, changes: list[Change]) -> None:
     """Push ``changes`` to one tab: chat and agent changes at once, queue changes
     (cards, places in line) gathered for ``QUEUE_REFRESH_SECONDS[kind]`` first, since a
     busy queue changes many times a second for every member and waiting customer."""
+    if kind not in QUEUE_REFRESH_SECONDS:
+        log.warning("no receiver for client kind %r", kind)
+        return
     urgent = [c for c in changes if not isinstance(c, QueueChanged)]
     queued = [c for c in changes if isinstance(c, QueueChanged)]
     if queued:
@@ -162,7 +165,7 @@ async def poke(token: str, kind: str, changes: list[Change]) -> None:
 
 
 async def _poke_gathered(token: str, kind: str) -> None:
-    await asyncio.sleep(QUEUE_REFRESH_SECONDS.get(kind, 0.5))
+    await asyncio.sleep(QUEUE_REFRESH_SECONDS[kind])
     await _poke_now(token, kind, list(dict.fromkeys(_gathering.pop(token))))
 
 

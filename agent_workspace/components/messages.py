@@ -1,4 +1,9 @@
-"""The conversation: bubbles with sender, time, delivery status and attachments."""
+"""The conversation: bubbles with sender, time, delivery status and attachments.
+
+Every push replaces a chat's whole message list, so each bubble is a React
+memo taking only plain props: React then re-renders just the bubbles whose
+text or status changed, not the whole conversation, on every message.
+"""
 
 from __future__ import annotations
 
@@ -6,54 +11,62 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.views import MessageView
+from agent_workspace.state.workspace import WorkspaceState
 
 
-def _status(message: MessageView, on_retry: Callable[[str], rx.event.EventSpec]) -> rx.Component:
+def _status(status: rx.Var[str], error: rx.Var[str], retry: rx.event.EventSpec | None) -> rx.Component:
+    failed = [rx.text("Failed: ", error, size="1", color_scheme="red", class_name="aw-status")]
+    if retry is not None:
+        failed.append(rx.button("Retry", size="1", variant="soft", color_scheme="red", on_click=retry))
     return rx.match(
-        message.status,
+        status,
         ("sending", rx.text("Sending…", size="1", color_scheme="gray", class_name="aw-status")),
-        (
-            "failed",
-            rx.hstack(
-                rx.text("Failed: ", message.error, size="1", color_scheme="red", class_name="aw-status"),
-                rx.button("Retry", size="1", variant="soft", color_scheme="red", on_click=on_retry(message.client_id)),
-                align="center",
-            ),
-        ),
+        ("failed", rx.hstack(*failed, align="center")),
         rx.text("Sent", size="1", color_scheme="gray", class_name="aw-status"),
     )
 
 
-def _attachment(message: MessageView) -> rx.Component:
+def _attachment(url: rx.Var[str], name: rx.Var[str], is_image: rx.Var[bool]) -> rx.Component:
     return rx.cond(
-        message.attachment_url != "",
+        url != "",
         rx.vstack(
-            rx.cond(
-                message.is_image,
-                rx.image(src=message.attachment_url, alt=message.attachment_name, max_width="240px", border_radius="6px"),
-            ),
-            rx.link(message.attachment_name, href=message.attachment_url, is_external=True),
+            rx.cond(is_image, rx.image(src=url, alt=name, max_width="240px", border_radius="6px")),
+            rx.link(name, href=url, is_external=True),
             spacing="1",
         ),
     )
 
 
-def bubble(message: MessageView, *, mine_kind: str, on_retry: Callable[[str], rx.event.EventSpec]) -> rx.Component:
-    is_mine = message.sender_kind == mine_kind
+def _bubble(
+    *,
+    mine_kind: str,
+    retry: rx.event.EventSpec | None,
+    sender_kind: rx.Var[str],
+    sender_name: rx.Var[str],
+    body: rx.Var[str],
+    time: rx.Var[str],
+    status: rx.Var[str],
+    error: rx.Var[str],
+    attachment_url: rx.Var[str],
+    attachment_name: rx.Var[str],
+    is_image: rx.Var[bool],
+) -> rx.Component:
+    is_mine = sender_kind == mine_kind
     return rx.cond(
-        message.sender_kind == "system",
-        rx.text(message.body, size="1", color_scheme="gray", align="center", width="100%", class_name="aw-system"),
+        sender_kind == "system",
+        rx.text(body, size="1", color_scheme="gray", align="center", width="100%", class_name="aw-system"),
         rx.box(
             rx.vstack(
                 rx.hstack(
-                    rx.text(message.sender_name, weight="bold", size="1"),
-                    rx.text(message.time, size="1", color_scheme="gray"),
+                    rx.text(sender_name, weight="bold", size="1"),
+                    rx.text(time, size="1", color_scheme="gray"),
                     spacing="2",
                 ),
-                rx.text(message.body, white_space="pre-wrap", size="2", class_name="aw-body"),
-                _attachment(message),
-                rx.cond(is_mine, _status(message, on_retry)),
+                rx.text(body, white_space="pre-wrap", size="2", class_name="aw-body"),
+                _attachment(attachment_url, attachment_name, is_image),
+                rx.cond(is_mine, _status(status, error, retry)),
                 spacing="1",
                 align="start",
             ),
@@ -65,9 +78,97 @@ def bubble(message: MessageView, *, mine_kind: str, on_retry: Callable[[str], rx
     )
 
 
-def message_list(messages, *, mine_kind: str, on_retry, label: str) -> rx.Component:
+@rx.memo
+def agent_bubble(
+    interaction_id: rx.Var[int],
+    client_id: rx.Var[str],
+    sender_kind: rx.Var[str],
+    sender_name: rx.Var[str],
+    body: rx.Var[str],
+    time: rx.Var[str],
+    status: rx.Var[str],
+    error: rx.Var[str],
+    attachment_url: rx.Var[str],
+    attachment_name: rx.Var[str],
+    is_image: rx.Var[bool],
+) -> rx.Component:
+    """A message in an agent's chat tab; the agent's own failed sends can be retried."""
+    return _bubble(
+        mine_kind="agent",
+        retry=WorkspaceState.retry_message(interaction_id, client_id),
+        sender_kind=sender_kind, sender_name=sender_name, body=body, time=time, status=status, error=error,
+        attachment_url=attachment_url, attachment_name=attachment_name, is_image=is_image,
+    )  # fmt: skip
+
+
+@rx.memo
+def customer_bubble(
+    client_id: rx.Var[str],
+    sender_kind: rx.Var[str],
+    sender_name: rx.Var[str],
+    body: rx.Var[str],
+    time: rx.Var[str],
+    status: rx.Var[str],
+    error: rx.Var[str],
+    attachment_url: rx.Var[str],
+    attachment_name: rx.Var[str],
+    is_image: rx.Var[bool],
+) -> rx.Component:
+    """A message on the customer's chat page; the customer's failed sends can be retried."""
+    return _bubble(
+        mine_kind="customer",
+        retry=CustomerChatState.retry(client_id),
+        sender_kind=sender_kind, sender_name=sender_name, body=body, time=time, status=status, error=error,
+        attachment_url=attachment_url, attachment_name=attachment_name, is_image=is_image,
+    )  # fmt: skip
+
+
+@rx.memo
+def transcript_bubble(
+    sender_kind: rx.Var[str],
+    sender_name: rx.Var[str],
+    body: rx.Var[str],
+    time: rx.Var[str],
+    attachment_url: rx.Var[str],
+    attachment_name: rx.Var[str],
+    is_image: rx.Var[bool],
+) -> rx.Component:
+    """A stored message in a read-only transcript."""
+    return _bubble(
+        mine_kind="agent",
+        retry=None,
+        sender_kind=sender_kind, sender_name=sender_name, body=body, time=time, status=rx.Var.create("sent"),
+        error=rx.Var.create(""), attachment_url=attachment_url, attachment_name=attachment_name, is_image=is_image,
+    )  # fmt: skip
+
+
+def _shown(m: MessageView) -> dict:
+    return {
+        "sender_kind": m.sender_kind,
+        "sender_name": m.sender_name,
+        "body": m.body,
+        "time": m.time,
+        "attachment_url": m.attachment_url,
+        "attachment_name": m.attachment_name,
+        "is_image": m.is_image,
+    }
+
+
+def agent_message(interaction_id: rx.Var[int]) -> Callable[[MessageView], rx.Component]:
+    return lambda m: agent_bubble(interaction_id=interaction_id, client_id=m.client_id, status=m.status, error=m.error, **_shown(m))
+
+
+def customer_message(m: MessageView) -> rx.Component:
+    return customer_bubble(client_id=m.client_id, status=m.status, error=m.error, **_shown(m))
+
+
+def transcript_message(m: MessageView) -> rx.Component:
+    return transcript_bubble(**_shown(m))
+
+
+def message_list(messages, *, render: Callable[[MessageView], rx.Component], label: str) -> rx.Component:
     return rx.vstack(
-        rx.foreach(messages, lambda m: bubble(m, mine_kind=mine_kind, on_retry=on_retry)),
+        rx.foreach(messages, render),
         role="log",
         aria_live="polite",
         aria_label=label,

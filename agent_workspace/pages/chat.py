@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from agent_workspace.components.form import error_callout, file_drop, text_area, text_field
-from agent_workspace.components.messages import message_list
+from agent_workspace.components.messages import customer_message, message_list
 from agent_workspace.state.customer import CustomerChatState
 
 
@@ -150,7 +150,7 @@ def conversation() -> rx.Component:
         ),
         rx.cond(CustomerChatState.phase == "waiting", waiting_banner()),
         rx.box(
-            message_list(CustomerChatState.messages, mine_kind="customer", on_retry=CustomerChatState.retry, label="Conversation"),
+            message_list(CustomerChatState.messages, render=customer_message, label="Conversation"),
             class_name="aw-scroll",
             width="100%",
         ),

@@ -6,7 +6,7 @@ import reflex as rx
 
 from agent_workspace.components.form import error_callout, text_area, text_field
 from agent_workspace.components.layout import app_header, role_gate
-from agent_workspace.components.messages import message_list
+from agent_workspace.components.messages import message_list, transcript_message
 from agent_workspace.state.auth import AuthState
 from agent_workspace.state.supervisor import AgentRow, AuditRow, CannedRow, ChatRow, QueueRow, SupervisorState
 
@@ -129,7 +129,7 @@ def _viewer() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title("Interaction ", SupervisorState.viewing_number, " (read-only)"),
             rx.box(
-                message_list(SupervisorState.viewing_messages, mine_kind="agent", on_retry=lambda _c: SupervisorState.close_view(), label="Conversation"),
+                message_list(SupervisorState.viewing_messages, render=transcript_message, label="Conversation"),
                 class_name="aw-scroll",
             ),
             rx.hstack(rx.button("Close", on_click=SupervisorState.close_view), justify="end", margin_top="12px"),

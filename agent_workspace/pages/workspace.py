@@ -6,7 +6,7 @@ import reflex as rx
 
 from agent_workspace.components.form import error_callout
 from agent_workspace.components.layout import app_header, role_gate
-from agent_workspace.components.messages import message_list
+from agent_workspace.components.messages import agent_message, message_list
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.auth import AuthState
 from agent_workspace.components.assist import assist_panel
@@ -292,8 +292,7 @@ def active_chat(tab: ChatTab) -> rx.Component:
         rx.box(
             message_list(
                 LiveState.conversations[tab.interaction_id.to_string()],
-                mine_kind="agent",
-                on_retry=lambda client_id: WorkspaceState.retry_message(tab.interaction_id, client_id),
+                render=agent_message(tab.interaction_id),
                 label="Conversation",
             ),
             class_name="aw-scroll",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from agent_workspace import realtime
 from agent_workspace.db import run_blocking, session_scope
@@ -14,6 +17,9 @@ from agent_workspace.services.views import InteractionData
 from agent_workspace.state.common import clock, iso
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+NOT_STORED = "The message could not be saved just now. Retry sends it again."
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -131,6 +137,11 @@ async def deliver(
         )
     except ServiceError as error:
         message.status, message.error = "failed", str(error)
+        return [], {}
+    except SQLAlchemyError:
+        # Not stored (the database is down or locked too long): the page keeps it, Retry resends it.
+        log.exception("storing message %s of interaction %s failed", message.client_id, interaction_id)
+        message.status, message.error = "failed", NOT_STORED
         return [], {}
     message.id, message.status, message.error = stored.id, "sent", ""
     message.time = clock(stored.created_at)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from agent_workspace.models import Interaction
+from agent_workspace.models import Interaction, Message
 from tests.e2e.conftest import agent_page, sign_in, start_customer_chat, unique
 
 
@@ -258,3 +259,40 @@ def test_customer_rates_the_chat_and_the_supervisor_sees_it(app_server, world, n
     agent.goto(f"{base}/supervisor")
     row = agent.get_by_role("table", name="Queues today").get_by_role("row").filter(has_text=queue)
     expect(row).to_contain_text("4.0 / 5 (1)")
+
+
+def test_a_refused_send_shows_failed_and_retry_sends_it_once(app_server, world, new_context):
+    base = app_server.base_url
+    queue = world.queue()
+    username, password = world.agent(queues=[queue])
+    name = unique("Xena")
+    customer = start_customer_chat(new_context, base, name=name, queue=queue, question="Flood test")
+    agent = agent_page(new_context, base, username, password)
+    agent.get_by_test_id("inbox-card").filter(has_text=name).get_by_role("button", name="Accept").click()
+    expect(customer.get_by_role("heading", name=re.compile("Chatting with"))).to_be_visible()
+
+    # Past the per-chat rate limit the server refuses the send: the page says why and offers Retry.
+    own = customer.get_by_test_id("message")
+    for number in range(1, 12):
+        customer.get_by_label("Message").fill(f"burst {number}")
+        customer.get_by_role("button", name="Send", exact=True).click()
+        expect(own.filter(has_text=f"burst {number}").get_by_text(re.compile("^(Sent|Failed)"))).to_be_visible()
+    refused = own.filter(has_text="burst 11")
+    expect(refused).to_contain_text("Failed: Slow down")
+    expect(agent.get_by_role("log", name="Conversation")).to_contain_text("burst 10")
+    expect(agent.get_by_role("log", name="Conversation")).not_to_contain_text("burst 11")
+
+    # Retrying once the window has passed stores it exactly once; earlier retries are refused again.
+    deadline = time.monotonic() + 30
+    while not refused.get_by_text("Sent").is_visible():
+        assert time.monotonic() < deadline, "the retried message was never sent"
+        retry = refused.get_by_role("button", name="Retry")
+        if retry.is_visible():
+            retry.click()
+        expect(refused.get_by_text(re.compile("^(Sent|Failed)"))).to_be_visible()
+    expect(agent.get_by_role("log", name="Conversation").get_by_text("burst 11")).to_have_count(1)
+    expect(own.filter(has_text="burst 11")).to_have_count(1)
+    with world.session() as session:
+        item = session.exec(select(Interaction).where(Interaction.question == "Flood test").order_by(Interaction.id.desc())).first()
+        bodies = [m.body for m in session.exec(select(Message).where(Message.interaction_id == item.id))]
+        assert bodies.count("burst 11") == 1

@@ -193,8 +193,11 @@ def _wrap(module, attr, name, mark=None):
 from agent_workspace import realtime, security
 from agent_workspace.services import conversations, transfers, views
 from agent_workspace.state import common
+from agent_workspace.state import views as state_views
 
 _wrap(security.DenyByDefault, "preprocess", "security.DenyByDefault.preprocess", "authorization middleware")
+_wrap(state_views, "run_blocking", "state.views.run_blocking: store and route, from the loop", "store and route (loop)")
+_wrap(state_views, "_post_and_route", "state.views._post_and_route (in thread)", "store and route (thread)")
 _wrap(conversations, "post_message", "conversations.post_message (in thread)", "post_message (thread)")
 _wrap(realtime, "publish", "realtime.publish: token lookup + all pushes", "publish")
 _wrap(realtime, "tokens_for", "realtime.tokens_for (in thread)", "tokens_for (thread)")

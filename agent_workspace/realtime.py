@@ -18,10 +18,12 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 import reflex as rx
-from sqlalchemy import delete, or_
+from sqlalchemy import Select, bindparam, delete, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from agent_workspace.db import run_blocking, session_scope
@@ -108,29 +110,38 @@ def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, str]:
             interactions.add(change.interaction_id)
         elif isinstance(change, QueueChanged):
             queues.add(change.queue_id)
+    if not (users or interactions or queues):
+        return {}
+    statement = _tokens_statement(bool(users), bool(interactions), bool(queues))
+    params = {"users": list(users), "interactions": list(interactions), "queues": list(queues)}
+    rows = session.connection().execute(statement, {name: ids for name, ids in params.items() if ids})
+    return {token: kind for token, kind in rows}
+
+
+@lru_cache(maxsize=None)
+def _tokens_statement(users: bool, interactions: bool, queues: bool) -> Select:
+    """The lookup for one shape of change set, built once: every message and
+    queue change runs it, and building a statement costs more than running it."""
+    token, kind, user_id = ClientConnection.token, ClientConnection.kind, col(ClientConnection.user_id)
     conditions = []
     if users:
-        conditions.append(col(ClientConnection.user_id).in_(users))
+        conditions.append(user_id.in_(bindparam("users", expanding=True)))
     if queues:
-        conditions.append(
-            col(ClientConnection.user_id).in_(select(QueueMember.user_id).where(col(QueueMember.queue_id).in_(queues)))
-        )
+        members = select(QueueMember.user_id).where(col(QueueMember.queue_id).in_(bindparam("queues", expanding=True)))
+        conditions.append(user_id.in_(members))
     chats = []
     if interactions:
-        chats.append(col(Interaction.id).in_(interactions))
+        chats.append(col(Interaction.id).in_(bindparam("interactions", expanding=True)))
     if queues:
-        chats.append(col(Interaction.queue_id).in_(queues) & col(Interaction.state).in_(WAITING_STATES))
+        chats.append(col(Interaction.queue_id).in_(bindparam("queues", expanding=True)) & col(Interaction.state).in_(WAITING_STATES))
     if chats:
         touched = or_(*chats)
         conditions += [
-            (ClientConnection.kind == "customer") & col(ClientConnection.interaction_id).in_(select(Interaction.id).where(touched)),
-            col(ClientConnection.user_id).in_(select(Interaction.agent_id).where(touched)),
-            col(ClientConnection.user_id).in_(select(Interaction.offered_to_id).where(touched)),
+            (kind == "customer") & col(ClientConnection.interaction_id).in_(select(Interaction.id).where(touched)),
+            user_id.in_(select(Interaction.agent_id).where(touched)),
+            user_id.in_(select(Interaction.offered_to_id).where(touched)),
         ]
-    if not conditions:
-        return {}
-    rows = session.exec(select(ClientConnection.token, ClientConnection.kind).where(or_(*conditions)))
-    return {token: kind for token, kind in rows}
+    return sa_select(token, kind).where(or_(*conditions))
 
 
 # ---------------------------------------------------------------- pushing

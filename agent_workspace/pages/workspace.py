@@ -508,16 +508,36 @@ def shortcuts_help() -> rx.Component:
     )
 
 
+# Runs in the browser when the alert marker remounts: a short beep if sound is on
+# and, while the page is hidden, a desktop notification. The marker carries the
+# alert; the last one played is remembered per tab, so a reload does not replay it.
+PLAY_ALERT = """(() => {
+  const m = document.getElementById('aw-alert');
+  if (!m || m.dataset.seq === '0' || sessionStorage.getItem('aw_alerted') === m.dataset.seq) return;
+  sessionStorage.setItem('aw_alerted', m.dataset.seq);
+  if (m.dataset.sound === 'on') {
+    try {
+      const c = new AudioContext(), o = c.createOscillator(), g = c.createGain();
+      g.gain.value = 0.08; o.frequency.value = 880; o.connect(g); g.connect(c.destination);
+      o.start(); o.stop(c.currentTime + 0.15);
+    } catch (e) {}
+  }
+  if (document.hidden && 'Notification' in window && Notification.permission === 'granted')
+    new Notification('Agent Workspace', {body: m.dataset.text});
+})()"""
+
+
 def alerts() -> rx.Component:
-    """Sound and desktop-notification controls; a new alert remounts the marker, which plays it."""
+    """Sound and desktop-notification controls; a new alert remounts the marker,
+    which plays it in the browser (no round trip to the server)."""
     return rx.hstack(
         rx.button(
-            rx.cond(WorkspaceState.sound_on == "on", rx.icon("volume-2", size=14), rx.icon("volume-x", size=14)),
-            rx.cond(WorkspaceState.sound_on == "on", "Sound on", "Sound off"),
+            rx.cond(LiveState.sound_on == "on", rx.icon("volume-2", size=14), rx.icon("volume-x", size=14)),
+            rx.cond(LiveState.sound_on == "on", "Sound on", "Sound off"),
             size="2",
             variant="soft",
-            on_click=WorkspaceState.toggle_sound,
-            aria_pressed=WorkspaceState.sound_on == "on",
+            on_click=LiveState.toggle_sound,
+            aria_pressed=LiveState.sound_on == "on",
         ),
         rx.button(
             rx.icon("bell", size=14),
@@ -528,7 +548,13 @@ def alerts() -> rx.Component:
             title="Allow desktop notifications for new offers and messages",
         ),
         # The key sits on the parent: a new key remounts the child, whose on_mount plays the alert.
-        rx.box(rx.box(on_mount=WorkspaceState.play_alert), key=WorkspaceState.alert_seq.to_string(), display="none"),
+        rx.box(
+            rx.box(on_mount=rx.call_script(PLAY_ALERT)),
+            key=LiveState.alert_seq.to_string(),
+            id="aw-alert",
+            custom_attrs={"data-seq": LiveState.alert_seq.to_string(), "data-sound": LiveState.sound_on, "data-text": LiveState.alert_text},
+            display="none",
+        ),
         spacing="2",
     )
 

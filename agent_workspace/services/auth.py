@@ -19,7 +19,8 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import update
+from sqlalchemy import Row, bindparam, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from agent_workspace.models import AuthSession, LoginAttempt, Queue, QueueMember, Role, User, utcnow
@@ -66,7 +67,7 @@ def _fingerprint(value: str) -> str:
     return hash_token(value.strip()[:512])
 
 
-def _mismatch(login: AuthSession, client: Client) -> list[str]:
+def _mismatch(login: AuthSession | Row, client: Client) -> list[str]:
     """What about ``client`` differs from the browser the session is bound to."""
     wrong = []
     if login.user_agent_hash != _fingerprint(client.user_agent):
@@ -84,7 +85,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def roles_of(user: User) -> frozenset[str]:
+def roles_of(user: User | Row) -> frozenset[str]:
     return frozenset(r for r in user.roles.split(",") if r)
 
 
@@ -234,7 +235,7 @@ def redeem_ticket(session: Session, *, ticket: str, client: Client, bind_address
     return token
 
 
-def _principal(user: User) -> Principal:
+def _principal(user: User | Row) -> Principal:
     return Principal(
         user_id=user.id,
         username=user.username,
@@ -251,22 +252,28 @@ def principal_for_token(session: Session, token: str | None, *, client: Client) 
     """
     if not token or len(token) > 200:
         return None
-    row = session.exec(
-        select(User, AuthSession)
-        .join(AuthSession, col(AuthSession.user_id) == col(User.id))
-        .where(
-            AuthSession.token_hash == hash_token(token),
-            col(AuthSession.revoked_at).is_(None),
-            AuthSession.expires_at > utcnow(),
-            col(User.active).is_(True),
-        )
-    ).first()
+    params = {"token_hash": hash_token(token), "now": utcnow()}
+    row = session.connection().execute(_LIVE_SESSION, params).first()
     if row is None:
         return None
-    user, login = row
-    if _mismatch(login, client):
+    if _mismatch(row, client):
         raise WrongClient("This session belongs to another browser. Sign in again.")
-    return _principal(user)
+    return _principal(row)
+
+
+# Run before every event of a signed-in user: built once, and only the columns it needs.
+_LIVE_SESSION = (
+    sa_select(
+        User.id, User.username, User.display_name, User.roles, AuthSession.user_agent_hash, AuthSession.address_hash
+    )
+    .join(AuthSession, col(AuthSession.user_id) == col(User.id))
+    .where(
+        col(AuthSession.token_hash) == bindparam("token_hash"),
+        col(AuthSession.revoked_at).is_(None),
+        col(AuthSession.expires_at) > bindparam("now"),
+        col(User.active).is_(True),
+    )
+)
 
 
 def revoke_copied(session: Session, *, token: str, client: Client) -> bool:

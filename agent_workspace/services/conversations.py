@@ -11,7 +11,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -130,14 +131,8 @@ def _chats_started_from(session: Session, client_address: str) -> int:
 
 
 def _recent_customer_messages(session: Session, interaction_id: int) -> int:
-    since = utcnow() - MESSAGE_RATE_WINDOW
-    return session.exec(
-        select(func.count()).where(
-            Message.interaction_id == interaction_id,
-            Message.sender_kind == SenderKind.CUSTOMER,
-            Message.created_at >= since,
-        )
-    ).one()
+    params = {"interaction_id": interaction_id, "since": utcnow() - MESSAGE_RATE_WINDOW}
+    return session.connection().execute(_RECENT_CUSTOMER_MESSAGES, params).scalar_one()
 
 
 def interaction_by_public_id(session: Session, public_id: str) -> Interaction:
@@ -147,6 +142,35 @@ def interaction_by_public_id(session: Session, public_id: str) -> Interaction:
     if item is None:
         raise NotFound("That chat does not exist.")
     return item
+
+
+# The statements of post_message, built once: building one costs more than running it.
+_CHAT = (
+    sa_select(
+        Interaction.state,
+        Interaction.customer_ended_at,
+        Interaction.agent_id,
+        Interaction.agent_typing_at,
+        Interaction.customer_typing_at,
+        Customer.name.label("customer_name"),
+        User.display_name.label("agent_name"),
+    )
+    .join(Customer, col(Customer.id) == col(Interaction.customer_id))
+    .outerjoin(User, col(User.id) == bindparam("sender_user_id"))
+    .where(col(Interaction.id) == bindparam("interaction_id"))
+)
+_CHAT_FOR_UPDATE = _CHAT.with_for_update(of=Interaction)
+_RECENT_CUSTOMER_MESSAGES = sa_select(func.count()).where(
+    col(Message.interaction_id) == bindparam("interaction_id"),
+    col(Message.sender_kind) == SenderKind.CUSTOMER,
+    col(Message.created_at) >= bindparam("since"),
+)
+_LAST_MESSAGE_ID = sa_select(func.max(Message.id)).where(col(Message.interaction_id) == bindparam("interaction_id"))
+_INSERT_MESSAGE = insert(Message).returning(Message.id)
+_END_TYPING = {
+    kind: (column, update(Interaction).where(col(Interaction.id) == bindparam("interaction_id")).values({column: None}))
+    for kind, column in ((SenderKind.AGENT, "agent_typing_at"), (SenderKind.CUSTOMER, "customer_typing_at"))
+}
 
 
 def post_message(
@@ -178,7 +202,8 @@ def post_message(
             return stored, []
         raise
     # Under the chat's lock nothing else writes in this chat: the last id is the one this message follows.
-    follows_id = session.exec(select(func.max(Message.id)).where(Message.interaction_id == interaction_id)).one()
+    conn = session.connection()
+    follows_id = conn.execute(_LAST_MESSAGE_ID, {"interaction_id": interaction_id}).scalar_one()
     values = dict(
         interaction_id=interaction_id,
         sender_kind=sender_kind,
@@ -191,13 +216,13 @@ def post_message(
         created_at=utcnow(),
     )
     try:
-        message_id = session.execute(insert(Message).values(**values).returning(Message.id)).scalar_one()
+        message_id = conn.execute(_INSERT_MESSAGE, values).scalar_one()
     except IntegrityError:  # the same send again, or raced in from another worker
         session.rollback()
         return _stored_message(session, interaction_id, client_id), []
-    typing_column = {SenderKind.AGENT: "agent_typing_at", SenderKind.CUSTOMER: "customer_typing_at"}.get(sender_kind)
+    typing_column, end_typing = _END_TYPING.get(sender_kind, (None, None))
     if typing_column and getattr(chat, typing_column) is not None:  # a message ends its sender's typing
-        session.execute(update(Interaction).where(col(Interaction.id) == interaction_id).values({typing_column: None}))
+        conn.execute(end_typing, {"interaction_id": interaction_id})
     session.commit()
     message = Message(id=message_id, **values)
     if attachment_id is not None:  # a file's details are read with the message
@@ -219,23 +244,8 @@ def _lock_chat(session: Session, interaction_id: int, *, sender_user_id: int | N
     then stored one at a time, so their ids follow commit order and a page's
     cursor (the highest id it holds) never jumps over a message still being
     written. SQLite writers are serialised already."""
-    stmt = (
-        select(
-            Interaction.state,
-            Interaction.customer_ended_at,
-            Interaction.agent_id,
-            Interaction.agent_typing_at,
-            Interaction.customer_typing_at,
-            Customer.name.label("customer_name"),
-            User.display_name.label("agent_name"),
-        )
-        .join(Customer, col(Customer.id) == col(Interaction.customer_id))
-        .outerjoin(User, col(User.id) == (sender_user_id or 0))
-        .where(Interaction.id == interaction_id)
-    )
-    if routing.is_postgres(session):
-        stmt = stmt.with_for_update(of=Interaction)
-    chat = session.exec(stmt).first()
+    statement = _CHAT_FOR_UPDATE if routing.is_postgres(session) else _CHAT
+    chat = session.connection().execute(statement, {"interaction_id": interaction_id, "sender_user_id": sender_user_id or 0}).first()
     if chat is None:
         raise NotFound("That chat does not exist.")
     return chat

@@ -21,7 +21,15 @@ from agent_workspace.services import conversations, routing, views
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, MessageData, MessagePosted
 from agent_workspace.state.common import assign_changed, call, read
-from agent_workspace.state.views import MessageView, carried_messages, deliver, merge_messages, message_view
+from agent_workspace.state.views import (
+    MessageView,
+    carried_messages,
+    deliver,
+    merge_messages,
+    message_view,
+    slow,
+    start_delivery,
+)
 
 REGISTER_SECONDS = 5 * 60  # re-register the tab well before the sweeper forgets it (15 min)
 
@@ -163,8 +171,8 @@ class CustomerChatState(rx.State):
         await self._refresh()
         self._publish(started.changes)
 
-    async def _post(self, message: MessageView):
-        changes, targets = await deliver(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
+    def _stored(self, changes: list[Change], targets: dict[str, str]) -> None:
+        """A send or retry is settled (Sent or Failed): tell the agent, show it."""
         self._publish(changes, targets)
         self.messages = list(self.messages)
         own = carried_messages(changes, interaction_id=self._interaction_id, cursor=self.last_id)
@@ -184,8 +192,10 @@ class CustomerChatState(rx.State):
             status="sending",
         )
         self.messages = [*self.messages, message]
-        yield
-        await self._post(message)
+        delivery = start_delivery(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
+        if await slow(delivery):
+            yield  # shows it Sending…
+        self._stored(*await delivery)
 
     @rx.event
     async def retry(self, client_id: str):
@@ -195,7 +205,7 @@ class CustomerChatState(rx.State):
         message.status = "sending"
         self.messages = list(self.messages)
         yield
-        await self._post(message)
+        self._stored(*await deliver(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER))
 
     @rx.event
     async def typing(self):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 
@@ -18,6 +19,7 @@ from agent_workspace.state.common import clock, iso
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 NOT_STORED = "The message could not be saved just now. Retry sends it again."
+SENDING_SHOWN_AFTER_SECONDS = 0.15
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +148,23 @@ async def deliver(
     message.id, message.status, message.error = stored.id, "sent", ""
     message.time = clock(stored.created_at)
     return changes, targets
+
+
+def start_delivery(
+    message: MessageView, *, interaction_id: int, sender_kind: str, sender_user_id: int | None = None
+) -> asyncio.Future[tuple[list[Change], dict[str, str]]]:
+    """Start ``deliver`` now; a page shows the message as Sending only if it is ``slow``."""
+    return asyncio.ensure_future(
+        deliver(message, interaction_id=interaction_id, sender_kind=sender_kind, sender_user_id=sender_user_id)
+    )
+
+
+async def slow(delivery: asyncio.Future) -> bool:
+    """Whether storing takes longer than a moment. Only then does the sender's page
+    show the message as Sending first: a usual send renders once, already Sent,
+    which spares a delta of the whole conversation and a flicker."""
+    done, _pending = await asyncio.wait({delivery}, timeout=SENDING_SHOWN_AFTER_SECONDS)
+    return not done
 
 
 def carried_messages(changes: list[Change], *, interaction_id: int, cursor: int) -> list[MessageData] | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 import weakref
@@ -25,9 +24,10 @@ from agent_workspace.state.views import (
     TransferOfferView,
     card_view,
     carried_messages,
-    deliver,
     merge_messages,
     message_view,
+    slow,
+    start_delivery,
     transfer_offer_view,
     update_tab,
 )
@@ -72,14 +72,28 @@ def _customer_waiting(messages: list[MessageView]) -> bool:
 class LiveState(rx.State):
     """What changes on every message, kept in its own small state so a push
     re-renders only the components that show it (Reflex re-renders every
-    consumer of a state class when any of its vars changes). Written only by
-    WorkspaceState; it has no handlers."""
+    consumer of a state class when any of its vars changes). Written by
+    WorkspaceState; its one handler is the sound switch."""
 
     # Messages per open chat (key: interaction id).
     conversations: dict[str, list[MessageView]] = {}
     unread: dict[str, int] = {}
     urgency: dict[str, str] = {}  # "" | warning | critical
     typing_now: dict[str, bool] = {}
+    # Bumped on a new offer or customer message: the page beeps and, when hidden,
+    # shows a desktop notification, in the browser (pages/workspace.py, ``alerts``).
+    alert_seq: int = 0
+    alert_text: str = ""
+    sound_on: str = rx.LocalStorage("on", name="aw_sound")
+
+    @rx.event
+    def toggle_sound(self):
+        self.sound_on = "off" if self.sound_on == "on" else "on"
+
+
+def _alert(live: LiveState, text: str) -> None:
+    live.alert_seq += 1
+    live.alert_text = text
 
 
 @access(Access.WORKSPACE)
@@ -104,11 +118,6 @@ class WorkspaceState(rx.State):
     tabs: list[ChatTab] = []
     # Kept in the browser tab too, so a reload or a server restart reopens the same tab.
     active_tab: str = rx.SessionStorage("inbox", name="aw_active_tab")
-    # Bumped on a new offer or customer message; the page plays a sound / shows a desktop notification.
-    alert_seq: int = 0
-    alert_text: str = ""
-    _alerted_seq: int = 0
-    sound_on: str = rx.LocalStorage("on", name="aw_sound")
     claiming_queue_id: int = 0
     claim_delayed: bool = False
     reject_target_id: int = 0
@@ -174,7 +183,7 @@ class WorkspaceState(rx.State):
         self.active_chats = snapshot.active_chats
         self.queue_names = snapshot.queue_names
         self._queue_ids = snapshot.queue_ids
-        self._set_inbox([card_view(card) for card in snapshot.inbox])
+        self._set_inbox([card_view(card) for card in snapshot.inbox], await self._live())
         self.transfer_offers = [transfer_offer_view(t) for t in snapshot.transfer_offers]
         if snapshot.has_notices:
             fresh = await call(transfers.take_notices, user_id=self._uid)
@@ -189,30 +198,6 @@ class WorkspaceState(rx.State):
         self._update_urgency(live)
         if self.active_tab != "inbox" and self.active_tab not in open_keys:
             self.active_tab = "inbox"
-
-    def _alert(self, text: str) -> None:
-        self.alert_seq += 1
-        self.alert_text = text
-
-    @rx.event
-    def play_alert(self):
-        """Runs when the page mounts a new alert marker: a beep and, if allowed, a desktop notification."""
-        if self.alert_seq == self._alerted_seq:
-            return None
-        self._alerted_seq = self.alert_seq
-        return rx.call_script(
-            "(() => {"
-            + ("try { const c = new AudioContext(); const o = c.createOscillator(); const g = c.createGain();"
-               " g.gain.value = 0.08; o.frequency.value = 880; o.connect(g); g.connect(c.destination);"
-               " o.start(); o.stop(c.currentTime + 0.15); } catch (e) {}" if self.sound_on == "on" else "")
-            + " if (document.hidden && 'Notification' in window && Notification.permission === 'granted')"
-            f" new Notification('Agent Workspace', {{body: {json.dumps(self.alert_text)}}});"
-            + "})()"
-        )
-
-    @rx.event
-    def toggle_sound(self):
-        self.sound_on = "off" if self.sound_on == "on" else "on"
 
     async def _live(self) -> LiveState:
         return await self.get_state(LiveState)
@@ -239,7 +224,7 @@ class WorkspaceState(rx.State):
         if self.active_tab != key and arrived:
             live.unread = {**live.unread, key: live.unread.get(key, 0) + len(arrived)}
         if arrived and self.loaded:
-            self._alert(f"{arrived[-1].sender_name}: {arrived[-1].body[:120]}")
+            _alert(live, f"{arrived[-1].sender_name}: {arrived[-1].body[:120]}")
 
     async def _on_changes(self, changes: list[Change], prefetched: tuple[int, views.InboxSnapshot] | None = None) -> None:
         """A push. Only what changed is re-read: this agent's own changes need the
@@ -283,14 +268,14 @@ class WorkspaceState(rx.State):
         else:
             snapshot = await read(views.inbox_snapshot, user_id=self._uid)
         assign_changed(self, presence=snapshot.presence, active_chats=snapshot.active_chats)
-        self._set_inbox([card_view(card) for card in snapshot.inbox])
+        self._set_inbox([card_view(card) for card in snapshot.inbox], await self._live())
 
-    def _set_inbox(self, cards: list[InboxCardView]) -> None:
+    def _set_inbox(self, cards: list[InboxCardView], live: LiveState) -> None:
         """New inbox cards; a chat newly offered to this agent raises an alert."""
         offered_before = {c.interaction_id for c in self.inbox if c.offered_to_me}
         new_offers = [c for c in cards if c.offered_to_me and c.interaction_id not in offered_before]
         if new_offers and self.loaded:
-            self._alert(f"New chat offered: {new_offers[0].customer_name} ({new_offers[0].queue_name})")
+            _alert(live, f"New chat offered: {new_offers[0].customer_name} ({new_offers[0].queue_name})")
         if cards != self.inbox:
             self.inbox = cards
 
@@ -433,22 +418,28 @@ class WorkspaceState(rx.State):
         return next((t for t in self.tabs if t.interaction_id == interaction_id), None)
 
     async def _post(self, interaction_id: int, message: MessageView) -> None:
-        """Store a message the page shows as Sending, with this tab's state
-        unlocked: pushes to the tab and its sends in other chats go on meanwhile.
-        Then show it Sent (or Failed, with why)."""
-        changes, targets = await deliver(
-            message, interaction_id=interaction_id, sender_kind=SenderKind.AGENT, sender_user_id=self._uid
-        )
+        """Store a message with this tab's state unlocked: pushes to the tab and its
+        sends in other chats go on meanwhile. The message shows as Sending only
+        if storing is ``slow``; then Sent (or Failed, with why)."""
+        delivery = start_delivery(message, interaction_id=interaction_id, sender_kind=SenderKind.AGENT, sender_user_id=self._uid)
+        if await slow(delivery):
+            async with self:
+                await self._show(interaction_id, message)
+        changes, targets = await delivery
         async with self:
             self._publish(changes, targets)
             own = carried_messages(changes, interaction_id=interaction_id, cursor=self._cursors.get(interaction_id, 0))
             if own:  # nothing came in between: the cursor moves past our own message
                 self._cursors[interaction_id] = own[-1].id
-            live = await self._live()
+            self._update_urgency(await self._show(interaction_id, message))
+
+    async def _show(self, interaction_id: int, message: MessageView) -> LiveState:
+        """Put this tab's own message (new or changed) into its chat, if still open."""
+        live = await self._live()
+        if self._tab(interaction_id) is not None:
             key = str(interaction_id)
-            if key in live.conversations:  # the tab may have closed meanwhile
-                live.conversations = {**live.conversations, key: merge_messages(live.conversations[key], [message])}
-            self._update_urgency(live)
+            live.conversations = {**live.conversations, key: merge_messages(live.conversations.get(key, []), [message])}
+        return live
 
     @rx.event(background=True)
     async def send_message(self, form: dict):
@@ -470,9 +461,6 @@ class WorkspaceState(rx.State):
                         body=body,
                         status="sending",
                     )
-                    live = await self._live()
-                    key = str(interaction_id)
-                    live.conversations = {**live.conversations, key: [*live.conversations.get(key, []), message]}
             if message is not None:
                 await self._post(interaction_id, message)
         if tab is None:

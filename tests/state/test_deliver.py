@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from agent_workspace.models import Message, SenderKind
 from agent_workspace.services import conversations, routing
-from agent_workspace.state.views import NOT_STORED, MessageView, deliver
+from agent_workspace.state.views import NOT_STORED, MessageView, deliver, slow, start_delivery
 from tests.factories import make_queue
 from tests.services.helpers import make_agent
 
@@ -61,3 +61,24 @@ async def test_a_database_failure_fails_the_message_and_a_retry_stores_it_once(s
         await deliver(message, interaction_id=chat, sender_kind=SenderKind.CUSTOMER)
         assert message.status == "sent"
     assert _customer_bodies(session, chat) == ["still there?"]
+
+
+async def test_a_store_is_slow_only_while_the_database_makes_it_wait(session: Session, database_url: str) -> None:
+    chat = _live_chat(session)
+    quick = MessageView(client_id="client-0004", sender_kind=SenderKind.CUSTOMER, body="quick", status="sending")
+    delivery = start_delivery(quick, interaction_id=chat, sender_kind=SenderKind.CUSTOMER)
+    assert not await slow(delivery)
+    assert quick.status == "sent"
+
+    # Another writer holds SQLite's write lock: the page would show Sending… until it lets go.
+    blocker = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    held = MessageView(client_id="client-0005", sender_kind=SenderKind.CUSTOMER, body="held", status="sending")
+    delivery = start_delivery(held, interaction_id=chat, sender_kind=SenderKind.CUSTOMER)
+    assert await slow(delivery)
+    assert held.status == "sending"
+    blocker.rollback()
+    blocker.close()
+    await delivery
+    assert held.status == "sent"
+    assert _customer_bodies(session, chat) == ["quick", "held"]

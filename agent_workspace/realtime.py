@@ -253,6 +253,16 @@ def publish_later(
         _spawn(publish(changes, exclude_token=exclude_token, targets=targets))
 
 
+async def publish_ahead(
+    changes: list[Change], *, exclude_token: str | None = None, targets: dict[str, str] | None = None
+) -> None:
+    """``publish_later``, and let the pushes start before the caller goes on: a
+    message's receiver then does not wait while the sender's own page update is
+    computed and sent. Never awaits the pushes, so no two tabs wait on each other."""
+    publish_later(changes, exclude_token=exclude_token, targets=targets)
+    await asyncio.sleep(0)
+
+
 def _spawn(work: Awaitable[None]) -> None:
     task = asyncio.get_running_loop().create_task(work)
     _background.add(task)

@@ -127,6 +127,7 @@ def _flusher():
         for record in _buffer:
             f.write(json.dumps(record, default=str) + "\\n")
     _buffer.clear()
+    open(_path + ".done", "w").close()
 
 
 
@@ -661,7 +662,11 @@ def main() -> int:
         if args.profile:
             for log in (probe_log, minimal_probe_log):
                 Path(str(log) + ".flush").touch()
-            time.sleep(2)
+            deadline = time.monotonic() + 60
+            while not all(Path(str(log) + ".done").exists() for log in (probe_log, minimal_probe_log)):
+                if time.monotonic() > deadline:
+                    raise BenchError("the apps did not write their probe logs within 60 s")
+                time.sleep(0.2)
         print()
         print(f"Message delivery latency, {args.messages} messages each way per app, {os.cpu_count()} CPU cores,"
               f" {time.strftime('%Y-%m-%d')}, run took {time.monotonic() - started:.0f} s")

@@ -284,21 +284,27 @@ def customer_info(tab: ChatTab) -> rx.Component:
     )
 
 
+@rx.memo
+def chat_log(interaction_id: rx.Var[int], customer_name: rx.Var[str]) -> rx.Component:
+    """The conversation and the customer's typing line: the only part of a chat tab
+    that reads LiveState, so a new message re-renders this and not the whole tab."""
+    key = interaction_id.to_string()
+    return rx.fragment(
+        rx.box(
+            message_list(LiveState.conversations[key], render=agent_message(interaction_id), label="Conversation"),
+            class_name="aw-scroll",
+            width="100%",
+        ),
+        rx.cond(LiveState.typing_now[key], rx.text(customer_name, " is typing…", size="1", color_scheme="gray", role="status")),
+    )
+
+
 def active_chat(tab: ChatTab) -> rx.Component:
     composer_id = "composer-" + tab.interaction_id.to_string()
     return rx.vstack(
         customer_info(tab),
         actions_toolbar(tab),
-        rx.box(
-            message_list(
-                LiveState.conversations[tab.interaction_id.to_string()],
-                render=agent_message(tab.interaction_id),
-                label="Conversation",
-            ),
-            class_name="aw-scroll",
-            width="100%",
-        ),
-        rx.cond(LiveState.typing_now[tab.interaction_id.to_string()], rx.text(tab.customer_name, " is typing…", size="1", color_scheme="gray", role="status")),
+        chat_log(interaction_id=tab.interaction_id, customer_name=tab.customer_name),
         rx.cond(
             tab.customer_ended,
             rx.callout("The customer ended the chat. Complete the Details and Close.", icon="info", size="1", width="100%"),
@@ -415,8 +421,7 @@ def interaction_panel(tab: ChatTab) -> rx.Component:
     )
 
 
-def tab_button(label: rx.Component, *, value, class_name="aw-tab") -> rx.Component:
-    selected = WorkspaceState.active_tab == value
+def tab_button(label: rx.Component, *, value, selected, class_name="aw-tab") -> rx.Component:
     return rx.button(
         label,
         role="tab",
@@ -428,30 +433,35 @@ def tab_button(label: rx.Component, *, value, class_name="aw-tab") -> rx.Compone
 
 
 def interaction_trigger(tab: ChatTab) -> rx.Component:
-    """The tab, and a mouse shortcut to close it (keyboard users get "Close tab" in the panel)."""
+    return chat_tab_trigger(
+        interaction_id=tab.interaction_id, customer_name=tab.customer_name, selected=WorkspaceState.active_tab == tab.interaction_id.to_string()
+    )
+
+
+@rx.memo
+def chat_tab_trigger(interaction_id: rx.Var[int], customer_name: rx.Var[str], selected: rx.Var[bool]) -> rx.Component:
+    """The tab with its unread count and waiting colour, and a mouse shortcut to close
+    it (keyboard users get "Close tab" in the panel). A memo: it reads LiveState,
+    which changes on every message, and must not drag the tab list along."""
+    key = interaction_id.to_string()
+    unread = LiveState.unread[key]
     return rx.hstack(
         tab_button(
             rx.hstack(
-                rx.text(tab.customer_name),
-                rx.cond(
-                    LiveState.unread[tab.interaction_id.to_string()] > 0,
-                    rx.badge(
-                        LiveState.unread[tab.interaction_id.to_string()].to_string(),
-                        color_scheme="red",
-                        aria_label=LiveState.unread[tab.interaction_id.to_string()].to_string() + " unread",
-                    ),
-                ),
+                rx.text(customer_name),
+                rx.cond(unread > 0, rx.badge(unread.to_string(), color_scheme="red", aria_label=unread.to_string() + " unread")),
                 spacing="2",
                 align="center",
             ),
-            value=tab.interaction_id.to_string(),
-            class_name="aw-tab aw-urgency-" + LiveState.urgency[tab.interaction_id.to_string()],
+            value=key,
+            selected=selected,
+            class_name="aw-tab aw-urgency-" + LiveState.urgency[key],
         ),
         rx.el.span(
             rx.icon("x", size=14),
             aria_hidden="true",
             class_name="aw-tab-close",
-            on_click=WorkspaceState.open_close_tab(tab.interaction_id),
+            on_click=WorkspaceState.open_close_tab(interaction_id),
         ),
         spacing="1",
         align="center",
@@ -515,15 +525,19 @@ PLAY_ALERT = """(() => {
   const m = document.getElementById('aw-alert');
   if (!m || m.dataset.seq === '0' || sessionStorage.getItem('aw_alerted') === m.dataset.seq) return;
   sessionStorage.setItem('aw_alerted', m.dataset.seq);
-  if (m.dataset.sound === 'on') {
-    try {
-      const c = new AudioContext(), o = c.createOscillator(), g = c.createGain();
-      g.gain.value = 0.08; o.frequency.value = 880; o.connect(g); g.connect(c.destination);
-      o.start(); o.stop(c.currentTime + 0.15);
-    } catch (e) {}
-  }
-  if (document.hidden && 'Notification' in window && Notification.permission === 'granted')
-    new Notification('Agent Workspace', {body: m.dataset.text});
+  const sound = m.dataset.sound === 'on', text = m.dataset.text;
+  setTimeout(() => {  // after this render: the alert never delays the message on screen
+    if (sound) {
+      try {
+        const c = window.__awAudio = window.__awAudio || new AudioContext();
+        const o = c.createOscillator(), g = c.createGain();
+        g.gain.value = 0.08; o.frequency.value = 880; o.connect(g); g.connect(c.destination);
+        o.start(); o.stop(c.currentTime + 0.15);
+      } catch (e) {}
+    }
+    if (document.hidden && 'Notification' in window && Notification.permission === 'granted')
+      new Notification('Agent Workspace', {body: text});
+  }, 0);
 })()"""
 
 
@@ -578,6 +592,7 @@ def workspace_body() -> rx.Component:
                     align="center",
                 ),
                 value="inbox",
+                selected=WorkspaceState.active_tab == "inbox",
             ),
             rx.foreach(WorkspaceState.tabs, interaction_trigger),
             role="tablist",

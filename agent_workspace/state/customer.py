@@ -171,9 +171,9 @@ class CustomerChatState(rx.State):
         await self._refresh()
         self._publish(started.changes)
 
-    def _stored(self, changes: list[Change], targets: dict[str, str]) -> None:
-        """A send or retry is settled (Sent or Failed): tell the agent, show it."""
-        self._publish(changes, targets)
+    async def _stored(self, changes: list[Change], targets: dict[str, str]) -> None:
+        """A send or retry is settled (Sent or Failed): tell the agent, then show it here."""
+        await realtime.publish_ahead(changes, exclude_token=self.router.session.client_token, targets=targets)
         self.messages = list(self.messages)
         own = carried_messages(changes, interaction_id=self._interaction_id, cursor=self.last_id)
         if own:  # nothing came in between: the cursor moves past our own message
@@ -195,7 +195,7 @@ class CustomerChatState(rx.State):
         delivery = start_delivery(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
         if await slow(delivery):
             yield  # shows it Sending…
-        self._stored(*await delivery)
+        await self._stored(*await delivery)
 
     @rx.event
     async def retry(self, client_id: str):
@@ -205,7 +205,7 @@ class CustomerChatState(rx.State):
         message.status = "sending"
         self.messages = list(self.messages)
         yield
-        self._stored(*await deliver(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER))
+        await self._stored(*await deliver(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER))
 
     @rx.event
     async def typing(self):

@@ -426,8 +426,8 @@ class WorkspaceState(rx.State):
             async with self:
                 await self._show(interaction_id, message)
         changes, targets = await delivery
+        await realtime.publish_ahead(changes, exclude_token=self.router.session.client_token, targets=targets)
         async with self:
-            self._publish(changes, targets)
             own = carried_messages(changes, interaction_id=interaction_id, cursor=self._cursors.get(interaction_id, 0))
             if own:  # nothing came in between: the cursor moves past our own message
                 self._cursors[interaction_id] = own[-1].id

@@ -8,8 +8,8 @@ from tests.e2e.conftest import agent_page, start_customer_chat, unique
 
 COUNT_BEEPS = """
 window.__beeps = 0;
-const Real = window.AudioContext;
-window.AudioContext = function () { window.__beeps += 1; return new Real(); };
+const realCreateOscillator = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () { window.__beeps += 1; return realCreateOscillator.call(this); };
 """
 
 

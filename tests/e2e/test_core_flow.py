@@ -279,6 +279,10 @@ def test_a_refused_send_shows_failed_and_retry_sends_it_once(app_server, world, 
         expect(own.filter(has_text=f"burst {number}").get_by_text(re.compile("^(Sent|Failed)"))).to_be_visible()
     refused = own.filter(has_text="burst 11")
     expect(refused).to_contain_text("Failed: Slow down")
+    # The log overflows and stays scrolled to the newest message on both sides.
+    expect(refused).to_be_in_viewport()
+    expect(agent.get_by_test_id("message").filter(has_text="burst 10")).to_be_in_viewport()
+    assert customer.get_by_role("log", name="Conversation").evaluate("log => log.parentElement.scrollHeight > log.parentElement.clientHeight")
     expect(agent.get_by_role("log", name="Conversation")).to_contain_text("burst 10")
     expect(agent.get_by_role("log", name="Conversation")).not_to_contain_text("burst 11")
 

@@ -95,7 +95,8 @@ class AgentSnapshot:
     has_notices: bool
     inbox: list[routing.InboxCard]
     transfer_offers: list[InteractionData]
-    open_interactions: list[InteractionData]
+    open_ids: list[int]  # every chat the agent has open, oldest accept first
+    open_interactions: list[InteractionData]  # those of them read in full
 
 
 def _message_data(session: Session, messages: list[Message]) -> list[MessageData]:
@@ -210,8 +211,15 @@ def interaction_data(session: Session, item: Interaction, *, after_id: int | Non
     )
 
 
-def agent_snapshot(session: Session, *, user_id: int, cursors: dict[int, int]) -> AgentSnapshot:
-    """The agent's header, inbox and open chats; messages after each cursor."""
+def agent_snapshot(
+    session: Session, *, user_id: int, cursors: dict[int, int], known: set[int] | None = None, reread: set[int] | None = None
+) -> AgentSnapshot:
+    """The agent's header, inbox and open chats; messages after each cursor.
+
+    With ``known`` (the chats the page shows already), only the open chats not
+    in it and those in ``reread`` are read in full: a chat read costs about ten
+    statements, and an accept or a save touches one chat of up to capacity.
+    """
     user = session.get(User, user_id)
     queues = session.exec(
         select(Queue.id, Queue.name)
@@ -240,8 +248,11 @@ def agent_snapshot(session: Session, *, user_id: int, cursors: dict[int, int]) -
         is not None,
         inbox=routing.inbox(session, user_id=user_id),
         transfer_offers=[interaction_data(session, item, after_id=None) for item in transfers.pending_for(session, user_id=user_id)],
+        open_ids=[item.id for item in mine],
         open_interactions=[
-            interaction_data(session, item, after_id=cursors.get(item.id, 0), with_work=True) for item in mine
+            interaction_data(session, item, after_id=cursors.get(item.id, 0), with_work=True)
+            for item in mine
+            if known is None or item.id not in known or item.id in (reread or ())
         ],
     )
 

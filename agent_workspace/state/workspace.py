@@ -172,11 +172,18 @@ class WorkspaceState(rx.State):
             self.loaded = True
         return self._uid
 
-    async def _refresh(self) -> None:
-        """Re-read header, inbox and open chats; new messages after each chat's cursor."""
+    async def _refresh(self, chats: set[int] | None = None) -> None:
+        """Re-read header, inbox and open chats; new messages after each chat's cursor.
+
+        ``chats``: re-read only these of the chats this page shows (and any it
+        does not show yet); the others stay as pushes keep them.
+        """
         if not self._uid:
             return
-        snapshot = await read(views.agent_snapshot, user_id=self._uid, cursors=dict(self._cursors))
+        known = None if chats is None else {tab.interaction_id for tab in self.tabs}
+        snapshot = await read(
+            views.agent_snapshot, user_id=self._uid, cursors=dict(self._cursors), known=known, reread=chats
+        )
         self.display_name = snapshot.display_name
         self.presence = snapshot.presence
         self.capacity = snapshot.capacity
@@ -189,8 +196,12 @@ class WorkspaceState(rx.State):
             fresh = await call(transfers.take_notices, user_id=self._uid)
             self.notices = [*self.notices, *([n.level, n.body] for n in fresh)][-5:]
         existing = {tab.interaction_id: tab for tab in self.tabs}
-        self.tabs = [update_tab(existing.get(d.id) or ChatTab(interaction_id=d.id), d) for d in snapshot.open_interactions]
-        open_keys = {str(d.id) for d in snapshot.open_interactions}
+        fresh = {d.id: d for d in snapshot.open_interactions}
+        self.tabs = [
+            update_tab(existing.get(i) or ChatTab(interaction_id=i), fresh[i]) if i in fresh else existing[i]
+            for i in snapshot.open_ids
+        ]
+        open_keys = {str(i) for i in snapshot.open_ids}
         live = await self._live()
         self._forget_closed(live, open_keys)
         for data in snapshot.open_interactions:
@@ -316,7 +327,7 @@ class WorkspaceState(rx.State):
         if wanted is None:
             return rx.toast.error("Presence is Available, Away or Offline.")
         changes = await call(routing.set_presence, user_id=await self._me(), presence=wanted.value)
-        await self._refresh()
+        await self._refresh(chats=set())
         self._publish(changes)
         return None
 
@@ -331,7 +342,7 @@ class WorkspaceState(rx.State):
         except ServiceError as error:
             await self._refresh()
             return rx.toast.error(str(error))
-        await self._refresh()
+        await self._refresh(chats={int(interaction_id)} if accept else set())
         if accept:
             self.active_tab = str(int(interaction_id))
         self._publish(changes)
@@ -381,7 +392,7 @@ class WorkspaceState(rx.State):
         async with self:
             self.claiming_queue_id = 0
             self.claim_delayed = False
-            await self._refresh()
+            await self._refresh(chats={item.id})
             self.active_tab = str(item.id)
             self._publish(changes)
 
@@ -409,7 +420,7 @@ class WorkspaceState(rx.State):
             return
         self.reject_target_id = 0
         self.reject_error = ""
-        await self._refresh()
+        await self._refresh(chats=set())
         self._publish(changes)
 
     # ------------------------------------------------------------ conversation
@@ -516,7 +527,7 @@ class WorkspaceState(rx.State):
         except ServiceError as error:
             return rx.toast.error(str(error))
         self.active_tab = "inbox"
-        await self._refresh()
+        await self._refresh(chats=set())
         self._publish(changes)
         return rx.toast.success("Chat closed; transcript saved to the record." if save_history else "Chat ended; history not saved to the record.")
 

@@ -40,3 +40,23 @@ def test_inbox_of_client_finds_the_agent_behind_a_tab(session: Session) -> None:
     assert user_id == agent.id
     assert [(card.customer_name, card.offered_to_me) for card in snapshot.inbox] == [("Ada", True)]
     assert views.inbox_of_client(session, token="no-such-tab") is None
+
+
+def test_agent_snapshot_reads_in_full_only_new_and_named_chats(session: Session) -> None:
+    queue = make_queue(session, "Billing")
+    agent = make_agent(session, "grace", queues=[queue], capacity=3)
+    for name in ("Ada", "Bob", "Cy"):
+        conversations.start_chat(session, name=name, email=f"{name.lower()}@example.com", queue_id=queue.id, question="?")
+    opened = [routing.accept(session, user_id=agent.id, queue_id=queue.id)[0].id for _ in range(3)]
+    first, second, third = opened
+
+    everything = views.agent_snapshot(session, user_id=agent.id, cursors={})
+    assert everything.open_ids == opened
+    assert [d.id for d in everything.open_interactions] == opened
+
+    # The page shows the first two; the third is new to it and the second changed.
+    partial = views.agent_snapshot(session, user_id=agent.id, cursors={}, known={first, second}, reread={second})
+    assert partial.open_ids == opened
+    assert [d.id for d in partial.open_interactions] == [second, third]
+    assert [d.customer_name for d in partial.open_interactions] == ["Bob", "Cy"]
+    assert views.agent_snapshot(session, user_id=agent.id, cursors={}, known=set(opened), reread=set()).open_interactions == []

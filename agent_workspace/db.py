@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache, partial
 from typing import TypeVar
 
@@ -63,13 +64,23 @@ def get_engine(*, writer: bool = True) -> Engine:
     return engine_for(database_url(), writer)
 
 
+# SQLite lets one transaction write at a time. Writers of this process take
+# turns here first: a thread waiting in SQLite's busy handler polls with sleeps
+# of up to 100 ms, so under load the write lock sat idle between holders and
+# waits grew to seconds; a Python lock hands over at once. Other processes
+# (the CLI) still meet at SQLite's own lock.
+_sqlite_write_turn = threading.RLock()
+
+
 @contextmanager
 def session_scope(*, writer: bool = True) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on error.
 
     ``writer=False`` for read-only work: on SQLite it does not take the write lock.
     """
-    with Session(get_engine(writer=writer), expire_on_commit=False) as session:
+    url = database_url()
+    turn = _sqlite_write_turn if writer and url.startswith("sqlite") else nullcontext()
+    with turn, Session(engine_for(url, writer), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
@@ -82,14 +93,19 @@ T = TypeVar("T")
 
 
 @lru_cache(maxsize=None)
-def _executor() -> ThreadPoolExecutor:
-    """The threads that run database work. SQLite writers meet at its write
-    lock; a single writer thread was measured slower (bench/load.py), since a
-    transaction's Python work then never overlaps another's queries."""
-    return ThreadPoolExecutor(DB_THREADS, thread_name_prefix="aw-db")
+def _executor(purpose: str) -> ThreadPoolExecutor:
+    """The threads that run database work: one pool for work that writes, one
+    for reads, so reads (the session check before every event, pushes) never
+    queue behind writers waiting for their turn."""
+    return ThreadPoolExecutor(DB_THREADS, thread_name_prefix=f"aw-db-{purpose}")
 
 
 async def run_blocking(fn: Callable[..., T], /, *args, **kwargs) -> T:
     """Run blocking database work off the event loop, on a pool sized to the
     engines' connection pools (no connection is opened and dropped per call)."""
-    return await asyncio.get_running_loop().run_in_executor(_executor(), partial(fn, *args, **kwargs))
+    return await asyncio.get_running_loop().run_in_executor(_executor("write"), partial(fn, *args, **kwargs))
+
+
+async def run_reading(fn: Callable[..., T], /, *args, **kwargs) -> T:
+    """``run_blocking`` for work that only reads."""
+    return await asyncio.get_running_loop().run_in_executor(_executor("read"), partial(fn, *args, **kwargs))

@@ -26,7 +26,7 @@ from sqlalchemy import Select, bindparam, delete, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from agent_workspace.db import run_blocking, session_scope
+from agent_workspace.db import run_reading, session_scope
 from agent_workspace.models import ClientConnection, Interaction, QueueMember, utcnow
 from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
 from agent_workspace.services.routing import WAITING_STATES
@@ -240,7 +240,7 @@ async def publish(
         return
     changes = list(dict.fromkeys(changes))
     if targets is None:
-        targets = await run_blocking(resolve, changes)
+        targets = await run_reading(resolve, changes)
     targets = {token: kind for token, kind in targets.items() if token != exclude_token}
     await asyncio.gather(*(poke(token, kind, changes) for token, kind in targets.items()))
 

@@ -34,7 +34,7 @@ from reflex.state import (
     UpdateVarsInternalState,
 )
 
-from agent_workspace.db import run_blocking, session_scope
+from agent_workspace.db import run_reading, session_scope
 from agent_workspace.models import Role
 from agent_workspace.services import auth
 
@@ -136,7 +136,7 @@ async def current_principal(state: BaseState) -> auth.Principal | None:
     token = session_token_of(state)
     if not token:
         return None
-    return await run_blocking(identify, token, client_of(state))
+    return await run_reading(identify, token, client_of(state))
 
 
 def permits(rule: Access | None, principal: auth.Principal | None) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TypeVar
 
-from agent_workspace.db import run_blocking, session_scope
+from agent_workspace.db import run_blocking, run_reading, session_scope
 
 T = TypeVar("T")
 
@@ -23,7 +23,7 @@ async def call(fn: Callable[..., T], /, **kwargs) -> T:
 
 async def read(fn: Callable[..., T], /, **kwargs) -> T:
     """Like ``call`` for read-only work: on SQLite it never waits for writers."""
-    return await run_blocking(_run, fn, False, kwargs)
+    return await run_reading(_run, fn, False, kwargs)
 
 
 def assign_changed(state, **values) -> None:

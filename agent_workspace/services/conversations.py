@@ -52,6 +52,8 @@ EMAIL_PATTERN = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,6
 CHAT_RATE_WINDOW = timedelta(minutes=10)
 MAX_CUSTOMER_MESSAGES_PER_WINDOW = 10
 MESSAGE_RATE_WINDOW = timedelta(seconds=10)
+# At most this many messages per read; the next read goes on from the page's new cursor.
+MESSAGES_PER_READ = 1000
 CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -314,7 +316,7 @@ def system_message(session: Session, *, interaction_id: int, body: str) -> Messa
     return message
 
 
-def messages_after(session: Session, *, interaction_id: int, after_id: int = 0, limit: int = 1000) -> list[Message]:
+def messages_after(session: Session, *, interaction_id: int, after_id: int = 0, limit: int = MESSAGES_PER_READ) -> list[Message]:
     """The resync cursor: everything after the last message a page holds."""
     return list(
         session.exec(

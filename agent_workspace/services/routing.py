@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import and_, exists, or_, update
+from sqlalchemy import Select, and_, bindparam, exists, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from agent_workspace.config import settings
@@ -161,37 +163,46 @@ def queue_position(session: Session, *, interaction_id: int) -> tuple[int, int]:
     return place_in_line(session, interaction_id=item.id, queue_id=item.queue_id, requested_at=item.requested_at)
 
 
-def place_in_line(session: Session, *, interaction_id: int, queue_id: int, requested_at: datetime) -> tuple[int, int]:
-    """``queue_position`` for a chat already read, in one statement: every waiting
-    customer's page re-reads it whenever their queue moves."""
+@lru_cache(maxsize=None)
+def _place_in_line_statement() -> Select:
+    """Built once (see ``place_in_line``): places ahead, the recent average wait,
+    and the agents available in the queue."""
+    queue_id, interaction_id, requested_at = bindparam("queue_id"), bindparam("interaction_id"), bindparam("requested_at")
     ahead = (
-        select(func.count())
+        sa_select(func.count())
         .where(
-            Interaction.queue_id == queue_id,
+            col(Interaction.queue_id) == queue_id,
             col(Interaction.state).in_(WAITING_STATES),
             or_(
-                Interaction.requested_at < requested_at,
-                and_(Interaction.requested_at == requested_at, col(Interaction.id) < interaction_id),
+                col(Interaction.requested_at) < requested_at,
+                and_(col(Interaction.requested_at) == requested_at, col(Interaction.id) < interaction_id),
             ),
         )
         .scalar_subquery()
     )
     recent_waits = (
-        select(Interaction.wait_seconds)
-        .where(Interaction.queue_id == queue_id, col(Interaction.wait_seconds).is_not(None))
+        sa_select(Interaction.wait_seconds)
+        .where(col(Interaction.queue_id) == queue_id, col(Interaction.wait_seconds).is_not(None))
         .order_by(col(Interaction.accepted_at).desc())
         .limit(20)
         .subquery()
     )
-    average_wait = select(func.avg(recent_waits.c.wait_seconds)).scalar_subquery()
+    average_wait = sa_select(func.avg(recent_waits.c.wait_seconds)).scalar_subquery()
     agents = (
-        select(func.count())
+        sa_select(func.count())
         .select_from(User)
         .join(QueueMember, col(QueueMember.user_id) == col(User.id))
-        .where(QueueMember.queue_id == queue_id, User.presence == Presence.AVAILABLE)
+        .where(col(QueueMember.queue_id) == queue_id, col(User.presence) == Presence.AVAILABLE)
         .scalar_subquery()
     )
-    ahead_count, average, available = session.exec(select(ahead, average_wait, agents)).one()
+    return sa_select(ahead, average_wait, agents)
+
+
+def place_in_line(session: Session, *, interaction_id: int, queue_id: int, requested_at: datetime) -> tuple[int, int]:
+    """``queue_position`` for a chat already read, in one statement: every waiting
+    customer's page re-reads it whenever their queue moves."""
+    params = {"interaction_id": interaction_id, "queue_id": queue_id, "requested_at": requested_at}
+    ahead_count, average, available = session.connection().execute(_place_in_line_statement(), params).one()
     position = ahead_count + 1
     average = float(average) if average is not None else DEFAULT_WAIT_ESTIMATE_SECONDS
     estimate = int(average * position / max(available, 1))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from agent_workspace.models import (
@@ -23,7 +25,7 @@ from agent_workspace.models import (
     User,
 )
 from agent_workspace.services import email, records, routing, transfers
-from agent_workspace.services.conversations import is_typing, messages_after
+from agent_workspace.services.conversations import MESSAGES_PER_READ, is_typing
 from agent_workspace.services.events import MessageData
 
 
@@ -99,31 +101,46 @@ class AgentSnapshot:
     open_interactions: list[InteractionData]  # those of them read in full
 
 
-def _message_data(session: Session, messages: list[Message]) -> list[MessageData]:
-    attachment_ids = [m.attachment_id for m in messages if m.attachment_id]
-    attachments = (
-        {a.id: a for a in session.exec(select(Attachment).where(col(Attachment.id).in_(attachment_ids)))}
-        if attachment_ids
-        else {}
+# The messages after a page's cursor with their files, in one statement built
+# once: every page refresh runs it.
+_NEW_MESSAGES = (
+    sa_select(
+        Message.id,
+        Message.sender_kind,
+        Message.sender_name,
+        Message.body,
+        Message.client_id,
+        Message.created_at,
+        Message.article_number,
+        Attachment.public_id,
+        Attachment.filename,
+        Attachment.content_type,
     )
-    result = []
-    for m in messages:
-        att = attachments.get(m.attachment_id) if m.attachment_id else None
-        result.append(
-            MessageData(
-                id=m.id,
-                sender_kind=m.sender_kind,
-                sender_name=m.sender_name,
-                body=m.body,
-                client_id=m.client_id,
-                created_at=m.created_at,
-                attachment_public_id=att.public_id if att else "",
-                attachment_name=att.filename if att else "",
-                attachment_type=att.content_type if att else "",
-                article_number=m.article_number or "",
-            )
+    .outerjoin(Attachment, col(Attachment.id) == col(Message.attachment_id))
+    .where(col(Message.interaction_id) == bindparam("interaction_id"), col(Message.id) > bindparam("after_id"))
+    .order_by(col(Message.id))
+    .limit(MESSAGES_PER_READ)
+)
+
+
+def new_messages(session: Session, *, interaction_id: int, after_id: int) -> list[MessageData]:
+    """What a page that holds messages up to ``after_id`` has not got yet."""
+    rows = session.connection().execute(_NEW_MESSAGES, {"interaction_id": interaction_id, "after_id": after_id})
+    return [
+        MessageData(
+            id=id_,
+            sender_kind=sender_kind,
+            sender_name=sender_name,
+            body=body,
+            client_id=client_id,
+            created_at=created_at,
+            attachment_public_id=public_id or "",
+            attachment_name=filename or "",
+            attachment_type=content_type or "",
+            article_number=article_number or "",
         )
-    return result
+        for id_, sender_kind, sender_name, body, client_id, created_at, article_number, public_id, filename, content_type in rows
+    ]
 
 
 def _activity_line(entry: dict) -> str:
@@ -169,7 +186,7 @@ def interaction_data(session: Session, item: Interaction, *, after_id: int | Non
         )
     )
     messages = (
-        _message_data(session, messages_after(session, interaction_id=item.id, after_id=after_id))
+        new_messages(session, interaction_id=item.id, after_id=after_id)
         if after_id is not None
         else []
     )
@@ -302,27 +319,30 @@ class CustomerSnapshot:
     estimated_wait_seconds: int
 
 
+_CUSTOMER_CHAT = (
+    sa_select(
+        Interaction.number,
+        Interaction.public_id,
+        Interaction.state,
+        Interaction.queue_id,
+        Interaction.requested_at,
+        Interaction.agent_typing_at,
+        Interaction.customer_ended_at,
+        Interaction.rating,
+        Queue.name,
+        User.display_name,
+    )
+    .join(Queue, col(Queue.id) == col(Interaction.queue_id))
+    .outerjoin(User, col(User.id) == col(Interaction.agent_id))
+    .where(col(Interaction.id) == bindparam("interaction_id"))
+)
+
+
 def customer_snapshot(session: Session, *, interaction_id: int, after_id: int) -> CustomerSnapshot:
     """The customer's view in two or three statements; the place in line only while waiting."""
     (
         number, public_id, state, queue_id, requested_at, agent_typing_at, customer_ended_at, rating, queue_name, agent_name,
-    ) = session.exec(
-        select(
-            Interaction.number,
-            Interaction.public_id,
-            Interaction.state,
-            Interaction.queue_id,
-            Interaction.requested_at,
-            Interaction.agent_typing_at,
-            Interaction.customer_ended_at,
-            Interaction.rating,
-            Queue.name,
-            User.display_name,
-        )
-        .join(Queue, col(Queue.id) == col(Interaction.queue_id))
-        .outerjoin(User, col(User.id) == col(Interaction.agent_id))
-        .where(Interaction.id == interaction_id)
-    ).one()
+    ) = session.connection().execute(_CUSTOMER_CHAT, {"interaction_id": interaction_id}).one()
     position, estimate = (
         routing.place_in_line(session, interaction_id=interaction_id, queue_id=queue_id, requested_at=requested_at)
         if state in routing.WAITING_STATES
@@ -337,7 +357,7 @@ def customer_snapshot(session: Session, *, interaction_id: int, after_id: int) -
         agent_typing=is_typing(agent_typing_at),
         customer_ended=customer_ended_at is not None,
         rated=rating is not None,
-        new_messages=_message_data(session, messages_after(session, interaction_id=interaction_id, after_id=after_id)),
+        new_messages=new_messages(session, interaction_id=interaction_id, after_id=after_id),
         position=position,
         estimated_wait_seconds=estimate,
     )
@@ -369,7 +389,7 @@ def chat_deltas(session: Session, *, cursors: dict[int, int]) -> list[ChatDelta]
             customer_ended=item.customer_ended_at is not None,
             customer_typing=is_typing(item.customer_typing_at),
             agent_typing=is_typing(item.agent_typing_at),
-            new_messages=_message_data(session, messages_after(session, interaction_id=item.id, after_id=cursors[item.id])),
+            new_messages=new_messages(session, interaction_id=item.id, after_id=cursors[item.id]),
         )
         for item in items
     ]

@@ -166,6 +166,8 @@ def test_case_and_incident_created_and_escalated(app_server, world, new_context)
     expect(agent.get_by_label("Description", exact=True)).to_contain_text("VPN drops every hour")
 
     agent.get_by_role("tab", name="Details").click()
+    # The panel re-renders when the tab switches: click once it shows Details, not mid-render.
+    expect(agent.get_by_role("tab", name="Details")).to_have_attribute("aria-selected", "true")
     agent.get_by_role("button", name="Create incident").click()
     expect(agent.get_by_role("tab", name=re.compile(r"^INC\d{7}$"))).to_be_visible()
     agent.get_by_label("Escalation group").fill("Network Operations")

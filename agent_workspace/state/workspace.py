@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 import weakref
@@ -58,6 +59,13 @@ def _send_turn(token: str, interaction_id: int) -> asyncio.Lock:
     return turn
 
 
+@dataclasses.dataclass(frozen=True)
+class PrefetchedInbox:
+    user_id: int
+    snapshot: views.InboxSnapshot
+    read_at: float  # wall clock when the read began
+
+
 def _customer_waiting(messages: list[MessageView]) -> bool:
     """The customer wrote after the agent's last message."""
     for message in reversed(messages):
@@ -105,6 +113,7 @@ class WorkspaceState(rx.State):
     _cursors: dict[int, int] = {}  # interaction id -> last stored message id on this page
     _waiting_since: dict[str, float] = {}
     _last_heartbeat: float = 0.0
+    _inbox_read_at: float = 0.0  # wall clock (pushes may run in another process) when the inbox was last read
 
     loaded: bool = False
     display_name: str = ""
@@ -181,6 +190,7 @@ class WorkspaceState(rx.State):
         if not self._uid:
             return
         known = None if chats is None else {tab.interaction_id for tab in self.tabs}
+        self._inbox_read_at = time.time()
         snapshot = await read(
             views.agent_snapshot, user_id=self._uid, cursors=dict(self._cursors), known=known, reread=chats
         )
@@ -237,7 +247,7 @@ class WorkspaceState(rx.State):
         if arrived and self.loaded:
             _alert(live, f"{arrived[-1].sender_name}: {arrived[-1].body[:120]}")
 
-    async def _on_changes(self, changes: list[Change], prefetched: tuple[int, views.InboxSnapshot] | None = None) -> None:
+    async def _on_changes(self, changes: list[Change], prefetched: PrefetchedInbox | None = None) -> None:
         """A push. Only what changed is re-read: this agent's own changes need the
         whole view; a queue change only the inbox (``prefetched`` before the lock,
         see ``_prefetch_inbox``); a chat change only that chat."""
@@ -273,10 +283,15 @@ class WorkspaceState(rx.State):
             self._apply_live(live, delta.interaction_id, delta.new_messages, delta.customer_typing)
         self._update_urgency(live)
 
-    async def _refresh_inbox(self, prefetched: tuple[int, views.InboxSnapshot] | None = None) -> None:
-        if prefetched is not None and prefetched[0] == self._uid:
-            snapshot = prefetched[1]
+    async def _refresh_inbox(self, prefetched: PrefetchedInbox | None = None) -> None:
+        """Header counts and cards. A ``prefetched`` read counts only if it began after
+        this tab's last read of them: read before the lock, it may predate an accept
+        the tab has shown since, and must not put the old count back."""
+        if prefetched is not None and prefetched.user_id == self._uid and prefetched.read_at >= self._inbox_read_at:
+            snapshot = prefetched.snapshot
+            self._inbox_read_at = prefetched.read_at
         else:
+            self._inbox_read_at = time.time()
             snapshot = await read(views.inbox_snapshot, user_id=self._uid)
         assign_changed(self, presence=snapshot.presence, active_chats=snapshot.active_chats)
         self._set_inbox([card_view(card) for card in snapshot.inbox], await self._live())
@@ -532,12 +547,14 @@ class WorkspaceState(rx.State):
         return rx.toast.success("Chat closed; transcript saved to the record." if save_history else "Chat ended; history not saved to the record.")
 
 
-async def _prefetch_inbox(token: str, changes: list[Change]) -> tuple[int, views.InboxSnapshot] | None:
+async def _prefetch_inbox(token: str, changes: list[Change]) -> PrefetchedInbox | None:
     """For a queue change or an offer, the tab's inbox, read before its state is
     locked: every member's tab re-reads it many times a minute in a busy queue."""
     if not any(isinstance(c, (QueueChanged, ChatOffered)) for c in changes):
         return None
-    return await read(views.inbox_of_client, token=token)
+    read_at = time.time()
+    found = await read(views.inbox_of_client, token=token)
+    return None if found is None else PrefetchedInbox(found[0], found[1], read_at)
 
 
 realtime.register_receiver("agent", WorkspaceState, "_on_changes", prefetch=_prefetch_inbox)

@@ -43,7 +43,10 @@ async def test_customer_on_a_and_agent_on_b_exchange_messages(cluster):
             await agent.send("send_message", {"form": {"interaction_id": str(interaction_id), "body": f"agent says {n}"}})
             await customer.wait_until(lambda v: f"agent says {n}" in customer.bodies("agent"), timeout=10, what=f"agent message {n} on A")
 
-        # Both pages show every message once, in order; the database agrees.
+        # Both pages show every message once, in order; the database agrees. (The
+        # receiver is told first, so the agent's own page may show its last
+        # message a moment after the customer's does.)
+        await agent.wait_until(lambda v: f"agent says {ROUNDS - 1}" in agent.bodies(interaction_id, "agent"), timeout=10, what="the agent's own last message")
         assert agent.bodies(interaction_id, "customer") == [f"customer says {n}" for n in range(ROUNDS)]
         assert agent.bodies(interaction_id, "agent") == [f"agent says {n}" for n in range(ROUNDS)]
         assert customer.bodies("agent") == [f"agent says {n}" for n in range(ROUNDS)]

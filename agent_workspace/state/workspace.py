@@ -61,6 +61,8 @@ def _send_turn(token: str, interaction_id: int) -> asyncio.Lock:
 
 @dataclasses.dataclass(frozen=True)
 class PrefetchedInbox:
+    """An agent tab's inbox read for a push before the tab's state was locked."""
+
     user_id: int
     snapshot: views.InboxSnapshot
     read_at: float  # wall clock when the read began
@@ -206,9 +208,9 @@ class WorkspaceState(rx.State):
             fresh = await call(transfers.take_notices, user_id=self._uid)
             self.notices = [*self.notices, *([n.level, n.body] for n in fresh)][-5:]
         existing = {tab.interaction_id: tab for tab in self.tabs}
-        fresh = {d.id: d for d in snapshot.open_interactions}
+        read_in_full = {d.id: d for d in snapshot.open_interactions}
         self.tabs = [
-            update_tab(existing.get(i) or ChatTab(interaction_id=i), fresh[i]) if i in fresh else existing[i]
+            update_tab(existing.get(i) or ChatTab(interaction_id=i), read_in_full[i]) if i in read_in_full else existing[i]
             for i in snapshot.open_ids
         ]
         open_keys = {str(i) for i in snapshot.open_ids}

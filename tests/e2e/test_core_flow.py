@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from agent_workspace.models import Interaction, Message
 from tests.e2e.conftest import agent_page, sign_in, start_customer_chat, unique
+from tests.e2e.test_interaction_tools import chat_pair
 
 
 def test_agent_signs_in_and_reaches_the_inbox(app_server, world, new_context):
@@ -269,13 +270,7 @@ SHOWN_IN_ITS_LOG = """message => {
 
 
 def test_a_refused_send_shows_failed_and_retry_sends_it_once(app_server, world, new_context):
-    base = app_server.base_url
-    queue = world.queue()
-    username, password = world.agent(queues=[queue])
-    name = unique("Xena")
-    customer = start_customer_chat(new_context, base, name=name, queue=queue, question="Flood test")
-    agent = agent_page(new_context, base, username, password)
-    agent.get_by_test_id("inbox-card").filter(has_text=name).get_by_role("button", name="Accept").click()
+    _queue, agent, customer, _name = chat_pair(app_server, world, new_context, question="Flood test")
     expect(customer.get_by_role("heading", name=re.compile("Chatting with"))).to_be_visible()
 
     # Past the per-chat rate limit the server refuses the send: the page says why and offers Retry.

@@ -7,8 +7,10 @@ shows from the database after its own cursor, or, for a ``MessagePosted`` that
 continues that cursor, appends the message the notice carries; so pushes are
 idempotent, can arrive in any order, and reach a token on any worker (with
 Redis as the state manager Reflex relays the update to the worker that owns
-the socket). Queue changes to one tab are gathered briefly: a busy queue
-changes many times a second for every member.
+the socket). Queue changes are gathered briefly, for all tabs of a kind at
+once: a busy queue changes many times a second for every member and every
+waiting customer, who all see the same cards and the same line, so one read
+serves them all (a receiver's ``prefetch``).
 """
 
 from __future__ import annotations
@@ -34,28 +36,36 @@ from agent_workspace.services.routing import WAITING_STATES
 log = logging.getLogger(__name__)
 
 
+# A receiver's read for many tabs at once: token -> its changes in, token -> what
+# its method needs out (tokens it has nothing for are left out).
+Prefetch = Callable[[dict[str, list[Change]]], Awaitable[dict[str, Any]]]
+
+
 @dataclass(frozen=True)
 class Receiver:
     """The state class that owns a kind of client, its method taking the changes
-    and, optionally, a read to run before the tab's state lock is taken: the
+    and, optionally, a read to run before the tabs' state locks are taken: a
     tab's own events (a send, an accept) wait for that lock, so it must not be
-    held across a database read that needs nothing from the state. With a
-    prefetch, the method takes ``(changes, prefetched)``."""
+    held across a database read that needs nothing from the state, and gathered
+    queue changes are read once for every tab they reach. With a prefetch, the
+    method takes ``(changes, prefetched)``, ``prefetched`` None when there was
+    nothing to read ahead for that tab."""
 
     state_cls: type[rx.State]
     method: str
-    prefetch: Callable[[str, list[Change]], Awaitable[Any]] | None = None
+    prefetch: Prefetch | None = None
 
 
 _receivers: dict[str, Receiver] = {}
 _app: rx.App | None = None
 _background: set[asyncio.Task] = set()
 _pending: dict[str, list[Change]] = {}  # tokens with a push under way -> changes that came meanwhile
-_gathering: dict[str, list[Change]] = {}  # tokens with queue changes waiting to be pushed together
+_gathering: dict[str, dict[str, list[Change]]] = {}  # client kind -> tab -> queue changes waiting to be pushed together
 # How long queue changes to one tab are gathered: an agent's cards must appear
 # quickly; a waiting customer's place in line can lag a moment, and there are
 # many more waiting customers than agents in a busy queue.
 QUEUE_REFRESH_SECONDS = {"agent": 0.5, "customer": 2.0}
+_NOT_READ = object()  # a push whose tab has not been read ahead for yet
 
 
 def bind(app: rx.App) -> None:
@@ -67,7 +77,7 @@ def register_receiver(
     kind: str,
     state_cls: type[rx.State],
     method: str,
-    prefetch: Callable[[str, list[Change]], Awaitable[Any]] | None = None,
+    prefetch: Prefetch | None = None,
 ) -> None:
     _receivers[kind] = Receiver(state_cls, method, prefetch)
 
@@ -166,26 +176,43 @@ async def poke(token: str, kind: str, changes: list[Change]) -> None:
     urgent = [c for c in changes if not isinstance(c, QueueChanged)]
     queued = [c for c in changes if isinstance(c, QueueChanged)]
     if queued:
-        if token in _gathering:
-            _gathering[token].extend(queued)
-        else:
-            _gathering[token] = queued
-            _spawn(_poke_gathered(token, kind))
+        if kind not in _gathering:
+            _gathering[kind] = {}
+            _spawn(_poke_gathered(kind))
+        _gathering[kind].setdefault(token, []).extend(queued)
     if urgent:
         await _poke_now(token, kind, urgent)
 
 
-async def _poke_gathered(token: str, kind: str) -> None:
+async def _poke_gathered(kind: str) -> None:
+    """After the gathering window, one read ahead for every tab of ``kind`` that a
+    queue change reached, then each tab's push."""
     await asyncio.sleep(QUEUE_REFRESH_SECONDS[kind])
-    await _poke_now(token, kind, list(dict.fromkeys(_gathering.pop(token))))
+    batch = {token: list(dict.fromkeys(changes)) for token, changes in _gathering.pop(kind).items()}
+    receiver = _receivers.get(kind)
+    if _app is None or receiver is None:
+        return
+    prefetched = await _prefetch(receiver, batch)
+    await asyncio.gather(*(_poke_now(token, kind, changes, prefetched.get(token)) for token, changes in batch.items()))
 
 
-async def _poke_now(token: str, kind: str, changes: list[Change]) -> None:
+async def _prefetch(receiver: Receiver, batch: dict[str, list[Change]]) -> dict[str, Any]:
+    if receiver.prefetch is None:
+        return {}
+    try:
+        return await receiver.prefetch(batch)
+    except Exception:  # each tab's push reads for itself instead
+        log.exception("reading ahead for %d tabs failed", len(batch))
+        return {}
+
+
+async def _poke_now(token: str, kind: str, changes: list[Change], prefetched: Any = _NOT_READ) -> None:
     """Make one client re-read from the database what ``changes`` touched.
 
     Pushes to one token are coalesced: while one runs, later changes are
-    gathered and applied in a single follow-up, so a busy queue does not pile
-    up a refresh per event behind the tab's state lock.
+    gathered and applied in a single follow-up (which reads ahead for itself),
+    so a busy queue does not pile up a refresh per event behind the tab's
+    state lock.
     """
     receiver = _receivers.get(kind)
     if _app is None or receiver is None:
@@ -196,8 +223,8 @@ async def _poke_now(token: str, kind: str, changes: list[Change]) -> None:
     _pending[token] = []
     try:
         while True:
-            await _apply(token, receiver, changes)
-            changes = list(dict.fromkeys(_pending[token]))
+            await _apply(token, receiver, changes, prefetched)
+            changes, prefetched = list(dict.fromkeys(_pending[token])), _NOT_READ
             if not changes:
                 break
             _pending[token] = []
@@ -205,10 +232,11 @@ async def _poke_now(token: str, kind: str, changes: list[Change]) -> None:
         del _pending[token]
 
 
-async def _apply(token: str, receiver: Receiver, changes: list[Change], attempts: int = 2) -> None:
+async def _apply(token: str, receiver: Receiver, changes: list[Change], prefetched: Any, attempts: int = 2) -> None:
     for attempt in range(attempts):
         try:
-            prefetched = await receiver.prefetch(token, changes) if receiver.prefetch else None
+            if prefetched is _NOT_READ:
+                prefetched = (await receiver.prefetch({token: changes})).get(token) if receiver.prefetch else None
             async with _app.modify_state(rx.BaseStateToken(ident=token, cls=receiver.state_cls)) as root:
                 state = await root.get_state(receiver.state_cls)
                 refresh: Callable[..., Awaitable[None]] = getattr(state, receiver.method)

@@ -10,6 +10,8 @@ any number of workers.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -98,12 +100,23 @@ def queue_ids_of(session: Session, user_id: int) -> list[int]:
 
 
 def active_chat_count(session: Session, user_id: int) -> int:
-    return session.exec(
-        select(func.count()).where(
-            Interaction.agent_id == user_id,
-            Interaction.state == InteractionState.WORK_IN_PROGRESS,
-        )
-    ).one()
+    return active_chat_counts(session, user_ids=[user_id]).get(user_id, 0)
+
+
+def active_chat_counts(session: Session, *, user_ids: Collection[int]) -> dict[int, int]:
+    """Chats each agent is working on now (agents with none are left out)."""
+    rows = session.connection().execute(_ACTIVE_CHAT_COUNTS, {"user_ids": list(user_ids)})
+    return dict(rows.all())
+
+
+_ACTIVE_CHAT_COUNTS = (
+    sa_select(Interaction.agent_id, func.count())
+    .where(
+        col(Interaction.agent_id).in_(bindparam("user_ids", expanding=True)),
+        col(Interaction.state) == InteractionState.WORK_IN_PROGRESS,
+    )
+    .group_by(Interaction.agent_id)
+)
 
 
 def _pending_offer_count(session: Session, user_id: int) -> int:
@@ -199,78 +212,170 @@ def _place_in_line_statement() -> Select:
 
 
 def place_in_line(session: Session, *, interaction_id: int, queue_id: int, requested_at: datetime) -> tuple[int, int]:
-    """``queue_position`` for a chat already read, in one statement: every waiting
-    customer's page re-reads it whenever their queue moves."""
+    """``queue_position`` for a chat already read, in one statement: a waiting
+    customer's page reads it when it loads or resyncs."""
     params = {"interaction_id": interaction_id, "queue_id": queue_id, "requested_at": requested_at}
     ahead_count, average, available = session.connection().execute(_place_in_line_statement(), params).one()
     position = ahead_count + 1
-    average = float(average) if average is not None else DEFAULT_WAIT_ESTIMATE_SECONDS
-    estimate = int(average * position / max(available, 1))
-    return position, max(estimate, 0)
+    return position, _wait_estimate(position, average, available)
+
+
+def _wait_estimate(position: int, average_wait: float | None, available_agents: int) -> int:
+    """Seconds until an agent takes the chat at ``position``: the recent average
+    wait per place, shared among the agents available in the queue."""
+    average = float(average_wait) if average_wait is not None else DEFAULT_WAIT_ESTIMATE_SECONDS
+    return max(int(average * position / max(available_agents, 1)), 0)
+
+
+def places_in_line(session: Session, *, interaction_ids: Collection[int]) -> dict[int, tuple[int, int]]:
+    """``queue_position`` for many chats in three statements, whatever their
+    number: when a queue moves, every customer waiting in it is told at once.
+    Chats no longer waiting are left out."""
+    ids = list(interaction_ids)
+    if not ids:
+        return {}
+    connection = session.connection()
+    line = connection.execute(_WAITING_IN_QUEUES_OF, {"interaction_ids": ids}).all()
+    queue_ids = list({queue_id for _, queue_id in line})
+    if not queue_ids:
+        return {}
+    averages = dict(connection.execute(_RECENT_AVERAGE_WAITS, {"queue_ids": queue_ids}).all())
+    available = dict(connection.execute(_AVAILABLE_AGENTS, {"queue_ids": queue_ids}).all())
+    wanted, places, seen = set(ids), {}, Counter()
+    for interaction_id, queue_id in line:
+        seen[queue_id] += 1
+        if interaction_id in wanted:
+            position = seen[queue_id]
+            places[interaction_id] = (position, _wait_estimate(position, averages.get(queue_id), available.get(queue_id, 0)))
+    return places
+
+
+_WAITING_IN_QUEUES_OF = (
+    sa_select(Interaction.id, Interaction.queue_id)
+    .where(
+        col(Interaction.state).in_(WAITING_STATES),
+        col(Interaction.queue_id).in_(
+            sa_select(Interaction.queue_id).where(col(Interaction.id).in_(bindparam("interaction_ids", expanding=True)))
+        ),
+    )
+    .order_by(col(Interaction.queue_id), col(Interaction.requested_at), col(Interaction.id))
+)
+_RECENT_WAITS = (
+    sa_select(
+        Interaction.queue_id,
+        Interaction.wait_seconds,
+        func.row_number().over(partition_by=Interaction.queue_id, order_by=col(Interaction.accepted_at).desc()).label("recency"),
+    )
+    .where(col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)), col(Interaction.wait_seconds).is_not(None))
+    .subquery()
+)
+_RECENT_AVERAGE_WAITS = (
+    sa_select(_RECENT_WAITS.c.queue_id, func.avg(_RECENT_WAITS.c.wait_seconds))
+    .where(_RECENT_WAITS.c.recency <= 20)
+    .group_by(_RECENT_WAITS.c.queue_id)
+)
+_AVAILABLE_AGENTS = (
+    sa_select(QueueMember.queue_id, func.count())
+    .join(User, col(User.id) == col(QueueMember.user_id))
+    .where(col(QueueMember.queue_id).in_(bindparam("queue_ids", expanding=True)), col(User.presence) == Presence.AVAILABLE)
+    .group_by(QueueMember.queue_id)
+)
 
 
 # ---------------------------------------------------------------- inbox
 
 
+INBOX_CARDS_SHOWN = 200
+
+
 def inbox(session: Session, *, user_id: int) -> list[InboxCard]:
     """Waiting work in the agent's queues, oldest first, minus what they rejected."""
-    rejected = exists().where(
-        OfferRejection.interaction_id == Interaction.id, OfferRejection.user_id == user_id
+    return inboxes(session, user_ids=[user_id])[user_id]
+
+
+def inboxes(session: Session, *, user_ids: Collection[int]) -> dict[int, list[InboxCard]]:
+    """``inbox`` for many agents in three statements, whatever their number: a
+    queue change reaches every member's tab, and they all see the same cards."""
+    users = list(user_ids)
+    result: dict[int, list[InboxCard]] = {user_id: [] for user_id in users}
+    if not users:
+        return result
+    connection = session.connection()
+    queues_of: dict[int, set[int]] = {user_id: set() for user_id in users}
+    for queue_id, user_id in connection.execute(_MEMBERSHIPS, {"user_ids": users}):
+        queues_of[user_id].add(queue_id)
+    queue_ids = list(set().union(*queues_of.values()))
+    if not queue_ids:
+        return result
+    rejected = set(connection.execute(_REJECTIONS_WAITING, {"user_ids": users, "queue_ids": queue_ids}).all())
+    # Plain columns, not ORM objects, read once and dealt to every agent.
+    rows = connection.execute(_WAITING_CARDS, {"queue_ids": queue_ids}).all()
+    for user_id in users:
+        cards, first_eligible_seen, queues = result[user_id], set(), queues_of[user_id]
+        for (
+            interaction_id, number, state, queue_id, offered_to_id, offer_expires_at, question, requested_at,
+            transfer_note, queue_name, customer_name,
+        ) in rows:
+            if queue_id not in queues:
+                continue
+            mine = state == InteractionState.OFFERED and offered_to_id == user_id
+            if state == InteractionState.OFFERED and not mine:
+                continue  # someone else's offer: not for this agent to take
+            if not mine and (interaction_id, user_id) in rejected:
+                continue
+            can_accept = mine or queue_id not in first_eligible_seen
+            first_eligible_seen.add(queue_id)
+            cards.append(
+                InboxCard(
+                    interaction_id=interaction_id,
+                    number=number or "",
+                    queue_id=queue_id,
+                    queue_name=queue_name,
+                    customer_name=customer_name,
+                    question=question,
+                    requested_at=requested_at,
+                    offered_to_me=mine,
+                    offer_expires_at=offer_expires_at if mine else None,
+                    transfer_note=transfer_note,
+                    can_accept=can_accept,
+                )
+            )
+            if len(cards) == INBOX_CARDS_SHOWN:
+                break
+    return result
+
+
+_MEMBERSHIPS = sa_select(QueueMember.queue_id, QueueMember.user_id).where(
+    col(QueueMember.user_id).in_(bindparam("user_ids", expanding=True))
+)
+_REJECTIONS_WAITING = (
+    sa_select(OfferRejection.interaction_id, OfferRejection.user_id)
+    .join(Interaction, col(Interaction.id) == col(OfferRejection.interaction_id))
+    .where(
+        col(OfferRejection.user_id).in_(bindparam("user_ids", expanding=True)),
+        col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)),
+        col(Interaction.state) == InteractionState.QUEUED,
     )
-    rows = session.exec(
-        select(
-            Interaction.id,
-            Interaction.number,
-            Interaction.state,
-            Interaction.queue_id,
-            Interaction.offered_to_id,
-            Interaction.offer_expires_at,
-            Interaction.question,
-            Interaction.requested_at,
-            Interaction.transfer_note,
-            Queue.name,
-            Customer.name,
-        )
-        .join(Queue, col(Queue.id) == col(Interaction.queue_id))
-        .join(Customer, col(Customer.id) == col(Interaction.customer_id))
-        .join(QueueMember, and_(col(QueueMember.queue_id) == col(Interaction.queue_id), QueueMember.user_id == user_id))
-        .where(
-            or_(
-                and_(Interaction.state == InteractionState.QUEUED, ~rejected),
-                Interaction.state == InteractionState.OFFERED,
-            )
-        )
-        .order_by(col(Interaction.requested_at), col(Interaction.id))
-        .limit(200)
-    ).all()
-    cards: list[InboxCard] = []
-    first_eligible_seen: set[int] = set()
-    # Plain columns, not ORM objects: every member's tab re-reads this on every queue change.
-    for (
-        interaction_id, number, state, queue_id, offered_to_id, offer_expires_at, question, requested_at, transfer_note,
-        queue_name, customer_name,
-    ) in rows:
-        mine = state == InteractionState.OFFERED and offered_to_id == user_id
-        if state == InteractionState.OFFERED and not mine:
-            continue  # someone else's offer: not for this agent to take
-        can_accept = mine or queue_id not in first_eligible_seen
-        first_eligible_seen.add(queue_id)
-        cards.append(
-            InboxCard(
-                interaction_id=interaction_id,
-                number=number or "",
-                queue_id=queue_id,
-                queue_name=queue_name,
-                customer_name=customer_name,
-                question=question,
-                requested_at=requested_at,
-                offered_to_me=mine,
-                offer_expires_at=offer_expires_at if mine else None,
-                transfer_note=transfer_note,
-                can_accept=can_accept,
-            )
-        )
-    return cards
+)
+_WAITING_CARDS = (
+    sa_select(
+        Interaction.id,
+        Interaction.number,
+        Interaction.state,
+        Interaction.queue_id,
+        Interaction.offered_to_id,
+        Interaction.offer_expires_at,
+        Interaction.question,
+        Interaction.requested_at,
+        Interaction.transfer_note,
+        Queue.name,
+        Customer.name,
+    )
+    .join(Queue, col(Queue.id) == col(Interaction.queue_id))
+    .join(Customer, col(Customer.id) == col(Interaction.customer_id))
+    .where(col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)), col(Interaction.state).in_(WAITING_STATES))
+    .order_by(col(Interaction.requested_at), col(Interaction.id))
+)
 
 
 # ---------------------------------------------------------------- claims

@@ -8,6 +8,7 @@ client, so a customer can only ever reach their own chat.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 
@@ -19,7 +20,7 @@ from agent_workspace.api import CHAT_COOKIE
 from agent_workspace.security import Access, access
 from agent_workspace.services import conversations, routing, views
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.services.events import Change, MessageData, MessagePosted
+from agent_workspace.services.events import Change, MessageData, MessagePosted, QueueChanged
 from agent_workspace.state.common import assign_changed, call, read
 from agent_workspace.state.views import (
     MessageView,
@@ -56,6 +57,7 @@ class CustomerChatState(rx.State):
     chat_key: str = rx.Cookie("", name=CHAT_COOKIE, path="/", max_age=7 * 24 * 3600, same_site="strict")
     _interaction_id: int = 0
     _last_registered: float = 0.0
+    _read_at: float = 0.0  # wall clock (pushes may run in another process) when the chat was last read
 
     loaded: bool = False
     queue_options: list[list[str]] = []
@@ -100,9 +102,11 @@ class CustomerChatState(rx.State):
             await self._refresh()
         return self._interaction_id
 
-    async def _refresh(self, changes: list[Change] | None = None) -> None:
-        """Re-read the chat after the page's cursor; a push that only carries the
-        next messages of a live chat is applied without reading."""
+    async def _refresh(self, changes: list[Change] | None = None, place: PrefetchedPlace | None = None) -> None:
+        """Re-read the chat after the page's cursor. A push that only carries the
+        next messages of a live chat is applied without reading, and one that only
+        moves the line while the customer waits takes the ``place`` read for all
+        waiting customers at once (``_prefetch_places``)."""
         if not self._interaction_id:
             return
         if changes and self.phase == "chatting" and all(isinstance(c, MessagePosted) for c in changes):
@@ -110,8 +114,17 @@ class CustomerChatState(rx.State):
             if carried is not None:
                 self._append(carried)
                 return
+        if (
+            place is not None
+            and self.phase == "waiting"
+            and place.place.interaction_id == self._interaction_id
+            and place.read_at >= self._read_at
+        ):
+            self._read_at = place.read_at
+            assign_changed(self, position=place.place.position, estimated_wait=_wait_words(place.place.estimated_wait_seconds))
+            return
+        self._read_at = time.time()
         snap = await read(views.customer_snapshot, interaction_id=self._interaction_id, after_id=self.last_id)
-        minutes = max(1, round(snap.estimated_wait_seconds / 60))
         if snap.state in (InteractionState.QUEUED, InteractionState.OFFERED):
             phase = "waiting"
         elif snap.state == InteractionState.WORK_IN_PROGRESS and not snap.customer_ended:
@@ -124,7 +137,7 @@ class CustomerChatState(rx.State):
             queue_name=snap.queue_name,
             rated=snap.rated,
             position=snap.position,
-            estimated_wait=f"about {minutes} minute{'s' if minutes != 1 else ''}",
+            estimated_wait=_wait_words(snap.estimated_wait_seconds),
             agent_name=snap.agent_name,
             agent_typing=snap.agent_typing,
             phase=phase,
@@ -286,4 +299,29 @@ class CustomerChatState(rx.State):
         await self._refresh()
 
 
-realtime.register_receiver("customer", CustomerChatState, "_refresh")
+def _wait_words(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+
+
+@dataclasses.dataclass(frozen=True)
+class PrefetchedPlace:
+    """A waiting customer's place in line, read for a push before the tab's state
+    was locked; like the agents' inbox, it counts only if newer than the tab's own read."""
+
+    place: views.Place
+    read_at: float  # wall clock when the read began
+
+
+async def _prefetch_places(batch: dict[str, list[Change]]) -> dict[str, PrefetchedPlace]:
+    """For tabs that only heard their queue move, their places in line, read once
+    for all of them: every waiting customer's tab hears each change of their queue."""
+    tokens = [token for token, changes in batch.items() if all(isinstance(c, QueueChanged) for c in changes)]
+    if not tokens:
+        return {}
+    read_at = time.time()
+    found = await read(views.places_of_clients, tokens=tokens)
+    return {token: PrefetchedPlace(place, read_at) for token, place in found.items()}
+
+
+realtime.register_receiver("customer", CustomerChatState, "_refresh", prefetch=_prefetch_places)

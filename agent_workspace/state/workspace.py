@@ -252,7 +252,7 @@ class WorkspaceState(rx.State):
     async def _on_changes(self, changes: list[Change], prefetched: PrefetchedInbox | None = None) -> None:
         """A push. Only what changed is re-read: this agent's own changes need the
         whole view; a queue change only the inbox (``prefetched`` before the lock,
-        see ``_prefetch_inbox``); a chat change only that chat."""
+        see ``_prefetch_inboxes``); a chat change only that chat."""
         if not self._uid:
             return
         if any(isinstance(c, AgentChanged) and c.user_id == self._uid for c in changes):
@@ -549,14 +549,16 @@ class WorkspaceState(rx.State):
         return rx.toast.success("Chat closed; transcript saved to the record." if save_history else "Chat ended; history not saved to the record.")
 
 
-async def _prefetch_inbox(token: str, changes: list[Change]) -> PrefetchedInbox | None:
-    """For a queue change or an offer, the tab's inbox, read before its state is
-    locked: every member's tab re-reads it many times a minute in a busy queue."""
-    if not any(isinstance(c, (QueueChanged, ChatOffered)) for c in changes):
-        return None
+async def _prefetch_inboxes(batch: dict[str, list[Change]]) -> dict[str, PrefetchedInbox]:
+    """For tabs a queue change or an offer reached, their inboxes, read before
+    their states are locked and in one read for all of them: every member's tab
+    re-reads its inbox many times a minute in a busy queue."""
+    tokens = [token for token, changes in batch.items() if any(isinstance(c, (QueueChanged, ChatOffered)) for c in changes)]
+    if not tokens:
+        return {}
     read_at = time.time()
-    found = await read(views.inbox_of_client, token=token)
-    return None if found is None else PrefetchedInbox(found[0], found[1], read_at)
+    found = await read(views.inboxes_of_clients, tokens=tokens)
+    return {token: PrefetchedInbox(user_id, snapshot, read_at) for token, (user_id, snapshot) in found.items()}
 
 
-realtime.register_receiver("agent", WorkspaceState, "_on_changes", prefetch=_prefetch_inbox)
+realtime.register_receiver("agent", WorkspaceState, "_on_changes", prefetch=_prefetch_inboxes)

@@ -820,6 +820,23 @@ def test_queue_position_estimate(session: Session, queue) -> None:
     assert routing.queue_position(session, interaction_id=items[1].id) == (2, 60)
 
 
+def test_places_in_line_read_together_match_each_queue_position(session: Session, queue, other_queue) -> None:
+    customer = make_customer(session)
+    waiting = [make_waiting(session, q, requested_at=at(i), customer=customer) for i, q in enumerate([queue, other_queue, queue, queue])]
+    live = make_interaction(session, queue=queue, customer=customer)
+    make_agent(session, "alice", queues=[queue])
+    done = make_interaction(session, queue=queue, customer=customer, state=InteractionState.CLOSED_COMPLETE)
+    done.wait_seconds, done.accepted_at = 45, utcnow()
+    session.add(done)
+    session.commit()
+
+    places = routing.places_in_line(session, interaction_ids=[i.id for i in waiting] + [live.id, 424242])
+
+    assert places == {i.id: routing.queue_position(session, interaction_id=i.id) for i in waiting}
+    assert [places[i.id][0] for i in waiting] == [1, 1, 2, 3]
+    assert routing.places_in_line(session, interaction_ids=[]) == {}
+
+
 # ------------------------------------------------------------------ inbox
 
 
@@ -883,6 +900,35 @@ def test_inbox_shows_my_work_with_accept_on_the_first_eligible_card_per_queue(
         (g_next.id, False, False),
         (b_first.id, True, False),
     ]
+
+
+def test_inboxes_read_once_for_many_agents_match_each_agents_own(session: Session, queue, other_queue) -> None:
+    me = make_agent(session, "alice", queues=[queue, other_queue], presence=Presence.AWAY)
+    bob = make_agent(session, "bob", queues=[queue], presence=Presence.AWAY)
+    outsider = make_agent(session, "carol", queues=[], presence=Presence.AWAY)
+    customer = make_customer(session)
+    offered = make_waiting(session, queue, requested_at=at(1), customer=customer)
+    rejected = make_waiting(session, queue, requested_at=at(2), customer=customer)
+    make_waiting(session, queue, requested_at=at(3), customer=customer)
+    make_waiting(session, other_queue, requested_at=at(4), customer=customer)
+    _offer(session, offered, bob)
+    routing.reject(session, user_id=me.id, interaction_id=rejected.id, reason="Not me")
+
+    together = routing.inboxes(session, user_ids=[me.id, bob.id, outsider.id])
+
+    assert together == {user.id: routing.inbox(session, user_id=user.id) for user in (me, bob, outsider)}
+    assert [len(together[user.id]) for user in (me, bob, outsider)] == [2, 3, 0]
+
+
+def test_inbox_shows_at_most_two_hundred_cards(session: Session, queue) -> None:
+    me = make_agent(session, "alice", queues=[queue], presence=Presence.AWAY)
+    customer = make_customer(session)
+    items = [make_waiting(session, queue, requested_at=at(i), customer=customer) for i in range(routing.INBOX_CARDS_SHOWN + 5)]
+    routing.reject(session, user_id=me.id, interaction_id=items[0].id, reason="Not me")
+
+    cards = routing.inbox(session, user_id=me.id)
+
+    assert [c.interaction_id for c in cards] == [i.id for i in items[1 : routing.INBOX_CARDS_SHOWN + 1]]
 
 
 def test_inbox_of_a_non_member_is_empty(session: Session, queue) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from agent_workspace import realtime
-from agent_workspace.models import InteractionState, SenderKind
+from agent_workspace.models import InteractionState, Presence, SenderKind
 from agent_workspace.services import conversations, routing, views
 from tests.factories import make_queue
 from tests.services.helpers import make_agent
@@ -29,17 +29,44 @@ def test_customer_snapshot_gives_the_place_in_line_only_while_waiting(session: S
     assert views.customer_snapshot(session, interaction_id=second.id, after_id=0).position == 1
 
 
-def test_inbox_of_client_finds_the_agent_behind_a_tab(session: Session) -> None:
+def test_inboxes_of_clients_find_the_agent_behind_each_tab(session: Session) -> None:
     queue = make_queue(session, "Billing")
-    agent = make_agent(session, "grace", queues=[queue])
-    realtime.register_client(session, token="tab-of-grace", kind="agent", user_id=agent.id)
+    grace = make_agent(session, "grace", queues=[queue])
+    alan = make_agent(session, "alan", queues=[queue])
+    realtime.register_client(session, token="tab-of-grace", kind="agent", user_id=grace.id)
+    realtime.register_client(session, token="second-tab-of-grace", kind="agent", user_id=grace.id)
+    realtime.register_client(session, token="tab-of-alan", kind="agent", user_id=alan.id)
     conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Invoice?")
 
-    user_id, snapshot = views.inbox_of_client(session, token="tab-of-grace")
+    found = views.inboxes_of_clients(session, tokens=["tab-of-grace", "second-tab-of-grace", "tab-of-alan", "no-such-tab"])
 
-    assert user_id == agent.id
-    assert [(card.customer_name, card.offered_to_me) for card in snapshot.inbox] == [("Ada", True)]
-    assert views.inbox_of_client(session, token="no-such-tab") is None
+    assert {token: user_id for token, (user_id, _) in found.items()} == {
+        "tab-of-grace": grace.id, "second-tab-of-grace": grace.id, "tab-of-alan": alan.id,
+    }
+    offered_to = grace.id if found["tab-of-grace"][1].inbox[0].offered_to_me else alan.id
+    for token, (user_id, snapshot) in found.items():
+        assert snapshot == views.inbox_snapshot(session, user_id=user_id)
+        assert [(c.customer_name, c.offered_to_me) for c in snapshot.inbox] == ([("Ada", True)] if user_id == offered_to else [])
+
+
+def test_places_of_clients_only_for_customers_still_waiting(session: Session) -> None:
+    queue = make_queue(session, "Billing")
+    first = conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Invoice?").interaction
+    second = conversations.start_chat(session, name="Bob", email="bob@example.com", queue_id=queue.id, question="Refund?").interaction
+    realtime.register_client(session, token="tab-of-ada", kind="customer", interaction_id=first.id)
+    realtime.register_client(session, token="tab-of-bob", kind="customer", interaction_id=second.id)
+    agent = make_agent(session, "grace", queues=[queue], presence=Presence.AWAY)
+    realtime.register_client(session, token="tab-of-grace", kind="agent", user_id=agent.id)
+
+    before = views.places_of_clients(session, tokens=["tab-of-ada", "tab-of-bob", "tab-of-grace"])
+    assert {token: place.position for token, place in before.items()} == {"tab-of-ada": 1, "tab-of-bob": 2}
+    snapshot = views.customer_snapshot(session, interaction_id=second.id, after_id=0)
+    assert (before["tab-of-bob"].interaction_id, before["tab-of-bob"].estimated_wait_seconds) == (second.id, snapshot.estimated_wait_seconds)
+
+    routing.set_presence(session, user_id=agent.id, presence=Presence.AVAILABLE)
+    routing.accept(session, user_id=agent.id, queue_id=queue.id)
+    after = views.places_of_clients(session, tokens=["tab-of-ada", "tab-of-bob"])
+    assert {token: place.position for token, place in after.items()} == {"tab-of-bob": 1}
 
 
 def test_agent_snapshot_reads_in_full_only_new_and_named_chats(session: Session) -> None:

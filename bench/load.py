@@ -528,6 +528,7 @@ async def run_load(args, servers: Servers) -> dict:
     to_agent_steady = [s.delivered[m] * 1000 for m in steady if s.sent[m][0] == "to_agent"]
     to_customer_steady = [s.delivered[m] * 1000 for m in steady if s.sent[m][0] == "to_customer"]
     return {
+        "timeline": timeline(s, start=steady_from - args.warmup, seconds=TIMELINE_SECONDS),
         "mode": args.mode,
         "processes": len(servers.apps),
         "workers": args.workers if args.mode == "scaleout" else 1,
@@ -574,6 +575,21 @@ async def run_load(args, servers: Servers) -> dict:
     }
 
 
+TIMELINE_SECONDS = 10
+
+
+def timeline(s: Stats, *, start: float, seconds: float) -> list[dict]:
+    """Delivery latency by when the message was sent, in slices of ``seconds``:
+    shows whether slow deliveries are the first wave's backlog or spread out."""
+    slices: dict[int, list[float]] = {}
+    for mid, latency in s.delivered.items():
+        slices.setdefault(int((s.sent[mid][1] - start) // seconds), []).append(latency * 1000)
+    return [
+        {"from_s": i * seconds, "messages": len(v), "p50_ms": pct(v, 50), "p95_ms": pct(v, 95), "max_ms": max(v)}
+        for i, v in sorted(slices.items())
+    ]
+
+
 def report(r: dict) -> str:
     f = lambda xs: " / ".join(f"{x:.0f}" for x in xs)  # noqa: E731
     lines = [
@@ -585,6 +601,9 @@ def report(r: dict) -> str:
         f"accept ms p50/p95/p99: {f(r['accept_ms'])}; queue wait s p50/p95: {r['queue_wait_s'][0]:.1f} / {r['queue_wait_s'][1]:.1f}",
         f"server CPU {r['server_cpu_pct']:.0f}% RSS {r['server_rss_mb']:.0f} MB; generator CPU {r['generator_cpu_pct']:.0f}%; machine: 10M-step Python loop {r['python_loop_s']:.2f} s",
     ]
+    lines.append("by send time (s from start: messages, p50 / p95 / max ms): " + "; ".join(
+        f"{t['from_s']:.0f}: {t['messages']}, {t['p50_ms']:.0f} / {t['p95_ms']:.0f} / {t['max_ms']:.0f}" for t in r.get("timeline", [])
+    ))
     for p in r["server"]:
         lines.append(f"   pid {p['pid']}: CPU {p['cpu_pct']:.0f}% RSS {p['rss_mb']:.0f} MB  {p['cmd']}")
     if "rss_per_idle_kb" in r:

@@ -12,7 +12,8 @@ PostgreSQL database, a private Redis database number and two app processes
 every message crosses processes. Only 127.0.0.1 is ever contacted.
 
 Clients send exactly what the pages send. Customers: ``on_load``,
-``start_chat(form)``, ``send(form)`` every ``--interval`` seconds,
+``start_chat(form)`` (the first spread over ``--ramp`` seconds),
+``send(form)`` every ``--interval`` seconds for 5-15 messages (``--chat-messages`` 10),
 ``end_chat``, then ``new_chat`` and a new ``start_chat``; ``tick`` every 15 s.
 Agents: ``on_load``, ``set_presence("Available")``, ``accept(queue_id)`` up to
 their capacity, ``send_message(form)`` every ``--interval`` seconds per open
@@ -159,7 +160,7 @@ class LoadCustomer(CustomerTab):
         run = self.run
         await self.send("on_load")
         await self.wait_until(lambda v: v.get("loaded"), timeout=60, what="loaded")
-        await asyncio.sleep(random.uniform(0, run.args.interval))
+        await asyncio.sleep(random.uniform(0, max(run.args.ramp, run.args.interval)))
         while not run.stopping:
             self.round += 1
             queue_id = run.queue_ids[self.index % len(run.queue_ids)]
@@ -180,7 +181,7 @@ class LoadCustomer(CustomerTab):
             if run.stopping and self.vars.get("phase") != "chatting":
                 return
             run.stats.queue_wait.append(time.time() - chat.started_at)
-            for _ in range(run.args.chat_messages):
+            for _ in range(chat_length(run.args.chat_messages)):
                 if run.stopping:
                     break
                 mid, body = run.stats.message_id("to_agent", chat)
@@ -198,6 +199,12 @@ class LoadCustomer(CustomerTab):
                 return
             await self.send("new_chat")
             await asyncio.sleep(random.uniform(0.2, 1.0))
+
+
+def chat_length(mean: int) -> int:
+    """Customer messages in one chat: spread around ``mean`` so that chats started
+    together do not all end together (real chats differ in length)."""
+    return random.randint(max(1, mean // 2), max(1, mean + mean // 2))
 
 
 class LoadAgent(AgentTab):
@@ -682,8 +689,8 @@ def render_section(results: list[dict]) -> str:
         "",
         "Each chat is one customer tab and a share of an agent tab (agents of capacity "
         f"{results[0]['capacity']}, {results[0]['queues']} queues, each agent in one); both sides write one message every "
-        f"{results[0]['interval']:.0f} s; a chat lasts {results[0].get('chat_messages', 10)} customer messages, then the customer ends it, the agent closes it and the customer starts a new one. "
-        f"{results[0]['duration']:.0f} s of load per row, then the generator waits for what is in flight. Latency is from the sender's send to the first delta that shows the message to the other side; the steady-state column counts only messages sent after the first {results[0].get('warmup', 0):.0f} s, once the first wave of chats (all started within seconds) has been placed. "
+        f"{results[0]['interval']:.0f} s; customers start their first chat spread over the first {results[0].get('ramp', 4):.0f} s; a chat lasts {max(1, results[0].get('chat_messages', 10) // 2)}-{results[0].get('chat_messages', 10) * 3 // 2} customer messages ({results[0].get('chat_messages', 10)} on average), then the customer ends it, the agent closes it and the customer starts a new one. "
+        f"{results[0]['duration']:.0f} s of load per row, then the generator waits for what is in flight. Latency is from the sender's send to the first delta that shows the message to the other side; the steady-state column counts only messages sent after the first {results[0].get('warmup', 0):.0f} s, once the first wave of chats has been placed. "
         "`scaleout` runs two app processes (one Granian worker each) on one PostgreSQL database and one Redis: customers on process A, agents on B, so every message and every claim crosses processes.",
         "",
         *rows,
@@ -717,7 +724,8 @@ def parse_args(argv=None):
     p.add_argument("--capacity", type=int, default=4)
     p.add_argument("--queues", type=int, default=4)
     p.add_argument("--interval", type=float, default=4.0, help="seconds between messages of one side of one chat (4: one message per chat every 2 s)")
-    p.add_argument("--chat-messages", type=int, default=10, help="customer messages per chat before it ends")
+    p.add_argument("--chat-messages", type=int, default=10, help="customer messages per chat before it ends, on average (from half to one and a half times this)")
+    p.add_argument("--ramp", type=float, default=20.0, help="customers start their first chat spread over this many seconds")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of load (max 900)")
     p.add_argument("--warmup", type=float, default=30.0, help="steady-state latency counts messages sent after this many seconds")
     p.add_argument("--drain", type=float, default=120.0, help="at most this long, wait for in-flight messages")
@@ -751,6 +759,7 @@ def main(argv=None) -> int:
             run_args.idle_clients = 200 if chats == min(int(x) for x in args.levels.split(",")) else 0
         result = asyncio.run(one(run_args))
         result["chat_messages"] = args.chat_messages
+        result["ramp"] = args.ramp
         result["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
         results.append(result)
         print(report(result), flush=True)

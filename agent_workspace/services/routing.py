@@ -310,14 +310,16 @@ def inboxes(session: Session, *, user_ids: Collection[int]) -> dict[int, list[In
     rejected = set(connection.execute(_REJECTIONS_WAITING, {"user_ids": users, "queue_ids": queue_ids}).all())
     # Plain columns, not ORM objects, read once and dealt to every agent.
     rows = connection.execute(_WAITING_CARDS, {"queue_ids": queue_ids}).all()
+    rows_of_queues: dict[frozenset[int], list] = {}  # agents mostly share the same few sets of queues
     for user_id in users:
-        cards, first_eligible_seen, queues = result[user_id], set(), queues_of[user_id]
+        queues = frozenset(queues_of[user_id])
+        if queues not in rows_of_queues:
+            rows_of_queues[queues] = [row for row in rows if row[3] in queues]
+        cards, first_eligible_seen = result[user_id], set()
         for (
             interaction_id, number, state, queue_id, offered_to_id, offer_expires_at, question, requested_at,
             transfer_note, queue_name, customer_name,
-        ) in rows:
-            if queue_id not in queues:
-                continue
+        ) in rows_of_queues[queues]:
             mine = state == InteractionState.OFFERED and offered_to_id == user_id
             if state == InteractionState.OFFERED and not mine:
                 continue  # someone else's offer: not for this agent to take

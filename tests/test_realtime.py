@@ -1,7 +1,12 @@
-"""Who hears about a change: ``realtime.tokens_for`` against a real database."""
+"""Who hears about a change (``realtime.tokens_for`` against a real database), and
+how queue changes to many tabs are gathered and read ahead once."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
+import reflex as rx
 from sqlmodel import Session
 
 from agent_workspace import realtime
@@ -66,3 +71,61 @@ def test_an_agent_change_reaches_that_agent_only_and_nothing_reaches_no_one(sess
     _billing, _shipping, _grace, alan, _ship = _world(session)
     assert realtime.tokens_for(session, [AgentChanged(alan.id)]) == {"agent-alan": "agent"}
     assert realtime.tokens_for(session, []) == {}
+
+
+# ------------------------------------------------------------------ gathering
+
+
+class _Tab:
+    """Stands in for a tab's state: records what each push handed it."""
+
+    def __init__(self) -> None:
+        self.pushes: list[tuple[list, object]] = []
+
+    async def take(self, changes, prefetched) -> None:
+        self.pushes.append((changes, prefetched))
+
+
+class _Tabs:
+    """Stands in for the app's ``modify_state``: one ``_Tab`` per client token."""
+
+    def __init__(self) -> None:
+        self.tabs: dict[str, _Tab] = {}
+
+    @contextlib.asynccontextmanager
+    async def modify_state(self, token):
+        tab = self.tabs.setdefault(token.ident, _Tab())
+
+        class Root:
+            async def get_state(self, _cls):
+                return tab
+
+        yield Root()
+
+
+def test_queue_changes_to_many_tabs_are_read_ahead_once_for_all_of_them(monkeypatch) -> None:
+    reads: list[dict[str, list]] = []
+
+    async def read_ahead(batch):
+        reads.append(batch)
+        return {token: f"read for {token}" for token in batch}
+
+    app = _Tabs()
+    monkeypatch.setattr(realtime, "_app", app)
+    monkeypatch.setitem(realtime._receivers, "agent", realtime.Receiver(rx.State, "take", read_ahead))
+    monkeypatch.setitem(realtime.QUEUE_REFRESH_SECONDS, "agent", 0.05)
+
+    async def scenario() -> None:
+        await realtime.poke("tab-1", "agent", [QueueChanged(1)])
+        await realtime.poke("tab-2", "agent", [QueueChanged(1)])
+        await realtime.poke("tab-1", "agent", [QueueChanged(2), QueueChanged(1)])
+        await realtime.poke("tab-3", "agent", [AgentChanged(7)])  # not a queue change: pushed at once, read alone
+        while realtime._background:
+            await asyncio.gather(*realtime._background)
+
+    asyncio.run(scenario())
+
+    assert reads == [{"tab-3": [AgentChanged(7)]}, {"tab-1": [QueueChanged(1), QueueChanged(2)], "tab-2": [QueueChanged(1)]}]
+    assert app.tabs["tab-1"].pushes == [([QueueChanged(1), QueueChanged(2)], "read for tab-1")]
+    assert app.tabs["tab-2"].pushes == [([QueueChanged(1)], "read for tab-2")]
+    assert app.tabs["tab-3"].pushes == [([AgentChanged(7)], "read for tab-3")]

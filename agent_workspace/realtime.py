@@ -1,8 +1,8 @@
 """Telling browser tabs that something changed: the only caller of ``app.modify_state``.
 
 Services return change notices (``services.events``); ``publish`` turns them
-into the set of client tokens to refresh, looked up in the database
-(``client_connection``), and pokes each one. A poked state re-reads what it
+into the client tokens to refresh, looked up in the database
+(``client_connection``), and pokes each one with the changes that concern it. A poked state re-reads what it
 shows from the database after its own cursor, or, for a ``MessagePosted`` that
 continues that cursor, appends the message the notice carries; so pushes are
 idempotent, can arrive in any order, and reach a token on any worker (with
@@ -24,9 +24,9 @@ from functools import lru_cache
 from typing import Any
 
 import reflex as rx
-from sqlalchemy import Select, bindparam, delete, or_
+from sqlalchemy import CompoundSelect, bindparam, delete, literal_column, or_, union_all
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from agent_workspace.db import run_reading, session_scope
 from agent_workspace.models import ClientConnection, Interaction, QueueMember, utcnow
@@ -105,59 +105,89 @@ def forget_stale_clients(session: Session, *, older_than_seconds: int) -> int:
     return result.rowcount or 0
 
 
-def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, str]:
-    """token -> client kind, for everyone who must hear about ``changes``, in one
-    statement: the agents named, the members of changed queues, and for each
-    touched chat (and each chat waiting in a changed queue) its customer, its
-    agent and the agent it is offered to."""
-    users: set[int] = set()
-    interactions: set[int] = set()
-    queues: set[int] = set()
+@dataclass(frozen=True)
+class Target:
+    """A tab that must hear about some changes: its kind and only the changes that
+    concern it. A queue's members hear that the queue moved, not the messages
+    and state changes of its chats, which would cost each of them a push."""
+
+    kind: str
+    changes: tuple[Change, ...]
+
+
+def _concern(change: Change) -> tuple[str, int] | None:
+    """What a change is about, as ``tokens_for`` tags the tabs it finds."""
+    if isinstance(change, (AgentChanged, ChatOffered)):
+        return None if change.user_id is None else ("user", change.user_id)
+    if isinstance(change, InteractionChanged):
+        return ("chat", change.interaction_id)
+    return ("queue", change.queue_id)
+
+
+def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, Target]:
+    """Every tab that must hear about ``changes``, with the changes that concern it,
+    in one statement: the agents named; for each touched chat its customer, its
+    agent and the agent it is offered to; for each changed queue its members,
+    and the customers of its waiting chats and the agents they are offered to."""
+    wanted: dict[str, set[int]] = {"user": set(), "chat": set(), "queue": set()}
+    changes = list(changes)
     for change in changes:
-        if isinstance(change, (AgentChanged, ChatOffered)) and change.user_id is not None:
-            users.add(change.user_id)
-        elif isinstance(change, InteractionChanged):
-            interactions.add(change.interaction_id)
-        elif isinstance(change, QueueChanged):
-            queues.add(change.queue_id)
-    if not (users or interactions or queues):
+        concern = _concern(change)
+        if concern is not None:
+            wanted[concern[0]].add(concern[1])
+    if not any(wanted.values()):
         return {}
-    statement = _tokens_statement(bool(users), bool(interactions), bool(queues))
-    params = {"users": list(users), "interactions": list(interactions), "queues": list(queues)}
-    rows = session.connection().execute(statement, {name: ids for name, ids in params.items() if ids})
-    return {token: kind for token, kind in rows}
+    statement = _tokens_statement(*(bool(wanted[name]) for name in ("user", "chat", "queue")))
+    params = {name: list(ids) for name, ids in wanted.items() if ids}
+    kinds: dict[str, str] = {}
+    concerns: dict[str, set[tuple[str, int]]] = {}
+    for token, kind, about, ref in session.connection().execute(statement, params):
+        kinds[token] = kind
+        concerns.setdefault(token, set()).add((about, ref))
+    return {
+        token: Target(kind, tuple(c for c in changes if _concern(c) in concerns[token]))
+        for token, kind in kinds.items()
+    }
 
 
 @lru_cache(maxsize=None)
-def _tokens_statement(users: bool, interactions: bool, queues: bool) -> Select:
+def _tokens_statement(users: bool, chats: bool, queues: bool) -> CompoundSelect:
     """The lookup for one shape of change set, built once: every message and
-    queue change runs it, and building a statement costs more than running it."""
-    token, kind, user_id = ClientConnection.token, ClientConnection.kind, col(ClientConnection.user_id)
-    conditions = []
+    queue change runs it, and building a statement costs more than running it.
+    Each branch tags the tabs it finds with what they hear about."""
+    token, kind, user_id = col(ClientConnection.token), col(ClientConnection.kind), col(ClientConnection.user_id)
+    chat_of_tab = col(ClientConnection.interaction_id)
+    waiting_in_queues = col(Interaction.queue_id).in_(bindparam("queue", expanding=True)) & col(Interaction.state).in_(WAITING_STATES)
+    branches = []
     if users:
-        conditions.append(user_id.in_(bindparam("users", expanding=True)))
-    if queues:
-        members = select(QueueMember.user_id).where(col(QueueMember.queue_id).in_(bindparam("queues", expanding=True)))
-        conditions.append(user_id.in_(members))
-    chats = []
-    if interactions:
-        chats.append(col(Interaction.id).in_(bindparam("interactions", expanding=True)))
-    if queues:
-        chats.append(col(Interaction.queue_id).in_(bindparam("queues", expanding=True)) & col(Interaction.state).in_(WAITING_STATES))
+        branches.append(sa_select(token, kind, literal_column("'user'"), user_id).where(user_id.in_(bindparam("user", expanding=True))))
     if chats:
-        touched = or_(*chats)
-        conditions += [
-            (kind == "customer") & col(ClientConnection.interaction_id).in_(select(Interaction.id).where(touched)),
-            user_id.in_(select(Interaction.agent_id).where(touched)),
-            user_id.in_(select(Interaction.offered_to_id).where(touched)),
+        chat_ids = bindparam("chat", expanding=True)
+        branches += [
+            sa_select(token, kind, literal_column("'chat'"), chat_of_tab).where(kind == "customer", chat_of_tab.in_(chat_ids)),
+            sa_select(token, kind, literal_column("'chat'"), col(Interaction.id))
+            .join(Interaction, or_(col(Interaction.agent_id) == user_id, col(Interaction.offered_to_id) == user_id))
+            .where(col(Interaction.id).in_(chat_ids)),
         ]
-    return sa_select(token, kind).where(or_(*conditions))
+    if queues:
+        branches += [
+            sa_select(token, kind, literal_column("'queue'"), col(QueueMember.queue_id))
+            .join(QueueMember, col(QueueMember.user_id) == user_id)
+            .where(col(QueueMember.queue_id).in_(bindparam("queue", expanding=True))),
+            sa_select(token, kind, literal_column("'queue'"), col(Interaction.queue_id))
+            .join(Interaction, col(Interaction.id) == chat_of_tab)
+            .where(kind == "customer", waiting_in_queues),
+            sa_select(token, kind, literal_column("'queue'"), col(Interaction.queue_id))
+            .join(Interaction, col(Interaction.offered_to_id) == user_id)
+            .where(waiting_in_queues),
+        ]
+    return union_all(*branches)
 
 
 # ---------------------------------------------------------------- pushing
 
 
-def resolve(changes: list[Change]) -> dict[str, str]:
+def resolve(changes: list[Change]) -> dict[str, Target]:
     """``tokens_for`` in its own read transaction. Blocking: call it from a worker
     thread, e.g. right after the write that produced ``changes``, to spare a hop."""
     if not changes:
@@ -261,20 +291,20 @@ async def set_var(token: str, state_cls: type[rx.State], var: str, value) -> Non
 
 
 async def publish(
-    changes: list[Change], *, exclude_token: str | None = None, targets: dict[str, str] | None = None
+    changes: list[Change], *, exclude_token: str | None = None, targets: dict[str, Target] | None = None
 ) -> None:
     """Poke every tab that must hear about ``changes`` (``targets`` if already resolved)."""
     if not changes or _app is None:
         return
-    changes = list(dict.fromkeys(changes))
     if targets is None:
-        targets = await run_reading(resolve, changes)
-    targets = {token: kind for token, kind in targets.items() if token != exclude_token}
-    await asyncio.gather(*(poke(token, kind, changes) for token, kind in targets.items()))
+        targets = await run_reading(resolve, list(dict.fromkeys(changes)))
+    await asyncio.gather(
+        *(poke(token, target.kind, list(target.changes)) for token, target in targets.items() if token != exclude_token)
+    )
 
 
 def publish_later(
-    changes: list[Change], *, exclude_token: str | None = None, targets: dict[str, str] | None = None
+    changes: list[Change], *, exclude_token: str | None = None, targets: dict[str, Target] | None = None
 ) -> None:
     """Schedule a publish after the current event releases its state lock."""
     if changes:
@@ -282,7 +312,7 @@ def publish_later(
 
 
 async def publish_ahead(
-    changes: list[Change], *, exclude_token: str | None = None, targets: dict[str, str] | None = None
+    changes: list[Change], *, exclude_token: str | None = None, targets: dict[str, Target] | None = None
 ) -> None:
     """``publish_later``, and let the pushes start before the caller goes on: a
     message's receiver then does not wait while the sender's own page update is

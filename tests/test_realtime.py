@@ -23,6 +23,10 @@ def _chat(session: Session, queue, name: str) -> int:
     return started.interaction.id
 
 
+def _heard(session: Session, changes: list) -> dict[str, tuple[str, list]]:
+    return {token: (target.kind, list(target.changes)) for token, target in realtime.tokens_for(session, changes).items()}
+
+
 def _world(session: Session):
     billing, shipping = make_queue(session, "Billing"), make_queue(session, "Shipping")
     grace = make_agent(session, "grace", queues=[billing], presence=Presence.AWAY)
@@ -40,7 +44,7 @@ def test_a_chat_change_reaches_its_customer_and_its_agent_only(session: Session)
     routing.set_presence(session, user_id=grace.id, presence=Presence.AVAILABLE)
     routing.accept(session, user_id=grace.id, queue_id=billing.id)
 
-    assert realtime.tokens_for(session, [InteractionChanged(chat)]) == {"customer-Ada": "customer", "agent-grace": "agent"}
+    assert _heard(session, [InteractionChanged(chat)]) == {"customer-Ada": ("customer", [InteractionChanged(chat)]), "agent-grace": ("agent", [InteractionChanged(chat)])}
 
 
 def test_an_offered_chat_change_reaches_the_agent_it_is_offered_to(session: Session) -> None:
@@ -49,7 +53,7 @@ def test_an_offered_chat_change_reaches_the_agent_it_is_offered_to(session: Sess
     chat = _chat(session, billing, "Ada")
     routing.drain(session)
 
-    assert realtime.tokens_for(session, [InteractionChanged(chat)]) == {"customer-Ada": "customer", "agent-grace": "agent"}
+    assert _heard(session, [InteractionChanged(chat)]) == {"customer-Ada": ("customer", [InteractionChanged(chat)]), "agent-grace": ("agent", [InteractionChanged(chat)])}
 
 
 def test_a_queue_change_reaches_its_members_and_the_customers_waiting_in_it(session: Session) -> None:
@@ -60,17 +64,31 @@ def test_a_queue_change_reaches_its_members_and_the_customers_waiting_in_it(sess
     routing.set_presence(session, user_id=grace.id, presence=Presence.AVAILABLE)
     routing.accept(session, user_id=grace.id, queue_id=billing.id)  # Ada is now chatting, not waiting
 
-    assert realtime.tokens_for(session, [QueueChanged(billing.id)]) == {
-        "agent-grace": "agent",
-        "agent-alan": "agent",
-        "customer-Bob": "customer",
-    }
+    moved = [QueueChanged(billing.id)]
+    assert _heard(session, moved) == {"agent-grace": ("agent", moved), "agent-alan": ("agent", moved), "customer-Bob": ("customer", moved)}
+
+
+def test_each_tab_hears_only_the_changes_that_concern_it(session: Session) -> None:
+    """An accept tells the queue's members the queue moved; only the chat's own
+    agent and customer hear that the chat changed."""
+    billing, _shipping, grace, alan, _ship = _world(session)
+    ada = _chat(session, billing, "Ada")
+    _chat(session, billing, "Bob")
+    routing.set_presence(session, user_id=grace.id, presence=Presence.AVAILABLE)
+    _item, changes = routing.accept(session, user_id=grace.id, queue_id=billing.id)
+
+    heard = _heard(session, changes)
+    assert heard["agent-grace"] == ("agent", changes)
+    assert heard["customer-Ada"] == ("customer", [InteractionChanged(ada)])
+    assert heard["agent-alan"] == ("agent", [QueueChanged(billing.id)])
+    assert heard["customer-Bob"] == ("customer", [QueueChanged(billing.id)])
+    assert set(heard) == {"agent-grace", "customer-Ada", "agent-alan", "customer-Bob"}
 
 
 def test_an_agent_change_reaches_that_agent_only_and_nothing_reaches_no_one(session: Session) -> None:
     _billing, _shipping, _grace, alan, _ship = _world(session)
-    assert realtime.tokens_for(session, [AgentChanged(alan.id)]) == {"agent-alan": "agent"}
-    assert realtime.tokens_for(session, []) == {}
+    assert _heard(session, [AgentChanged(alan.id)]) == {"agent-alan": ("agent", [AgentChanged(alan.id)])}
+    assert _heard(session, []) == {}
 
 
 # ------------------------------------------------------------------ gathering

@@ -7,11 +7,24 @@ three read the same.
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from datetime import datetime
+
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
 from agent_workspace.models import Attachment, Interaction, Message, SenderKind
 from agent_workspace.services.attachments import format_size
 from agent_workspace.services.errors import NotFound
+
+# The printed columns of a chat's messages, in order, built once: every close
+# saves a transcript, and loading whole rows cost more than printing them.
+_TRANSCRIPT_LINES = (
+    sa_select(Message.created_at, Message.sender_kind, Message.sender_name, Message.body, Attachment.filename, Attachment.size)
+    .outerjoin(Attachment, col(Attachment.id) == col(Message.attachment_id))
+    .where(col(Message.interaction_id) == bindparam("interaction_id"))
+    .order_by(col(Message.id))
+)
 
 
 def transcript_text(session: Session, *, interaction_id: int) -> str:
@@ -25,30 +38,24 @@ def transcript_text(session: Session, *, interaction_id: int) -> str:
     interaction = session.get(Interaction, interaction_id)
     if interaction is None:
         raise NotFound("That chat does not exist.")
-
-    rows = session.exec(
-        select(Message, Attachment)
-        .join(Attachment, Message.attachment_id == Attachment.id, isouter=True)
-        .where(Message.interaction_id == interaction_id)
-        .order_by(Message.id)
-    ).all()
-
+    rows = session.connection().execute(_TRANSCRIPT_LINES, {"interaction_id": interaction_id}).all()
     started = interaction.requested_at.strftime("%Y-%m-%d %H:%M")
     lines = [f"Chat {interaction.number or interaction.id}, started {started} UTC", ""]
     if not rows:
         lines.append("(no messages)")
-    for message, attachment in rows:
-        lines.append(_message_line(message, attachment))
+    lines.extend(_message_line(*row) for row in rows)
     return "\n".join(lines)
 
 
-def _message_line(message: Message, attachment: Attachment | None) -> str:
-    stamp = f"[{message.created_at:%H:%M}]"
+def _message_line(
+    created_at: datetime, sender_kind: str, sender_name: str, body: str, filename: str | None, size: int | None
+) -> str:
+    stamp = f"[{created_at:%H:%M}]"
     # Continuation lines are indented so every message still starts at a timestamp.
-    text = message.body.strip().replace("\n", "\n        ")
-    if attachment is not None:
-        listed = f"[attachment: {attachment.filename} ({format_size(attachment.size)})]"
+    text = body.strip().replace("\n", "\n        ")
+    if filename is not None:
+        listed = f"[attachment: {filename} ({format_size(size)})]"
         text = f"{text} {listed}" if text else listed
-    if message.sender_kind == SenderKind.SYSTEM:
+    if sender_kind == SenderKind.SYSTEM:
         return f"{stamp} — {text} —"
-    return f"{stamp} {message.sender_name}: {text}"
+    return f"{stamp} {sender_name}: {text}"

@@ -153,7 +153,7 @@ class CustomerChatState(rx.State):
         if self.agent_typing and any(m.sender_kind == SenderKind.AGENT for m in stored):
             self.agent_typing = False  # an agent's message ends their typing
 
-    def _publish(self, changes: list[Change], targets: dict[str, str] | None = None) -> None:
+    def _publish(self, changes: list[Change], targets: dict[str, realtime.Target] | None = None) -> None:
         realtime.publish_later(changes, exclude_token=self.router.session.client_token, targets=targets)
 
     @rx.event
@@ -184,7 +184,7 @@ class CustomerChatState(rx.State):
         await self._refresh()
         self._publish(started.changes)
 
-    async def _stored(self, changes: list[Change], targets: dict[str, str]) -> None:
+    async def _stored(self, changes: list[Change], targets: dict[str, realtime.Target]) -> None:
         """A send or retry is settled (Sent or Failed): tell the agent, then show it here."""
         await realtime.publish_ahead(changes, exclude_token=self.router.session.client_token, targets=targets)
         self.messages = list(self.messages)

@@ -112,7 +112,7 @@ class ChatTab:
     child_tab: str = "details"
 
 
-def _post_and_route(**message) -> tuple[MessageData | None, list[Change], dict[str, str]]:
+def _post_and_route(**message) -> tuple[MessageData | None, list[Change], dict[str, realtime.Target]]:
     """Store the message, then find who must see it, in the same worker-thread
     trip; the lookup runs after the write's transaction, not inside it."""
     with session_scope() as session:
@@ -122,7 +122,7 @@ def _post_and_route(**message) -> tuple[MessageData | None, list[Change], dict[s
 
 async def deliver(
     message: MessageView, *, interaction_id: int, sender_kind: str, sender_user_id: int | None = None
-) -> tuple[list[Change], dict[str, str]]:
+) -> tuple[list[Change], dict[str, realtime.Target]]:
     """Store a page's pending message and flip it to Sent (or Failed, with why).
 
     Returns the changes to publish and the tabs they go to; the client id makes
@@ -152,7 +152,7 @@ async def deliver(
 
 def start_delivery(
     message: MessageView, *, interaction_id: int, sender_kind: str, sender_user_id: int | None = None
-) -> asyncio.Future[tuple[list[Change], dict[str, str]]]:
+) -> asyncio.Future[tuple[list[Change], dict[str, realtime.Target]]]:
     """Start ``deliver`` now; a page shows the message as Sending only if it is ``slow``."""
     return asyncio.ensure_future(
         deliver(message, interaction_id=interaction_id, sender_kind=sender_kind, sender_user_id=sender_user_id)

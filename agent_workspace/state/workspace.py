@@ -278,12 +278,21 @@ class WorkspaceState(rx.State):
             typing = typing and not any(m.sender_kind == SenderKind.CUSTOMER for m in carried)
             self._apply_live(live, interaction_id, carried, typing)
         deltas = await read(views.chat_deltas, cursors=unread_cursors) if unread_cursors else []
-        if any(d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != self._uid or d.customer_ended for d in deltas):
-            await self._refresh()
-            return
+        ended = {tab.interaction_id for tab in self.tabs if tab.customer_ended}
+        changed = {
+            d.interaction_id
+            for d in deltas
+            if d.state != InteractionState.WORK_IN_PROGRESS
+            or d.agent_id != self._uid
+            or (d.customer_ended and d.interaction_id not in ended)
+        }
         for delta in deltas:
-            self._apply_live(live, delta.interaction_id, delta.new_messages, delta.customer_typing)
-        self._update_urgency(live)
+            if delta.interaction_id not in changed:
+                self._apply_live(live, delta.interaction_id, delta.new_messages, delta.customer_typing)
+        if changed:  # ended, closed or moved: those tabs and the header, not every chat
+            await self._refresh(chats=changed)
+        else:
+            self._update_urgency(live)
 
     async def _refresh_inbox(self, prefetched: PrefetchedInbox | None = None) -> None:
         """Header counts and cards. A ``prefetched`` read counts only if it began after
@@ -333,7 +342,7 @@ class WorkspaceState(rx.State):
             self._last_heartbeat = time.monotonic()
             await call(_register_agent, token=self.router.session.client_token, user_id=self._uid)
 
-    def _publish(self, changes: list[Change], targets: dict[str, str] | None = None) -> None:
+    def _publish(self, changes: list[Change], targets: dict[str, realtime.Target] | None = None) -> None:
         realtime.publish_later(changes, exclude_token=self.router.session.client_token, targets=targets)
 
     # ------------------------------------------------------------ presence and inbox

@@ -26,6 +26,14 @@ async def read(fn: Callable[..., T], /, **kwargs) -> T:
     return await run_reading(_run, fn, False, kwargs)
 
 
+def plain(value: T) -> T:
+    """What a state var holds, without the change-tracking proxy Reflex wraps
+    around every read of a list, dict or dataclass. Build new values from this:
+    a container built from proxies stores them, and every later delta then
+    unwraps its elements one by one (a tab's chats grew a proxy per message)."""
+    return getattr(value, "__wrapped__", value)
+
+
 def assign_changed(state, **values) -> None:
     """Set only the vars whose value differs: Reflex sends (and the page
     re-renders) every var assigned in an event, equal or not."""

@@ -21,7 +21,7 @@ from agent_workspace.security import Access, access
 from agent_workspace.services import conversations, routing, views
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, MessageData, MessagePosted, QueueChanged
-from agent_workspace.state.common import assign_changed, call, read
+from agent_workspace.state.common import assign_changed, call, plain, read
 from agent_workspace.state.views import (
     MessageView,
     carried_messages,
@@ -148,7 +148,7 @@ class CustomerChatState(rx.State):
     def _append(self, stored: list[MessageData]) -> None:
         if not stored:
             return
-        self.messages = merge_messages(self.messages, [message_view(m, attachment_base="/api/attachments") for m in stored])
+        self.messages = merge_messages(plain(self.messages), [message_view(m, attachment_base="/api/attachments") for m in stored])
         self.last_id = max(self.last_id, max(m.id for m in stored))
         if self.agent_typing and any(m.sender_kind == SenderKind.AGENT for m in stored):
             self.agent_typing = False  # an agent's message ends their typing
@@ -187,7 +187,7 @@ class CustomerChatState(rx.State):
     async def _stored(self, changes: list[Change], targets: dict[str, realtime.Target]) -> None:
         """A send or retry is settled (Sent or Failed): tell the agent, then show it here."""
         await realtime.publish_ahead(changes, exclude_token=self.router.session.client_token, targets=targets)
-        self.messages = list(self.messages)
+        self.messages = list(plain(self.messages))
         own = carried_messages(changes, interaction_id=self._interaction_id, cursor=self.last_id)
         if own:  # nothing came in between: the cursor moves past our own message
             self.last_id = own[-1].id
@@ -204,7 +204,7 @@ class CustomerChatState(rx.State):
             body=body,
             status="sending",
         )
-        self.messages = [*self.messages, message]
+        self.messages = [*plain(self.messages), message]
         delivery = start_delivery(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
         if await slow(delivery):
             yield  # shows it Sending…
@@ -212,11 +212,11 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def retry(self, client_id: str):
-        message = next((m for m in self.messages if m.client_id == client_id), None)
+        message = next((m for m in plain(self.messages) if m.client_id == client_id), None)
         if message is None or message.status != "failed":
             return
         message.status = "sending"
-        self.messages = list(self.messages)
+        self.messages = list(plain(self.messages))
         yield
         await self._stored(*await deliver(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER))
 

@@ -17,7 +17,7 @@ from agent_workspace.security import Access, access, current_principal
 from agent_workspace.services import conversations, routing, transfers, views
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
-from agent_workspace.state.common import assign_changed, call, read
+from agent_workspace.state.common import assign_changed, call, plain, read
 from agent_workspace.state.views import (
     ChatTab,
     InboxCardView,
@@ -206,8 +206,8 @@ class WorkspaceState(rx.State):
         self.transfer_offers = [transfer_offer_view(t) for t in snapshot.transfer_offers]
         if snapshot.has_notices:
             fresh = await call(transfers.take_notices, user_id=self._uid)
-            self.notices = [*self.notices, *([n.level, n.body] for n in fresh)][-5:]
-        existing = {tab.interaction_id: tab for tab in self.tabs}
+            self.notices = [*plain(self.notices), *([n.level, n.body] for n in fresh)][-5:]
+        existing = {tab.interaction_id: tab for tab in plain(self.tabs)}
         read_in_full = {d.id: d for d in snapshot.open_interactions}
         self.tabs = [
             update_tab(existing.get(i) or ChatTab(interaction_id=i), read_in_full[i]) if i in read_in_full else existing[i]
@@ -227,7 +227,7 @@ class WorkspaceState(rx.State):
 
     def _forget_closed(self, live: LiveState, open_keys: set[str]) -> None:
         for name in ("conversations", "unread", "urgency", "typing_now"):
-            current = getattr(live, name)
+            current = plain(getattr(live, name))
             if set(current) - open_keys:
                 setattr(live, name, {k: v for k, v in current.items() if k in open_keys})
         self._cursors = {i: c for i, c in self._cursors.items() if str(i) in open_keys}
@@ -237,15 +237,16 @@ class WorkspaceState(rx.State):
         """Fold new messages and the typing flag of one chat into the small per-chat vars."""
         key = str(interaction_id)
         if live.typing_now.get(key) != customer_typing:
-            live.typing_now = {**live.typing_now, key: customer_typing}
+            live.typing_now = {**plain(live.typing_now), key: customer_typing}
         if not new:
             return
         views_ = [message_view(m, attachment_base=ATTACHMENT_BASE) for m in new]
-        live.conversations = {**live.conversations, key: merge_messages(live.conversations.get(key, []), views_)}
+        conversations = plain(live.conversations)
+        live.conversations = {**conversations, key: merge_messages(conversations.get(key, []), views_)}
         self._cursors[interaction_id] = max(self._cursors.get(interaction_id, 0), max(m.id for m in new))
         arrived = [m for m in new if m.sender_kind == SenderKind.CUSTOMER]
         if self.active_tab != key and arrived:
-            live.unread = {**live.unread, key: live.unread.get(key, 0) + len(arrived)}
+            live.unread = {**plain(live.unread), key: live.unread.get(key, 0) + len(arrived)}
         if arrived and self.loaded:
             _alert(live, f"{arrived[-1].sender_name}: {arrived[-1].body[:120]}")
 
@@ -359,7 +360,7 @@ class WorkspaceState(rx.State):
 
     @rx.event
     def dismiss_notice(self, index: int):
-        self.notices = [n for i, n in enumerate(self.notices) if i != int(index)]
+        self.notices = [n for i, n in enumerate(plain(self.notices)) if i != int(index)]
 
     @rx.event
     async def answer_transfer(self, interaction_id: int, accept: bool):
@@ -382,14 +383,14 @@ class WorkspaceState(rx.State):
         tab = self._tab(interaction_id)
         if tab is not None:
             tab.child_tab = value
-            self.tabs = list(self.tabs)
+            self.tabs = list(plain(self.tabs))
 
     @rx.event
     async def select_tab(self, value: str):
         self.active_tab = value
         live = await self._live()
         if live.unread.get(value):
-            live.unread = {**live.unread, value: 0}
+            live.unread = {**plain(live.unread), value: 0}
 
     @rx.event(background=True)
     async def accept(self, queue_id: int):
@@ -475,7 +476,8 @@ class WorkspaceState(rx.State):
         live = await self._live()
         if self._tab(interaction_id) is not None:
             key = str(interaction_id)
-            live.conversations = {**live.conversations, key: merge_messages(live.conversations.get(key, []), [message])}
+            conversations = plain(live.conversations)
+            live.conversations = {**conversations, key: merge_messages(conversations.get(key, []), [message])}
         return live
 
     @rx.event(background=True)
@@ -510,12 +512,12 @@ class WorkspaceState(rx.State):
             async with self:
                 await self._me()
                 live = await self._live()
-                chat = live.conversations.get(str(interaction_id), [])
+                chat = plain(live.conversations).get(str(interaction_id), [])
                 message = next((m for m in chat if m.client_id == client_id), None) if self._tab(interaction_id) else None
                 retrying = message is not None and message.status == "failed"
                 if retrying:
                     message.status = "sending"
-                    live.conversations = dict(live.conversations)
+                    live.conversations = dict(plain(live.conversations))
             if retrying:
                 await self._post(interaction_id, message)
         if not retrying:

@@ -376,9 +376,8 @@ def customer_end(session: Session, *, interaction_id: int) -> list[Change]:
         item.offered_to_id = None
         item.offered_at = None
         item.offer_expires_at = None
-    else:
+    else:  # the agent's tab learns it from the chat's own change; their load is unchanged until they close
         item.customer_ended_at = now
-        changes.append(AgentChanged(item.agent_id))
     system_message(session, interaction_id=item.id, body="The customer ended the chat.")
     item.updated_at = now
     audit.record(session, action="interaction.customer_ended", actor_kind="customer", target_kind="interaction", target_id=item.id)

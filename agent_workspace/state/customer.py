@@ -179,6 +179,7 @@ class CustomerChatState(rx.State):
             return
         self.form_error = ""
         self._interaction_id = started.interaction.id
+        self._last_registered = time.monotonic()  # _start registered the tab
         self.chat_key = started.interaction.public_id
         self.messages, self.last_id, self.transcript_url = [], 0, ""
         await self._refresh()

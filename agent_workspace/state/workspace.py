@@ -222,6 +222,12 @@ class WorkspaceState(rx.State):
         if self.active_tab != "inbox" and self.active_tab not in open_keys:
             self.active_tab = "inbox"
 
+    async def _drop_tab(self, interaction_id: int) -> None:
+        """This agent closed the chat: its tab goes without re-reading the others."""
+        self.tabs = [tab for tab in plain(self.tabs) if tab.interaction_id != interaction_id]
+        self._forget_closed(await self._live(), {str(tab.interaction_id) for tab in plain(self.tabs)})
+        self.active_tab = "inbox"
+
     async def _live(self) -> LiveState:
         return await self.get_state(LiveState)
 
@@ -279,21 +285,24 @@ class WorkspaceState(rx.State):
             typing = typing and not any(m.sender_kind == SenderKind.CUSTOMER for m in carried)
             self._apply_live(live, interaction_id, carried, typing)
         deltas = await read(views.chat_deltas, cursors=unread_cursors) if unread_cursors else []
-        ended = {tab.interaction_id for tab in self.tabs if tab.customer_ended}
-        changed = {
-            d.interaction_id
-            for d in deltas
-            if d.state != InteractionState.WORK_IN_PROGRESS
-            or d.agent_id != self._uid
-            or (d.customer_ended and d.interaction_id not in ended)
-        }
+        gone = {d.interaction_id for d in deltas if d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != self._uid}
         for delta in deltas:
-            if delta.interaction_id not in changed:
+            if delta.interaction_id not in gone:
                 self._apply_live(live, delta.interaction_id, delta.new_messages, delta.customer_typing)
-        if changed:  # ended, closed or moved: those tabs and the header, not every chat
-            await self._refresh(chats=changed)
+        self._mark_ended({d.interaction_id for d in deltas if d.customer_ended})
+        if gone:  # closed or moved elsewhere: the header and the tabs, not every chat
+            await self._refresh(chats=set())
         else:
             self._update_urgency(live)
+
+    def _mark_ended(self, interaction_ids: set[int]) -> None:
+        """The customer left these chats: their tabs say so, and wait for the agent's Close."""
+        if any(not tab.customer_ended for tab in plain(self.tabs) if tab.interaction_id in interaction_ids):
+            tabs = plain(self.tabs)
+            for tab in tabs:
+                if tab.interaction_id in interaction_ids:
+                    tab.customer_ended = True
+            self.tabs = list(tabs)
 
     async def _refresh_inbox(self, prefetched: PrefetchedInbox | None = None) -> None:
         """Header counts and cards. A ``prefetched`` read counts only if it began after
@@ -554,8 +563,8 @@ class WorkspaceState(rx.State):
             )
         except ServiceError as error:
             return rx.toast.error(str(error))
-        self.active_tab = "inbox"
-        await self._refresh(chats=set())
+        await self._drop_tab(interaction_id)
+        await self._refresh_inbox()
         self._publish(changes)
         return rx.toast.success("Chat closed; transcript saved to the record." if save_history else "Chat ended; history not saved to the record.")
 

@@ -36,6 +36,9 @@ class Settings:
     offer_timeout_seconds: int
     presence_grace_seconds: int
     delayed_claim_seconds: float
+    # A customer's tab re-reads its chat on its 15 s tick only after this long
+    # without a push (a lost push before the next message shows as a gap).
+    resync_quiet_seconds: int
     session_hours: int
     # Also bind sessions to the client address; off by default because mobile
     # and roaming agents change addresses during a shift.
@@ -58,6 +61,7 @@ def settings() -> Settings:
         offer_timeout_seconds=_int("AW_OFFER_TIMEOUT_SECONDS", 45),
         presence_grace_seconds=_int("AW_PRESENCE_GRACE_SECONDS", 60),
         delayed_claim_seconds=float(os.environ.get("AW_DELAYED_CLAIM_SECONDS", "1.5")),
+        resync_quiet_seconds=_int("AW_RESYNC_QUIET_SECONDS", 14),
         session_hours=_int("AW_SESSION_HOURS", 12),
         session_bind_address=_bool("AW_SESSION_BIND_ADDRESS"),
         attachment_dir=Path(os.environ.get("AW_ATTACHMENT_DIR", data_dir / "attachments")),

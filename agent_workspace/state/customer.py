@@ -17,6 +17,7 @@ import reflex as rx
 from agent_workspace import realtime
 from agent_workspace.models import InteractionState, SenderKind
 from agent_workspace.api import CHAT_COOKIE
+from agent_workspace.config import settings
 from agent_workspace.security import Access, access
 from agent_workspace.services import conversations, routing, views
 from agent_workspace.services.errors import ServiceError
@@ -58,6 +59,7 @@ class CustomerChatState(rx.State):
     _interaction_id: int = 0
     _last_registered: float = 0.0
     _read_at: float = 0.0  # wall clock (pushes may run in another process) when the chat was last read
+    _heard_at: float = 0.0  # wall clock when a push or a read last reached this tab
 
     loaded: bool = False
     queue_options: list[list[str]] = []
@@ -109,6 +111,7 @@ class CustomerChatState(rx.State):
         waiting customers at once (``_prefetch_places``)."""
         if not self._interaction_id:
             return
+        self._heard_at = time.time()
         if changes and self.phase == "chatting" and all(isinstance(c, MessagePosted) for c in changes):
             carried = carried_messages(changes, interaction_id=self._interaction_id, cursor=self.last_id)
             if carried is not None:
@@ -289,15 +292,17 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def tick(self, _value: str = ""):
-        """Every 15 s: re-reads the chat, so a push lost on the way heals, and keeps
-        the tab registered. While the agent types the page ticks every 2 s,
-        because typing signals expire without a push."""
+        """Every 15 s: keeps the tab registered and, after a quiet spell, re-reads
+        the chat, so a push lost on the way heals (every waiting customer's tab
+        ticks, and pages loaded together tick together). While the agent types
+        the page ticks every 2 s and always reads: typing signals expire without a push."""
         if not await self._chat():
             return
         if time.monotonic() - self._last_registered >= REGISTER_SECONDS:
             self._last_registered = time.monotonic()
             await call(_resume, public_id=self.chat_key, token=self.router.session.client_token)
-        await self._refresh()
+        if self.agent_typing or time.time() - self._heard_at >= settings().resync_quiet_seconds:
+            await self._refresh()
 
 
 def _wait_words(seconds: int) -> str:

@@ -31,6 +31,7 @@ from tests.scaleout import harness
 
 OFFER_TIMEOUT_SECONDS = 6
 PRESENCE_GRACE_SECONDS = 60
+RESYNC_QUIET_SECONDS = 2
 PASSWORD = "correct-horse-battery"
 
 
@@ -97,6 +98,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             "AW_OFFER_TIMEOUT_SECONDS": str(OFFER_TIMEOUT_SECONDS),
             "AW_PRESENCE_GRACE_SECONDS": str(PRESENCE_GRACE_SECONDS),
             "AW_DELAYED_CLAIM_SECONDS": "5",
+            "AW_RESYNC_QUIET_SECONDS": str(RESYNC_QUIET_SECONDS),
         }
         b_workers = int(os.environ.get("AW_SCALE_B_WORKERS", "2"))
         for name, workers in (("a", 1), ("b", b_workers)):

@@ -158,8 +158,7 @@ class LoadCustomer(CustomerTab):
 
     async def life(self) -> None:
         run = self.run
-        await self.send("on_load")
-        await self.wait_until(lambda v: v.get("loaded"), timeout=60, what="loaded")
+        await self.load()
         await asyncio.sleep(random.uniform(0, max(run.args.ramp, run.args.interval)))
         while not run.stopping:
             self.round += 1
@@ -269,10 +268,8 @@ class LoadAgent(AgentTab):
             self.run.stats.errors["close_chat not confirmed"] += 1
 
     async def life(self) -> None:
-        await self.send("on_load")
-        await self.wait_until(lambda v: v.get("loaded"), timeout=60, what="loaded")
-        await self.send("set_presence", {"label": "Available"})
-        await self.wait_until(lambda v: v.get("presence") == "available", timeout=60, what="Available")
+        await self.load()
+        await self.go_available()
         while not self.run.stopping:
             v = self.vars
             open_tabs = len(v.get("tabs", []))

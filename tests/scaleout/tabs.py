@@ -79,6 +79,11 @@ class Tab:
                 pass
         return self.vars
 
+    async def load(self) -> None:
+        """What opening the page does: its ``on_load``, until it says it has loaded."""
+        await self.send("on_load")
+        await self.wait_until(lambda v: v.get("loaded"), timeout=60, what="the page loaded")
+
     async def close(self) -> None:
         self.stop_ticking()
         await self.client.close()
@@ -99,6 +104,10 @@ class AgentTab(Tab):
     path = "/workspace"
     tick_seconds = 5.0  # pages/workspace.py: rx.moment(interval=5000, on_change=tick)
 
+    async def go_available(self) -> None:
+        await self.send("set_presence", {"label": "Available"})
+        await self.wait_until(lambda v: v.get("presence") == "available", timeout=60, what="Available")
+
     def tab(self, interaction_id: int) -> dict | None:
         return next((t for t in self.vars.get("tabs", []) if t["interaction_id"] == interaction_id), None)
 
@@ -109,3 +118,24 @@ class AgentTab(Tab):
     def bodies(self, interaction_id: int, kind: str) -> list[str]:
         tab = self.tab(interaction_id)
         return [m["body"] for m in (self.messages_of(tab) if tab else []) if m["sender_kind"] == kind]
+
+
+async def open_chat(cluster, *, prefix: str, capacity: int, question: str, customer_ticks: bool = True) -> tuple[AgentTab, CustomerTab, int, int]:
+    """An agent on B (Available) and a customer on A, chatting: the customer starts
+    a chat, it is offered to the agent and the agent accepts it. Returns the two
+    tabs, the chat's id and the agent's user id."""
+    queue_id, queue_name = cluster.queue(prefix)
+    agent_id, cookie = cluster.agent(queues=[queue_name], capacity=capacity)
+    agent = await AgentTab().connect(cluster.b.port, cookie)
+    customer = await CustomerTab().connect(cluster.a.port, tick=customer_ticks)
+    await agent.load()
+    await agent.go_available()
+    await customer.load()
+    await customer.send("start_chat", {"form": {"name": f"{prefix} Customer", "email": f"{prefix.lower()}@example.com", "queue_id": str(queue_id), "question": question}})
+    await customer.wait_until(lambda v: v.get("phase") == "waiting", what="waiting")
+    # The offer is made on A (where the chat started) and pushed to the agent's socket on B.
+    await agent.wait_until(lambda v: any(c["offered_to_me"] for c in v.get("inbox", [])), what="the offer")
+    await agent.send("accept", {"queue_id": queue_id})
+    vars_ = await agent.wait_until(lambda v: len(v.get("tabs", [])) == 1, what="the accepted chat")
+    await customer.wait_until(lambda v: v.get("phase") == "chatting", what="chatting")
+    return agent, customer, vars_["tabs"][0]["interaction_id"], agent_id

@@ -8,35 +8,15 @@ import pytest
 from sqlmodel import col, select
 
 from agent_workspace.models import Interaction, Message
-from tests.scaleout.tabs import AgentTab, CustomerTab
+from tests.scaleout.tabs import open_chat
 
 pytestmark = pytest.mark.scaleout
 ROUNDS = 5
 
 
 async def test_customer_on_a_and_agent_on_b_exchange_messages(cluster):
-    queue_id, queue_name = cluster.queue("Cross")
-    agent_id, cookie = cluster.agent(queues=[queue_name], capacity=2)
-    agent = await AgentTab().connect(cluster.b.port, cookie)
-    customer = await CustomerTab().connect(cluster.a.port)
+    agent, customer, interaction_id, agent_id = await open_chat(cluster, prefix="Cross", capacity=2, question="Across two processes?")
     try:
-        await agent.send("on_load")
-        await agent.wait_until(lambda v: v.get("loaded"), what="the workspace loaded")
-        await agent.send("set_presence", {"label": "Available"})
-        await agent.wait_until(lambda v: v.get("presence") == "available", what="Available")
-
-        await customer.send("on_load")
-        await customer.wait_until(lambda v: v.get("loaded"), what="the chat page loaded")
-        await customer.send("start_chat", {"form": {"name": "Cross Customer", "email": "cross@example.com", "queue_id": str(queue_id), "question": "Across two processes?"}})
-        await customer.wait_until(lambda v: v.get("phase") == "waiting", what="waiting")
-
-        # The offer is made on A (where the chat started) and pushed to the agent's socket on B.
-        await agent.wait_until(lambda v: any(c["offered_to_me"] for c in v.get("inbox", [])), what="the offer")
-        await agent.send("accept", {"queue_id": queue_id})
-        vars_ = await agent.wait_until(lambda v: len(v.get("tabs", [])) == 1, what="the accepted chat")
-        interaction_id = vars_["tabs"][0]["interaction_id"]
-        await customer.wait_until(lambda v: v.get("phase") == "chatting", what="chatting")
-
         for n in range(ROUNDS):
             await customer.send("send", {"form": {"body": f"customer says {n}"}})
             await agent.wait_until(lambda v: f"customer says {n}" in agent.bodies(interaction_id, "customer"), timeout=10, what=f"customer message {n} on B")

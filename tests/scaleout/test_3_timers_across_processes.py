@@ -32,13 +32,10 @@ async def test_an_offer_to_an_agent_on_b_times_out_and_goes_to_an_agent_on_a(clu
     customer = await CustomerTab().connect(cluster.a.port)
     try:
         for tab in (slow, quick):
-            await tab.send("on_load")
-            await tab.wait_until(lambda v: v.get("loaded"), what="loaded")
-        await slow.send("set_presence", {"label": "Available"})
-        await slow.wait_until(lambda v: v.get("presence") == "available", what="Available")
+            await tab.load()
+        await slow.go_available()
 
-        await customer.send("on_load")
-        await customer.wait_until(lambda v: v.get("loaded"), what="loaded")
+        await customer.load()
         await customer.send("start_chat", {"form": {"name": "Patient Customer", "email": "patient@example.com", "queue_id": str(queue_id), "question": "Is anyone there?"}})
         await customer.wait_until(lambda v: v.get("phase") == "waiting", what="waiting")
         await slow.wait_until(lambda v: any(c["offered_to_me"] for c in v.get("inbox", [])), what="the offer on B")
@@ -82,10 +79,8 @@ async def test_presence_expires_for_a_silent_tab_on_b_but_not_for_a_live_one(clu
     live = await AgentTab().connect(cluster.b.port, live_cookie)  # ticks every 5 s, like the page
     try:
         for tab in (silent, live):
-            await tab.send("on_load")
-            await tab.wait_until(lambda v: v.get("loaded"), what="loaded")
-            await tab.send("set_presence", {"label": "Available"})
-            await tab.wait_until(lambda v: v.get("presence") == "available", what="Available")
+            await tab.load()
+            await tab.go_available()
         # Time passes for the silent tab only: its last heartbeat is moved back
         # past the grace period (the live tab keeps heartbeating through B).
         backdated = utcnow() - timedelta(seconds=PRESENCE_GRACE_SECONDS + 1)

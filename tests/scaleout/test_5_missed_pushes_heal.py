@@ -11,7 +11,7 @@ import pytest
 from agent_workspace.models import SenderKind
 from agent_workspace.services import conversations
 from tests.scaleout.conftest import RESYNC_QUIET_SECONDS
-from tests.scaleout.tabs import AgentTab, CustomerTab
+from tests.scaleout.tabs import open_chat
 
 pytestmark = pytest.mark.scaleout
 
@@ -25,24 +25,9 @@ def _store_unannounced(cluster, *, interaction_id: int, agent_id: int, body: str
 
 
 async def test_a_message_whose_push_was_lost_shows_after_the_next_message_or_the_next_quiet_tick(cluster):
-    queue_id, queue_name = cluster.queue("Heal")
-    agent_id, cookie = cluster.agent(queues=[queue_name], capacity=1)
-    agent = await AgentTab().connect(cluster.b.port, cookie)
-    customer = await CustomerTab().connect(cluster.a.port, tick=False)  # ticks are sent by hand below
+    # Ticks are sent by hand below.
+    agent, customer, interaction_id, agent_id = await open_chat(cluster, prefix="Heal", capacity=1, question="Lost pushes?", customer_ticks=False)
     try:
-        await agent.send("on_load")
-        await agent.wait_until(lambda v: v.get("loaded"), what="the workspace loaded")
-        await agent.send("set_presence", {"label": "Available"})
-        await agent.wait_until(lambda v: v.get("presence") == "available", what="Available")
-        await customer.send("on_load")
-        await customer.wait_until(lambda v: v.get("loaded"), what="the chat page loaded")
-        await customer.send("start_chat", {"form": {"name": "Heal Customer", "email": "heal@example.com", "queue_id": str(queue_id), "question": "Lost pushes?"}})
-        await agent.wait_until(lambda v: any(c["offered_to_me"] for c in v.get("inbox", [])), what="the offer")
-        await agent.send("accept", {"queue_id": queue_id})
-        vars_ = await agent.wait_until(lambda v: len(v.get("tabs", [])) == 1, what="the accepted chat")
-        interaction_id = vars_["tabs"][0]["interaction_id"]
-        await customer.wait_until(lambda v: v.get("phase") == "chatting", what="chatting")
-
         # The next message's push follows a message the tab never got: it reads both, in order.
         _store_unannounced(cluster, interaction_id=interaction_id, agent_id=agent_id, body="lost one")
         await agent.send("send_message", {"form": {"interaction_id": str(interaction_id), "body": "pushed one"}})

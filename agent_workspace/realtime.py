@@ -2,12 +2,12 @@
 
 Services return change notices (``services.events``); ``publish`` turns them
 into the client tokens to refresh, looked up in the database
-(``client_connection``), and pokes each one with the changes that concern it. A poked state re-reads what it
-shows from the database after its own cursor, or, for a ``MessagePosted`` that
-continues that cursor, appends the message the notice carries; so pushes are
-idempotent, can arrive in any order, and reach a token on any worker (with
-Redis as the state manager Reflex relays the update to the worker that owns
-the socket). Queue changes are gathered briefly, for all tabs of a kind at
+(``client_connection``), and pokes each one with the changes that concern it.
+A poked state re-reads what it shows from the database after its own cursor,
+or, for a ``MessagePosted`` that continues that cursor, appends the message
+the notice carries; so pushes are idempotent, can arrive in any order, and
+reach a token on any worker (with Redis as the state manager Reflex relays the
+update to the worker that owns the socket). Queue changes are gathered briefly, for all tabs of a kind at
 once: a busy queue changes many times a second for every member and every
 waiting customer, who all see the same cards and the same line, so one read
 serves them all (a receiver's ``prefetch``).

@@ -297,11 +297,11 @@ class WorkspaceState(rx.State):
 
     def _mark_ended(self, interaction_ids: set[int]) -> None:
         """The customer left these chats: their tabs say so, and wait for the agent's Close."""
-        if any(not tab.customer_ended for tab in plain(self.tabs) if tab.interaction_id in interaction_ids):
-            tabs = plain(self.tabs)
-            for tab in tabs:
-                if tab.interaction_id in interaction_ids:
-                    tab.customer_ended = True
+        tabs = plain(self.tabs)
+        newly = [tab for tab in tabs if tab.interaction_id in interaction_ids and not tab.customer_ended]
+        for tab in newly:
+            tab.customer_ended = True
+        if newly:
             self.tabs = list(tabs)
 
     async def _refresh_inbox(self, prefetched: PrefetchedInbox | None = None) -> None:

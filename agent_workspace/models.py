@@ -75,6 +75,8 @@ class User(SQLModel, table=True):
     presence: str = Field(default=Presence.OFFLINE, max_length=16, index=True)
     presence_changed_at: datetime = Field(default_factory=utcnow)
     last_seen_at: datetime | None = None
+    # Opted in to be offered chats of their queues outside business hours.
+    after_hours: bool = Field(default=False)
     active: bool = Field(default=True)
     password_changed_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)
@@ -117,10 +119,20 @@ class LoginAttempt(SQLModel, table=True):
 
 
 class Queue(SQLModel, table=True):
+    """A queue of chats, with its business hours (read through ``services.hours``)."""
+
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=80)
     description: str = Field(default="", max_length=500)
     active: bool = Field(default=True)
+    # Business hours: a weekly schedule such as "Mon-Fri 09:00-17:00; Sat 10:00-14:00"
+    # in ``time_zone`` (empty: open around the clock), closures such as
+    # "2026-12-24, 2026-12-31..2027-01-01" (whole days in that time zone), and
+    # what customers read while the queue is closed.
+    weekly_hours: str = Field(default="", max_length=500)
+    time_zone: str = Field(default="UTC", max_length=64)
+    closures: str = Field(default="", max_length=2000)
+    closed_message: str = Field(default="", max_length=500)
 
 
 class QueueMember(SQLModel, table=True):
@@ -196,7 +208,11 @@ class Interaction(SQLModel, table=True):
 
 
 class OfferRejection(SQLModel, table=True):
-    """An agent said no (or let the offer lapse): never offer them that item again."""
+    """An agent rejected the chat, with a reason: never offer them that item again.
+
+    A lapsed offer is not a rejection: it sets the agent Away, and the chat is
+    offered to them again once they are Available (``routing.sweep``).
+    """
 
     __tablename__ = "offer_rejection"
 
@@ -241,8 +257,14 @@ class Attachment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class RecordSource(StrEnum):
+    CHAT = "chat"  # created by an agent from a chat
+    LEFT_MESSAGE = "left_message"  # a customer left a message when nobody was available
+
+
 class SupportRecord(SQLModel, table=True):
-    """A case (CS…) or an incident (INC…) created from a chat."""
+    """A case (CS…) or an incident (INC…) created from a chat, or a case from a message
+    a customer left on the public page (``source``, in ``queue_id``)."""
 
     __tablename__ = "support_record"
 
@@ -251,6 +273,8 @@ class SupportRecord(SQLModel, table=True):
     number: str | None = Field(default=None, unique=True, max_length=20)
     interaction_id: int | None = Field(default=None, foreign_key="interaction.id", index=True)
     customer_id: int | None = Field(default=None, foreign_key="customer.id")
+    queue_id: int | None = Field(default=None, foreign_key="queue.id", index=True)
+    source: str = Field(default=RecordSource.CHAT, max_length=16)
     short_description: str = Field(max_length=160)
     description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     priority: int = Field(default=4)
@@ -287,6 +311,7 @@ class OutgoingEmail(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     interaction_id: int | None = Field(default=None, foreign_key="interaction.id", index=True)
+    record_id: int | None = Field(default=None, foreign_key="support_record.id", index=True)
     to_address: str = Field(max_length=254)
     subject: str = Field(max_length=250)
     body: str = Field(sa_column=Column(Text, nullable=False))

@@ -61,14 +61,21 @@ def test_upgrade_ends_sessions_opened_before_browser_binding(tmp_path: Path) -> 
     command.upgrade(alembic_config(url), "0005")
     engine = create_engine(url)
     with Session(engine) as session:
-        user = make_user(session, "alice")
+        # Raw SQL: the model has columns of later revisions.
+        user_id = session.execute(
+            text(
+                "INSERT INTO user (username, display_name, email, password_hash, roles, capacity, presence,"
+                " presence_changed_at, active, password_changed_at, created_at) VALUES ('alice', 'Alice', '', 'x',"
+                " 'workspace_user', 4, 'offline', '2026-01-01 00:00:00', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+        ).lastrowid
         for token_hash, ticket_hash, revoked in (("live", None, None), (None, "pending", None), ("ended", None, "2026-01-01 00:00:00")):
             session.execute(
                 text(
                     "INSERT INTO auth_session (token_hash, ticket_hash, user_id, created_at, expires_at, revoked_at)"
                     " VALUES (:token, :ticket, :user, '2026-01-01 00:00:00', '2999-01-01 00:00:00', :revoked)"
                 ),
-                {"token": token_hash, "ticket": ticket_hash, "user": user.id, "revoked": revoked},
+                {"token": token_hash, "ticket": ticket_hash, "user": user_id, "revoked": revoked},
             )
         session.commit()
 

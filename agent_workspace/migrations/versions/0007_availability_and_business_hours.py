@@ -22,41 +22,45 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('queue', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('weekly_hours', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('time_zone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False, server_default='UTC'))
-        batch_op.add_column(sa.Column('closures', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('closed_message', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False, server_default=''))
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('after_hours', sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table('support_record', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('queue_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False, server_default='chat'))
-        batch_op.create_index(batch_op.f('ix_support_record_queue_id'), ['queue_id'], unique=False)
-        batch_op.create_foreign_key('fk_support_record_queue_id', 'queue', ['queue_id'], ['id'])
-    with op.batch_alter_table('outgoing_email', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('record_id', sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_outgoing_email_record_id'), ['record_id'], unique=False)
-        batch_op.create_foreign_key('fk_outgoing_email_record_id', 'support_record', ['record_id'], ['id'])
+    # Plain ADD COLUMNs (no table rebuild on SQLite, which would trip over the
+    # foreign keys pointing at these tables).
+    text = sqlmodel.sql.sqltypes.AutoString
+    op.add_column('queue', sa.Column('weekly_hours', text(length=500), nullable=False, server_default=''))
+    op.add_column('queue', sa.Column('time_zone', text(length=64), nullable=False, server_default='UTC'))
+    op.add_column('queue', sa.Column('closures', text(length=2000), nullable=False, server_default=''))
+    op.add_column('queue', sa.Column('closed_message', text(length=500), nullable=False, server_default=''))
+    op.add_column('user', sa.Column('after_hours', sa.Boolean(), nullable=False, server_default=sa.false()))
+    _add_reference('support_record', 'queue_id', 'queue')
+    op.add_column('support_record', sa.Column('source', text(length=16), nullable=False, server_default='chat'))
+    op.create_index('ix_support_record_queue_id', 'support_record', ['queue_id'])
+    _add_reference('outgoing_email', 'record_id', 'support_record')
+    op.create_index('ix_outgoing_email_record_id', 'outgoing_email', ['record_id'])
 
     offer_rejection = sa.table('offer_rejection', sa.column('reason', sa.String))
     op.execute(offer_rejection.delete().where(offer_rejection.c.reason == 'Offer timed out'))
 
 
+def _add_reference(table: str, column: str, target: str) -> None:
+    """A nullable foreign key column. SQLite adds one in place with an inline
+    REFERENCES, which Alembic only offers through a table rebuild."""
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute(f'ALTER TABLE {table} ADD COLUMN {column} INTEGER REFERENCES {target} (id)')
+    else:
+        op.add_column(table, sa.Column(column, sa.Integer(), sa.ForeignKey(f'{target}.id'), nullable=True))
+
+
 def downgrade() -> None:
-    with op.batch_alter_table('outgoing_email', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_outgoing_email_record_id', type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_outgoing_email_record_id'))
-        batch_op.drop_column('record_id')
-    with op.batch_alter_table('support_record', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_support_record_queue_id', type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_support_record_queue_id'))
-        batch_op.drop_column('source')
-        batch_op.drop_column('queue_id')
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.drop_column('after_hours')
-    with op.batch_alter_table('queue', schema=None) as batch_op:
-        batch_op.drop_column('closed_message')
-        batch_op.drop_column('closures')
-        batch_op.drop_column('time_zone')
-        batch_op.drop_column('weekly_hours')
+    op.drop_index('ix_outgoing_email_record_id', 'outgoing_email')
+    op.drop_index('ix_support_record_queue_id', 'support_record')
+    for table, column in (
+        ('outgoing_email', 'record_id'),
+        ('support_record', 'source'),
+        ('support_record', 'queue_id'),
+        ('user', 'after_hours'),
+        ('queue', 'closed_message'),
+        ('queue', 'closures'),
+        ('queue', 'time_zone'),
+        ('queue', 'weekly_hours'),
+    ):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column(column)

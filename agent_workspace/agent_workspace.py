@@ -18,9 +18,10 @@ from agent_workspace.pages.login import login
 from agent_workspace.pages.supervisor import supervisor
 from agent_workspace.pages.workspace import workspace
 from agent_workspace.security import DenyByDefault
-from agent_workspace.services import attachments, knowledge, routing
+from agent_workspace.services import attachments, availability, knowledge, routing
 from agent_workspace.state.auth import AuthState, LoginState
 from agent_workspace.state.customer import CustomerChatState
+from agent_workspace.state.left_messages import LeftMessagesState
 from agent_workspace.state.supervisor import SupervisorState
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.workspace import WorkspaceState
@@ -31,19 +32,26 @@ SWEEP_SECONDS = 2.0
 STALE_CLIENT_SECONDS = 15 * 60
 
 
-def _sweep() -> list:
+def _sweep(open_before: frozenset[int] | None) -> tuple[list, frozenset[int]]:
     config = settings()
     with session_scope() as session:
-        changes = routing.sweep(session, presence_grace_seconds=config.presence_grace_seconds)
+        open_now = availability.open_queue_ids(session)
+        changes = routing.sweep(
+            session,
+            presence_grace_seconds=config.presence_grace_seconds,
+            hours_turned=() if open_before is None else open_now ^ open_before,
+        )
         realtime.forget_stale_clients(session, older_than_seconds=STALE_CLIENT_SECONDS)
-        return changes
+        return changes, open_now
 
 
 async def sweeper() -> None:
-    """Offer timeouts, presence expiry and queue draining, from stored timestamps."""
+    """Offer timeouts, presence expiry, queues opening and closing by their business
+    hours, and queue draining, from stored timestamps and schedules."""
+    open_before: frozenset[int] | None = None
     while True:
         try:
-            changes = await run_blocking(_sweep)
+            changes, open_before = await run_blocking(_sweep, open_before)
             await realtime.publish(changes)
         except asyncio.CancelledError:
             raise
@@ -81,7 +89,7 @@ app.add_page(
     workspace,
     route=routes.WORKSPACE,
     title="Inbox · Agent Workspace",
-    on_load=[AuthState.require_login, WorkspaceState.on_load],
+    on_load=[AuthState.require_login, WorkspaceState.on_load, LeftMessagesState.load],
 )
 app.add_page(
     supervisor,

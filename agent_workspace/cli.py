@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sqlmodel import select
+
 from agent_workspace.config import database_url
 from agent_workspace.db import session_scope
 from agent_workspace.kb_cli import add_kb_commands
 from agent_workspace.migrations import upgrade
+from agent_workspace.models import Queue, utcnow
 from agent_workspace.services import auth, routing, seed
-from agent_workspace.services.errors import ServiceError
+from agent_workspace.services import hours as business_hours
+from agent_workspace.services.errors import NotFound, ServiceError
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
@@ -74,6 +78,34 @@ def _queue_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _queue_hours(args: argparse.Namespace) -> int:
+    """Change only the options given (then print the result); with none, just print."""
+    given = {"weekly_hours": args.weekly, "time_zone": args.time_zone, "closures": args.closures, "closed_message": args.message}
+    changing = any(value is not None for value in given.values())
+    with session_scope(writer=changing) as session:
+        queue = session.exec(select(Queue).where(Queue.name == args.name)).first()
+        if queue is None:
+            raise NotFound(f"No queue named {args.name!r}.")
+        if changing:
+            current = {name: getattr(queue, name) for name in given}
+            business_hours.set_hours(
+                session, queue_id=queue.id, **{name: current[name] if value is None else value for name, value in given.items()}, actor_id=None
+            )
+            print(f"Business hours of {queue.name!r} saved.")
+        hours, now = business_hours.hours_of(queue), utcnow()
+        print(business_hours.describe(hours))
+        opening = business_hours.next_opening(hours, now)
+        if opening is not None:
+            print(f"Closed now; opens {business_hours.opening_text(hours, opening, now)} ({opening:%Y-%m-%d %H:%M} UTC).")
+        elif business_hours.is_open(hours, now):
+            print("Open now.")
+        else:
+            print(f"Closed now; it does not open within {business_hours.HORIZON_DAYS} days.")
+        if queue.closed_message:
+            print(f"Out-of-hours message: {queue.closed_message}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agent-workspace", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -105,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     queue_create.add_argument("--name", required=True)
     queue_create.add_argument("--description", default="")
     queue_create.set_defaults(func=_queue_create)
+    queue_hours = queue.add_parser("hours", help="show or set a queue's business hours (only the options given change)")
+    queue_hours.add_argument("--name", required=True)
+    queue_hours.add_argument("--weekly", help='e.g. "Mon-Fri 09:00-17:00; Sat 10:00-14:00"; "" is open around the clock')
+    queue_hours.add_argument("--time-zone", help="IANA name, e.g. Europe/Berlin")
+    queue_hours.add_argument("--closures", help='whole days, e.g. "2026-12-24, 2026-12-31..2027-01-01"')
+    queue_hours.add_argument("--message", help="what customers read while the queue is closed")
+    queue_hours.set_defaults(func=_queue_hours)
 
     add_kb_commands(commands)
     return parser

@@ -31,7 +31,7 @@ from sqlmodel import Session, col
 from agent_workspace.db import run_reading, session_scope
 from agent_workspace.models import ClientConnection, Interaction, QueueMember, utcnow
 from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
-from agent_workspace.services.routing import WAITING_STATES
+from agent_workspace.services.availability import WAITING_STATES
 
 log = logging.getLogger(__name__)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlmodel import select
 
 from agent_workspace.db import session_scope
 from agent_workspace.models import Queue, QueueMember, User
+from agent_workspace.services import hours, routing
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -68,3 +70,64 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(cli_database, args, me
     assert result.returncode == 2
     assert message in result.stderr
     assert counts() == before
+
+
+def stored_hours(name: str) -> tuple[str, str, str, str]:
+    with session_scope(writer=False) as session:
+        queue = session.exec(select(Queue).where(Queue.name == name)).one()
+        return queue.weekly_hours, queue.time_zone, queue.closures, queue.closed_message
+
+
+def test_queue_hours_sets_only_the_options_given_and_prints_them(cli_database):
+    assert run_cli("queue", "create", "--name", "Billing").returncode == 0
+    shown = run_cli("queue", "hours", "--name", "Billing")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines() == ["Open around the clock", "Open now."]
+
+    saved = run_cli("queue", "hours", "--name", "Billing", "--weekly", "mon-fri 9:00-17:00", "--time-zone", "Europe/Berlin", "--message", "Back soon")
+    assert saved.returncode == 0, saved.stderr
+    assert "Mon–Fri 09:00–17:00 (Europe/Berlin)" in saved.stdout
+    assert stored_hours("Billing") == ("Mon-Fri 09:00-17:00", "Europe/Berlin", "", "Back soon")
+
+    closed = run_cli("queue", "hours", "--name", "Billing", "--closures", "2000-01-01..2999-12-31")
+    assert closed.returncode == 0, closed.stderr
+    assert stored_hours("Billing") == ("Mon-Fri 09:00-17:00", "Europe/Berlin", "2000-01-01..2999-12-31", "Back soon")
+    assert "Closed now; it does not open within 400 days." in closed.stdout
+    assert "Out-of-hours message: Back soon" in closed.stdout
+
+    reopened = run_cli("queue", "hours", "--name", "Billing", "--closures", "", "--weekly", "Mon-Sun 00:00-24:00")
+    assert reopened.returncode == 0 and "Open now." in reopened.stdout
+
+
+def test_queue_hours_tells_when_a_closed_queue_opens(cli_database):
+    assert run_cli("queue", "create", "--name", "Nights").returncode == 0
+    opens = (datetime.now(timezone.utc) + timedelta(days=3)).date()  # a weekday it is not today (nor tomorrow)
+    day = hours.DAY_NAMES[opens.weekday()]
+    saved = run_cli("queue", "hours", "--name", "Nights", "--weekly", f"{day} 03:00-04:00")
+    assert saved.returncode == 0, saved.stderr
+    assert f"Closed now; opens {day} 03:00 UTC ({opens} 03:00 UTC)." in saved.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--weekly", "Mon 09:00-25:00"), 'Weekly hours: "25:00" in "Mon 09:00-25:00" is not a time'),
+        (("--weekly", "Mon-Fri 09:00-17:00", "--time-zone", "Mars/Olympus"), 'Time zone: "Mars/Olympus" is not a known time zone'),
+        (("--closures", "2026-12-24..2026-12-01"), 'Closures: "2026-12-24..2026-12-01" ends before it starts.'),
+        (("--message", "x" * 501), "Out-of-hours message: at most 500 characters."),
+    ],
+)
+def test_queue_hours_bad_input_changes_nothing(cli_database, args, message):
+    with session_scope() as session:
+        queue = routing.create_queue(session, name="Billing")
+        hours.set_hours(session, queue_id=queue.id, weekly_hours="Sat 10:00-14:00", time_zone="UTC", closures="2026-12-24", closed_message="", actor_id=None)
+    before = stored_hours("Billing")
+    result = run_cli("queue", "hours", "--name", "Billing", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert stored_hours("Billing") == before
+
+
+def test_queue_hours_of_an_unknown_queue(cli_database):
+    result = run_cli("queue", "hours", "--name", "Nope", "--weekly", "")
+    assert result.returncode == 2 and "No queue named 'Nope'." in result.stderr

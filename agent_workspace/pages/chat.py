@@ -6,7 +6,7 @@ import reflex as rx
 
 from agent_workspace.components.form import error_callout, file_drop, text_area, text_field
 from agent_workspace.components.messages import customer_message, message_list
-from agent_workspace.state.customer import CustomerChatState
+from agent_workspace.state.customer import CustomerChatState, Phase
 
 
 def prechat_form() -> rx.Component:
@@ -25,10 +25,12 @@ def prechat_form() -> rx.Component:
                     name="queue_id",
                     required=True,
                     class_name="aw-native-select",
+                    on_change=CustomerChatState.choose_topic,
                 ),
                 spacing="1",
                 width="100%",
             ),
+            outlook_notice(),
             text_area("Your question", name="question", required=True, max_length=1000, rows="4"),
             error_callout(CustomerChatState.form_error),
             rx.button("Start chat", type="submit", size="3", width="100%"),
@@ -40,20 +42,127 @@ def prechat_form() -> rx.Component:
     )
 
 
-def waiting_banner() -> rx.Component:
-    return rx.callout(
-        rx.text(
-            "You are number ",
-            rx.text(CustomerChatState.position.to_string(), as_="span", weight="bold", data_testid="queue-position"),
-            " in line for ",
-            CustomerChatState.queue_name,
-            ". Estimated wait: ",
-            CustomerChatState.estimated_wait,
-            ".",
+def outlook_notice() -> rx.Component:
+    """What the chosen topic can offer now: an agent, a wait, nobody, or closed."""
+    outlook = CustomerChatState.outlook
+    return rx.cond(
+        outlook.status != "",
+        rx.callout(
+            rx.vstack(
+                rx.text(outlook.headline, weight="bold"),
+                rx.text(outlook.detail),
+                rx.cond(
+                    outlook.can_leave_message,
+                    rx.button(
+                        "Leave a message",
+                        type="button",
+                        variant="outline",
+                        # What was typed into the form so far comes along.
+                        on_click=rx.call_script(
+                            "['name', 'email', 'question'].map(id => document.getElementById(id).value)",
+                            callback=CustomerChatState.open_leave_form,
+                        ),
+                    ),
+                ),
+                spacing="2",
+                align="start",
+            ),
+            icon=rx.match(outlook.status, ("available", "circle_check"), ("busy", "clock"), "info"),
+            color_scheme=rx.match(outlook.status, ("available", "green"), ("busy", "blue"), "amber"),
+            role="status",
+            aria_label="Availability",
+            width="100%",
         ),
-        icon="clock",
+    )
+
+
+def waiting_banner() -> rx.Component:
+    """The place in line and the estimate, or plainly that nobody is there, with a choice."""
+    outlook = CustomerChatState.outlook
+    nobody = outlook.can_leave_message
+    return rx.callout(
+        rx.vstack(
+            rx.text(outlook.headline, weight="bold", data_testid="waiting-headline"),
+            rx.cond(
+                nobody & CustomerChatState.keep_waiting,
+                rx.text("You're still in line: an agent takes your chat as soon as one is available."),
+                rx.text(outlook.detail),
+            ),
+            rx.cond(
+                nobody,
+                rx.hstack(
+                    rx.button("Leave a message", on_click=CustomerChatState.open_leave_form),
+                    rx.cond(
+                        ~CustomerChatState.keep_waiting,
+                        rx.button("Keep waiting", variant="soft", on_click=CustomerChatState.choose_keep_waiting),
+                    ),
+                    spacing="2",
+                    wrap="wrap",
+                ),
+            ),
+            spacing="2",
+            align="start",
+        ),
+        icon=rx.cond(nobody, "info", "clock"),
+        color_scheme=rx.cond(nobody, "amber", "blue"),
         role="status",
+        aria_label="Your place in line",
         width="100%",
+    )
+
+
+def leave_message_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.heading("Leave a message", as_="h1", size="6"),
+            rx.text("We'll reply by email as soon as someone from the team is back.", color_scheme="gray"),
+            text_field(
+                "Your name", name="name", control_id="leave-name", required=True, max_length=120,
+                auto_complete="name", default_value=CustomerChatState.leave_name,
+            ),
+            text_field(
+                "Email", name="email", control_id="leave-email", type="email", required=True, max_length=254,
+                auto_complete="email", default_value=CustomerChatState.leave_email,
+            ),
+            text_area(
+                "Your message", name="message", control_id="leave-message", required=True, max_length=4000, rows="6",
+                default_value=CustomerChatState.leave_text,
+            ),
+            error_callout(CustomerChatState.leave_error),
+            rx.hstack(
+                rx.button("Send message", type="submit", size="3"),
+                rx.button("Back", type="button", variant="soft", size="3", on_click=CustomerChatState.cancel_leave),
+                spacing="3",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=CustomerChatState.leave_message,
+        width="100%",
+    )
+
+
+def message_left() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Thanks, we got your message", as_="h1", size="6"),
+        rx.callout(
+            rx.text(
+                "Your reference is ",
+                rx.text(CustomerChatState.left_number, as_="span", weight="bold"),
+                ". We'll reply to ",
+                CustomerChatState.left_email,
+                ".",
+                rx.cond(CustomerChatState.left_confirmed, " A confirmation is on its way to your inbox.", ""),
+            ),
+            icon="circle_check",
+            color_scheme="green",
+            role="status",
+            width="100%",
+        ),
+        rx.button("Start a new chat", variant="soft", on_click=CustomerChatState.new_chat),
+        spacing="3",
+        width="100%",
+        align="start",
     )
 
 
@@ -148,7 +257,7 @@ def conversation() -> rx.Component:
             width="100%",
             align="center",
         ),
-        rx.cond(CustomerChatState.phase == "waiting", waiting_banner()),
+        rx.cond(CustomerChatState.phase == Phase.WAITING, waiting_banner()),
         rx.box(
             message_list(CustomerChatState.messages, render=customer_message, label="Conversation"),
             class_name="aw-scroll",
@@ -156,7 +265,7 @@ def conversation() -> rx.Component:
         ),
         rx.cond(CustomerChatState.agent_typing, rx.text(CustomerChatState.agent_name, " is typing…", size="1", color_scheme="gray", role="status")),
         rx.cond(
-            CustomerChatState.phase == "ended",
+            CustomerChatState.phase == Phase.ENDED,
             rx.vstack(
                 rx.callout("This chat has ended. Thank you for contacting us.", icon="circle_check", role="status", width="100%"),
                 survey(),
@@ -191,12 +300,23 @@ def chat() -> rx.Component:
             rx.card(
                 rx.cond(
                     CustomerChatState.loaded,
-                    rx.cond(CustomerChatState.phase == "form", prechat_form(), conversation()),
+                    rx.match(
+                        CustomerChatState.phase,
+                        (Phase.FORM, prechat_form()),
+                        (Phase.LEAVE, leave_message_form()),
+                        (Phase.LEFT, message_left()),
+                        conversation(),
+                    ),
                     rx.center(rx.spinner(size="3"), padding="32px"),
                 ),
                 width="100%",
                 max_width="640px",
                 size="3",
+            ),
+            # Before a chat starts, the chosen topic's availability is read again.
+            rx.cond(
+                CustomerChatState.phase == Phase.FORM,
+                rx.box(rx.moment(interval=10000, on_change=CustomerChatState.tick), display="none"),
             ),
             padding="16px",
         )

@@ -8,7 +8,7 @@ from agent_workspace.components.form import error_callout, text_area, text_field
 from agent_workspace.components.layout import app_header, role_gate
 from agent_workspace.components.messages import message_list, transcript_message
 from agent_workspace.state.auth import AuthState
-from agent_workspace.state.supervisor import AgentRow, AuditRow, CannedRow, ChatRow, QueueRow, SupervisorState
+from agent_workspace.state.supervisor import HOURS_FIELDS, AgentRow, AuditRow, CannedRow, ChatRow, HoursRow, QueueRow, SupervisorState
 
 
 def _table(caption: str, headers: list[str], rows, render) -> rx.Component:
@@ -23,7 +23,7 @@ def _table(caption: str, headers: list[str], rows, render) -> rx.Component:
 
 
 def _queue(row: QueueRow) -> rx.Component:
-    cells = [row.name, row.waiting.to_string(), row.longest, row.average, row.accepted.to_string(), row.abandoned.to_string(), row.transferred.to_string(), row.rating]
+    cells = [row.name, row.waiting.to_string(), row.longest, row.average, row.accepted.to_string(), row.abandoned.to_string(), row.transferred.to_string(), row.rating, row.hours_status]
     return rx.table.row(*[rx.table.cell(c) for c in cells])
 
 
@@ -81,6 +81,52 @@ def _canned_form() -> rx.Component:
         ),
         on_submit=SupervisorState.create_canned,
         reset_on_submit=True,
+        width="100%",
+    )
+
+
+def _hours_form(row: HoursRow) -> rx.Component:
+    """One queue's hours; the fieldset's legend (the queue name) names the group."""
+    control = "hours-" + row.queue_id.to_string() + "-"
+
+    def field(kind, label: str, name: str, suffix: str, **props) -> rx.Component:
+        return kind(label, name=name, control_id=control + suffix, default_value=getattr(row, name), max_length=HOURS_FIELDS[name][1], **props)
+
+    return rx.form(
+        rx.el.fieldset(
+            rx.el.legend(row.name, class_name="aw-label"),
+            rx.text(row.description, size="1", color_scheme="gray"),
+            rx.el.input(type="hidden", name="queue_id", value=row.queue_id),
+            rx.hstack(
+                field(text_field, "Weekly hours", "weekly_hours", "weekly", placeholder="Mon-Fri 09:00-17:00; Sat 10:00-14:00"),
+                field(text_field, "Time zone", "time_zone", "zone", placeholder="Europe/Berlin"),
+                width="100%",
+                spacing="3",
+            ),
+            field(text_field, "Closures", "closures", "closures", placeholder="2026-12-24, 2026-12-31..2027-01-01"),
+            field(text_area, "Out-of-hours message", "closed_message", "message", rows="2"),
+            error_callout(row.error),
+            rx.button("Save hours", type="submit", variant="outline", aria_label="Save hours for " + row.name),
+            style={"border": "1px solid var(--gray-6)", "border_radius": "6px", "padding": "8px 12px", "width": "100%"},
+        ),
+        on_submit=SupervisorState.save_hours,
+        key=row.queue_id,  # typed text stays with its queue when the list changes
+        width="100%",
+    )
+
+
+def _business_hours() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Business hours", as_="h2", size="4"),
+        rx.text(
+            "Days and times in the queue's time zone, e.g. \"Mon-Fri 09:00-12:00, 13:00-17:00; Sat 10:00-14:00\" "
+            "(22:00-02:00 runs past midnight; empty: open around the clock). Closures are whole days: "
+            "\"2026-12-24, 2026-12-31..2027-01-01\".",
+            size="1",
+            color_scheme="gray",
+        ),
+        rx.foreach(SupervisorState.business_hours, _hours_form),
+        spacing="3",
         width="100%",
     )
 
@@ -144,12 +190,13 @@ def _dashboard() -> rx.Component:
     return rx.vstack(
         app_header(rx.link("Workspace", href="/workspace")),
         rx.heading("Supervisor dashboard", as_="h1", size="6"),
-        _table("Queues today", ["Queue", "Waiting", "Longest wait", "Average wait", "Accepted", "Abandoned", "Transferred", "Satisfaction"], SupervisorState.queues, _queue),
+        _table("Queues today", ["Queue", "Waiting", "Longest wait", "Average wait", "Accepted", "Abandoned", "Transferred", "Satisfaction", "Hours"], SupervisorState.queues, _queue),
         _table("Agents today", ["Agent", "Presence", "Chats", "Handled", "Avg handle time"], SupervisorState.agents, _agent),
         _charts(),
         _table("Active interactions", ["Number", "Customer", "Queue", "Agent", "State", ""], SupervisorState.chats, _chat),
         _table("Canned responses", ["Title", "Queue", "Reply", ""], SupervisorState.canned, _canned),
         _canned_form(),
+        _business_hours(),
         _table("Audit log (latest 100)", ["When (UTC)", "Who", "Action", "Detail"], SupervisorState.audit, _audit),
         _viewer(),
         rx.box(rx.moment(interval=5000, on_change=SupervisorState.tick), display="none"),

@@ -10,7 +10,9 @@ from agent_workspace.components.messages import agent_message, message_list
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.auth import AuthState
 from agent_workspace.components.assist import assist_panel
+from agent_workspace.components.countdown import countdown
 from agent_workspace.components.interaction import actions_toolbar, details_tab, record_tab, tool_dialogs
+from agent_workspace.components.left_messages import left_messages_section
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.views import ChatTab, InboxCardView, TransferOfferView
 from agent_workspace.state.workspace import PRESENCE_LABELS, LiveState, WorkspaceState
@@ -44,8 +46,15 @@ def presence_picker() -> rx.Component:
             WorkspaceState.active_chats.to_string() + " / " + WorkspaceState.capacity.to_string() + " chats",
             variant="soft",
         ),
+        rx.hstack(
+            rx.switch(id="after-hours", checked=WorkspaceState.after_hours, on_change=WorkspaceState.set_after_hours),
+            rx.el.label("Take chats after hours", html_for="after-hours", class_name="aw-label"),
+            align="center",
+            spacing="1",
+        ),
         align="center",
         spacing="2",
+        wrap="wrap",
     )
 
 
@@ -54,6 +63,9 @@ def presence_picker() -> rx.Component:
 
 def inbox_card(card: InboxCardView) -> rx.Component:
     claiming_this = WorkspaceState.claiming_queue_id == card.queue_id
+    # Accept says before the click why it would be refused (the reason is its description).
+    blocked = WorkspaceState.accept_blocked != ""
+    reason_id = "accept-blocked-" + card.interaction_id.to_string()
     return rx.card(
         rx.vstack(
             rx.hstack(
@@ -70,15 +82,10 @@ def inbox_card(card: InboxCardView) -> rx.Component:
                 rx.text("Waiting ", rx.moment(card.requested_at, from_now=True, interval=5000), size="1", color_scheme="gray"),
                 rx.cond(
                     card.offered_to_me,
-                    rx.text(
-                        "Time to accept: ",
-                        rx.moment(card.offer_expires_at, from_now=True, interval=1000),
-                        size="1",
-                        color_scheme="orange",
-                        class_name="aw-countdown",
-                    ),
+                    rx.text(countdown(expires_at=card.offer_expires_at, label="Time to accept"), size="1", color_scheme="orange"),
                 ),
                 spacing="3",
+                wrap="wrap",
             ),
             rx.cond(
                 claiming_this & WorkspaceState.claim_delayed,
@@ -96,8 +103,9 @@ def inbox_card(card: InboxCardView) -> rx.Component:
                     rx.button(
                         rx.cond(claiming_this, "Accepting…", "Accept"),
                         on_click=WorkspaceState.accept(card.queue_id),
-                        disabled=WorkspaceState.claiming_queue_id != 0,
+                        disabled=(WorkspaceState.claiming_queue_id != 0) | blocked,
                         aria_label="Accept",
+                        aria_describedby=rx.cond(blocked, reason_id, None),
                     ),
                     rx.button(
                         "Reject",
@@ -105,7 +113,10 @@ def inbox_card(card: InboxCardView) -> rx.Component:
                         color_scheme="red",
                         on_click=WorkspaceState.open_reject(card.interaction_id),
                     ),
+                    rx.cond(blocked, rx.text(WorkspaceState.accept_blocked, id=reason_id, size="1", color_scheme="gray")),
                     spacing="2",
+                    align="center",
+                    wrap="wrap",
                 ),
             ),
             spacing="2",
@@ -186,6 +197,7 @@ def inbox_panel() -> rx.Component:
             rx.center(rx.text("No customers are waiting in your queues.", color_scheme="gray"), padding="32px", width="100%"),
             rx.vstack(rx.foreach(WorkspaceState.inbox, inbox_card), spacing="3", width="100%"),
         ),
+        left_messages_section(),
         spacing="3",
         width="100%",
         max_width="760px",

@@ -29,7 +29,7 @@ from agent_workspace.models import (
     User,
     utcnow,
 )
-from agent_workspace.services import attachments, audit, routing
+from agent_workspace.services import attachments, audit, availability, routing
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.events import (
     AgentChanged,
@@ -106,15 +106,13 @@ def start_chat(
     session.add(item)
     session.flush()
     item.number = f"IMS{1000 + item.id:07d}"
+    outlook = availability.chat_outlook(session, interaction_id=item.id)
     session.add(
         Message(
             interaction_id=item.id,
             sender_kind=SenderKind.SYSTEM,
             sender_name="System",
-            body=(
-                f"Thanks, {name}. Your request to {queue.name} is in the queue: "
-                "an agent will be with you shortly."
-            ),
+            body=_acknowledgement(name, queue.name, outlook),
             client_id=f"sys-ack-{item.id}",
         )
     )
@@ -123,6 +121,16 @@ def start_chat(
     changes: list[Change] = [QueueChanged(queue.id), InteractionChanged(item.id)]
     changes += routing.drain(session, queue_id=queue.id)
     return StartedChat(item, changes)
+
+
+def _acknowledgement(name: str, queue_name: str, outlook: availability.Outlook | None) -> str:
+    """The first line of the chat: it promises only what the queue can keep."""
+    if outlook is not None and outlook.status in (availability.Availability.NOBODY, availability.Availability.CLOSED):
+        return (
+            f"Thanks, {name}. Your request to {queue_name} is in the queue, but nobody is available right now. "
+            "You can keep waiting or leave a message, and we'll reply by email."
+        )
+    return f"Thanks, {name}. Your request to {queue_name} is in the queue: an agent will be with you shortly."
 
 
 def _chats_started_from(session: Session, client_address: str) -> int:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from sqlmodel import Session, col, func, select
 
 from agent_workspace.models import AuditLog, Customer, Interaction, InteractionState, Queue, User, utcnow
+from agent_workspace.services import hours as business_hours
 from agent_workspace.services import routing
 
 
@@ -27,6 +28,7 @@ class QueueStats:
     transferred_today: int
     average_rating: float | None
     ratings_today: int
+    hours_status: str  # "Open" or "Closed (opens Mon 09:00 Europe/Berlin)", at ``now``
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ def queue_stats(session: Session, *, since: datetime, now: datetime | None = Non
                 transferred_today=transferred,
                 average_rating=round(sum(ratings) / len(ratings), 1) if ratings else None,
                 ratings_today=len(ratings),
+                hours_status=business_hours.status_text(business_hours.hours_of(queue), now),
             )
         )
     return result

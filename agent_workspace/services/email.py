@@ -18,7 +18,7 @@ from email.utils import formatdate, make_msgid
 from sqlmodel import Session, select
 
 from agent_workspace.config import Settings, settings
-from agent_workspace.models import Customer, Interaction, OutgoingEmail, utcnow
+from agent_workspace.models import Customer, Interaction, OutgoingEmail, SupportRecord, utcnow
 from agent_workspace.services import audit
 from agent_workspace.services.errors import NotFound, ValidationError
 from agent_workspace.services.transcripts import transcript_text
@@ -88,6 +88,7 @@ def send_email(
     created_by_id: int | None,
     include_transcript: bool = False,
     smtp: SmtpSettings | None = None,
+    record_id: int | None = None,
 ) -> OutgoingEmail:
     """Write the email to the outbox and, if SMTP is configured, deliver it now.
 
@@ -97,6 +98,8 @@ def send_email(
     to_address, subject, body = _validated(to_address, subject, body)
     if interaction_id is not None:
         _get_interaction(session, interaction_id)
+    if record_id is not None and session.get(SupportRecord, record_id) is None:
+        raise NotFound("That case or incident does not exist.")
     if include_transcript:
         if interaction_id is None:
             raise ValidationError("A transcript can only be included for a chat.")
@@ -106,6 +109,7 @@ def send_email(
 
     outgoing = OutgoingEmail(
         interaction_id=interaction_id,
+        record_id=record_id,
         to_address=to_address,
         subject=subject,
         body=body,
@@ -241,7 +245,13 @@ def _deliver(message: EmailMessage, smtp: SmtpSettings) -> str | None:
 
 
 def _audit_outcome(session: Session, outgoing: OutgoingEmail) -> None:
-    on_chat = outgoing.interaction_id is not None
+    """Logged on the chat or the record the email belongs to: it shows in that one's history."""
+    if outgoing.interaction_id is not None:
+        target_kind, target_id = "interaction", outgoing.interaction_id
+    elif outgoing.record_id is not None:
+        target_kind, target_id = "record", outgoing.record_id
+    else:
+        target_kind, target_id = "outgoing_email", outgoing.id
     detail = {"email_id": outgoing.id, "to": outgoing.to_address, "subject": outgoing.subject}
     if outgoing.error:
         detail["error"] = outgoing.error
@@ -250,7 +260,7 @@ def _audit_outcome(session: Session, outgoing: OutgoingEmail) -> None:
         action=f"email.{outgoing.status}",
         actor_kind="agent" if outgoing.created_by_id is not None else "system",
         actor_id=outgoing.created_by_id,
-        target_kind="interaction" if on_chat else "outgoing_email",
-        target_id=outgoing.interaction_id if on_chat else outgoing.id,
+        target_kind=target_kind,
+        target_id=target_id,
         **detail,
     )

@@ -34,12 +34,11 @@ from agent_workspace.models import (
     User,
     utcnow,
 )
-from agent_workspace.services import audit
+from agent_workspace.services import audit, hours, notices
+from agent_workspace.services.availability import WAITING_STATES
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
 
-WAITING_STATES = (InteractionState.QUEUED, InteractionState.OFFERED)
-DEFAULT_WAIT_ESTIMATE_SECONDS = 120
 CLAIM_RETRIES = 5
 
 
@@ -143,7 +142,10 @@ def lock_agent(session: Session, user_id: int) -> User:
 
 
 def set_presence(session: Session, *, user_id: int, presence: str) -> list[Change]:
-    """Change an agent's presence; leaving Available hands back pending offers."""
+    """Change an agent's presence; leaving Available hands back pending offers.
+
+    The agent's queues change too: who is available is what their waiting
+    customers are told (``services.availability``)."""
     if presence not in {p.value for p in Presence}:
         raise ValidationError("Presence is Available, Away or Offline.")
     user = lock_agent(session, user_id)
@@ -152,6 +154,7 @@ def set_presence(session: Session, *, user_id: int, presence: str) -> list[Chang
         user.presence = presence
         user.presence_changed_at = utcnow()
         audit.record(session, action="presence.changed", actor_kind="agent", actor_id=user_id, target_kind="user", target_id=user_id, presence=presence)
+        changes += [QueueChanged(queue_id) for queue_id in queue_ids_of(session, user_id)]
     released = _release_offers_of(session, user_id) if presence != Presence.AVAILABLE else []
     session.commit()
     if presence == Presence.AVAILABLE or released:
@@ -159,127 +162,24 @@ def set_presence(session: Session, *, user_id: int, presence: str) -> list[Chang
     return changes
 
 
+def set_after_hours(session: Session, *, user_id: int, enabled: bool) -> list[Change]:
+    """Opt in (or out) to be offered chats of the agent's queues while they are closed."""
+    user = lock_agent(session, user_id)
+    changes: list[Change] = [AgentChanged(user_id)]
+    if user.after_hours != enabled:
+        user.after_hours = enabled
+        audit.record(session, action="presence.after_hours", actor_kind="agent", actor_id=user_id, target_kind="user", target_id=user_id, enabled=enabled)
+        changes += [QueueChanged(queue_id) for queue_id in queue_ids_of(session, user_id)]
+    session.commit()
+    if enabled:
+        changes += drain(session)
+    return changes
+
+
 def touch_agent(session: Session, *, user_id: int) -> None:
     """Record that a browser tab of this agent is alive (heartbeat)."""
     session.execute(update(User).where(col(User.id) == user_id).values(last_seen_at=utcnow()))
     session.commit()
-
-
-# ---------------------------------------------------------------- customers
-
-
-def queue_position(session: Session, *, interaction_id: int) -> tuple[int, int]:
-    """(place in line starting at 1, estimated wait in seconds) of a waiting chat."""
-    item = session.get(Interaction, interaction_id)
-    if item is None or item.state not in WAITING_STATES:
-        return 0, 0
-    return place_in_line(session, interaction_id=item.id, queue_id=item.queue_id, requested_at=item.requested_at)
-
-
-@lru_cache(maxsize=None)
-def _place_in_line_statement() -> Select:
-    """Built once (see ``place_in_line``): places ahead, the recent average wait,
-    and the agents available in the queue."""
-    queue_id, interaction_id, requested_at = bindparam("queue_id"), bindparam("interaction_id"), bindparam("requested_at")
-    ahead = (
-        sa_select(func.count())
-        .where(
-            col(Interaction.queue_id) == queue_id,
-            col(Interaction.state).in_(WAITING_STATES),
-            or_(
-                col(Interaction.requested_at) < requested_at,
-                and_(col(Interaction.requested_at) == requested_at, col(Interaction.id) < interaction_id),
-            ),
-        )
-        .scalar_subquery()
-    )
-    recent_waits = (
-        sa_select(Interaction.wait_seconds)
-        .where(col(Interaction.queue_id) == queue_id, col(Interaction.wait_seconds).is_not(None))
-        .order_by(col(Interaction.accepted_at).desc())
-        .limit(20)
-        .subquery()
-    )
-    average_wait = sa_select(func.avg(recent_waits.c.wait_seconds)).scalar_subquery()
-    agents = (
-        sa_select(func.count())
-        .select_from(User)
-        .join(QueueMember, col(QueueMember.user_id) == col(User.id))
-        .where(col(QueueMember.queue_id) == queue_id, col(User.presence) == Presence.AVAILABLE)
-        .scalar_subquery()
-    )
-    return sa_select(ahead, average_wait, agents)
-
-
-def place_in_line(session: Session, *, interaction_id: int, queue_id: int, requested_at: datetime) -> tuple[int, int]:
-    """``queue_position`` for a chat already read, in one statement: a waiting
-    customer's page reads it when it loads or resyncs."""
-    params = {"interaction_id": interaction_id, "queue_id": queue_id, "requested_at": requested_at}
-    ahead_count, average, available = session.connection().execute(_place_in_line_statement(), params).one()
-    position = ahead_count + 1
-    return position, _wait_estimate(position, average, available)
-
-
-def _wait_estimate(position: int, average_wait: float | None, available_agents: int) -> int:
-    """Seconds until an agent takes the chat at ``position``: the recent average
-    wait per place, shared among the agents available in the queue."""
-    average = float(average_wait) if average_wait is not None else DEFAULT_WAIT_ESTIMATE_SECONDS
-    return max(int(average * position / max(available_agents, 1)), 0)
-
-
-def places_in_line(session: Session, *, interaction_ids: Collection[int]) -> dict[int, tuple[int, int]]:
-    """``queue_position`` for many chats in three statements, whatever their
-    number: when a queue moves, every customer waiting in it is told at once.
-    Chats no longer waiting are left out."""
-    ids = list(interaction_ids)
-    if not ids:
-        return {}
-    connection = session.connection()
-    line = connection.execute(_WAITING_IN_QUEUES_OF, {"interaction_ids": ids}).all()
-    queue_ids = list({queue_id for _, queue_id in line})
-    if not queue_ids:
-        return {}
-    averages = dict(connection.execute(_RECENT_AVERAGE_WAITS, {"queue_ids": queue_ids}).all())
-    available = dict(connection.execute(_AVAILABLE_AGENTS, {"queue_ids": queue_ids}).all())
-    wanted, places, seen = set(ids), {}, Counter()
-    for interaction_id, queue_id in line:
-        seen[queue_id] += 1
-        if interaction_id in wanted:
-            position = seen[queue_id]
-            places[interaction_id] = (position, _wait_estimate(position, averages.get(queue_id), available.get(queue_id, 0)))
-    return places
-
-
-_WAITING_IN_QUEUES_OF = (
-    sa_select(Interaction.id, Interaction.queue_id)
-    .where(
-        col(Interaction.state).in_(WAITING_STATES),
-        col(Interaction.queue_id).in_(
-            sa_select(Interaction.queue_id).where(col(Interaction.id).in_(bindparam("interaction_ids", expanding=True)))
-        ),
-    )
-    .order_by(col(Interaction.queue_id), col(Interaction.requested_at), col(Interaction.id))
-)
-_RECENT_WAITS = (
-    sa_select(
-        Interaction.queue_id,
-        Interaction.wait_seconds,
-        func.row_number().over(partition_by=Interaction.queue_id, order_by=col(Interaction.accepted_at).desc()).label("recency"),
-    )
-    .where(col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)), col(Interaction.wait_seconds).is_not(None))
-    .subquery()
-)
-_RECENT_AVERAGE_WAITS = (
-    sa_select(_RECENT_WAITS.c.queue_id, func.avg(_RECENT_WAITS.c.wait_seconds))
-    .where(_RECENT_WAITS.c.recency <= 20)
-    .group_by(_RECENT_WAITS.c.queue_id)
-)
-_AVAILABLE_AGENTS = (
-    sa_select(QueueMember.queue_id, func.count())
-    .join(User, col(User.id) == col(QueueMember.user_id))
-    .where(col(QueueMember.queue_id).in_(bindparam("queue_ids", expanding=True)), col(User.presence) == Presence.AVAILABLE)
-    .group_by(QueueMember.queue_id)
-)
 
 
 # ---------------------------------------------------------------- inbox
@@ -505,16 +405,18 @@ def _release_offers_of(session: Session, user_id: int) -> list[Change]:
 # ---------------------------------------------------------------- offers
 
 
-def drain(session: Session, *, queue_id: int | None = None) -> list[Change]:
+def drain(session: Session, *, queue_id: int | None = None, now: datetime | None = None) -> list[Change]:
     """Offer the oldest waiting chats to Available agents with free capacity.
 
     Called on every capacity event: arrival, close, transfer, reject, timeout,
-    an agent becoming Available. Reads the free seats once (one query, usually
-    answering "none"), then the waiting chats oldest first; each offer goes to
-    the least-loaded member of the chat's queue who has not declined it, and is
-    a conditional UPDATE, so two processes draining at once never offer one
-    chat twice.
+    an agent becoming Available, a queue opening. Reads the free seats once
+    (one query, usually answering "none"), then the waiting chats oldest first;
+    each offer goes to the least-loaded member of the chat's queue who has not
+    rejected it (outside the queue's business hours, only to members who opted
+    in to after-hours chats), and is a conditional UPDATE, so two processes
+    draining at once never offer one chat twice.
     """
+    now = now or utcnow()
     seats = _free_seats(session)
     if not seats:
         return []
@@ -541,17 +443,20 @@ def drain(session: Session, *, queue_id: int | None = None) -> list[Change]:
             )
         )
     )
+    closed = _closed_queues(session, {item_queue_id for _, item_queue_id in waiting}, now)
     offer_seconds = settings().offer_timeout_seconds
     changes: list[Change] = []
     for interaction_id, item_queue_id in waiting:
         candidates = [
             seat for user_id, seat in seats.items()
-            if seat.free > 0 and user_id in members.get(item_queue_id, ()) and (interaction_id, user_id) not in declined
+            if seat.free > 0
+            and user_id in members.get(item_queue_id, ())
+            and (interaction_id, user_id) not in declined
+            and (seat.after_hours or item_queue_id not in closed)
         ]
         if not candidates:
             continue
         seat = min(candidates, key=lambda s: (s.load, s.since))
-        now = utcnow()
         offered = session.execute(
             update(Interaction)
             .where(col(Interaction.id) == interaction_id, Interaction.state == InteractionState.QUEUED)
@@ -574,12 +479,19 @@ def drain(session: Session, *, queue_id: int | None = None) -> list[Change]:
     return changes
 
 
+def _closed_queues(session: Session, queue_ids: set[int], now: datetime) -> set[int]:
+    """Which of these queues are outside their business hours at ``now``."""
+    rows = session.exec(select(Queue).where(col(Queue.id).in_(list(queue_ids))))
+    return {queue.id for queue in rows if not hours.is_open(hours.hours_of(queue), now)}
+
+
 @dataclass
 class _Seat:
     user_id: int
     load: int  # chats in progress plus pending offers
     free: int
     since: datetime  # became Available at: ties go to who waited longest
+    after_hours: bool  # may be offered chats of closed queues
 
 
 def _free_seats(session: Session) -> dict[int, _Seat]:
@@ -596,20 +508,30 @@ def _free_seats(session: Session) -> dict[int, _Seat]:
     )
     load = (wip + offers).label("load")
     rows = session.exec(
-        select(User.id, User.capacity, User.presence_changed_at, load).where(
+        select(User.id, User.capacity, User.presence_changed_at, User.after_hours, load).where(
             User.presence == Presence.AVAILABLE, col(User.active).is_(True), wip + offers < User.capacity
         )
     )
-    return {user_id: _Seat(user_id, n, capacity - n, since) for user_id, capacity, since, n in rows}
+    return {
+        user_id: _Seat(user_id, n, capacity - n, since, after_hours)
+        for user_id, capacity, since, after_hours, n in rows
+    }
 
 
-def sweep(session: Session, *, presence_grace_seconds: int, now: datetime | None = None) -> list[Change]:
-    """Expire lapsed offers (agent set Away) and agents whose tabs are all gone.
+def sweep(
+    session: Session, *, presence_grace_seconds: int, now: datetime | None = None, hours_turned: Collection[int] = ()
+) -> list[Change]:
+    """Expire lapsed offers and agents whose tabs are all gone; tell queues whose
+    business hours have just opened or closed them (``hours_turned``, as the
+    caller saw it) and drain what opened.
 
+    A lapsed offer is not a rejection: the chat goes back to its place in line
+    and is offered to the next eligible agent; the agent who let it lapse is
+    set Away and told why, and is offered it again once they are Available.
     Safe to run in every worker at once: every change is a conditional update.
     """
     now = now or utcnow()
-    changes: list[Change] = []
+    changes: list[Change] = [QueueChanged(queue_id) for queue_id in hours_turned]
     lapsed = list(
         session.exec(
             select(Interaction).where(
@@ -617,7 +539,6 @@ def sweep(session: Session, *, presence_grace_seconds: int, now: datetime | None
             )
         )
     )
-    timed_out_agents: set[int] = set()
     for item in lapsed:
         agent_id = item.offered_to_id
         result = session.execute(
@@ -627,19 +548,22 @@ def sweep(session: Session, *, presence_grace_seconds: int, now: datetime | None
         )
         if result.rowcount != 1 or agent_id is None:
             continue
-        if session.get(OfferRejection, (item.id, agent_id)) is None:
-            session.add(OfferRejection(interaction_id=item.id, user_id=agent_id, reason="Offer timed out"))
-        session.execute(
+        set_away = session.execute(
             update(User)
             .where(col(User.id) == agent_id, User.presence == Presence.AVAILABLE)
             .values(presence=Presence.AWAY, presence_changed_at=now)
         )
+        queue = session.get(Queue, item.queue_id)
+        if set_away.rowcount == 1:
+            notices.notify(
+                session,
+                user_id=agent_id,
+                body=f"You missed an offer from {queue.name}; you are Away. Set yourself Available to get chats again.",
+                level="warning",
+            )
         audit.record(session, action="interaction.offer_timed_out", actor_kind="system", target_kind="interaction", target_id=item.id, agent_id=agent_id)
         changes += [QueueChanged(item.queue_id), AgentChanged(agent_id)]
-        timed_out_agents.add(agent_id)
-    # Every lapsed offer is declined above before an Away agent's other offers go back.
-    for agent_id in timed_out_agents:
-        changes += _release_offers_of(session, agent_id)
+        changes += _away_agent_changes(session, agent_id)
     cutoff = now - timedelta(seconds=presence_grace_seconds)
     gone = list(
         session.exec(
@@ -657,11 +581,17 @@ def sweep(session: Session, *, presence_grace_seconds: int, now: datetime | None
         )
         if result.rowcount == 1:
             audit.record(session, action="presence.expired", actor_kind="system", target_kind="user", target_id=user_id)
-            changes += [AgentChanged(user_id)] + _release_offers_of(session, user_id)
+            changes += [AgentChanged(user_id)] + _away_agent_changes(session, user_id)
     session.commit()
     if changes:
-        changes += drain(session)
-    return changes
+        changes += drain(session, now=now)
+    return list(dict.fromkeys(changes))
+
+
+def _away_agent_changes(session: Session, user_id: int) -> list[Change]:
+    """An agent stopped being Available: their other offers go back, and their
+    queues' waiting customers are told who is left (no commit)."""
+    return _release_offers_of(session, user_id) + [QueueChanged(queue_id) for queue_id in queue_ids_of(session, user_id)]
 
 
 def agent_loads(session: Session, *, queue_id: int | None = None) -> list[AgentLoad]:

@@ -6,11 +6,11 @@ the agents involved get a notice.
 
 from __future__ import annotations
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from agent_workspace.models import AgentNotice, Interaction, InteractionState, Presence, Queue, User, utcnow
+from agent_workspace.models import Interaction, InteractionState, Presence, Queue, User, utcnow
 from agent_workspace.services import audit, routing
+from agent_workspace.services.notices import notify
 from agent_workspace.services.conversations import system_message
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
@@ -32,23 +32,6 @@ def _clean_note(note: str) -> str:
     if len(note) > MAX_NOTE_LENGTH:
         raise ValidationError(f"Keep the transfer note under {MAX_NOTE_LENGTH} characters.")
     return note
-
-
-def notify(session: Session, *, user_id: int, body: str, level: str = "info") -> None:
-    session.add(AgentNotice(user_id=user_id, body=body[:500], level=level))
-
-
-def take_notices(session: Session, *, user_id: int) -> list[AgentNotice]:
-    """Unseen notices of an agent, marked seen (each is shown once)."""
-    notices = list(
-        session.exec(
-            select(AgentNotice).where(AgentNotice.user_id == user_id, col(AgentNotice.seen).is_(False)).order_by(col(AgentNotice.id))
-        )
-    )
-    if notices:
-        session.execute(update(AgentNotice).where(col(AgentNotice.id).in_([n.id for n in notices])).values(seen=True))
-        session.commit()
-    return notices
 
 
 def to_queue(session: Session, *, interaction_id: int, user_id: int, queue_id: int, note: str = "") -> list[Change]:

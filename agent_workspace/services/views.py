@@ -25,7 +25,7 @@ from agent_workspace.models import (
     Queue,
     User,
 )
-from agent_workspace.services import email, records, routing, transfers
+from agent_workspace.services import availability, email, records, routing, transfers
 from agent_workspace.services.conversations import MESSAGES_PER_READ, is_typing
 from agent_workspace.services.events import MessageData
 
@@ -93,6 +93,7 @@ class AgentSnapshot:
     presence: str
     capacity: int
     active_chats: int
+    after_hours: bool  # offered chats of closed queues too
     queue_names: list[str]
     queue_ids: list[int]
     has_notices: bool
@@ -258,6 +259,7 @@ def agent_snapshot(
         presence=user.presence,
         capacity=user.capacity,
         active_chats=len(mine),
+        after_hours=user.after_hours,
         queue_names=[name for _id, name in queues],
         queue_ids=[queue_id for queue_id, _name in queues],
         has_notices=session.exec(
@@ -323,22 +325,21 @@ _USERS_OF_CLIENTS = sa_select(ClientConnection.token, ClientConnection.user_id).
 
 @dataclass(frozen=True)
 class Place:
-    """A waiting customer's place in line and estimated wait."""
+    """A waiting customer's place in line and what they are told about it."""
 
     interaction_id: int
-    position: int
-    estimated_wait_seconds: int
+    outlook: availability.Outlook
 
 
 def places_of_clients(session: Session, *, tokens: Collection[str]) -> dict[str, Place]:
-    """The place in line of the chat behind each customer tab, for tabs whose chat
+    """The outlook of the chat behind each customer tab, for tabs whose chat
     still waits: when a queue moves, all its waiting customers are told at once."""
     chats_of = dict(session.connection().execute(_CHATS_OF_CLIENTS, {"tokens": list(tokens)}).all())
-    places = routing.places_in_line(session, interaction_ids=set(chats_of.values()))
+    outlooks = availability.chat_outlooks(session, interaction_ids=set(chats_of.values()))
     return {
-        token: Place(interaction_id, *places[interaction_id])
+        token: Place(interaction_id, outlooks[interaction_id])
         for token, interaction_id in chats_of.items()
-        if interaction_id in places
+        if interaction_id in outlooks
     }
 
 
@@ -362,8 +363,9 @@ class CustomerSnapshot:
     customer_ended: bool
     rated: bool
     new_messages: list[MessageData]
-    position: int
-    estimated_wait_seconds: int
+    outlook: availability.Outlook | None  # while the chat waits
+    customer_name: str
+    customer_email: str
 
 
 _CUSTOMER_CHAT = (
@@ -371,30 +373,26 @@ _CUSTOMER_CHAT = (
         Interaction.number,
         Interaction.public_id,
         Interaction.state,
-        Interaction.queue_id,
-        Interaction.requested_at,
         Interaction.agent_typing_at,
         Interaction.customer_ended_at,
         Interaction.rating,
         Queue.name,
         User.display_name,
+        Customer.name,
+        Customer.email,
     )
     .join(Queue, col(Queue.id) == col(Interaction.queue_id))
+    .join(Customer, col(Customer.id) == col(Interaction.customer_id))
     .outerjoin(User, col(User.id) == col(Interaction.agent_id))
     .where(col(Interaction.id) == bindparam("interaction_id"))
 )
 
 
 def customer_snapshot(session: Session, *, interaction_id: int, after_id: int) -> CustomerSnapshot:
-    """The customer's view in two or three statements; the place in line only while waiting."""
+    """The customer's view in two statements, and the outlook only while waiting."""
     (
-        number, public_id, state, queue_id, requested_at, agent_typing_at, customer_ended_at, rating, queue_name, agent_name,
+        number, public_id, state, agent_typing_at, customer_ended_at, rating, queue_name, agent_name, customer_name, customer_email,
     ) = session.connection().execute(_CUSTOMER_CHAT, {"interaction_id": interaction_id}).one()
-    position, estimate = (
-        routing.place_in_line(session, interaction_id=interaction_id, queue_id=queue_id, requested_at=requested_at)
-        if state in routing.WAITING_STATES
-        else (0, 0)
-    )
     return CustomerSnapshot(
         number=number or "",
         public_id=public_id,
@@ -405,8 +403,9 @@ def customer_snapshot(session: Session, *, interaction_id: int, after_id: int) -
         customer_ended=customer_ended_at is not None,
         rated=rating is not None,
         new_messages=new_messages(session, interaction_id=interaction_id, after_id=after_id),
-        position=position,
-        estimated_wait_seconds=estimate,
+        outlook=availability.chat_outlook(session, interaction_id=interaction_id) if state in availability.WAITING_STATES else None,
+        customer_name=customer_name,
+        customer_email=customer_email,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
+from enum import StrEnum
 
 import reflex as rx
 
@@ -19,10 +20,11 @@ from agent_workspace.models import InteractionState, SenderKind
 from agent_workspace.api import CHAT_COOKIE
 from agent_workspace.config import settings
 from agent_workspace.security import Access, access
-from agent_workspace.services import conversations, routing, views
+from agent_workspace.services import availability, conversations, left_messages, routing, views
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, MessageData, MessagePosted, QueueChanged
 from agent_workspace.state.common import assign_changed, call, plain, read
+from agent_workspace.state.outlook import OutlookView, outlook_view, valid_time_zone
 from agent_workspace.state.views import (
     MessageView,
     carried_messages,
@@ -34,6 +36,31 @@ from agent_workspace.state.views import (
 )
 
 REGISTER_SECONDS = 5 * 60  # re-register the tab well before the sweeper forgets it (15 min)
+OUTLOOK_CACHE_SECONDS = 2.0  # every visitor's form reads the same figures: one read per process per spell
+MAX_FIELD = {"name": conversations.MAX_NAME_LENGTH, "email": 254, "message": left_messages.MAX_MESSAGE_LENGTH}
+
+
+class Phase(StrEnum):
+    FORM = "form"  # the pre-chat form
+    WAITING = "waiting"
+    CHATTING = "chatting"
+    ENDED = "ended"
+    LEAVE = "leave"  # the leave-a-message form
+    LEFT = "left"  # a message was left
+
+
+_outlooks: tuple[float, dict[int, availability.Outlook]] = (0.0, {})
+
+
+async def _newcomer_outlooks() -> dict[int, availability.Outlook]:
+    """Every queue's outlook for someone about to start a chat, read at most once
+    per ``OUTLOOK_CACHE_SECONDS`` in this process however many visitors look."""
+    global _outlooks
+    read_at, found = _outlooks
+    if time.monotonic() - read_at >= OUTLOOK_CACHE_SECONDS:
+        found = await read(availability.queue_outlooks)
+        _outlooks = (time.monotonic(), found)
+    return found
 
 
 def _resume(session, *, public_id: str, token: str) -> int:
@@ -48,6 +75,14 @@ def _start(session, *, token: str, **form) -> conversations.StartedChat:
     return started
 
 
+def _leave(session, *, interaction_id: int, **fields) -> left_messages.LeftMessage:
+    """A message left from the form, or instead of the chat this tab waits in."""
+    if interaction_id:
+        fields.pop("queue_id")
+        return left_messages.leave_message_instead(session, interaction_id=interaction_id, **fields)
+    return left_messages.leave_message(session, **fields)
+
+
 def _queue_options(session) -> list[list[str]]:
     return [[str(q.id), q.name] for q in routing.active_queues(session)]
 
@@ -60,15 +95,26 @@ class CustomerChatState(rx.State):
     _last_registered: float = 0.0
     _read_at: float = 0.0  # wall clock (pushes may run in another process) when the chat was last read
     _heard_at: float = 0.0  # wall clock when a push or a read last reached this tab
+    _customer: tuple[str, str] = ("", "")  # name and email of this tab's chat, for leaving a message
+
+    _time_zone: str = "UTC"  # the visitor's, as their browser names it
 
     loaded: bool = False
     queue_options: list[list[str]] = []
     form_error: str = ""
-    phase: str = "form"  # form | waiting | chatting | ended
+    phase: str = Phase.FORM
+    topic: str = ""  # the queue chosen in the form, before the chat starts
+    outlook: OutlookView = OutlookView()
+    keep_waiting: bool = False  # the customer chose to wait although nobody is available
+    leave_name: str = ""
+    leave_email: str = ""
+    leave_text: str = ""
+    leave_error: str = ""
+    left_number: str = ""
+    left_email: str = ""
+    left_confirmed: bool = False
     number: str = ""
     queue_name: str = ""
-    position: int = 0
-    estimated_wait: str = ""
     agent_name: str = ""
     agent_typing: bool = False
     last_id: int = 0
@@ -90,7 +136,35 @@ class CustomerChatState(rx.State):
                 self.chat_key = ""
         if self._interaction_id:
             await self._refresh()
+        else:
+            await self._show_topic_outlook()
         self.loaded = True
+        return rx.call_script("Intl.DateTimeFormat().resolvedOptions().timeZone", callback=CustomerChatState.set_time_zone)
+
+    @rx.event
+    async def set_time_zone(self, name: str):
+        """The visitor's time zone, for "we're back at 09:00 (your time)"."""
+        self._time_zone = valid_time_zone(name)
+        if self.phase == Phase.FORM:
+            await self._show_topic_outlook()
+        elif self.phase == Phase.WAITING:
+            await self._refresh()
+
+    @rx.event
+    async def choose_topic(self, queue_id: str):
+        self.topic = str(queue_id)[:12]
+        await self._show_topic_outlook()
+
+    async def _show_topic_outlook(self) -> None:
+        """Before the chat starts: what the chosen queue can offer now."""
+        names = dict((q_id, name) for q_id, name in self.queue_options)
+        if self.topic not in names:
+            assign_changed(self, outlook=OutlookView())
+            return
+        found = (await _newcomer_outlooks()).get(int(self.topic))
+        view = outlook_view(found, queue_name=names[self.topic], time_zone=self._time_zone, waiting=False)
+        if view != self.outlook:
+            self.outlook = view
 
     async def _chat(self) -> int:
         """This browser's chat. After a server restart this state is new while the
@@ -112,41 +186,46 @@ class CustomerChatState(rx.State):
         if not self._interaction_id:
             return
         self._heard_at = time.time()
-        if changes and self.phase == "chatting" and all(isinstance(c, MessagePosted) for c in changes):
+        if changes and self.phase == Phase.CHATTING and all(isinstance(c, MessagePosted) for c in changes):
             carried = carried_messages(changes, interaction_id=self._interaction_id, cursor=self.last_id)
             if carried is not None:
                 self._append(carried)
                 return
         if (
             place is not None
-            and self.phase == "waiting"
+            and self.phase == Phase.WAITING
             and place.place.interaction_id == self._interaction_id
             and place.read_at >= self._read_at
         ):
             self._read_at = place.read_at
-            assign_changed(self, position=place.place.position, estimated_wait=_wait_words(place.place.estimated_wait_seconds))
+            self._show_outlook(place.place.outlook)
             return
         self._read_at = time.time()
         snap = await read(views.customer_snapshot, interaction_id=self._interaction_id, after_id=self.last_id)
-        if snap.state in (InteractionState.QUEUED, InteractionState.OFFERED):
-            phase = "waiting"
+        if snap.state in availability.WAITING_STATES:
+            phase = Phase.LEAVE if self.phase == Phase.LEAVE else Phase.WAITING
         elif snap.state == InteractionState.WORK_IN_PROGRESS and not snap.customer_ended:
-            phase = "chatting"
+            phase = Phase.CHATTING
         else:
-            phase = "ended"
+            phase = Phase.LEFT if self.phase == Phase.LEFT else Phase.ENDED
         assign_changed(
             self,
             number=snap.number,
             queue_name=snap.queue_name,
             rated=snap.rated,
-            position=snap.position,
-            estimated_wait=_wait_words(snap.estimated_wait_seconds),
             agent_name=snap.agent_name,
             agent_typing=snap.agent_typing,
             phase=phase,
-            transcript_url=f"/api/transcript/{snap.public_id}" if phase == "ended" else self.transcript_url,
+            transcript_url=f"/api/transcript/{snap.public_id}" if phase == Phase.ENDED else self.transcript_url,
         )
+        self._customer = (snap.customer_name, snap.customer_email)
+        self._show_outlook(snap.outlook)
         self._append(snap.new_messages)
+
+    def _show_outlook(self, outlook: availability.Outlook | None) -> None:
+        view = outlook_view(outlook, queue_name=self.queue_name, time_zone=self._time_zone, waiting=True)
+        if view != self.outlook:
+            self.outlook = view
 
     def _append(self, stored: list[MessageData]) -> None:
         if not stored:
@@ -161,7 +240,7 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def start_chat(self, form: dict):
-        if self._interaction_id and self.phase != "ended":
+        if self._interaction_id and self.phase not in (Phase.ENDED, Phase.LEFT):
             return
         try:
             queue_id = int(form.get("queue_id") or 0)
@@ -236,7 +315,7 @@ class CustomerChatState(rx.State):
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
         """Customer attachments: validated by content and size on the server."""
-        if not await self._chat() or self.phase == "ended":
+        if not await self._chat() or self.phase == Phase.ENDED:
             return
         problems, changes = [], []
         for file in files:
@@ -286,16 +365,87 @@ class CustomerChatState(rx.State):
         """After an ended chat: back to the pre-chat form."""
         self._interaction_id = 0
         self.chat_key = ""
-        self.phase = "form"
+        self.phase = Phase.FORM
+        self.keep_waiting, self.left_number, self.leave_error = False, "", ""
         self.rated, self.rating_error = False, ""
         self.messages, self.last_id, self.transcript_url = [], 0, ""
+
+    # ------------------------------------------------------------ nobody there
+
+    @rx.event
+    def open_leave_form(self, typed: list | None = None):
+        """Nobody is available or the queue is closed: leave a message instead.
+        ``typed``: what the pre-chat form held (name, email, question), carried over."""
+        if self.phase not in (Phase.FORM, Phase.WAITING) or not self.outlook.can_leave_message:
+            return
+        if self._interaction_id:
+            (self.leave_name, self.leave_email), self.leave_text = self._customer, ""
+        else:
+            typed = [str(value) for value in typed[:3]] if isinstance(typed, list) else []
+            typed += [""] * (3 - len(typed))
+            self.leave_name, self.leave_email, self.leave_text = (
+                typed[0][: MAX_FIELD["name"]], typed[1][: MAX_FIELD["email"]], typed[2][: MAX_FIELD["message"]]
+            )
+        self.leave_error = ""
+        self.phase = Phase.LEAVE
+
+    @rx.event
+    async def cancel_leave(self):
+        if self.phase != Phase.LEAVE:
+            return
+        self.phase = Phase.WAITING if self._interaction_id else Phase.FORM
+        if self._interaction_id:
+            await self._refresh()
+
+    @rx.event
+    def choose_keep_waiting(self):
+        """The customer stays in line although nobody is there yet."""
+        if self.phase == Phase.WAITING:
+            self.keep_waiting = True
+
+    @rx.event
+    async def leave_message(self, form: dict):
+        if self.phase != Phase.LEAVE:
+            return
+        fields = {name: str(form.get(name, "")) for name in MAX_FIELD}
+        too_long = [name for name, value in fields.items() if len(value) > MAX_FIELD[name]]
+        if too_long:  # refused before any work
+            self.leave_error = f"The {too_long[0]} is too long (limit {MAX_FIELD[too_long[0]]:,} characters)."
+            return
+        try:
+            queue_id = int(self.topic or 0) if not self._interaction_id else 0
+        except ValueError:
+            queue_id = 0
+        try:
+            left = await call(
+                _leave,
+                interaction_id=self._interaction_id,
+                queue_id=queue_id,
+                name=fields["name"],
+                email=fields["email"],
+                message=fields["message"],
+                client_address=self.router.session.client_ip,
+            )
+        except ServiceError as error:
+            self.leave_error = str(error)
+            return
+        self.leave_error = ""
+        self.left_number, self.left_email = left.number, fields["email"].strip()
+        self.phase = Phase.LEFT
+        self.chat_key, self._interaction_id = "", 0
+        self._publish(left.changes)
+        self.left_confirmed = (await call(left_messages.send_confirmation, record_id=left.record_id)) is not None
 
     @rx.event
     async def tick(self, _value: str = ""):
         """Every 15 s: keeps the tab registered and, after a quiet spell, re-reads
         the chat, so a push lost on the way heals (every waiting customer's tab
         ticks, and pages loaded together tick together). While the agent types
-        the page ticks every 2 s and always reads: typing signals expire without a push."""
+        the page ticks every 2 s and always reads: typing signals expire without a push.
+        Before a chat starts, the chosen topic's availability is read again."""
+        if self.phase == Phase.FORM:
+            await self._show_topic_outlook()
+            return
         if not await self._chat():
             return
         if time.monotonic() - self._last_registered >= REGISTER_SECONDS:
@@ -303,11 +453,6 @@ class CustomerChatState(rx.State):
             await call(_resume, public_id=self.chat_key, token=self.router.session.client_token)
         if self.agent_typing or time.time() - self._heard_at >= settings().resync_quiet_seconds:
             await self._refresh()
-
-
-def _wait_words(seconds: int) -> str:
-    minutes = max(1, round(seconds / 60))
-    return f"about {minutes} minute{'s' if minutes != 1 else ''}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,11 +6,13 @@ import dataclasses
 
 import reflex as rx
 
-from agent_workspace.models import Interaction
+from agent_workspace import realtime
+from agent_workspace.models import Interaction, Role
 from agent_workspace.security import Access, access, current_principal
-from agent_workspace.services import canned, dashboard, routing, views
-from agent_workspace.services.errors import NotFound, ServiceError
-from agent_workspace.state.common import call, clock, iso, read
+from agent_workspace.services import auth, canned, dashboard, routing, views
+from agent_workspace.services import hours as business_hours
+from agent_workspace.services.errors import NotFound, ServiceError, ValidationError
+from agent_workspace.state.common import assign_changed, call, clock, iso, plain, read
 from agent_workspace.state.views import MessageView, message_view, wait_text
 
 
@@ -24,6 +26,7 @@ class QueueRow:
     abandoned: int = 0
     transferred: int = 0
     rating: str = ""
+    hours_status: str = ""
 
 
 @dataclasses.dataclass
@@ -55,6 +58,29 @@ class CannedRow:
 
 
 @dataclasses.dataclass
+class HoursRow:
+    """One queue's business-hours form: its stored texts, in words, and the last refusal."""
+
+    queue_id: int = 0
+    name: str = ""
+    weekly_hours: str = ""
+    time_zone: str = ""
+    closures: str = ""
+    closed_message: str = ""
+    description: str = ""
+    error: str = ""
+
+
+# The form's fields: label and the longest text each may hold (refused before any work).
+HOURS_FIELDS = {
+    "weekly_hours": ("Weekly hours", business_hours.MAX_WEEKLY_CHARS),
+    "time_zone": ("Time zone", business_hours.MAX_TIME_ZONE_CHARS),
+    "closures": ("Closures", business_hours.MAX_CLOSURES_CHARS),
+    "closed_message": ("Out-of-hours message", business_hours.MAX_MESSAGE_CHARS),
+}
+
+
+@dataclasses.dataclass
 class AuditRow:
     at: str = ""
     actor: str = ""
@@ -64,6 +90,7 @@ class AuditRow:
 
 def _snapshot(session) -> dict:
     since = dashboard.start_of_day()
+    queues = routing.active_queues(session)
     return {
         "queues": dashboard.queue_stats(session, since=since),
         "agents": dashboard.agent_stats(session, since=since),
@@ -71,7 +98,11 @@ def _snapshot(session) -> dict:
         "chats": dashboard.active_chats(session),
         "audit": dashboard.recent_audit(session, limit=100),
         "canned": canned.list_all(session),
-        "queue_options": [[str(q.id), q.name] for q in routing.active_queues(session)],
+        "queue_options": [[str(q.id), q.name] for q in queues],
+        "business_hours": [
+            HoursRow(q.id, q.name, q.weekly_hours, q.time_zone, q.closures, q.closed_message, business_hours.describe(business_hours.hours_of(q)))
+            for q in queues
+        ],
     }
 
 
@@ -93,12 +124,20 @@ class SupervisorState(rx.State):
     canned: list[CannedRow] = []
     queue_options: list[list[str]] = []
     canned_error: str = ""
+    business_hours: list[HoursRow] = []
+    _hours_errors: dict[int, str] = {}  # queue id -> why its last save was refused
     viewing_number: str = ""
     viewing_messages: list[MessageView] = []
 
+    async def _supervisor(self) -> auth.Principal | None:
+        """The caller, if a supervisor: the middleware checked already; a handler that
+        changes something or shows a chat checks again, as close to the work as can be."""
+        principal = await current_principal(self)
+        return principal if principal is not None and principal.has(Role.SUPERVISOR) else None
+
     @rx.event
     async def load(self):
-        if await current_principal(self) is None:
+        if await self._supervisor() is None:
             return rx.redirect("/login")
         await self._refresh()
         self.loaded = True
@@ -116,6 +155,7 @@ class SupervisorState(rx.State):
                 q.abandoned_today,
                 q.transferred_today,
                 f"{q.average_rating} / 5 ({q.ratings_today})" if q.average_rating is not None else "—",
+                q.hours_status,
             )
             for q in data["queues"]
         ]
@@ -127,7 +167,12 @@ class SupervisorState(rx.State):
         self.chats = [ChatRow(c.interaction_id, c.number, c.customer_name, c.queue_name, c.agent_name or "—", c.state.replace("_", " "), iso(c.requested_at)) for c in data["chats"]]
         self.canned = [CannedRow(r.id, r.title, r.body, queue) for r, queue in data["canned"]]
         self.queue_options = data["queue_options"]
+        self._show_hours(data["business_hours"])
         self.audit = [AuditRow(f"{at:%Y-%m-%d} {clock(at)}", actor, action, detail[:160]) for at, actor, action, detail in data["audit"]]
+
+    def _show_hours(self, rows: list[HoursRow]) -> None:
+        """The forms with their refusals; rows that did not change are not re-sent every tick."""
+        assign_changed(self, business_hours=[dataclasses.replace(row, error=self._hours_errors.get(row.queue_id, "")) for row in rows])
 
     @rx.event
     async def tick(self, _value: str = ""):
@@ -136,6 +181,8 @@ class SupervisorState(rx.State):
     @rx.event
     async def view_chat(self, interaction_id: int):
         """Open any active interaction read-only."""
+        if await self._supervisor() is None:
+            return None
         try:
             data = await read(_transcript, interaction_id=int(interaction_id))
         except ServiceError as error:
@@ -151,7 +198,9 @@ class SupervisorState(rx.State):
 
     @rx.event
     async def create_canned(self, form: dict):
-        principal = await current_principal(self)
+        principal = await self._supervisor()
+        if principal is None:
+            return None
         queue_value = str(form.get("queue_id", ""))
         try:
             await call(
@@ -170,10 +219,37 @@ class SupervisorState(rx.State):
 
     @rx.event
     async def delete_canned(self, response_id: int):
-        principal = await current_principal(self)
+        principal = await self._supervisor()
+        if principal is None:
+            return None
         try:
             await call(canned.delete, response_id=int(response_id), actor_id=principal.user_id)
         except ServiceError as error:
             return rx.toast.error(str(error))
         await self._refresh()
         return None
+
+    @rx.event
+    async def save_hours(self, form: dict):
+        """A queue's business-hours form: the four fields are saved together, or nothing changes."""
+        principal = await self._supervisor()
+        if principal is None:
+            return None
+        queue_value = str(form.get("queue_id", ""))
+        if not queue_value.isdigit():
+            return rx.toast.error("No such queue.")
+        queue_id = int(queue_value)
+        fields = {name: str(form.get(name, "")) for name in HOURS_FIELDS}
+        oversized = [f"{label}: at most {limit:,} characters." for name, (label, limit) in HOURS_FIELDS.items() if len(fields[name]) > limit]
+        try:
+            if oversized:
+                raise ValidationError(oversized[0])
+            changes = await call(business_hours.set_hours, queue_id=queue_id, **fields, actor_id=principal.user_id)
+        except ServiceError as error:
+            self._hours_errors = {**self._hours_errors, queue_id: str(error)}
+            self._show_hours(plain(self.business_hours))
+            return None
+        self._hours_errors = {k: v for k, v in self._hours_errors.items() if k != queue_id}
+        realtime.publish_later(changes, exclude_token=self.router.session.client_token)
+        await self._refresh()
+        return rx.toast.success("Business hours saved.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 import uuid
 import weakref
@@ -15,9 +14,11 @@ from agent_workspace.config import settings
 from agent_workspace.models import InteractionState, Presence, SenderKind
 from agent_workspace.security import Access, access, current_principal
 from agent_workspace.services import conversations, routing, transfers, views
+from agent_workspace.services.notices import take_notices
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
 from agent_workspace.state.common import assign_changed, call, plain, read
+from agent_workspace.state.inbox import PrefetchedInbox, accept_blocker, prefetch_inboxes
 from agent_workspace.state.views import (
     ChatTab,
     InboxCardView,
@@ -57,15 +58,6 @@ def _send_turn(token: str, interaction_id: int) -> asyncio.Lock:
     if turn is None:
         turn = _send_turns[(token, interaction_id)] = asyncio.Lock()
     return turn
-
-
-@dataclasses.dataclass(frozen=True)
-class PrefetchedInbox:
-    """An agent tab's inbox read for a push before the tab's state was locked."""
-
-    user_id: int
-    snapshot: views.InboxSnapshot
-    read_at: float  # wall clock when the read began
 
 
 def _customer_waiting(messages: list[MessageView]) -> bool:
@@ -122,6 +114,7 @@ class WorkspaceState(rx.State):
     presence: str = Presence.OFFLINE.value
     capacity: int = 0
     active_chats: int = 0
+    after_hours: bool = False  # opted in to chats of closed queues
     queue_names: list[str] = []
     inbox: list[InboxCardView] = []
     transfer_offers: list[TransferOfferView] = []
@@ -138,6 +131,11 @@ class WorkspaceState(rx.State):
     @rx.var
     def presence_label(self) -> str:
         return PRESENCE_LABELS.get(self.presence, self.presence.title())
+
+    @rx.var
+    def accept_blocked(self) -> str:
+        """Why Accept is disabled on every card now ("" while it is not)."""
+        return accept_blocker(presence=self.presence, active_chats=self.active_chats, capacity=self.capacity)
 
     @rx.var
     def inbox_count(self) -> int:
@@ -200,12 +198,13 @@ class WorkspaceState(rx.State):
         self.presence = snapshot.presence
         self.capacity = snapshot.capacity
         self.active_chats = snapshot.active_chats
+        self.after_hours = snapshot.after_hours
         self.queue_names = snapshot.queue_names
         self._queue_ids = snapshot.queue_ids
         self._set_inbox([card_view(card) for card in snapshot.inbox], await self._live())
         self.transfer_offers = [transfer_offer_view(t) for t in snapshot.transfer_offers]
         if snapshot.has_notices:
-            fresh = await call(transfers.take_notices, user_id=self._uid)
+            fresh = await call(take_notices, user_id=self._uid)
             self.notices = [*plain(self.notices), *([n.level, n.body] for n in fresh)][-5:]
         existing = {tab.interaction_id: tab for tab in plain(self.tabs)}
         read_in_full = {d.id: d for d in snapshot.open_interactions}
@@ -259,7 +258,7 @@ class WorkspaceState(rx.State):
     async def _on_changes(self, changes: list[Change], prefetched: PrefetchedInbox | None = None) -> None:
         """A push. Only what changed is re-read: this agent's own changes need the
         whole view; a queue change only the inbox (``prefetched`` before the lock,
-        see ``_prefetch_inboxes``); a chat change only that chat."""
+        see ``prefetch_inboxes``); a chat change only that chat."""
         if not self._uid:
             return
         if any(isinstance(c, AgentChanged) and c.user_id == self._uid for c in changes):
@@ -366,6 +365,13 @@ class WorkspaceState(rx.State):
         await self._refresh(chats=set())
         self._publish(changes)
         return None
+
+    @rx.event
+    async def set_after_hours(self, enabled: bool):
+        """The agent's opt-in to be offered chats of their queues while those are closed."""
+        changes = await call(routing.set_after_hours, user_id=await self._me(), enabled=bool(enabled))
+        await self._refresh(chats=set())
+        self._publish(changes)
 
     @rx.event
     def dismiss_notice(self, index: int):
@@ -569,16 +575,4 @@ class WorkspaceState(rx.State):
         return rx.toast.success("Chat closed; transcript saved to the record." if save_history else "Chat ended; history not saved to the record.")
 
 
-async def _prefetch_inboxes(batch: dict[str, list[Change]]) -> dict[str, PrefetchedInbox]:
-    """For tabs a queue change or an offer reached, their inboxes, read before
-    their states are locked and in one read for all of them: every member's tab
-    re-reads its inbox many times a minute in a busy queue."""
-    tokens = [token for token, changes in batch.items() if any(isinstance(c, (QueueChanged, ChatOffered)) for c in changes)]
-    if not tokens:
-        return {}
-    read_at = time.time()
-    found = await read(views.inboxes_of_clients, tokens=tokens)
-    return {token: PrefetchedInbox(user_id, snapshot, read_at) for token, (user_id, snapshot) in found.items()}
-
-
-realtime.register_receiver("agent", WorkspaceState, "_on_changes", prefetch=_prefetch_inboxes)
+realtime.register_receiver("agent", WorkspaceState, "_on_changes", prefetch=prefetch_inboxes)

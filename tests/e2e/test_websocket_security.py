@@ -29,11 +29,12 @@ from agent_workspace.models import (
     User,
 )
 from agent_workspace.security import Access, rule_for
-from agent_workspace.services import auth, conversations, email, records, routing, transfers
+from agent_workspace.services import auth, conversations, email, left_messages, records, routing, transfers
 from agent_workspace.pages.kb_article import ArticlePageState
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.auth import AuthState, LoginState
 from agent_workspace.state.customer import CustomerChatState
+from agent_workspace.state.left_messages import LeftMessagesState
 from agent_workspace.state.supervisor import SupervisorState
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.workspace import LiveState, WorkspaceState
@@ -51,11 +52,13 @@ EXPECTED = {
     AssistState: Access.WORKSPACE,
     ArticlePageState: Access.PUBLIC,
     SupervisorState: Access.SUPERVISOR,
+    LeftMessagesState: Access.WORKSPACE,
 }
 
 # Arguments that would make each handler act if it were allowed to run.
 PAYLOADS = {
     "set_presence": {"label": "Available"},
+    "set_after_hours": {"enabled": True},
     "accept": {"queue_id": 1},
     "open_reject": {"interaction_id": 1},
     "reject": {"form": {"reason": "x"}},
@@ -86,6 +89,10 @@ PAYLOADS = {
     "search_from_chat": {"interaction_id": 1, "query": "vpn"},
     "create_canned": {"form": {"title": "Injected", "body": "x", "queue_id": ""}},
     "delete_canned": {"response_id": 1},
+    "save_hours": {"form": {"queue_id": "1", "weekly_hours": "Mon 09:00-10:00", "time_zone": "UTC", "closures": "2000-01-01", "closed_message": "Injected"}},
+    "open_reply": {"record_id": 1},
+    "send_reply": {"form": {"subject": "Re: your message", "body": "intrusion", "resolve": "on"}},
+    "close_reply": {},
 }
 
 
@@ -130,6 +137,7 @@ def _snapshot(world, token: str) -> dict[str, object]:
         counts = {table: session.exec(text(f'SELECT count(*) FROM "{table}"')).one()[0] for table in WATCHED_TABLES}
         counts["audit by people"] = session.exec(select(func.count()).select_from(AuditLog).where(AuditLog.actor_kind != "system")).one()
         counts["this client registered"] = session.get(ClientConnection, token) is not None
+        counts["business hours"] = tuple(session.exec(select(Queue.id, Queue.weekly_hours, Queue.time_zone, Queue.closures, Queue.closed_message).order_by(Queue.id)).all())
         counts["interactions"] = tuple(
             session.exec(select(Interaction.id, Interaction.agent_id, Interaction.queue_id, Interaction.short_description, Interaction.closed_at).order_by(Interaction.id)).all()
         )
@@ -215,16 +223,19 @@ def test_public_handlers_take_no_chat_id_from_the_client():
 def test_supervisor_handlers_refuse_a_plain_agent(app_server, world):
     queue = world.queue()
     username, password = world.agent(queues=[queue])
+    before = _snapshot(world, "")
     client = EventClient(app_server.base_url, cookie=_cookie_for(world, username, password))
     try:
         client.send(SupervisorState.event_handlers["load"], path="/supervisor")
         client.send(SupervisorState.event_handlers["view_chat"], PAYLOADS["view_chat"], path="/supervisor")
+        client.send(SupervisorState.event_handlers["save_hours"], PAYLOADS["save_hours"], path="/supervisor")
         client.send(WorkspaceState.on_load)  # allowed: proves the socket works
         assert client.wait_for_state(WorkspaceState.get_full_name())
         client.drain()
         assert SupervisorState.get_full_name() not in client.states_touched()
     finally:
         client.close()
+    assert _snapshot(world, "")["business hours"] == before["business hours"]
 
 
 # ---------------------------------------------------------------- an agent of another queue
@@ -245,6 +256,7 @@ class Victim:
     chat_id: int
     waiting_id: int
     record_id: int
+    left_record_id: int  # a message a customer left in the victim's queue
     owner_client_id: str  # of the owner's message, for retry_message
     secrets: tuple[str, ...]  # what must never reach the intruder
 
@@ -274,6 +286,7 @@ def _victim(world, monkeypatch) -> Victim:
         transfers.to_agent(session, interaction_id=chat.id, user_id=owner.id, target_user_id=colleague.id, note=f"Secret note {mark}")
         routing.set_presence(session, user_id=owner.id, presence="away")  # the waiting chat stays unoffered
         waiting = conversations.start_chat(session, name=f"Waiting {mark}", email=f"waiting-{mark}@example.com", queue_id=queue.id, question=f"Secret wait {mark}").interaction
+        left = left_messages.leave_message(session, queue_id=queue.id, name=f"Left {mark}", email=f"left-{mark}@example.com", message=f"Secret left {mark}")
         attachment = session.exec(select(Attachment).where(Attachment.interaction_id == chat.id)).one()
         assert session.get(Interaction, chat.id).agent_id == owner.id and sent.id
         return Victim(
@@ -281,8 +294,9 @@ def _victim(world, monkeypatch) -> Victim:
             chat_id=chat.id,
             waiting_id=waiting.id,
             record_id=record.id,
+            left_record_id=left.record_id,
             owner_client_id=f"owner-{mark}",
-            secrets=(mark, chat.public_id, waiting.public_id, attachment.public_id, chat.number, record.number),
+            secrets=(mark, chat.public_id, waiting.public_id, attachment.public_id, chat.number, record.number, left.number),
         )
 
 
@@ -294,11 +308,12 @@ def _victim_snapshot(world, victim: Victim, intruder_id: int) -> dict[str, objec
             return [row.model_dump() for row in session.exec(select(model).where(*where).order_by(model.id))]
 
         record_ids = [r.id for r in session.exec(select(SupportRecord).where(col(SupportRecord.interaction_id).in_(chats)))]
+        record_ids.append(victim.left_record_id)
         return {
             "interactions": rows(Interaction, col(Interaction.id).in_(chats)),
             "messages": rows(Message, col(Message.interaction_id).in_(chats)),
             "records": rows(SupportRecord, col(SupportRecord.id).in_(record_ids)),
-            "emails": rows(OutgoingEmail, col(OutgoingEmail.interaction_id).in_(chats)),
+            "emails": rows(OutgoingEmail, or_(col(OutgoingEmail.interaction_id).in_(chats), col(OutgoingEmail.record_id).in_(record_ids))),
             "attachments": rows(Attachment, or_(col(Attachment.interaction_id).in_(chats), col(Attachment.record_id).in_(record_ids))),
             "rejections": [r.model_dump() for r in session.exec(select(OfferRejection).where(col(OfferRejection.interaction_id).in_(chats)))],
             "audit about the victim": rows(
@@ -320,14 +335,18 @@ def _attacks(victim: Victim, *, intruder_id: int, intruder_queue_id: int) -> dic
     those that act on it, then those that reset; the whole list runs twice so
     every target picked in one pass is acted on in the next.
     """
-    chat, record = victim.chat_id, victim.record_id
+    chat, record, left = victim.chat_id, victim.record_id, victim.left_record_id
     return {
         (WorkspaceState, "on_load"): [{}],
+        (LeftMessagesState, "load"): [{}],
         (WorkspaceState, "set_presence"): [{"label": "Available"}],
+        (WorkspaceState, "set_after_hours"): [{"enabled": False}],  # True would audit the intruder's own opt-in
         (WorkspaceState, "setvar"): [{"var_name": "reject_target_id", "value": victim.waiting_id}],
         (LiveState, "setvar"): [{"var_name": "conversations", "value": {str(chat): []}}],
         (ToolsState, "setvar"): [{"var_name": "interaction_id", "value": chat}],
         (AssistState, "setvar"): [{"var_name": "interaction_id", "value": chat}],
+        (LeftMessagesState, "open_reply"): [{"record_id": left}],
+        (LeftMessagesState, "setvar"): [{"var_name": "reply_id", "value": left}],
         (WorkspaceState, "select_tab"): [{"value": str(chat)}],
         (WorkspaceState, "select_child_tab"): [{"interaction_id": chat, "value": "details"}],
         (WorkspaceState, "open_reject"): [{"interaction_id": victim.waiting_id}],
@@ -359,6 +378,9 @@ def _attacks(victim: Victim, *, intruder_id: int, intruder_queue_id: int) -> dic
         (ToolsState, "escalate"): [{"form": {"record_id": str(record), "group": "Network", "reason": "intrusion"}}],
         (ToolsState, "run_quick_action"): [{"index": 0}],
         (AssistState, "send_in_chat"): [{"number": "KB0010001"}],
+        (LeftMessagesState, "send_reply"): [{"form": {"subject": "Re: your message", "body": "intrusion", "resolve": "on"}}],
+        (LeftMessagesState, "tick"): [{"_value": ""}],
+        (LeftMessagesState, "close_reply"): [{}],
         (WorkspaceState, "cancel_reject"): [{}],
         (WorkspaceState, "cancel_close_tab"): [{}],
         (WorkspaceState, "dismiss_notice"): [{"index": 0}],
@@ -400,6 +422,8 @@ def _wait_for_background_answer(client: EventClient, name: str, mark: int) -> No
         client.wait_for_text("That chat is not open in this workspace.", after=mark)
     elif name == "retry_message":
         client.wait_for_text("That message is not waiting to be sent again.", after=mark)
+    elif name == "send_reply":
+        client.wait_for_text(left_messages.NOT_FOUND, after=mark)
     else:
         raise AssertionError(f"background handler {name}: say here what it answers an intruder")
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from agent_workspace import db
 from agent_workspace.models import (
+    AgentNotice,
     AuditLog,
     Interaction,
     InteractionState,
@@ -28,7 +29,7 @@ from agent_workspace.models import (
     User,
     utcnow,
 )
-from agent_workspace.services.events import ChatOffered, QueueChanged
+from agent_workspace.services.events import AgentChanged, ChatOffered, QueueChanged
 from agent_workspace.services import conversations, routing
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from tests.factories import make_customer, make_interaction, make_queue
@@ -626,9 +627,10 @@ def test_closing_a_chat_offers_the_next_waiting_chat(session: Session, queue) ->
 # ------------------------------------------------------------------ sweep
 
 
-def test_offer_timeout_returns_the_item_and_sets_the_agent_away(session: Session, queue) -> None:
+def test_a_lapsed_offer_is_not_a_rejection_the_lone_agent_gets_it_again(session: Session, queue) -> None:
+    """The stranding bug: a lone agent let an offer lapse, came back, and the
+    customer waited forever because the lapse was stored as a rejection."""
     alice = make_agent(session, "alice", queues=[queue])
-    bob = make_agent(session, "bob", queues=[queue], presence=Presence.AWAY)
     item = start(session, queue)
     assert offers_to(session, alice.id) == [item.id]
     now = utcnow()
@@ -641,17 +643,37 @@ def test_offer_timeout_returns_the_item_and_sets_the_agent_away(session: Session
 
     changes = routing.sweep(session, presence_grace_seconds=3600, now=now + timedelta(seconds=OFFER_SECONDS + 5))
 
-    assert changes
+    assert QueueChanged(queue.id) in changes and AgentChanged(alice.id) in changes
     row = fresh(session, Interaction, item.id)
     assert row.state == InteractionState.QUEUED and row.offered_to_id is None
+    assert row.requested_at == item.requested_at  # its place in line is kept
     assert fresh(session, User, alice.id).presence == Presence.AWAY
-    assert fresh(session, OfferRejection, (item.id, alice.id)).reason == "Offer timed out"
-    # Back to Available: the lapsed chat is never offered to alice again.
+    assert session.exec(select(OfferRejection)).all() == []
+    # She is told why she is Away.
+    notice = session.exec(select(AgentNotice).where(AgentNotice.user_id == alice.id)).one()
+    assert notice.body == f"You missed an offer from {queue.name}; you are Away. Set yourself Available to get chats again."
+    assert notice.level == "warning"
+    # Back to Available: nobody else is eligible, so the chat is offered to her again.
+    routing.set_presence(session, user_id=alice.id, presence=Presence.AVAILABLE)
+    assert offers_to(session, alice.id) == [item.id]
+
+
+def test_only_an_explicit_reject_keeps_a_chat_from_an_agent(session: Session, queue) -> None:
+    alice = make_agent(session, "alice", queues=[queue])
+    item = start(session, queue)
+    routing.reject(session, user_id=alice.id, interaction_id=item.id, reason="Not my area")
+    routing.set_presence(session, user_id=alice.id, presence=Presence.AWAY)
     routing.set_presence(session, user_id=alice.id, presence=Presence.AVAILABLE)
     assert offers_to(session, alice.id) == []
-    assert state_of(session, item) == InteractionState.QUEUED
-    routing.set_presence(session, user_id=bob.id, presence=Presence.AVAILABLE)
-    assert offers_to(session, bob.id) == [item.id]
+    assert fresh(session, OfferRejection, (item.id, alice.id)).reason == "Not my area"
+
+
+def test_presence_changes_tell_the_agents_queues(session: Session, queue, other_queue) -> None:
+    """Waiting customers are told who is available, so their queues change."""
+    alice = make_agent(session, "alice", queues=[queue, other_queue], presence=Presence.OFFLINE)
+    changes = routing.set_presence(session, user_id=alice.id, presence=Presence.AVAILABLE)
+    assert {QueueChanged(queue.id), QueueChanged(other_queue.id)} <= set(changes)
+    assert routing.set_presence(session, user_id=alice.id, presence=Presence.AVAILABLE) == [AgentChanged(alice.id)]
 
 
 def test_offer_timeout_reoffers_to_another_available_agent(session: Session, queue) -> None:
@@ -710,7 +732,7 @@ def test_an_agent_set_away_by_a_lapsed_offer_keeps_no_other_offer(session: Sessi
     assert row.state == InteractionState.OFFERED and row.offered_to_id == bob.id
 
 
-def test_every_lapsed_offer_of_an_agent_counts_as_declined(session: Session, queue) -> None:
+def test_every_lapsed_offer_of_an_agent_comes_back_to_them(session: Session, queue) -> None:
     alice = make_agent(session, "alice", queues=[queue], capacity=2)
     first = start(session, queue)
     second = start(session, queue)
@@ -722,9 +744,10 @@ def test_every_lapsed_offer_of_an_agent_counts_as_declined(session: Session, que
     routing.sweep(session, presence_grace_seconds=3600, now=now + timedelta(seconds=OFFER_SECONDS + 1))
 
     assert fresh(session, User, alice.id).presence == Presence.AWAY
-    assert {r.interaction_id for r in session.exec(select(OfferRejection))} == {first.id, second.id}
+    assert session.exec(select(OfferRejection)).all() == []
+    assert len(session.exec(select(AgentNotice).where(AgentNotice.user_id == alice.id)).all()) == 1  # told once
     routing.set_presence(session, user_id=alice.id, presence=Presence.AVAILABLE)
-    assert offers_to(session, alice.id) == []
+    assert offers_to(session, alice.id) == [first.id, second.id]
 
 
 def test_presence_expiry_sets_offline_and_returns_offers(session: Session, queue) -> None:
@@ -768,73 +791,6 @@ def test_touch_agent_records_the_heartbeat(session: Session, queue) -> None:
     assert fresh(session, User, alice.id).last_seen_at >= before
     routing.sweep(session, presence_grace_seconds=60)
     assert fresh(session, User, alice.id).presence == Presence.AVAILABLE
-
-
-# ------------------------------------------------------------------ position
-
-
-def test_queue_position_counts_waiting_chats_ahead_in_the_same_queue(session: Session, queue, other_queue) -> None:
-    customer = make_customer(session)
-    first = make_waiting(session, queue, requested_at=at(1), customer=customer)
-    tie_second = make_waiting(session, queue, requested_at=at(2), customer=customer)
-    tie_third = make_waiting(session, queue, requested_at=at(2), customer=customer)
-    make_waiting(session, other_queue, requested_at=at(0), customer=customer)  # another queue
-    live = make_interaction(session, queue=queue, customer=customer)  # not waiting
-    session.execute(update(Interaction).where(col(Interaction.id) == live.id).values(requested_at=at(0)))
-    session.commit()
-
-    positions = [routing.queue_position(session, interaction_id=i.id)[0] for i in (first, tie_second, tie_third)]
-    assert positions == [1, 2, 3]
-    assert routing.queue_position(session, interaction_id=live.id) == (0, 0)
-    assert routing.queue_position(session, interaction_id=424242) == (0, 0)
-
-    # An offered chat still holds its place in line.
-    session.execute(
-        update(Interaction)
-        .where(col(Interaction.id) == first.id)
-        .values(state=InteractionState.OFFERED)
-    )
-    session.commit()
-    assert routing.queue_position(session, interaction_id=tie_third.id)[0] == 3
-
-
-def test_queue_position_estimate(session: Session, queue) -> None:
-    customer = make_customer(session)
-    items = [make_waiting(session, queue, requested_at=at(i), customer=customer) for i in range(3)]
-
-    # No history, nobody Available: the default 120 s per place.
-    assert routing.queue_position(session, interaction_id=items[2].id) == (3, 360)
-
-    make_agent(session, "alice", queues=[queue])
-    make_agent(session, "bob", queues=[queue])
-    make_agent(session, "away", queues=[queue], presence=Presence.AWAY)
-    assert routing.queue_position(session, interaction_id=items[2].id) == (3, 180)
-
-    # Recent waits in this queue set the average: (30 + 90) / 2 = 60 s.
-    for wait in (30, 90):
-        done = make_interaction(session, queue=queue, customer=customer, state=InteractionState.CLOSED_COMPLETE)
-        done.wait_seconds = wait
-        done.accepted_at = utcnow()
-        session.add(done)
-    session.commit()
-    assert routing.queue_position(session, interaction_id=items[1].id) == (2, 60)
-
-
-def test_places_in_line_read_together_match_each_queue_position(session: Session, queue, other_queue) -> None:
-    customer = make_customer(session)
-    waiting = [make_waiting(session, q, requested_at=at(i), customer=customer) for i, q in enumerate([queue, other_queue, queue, queue])]
-    live = make_interaction(session, queue=queue, customer=customer)
-    make_agent(session, "alice", queues=[queue])
-    done = make_interaction(session, queue=queue, customer=customer, state=InteractionState.CLOSED_COMPLETE)
-    done.wait_seconds, done.accepted_at = 45, utcnow()
-    session.add(done)
-    session.commit()
-
-    places = routing.places_in_line(session, interaction_ids=[i.id for i in waiting] + [live.id, 424242])
-
-    assert places == {i.id: routing.queue_position(session, interaction_id=i.id) for i in waiting}
-    assert [places[i.id][0] for i in waiting] == [1, 1, 2, 3]
-    assert routing.places_in_line(session, interaction_ids=[]) == {}
 
 
 # ------------------------------------------------------------------ inbox

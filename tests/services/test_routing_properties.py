@@ -10,14 +10,17 @@ own freshly migrated SQLite database (a copy of one migrated template).
 Checked after every step:
 * a chat's agent never changes once set, and the state / agent / offer columns agree;
 * no agent ever has more live chats than their capacity;
-* offers go only to Available members who have not declined the chat;
-* a chat an agent declined (or let lapse) is never assigned to them;
+* offers go only to Available members who have not rejected the chat, and
+  for a queue outside its business hours only to those who opted in;
+* a chat an agent rejected is never assigned to them;
+* no customer is stranded: no waiting chat is left un-offered while an
+  Available member of its queue has a free seat, has not rejected it, and
+  (outside business hours) opted in to after-hours chats;
 * every accepted send is stored exactly once, and nothing else is;
 and in the operations themselves: accept takes the oldest eligible request
 (FIFO), refusals match the rules, closed / ended chats take no messages, a
-lapsed offer sets the agent Away and never comes back to them, presence expiry
-sets Offline, and after a full drain nothing is left waiting that a free
-eligible agent could be offered.
+lapsed offer sets the agent Away (with a notice) but is no rejection, so it
+comes back to them once they are Available, and presence expiry sets Offline.
 """
 
 from __future__ import annotations
@@ -32,12 +35,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from agent_workspace import db
 from agent_workspace.migrations import upgrade
 from agent_workspace.models import (
     OPEN_STATES,
+    AgentNotice,
+    AuditLog,
     CloseReason,
     Interaction,
     InteractionState,
@@ -49,7 +54,7 @@ from agent_workspace.models import (
     User,
     utcnow,
 )
-from agent_workspace.services import conversations, routing
+from agent_workspace.services import conversations, hours, routing
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from tests.factories import make_queue, make_user
 
@@ -80,6 +85,10 @@ class World:
         self.sent: dict[tuple[int, str], tuple[int, str]] = {}  # (chat, client id) -> (message id, body)
         self.client_ids = itertools.count()
         self.events: list[str] = []
+        self.closed_queues: set[int] = set()
+        # Audit-log ids at which a queue closed / an agent opted out: offers made after them are checked.
+        self.closed_mark: dict[int, int] = {}
+        self.opt_out_mark: dict[int, int] = {}
 
     def close_db(self) -> None:
         self.s.close()
@@ -101,6 +110,14 @@ class World:
 
     def wip(self, user_id: int) -> int:
         return sum(1 for r in self.rows() if r.agent_id == user_id and r.state == InteractionState.WORK_IN_PROGRESS)
+
+    def audit_mark(self) -> int:
+        return self.s.exec(select(func.max(AuditLog.id))).one() or 0
+
+    def offer_marks(self) -> dict[int, int]:
+        """Chat -> the audit id of its latest offer."""
+        rows = self.s.exec(select(AuditLog.target_id, func.max(AuditLog.id)).where(AuditLog.action == "interaction.offered").group_by(AuditLog.target_id))
+        return dict(rows.all())
 
     def db_declined(self) -> set[tuple[int, int]]:
         return {(r.interaction_id, r.user_id) for r in self.s.exec(select(OfferRejection))}
@@ -183,9 +200,6 @@ class World:
             assert self.offers_of(user_id) == []
         if had_offers and presence != Presence.AVAILABLE:
             self.events.append("presence: offers handed back")
-        if presence == Presence.AVAILABLE or had_offers:
-            # Becoming Available, or handing offers back, is a capacity event: the queues are drained.
-            self.check_nothing_left_that_could_be_offered()
 
     def touch(self, a: int) -> None:
         routing.touch_agent(self.s, user_id=self.agent_ids[a])
@@ -199,7 +213,6 @@ class World:
 
     def drain(self) -> None:
         routing.drain(self.s)
-        self.check_nothing_left_that_could_be_offered()
 
     def accept(self, a: int, q: int) -> None:
         self._accept(self.agent_ids[a], self.queue_ids[q])
@@ -245,7 +258,6 @@ class World:
             assert self.offers_of(user_id) == []
             if set(had_offers) - {oldest_id}:
                 self.events.append("accept: released offers at capacity")
-                self.check_nothing_left_that_could_be_offered()
 
     def reject(self, a: int, c: int) -> None:
         user_id = self.agent_ids[a]
@@ -292,12 +304,29 @@ class World:
         for chat_id, user_id in lapsed:
             assert self.user(user_id).presence != Presence.AVAILABLE
             assert self.item(chat_id).offered_to_id != user_id
-            assert (chat_id, user_id) in declined, "a lapsed offer was not declined"
-            self.declined.add((chat_id, user_id))
+            assert (chat_id, user_id) not in declined, "a lapsed offer was stored as a rejection"
+            assert self.s.exec(select(AgentNotice).where(AgentNotice.user_id == user_id)).first() is not None
         for user_id in gone:
             assert self.user(user_id).presence == Presence.OFFLINE
-        if lapsed or gone:
-            self.check_nothing_left_that_could_be_offered()  # what came back is offered again
+
+    def business_hours(self, q: int, closed: bool) -> None:
+        """Close a queue for days around now (a closure), or open it around the clock."""
+        queue_id = self.queue_ids[q]
+        today = utcnow().date()
+        closures = f"{today - timedelta(days=1)}..{today + timedelta(days=2)}" if closed else ""
+        hours.set_hours(self.s, queue_id=queue_id, weekly_hours="", time_zone="UTC", closures=closures, closed_message="", actor_id=None)
+        (self.closed_queues.add if closed else self.closed_queues.discard)(queue_id)
+        self.closed_mark[queue_id] = self.audit_mark()
+        self.events.append("hours: closed a queue" if closed else "hours: opened a queue")
+
+    def after_hours(self, a: int, enabled: bool) -> None:
+        user_id = self.agent_ids[a]
+        routing.set_after_hours(self.s, user_id=user_id, enabled=enabled)
+        assert self.user(user_id).after_hours == enabled
+        if not enabled:
+            self.opt_out_mark[user_id] = self.audit_mark()
+        if enabled:
+            self.events.append("after hours: opted in")
 
     # ---------------------------------------------------------- messages
 
@@ -351,7 +380,6 @@ class World:
             return self.expect_error(Conflict, call)
         call()
         self.events.append("close: done")
-        self.check_nothing_left_that_could_be_offered()  # the freed seat is offered at once
         after = self.item(chat_id)
         assert after.state == InteractionState.CLOSED_COMPLETE and after.closed_at is not None
         if save:
@@ -373,15 +401,16 @@ class World:
             elif r.state == InteractionState.OFFERED:
                 load[r.offered_to_id] += 1
         self.s.expire_all()
-        available = {u.id for u in self.s.exec(select(User)) if u.presence == Presence.AVAILABLE}
+        available = {u.id: u.after_hours for u in self.s.exec(select(User)) if u.presence == Presence.AVAILABLE}
         for r in rows:
             if r.state != InteractionState.QUEUED:
                 continue
-            for user_id in available:
+            for user_id, after_hours in available.items():
                 could = (
                     r.queue_id in self.members[user_id]
                     and (r.id, user_id) not in declined
                     and load[user_id] < self.capacity[user_id]
+                    and (after_hours or r.queue_id not in self.closed_queues)
                 )
                 assert not could, f"chat {r.id} left queued although agent {user_id} could take it"
 
@@ -391,6 +420,8 @@ class World:
         assert self.declined <= declined
         self.s.expire_all()
         presence = {u.id: u.presence for u in self.s.exec(select(User))}
+        after_hours = {u.id: u.after_hours for u in self.s.exec(select(User))}
+        offered_at_mark = self.offer_marks()
         wip = {u: 0 for u in self.agent_ids}
         for r in rows:
             # The assignment, once made, never changes.
@@ -403,6 +434,9 @@ class World:
                 assert r.queue_id in self.members[r.offered_to_id]
                 assert presence[r.offered_to_id] == Presence.AVAILABLE, "offer held by an agent who is not Available"
                 assert (r.id, r.offered_to_id) not in declined, "offered again to an agent who declined it"
+                mark = offered_at_mark[r.id]
+                if r.queue_id in self.closed_queues and mark > max(self.closed_mark[r.queue_id], self.opt_out_mark.get(r.offered_to_id, 0)):
+                    assert after_hours[r.offered_to_id], "a closed queue's chat was offered to an agent who did not opt in"
             elif r.state == InteractionState.WORK_IN_PROGRESS:
                 assert r.agent_id is not None and r.offered_to_id is None
                 assert r.queue_id in self.members[r.agent_id]
@@ -416,6 +450,8 @@ class World:
                 assert (r.id, r.agent_id) not in declined, "assigned to an agent who declined it"
         for user_id, n in wip.items():
             assert n <= self.capacity[user_id], f"agent {user_id} over capacity"
+        # Nobody stranded: every capacity event drains, so this holds after every step.
+        self.check_nothing_left_that_could_be_offered()
         # Every accepted send stored exactly once, and nothing else from customers or agents.
         stored = {
             (m.interaction_id, m.client_id): (m.id, m.body)
@@ -445,6 +481,8 @@ OPERATIONS = [
     ("sweep", 3, lambda r: {"jump": r.choice([0, 0, None, None, None, OFFER_SECONDS + 1, GRACE_SECONDS + 1])}),
     ("tab_gone", 1, lambda r: {"a": r.randrange(N_AGENTS)}),
     ("customer_end", 1, lambda r: {"c": r.randrange(10**6)}),
+    ("business_hours", 1, lambda r: {"q": r.randrange(N_QUEUES), "closed": r.random() < 0.6}),
+    ("after_hours", 1, lambda r: {"a": r.randrange(N_AGENTS), "enabled": r.random() < 0.5}),
 ]
 NEEDS_A_CHAT = {"post", "close", "reject", "customer_end"}
 
@@ -517,6 +555,9 @@ def test_the_random_runs_exercised_every_path() -> None:
         f"post: stored ({SenderKind.CUSTOMER})": 3,
         f"post: stored ({SenderKind.AGENT})": 3,
         "close: done": 3,
+        "hours: closed a queue": 3,
+        "hours: opened a queue": 3,
+        "after hours: opted in": 3,
         "refused: Forbidden": 3,
         "refused: Conflict": 3,
         "refused: NotFound": 3,

@@ -7,6 +7,7 @@ from sqlmodel import Session
 from agent_workspace import realtime
 from agent_workspace.models import InteractionState, Presence, SenderKind
 from agent_workspace.services import conversations, routing, views
+from agent_workspace.services.availability import Availability
 from tests.factories import make_queue
 from tests.services.helpers import make_agent
 
@@ -17,16 +18,18 @@ def test_customer_snapshot_gives_the_place_in_line_only_while_waiting(session: S
     second = conversations.start_chat(session, name="Bob", email="bob@example.com", queue_id=queue.id, question="Refund?").interaction
 
     waiting = views.customer_snapshot(session, interaction_id=second.id, after_id=0)
-    assert (waiting.state, waiting.position, waiting.queue_name, waiting.agent_name) == (InteractionState.QUEUED, 2, "Billing", "")
-    assert waiting.estimated_wait_seconds > 0
+    assert (waiting.state, waiting.outlook.position, waiting.queue_name, waiting.agent_name) == (InteractionState.QUEUED, 2, "Billing", "")
+    assert waiting.outlook.status == Availability.NOBODY  # nobody is signed in yet
+    assert (waiting.customer_name, waiting.customer_email) == ("Bob", "bob@example.com")
     assert [m.sender_kind for m in waiting.new_messages] == [SenderKind.SYSTEM]  # the acknowledgement
 
     agent = make_agent(session, "grace", queues=[queue])
     routing.accept(session, user_id=agent.id, queue_id=queue.id)
     chatting = views.customer_snapshot(session, interaction_id=first.id, after_id=waiting.new_messages[-1].id + 10**6)
-    assert (chatting.state, chatting.position, chatting.estimated_wait_seconds) == (InteractionState.WORK_IN_PROGRESS, 0, 0)
+    assert (chatting.state, chatting.outlook) == (InteractionState.WORK_IN_PROGRESS, None)
     assert chatting.agent_name == agent.display_name and chatting.new_messages == []
-    assert views.customer_snapshot(session, interaction_id=second.id, after_id=0).position == 1
+    still_waiting = views.customer_snapshot(session, interaction_id=second.id, after_id=0).outlook
+    assert (still_waiting.position, still_waiting.status) == (1, Availability.AVAILABLE)  # grace has seats left
 
 
 def test_inboxes_of_clients_find_the_agent_behind_each_tab(session: Session) -> None:
@@ -59,14 +62,14 @@ def test_places_of_clients_only_for_customers_still_waiting(session: Session) ->
     realtime.register_client(session, token="tab-of-grace", kind="agent", user_id=agent.id)
 
     before = views.places_of_clients(session, tokens=["tab-of-ada", "tab-of-bob", "tab-of-grace"])
-    assert {token: place.position for token, place in before.items()} == {"tab-of-ada": 1, "tab-of-bob": 2}
+    assert {token: place.outlook.position for token, place in before.items()} == {"tab-of-ada": 1, "tab-of-bob": 2}
     snapshot = views.customer_snapshot(session, interaction_id=second.id, after_id=0)
-    assert (before["tab-of-bob"].interaction_id, before["tab-of-bob"].estimated_wait_seconds) == (second.id, snapshot.estimated_wait_seconds)
+    assert (before["tab-of-bob"].interaction_id, before["tab-of-bob"].outlook) == (second.id, snapshot.outlook)
 
     routing.set_presence(session, user_id=agent.id, presence=Presence.AVAILABLE)
     routing.accept(session, user_id=agent.id, queue_id=queue.id)
     after = views.places_of_clients(session, tokens=["tab-of-ada", "tab-of-bob"])
-    assert {token: place.position for token, place in after.items()} == {"tab-of-bob": 1}
+    assert {token: place.outlook.position for token, place in after.items()} == {"tab-of-bob": 1}
 
 
 def test_agent_snapshot_reads_in_full_only_new_and_named_chats(session: Session) -> None:

@@ -1,0 +1,267 @@
+"""What a customer is told before and while they wait: who is there, and for how long.
+
+Per queue, from stored state only (so every worker agrees):
+
+* **on duty**: within the queue's business hours (``services.hours``); outside
+  them only agents who opted in to after-hours chats count;
+* **available now**: an agent on duty is Available with a free seat (and, for
+  a waiting chat, has not rejected it);
+* **busy**: agents on duty are Available but every seat is taken: the customer
+  gets a place in line and an estimate;
+* **nobody**: on duty, but no agent is Available (or every one rejected it);
+* **closed**: outside business hours and nobody opted in: the customer reads
+  when the queue opens again.
+
+The estimate is simulated from real data: the recent handle time of the queue
+(``closed_at - accepted_at`` of its last chats), the seats of the Available
+agents, and how long each of their open chats has run. Seats free in order, the
+chats ahead take them, each for a handle time. It is a wait *from now*, read
+again as time passes, so a customer never outlives the number shown: a chat
+that runs past the average is assumed to need a quarter of it more.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Boolean, bindparam, func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
+
+from agent_workspace.models import Interaction, InteractionState, OfferRejection, Presence, Queue, QueueMember, User, utcnow
+from agent_workspace.services import hours
+
+WAITING_STATES = (InteractionState.QUEUED, InteractionState.OFFERED)
+DEFAULT_HANDLE_SECONDS = 300  # until a queue has closed chats of its own
+RECENT_CHATS = 20  # closed chats the handle time is averaged over
+OVERDUE_SHARE = 0.25  # of the handle time, still expected from a chat that ran past it
+
+
+class Availability(StrEnum):
+    AVAILABLE = "available"
+    BUSY = "busy"
+    NOBODY = "nobody"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What a customer of one queue is told. ``position`` 0: not in line yet
+    (the figures are for someone starting a chat now)."""
+
+    queue_id: int
+    status: Availability
+    position: int = 0
+    wait_seconds: int = 0
+    opens_at: datetime | None = None  # when a closed queue opens again
+    closed_message: str = ""
+
+
+@dataclass
+class _Agent:
+    user_id: int
+    capacity: int
+    after_hours: bool
+    chat_ages: list[float] = field(default_factory=list)  # seconds each chat in progress has run
+
+
+@dataclass
+class _QueueFacts:
+    """Everything the outlook of one queue needs, read once for many customers."""
+
+    queue_id: int
+    hours: hours.BusinessHours
+    closed_message: str
+    agents: list[_Agent]
+    handle_seconds: float
+    line: list[int]  # waiting chats, oldest first
+
+
+def queue_outlooks(session: Session, *, queue_ids: Collection[int] | None = None, now: datetime | None = None) -> dict[int, Outlook]:
+    """For someone about to start a chat, per active queue (or those given)."""
+    now = now or utcnow()
+    facts = _read_facts(session, queue_ids=queue_ids, now=now)
+    return {queue_id: _outlook(f, position=len(f.line) + 1, rejected_by=set(), now=now) for queue_id, f in facts.items()}
+
+
+def chat_outlooks(session: Session, *, interaction_ids: Collection[int], now: datetime | None = None) -> dict[int, Outlook]:
+    """For customers already in line, in a few statements whatever their number:
+    when a queue moves, every customer waiting in it is told at once. Chats no
+    longer waiting are left out."""
+    ids = list(interaction_ids)
+    if not ids:
+        return {}
+    now = now or utcnow()
+    connection = session.connection()
+    queue_ids = set(connection.execute(_QUEUES_OF_CHATS, {"interaction_ids": ids}).scalars())
+    if not queue_ids:
+        return {}
+    facts = _read_facts(session, queue_ids=queue_ids, now=now)
+    rejected_by: dict[int, set[int]] = defaultdict(set)
+    for interaction_id, user_id in connection.execute(_REJECTIONS, {"interaction_ids": ids}):
+        rejected_by[interaction_id].add(user_id)
+    wanted, outlooks = set(ids), {}
+    for f in facts.values():
+        for place, interaction_id in enumerate(f.line, start=1):
+            if interaction_id in wanted:
+                outlooks[interaction_id] = _outlook(f, position=place, rejected_by=rejected_by[interaction_id], now=now)
+    return outlooks
+
+
+def chat_outlook(session: Session, *, interaction_id: int, now: datetime | None = None) -> Outlook | None:
+    """``chat_outlooks`` of one chat; None once it no longer waits."""
+    return chat_outlooks(session, interaction_ids=[interaction_id], now=now).get(interaction_id)
+
+
+def open_queue_ids(session: Session, *, now: datetime | None = None) -> frozenset[int]:
+    """Active queues within their business hours now: the sweeper compares these
+    between runs, since a queue that opens is a capacity event."""
+    now = now or utcnow()
+    rows = session.connection().execute(_QUEUE_HOURS, {"queue_ids": [-1], "all": True}).all()
+    return frozenset(row[0] for row in rows if hours.is_open(_hours_of_row(row), now))
+
+
+def when_back(opens_at: datetime, *, time_zone: str, now: datetime | None = None) -> str:
+    """"today at 09:00", "tomorrow at 09:00", "Monday 7 December at 09:00": in the
+    reader's time zone, which the page sends (UTC when it is unknown)."""
+    zone = ZoneInfo(time_zone)
+    local, today = opens_at.astimezone(zone), (now or utcnow()).astimezone(zone).date()
+    clock = f"{local:%H:%M}"
+    if local.date() == today:
+        return f"today at {clock}"
+    if local.date() == today + timedelta(days=1):
+        return f"tomorrow at {clock}"
+    return f"{local:%A} {local.day} {local:%B} at {clock}"
+
+
+# ---------------------------------------------------------------- the model
+
+
+def _outlook(facts: _QueueFacts, *, position: int, rejected_by: set[int], now: datetime) -> Outlook:
+    on_duty = hours.is_open(facts.hours, now)
+    agents = [a for a in facts.agents if (on_duty or a.after_hours) and a.user_id not in rejected_by]
+    if not agents:
+        if on_duty:
+            return Outlook(facts.queue_id, Availability.NOBODY, position)
+        return Outlook(
+            facts.queue_id,
+            Availability.CLOSED,
+            position,
+            opens_at=hours.next_opening(facts.hours, now),
+            closed_message=facts.closed_message,
+        )
+    wait = _wait_of(position, agents, facts.handle_seconds)
+    return Outlook(facts.queue_id, Availability.AVAILABLE if wait == 0 else Availability.BUSY, position, wait_seconds=wait)
+
+
+def _wait_of(position: int, agents: list[_Agent], handle: float) -> int:
+    """Seconds until the chat at ``position`` gets a seat: seats free in order and
+    each chat ahead holds the one it gets for a handle time."""
+    frees: list[float] = []
+    for agent in agents:
+        frees += [0.0] * max(agent.capacity - len(agent.chat_ages), 0)
+        frees += [max(handle - age, handle * OVERDUE_SHARE) for age in agent.chat_ages[: agent.capacity]]
+    if not frees:
+        return 0
+    heapq.heapify(frees)
+    for _ in range(position - 1):
+        heapq.heappush(frees, heapq.heappop(frees) + handle)
+    return round(frees[0])
+
+
+def _read_facts(session: Session, *, queue_ids: Collection[int] | None, now: datetime) -> dict[int, _QueueFacts]:
+    """Five statements for any number of queues."""
+    connection = session.connection()
+    wanted = None if queue_ids is None else list(queue_ids)
+    queues = connection.execute(_QUEUE_HOURS, {"queue_ids": wanted or [-1], "all": wanted is None}).all()
+    ids = [row[0] for row in queues]
+    if not ids:
+        return {}
+    agents_of: dict[int, list[_Agent]] = defaultdict(list)
+    agents: dict[int, _Agent] = {}
+    for queue_id, user_id, capacity, after_hours in connection.execute(_AVAILABLE_MEMBERS, {"queue_ids": ids}):
+        agent = agents.setdefault(user_id, _Agent(user_id, capacity, bool(after_hours)))
+        agents_of[queue_id].append(agent)
+    if agents:
+        for agent_id, accepted_at in connection.execute(_CHATS_IN_PROGRESS, {"user_ids": list(agents)}):
+            agents[agent_id].chat_ages.append(max((now - _aware(accepted_at)).total_seconds(), 0.0) if accepted_at else 0.0)
+    handle: dict[int, list[float]] = defaultdict(list)
+    for queue_id, accepted_at, closed_at in connection.execute(_RECENT_HANDLES, {"queue_ids": ids}):
+        handle[queue_id].append(max((_aware(closed_at) - _aware(accepted_at)).total_seconds(), 0.0))
+    line: dict[int, list[int]] = defaultdict(list)
+    for interaction_id, queue_id in connection.execute(_LINE, {"queue_ids": ids}):
+        line[queue_id].append(interaction_id)
+    return {
+        row[0]: _QueueFacts(
+            queue_id=row[0],
+            hours=_hours_of_row(row),
+            closed_message=row[4],
+            agents=agents_of[row[0]],
+            handle_seconds=(sum(handle[row[0]]) / len(handle[row[0]])) if handle[row[0]] else DEFAULT_HANDLE_SECONDS,
+            line=line[row[0]],
+        )
+        for row in queues
+    }
+
+
+def _hours_of_row(row) -> hours.BusinessHours:
+    _id, weekly_hours, time_zone, closures, _message = row
+    return hours.hours_of(Queue(name="", weekly_hours=weekly_hours, time_zone=time_zone, closures=closures))
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite hands datetimes back naive; they were stored in UTC."""
+    return at if at.tzinfo else at.replace(tzinfo=utcnow().tzinfo)
+
+
+# Statements built once: every waiting customer's refresh runs them.
+_QUEUE_HOURS = sa_select(Queue.id, Queue.weekly_hours, Queue.time_zone, Queue.closures, Queue.closed_message).where(
+    col(Queue.active).is_(True),
+    or_(bindparam("all", type_=Boolean), col(Queue.id).in_(bindparam("queue_ids", expanding=True))),
+)
+_AVAILABLE_MEMBERS = (
+    sa_select(QueueMember.queue_id, User.id, User.capacity, User.after_hours)
+    .join(User, col(User.id) == col(QueueMember.user_id))
+    .where(
+        col(QueueMember.queue_id).in_(bindparam("queue_ids", expanding=True)),
+        col(User.presence) == Presence.AVAILABLE,
+        col(User.active).is_(True),
+    )
+)
+_CHATS_IN_PROGRESS = sa_select(Interaction.agent_id, Interaction.accepted_at).where(
+    col(Interaction.agent_id).in_(bindparam("user_ids", expanding=True)),
+    col(Interaction.state) == InteractionState.WORK_IN_PROGRESS,
+)
+_RECENT = (
+    sa_select(
+        Interaction.queue_id,
+        Interaction.accepted_at,
+        Interaction.closed_at,
+        func.row_number().over(partition_by=Interaction.queue_id, order_by=col(Interaction.closed_at).desc()).label("recency"),
+    )
+    .where(
+        col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)),
+        col(Interaction.state) == InteractionState.CLOSED_COMPLETE,
+        col(Interaction.accepted_at).is_not(None),
+        col(Interaction.closed_at).is_not(None),
+    )
+    .subquery()
+)
+_RECENT_HANDLES = sa_select(_RECENT.c.queue_id, _RECENT.c.accepted_at, _RECENT.c.closed_at).where(_RECENT.c.recency <= RECENT_CHATS)
+_LINE = (
+    sa_select(Interaction.id, Interaction.queue_id)
+    .where(col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)), col(Interaction.state).in_(WAITING_STATES))
+    .order_by(col(Interaction.queue_id), col(Interaction.requested_at), col(Interaction.id))
+)
+_QUEUES_OF_CHATS = sa_select(Interaction.queue_id).where(
+    col(Interaction.id).in_(bindparam("interaction_ids", expanding=True)), col(Interaction.state).in_(WAITING_STATES)
+).distinct()
+_REJECTIONS = sa_select(OfferRejection.interaction_id, OfferRejection.user_id).where(
+    col(OfferRejection.interaction_id).in_(bindparam("interaction_ids", expanding=True))
+)

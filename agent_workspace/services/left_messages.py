@@ -1,0 +1,277 @@
+"""Messages customers leave when nobody can chat: a case in the queue, answered by email.
+
+The public page offers "Leave a message" when no agent is available or the
+queue is closed. The message becomes a case (``RecordSource.LEFT_MESSAGE``) in
+that queue; the customer gets a confirmation when SMTP is configured, and the
+queue's agents see the case in their workspace and reply by email.
+
+``send_confirmation`` and ``reply`` talk to the mail server after their
+commit: run them in a session that does not hold this process's SQLite write
+turn (``state.left_messages.call_mailing``), or every writer waits for SMTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Session, col, func, select
+
+from agent_workspace.config import settings
+from agent_workspace.models import Customer, OutgoingEmail, Queue, QueueMember, RecordSource, SupportRecord, utcnow
+from agent_workspace.services import audit, conversations, records
+from agent_workspace.services import email as mail  # not ``email``: leave_message takes an ``email`` argument
+from agent_workspace.services.email import SmtpSettings
+from agent_workspace.services.errors import Conflict, NotFound, ValidationError
+from agent_workspace.services.events import Change, QueueChanged
+
+KIND = "case"  # a key of records.NUMBER_PREFIXES
+MAX_NAME_LENGTH = conversations.MAX_NAME_LENGTH
+MAX_MESSAGE_LENGTH = conversations.MAX_MESSAGE_LENGTH
+MAX_EMAIL_LENGTH = 254
+NOT_FOUND = "That message does not exist."
+
+
+class RecordState(StrEnum):
+    """``records.STATES`` by name."""
+
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    ON_HOLD = "on_hold"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class LeftMessage:
+    """What ``leave_message`` stored: the case, its number for the customer, and who to tell."""
+
+    record_id: int
+    number: str
+    changes: list[Change]
+
+
+@dataclass(frozen=True)
+class LeftMessageData:
+    """One open left message as the agents' list shows it; ``replies``: emails agents sent for it."""
+
+    record_id: int
+    number: str
+    queue_id: int
+    queue_name: str
+    customer_name: str
+    customer_email: str
+    message: str
+    state: str
+    created_at: datetime
+    replies: int
+
+
+def leave_message(
+    session: Session, *, queue_id: int, name: str, email: str, message: str, client_address: str = ""
+) -> LeftMessage:
+    """Store a customer's message as a new case of an active queue, in one transaction.
+
+    Counts against the same per-address budget as ``conversations.start_chat``
+    (the Customer row it creates is what is counted), so leaving messages is
+    no way around the chat limit.
+    """
+    _refuse_oversized(name, field="Your name", limit=MAX_NAME_LENGTH)
+    _refuse_oversized(email, field="Your email", limit=MAX_EMAIL_LENGTH)
+    _refuse_oversized(message, field="Your message", limit=MAX_MESSAGE_LENGTH)
+    client_address = client_address[:64]
+    if client_address and conversations._chats_started_from(session, client_address) >= settings().chats_per_address:
+        raise ValidationError("Slow down: too many requests were sent from your network. Try again in a few minutes.")
+    name = conversations._clean_text(name, field="Your name", limit=MAX_NAME_LENGTH)
+    email_address = conversations.validate_email(email)
+    message = conversations._clean_text(message, field="Your message", limit=MAX_MESSAGE_LENGTH)
+    queue = session.get(Queue, queue_id) if isinstance(queue_id, int) and not isinstance(queue_id, bool) else None
+    if queue is None or not queue.active:
+        raise ValidationError("Choose what you need help with from the list.")
+
+    customer = Customer(name=name, email=email_address, client_address=client_address)
+    session.add(customer)
+    session.flush()
+    record = SupportRecord(
+        kind=KIND,
+        source=RecordSource.LEFT_MESSAGE,
+        queue_id=queue.id,
+        customer_id=customer.id,
+        short_description=_first_line(message),
+        description=message,
+        state=RecordState.NEW,
+    )
+    session.add(record)
+    session.flush()
+    record.number = records.record_number(KIND, record.id)
+    audit.record(
+        session,
+        action="record.created",
+        actor_kind="customer",
+        target_kind="record",
+        target_id=record.id,
+        number=record.number,
+        kind=KIND,
+        source=RecordSource.LEFT_MESSAGE,
+        queue_id=queue.id,
+    )
+    session.commit()
+    return LeftMessage(record_id=record.id, number=record.number, changes=[QueueChanged(queue.id)])
+
+
+def send_confirmation(
+    session: Session, *, record_id: int, smtp: SmtpSettings | None = None
+) -> OutgoingEmail | None:
+    """Tell the customer their message arrived, quoting it; ``None`` (nothing written) without SMTP.
+
+    Without a mail server the confirmation would only pile up in the outbox
+    and reach the customer hours later, when it no longer confirms anything.
+    """
+    smtp = smtp or SmtpSettings.from_settings()
+    if not smtp.configured:
+        return None
+    record, customer = _left_message(session, record_id)
+    queue = session.get(Queue, record.queue_id)
+    quoted = "\n".join(f"> {line}" if line else ">" for line in record.description.split("\n"))
+    body = (
+        f"Hello {customer.name},\n\n"
+        f"Thank you for contacting {queue.name if queue else 'us'}. We received your message "
+        f"and an agent will answer you at this address.\n\n"
+        f"Your reference: {record.number}\n\n"
+        f"Your message:\n{quoted}\n"
+    )
+    return mail.send_email(
+        session,
+        interaction_id=None,
+        record_id=record.id,
+        to_address=customer.email,
+        subject=f"We received your message ({record.number})",
+        body=body,
+        created_by_id=None,
+        smtp=smtp,
+    )
+
+
+def open_left_messages(session: Session, *, queue_ids: Collection[int], limit: int = 50) -> list[LeftMessageData]:
+    """The left messages of these queues nobody has resolved yet, oldest first, in one statement."""
+    if not queue_ids:
+        return []
+    replies = (
+        select(func.count(col(OutgoingEmail.id)))
+        .where(col(OutgoingEmail.record_id) == col(SupportRecord.id), col(OutgoingEmail.created_by_id).is_not(None))
+        .correlate(SupportRecord)
+        .scalar_subquery()
+    )
+    rows = session.exec(
+        select(SupportRecord, Queue.name, Customer.name, Customer.email, replies)
+        .join(Queue, col(Queue.id) == col(SupportRecord.queue_id))
+        .join(Customer, col(Customer.id) == col(SupportRecord.customer_id))
+        .where(
+            col(SupportRecord.source) == RecordSource.LEFT_MESSAGE,
+            col(SupportRecord.queue_id).in_(list(queue_ids)),
+            col(SupportRecord.state).not_in(records.FINISHED_STATES),
+        )
+        .order_by(col(SupportRecord.created_at), col(SupportRecord.id))
+        .limit(limit)
+    ).all()
+    return [
+        LeftMessageData(
+            record_id=record.id,
+            number=record.number,
+            queue_id=record.queue_id,
+            queue_name=queue_name,
+            customer_name=customer_name,
+            customer_email=customer_email,
+            message=record.description,
+            state=record.state,
+            created_at=record.created_at,
+            replies=reply_count,
+        )
+        for record, queue_name, customer_name, customer_email, reply_count in rows
+    ]
+
+
+def reply(
+    session: Session,
+    *,
+    record_id: int,
+    user_id: int,
+    subject: str,
+    body: str,
+    resolve: bool = False,
+    smtp: SmtpSettings | None = None,
+) -> OutgoingEmail:
+    """An agent of the message's queue answers by email; the case moves on with the email's commit.
+
+    Only members of the record's queue may reply (anyone else is told it does
+    not exist). The new state, the audit row and the outbox row commit
+    together before the mail server is contacted; bad input writes nothing.
+    """
+    _refuse_oversized(subject, field="The subject", limit=mail.SUBJECT_MAX)
+    _refuse_oversized(body, field="The message", limit=mail.BODY_MAX)
+    record, customer = _left_message(session, record_id, lock=True)
+    member = session.get(QueueMember, (record.queue_id, user_id)) if isinstance(user_id, int) else None
+    if member is None:
+        raise NotFound(NOT_FOUND)
+    if record.state in records.FINISHED_STATES:
+        raise Conflict(f"{record.number} is {record.state} already.")
+    previous = record.state
+    record.state = RecordState.RESOLVED if resolve else RecordState.IN_PROGRESS
+    if resolve and not record.resolution_notes:
+        record.resolution_notes = f"Answered by email: {subject.strip()[:200]}"
+    record.updated_at = utcnow()
+    session.add(record)
+    audit.record(
+        session,
+        action="record.replied",
+        actor_kind="agent",
+        actor_id=user_id,
+        target_kind="record",
+        target_id=record.id,
+        state=[previous, record.state],
+    )
+    try:
+        return mail.send_email(
+            session,
+            interaction_id=None,
+            record_id=record.id,
+            to_address=customer.email,
+            subject=subject,
+            body=body,
+            created_by_id=user_id,
+            smtp=smtp,
+        )
+    except Exception:
+        session.rollback()  # the state change and its audit row go with the refused email
+        raise
+
+
+def _left_message(session: Session, record_id: int, *, lock: bool = False) -> tuple[SupportRecord, Customer]:
+    """The record and its customer; ``lock``: two agents' replies to one message take turns
+    (PostgreSQL; SQLite writers are serialised already and SQLAlchemy leaves FOR UPDATE out)."""
+    valid_id = isinstance(record_id, int) and not isinstance(record_id, bool)
+    record = session.get(SupportRecord, record_id, with_for_update=lock) if valid_id else None
+    if record is None or record.source != RecordSource.LEFT_MESSAGE or record.queue_id is None:
+        raise NotFound(NOT_FOUND)
+    customer = session.get(Customer, record.customer_id) if record.customer_id is not None else None
+    if customer is None:
+        raise NotFound(NOT_FOUND)
+    return record, customer
+
+
+def _refuse_oversized(value: object, *, field: str, limit: int) -> None:
+    """Before any clean-up work: a huge input costs nothing but this check."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be text.")
+    if len(value) > limit:
+        raise ValidationError(f"{field} is too long: {len(value):,} characters (limit {limit:,}).")
+
+
+def _first_line(message: str) -> str:
+    """The message's first line, cut to fit a short description (with "…" when cut)."""
+    line = message.split("\n", 1)[0].strip()
+    if len(line) <= records.SHORT_DESCRIPTION_MAX:
+        return line
+    return line[: records.SHORT_DESCRIPTION_MAX - 1].rstrip() + "…"

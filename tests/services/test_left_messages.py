@@ -1,0 +1,347 @@
+"""Leave a message: the case it creates, the confirmation, the agents' list and their email reply."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import event
+from sqlmodel import Session, func, select
+
+from agent_workspace.models import AuditLog, Customer, OutgoingEmail, QueueMember, RecordSource, SupportRecord
+from agent_workspace.services import conversations, left_messages, records
+from agent_workspace.services.email import SmtpSettings
+from agent_workspace.services.errors import Conflict, NotFound, ValidationError
+from agent_workspace.services.events import QueueChanged
+from agent_workspace.services.left_messages import RecordState
+from tests.factories import make_customer, make_interaction, make_queue, make_user
+from tests.services.helpers import count, fresh
+from tests.services.test_email import Inbox, free_port
+
+NO_SMTP = SmtpSettings()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, SmtpSettings]]:
+    """A real SMTP server on localhost, as in test_email."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield inbox, SmtpSettings(host="127.0.0.1", port=controller.port, mail_from="help@example.org")
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def queue(session: Session):
+    return make_queue(session, "Billing")
+
+
+@pytest.fixture
+def agent(session: Session, queue):
+    user = make_user(session, "grace", display_name="Grace Hopper")
+    session.add(QueueMember(queue_id=queue.id, user_id=user.id))
+    session.commit()
+    return user
+
+
+def leave(session: Session, queue, **overrides) -> left_messages.LeftMessage:
+    fields = {"name": "Ada Lovelace", "email": "ada@example.com", "message": "My invoice is wrong.\nPlease call me."} | overrides
+    return left_messages.leave_message(session, queue_id=queue.id, **fields)
+
+
+def written(session: Session) -> dict[str, int]:
+    return {model.__name__: count(session, model) for model in (Customer, SupportRecord, AuditLog, OutgoingEmail)}
+
+
+# ---------------------------------------------------------------- leaving a message
+
+
+def test_a_left_message_is_a_new_case_of_the_queue(session: Session, queue) -> None:
+    left = leave(session, queue, client_address="203.0.113.5")
+
+    record = fresh(session, SupportRecord, left.record_id)
+    customer = session.get(Customer, record.customer_id)
+    assert left.number == records.record_number("case", record.id) == record.number
+    assert left.number.startswith("CS000")
+    assert left.changes == [QueueChanged(queue.id)]
+    assert (record.kind, record.source, record.queue_id, record.state) == ("case", RecordSource.LEFT_MESSAGE, queue.id, "new")
+    assert record.short_description == "My invoice is wrong."
+    assert record.description == "My invoice is wrong.\nPlease call me."
+    assert record.interaction_id is None and record.created_by_id is None
+    assert (customer.name, customer.email, customer.client_address) == ("Ada Lovelace", "ada@example.com", "203.0.113.5")
+    [entry] = session.exec(select(AuditLog)).all()
+    assert (entry.action, entry.actor_kind, entry.target_kind, entry.target_id) == ("record.created", "customer", "record", record.id)
+
+
+def test_the_short_description_is_the_first_line_cut_to_fit(session: Session, queue) -> None:
+    left = leave(session, queue, message="  \r\n" + "x" * 300 + "\r\nsecond line\x07")
+
+    record = fresh(session, SupportRecord, left.record_id)
+    assert record.short_description == "x" * 159 + "…"
+    assert record.description == "x" * 300 + "\nsecond line"  # cleaned as chat text is
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"name": "   "},
+        {"name": "\x00\x1b"},
+        {"email": "not-an-address"},
+        {"email": "ada@example.com\r\nBcc: everyone@example.com"},
+        {"message": " \n\t "},
+        {"message": 42},
+        {"queue_id": 404},
+        {"queue_id": "1"},
+        {"queue_id": True},
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_written(session: Session, queue, overrides: dict) -> None:
+    fields = {"queue_id": queue.id, "name": "Ada", "email": "ada@example.com", "message": "Hello"} | overrides
+    before = written(session)
+
+    with pytest.raises(ValidationError):
+        left_messages.leave_message(session, **fields)
+
+    assert written(session) == before
+
+
+def test_a_closed_down_queue_takes_no_messages(session: Session, queue) -> None:
+    queue.active = False
+    session.add(queue)
+    session.commit()
+
+    with pytest.raises(ValidationError):
+        leave(session, queue)
+    assert written(session)["SupportRecord"] == 0
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"name": "n" * 121},
+        {"email": "a" * 243 + "@example.com"},
+        {"message": "m" * 4001},
+        {"message": " " * 10_000_000},
+    ],
+)
+def test_oversized_input_is_refused_before_any_clean_up(session: Session, queue, monkeypatch, overrides: dict) -> None:
+    def no_clean_up(*args, **kwargs):
+        raise AssertionError("oversized input reached the clean-up")
+
+    monkeypatch.setattr(conversations, "_clean_text", no_clean_up)
+    monkeypatch.setattr(conversations, "validate_email", no_clean_up)
+
+    with pytest.raises(ValidationError, match="too long"):
+        leave(session, queue, **overrides)
+    assert written(session)["Customer"] == 0
+
+
+def test_the_limits_are_inclusive(session: Session, queue) -> None:
+    left = leave(session, queue, name="n" * 120, message="m" * 4000)
+
+    assert len(fresh(session, SupportRecord, left.record_id).description) == 4000
+
+
+def test_messages_and_chats_share_one_budget_per_address(session: Session, queue, monkeypatch) -> None:
+    monkeypatch.setenv("AW_CHATS_PER_ADDRESS", "3")
+    address = "203.0.113.9"
+    conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hi", client_address=address)
+    leave(session, queue, client_address=address)
+    leave(session, queue, client_address=address)
+
+    with pytest.raises(ValidationError, match="Slow down"):
+        leave(session, queue, client_address=address)
+    with pytest.raises(ValidationError, match="Slow down"):
+        conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hi", client_address=address)
+    leave(session, queue, client_address="198.51.100.1")  # another address is not affected
+    assert written(session)["SupportRecord"] == 3
+
+
+# ---------------------------------------------------------------- the confirmation
+
+
+def test_no_confirmation_without_smtp(session: Session, queue) -> None:
+    left = leave(session, queue)
+    before = written(session)
+
+    assert left_messages.send_confirmation(session, record_id=left.record_id, smtp=NO_SMTP) is None
+    assert written(session) == before
+
+
+def test_the_confirmation_quotes_the_message_to_the_customer(session: Session, queue, smtp_server) -> None:
+    inbox, smtp = smtp_server
+    left = leave(session, queue)
+
+    outgoing = left_messages.send_confirmation(session, record_id=left.record_id, smtp=smtp)
+
+    assert outgoing.status == "sent"
+    assert (outgoing.record_id, outgoing.interaction_id, outgoing.created_by_id) == (left.record_id, None, None)
+    [message] = inbox.messages()
+    assert message["To"] == "ada@example.com"
+    assert message["Subject"] == f"We received your message ({left.number})"
+    body = message.get_content()
+    assert "> My invoice is wrong.\n> Please call me." in body
+    assert left.number in body and "Billing" in body
+    activity = records.record_activity(session, record_id=left.record_id)
+    assert [(a["actor"], a["action"]) for a in activity] == [("Customer", "record.created"), ("System", "email.sent")]
+
+
+def test_only_a_left_message_gets_a_confirmation(session: Session, queue, smtp_server) -> None:
+    inbox, smtp = smtp_server
+    chat = make_interaction(session, queue=queue, customer=make_customer(session))
+    record = records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=make_user(session).id)
+
+    with pytest.raises(NotFound):
+        left_messages.send_confirmation(session, record_id=record.id, smtp=smtp)
+    assert inbox.envelopes == []
+
+
+# ---------------------------------------------------------------- the agents' list
+
+
+def test_the_list_shows_the_open_messages_of_the_given_queues_oldest_first(session: Session, queue, agent) -> None:
+    other_queue = make_queue(session, "Returns")
+    first = leave(session, queue, name="First")
+    elsewhere = leave(session, other_queue, name="Elsewhere")
+    second = leave(session, queue, name="Second", message="Where is my refund?")
+    done = leave(session, queue, name="Done")
+    left_messages.reply(session, record_id=done.record_id, user_id=agent.id, subject="Sorted", body="Done.", resolve=True, smtp=NO_SMTP)
+    chat = make_interaction(session, queue=queue, customer=make_customer(session))
+    records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=agent.id)
+
+    found = left_messages.open_left_messages(session, queue_ids=[queue.id])
+
+    assert [m.record_id for m in found] == [first.record_id, second.record_id]
+    latest = found[1]
+    assert (latest.number, latest.queue_id, latest.queue_name) == (second.number, queue.id, "Billing")
+    assert (latest.customer_name, latest.customer_email, latest.message) == ("Second", "ada@example.com", "Where is my refund?")
+    assert (latest.state, latest.replies) == ("new", 0)
+    assert [m.record_id for m in left_messages.open_left_messages(session, queue_ids=[other_queue.id])] == [elsewhere.record_id]
+    assert left_messages.open_left_messages(session, queue_ids=[]) == []
+    assert len(left_messages.open_left_messages(session, queue_ids=[queue.id, other_queue.id], limit=2)) == 2
+
+
+def test_the_list_is_one_statement_however_many_messages(session: Session, queue, agent) -> None:
+    for n in range(5):
+        left = leave(session, queue, name=f"Customer {n}")
+        left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Hi", body="On it.", smtp=NO_SMTP)
+    queue_id = queue.id
+    session.expire_all()
+    statements = []
+    engine = session.get_bind()
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        found = left_messages.open_left_messages(session, queue_ids=[queue_id])
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+    assert [m.replies for m in found] == [1] * 5
+    assert [s for s in statements if not s.startswith("BEGIN")] == [statements[-1]], statements
+
+
+# ---------------------------------------------------------------- replying
+
+
+def test_a_member_replies_by_email_and_the_case_moves_on(session: Session, queue, agent, smtp_server) -> None:
+    inbox, smtp = smtp_server
+    left = leave(session, queue)
+
+    outgoing = left_messages.reply(
+        session, record_id=left.record_id, user_id=agent.id, subject=f"Re: your message {left.number}", body="We fixed the invoice.", smtp=smtp
+    )
+
+    assert outgoing.status == "sent"
+    assert (outgoing.record_id, outgoing.created_by_id, outgoing.to_address) == (left.record_id, agent.id, "ada@example.com")
+    [message] = inbox.messages()
+    assert message["To"] == "ada@example.com"
+    assert message["Subject"] == f"Re: your message {left.number}"
+    assert message.get_content().strip() == "We fixed the invoice."
+    assert fresh(session, SupportRecord, left.record_id).state == RecordState.IN_PROGRESS
+    [listed] = left_messages.open_left_messages(session, queue_ids=[queue.id])
+    assert (listed.state, listed.replies) == ("in_progress", 1)
+    activity = records.record_activity(session, record_id=left.record_id)
+    assert [(a["actor"], a["action"]) for a in activity][1:] == [("Grace Hopper", "record.replied"), ("Grace Hopper", "email.sent")]
+
+
+def test_a_reply_can_resolve_the_case(session: Session, queue, agent, smtp_server) -> None:
+    inbox, smtp = smtp_server
+    left = leave(session, queue)
+
+    left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True, smtp=smtp)
+
+    record = fresh(session, SupportRecord, left.record_id)
+    assert record.state == RecordState.RESOLVED
+    assert record.resolution_notes == "Answered by email: Sorted"
+    assert left_messages.open_left_messages(session, queue_ids=[queue.id]) == []
+    assert len(inbox.envelopes) == 1
+    with pytest.raises(Conflict):
+        left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Again", body="x", smtp=smtp)
+    assert len(inbox.envelopes) == 1
+
+
+def test_without_smtp_the_reply_is_queued_and_the_case_still_moves_on(session: Session, queue, agent) -> None:
+    left = leave(session, queue)
+
+    outgoing = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Hi", body="Soon.", smtp=NO_SMTP)
+
+    assert fresh(session, OutgoingEmail, outgoing.id).status == "queued"
+    assert fresh(session, SupportRecord, left.record_id).state == RecordState.IN_PROGRESS
+
+
+def test_an_agent_of_another_queue_is_refused_and_nothing_is_written(session: Session, queue, agent, smtp_server) -> None:
+    inbox, smtp = smtp_server
+    outsider = make_user(session, "mallory")
+    other_queue = make_queue(session, "Returns")
+    session.add(QueueMember(queue_id=other_queue.id, user_id=outsider.id))
+    session.commit()
+    left = leave(session, queue)
+    before = written(session)
+
+    with pytest.raises(NotFound):
+        left_messages.reply(session, record_id=left.record_id, user_id=outsider.id, subject="Hi", body="Gotcha", resolve=True, smtp=smtp)
+
+    assert written(session) == before
+    assert fresh(session, SupportRecord, left.record_id).state == RecordState.NEW
+    assert inbox.envelopes == []
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"subject": "  "},
+        {"subject": "Hi\r\nBcc: everyone@example.com"},
+        {"subject": "s" * 201},
+        {"body": " \n"},
+        {"body": "b" * 50_001},
+        {"record_id": 404},
+    ],
+)
+def test_a_bad_reply_writes_nothing(session: Session, queue, agent, smtp_server, overrides: dict) -> None:
+    inbox, smtp = smtp_server
+    left = leave(session, queue)
+    before = written(session)
+    fields = {"record_id": left.record_id, "user_id": agent.id, "subject": "Hi", "body": "Hello", "resolve": True} | overrides
+
+    with pytest.raises((ValidationError, NotFound)):
+        left_messages.reply(session, smtp=smtp, **fields)
+
+    assert written(session) == before
+    assert fresh(session, SupportRecord, left.record_id).state == RecordState.NEW
+    assert inbox.envelopes == []
+
+
+def test_a_record_made_from_a_chat_is_not_a_left_message(session: Session, queue, agent) -> None:
+    chat = make_interaction(session, queue=queue, customer=make_customer(session))
+    record = records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=agent.id)
+
+    with pytest.raises(NotFound):
+        left_messages.reply(session, record_id=record.id, user_id=agent.id, subject="Hi", body="Hello", smtp=NO_SMTP)
+    assert session.exec(select(func.count()).select_from(OutgoingEmail)).one() == 0
+
+
+def test_the_record_states_are_the_records_states() -> None:
+    assert tuple(RecordState) == records.STATES

@@ -28,6 +28,7 @@ def app_header(*children: rx.Component) -> rx.Component:
             align="center",
             spacing="3",
             width="100%",
+            wrap="wrap",  # a narrow screen stacks the header's controls instead of overflowing
         ),
         class_name="aw-header",
     )

@@ -82,16 +82,23 @@ def waiting_banner() -> rx.Component:
     nobody = outlook.can_leave_message
     return rx.callout(
         rx.vstack(
-            rx.text(outlook.headline, weight="bold", data_testid="waiting-headline"),
+            rx.text(
+                "You are number ",
+                rx.text(outlook.position.to_string(), as_="span", weight="bold", data_testid="queue-position"),
+                " in line for ",
+                CustomerChatState.queue_name,
+                ".",
+            ),
+            rx.text(outlook.headline, weight=rx.cond(nobody, "bold", "regular")),
             rx.cond(
                 nobody & CustomerChatState.keep_waiting,
                 rx.text("You're still in line: an agent takes your chat as soon as one is available."),
-                rx.text(outlook.detail),
+                rx.cond(outlook.detail != "", rx.text(outlook.detail)),
             ),
             rx.cond(
                 nobody,
                 rx.hstack(
-                    rx.button("Leave a message", on_click=CustomerChatState.open_leave_form),
+                    rx.button("Leave a message", on_click=CustomerChatState.open_leave_form([])),
                     rx.cond(
                         ~CustomerChatState.keep_waiting,
                         rx.button("Keep waiting", variant="soft", on_click=CustomerChatState.choose_keep_waiting),

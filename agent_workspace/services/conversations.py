@@ -372,6 +372,14 @@ def customer_end(session: Session, *, interaction_id: int) -> list[Change]:
         raise NotFound("That chat does not exist.")
     if item.state not in OPEN_STATES or item.customer_ended_at is not None:
         return []
+    changes, freed_offer = end_by_customer(session, item, note="The customer ended the chat.")
+    session.commit()
+    return changes + routing.drain(session) if freed_offer else changes
+
+
+def end_by_customer(session: Session, item: Interaction, *, note: str) -> tuple[list[Change], bool]:
+    """``customer_end`` of an open chat, in the caller's transaction (no commit);
+    True if it held an offer, whose seat the caller must drain after the commit."""
     now = utcnow()
     changes: list[Change] = [InteractionChanged(item.id), QueueChanged(item.queue_id)]
     freed_offer = item.state == InteractionState.OFFERED
@@ -386,11 +394,10 @@ def customer_end(session: Session, *, interaction_id: int) -> list[Change]:
         item.offer_expires_at = None
     else:  # the agent's tab learns it from the chat's own change; their load is unchanged until they close
         item.customer_ended_at = now
-    system_message(session, interaction_id=item.id, body="The customer ended the chat.")
+    system_message(session, interaction_id=item.id, body=note)
     item.updated_at = now
     audit.record(session, action="interaction.customer_ended", actor_kind="customer", target_kind="interaction", target_id=item.id)
-    session.commit()
-    return changes + routing.drain(session) if freed_offer else changes
+    return changes, freed_offer
 
 
 def close(session: Session, *, interaction_id: int, user_id: int, save_history: bool) -> list[Change]:

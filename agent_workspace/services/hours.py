@@ -26,8 +26,8 @@ CEST and does not reopen during the repeated hour.
 
 ``set_hours`` validates and stores normalised texts; everything else works on
 a parsed ``BusinessHours``, which ``hours_of`` caches per stored texts, and
-which keeps the open intervals of the days it was asked about, so the routing
-drain's ``is_open`` per queue costs a dictionary lookup and two comparisons.
+which keeps the open spans of the days it was asked about: the routing drain's
+``is_open`` per queue is a zone conversion and two dictionary lookups (~7 µs).
 """
 
 from __future__ import annotations

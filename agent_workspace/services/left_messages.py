@@ -20,8 +20,9 @@ from enum import StrEnum
 from sqlmodel import Session, col, func, select
 
 from agent_workspace.config import settings
-from agent_workspace.models import Customer, OutgoingEmail, Queue, QueueMember, RecordSource, SupportRecord, utcnow
-from agent_workspace.services import audit, conversations, records
+from agent_workspace.models import Customer, Interaction, OutgoingEmail, Queue, QueueMember, RecordSource, SupportRecord, utcnow
+from agent_workspace.services import audit, conversations, records, routing
+from agent_workspace.services.availability import WAITING_STATES
 from agent_workspace.services import email as mail  # not ``email``: leave_message takes an ``email`` argument
 from agent_workspace.services.email import SmtpSettings
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
@@ -78,6 +79,32 @@ def leave_message(
     (the Customer row it creates is what is counted), so leaving messages is
     no way around the chat limit.
     """
+    record = _store(session, queue_id=queue_id, name=name, email=email, message=message, client_address=client_address)
+    session.commit()
+    return LeftMessage(record_id=record.id, number=record.number, changes=[QueueChanged(record.queue_id)])
+
+
+def leave_message_instead(session: Session, *, interaction_id: int, name: str, email: str, message: str) -> LeftMessage:
+    """A customer waiting in line leaves a message instead: the case, and the end of
+    the chat they waited in (closed abandoned, as if they had left), in one transaction."""
+    item = session.get(Interaction, interaction_id) if isinstance(interaction_id, int) else None
+    if item is None or item.state not in WAITING_STATES:
+        raise Conflict("Your chat is no longer waiting: an agent may have joined it.")
+    # The chat already counted against the address's budget: this is the same request.
+    record = _store(session, queue_id=item.queue_id, name=name, email=email, message=message, client_address="", chat_id=item.id)
+    changes, freed_offer = conversations.end_by_customer(
+        session, item, note=f"The customer left a message instead ({record.number})."
+    )
+    session.commit()
+    if freed_offer:
+        changes += routing.drain(session)
+    return LeftMessage(record_id=record.id, number=record.number, changes=[QueueChanged(record.queue_id), *changes])
+
+
+def _store(
+    session: Session, *, queue_id: int, name: str, email: str, message: str, client_address: str, chat_id: int | None = None
+) -> SupportRecord:
+    """Validate and add the customer and the case (no commit); ``chat_id``: the chat it replaces."""
     _refuse_oversized(name, field="Your name", limit=MAX_NAME_LENGTH)
     _refuse_oversized(email, field="Your email", limit=MAX_EMAIL_LENGTH)
     _refuse_oversized(message, field="Your message", limit=MAX_MESSAGE_LENGTH)
@@ -98,6 +125,7 @@ def leave_message(
         kind=KIND,
         source=RecordSource.LEFT_MESSAGE,
         queue_id=queue.id,
+        interaction_id=chat_id,
         customer_id=customer.id,
         short_description=_first_line(message),
         description=message,
@@ -117,8 +145,7 @@ def leave_message(
         source=RecordSource.LEFT_MESSAGE,
         queue_id=queue.id,
     )
-    session.commit()
-    return LeftMessage(record_id=record.id, number=record.number, changes=[QueueChanged(queue.id)])
+    return record
 
 
 def send_confirmation(

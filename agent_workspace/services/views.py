@@ -26,6 +26,7 @@ from agent_workspace.models import (
     User,
 )
 from agent_workspace.services import availability, email, records, routing, transfers
+from agent_workspace.services.inbox import InboxCard, cards_for, cards_for_many
 from agent_workspace.services.conversations import MESSAGES_PER_READ, is_typing
 from agent_workspace.services.events import MessageData
 
@@ -97,7 +98,7 @@ class AgentSnapshot:
     queue_names: list[str]
     queue_ids: list[int]
     has_notices: bool
-    inbox: list[routing.InboxCard]
+    inbox: list[InboxCard]
     transfer_offers: list[InteractionData]
     open_ids: list[int]  # every chat the agent has open, oldest accept first
     open_interactions: list[InteractionData]  # those of them read in full
@@ -266,7 +267,7 @@ def agent_snapshot(
             select(AgentNotice.id).where(AgentNotice.user_id == user_id, col(AgentNotice.seen).is_(False)).limit(1)
         ).first()
         is not None,
-        inbox=routing.inbox(session, user_id=user_id),
+        inbox=cards_for(session, user_id=user_id),
         transfer_offers=[interaction_data(session, item, after_id=None) for item in transfers.pending_for(session, user_id=user_id)],
         open_ids=[item.id for item in mine],
         open_interactions=[
@@ -283,7 +284,7 @@ class InboxSnapshot:
 
     presence: str
     active_chats: int
-    inbox: list[routing.InboxCard]
+    inbox: list[InboxCard]
 
 
 def inbox_snapshot(session: Session, *, user_id: int) -> InboxSnapshot:
@@ -298,7 +299,7 @@ def inbox_snapshots(session: Session, *, user_ids: Collection[int]) -> dict[int,
         return {}
     presence = dict(session.connection().execute(_PRESENCE, {"user_ids": users}).all())
     counts = routing.active_chat_counts(session, user_ids=users)
-    cards = routing.inboxes(session, user_ids=users)
+    cards = cards_for_many(session, user_ids=users)
     return {
         user_id: InboxSnapshot(presence=presence[user_id], active_chats=counts.get(user_id, 0), inbox=cards[user_id])
         for user_id in users

@@ -11,14 +11,21 @@ from agent_workspace.db import run_blocking, run_reading, session_scope
 T = TypeVar("T")
 
 
-def _run(fn: Callable[..., T], writer: bool, kwargs: dict) -> T:
-    with session_scope(writer=writer) as session:
+def _run(fn: Callable[..., T], writer: bool, kwargs: dict, write_turn: bool = True) -> T:
+    with session_scope(writer=writer, write_turn=write_turn) as session:
         return fn(session, **kwargs)
 
 
 async def call(fn: Callable[..., T], /, **kwargs) -> T:
     """Run a service function in a worker thread with its own transaction."""
     return await run_blocking(_run, fn, True, kwargs)
+
+
+async def call_mailing(fn: Callable[..., T], /, **kwargs) -> T:
+    """``call`` for a service that talks to the mail server after its commit: every
+    other writer of this process (every chat message) would wait out the SMTP
+    conversation behind this process's SQLite write turn."""
+    return await run_blocking(_run, fn, True, kwargs, False)
 
 
 async def read(fn: Callable[..., T], /, **kwargs) -> T:

@@ -23,7 +23,7 @@ from agent_workspace.security import Access, access
 from agent_workspace.services import availability, conversations, left_messages, routing, views
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, MessageData, MessagePosted, QueueChanged
-from agent_workspace.state.common import assign_changed, call, plain, read
+from agent_workspace.state.common import assign_changed, call, call_mailing, plain, read
 from agent_workspace.state.outlook import OutlookView, outlook_view, valid_time_zone
 from agent_workspace.state.views import (
     MessageView,
@@ -75,12 +75,12 @@ def _start(session, *, token: str, **form) -> conversations.StartedChat:
     return started
 
 
-def _leave(session, *, interaction_id: int, **fields) -> left_messages.LeftMessage:
-    """A message left from the form, or instead of the chat this tab waits in."""
+def _leave(session, *, interaction_id: int, queue_id: int, client_address: str, **fields) -> left_messages.LeftMessage:
+    """A message left from the form, or instead of the chat this tab waits in
+    (that chat already counted against the address's budget)."""
     if interaction_id:
-        fields.pop("queue_id")
         return left_messages.leave_message_instead(session, interaction_id=interaction_id, **fields)
-    return left_messages.leave_message(session, **fields)
+    return left_messages.leave_message(session, queue_id=queue_id, client_address=client_address, **fields)
 
 
 def _queue_options(session) -> list[list[str]]:
@@ -152,7 +152,7 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def choose_topic(self, queue_id: str):
-        self.topic = str(queue_id)[:12]
+        self.topic = queue_id[:12] if isinstance(queue_id, str) else ""
         await self._show_topic_outlook()
 
     async def _show_topic_outlook(self) -> None:
@@ -373,7 +373,7 @@ class CustomerChatState(rx.State):
     # ------------------------------------------------------------ nobody there
 
     @rx.event
-    def open_leave_form(self, typed: list | None = None):
+    def open_leave_form(self, typed: list):
         """Nobody is available or the queue is closed: leave a message instead.
         ``typed``: what the pre-chat form held (name, email, question), carried over."""
         if self.phase not in (Phase.FORM, Phase.WAITING) or not self.outlook.can_leave_message:
@@ -381,7 +381,8 @@ class CustomerChatState(rx.State):
         if self._interaction_id:
             (self.leave_name, self.leave_email), self.leave_text = self._customer, ""
         else:
-            typed = [str(value) for value in typed[:3]] if isinstance(typed, list) else []
+            # Any client can send anything here: only short text is taken.
+            typed = [value if isinstance(value, str) else "" for value in typed[:3]] if isinstance(typed, list) else []
             typed += [""] * (3 - len(typed))
             self.leave_name, self.leave_email, self.leave_text = (
                 typed[0][: MAX_FIELD["name"]], typed[1][: MAX_FIELD["email"]], typed[2][: MAX_FIELD["message"]]
@@ -407,7 +408,8 @@ class CustomerChatState(rx.State):
     async def leave_message(self, form: dict):
         if self.phase != Phase.LEAVE:
             return
-        fields = {name: str(form.get(name, "")) for name in MAX_FIELD}
+        form = form if isinstance(form, dict) else {}
+        fields = {name: form.get(name, "") if isinstance(form.get(name, ""), str) else "" for name in MAX_FIELD}
         too_long = [name for name, value in fields.items() if len(value) > MAX_FIELD[name]]
         if too_long:  # refused before any work
             self.leave_error = f"The {too_long[0]} is too long (limit {MAX_FIELD[too_long[0]]:,} characters)."
@@ -434,7 +436,7 @@ class CustomerChatState(rx.State):
         self.phase = Phase.LEFT
         self.chat_key, self._interaction_id = "", 0
         self._publish(left.changes)
-        self.left_confirmed = (await call(left_messages.send_confirmation, record_id=left.record_id)) is not None
+        self.left_confirmed = (await call_mailing(left_messages.send_confirmation, record_id=left.record_id)) is not None
 
     @rx.event
     async def tick(self, _value: str = ""):

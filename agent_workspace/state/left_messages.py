@@ -9,47 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
-from typing import TypeVar
 
 import reflex as rx
-from sqlmodel import Session
 
-from agent_workspace.db import get_engine, run_blocking
 from agent_workspace.security import Access, access, current_principal
 from agent_workspace.services import left_messages, routing
 from agent_workspace.services import email as mail
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.state.common import assign_changed, iso, read
+from agent_workspace.state.common import assign_changed, call_mailing, iso, read
 
-T = TypeVar("T")
 # The page's tick re-reads the list; a tick right after a load (the tick fires
 # when the list mounts, just after the page's on_load) reads nothing new.
 TICK_MIN_SECONDS = 5.0
 OVERSIZED = f"The subject can be at most {mail.SUBJECT_MAX} characters and the message at most {mail.BODY_MAX:,}."
-
-
-def _run_outside_write_turn(fn: Callable[..., T], kwargs: dict) -> T:
-    with Session(get_engine(), expire_on_commit=False) as session:
-        try:
-            result = fn(session, **kwargs)
-            session.commit()
-            return result
-        except BaseException:
-            session.rollback()
-            raise
-
-
-async def call_mailing(fn: Callable[..., T], /, **kwargs) -> T:
-    """Like ``state.common.call``, for a service that talks to the mail server after its
-    commit (``left_messages.reply``, ``left_messages.send_confirmation``).
-
-    ``db.session_scope`` holds this process's SQLite write turn for the whole
-    session, and every other writer of the process (every chat message) would
-    wait behind the SMTP conversation. This session takes SQLite's own write
-    lock per transaction, as another process would.
-    """
-    return await run_blocking(_run_outside_write_turn, fn, kwargs)
 
 
 @dataclasses.dataclass

@@ -20,6 +20,7 @@ class OutlookView:
     """``status`` is an ``Availability`` value ("" before a topic is chosen)."""
 
     status: str = ""
+    position: int = 0  # in line; 0 before the chat starts
     headline: str = ""
     detail: str = ""
     can_leave_message: bool = False
@@ -37,9 +38,10 @@ def _known_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-def valid_time_zone(name: str) -> str:
+def valid_time_zone(name: object) -> str:
     """The visitor's time zone as their browser named it, or UTC if it is not one."""
-    name = str(name)[:MAX_TIME_ZONE_LENGTH]
+    if not isinstance(name, str) or len(name) > MAX_TIME_ZONE_LENGTH:
+        return "UTC"
     return name if name in _known_zones() else "UTC"
 
 
@@ -47,6 +49,10 @@ def outlook_view(outlook: Outlook | None, *, queue_name: str, time_zone: str, wa
     """The words for someone choosing ``queue_name`` (``waiting`` False) or in its line."""
     if outlook is None:
         return OutlookView()
+    return dataclasses.replace(_words(outlook, queue_name=queue_name, time_zone=time_zone, waiting=waiting), position=outlook.position if waiting else 0)
+
+
+def _words(outlook: Outlook, *, queue_name: str, time_zone: str, waiting: bool) -> OutlookView:
     if outlook.status == Availability.CLOSED:
         back = (
             f"We're back {when_back(outlook.opens_at, time_zone=time_zone)} (your time)."
@@ -55,25 +61,26 @@ def outlook_view(outlook: Outlook | None, *, queue_name: str, time_zone: str, wa
         )
         return OutlookView(
             outlook.status,
-            f"{queue_name} is closed right now. {back}",
-            outlook.closed_message or _choices(waiting),
+            headline=f"{queue_name} is closed right now. {back}",
+            detail=outlook.closed_message or _choices(waiting),
             can_leave_message=True,
         )
     if outlook.status == Availability.NOBODY:
         return OutlookView(
             outlook.status,
-            f"Nobody from {queue_name} is available right now.",
-            _choices(waiting),
+            headline=f"Nobody from {queue_name} is available right now.",
+            detail=_choices(waiting),
             can_leave_message=True,
         )
     if not waiting:
         if outlook.status == Availability.AVAILABLE:
-            return OutlookView(outlook.status, "An agent is available now.", "Start the chat and you'll be connected in a moment.")
-        return OutlookView(outlook.status, "All agents are busy.", f"Expected wait: {wait_words(outlook.wait_seconds)}.")
-    place = f"You are number {outlook.position} in line for {queue_name}."
+            return OutlookView(
+                outlook.status, headline="An agent is available now.", detail="Start the chat and you'll be connected in a moment."
+            )
+        return OutlookView(outlook.status, headline="All agents are busy.", detail=f"Expected wait: {wait_words(outlook.wait_seconds)}.")
     if outlook.status == Availability.AVAILABLE:
-        return OutlookView(outlook.status, place, "An agent is about to join.")
-    return OutlookView(outlook.status, place, f"Estimated wait: {wait_words(outlook.wait_seconds)}.")
+        return OutlookView(outlook.status, headline="An agent is about to join.")
+    return OutlookView(outlook.status, headline=f"Estimated wait: {wait_words(outlook.wait_seconds)}.")
 
 
 def _choices(waiting: bool) -> str:

@@ -17,7 +17,7 @@ from agent_workspace.models import Interaction, SenderKind, SupportRecord
 from agent_workspace.security import Access, access
 from agent_workspace.services import canned, conversations, email, records, transfers
 from agent_workspace.services.errors import NotFound, ServiceError
-from agent_workspace.state.common import call, read
+from agent_workspace.state.common import call, call_mailing, read
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.workspace import WorkspaceState
 
@@ -206,7 +206,7 @@ class ToolsState(rx.State):
     @rx.event
     async def send_email(self, form: dict):
         try:
-            sent = await call(
+            sent = await call_mailing(
                 _send_email,
                 interaction_id=self.interaction_id,
                 user_id=await self._user_id(),

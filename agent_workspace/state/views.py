@@ -14,7 +14,7 @@ from agent_workspace.db import run_blocking, session_scope
 from agent_workspace.services import conversations
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, InteractionChanged, MessageData, MessagePosted
-from agent_workspace.services.routing import InboxCard
+from agent_workspace.services.inbox import InboxCard
 from agent_workspace.services.views import InteractionData
 from agent_workspace.state.common import clock, iso
 

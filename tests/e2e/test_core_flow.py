@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 
 from playwright.sync_api import expect
 from sqlmodel import select
@@ -122,30 +121,6 @@ def test_reject_asks_for_a_reason_and_is_not_offered_again(app_server, world, ne
     agent.reload()
     expect(agent.get_by_role("heading", name="Inbox")).to_be_visible()
     expect(agent.get_by_test_id("inbox-card").filter(has_text=name)).to_have_count(0)
-
-
-def test_a_slow_claim_shows_delayed_transactions(app_server, world, new_context):
-    base = app_server.base_url
-    queue = world.queue()
-    username, password = world.agent(queues=[queue])
-    name = unique("Sid")
-    start_customer_chat(new_context, base, name=name, queue=queue, question="Printer offline")
-    agent = agent_page(new_context, base, username, password)
-    card = agent.get_by_test_id("inbox-card").filter(has_text=name)
-    expect(card.get_by_role("button", name="Accept")).to_be_enabled()
-
-    # A long-running transaction holds the database's write lock.
-    database = app_server.env["AW_DATABASE_URL"].removeprefix("sqlite:///")
-    blocker = sqlite3.connect(database, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
-    try:
-        card.get_by_role("button", name="Accept").click()
-        expect(card.get_by_role("status")).to_contain_text("Delayed transactions")
-        expect(agent.get_by_label("Presence")).to_be_enabled()  # the page stays responsive
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
-    expect(agent.get_by_role("tab", name=name)).to_be_visible()
 
 
 def test_close_saves_the_transcript_and_closing_the_tab_does_not(app_server, world, new_context):

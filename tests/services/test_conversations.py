@@ -18,7 +18,7 @@ from agent_workspace.models import (
     SenderKind,
     utcnow,
 )
-from agent_workspace.services import conversations, routing
+from agent_workspace.services import conversations, inbox, routing
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.events import InteractionChanged, MessagePosted
 from tests.factories import make_queue
@@ -430,7 +430,7 @@ def test_customer_end_while_offered_withdraws_the_offer(session: Session, queue,
     assert row.state == InteractionState.CLOSED_ABANDONED
     assert row.offered_to_id is None and row.offer_expires_at is None
     assert offers_to(session, agent.id) == []
-    assert routing.inbox(session, user_id=agent.id) == []
+    assert inbox.cards_for(session, user_id=agent.id) == []
     with pytest.raises(NotFound):
         routing.accept(session, user_id=agent.id, queue_id=queue.id)
 

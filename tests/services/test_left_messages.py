@@ -9,7 +9,17 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import event
 from sqlmodel import Session, func, select
 
-from agent_workspace.models import AuditLog, Customer, OutgoingEmail, QueueMember, RecordSource, SupportRecord
+from agent_workspace.models import (
+    AuditLog,
+    CloseReason,
+    Customer,
+    Interaction,
+    InteractionState,
+    OutgoingEmail,
+    QueueMember,
+    RecordSource,
+    SupportRecord,
+)
 from agent_workspace.services import conversations, left_messages, records
 from agent_workspace.services.email import SmtpSettings
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
@@ -345,3 +355,26 @@ def test_a_record_made_from_a_chat_is_not_a_left_message(session: Session, queue
 
 def test_the_record_states_are_the_records_states() -> None:
     assert tuple(RecordState) == records.STATES
+
+
+def test_a_waiting_customer_leaves_a_message_instead_in_one_transaction(session: Session) -> None:
+    queue = make_queue(session, "Instead")
+    started = conversations.start_chat(
+        session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hello?", client_address="198.51.100.9"
+    )
+    left = left_messages.leave_message_instead(
+        session, interaction_id=started.interaction.id, name="Ada", email="ada@example.com", message="Call me back."
+    )
+    session.expire_all()
+    chat = session.get(Interaction, started.interaction.id)
+    assert (chat.state, chat.close_reason) == (InteractionState.CLOSED_ABANDONED, CloseReason.CUSTOMER_LEFT_BEFORE_ENGAGEMENT)
+    assert conversations.messages_after(session, interaction_id=chat.id)[-1].body == f"The customer left a message instead ({left.number})."
+    record = session.get(SupportRecord, left.record_id)
+    assert (record.queue_id, record.interaction_id) == (queue.id, chat.id)
+    assert QueueChanged(queue.id) in left.changes
+    # Not twice: a chat that no longer waits cannot be left again, and nothing is written.
+    records_before = len(session.exec(select(SupportRecord)).all())
+    with pytest.raises(Conflict):
+        left_messages.leave_message_instead(session, interaction_id=chat.id, name="Ada", email="ada@example.com", message="Again")
+    session.rollback()
+    assert len(session.exec(select(SupportRecord)).all()) == records_before

@@ -84,18 +84,10 @@ def start_chat(
     session: Session, *, name: str, email: str, queue_id: int, question: str, client_address: str = ""
 ) -> StartedChat:
     """A customer's request: validated, queued, acknowledged, then offered if someone is free."""
-    client_address = client_address[:64]
-    if client_address and _chats_started_from(session, client_address) >= settings().chats_per_address:
-        raise ValidationError("Slow down: too many chats were started from your network. Try again in a few minutes.")
-    name = _clean_text(name, field="Your name", limit=MAX_NAME_LENGTH)
-    email = validate_email(email)
-    question = _clean_text(question, field="Your question", limit=MAX_QUESTION_LENGTH)
-    queue = session.get(Queue, queue_id) if isinstance(queue_id, int) else None
-    if queue is None or not queue.active:
-        raise ValidationError("Choose what you need help with from the list.")
-    customer = Customer(name=name, email=email, client_address=client_address)
-    session.add(customer)
-    session.flush()
+    customer, queue, question = new_request(
+        session, name=name, email=email, queue_id=queue_id, text=question, field="Your question",
+        limit=MAX_QUESTION_LENGTH, client_address=client_address,
+    )
     item = Interaction(
         public_id=secrets.token_urlsafe(24),
         queue_id=queue.id,
@@ -112,7 +104,7 @@ def start_chat(
             interaction_id=item.id,
             sender_kind=SenderKind.SYSTEM,
             sender_name="System",
-            body=_acknowledgement(name, queue.name, outlook),
+            body=_acknowledgement(customer.name, queue.name, outlook),
             client_id=f"sys-ack-{item.id}",
         )
     )
@@ -121,6 +113,32 @@ def start_chat(
     changes: list[Change] = [QueueChanged(queue.id), InteractionChanged(item.id)]
     changes += routing.drain(session, queue_id=queue.id)
     return StartedChat(item, changes)
+
+
+def new_request(
+    session: Session, *, name: str, email: str, queue_id: int, text: str, field: str, limit: int, client_address: str
+) -> tuple[Customer, Queue, str]:
+    """Who asks what of which queue, from the public page (a chat or a message
+    left): refused by size before any clean-up, counted against the address's
+    budget, validated; the customer is added to the session (no commit)."""
+    for value, label, most in ((name, "Your name", MAX_NAME_LENGTH), (email, "Your email", 254), (text, field, limit)):
+        if not isinstance(value, str):
+            raise ValidationError(f"{label} must be text.")
+        if len(value) > most:
+            raise ValidationError(f"{label} is too long: {len(value):,} characters (limit {most:,}).")
+    client_address = client_address[:64]
+    if client_address and _chats_started_from(session, client_address) >= settings().chats_per_address:
+        raise ValidationError("Slow down: too many requests came from your network. Try again in a few minutes.")
+    name = _clean_text(name, field="Your name", limit=MAX_NAME_LENGTH)
+    email = validate_email(email)
+    text = _clean_text(text, field=field, limit=limit)
+    queue = session.get(Queue, queue_id) if isinstance(queue_id, int) and not isinstance(queue_id, bool) else None
+    if queue is None or not queue.active:
+        raise ValidationError("Choose what you need help with from the list.")
+    customer = Customer(name=name, email=email, client_address=client_address)
+    session.add(customer)
+    session.flush()
+    return customer, queue, text
 
 
 def _acknowledgement(name: str, queue_name: str, outlook: availability.Outlook | None) -> str:

@@ -19,7 +19,6 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, func, select
 
-from agent_workspace.config import settings
 from agent_workspace.models import Customer, Interaction, OutgoingEmail, Queue, QueueMember, RecordSource, SupportRecord, utcnow
 from agent_workspace.services import audit, conversations, records, routing
 from agent_workspace.services.availability import WAITING_STATES
@@ -105,22 +104,10 @@ def _store(
     session: Session, *, queue_id: int, name: str, email: str, message: str, client_address: str, chat_id: int | None = None
 ) -> SupportRecord:
     """Validate and add the customer and the case (no commit); ``chat_id``: the chat it replaces."""
-    _refuse_oversized(name, field="Your name", limit=MAX_NAME_LENGTH)
-    _refuse_oversized(email, field="Your email", limit=MAX_EMAIL_LENGTH)
-    _refuse_oversized(message, field="Your message", limit=MAX_MESSAGE_LENGTH)
-    client_address = client_address[:64]
-    if client_address and conversations._chats_started_from(session, client_address) >= settings().chats_per_address:
-        raise ValidationError("Slow down: too many requests were sent from your network. Try again in a few minutes.")
-    name = conversations._clean_text(name, field="Your name", limit=MAX_NAME_LENGTH)
-    email_address = conversations.validate_email(email)
-    message = conversations._clean_text(message, field="Your message", limit=MAX_MESSAGE_LENGTH)
-    queue = session.get(Queue, queue_id) if isinstance(queue_id, int) and not isinstance(queue_id, bool) else None
-    if queue is None or not queue.active:
-        raise ValidationError("Choose what you need help with from the list.")
-
-    customer = Customer(name=name, email=email_address, client_address=client_address)
-    session.add(customer)
-    session.flush()
+    customer, queue, message = conversations.new_request(
+        session, name=name, email=email, queue_id=queue_id, text=message, field="Your message",
+        limit=MAX_MESSAGE_LENGTH, client_address=client_address,
+    )
     record = SupportRecord(
         kind=KIND,
         source=RecordSource.LEFT_MESSAGE,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col
 
@@ -12,20 +11,10 @@ from agent_workspace.models import Interaction, InteractionState, Presence, User
 from agent_workspace.services import availability, conversations, hours, routing
 from agent_workspace.services.availability import Availability
 from agent_workspace.services.events import QueueChanged
-from tests.factories import make_customer, make_interaction, make_queue
+from tests.factories import make_customer, make_interaction
 from tests.services.helpers import at, make_agent, make_waiting, offers_to
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)  # a Wednesday
-
-
-@pytest.fixture
-def queue(session: Session):
-    return make_queue(session, "General")
-
-
-@pytest.fixture
-def other_queue(session: Session):
-    return make_queue(session, "Billing")
 
 
 def _in_progress(session: Session, queue, agent: User, *, running_seconds: float) -> Interaction:

@@ -21,13 +21,7 @@ from agent_workspace.models import (
 from agent_workspace.services import conversations, inbox, routing
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.events import InteractionChanged, MessagePosted
-from tests.factories import make_queue
 from tests.services.helpers import count, fresh, make_agent, offers_to, wip_count
-
-
-@pytest.fixture
-def queue(session: Session):
-    return make_queue(session, "General")
 
 
 @pytest.fixture

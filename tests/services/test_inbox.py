@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col
 
@@ -14,16 +13,6 @@ from tests.factories import make_customer, make_interaction, make_queue
 from tests.services.helpers import at, fresh, make_agent, make_waiting
 
 OFFER_SECONDS = 30
-
-
-@pytest.fixture
-def queue(session: Session):
-    return make_queue(session, "General")
-
-
-@pytest.fixture
-def other_queue(session: Session):
-    return make_queue(session, "Billing")
 
 
 def _offer(session: Session, item: Interaction, user: User) -> None:

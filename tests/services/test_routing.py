@@ -32,7 +32,7 @@ from agent_workspace.models import (
 from agent_workspace.services.events import AgentChanged, ChatOffered, QueueChanged
 from agent_workspace.services import conversations, inbox, routing
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
-from tests.factories import make_customer, make_interaction, make_queue
+from tests.factories import make_customer, make_interaction
 from tests.services.helpers import (
     at,
     count,
@@ -51,16 +51,6 @@ OFFER_SECONDS = 30
 @pytest.fixture(autouse=True)
 def _offer_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AW_OFFER_TIMEOUT_SECONDS", str(OFFER_SECONDS))
-
-
-@pytest.fixture
-def queue(session: Session):
-    return make_queue(session, "General")
-
-
-@pytest.fixture
-def other_queue(session: Session):
-    return make_queue(session, "Billing")
 
 
 def accept(session: Session, user, queue) -> Interaction:

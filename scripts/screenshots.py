@@ -75,6 +75,39 @@ def main() -> None:
             agent.get_by_label("Password").fill("alice-demo-pass")
             agent.get_by_role("button", name="Sign in").click()
             expect(agent.get_by_role("heading", name="Inbox")).to_be_visible()
+
+            # Nobody on duty yet: the customer is told so before and after starting.
+            early = browser.new_context(viewport={"width": 420, "height": 820}).new_page()
+            early.goto(f"{base}/chat")
+            early.get_by_label("Your name").fill("Tomás Ruiz")
+            early.get_by_label("Email").fill("tomas@example.com")
+            early.get_by_label("What do you need help with?").select_option(label="Billing")
+            expect(early.get_by_role("status", name="Availability")).to_contain_text("Nobody from Billing")
+            early.screenshot(path=OUT / "customer-nobody-available.png")
+            early.get_by_label("Your question").fill("I was charged twice for my December invoice")
+            early.get_by_role("button", name="Start chat").click()
+            expect(early.get_by_role("button", name="Keep waiting")).to_be_visible()
+            early.screenshot(path=OUT / "customer-waiting-nobody.png")
+            early.get_by_role("button", name="Leave a message").click()
+            early.get_by_label("Your message").fill("Please refund the second charge of 49.00 EUR.")
+            early.screenshot(path=OUT / "customer-leave-message.png")
+            early.get_by_role("button", name="Send message").click()
+            expect(early.get_by_role("heading", name="Thanks, we got your message")).to_be_visible()
+
+            # A queue outside its business hours says when it is back, in the visitor's time zone.
+            subprocess.run(
+                [sys.executable, "-m", "agent_workspace.cli", "queue", "hours", "--name", "General Support",
+                 "--weekly", "Mon-Fri 08:00-18:00", "--time-zone", "Europe/Berlin",
+                 "--closures", f"{time.strftime('%Y-%m-%d')}..{time.strftime('%Y-%m-%d', time.gmtime(time.time() + 86400))}",
+                 "--message", "Our team is at the winter meetup today and tomorrow."],
+                env=env, cwd=ROOT, check=True, capture_output=True,
+            )
+            closed = browser.new_context(viewport={"width": 420, "height": 820}, timezone_id="America/New_York").new_page()
+            closed.goto(f"{base}/chat")
+            closed.get_by_label("What do you need help with?").select_option(label="General Support")
+            expect(closed.get_by_role("status", name="Availability")).to_contain_text("is closed right now", timeout=15_000)
+            closed.screenshot(path=OUT / "customer-closed.png")
+
             agent.get_by_label("Presence").click()
             agent.get_by_role("option", name="Available").click()
 

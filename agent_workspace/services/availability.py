@@ -87,7 +87,7 @@ def queue_outlooks(session: Session, *, queue_ids: Collection[int] | None = None
     """For someone about to start a chat, per active queue (or those given)."""
     now = now or utcnow()
     facts = _read_facts(session, queue_ids=queue_ids, now=now)
-    return {queue_id: _outlook(f, position=len(f.line) + 1, rejected_by=set(), now=now) for queue_id, f in facts.items()}
+    return {queue_id: _Line(f, now).outlook(len(f.line) + 1, rejected_by=frozenset()) for queue_id, f in facts.items()}
 
 
 def chat_outlooks(session: Session, *, interaction_ids: Collection[int], now: datetime | None = None) -> dict[int, Outlook]:
@@ -108,9 +108,10 @@ def chat_outlooks(session: Session, *, interaction_ids: Collection[int], now: da
         rejected_by[interaction_id].add(user_id)
     wanted, outlooks = set(ids), {}
     for f in facts.values():
+        line = _Line(f, now)
         for place, interaction_id in enumerate(f.line, start=1):
             if interaction_id in wanted:
-                outlooks[interaction_id] = _outlook(f, position=place, rejected_by=rejected_by[interaction_id], now=now)
+                outlooks[interaction_id] = line.outlook(place, rejected_by=frozenset(rejected_by[interaction_id]))
     return outlooks
 
 
@@ -143,36 +144,51 @@ def when_back(opens_at: datetime, *, time_zone: str, now: datetime | None = None
 # ---------------------------------------------------------------- the model
 
 
-def _outlook(facts: _QueueFacts, *, position: int, rejected_by: set[int], now: datetime) -> Outlook:
-    on_duty = hours.is_open(facts.hours, now)
-    agents = [a for a in facts.agents if (on_duty or a.after_hours) and a.user_id not in rejected_by]
-    if not agents:
-        if on_duty:
-            return Outlook(facts.queue_id, Availability.NOBODY, position)
-        return Outlook(
-            facts.queue_id,
-            Availability.CLOSED,
-            position,
-            opens_at=hours.next_opening(facts.hours, now),
-            closed_message=facts.closed_message,
-        )
-    wait = _wait_of(position, agents, facts.handle_seconds)
-    return Outlook(facts.queue_id, Availability.AVAILABLE if wait == 0 else Availability.BUSY, position, wait_seconds=wait)
+class _Line:
+    """The outlooks of one queue's line at ``now``: the seats are simulated once
+    for every place (a chat some agent rejected gets its own simulation)."""
+
+    def __init__(self, facts: _QueueFacts, now: datetime):
+        self.facts, self.now = facts, now
+        self.on_duty = hours.is_open(facts.hours, now)
+        self._waits: dict[frozenset[int], list[int]] = {}
+
+    def outlook(self, position: int, *, rejected_by: frozenset[int]) -> Outlook:
+        facts = self.facts
+        agents = [a for a in facts.agents if (self.on_duty or a.after_hours) and a.user_id not in rejected_by]
+        if not agents:
+            if self.on_duty:
+                return Outlook(facts.queue_id, Availability.NOBODY, position)
+            return Outlook(
+                facts.queue_id,
+                Availability.CLOSED,
+                position,
+                opens_at=hours.next_opening(facts.hours, self.now),
+                closed_message=facts.closed_message,
+            )
+        waits = self._waits.get(rejected_by)
+        if waits is None or len(waits) < position:
+            waits = self._waits[rejected_by] = _waits(agents, facts.handle_seconds, max(position, len(facts.line) + 1))
+        wait = waits[position - 1]
+        return Outlook(facts.queue_id, Availability.AVAILABLE if wait == 0 else Availability.BUSY, position, wait_seconds=wait)
 
 
-def _wait_of(position: int, agents: list[_Agent], handle: float) -> int:
-    """Seconds until the chat at ``position`` gets a seat: seats free in order and
-    each chat ahead holds the one it gets for a handle time."""
+def _waits(agents: list[_Agent], handle: float, places: int) -> list[int]:
+    """Seconds until the chat at each place (1 first) gets a seat: seats free in
+    order, and each chat ahead holds the one it gets for a handle time."""
     frees: list[float] = []
     for agent in agents:
         frees += [0.0] * max(agent.capacity - len(agent.chat_ages), 0)
         frees += [max(handle - age, handle * OVERDUE_SHARE) for age in agent.chat_ages[: agent.capacity]]
     if not frees:
-        return 0
+        return [0] * places
     heapq.heapify(frees)
-    for _ in range(position - 1):
-        heapq.heappush(frees, heapq.heappop(frees) + handle)
-    return round(frees[0])
+    waits = []
+    for _ in range(places):
+        free_at = heapq.heappop(frees)
+        waits.append(round(free_at))
+        heapq.heappush(frees, free_at + handle)
+    return waits
 
 
 def _read_facts(session: Session, *, queue_ids: Collection[int] | None, now: datetime) -> dict[int, _QueueFacts]:

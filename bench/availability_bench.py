@@ -8,7 +8,9 @@ SQLite for queues of growing length, next to a baseline of the same shape that
 only counts places in line (the waiting chats of the queue, ordered: what any
 "you are number N" needs), so the table shows what the availability model
 (agents, their running chats, recent handle times, rejections, business hours)
-adds. Prints a table; deterministic data.
+adds, and what one customer's own page read costs (``chat_outlook``, which
+counts the places ahead instead of reading the line). Prints a table;
+deterministic data.
 """
 
 from __future__ import annotations
@@ -110,8 +112,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"# availability read, SQLite, {args.agents} agents x 4 seats all busy, 200 closed chats; "
           f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
-    print("| waiting | outlooks p50 / p95 ms | places only p50 / p95 ms | per customer (outlooks) |")
-    print("|---:|---|---|---:|")
+    print("| waiting | outlooks p50 / p95 ms | places only p50 / p95 ms | per customer (outlooks) | last customer's own read p50 ms |")
+    print("|---:|---|---|---:|---:|")
     for waiting in (int(n) for n in args.waiting.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "bench.db"
@@ -122,8 +124,12 @@ def main() -> None:
                 assert len(outlooks) == waiting and all(o.status == availability.Availability.BUSY for o in outlooks.values())
                 full = timed(lambda: availability.chat_outlooks(session, interaction_ids=ids), args.rounds)
                 base = timed(lambda: places_only(session, ids), args.rounds)
+                own = timed(lambda: availability.chat_outlook(session, interaction_id=ids[-1]), args.rounds)
             engine.dispose()
-        print(f"| {waiting} | {full[0]:.1f} / {full[1]:.1f} | {base[0]:.1f} / {base[1]:.1f} | {full[0] * 1000 / waiting:.0f} µs |")
+        print(
+            f"| {waiting} | {full[0]:.1f} / {full[1]:.1f} | {base[0]:.1f} / {base[1]:.1f} | {full[0] * 1000 / waiting:.0f} µs "
+            f"| {own[0]:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, bindparam, func, or_
+from sqlalchemy import Boolean, and_, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -80,14 +80,15 @@ class _QueueFacts:
     closed_message: str
     agents: list[_Agent]
     handle_seconds: float
-    line: list[int]  # waiting chats, oldest first
+    line: list[int]  # waiting chats, oldest first (read only for ``chat_outlooks``)
+    waiting: int  # how many
 
 
 def queue_outlooks(session: Session, *, queue_ids: Collection[int] | None = None, now: datetime | None = None) -> dict[int, Outlook]:
     """For someone about to start a chat, per active queue (or those given)."""
     now = now or utcnow()
-    facts = _read_facts(session, queue_ids=queue_ids, now=now)
-    return {queue_id: _Line(f, now).outlook(len(f.line) + 1, rejected_by=frozenset()) for queue_id, f in facts.items()}
+    facts = _read_facts(session, queue_ids=queue_ids, now=now, line=False)
+    return {queue_id: _Line(f, now).outlook(f.waiting + 1, rejected_by=frozenset()) for queue_id, f in facts.items()}
 
 
 def chat_outlooks(session: Session, *, interaction_ids: Collection[int], now: datetime | None = None) -> dict[int, Outlook]:
@@ -102,7 +103,7 @@ def chat_outlooks(session: Session, *, interaction_ids: Collection[int], now: da
     queue_ids = set(connection.execute(_QUEUES_OF_CHATS, {"interaction_ids": ids}).scalars())
     if not queue_ids:
         return {}
-    facts = _read_facts(session, queue_ids=queue_ids, now=now)
+    facts = _read_facts(session, queue_ids=queue_ids, now=now, line=True)
     rejected_by: dict[int, set[int]] = defaultdict(set)
     for interaction_id, user_id in connection.execute(_REJECTIONS, {"interaction_ids": ids}):
         rejected_by[interaction_id].add(user_id)
@@ -116,8 +117,20 @@ def chat_outlooks(session: Session, *, interaction_ids: Collection[int], now: da
 
 
 def chat_outlook(session: Session, *, interaction_id: int, now: datetime | None = None) -> Outlook | None:
-    """``chat_outlooks`` of one chat; None once it no longer waits."""
-    return chat_outlooks(session, interaction_ids=[interaction_id], now=now).get(interaction_id)
+    """``chat_outlooks`` of one chat, without reading the line behind it (every
+    waiting customer's page reads this on load and on its quiet ticks); None once
+    it no longer waits."""
+    connection = session.connection()
+    place = connection.execute(_PLACE_OF_CHAT, {"interaction_id": interaction_id}).first()
+    if place is None:
+        return None
+    queue_id, ahead = place
+    now = now or utcnow()
+    facts = _read_facts(session, queue_ids=[queue_id], now=now, line=False)
+    if queue_id not in facts:
+        return None
+    rejected_by = frozenset(user_id for _, user_id in connection.execute(_REJECTIONS, {"interaction_ids": [interaction_id]}))
+    return _Line(facts[queue_id], now).outlook(ahead + 1, rejected_by=rejected_by)
 
 
 def open_queue_ids(session: Session, *, now: datetime | None = None) -> frozenset[int]:
@@ -168,7 +181,7 @@ class _Line:
             )
         waits = self._waits.get(rejected_by)
         if waits is None or len(waits) < position:
-            waits = self._waits[rejected_by] = _waits(agents, facts.handle_seconds, max(position, len(facts.line) + 1))
+            waits = self._waits[rejected_by] = _waits(agents, facts.handle_seconds, max(position, facts.waiting + 1))
         wait = waits[position - 1]
         return Outlook(facts.queue_id, Availability.AVAILABLE if wait == 0 else Availability.BUSY, position, wait_seconds=wait)
 
@@ -191,8 +204,9 @@ def _waits(agents: list[_Agent], handle: float, places: int) -> list[int]:
     return waits
 
 
-def _read_facts(session: Session, *, queue_ids: Collection[int] | None, now: datetime) -> dict[int, _QueueFacts]:
-    """Five statements for any number of queues."""
+def _read_facts(session: Session, *, queue_ids: Collection[int] | None, now: datetime, line: bool) -> dict[int, _QueueFacts]:
+    """Five statements for any number of queues; ``line``: the waiting chats in
+    order, else only how many there are."""
     connection = session.connection()
     wanted = None if queue_ids is None else list(queue_ids)
     queues = connection.execute(_QUEUE_HOURS, {"queue_ids": wanted or [-1], "all": wanted is None}).all()
@@ -210,9 +224,14 @@ def _read_facts(session: Session, *, queue_ids: Collection[int] | None, now: dat
     handle: dict[int, list[float]] = defaultdict(list)
     for queue_id, accepted_at, closed_at in connection.execute(_RECENT_HANDLES, {"queue_ids": ids}):
         handle[queue_id].append(max((_aware(closed_at) - _aware(accepted_at)).total_seconds(), 0.0))
-    line: dict[int, list[int]] = defaultdict(list)
-    for interaction_id, queue_id in connection.execute(_LINE, {"queue_ids": ids}):
-        line[queue_id].append(interaction_id)
+    lines: dict[int, list[int]] = defaultdict(list)
+    waiting: dict[int, int] = defaultdict(int)
+    if line:
+        for interaction_id, queue_id in connection.execute(_LINE, {"queue_ids": ids}):
+            lines[queue_id].append(interaction_id)
+        waiting.update((queue_id, len(chats)) for queue_id, chats in lines.items())
+    else:
+        waiting.update(connection.execute(_WAITING_COUNTS, {"queue_ids": ids}).all())
     return {
         row[0]: _QueueFacts(
             queue_id=row[0],
@@ -220,7 +239,8 @@ def _read_facts(session: Session, *, queue_ids: Collection[int] | None, now: dat
             closed_message=row[4],
             agents=agents_of[row[0]],
             handle_seconds=(sum(handle[row[0]]) / len(handle[row[0]])) if handle[row[0]] else DEFAULT_HANDLE_SECONDS,
-            line=line[row[0]],
+            line=lines[row[0]],
+            waiting=waiting[row[0]],
         )
         for row in queues
     }
@@ -274,6 +294,29 @@ _LINE = (
     sa_select(Interaction.id, Interaction.queue_id)
     .where(col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)), col(Interaction.state).in_(WAITING_STATES))
     .order_by(col(Interaction.queue_id), col(Interaction.requested_at), col(Interaction.id))
+)
+_WAITING_COUNTS = (
+    sa_select(Interaction.queue_id, func.count())
+    .where(col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)), col(Interaction.state).in_(WAITING_STATES))
+    .group_by(Interaction.queue_id)
+)
+_THIS_CHAT = sa_select(Interaction.queue_id, Interaction.requested_at, Interaction.id).where(
+    col(Interaction.id) == bindparam("interaction_id"), col(Interaction.state).in_(WAITING_STATES)
+).subquery()
+_PLACE_OF_CHAT = (
+    sa_select(
+        _THIS_CHAT.c.queue_id,
+        sa_select(func.count())
+        .where(
+            col(Interaction.queue_id) == _THIS_CHAT.c.queue_id,
+            col(Interaction.state).in_(WAITING_STATES),
+            or_(
+                col(Interaction.requested_at) < _THIS_CHAT.c.requested_at,
+                and_(col(Interaction.requested_at) == _THIS_CHAT.c.requested_at, col(Interaction.id) < _THIS_CHAT.c.id),
+            ),
+        )
+        .scalar_subquery(),
+    )
 )
 _QUEUES_OF_CHATS = sa_select(Interaction.queue_id).where(
     col(Interaction.id).in_(bindparam("interaction_ids", expanding=True)), col(Interaction.state).in_(WAITING_STATES)

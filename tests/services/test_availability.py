@@ -191,3 +191,22 @@ def test_the_acknowledgement_is_honest_when_nobody_is_there(session: Session, qu
 def test_open_queue_ids_are_the_active_queues_within_their_hours(session: Session, queue, other_queue) -> None:
     _closed_today(session, queue)
     assert availability.open_queue_ids(session, now=NOW) == frozenset({other_queue.id})
+
+
+def test_one_chats_outlook_equals_the_batched_read(session: Session, queue, other_queue) -> None:
+    """A customer's own page reads ``chat_outlook`` (places ahead counted), a queue's
+    push ``chat_outlooks`` (the whole line): they must agree."""
+    alice = make_agent(session, "alice", queues=[queue], capacity=2)
+    bob = make_agent(session, "bob", queues=[queue, other_queue], capacity=1)
+    _closed(session, queue, handled_seconds=240)
+    _in_progress(session, queue, alice, running_seconds=30)
+    _in_progress(session, queue, alice, running_seconds=90)
+    _in_progress(session, other_queue, bob, running_seconds=10)
+    waiting = [make_waiting(session, q, requested_at=at(i)) for i, q in enumerate([queue, other_queue, queue, queue, queue])]
+    waiting.append(make_waiting(session, queue, requested_at=at(3)))  # a tie on requested_at
+    routing.reject(session, user_id=alice.id, interaction_id=waiting[2].id, reason="Not mine")
+
+    batched = availability.chat_outlooks(session, interaction_ids=[w.id for w in waiting], now=NOW)
+
+    assert batched == {w.id: availability.chat_outlook(session, interaction_id=w.id, now=NOW) for w in waiting}
+    assert [batched[w.id].position for w in waiting] == [1, 1, 2, 3, 5, 4]

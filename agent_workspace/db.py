@@ -17,6 +17,7 @@ from sqlmodel import Session, create_engine
 from agent_workspace.config import database_url
 
 DB_THREADS = 16
+MAIL_THREADS = 4  # SMTP conversations: a slow mail server ties up these, never the database threads
 
 
 def make_engine(url: str, *, writer: bool = True) -> Engine:
@@ -103,14 +104,20 @@ T = TypeVar("T")
 def _executor(purpose: str) -> ThreadPoolExecutor:
     """The threads that run database work: one pool for work that writes, one
     for reads, so reads (the session check before every event, pushes) never
-    queue behind writers waiting for their turn."""
-    return ThreadPoolExecutor(DB_THREADS, thread_name_prefix=f"aw-db-{purpose}")
+    queue behind writers waiting for their turn; and a small one for work that
+    waits on a mail server, so it never holds the others' threads."""
+    return ThreadPoolExecutor(MAIL_THREADS if purpose == "mail" else DB_THREADS, thread_name_prefix=f"aw-db-{purpose}")
 
 
 async def run_blocking(fn: Callable[..., T], /, *args, **kwargs) -> T:
     """Run blocking database work off the event loop, on a pool sized to the
     engines' connection pools (no connection is opened and dropped per call)."""
     return await asyncio.get_running_loop().run_in_executor(_executor("write"), partial(fn, *args, **kwargs))
+
+
+async def run_mailing(fn: Callable[..., T], /, *args, **kwargs) -> T:
+    """``run_blocking`` for work that talks to a mail server (on its own threads)."""
+    return await asyncio.get_running_loop().run_in_executor(_executor("mail"), partial(fn, *args, **kwargs))
 
 
 async def run_reading(fn: Callable[..., T], /, *args, **kwargs) -> T:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlmodel import Session, col, func, select
@@ -135,26 +135,43 @@ def _store(
     return record
 
 
+CONFIRMATIONS_PER_ADDRESS_PER_DAY = 3
+
+
 def send_confirmation(
     session: Session, *, record_id: int, smtp: SmtpSettings | None = None
 ) -> OutgoingEmail | None:
-    """Tell the customer their message arrived, quoting it; ``None`` (nothing written) without SMTP.
+    """Tell the customer their message arrived; ``None`` (nothing written) without SMTP.
 
-    Without a mail server the confirmation would only pile up in the outbox
-    and reach the customer hours later, when it no longer confirms anything.
+    The address is the visitor's word, not proven theirs, so the email carries
+    no text they chose (no name, no quote: else anyone could mail anything from
+    our domain to anyone), and one address gets at most
+    ``CONFIRMATIONS_PER_ADDRESS_PER_DAY``. Without a mail server the
+    confirmation would only pile up in the outbox and reach the customer hours
+    later, when it no longer confirms anything.
     """
     smtp = smtp or SmtpSettings.from_settings()
     if not smtp.configured:
         return None
     record, customer = _left_message(session, record_id)
+    since = utcnow() - timedelta(days=1)
+    sent_to_address = session.exec(
+        select(func.count(col(OutgoingEmail.id))).where(
+            col(OutgoingEmail.to_address) == customer.email,
+            col(OutgoingEmail.record_id).is_not(None),
+            col(OutgoingEmail.created_by_id).is_(None),
+            col(OutgoingEmail.created_at) >= since,
+        )
+    ).one()
+    if sent_to_address >= CONFIRMATIONS_PER_ADDRESS_PER_DAY:
+        return None
     queue = session.get(Queue, record.queue_id)
-    quoted = "\n".join(f"> {line}" if line else ">" for line in record.description.split("\n"))
     body = (
-        f"Hello {customer.name},\n\n"
+        "Hello,\n\n"
         f"Thank you for contacting {queue.name if queue else 'us'}. We received your message "
-        f"and an agent will answer you at this address.\n\n"
+        "and an agent will answer you at this address.\n\n"
         f"Your reference: {record.number}\n\n"
-        f"Your message:\n{quoted}\n"
+        "If you did not write to us, you can ignore this email.\n"
     )
     return mail.send_email(
         session,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TypeVar
 
-from agent_workspace.db import run_blocking, run_reading, session_scope
+from agent_workspace.db import run_blocking, run_mailing, run_reading, session_scope
 
 T = TypeVar("T")
 
@@ -22,10 +22,10 @@ async def call(fn: Callable[..., T], /, **kwargs) -> T:
 
 
 async def call_mailing(fn: Callable[..., T], /, **kwargs) -> T:
-    """``call`` for a service that talks to the mail server after its commit: every
-    other writer of this process (every chat message) would wait out the SMTP
-    conversation behind this process's SQLite write turn."""
-    return await run_blocking(_run, fn, True, kwargs, False)
+    """``call`` for a service that talks to the mail server after its commit, on
+    threads of its own and outside this process's SQLite write turn: else every
+    other writer (every chat message) would wait out the SMTP conversation."""
+    return await run_mailing(_run, fn, True, kwargs, False)
 
 
 async def read(fn: Callable[..., T], /, **kwargs) -> T:

@@ -152,6 +152,8 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def choose_topic(self, queue_id: str):
+        if self.phase != Phase.FORM:  # the topic of a message being left or a chat in line is fixed
+            return
         self.topic = queue_id[:12] if isinstance(queue_id, str) else ""
         await self._show_topic_outlook()
 

@@ -205,6 +205,10 @@ def test_the_new_public_handlers_refuse_hostile_input_over_the_websocket(app_ser
         view = client.latest(CustomerChatState)
         assert view["phase"] == "leave"
         assert (view["leave_name"], view["leave_email"], len(view["leave_text"])) == ("", "", 4000)  # cut to the limit
+        # The topic of a message being left is fixed: no steering it to a staffed queue.
+        client.send(handlers["choose_topic"], {"queue_id": "1"}, path="/chat")
+        client.drain()
+        assert client.latest(CustomerChatState)["topic"] == str(queue_id)
         mark = client.mark()
         client.send(handlers["leave_message"], {"form": {"name": "A", "email": "a@example.com", "message": huge}}, path="/chat")
         client.wait_for_value(CustomerChatState, "leave_error", "The message is too long (limit 4,000 characters).", after=mark)

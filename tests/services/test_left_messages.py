@@ -181,7 +181,8 @@ def test_no_confirmation_without_smtp(session: Session, queue) -> None:
     assert written(session) == before
 
 
-def test_the_confirmation_quotes_the_message_to_the_customer(session: Session, queue, smtp_server) -> None:
+def test_the_confirmation_carries_no_text_the_visitor_chose(session: Session, queue, smtp_server) -> None:
+    """The address is unproven: a confirmation must not carry an attacker's words to a victim."""
     inbox, smtp = smtp_server
     left = leave(session, queue)
 
@@ -193,10 +194,19 @@ def test_the_confirmation_quotes_the_message_to_the_customer(session: Session, q
     assert message["To"] == "ada@example.com"
     assert message["Subject"] == f"We received your message ({left.number})"
     body = message.get_content()
-    assert "> My invoice is wrong.\n> Please call me." in body
+    assert "My invoice is wrong" not in body and "Ada" not in body
     assert left.number in body and "Billing" in body
     activity = records.record_activity(session, record_id=left.record_id)
     assert [(a["actor"], a["action"]) for a in activity] == [("Customer", "record.created"), ("System", "email.sent")]
+
+
+def test_one_address_gets_at_most_three_confirmations_a_day(session: Session, queue, smtp_server) -> None:
+    inbox, smtp = smtp_server
+    sent = [
+        left_messages.send_confirmation(session, record_id=leave(session, queue).record_id, smtp=smtp) for _ in range(5)
+    ]
+    assert [email is not None for email in sent] == [True, True, True, False, False]
+    assert len(inbox.messages()) == left_messages.CONFIRMATIONS_PER_ADDRESS_PER_DAY
 
 
 def test_only_a_left_message_gets_a_confirmation(session: Session, queue, smtp_server) -> None:

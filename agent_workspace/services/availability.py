@@ -13,11 +13,14 @@ Per queue, from stored state only (so every worker agrees):
   when the queue opens again.
 
 The estimate is simulated from real data: the recent handle time of the queue
-(``closed_at - accepted_at`` of its last chats), the seats of the Available
-agents, and how long each of their open chats has run. Seats free in order, the
-chats ahead take them, each for a handle time. It is a wait *from now*, read
-again as time passes, so a customer never outlives the number shown: a chat
-that runs past the average is assumed to need a quarter of it more.
+(``closed_at - accepted_at`` of its last chats, weighed against a default
+until there are enough of them), the seats of the Available agents, and how
+long each of their open chats has run. Seats free in order, the chats ahead
+take them, each for a handle time. It is a wait *from now*, read again as time
+passes, so a customer never outlives the number shown: a chat that runs past
+the average is assumed to need a quarter of what it has run so far (the
+longer a chat has gone on, the longer it is likely to go on), so the estimate
+grows while agents stay busy instead of sitting at "less than a minute".
 """
 
 from __future__ import annotations
@@ -38,9 +41,10 @@ from agent_workspace.models import Interaction, InteractionState, OfferRejection
 from agent_workspace.services import hours
 
 WAITING_STATES = (InteractionState.QUEUED, InteractionState.OFFERED)
-DEFAULT_HANDLE_SECONDS = 300  # until a queue has closed chats of its own
+DEFAULT_HANDLE_SECONDS = 300  # the handle time a queue starts from
+PRIOR_CHATS = 5  # the default counts as this many chats: a few short ones do not make every wait "a minute"
 RECENT_CHATS = 20  # closed chats the handle time is averaged over
-OVERDUE_SHARE = 0.25  # of the handle time, still expected from a chat that ran past it
+OVERDUE_SHARE = 0.25  # of its running time (at least of the handle time), still expected from a chat past the average
 
 
 class Availability(StrEnum):
@@ -192,7 +196,7 @@ def _waits(agents: list[_Agent], handle: float, places: int) -> list[int]:
     frees: list[float] = []
     for agent in agents:
         frees += [0.0] * max(agent.capacity - len(agent.chat_ages), 0)
-        frees += [max(handle - age, handle * OVERDUE_SHARE) for age in agent.chat_ages[: agent.capacity]]
+        frees += [max(handle - age, OVERDUE_SHARE * max(handle, age)) for age in agent.chat_ages[: agent.capacity]]
     if not frees:
         return [0] * places
     heapq.heapify(frees)
@@ -238,7 +242,7 @@ def _read_facts(session: Session, *, queue_ids: Collection[int] | None, now: dat
             hours=_hours_of_row(row),
             closed_message=row[4],
             agents=agents_of[row[0]],
-            handle_seconds=(sum(handle[row[0]]) / len(handle[row[0]])) if handle[row[0]] else DEFAULT_HANDLE_SECONDS,
+            handle_seconds=(sum(handle[row[0]]) + PRIOR_CHATS * DEFAULT_HANDLE_SECONDS) / (len(handle[row[0]]) + PRIOR_CHATS),
             line=lines[row[0]],
             waiting=waiting[row[0]],
         )

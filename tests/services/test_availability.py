@@ -55,7 +55,7 @@ def test_available_when_a_seat_is_free(session: Session, queue) -> None:
 
 def test_busy_estimate_comes_from_recent_handle_times_and_running_chats(session: Session, queue) -> None:
     alice = make_agent(session, "alice", queues=[queue], capacity=2)
-    for handled in (200, 400):  # average handle time 300 s
+    for handled in (200, 400):  # with the default's weight: (200 + 400 + 5 x 300) / 7 = 300 s
         _closed(session, queue, handled_seconds=handled)
     _in_progress(session, queue, alice, running_seconds=100)  # frees in about 200 s
     _in_progress(session, queue, alice, running_seconds=150)  # frees in about 150 s
@@ -82,8 +82,21 @@ def test_the_estimate_shrinks_as_time_passes_and_a_customer_never_outlives_it(se
     ]
 
     assert waits[:3] == [300, 180, 100]
-    # The chat ran past the average: a quarter of it more is expected, never zero or negative.
-    assert waits[3:] == [75, 75]
+    # The chat ran past the average: a quarter of its running time more is expected, so
+    # the wait grows while the agent stays busy, never zero or negative.
+    assert waits[3:] == [150, 900]
+
+
+def test_a_few_short_chats_do_not_make_every_wait_a_minute(session: Session, queue) -> None:
+    """Seen in a walk: one 13 s chat made every busy customer read "less than a minute"."""
+    alice = make_agent(session, "alice", queues=[queue], capacity=2)
+    _closed(session, queue, handled_seconds=13)
+    _in_progress(session, queue, alice, running_seconds=1500)
+    _in_progress(session, queue, alice, running_seconds=5)
+    waits = [o.wait_seconds for o in availability.chat_outlooks(
+        session, interaction_ids=[make_waiting(session, queue, requested_at=at(i)).id for i in range(3)], now=NOW
+    ).values()]
+    assert waits[0] >= 240 and waits == sorted(waits) and len(set(waits)) == 3
 
 
 def test_without_history_the_default_handle_time_is_used(session: Session, queue) -> None:

@@ -14,8 +14,11 @@ from agent_workspace.state.workspace import WorkspaceState
 
 def inbox_card(card: InboxCardView) -> rx.Component:
     claiming_this = WorkspaceState.claiming_queue_id == card.queue_id
-    # Accept says before the click why it would be refused (the reason is its description).
-    blocked = WorkspaceState.accept_blocked != ""
+    # Accept says before the click why it would be refused (the reason is its description):
+    # the agent's presence or load, or the queue's business hours without the after-hours opt-in.
+    closed_for_me = (card.closed_note != "") & ~WorkspaceState.after_hours
+    blocked = (WorkspaceState.accept_blocked != "") | closed_for_me
+    reason = rx.cond(WorkspaceState.accept_blocked != "", WorkspaceState.accept_blocked, card.closed_note)
     reason_id = "accept-blocked-" + card.interaction_id.to_string()
     return rx.card(
         rx.vstack(
@@ -53,7 +56,7 @@ def inbox_card(card: InboxCardView) -> rx.Component:
                 rx.hstack(
                     rx.button(
                         rx.cond(claiming_this, "Accepting…", "Accept"),
-                        on_click=WorkspaceState.accept(card.queue_id),
+                        on_click=WorkspaceState.accept(card.queue_id, card.interaction_id),
                         disabled=(WorkspaceState.claiming_queue_id != 0) | blocked,
                         aria_label="Accept",
                         aria_describedby=rx.cond(blocked, reason_id, None),
@@ -64,11 +67,12 @@ def inbox_card(card: InboxCardView) -> rx.Component:
                         color_scheme="red",
                         on_click=WorkspaceState.open_reject(card.interaction_id),
                     ),
-                    rx.cond(blocked, rx.text(WorkspaceState.accept_blocked, id=reason_id, size="1", color_scheme="gray")),
+                    rx.cond(blocked, rx.text(reason, id=reason_id, size="1", color_scheme="gray")),
                     spacing="2",
                     align="center",
                     wrap="wrap",
                 ),
+                rx.text("Accept takes the oldest chat of ", card.queue_name, " first.", size="1", color_scheme="gray"),
             ),
             spacing="2",
             width="100%",

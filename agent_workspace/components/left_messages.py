@@ -9,27 +9,43 @@ from agent_workspace.services import email as mail
 from agent_workspace.state.left_messages import LeftMessagesState, LeftMessageView
 
 TICK_MS = 15_000
+# Customers' names, addresses and messages may be long unbroken strings: break them anywhere
+# ("anywhere", unlike "break-word", also narrows their min-content width, so flex rows shrink).
+WRAP = {"overflow_wrap": "anywhere", "min_width": "0"}
 
 
 def left_message_card(message: LeftMessageView) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(message.customer_name, size="3", as_="h4"),
-                rx.badge(message.queue_name),
+                rx.heading(message.customer_name, size="3", as_="h4", **WRAP),
+                rx.badge(message.queue_name, white_space="normal", **WRAP),
                 rx.cond(message.in_progress, rx.badge("In progress", color_scheme="amber")),
                 rx.spacer(),
-                rx.text(message.number, size="1", color_scheme="gray"),
+                rx.text(message.number, size="1", color_scheme="gray", **WRAP),
                 width="100%",
                 align="center",
                 wrap="wrap",
             ),
-            rx.text(message.customer_email, size="2"),
-            rx.text(message.message, size="2", white_space="pre-wrap", class_name="aw-question"),
+            rx.text(message.customer_email, size="2", **WRAP),
+            rx.text(message.message, size="2", white_space="pre-wrap", class_name="aw-question", **WRAP),
             rx.hstack(
                 rx.text("Left ", rx.moment(message.created_at, from_now=True, interval=60_000), size="1", color_scheme="gray"),
-                rx.cond(message.replies > 0, rx.text("Replies sent: ", message.replies.to_string(), size="1", color_scheme="gray")),
+                # Only delivered replies reached the customer; the others are shown as what they are.
+                rx.cond(
+                    message.replies_sent > 0,
+                    rx.text("Replies sent: ", message.replies_sent.to_string(), size="1", color_scheme="gray"),
+                ),
+                rx.cond(
+                    message.replies_queued > 0,
+                    rx.text("Waiting to be sent: ", message.replies_queued.to_string(), size="1", color_scheme="amber"),
+                ),
+                rx.cond(
+                    message.replies_failed > 0,
+                    rx.text("Failed to send: ", message.replies_failed.to_string(), size="1", color_scheme="red"),
+                ),
                 spacing="3",
+                wrap="wrap",
             ),
             rx.button(
                 rx.icon("mail", size=14),
@@ -56,8 +72,9 @@ def reply_dialog() -> rx.Component:
             rx.dialog.description(
                 "To " + LeftMessagesState.reply_name + " about " + LeftMessagesState.reply_number + ". Their message:",
                 size="2",
+                **WRAP,
             ),
-            rx.blockquote(LeftMessagesState.reply_message, size="2", white_space="pre-wrap", margin_y="8px"),
+            rx.blockquote(LeftMessagesState.reply_message, size="2", white_space="pre-wrap", margin_y="8px", **WRAP),
             # Outside the form: the service writes to the customer's stored address, whatever a page sends.
             rx.box(
                 labelled(

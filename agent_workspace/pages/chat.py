@@ -13,9 +13,16 @@ def prechat_form() -> rx.Component:
     return rx.form(
         rx.vstack(
             rx.heading("Chat with support", as_="h1", size="6"),
-            rx.text("Tell us who you are and what you need; the next free agent picks it up.", color_scheme="gray"),
-            text_field("Your name", name="name", required=True, max_length=120, auto_complete="name"),
-            text_field("Email", name="email", type="email", required=True, max_length=254, auto_complete="email"),
+            rx.text("Tell us who you are and what you need.", color_scheme="gray"),
+            # Back from the message form brings back what was typed there.
+            text_field(
+                "Your name", name="name", required=True, max_length=120, auto_complete="name",
+                default_value=CustomerChatState.leave_name,
+            ),
+            text_field(
+                "Email", name="email", type="email", required=True, max_length=254, auto_complete="email",
+                default_value=CustomerChatState.leave_email,
+            ),
             rx.vstack(
                 rx.el.label("What do you need help with?", html_for="queue_id", class_name="aw-label"),
                 rx.el.select(
@@ -25,13 +32,17 @@ def prechat_form() -> rx.Component:
                     name="queue_id",
                     required=True,
                     class_name="aw-native-select",
+                    value=CustomerChatState.topic,
                     on_change=CustomerChatState.choose_topic,
                 ),
                 spacing="1",
                 width="100%",
             ),
             outlook_notice(),
-            text_area("Your question", name="question", required=True, max_length=1000, rows="4"),
+            text_area(
+                "Your question", name="question", required=True, max_length=1000, rows="4",
+                default_value=CustomerChatState.leave_text,
+            ),
             error_callout(CustomerChatState.form_error),
             rx.button("Start chat", type="submit", size="3", width="100%"),
             spacing="3",
@@ -122,7 +133,11 @@ def leave_message_form() -> rx.Component:
     return rx.form(
         rx.vstack(
             rx.heading("Leave a message", as_="h1", size="6"),
-            rx.text("We'll reply by email as soon as someone from the team is back.", color_scheme="gray"),
+            rx.text(
+                rx.cond(CustomerChatState.leave_queue != "", "To " + CustomerChatState.leave_queue + ". ", ""),
+                "We'll reply by email as soon as someone from the team is back.",
+                color_scheme="gray",
+            ),
             text_field(
                 "Your name", name="name", control_id="leave-name", required=True, max_length=120,
                 auto_complete="name", default_value=CustomerChatState.leave_name,

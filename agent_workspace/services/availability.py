@@ -252,7 +252,7 @@ def _read_facts(session: Session, *, queue_ids: Collection[int] | None, now: dat
 
 def _hours_of_row(row) -> hours.BusinessHours:
     _id, weekly_hours, time_zone, closures, _message = row
-    return hours.hours_of(Queue(name="", weekly_hours=weekly_hours, time_zone=time_zone, closures=closures))
+    return hours.from_texts(weekly_hours or "", time_zone or "UTC", closures or "")
 
 
 def _aware(at: datetime) -> datetime:

@@ -14,7 +14,8 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from agent_workspace.models import Customer, Interaction, InteractionState, OfferRejection, Queue, QueueMember
+from agent_workspace.models import Customer, Interaction, InteractionState, OfferRejection, Queue, QueueMember, utcnow
+from agent_workspace.services import hours
 from agent_workspace.services.availability import WAITING_STATES
 
 
@@ -31,6 +32,7 @@ class InboxCard:
     offer_expires_at: datetime | None
     transfer_note: str
     can_accept: bool
+    queue_closed: bool = False  # outside its business hours: only offers, or agents who opted in, may be accepted
 
 
 INBOX_CARDS_SHOWN = 200
@@ -42,7 +44,7 @@ def cards_for(session: Session, *, user_id: int) -> list[InboxCard]:
 
 
 def cards_for_many(session: Session, *, user_ids: Collection[int]) -> dict[int, list[InboxCard]]:
-    """``cards_for`` for many agents in three statements, whatever their number: a
+    """``cards_for`` for many agents in four statements, whatever their number: a
     queue change reaches every member's tab, and they all see the same cards."""
     users = list(user_ids)
     result: dict[int, list[InboxCard]] = {user_id: [] for user_id in users}
@@ -58,6 +60,12 @@ def cards_for_many(session: Session, *, user_ids: Collection[int]) -> dict[int, 
     rejected = set(connection.execute(_REJECTIONS_WAITING, {"user_ids": users, "queue_ids": queue_ids}).all())
     # Plain columns, not ORM objects, read once and dealt to every agent.
     rows = connection.execute(_WAITING_CARDS, {"queue_ids": queue_ids}).all()
+    now = utcnow()
+    closed = {
+        queue_id
+        for queue_id, weekly, zone, closures in connection.execute(_QUEUE_HOURS, {"queue_ids": queue_ids})
+        if not hours.is_open(hours.from_texts(weekly, zone, closures), now)
+    }
     rows_of_queues: dict[frozenset[int], list] = {}  # agents mostly share the same few sets of queues
     for user_id in users:
         queues = frozenset(queues_of[user_id])
@@ -88,6 +96,7 @@ def cards_for_many(session: Session, *, user_ids: Collection[int]) -> dict[int, 
                     offer_expires_at=offer_expires_at if mine else None,
                     transfer_note=transfer_note,
                     can_accept=can_accept,
+                    queue_closed=queue_id in closed,
                 )
             )
             if len(cards) == INBOX_CARDS_SHOWN:
@@ -95,6 +104,9 @@ def cards_for_many(session: Session, *, user_ids: Collection[int]) -> dict[int, 
     return result
 
 
+_QUEUE_HOURS = sa_select(Queue.id, Queue.weekly_hours, Queue.time_zone, Queue.closures).where(
+    col(Queue.id).in_(bindparam("queue_ids", expanding=True))
+)
 _MEMBERSHIPS = sa_select(QueueMember.queue_id, QueueMember.user_id).where(
     col(QueueMember.user_id).in_(bindparam("user_ids", expanding=True))
 )

@@ -19,7 +19,18 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, func, select
 
-from agent_workspace.models import Customer, Interaction, OutgoingEmail, Queue, QueueMember, RecordSource, SupportRecord, utcnow
+from agent_workspace.models import (
+    Customer,
+    Interaction,
+    Message,
+    OutgoingEmail,
+    Queue,
+    QueueMember,
+    RecordSource,
+    SenderKind,
+    SupportRecord,
+    utcnow,
+)
 from agent_workspace.services import audit, conversations, records, routing
 from agent_workspace.services.availability import WAITING_STATES
 from agent_workspace.services import email as mail  # not ``email``: leave_message takes an ``email`` argument
@@ -32,6 +43,9 @@ MAX_NAME_LENGTH = conversations.MAX_NAME_LENGTH
 MAX_MESSAGE_LENGTH = conversations.MAX_MESSAGE_LENGTH
 MAX_EMAIL_LENGTH = 254
 NOT_FOUND = "That message does not exist."
+# What a customer wrote in the chat they leave is copied into the case, up to this much.
+CHAT_COPY_MAX = 8_000
+CHAT_COPY_MESSAGES = 100
 
 
 class RecordState(StrEnum):
@@ -55,7 +69,7 @@ class LeftMessage:
 
 @dataclass(frozen=True)
 class LeftMessageData:
-    """One open left message as the agents' list shows it; ``replies``: emails agents sent for it."""
+    """One open left message as the agents' list shows it; ``replies_*``: agents' emails for it by outcome."""
 
     record_id: int
     number: str
@@ -66,7 +80,17 @@ class LeftMessageData:
     message: str
     state: str
     created_at: datetime
-    replies: int
+    replies_sent: int
+    replies_queued: int
+    replies_failed: int
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What ``reply`` did: the outbox row, and whether the case is resolved (only once the email went out)."""
+
+    email: OutgoingEmail
+    resolved: bool
 
 
 def leave_message(
@@ -90,7 +114,7 @@ def leave_message_instead(session: Session, *, interaction_id: int, name: str, e
     if item is None or item.state not in WAITING_STATES:
         raise Conflict("Your chat is no longer waiting: an agent may have joined it.")
     # The chat already counted against the address's budget: this is the same request.
-    record = _store(session, queue_id=item.queue_id, name=name, email=email, message=message, client_address="", chat_id=item.id)
+    record = _store(session, queue_id=item.queue_id, name=name, email=email, message=message, client_address="", chat=item)
     changes, freed_offer = conversations.end_by_customer(
         session, item, note=f"The customer left a message instead ({record.number})."
     )
@@ -101,9 +125,9 @@ def leave_message_instead(session: Session, *, interaction_id: int, name: str, e
 
 
 def _store(
-    session: Session, *, queue_id: int, name: str, email: str, message: str, client_address: str, chat_id: int | None = None
+    session: Session, *, queue_id: int, name: str, email: str, message: str, client_address: str, chat: Interaction | None = None
 ) -> SupportRecord:
-    """Validate and add the customer and the case (no commit); ``chat_id``: the chat it replaces."""
+    """Validate and add the customer and the case (no commit); ``chat``: the chat it replaces."""
     customer, queue, message = conversations.new_request(
         session, name=name, email=email, queue_id=queue_id, text=message, field="Your message",
         limit=MAX_MESSAGE_LENGTH, client_address=client_address,
@@ -112,10 +136,10 @@ def _store(
         kind=KIND,
         source=RecordSource.LEFT_MESSAGE,
         queue_id=queue.id,
-        interaction_id=chat_id,
+        interaction_id=chat.id if chat is not None else None,
         customer_id=customer.id,
         short_description=_first_line(message),
-        description=message,
+        description=message + _chat_copy(session, chat) if chat is not None else message,
         state=RecordState.NEW,
     )
     session.add(record)
@@ -133,6 +157,21 @@ def _store(
         queue_id=queue.id,
     )
     return record
+
+
+def _chat_copy(session: Session, chat: Interaction) -> str:
+    """The question and the customer's lines of the chat they leave: the agent answering by email
+    reads what the customer already wrote, and the customer need not write it again."""
+    bodies = session.exec(
+        select(Message.body)
+        .where(Message.interaction_id == chat.id, Message.sender_kind == SenderKind.CUSTOMER)
+        .order_by(col(Message.id))
+        .limit(CHAT_COPY_MESSAGES + 1)
+    ).all()
+    text = "\n".join([chat.question.strip(), *bodies[:CHAT_COPY_MESSAGES]])
+    if len(bodies) > CHAT_COPY_MESSAGES or len(text) > CHAT_COPY_MAX:
+        text = text[:CHAT_COPY_MAX].rstrip() + f"\n… (cut: the whole chat is {chat.number})"
+    return f"\n\n— Written in chat {chat.number} —\n{text}"
 
 
 CONFIRMATIONS_PER_ADDRESS_PER_DAY = 3
@@ -189,14 +228,8 @@ def open_left_messages(session: Session, *, queue_ids: Collection[int], limit: i
     """The left messages of these queues nobody has resolved yet, oldest first, in one statement."""
     if not queue_ids:
         return []
-    replies = (
-        select(func.count(col(OutgoingEmail.id)))
-        .where(col(OutgoingEmail.record_id) == col(SupportRecord.id), col(OutgoingEmail.created_by_id).is_not(None))
-        .correlate(SupportRecord)
-        .scalar_subquery()
-    )
     rows = session.exec(
-        select(SupportRecord, Queue.name, Customer.name, Customer.email, replies)
+        select(SupportRecord, Queue.name, Customer.name, Customer.email, _replies("sent"), _replies("queued"), _replies("failed"))
         .join(Queue, col(Queue.id) == col(SupportRecord.queue_id))
         .join(Customer, col(Customer.id) == col(SupportRecord.customer_id))
         .where(
@@ -218,10 +251,26 @@ def open_left_messages(session: Session, *, queue_ids: Collection[int], limit: i
             message=record.description,
             state=record.state,
             created_at=record.created_at,
-            replies=reply_count,
+            replies_sent=sent,
+            replies_queued=queued,
+            replies_failed=failed,
         )
-        for record, queue_name, customer_name, customer_email, reply_count in rows
+        for record, queue_name, customer_name, customer_email, sent, queued, failed in rows
     ]
+
+
+def _replies(status: str):
+    """How many of the record's agent emails are in ``status``: only "sent" ones reached the customer."""
+    return (
+        select(func.count(col(OutgoingEmail.id)))
+        .where(
+            col(OutgoingEmail.record_id) == col(SupportRecord.id),
+            col(OutgoingEmail.created_by_id).is_not(None),
+            col(OutgoingEmail.status) == status,
+        )
+        .correlate(SupportRecord)
+        .scalar_subquery()
+    )
 
 
 def reply(
@@ -233,12 +282,14 @@ def reply(
     body: str,
     resolve: bool = False,
     smtp: SmtpSettings | None = None,
-) -> OutgoingEmail:
+) -> Reply:
     """An agent of the message's queue answers by email; the case moves on with the email's commit.
 
     Only members of the record's queue may reply (anyone else is told it does
-    not exist). The new state, the audit row and the outbox row commit
-    together before the mail server is contacted; bad input writes nothing.
+    not exist). In progress, its audit row and the outbox row commit together
+    before the mail server is contacted; bad input writes nothing. ``resolve``
+    takes effect only once the email is delivered: a queued or failed reply
+    never reached the customer, so the case stays open.
     """
     _refuse_oversized(subject, field="The subject", limit=mail.SUBJECT_MAX)
     _refuse_oversized(body, field="The message", limit=mail.BODY_MAX)
@@ -249,9 +300,7 @@ def reply(
     if record.state in records.FINISHED_STATES:
         raise Conflict(f"{record.number} is {record.state} already.")
     previous = record.state
-    record.state = RecordState.RESOLVED if resolve else RecordState.IN_PROGRESS
-    if resolve and not record.resolution_notes:
-        record.resolution_notes = f"Answered by email: {subject.strip()[:200]}"
+    record.state = RecordState.IN_PROGRESS
     record.updated_at = utcnow()
     session.add(record)
     audit.record(
@@ -264,7 +313,7 @@ def reply(
         state=[previous, record.state],
     )
     try:
-        return mail.send_email(
+        outgoing = mail.send_email(
             session,
             interaction_id=None,
             record_id=record.id,
@@ -277,6 +326,35 @@ def reply(
     except Exception:
         session.rollback()  # the state change and its audit row go with the refused email
         raise
+    resolved = resolve and outgoing.status == "sent" and _resolve_replied(session, record.id, user_id=user_id, outgoing=outgoing)
+    return Reply(email=outgoing, resolved=resolved)
+
+
+def _resolve_replied(session: Session, record_id: int, *, user_id: int, outgoing: OutgoingEmail) -> bool:
+    """After the SMTP conversation, in a short transaction of its own: resolve the answered case.
+    Re-read under lock, as another agent may have finished it meanwhile (then False)."""
+    record = session.get(SupportRecord, record_id, with_for_update=True, populate_existing=True)
+    if record is None or record.state in records.FINISHED_STATES:
+        session.commit()  # ends the read (and the lock)
+        return False
+    previous = record.state
+    record.state = RecordState.RESOLVED
+    if not record.resolution_notes:
+        record.resolution_notes = f"Answered by email: {outgoing.subject[:200]}"
+    record.updated_at = utcnow()
+    session.add(record)
+    audit.record(
+        session,
+        action="record.resolved",
+        actor_kind="agent",
+        actor_id=user_id,
+        target_kind="record",
+        target_id=record.id,
+        state=[previous, record.state],
+        email_id=outgoing.id,
+    )
+    session.commit()
+    return True
 
 
 def _left_message(session: Session, record_id: int, *, lock: bool = False) -> tuple[SupportRecord, Customer]:

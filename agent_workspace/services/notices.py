@@ -13,14 +13,25 @@ def notify(session: Session, *, user_id: int, body: str, level: str = "info") ->
     session.add(AgentNotice(user_id=user_id, body=body[:500], level=level))
 
 
-def take_notices(session: Session, *, user_id: int) -> list[AgentNotice]:
-    """Unseen notices of an agent, marked seen (each is shown once)."""
-    found = list(
-        session.exec(
-            select(AgentNotice).where(AgentNotice.user_id == user_id, col(AgentNotice.seen).is_(False)).order_by(col(AgentNotice.id))
-        )
+MAX_SHOWN = 5
+
+
+def unseen_notices(session: Session, *, user_id: int) -> list[AgentNotice]:
+    """The agent's newest notices not dismissed yet, oldest first. Every tab shows
+    them until the agent dismisses one: a tab that was closed still takes pushes
+    for a while, and a notice shown once would be spent on a tab nobody sees."""
+    found = session.exec(
+        select(AgentNotice)
+        .where(AgentNotice.user_id == user_id, col(AgentNotice.seen).is_(False))
+        .order_by(col(AgentNotice.id).desc())
+        .limit(MAX_SHOWN)
+    ).all()
+    return list(reversed(found))
+
+
+def dismiss_notice(session: Session, *, user_id: int, notice_id: int) -> None:
+    """The agent read it: no tab of theirs shows it again (another agent's notice is left alone)."""
+    session.execute(
+        update(AgentNotice).where(col(AgentNotice.id) == notice_id, col(AgentNotice.user_id) == user_id).values(seen=True)
     )
-    if found:
-        session.execute(update(AgentNotice).where(col(AgentNotice.id).in_([n.id for n in found])).values(seen=True))
-        session.commit()
-    return found
+    session.commit()

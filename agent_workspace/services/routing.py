@@ -167,6 +167,12 @@ def touch_agent(session: Session, *, user_id: int) -> None:
 # ---------------------------------------------------------------- claims
 
 
+def _offered_to(user_id: int, queue_id: int):
+    return and_(
+        Interaction.queue_id == queue_id, Interaction.state == InteractionState.OFFERED, Interaction.offered_to_id == user_id
+    )
+
+
 def _eligible_for(user_id: int, queue_id: int):
     rejected = exists().where(
         OfferRejection.interaction_id == Interaction.id, OfferRejection.user_id == user_id
@@ -180,11 +186,18 @@ def _eligible_for(user_id: int, queue_id: int):
     )
 
 
-def accept(session: Session, *, user_id: int, queue_id: int) -> tuple[Interaction, list[Change]]:
-    """Claim the oldest request of ``queue_id`` that this agent may take.
+def closed_queue_refusal(queue_name: str) -> str:
+    return f"{queue_name} is closed now. Switch on Take chats after hours to take its chats."
 
-    One transaction: lock the agent, check presence, membership and capacity,
-    then a conditional UPDATE that only one claimant can win.
+
+def accept(session: Session, *, user_id: int, queue_id: int, offer_id: int | None = None) -> tuple[Interaction, list[Change]]:
+    """Claim the oldest request of ``queue_id`` that this agent may take, or the
+    chat ``offer_id`` if it is offered to them (Accept on that offer's card).
+
+    One transaction: lock the agent, check presence, membership, capacity and
+    the queue's business hours (outside them only an agent who opted in, or
+    one accepting their own offer), then a conditional UPDATE that only one
+    claimant can win.
     """
     agent = lock_agent(session, user_id)
     if agent.presence != Presence.AVAILABLE:
@@ -193,9 +206,18 @@ def accept(session: Session, *, user_id: int, queue_id: int) -> tuple[Interactio
         raise Forbidden("You are not a member of that queue.")
     if active_chat_count(session, user_id) >= agent.capacity:
         raise Conflict(f"You are at your capacity of {agent.capacity} chats. Close one first.")
+    mine = _offered_to(user_id, queue_id)
+    if not agent.after_hours and queue_id in _closed_queues(session, {queue_id}, utcnow()):
+        eligible = and_(_eligible_for(user_id, queue_id), mine)  # only what was offered before it closed
+        if session.exec(select(Interaction.id).where(eligible).limit(1)).first() is None:
+            raise Forbidden(closed_queue_refusal(session.get(Queue, queue_id).name))
+    else:
+        eligible = _eligible_for(user_id, queue_id)
     for _ in range(CLAIM_RETRIES):
-        candidate = select(Interaction.id).where(_eligible_for(user_id, queue_id))
-        candidate = candidate.order_by(col(Interaction.requested_at), col(Interaction.id)).limit(1)
+        candidate = select(Interaction.id).where(eligible)
+        # The card's own offer first, then the oldest.
+        first = [(col(Interaction.id) != offer_id)] if isinstance(offer_id, int) and not isinstance(offer_id, bool) else []
+        candidate = candidate.order_by(*first, col(Interaction.requested_at), col(Interaction.id)).limit(1)
         if is_postgres(session):
             candidate = candidate.with_for_update(skip_locked=True)
         interaction_id = session.exec(candidate).first()
@@ -204,7 +226,7 @@ def accept(session: Session, *, user_id: int, queue_id: int) -> tuple[Interactio
         now = utcnow()
         claimed = session.execute(
             update(Interaction)
-            .where(col(Interaction.id) == interaction_id, _eligible_for(user_id, queue_id))
+            .where(col(Interaction.id) == interaction_id, eligible)
             .values(
                 state=InteractionState.WORK_IN_PROGRESS,
                 agent_id=user_id,

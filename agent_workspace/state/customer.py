@@ -110,6 +110,7 @@ class CustomerChatState(rx.State):
     leave_email: str = ""
     leave_text: str = ""
     leave_error: str = ""
+    leave_queue: str = ""  # the queue the message goes to, shown on its form
     left_number: str = ""
     left_email: str = ""
     left_confirmed: bool = False
@@ -390,6 +391,7 @@ class CustomerChatState(rx.State):
                 typed[0][: MAX_FIELD["name"]], typed[1][: MAX_FIELD["email"]], typed[2][: MAX_FIELD["message"]]
             )
         self.leave_error = ""
+        self.leave_queue = self.queue_name if self._interaction_id else dict(plain(self.queue_options)).get(self.topic, "")
         self.phase = Phase.LEAVE
 
     @rx.event

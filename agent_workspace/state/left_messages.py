@@ -34,7 +34,9 @@ class LeftMessageView:
     message: str = ""
     in_progress: bool = False
     created_at: str = ""  # ISO 8601, localised by the browser
-    replies: int = 0
+    replies_sent: int = 0
+    replies_queued: int = 0
+    replies_failed: int = 0
 
 
 def _open_for_agent(session, *, user_id: int) -> list[left_messages.LeftMessageData]:
@@ -51,7 +53,9 @@ def _view(data: left_messages.LeftMessageData) -> LeftMessageView:
         message=data.message,
         in_progress=data.state == left_messages.RecordState.IN_PROGRESS,
         created_at=iso(data.created_at),
-        replies=data.replies,
+        replies_sent=data.replies_sent,
+        replies_queued=data.replies_queued,
+        replies_failed=data.replies_failed,
     )
 
 
@@ -135,7 +139,7 @@ class LeftMessagesState(rx.State):
             self.sending, self.reply_error = True, ""
         resolve = bool(form.get("resolve"))
         try:
-            sent = await call_mailing(
+            done = await call_mailing(
                 left_messages.reply, record_id=record_id, user_id=principal.user_id, subject=subject, body=body, resolve=resolve
             )
         except ServiceError as error:
@@ -147,10 +151,16 @@ class LeftMessagesState(rx.State):
             if self.reply_id == record_id:
                 self.reply_id = 0
             await self._reload(principal.user_id)
-        resolved = f" {number} is resolved." if resolve else ""
+        sent = done.email
         if sent.status == "sent":
+            resolved = f" {number} is resolved." if done.resolved else ""
             yield rx.toast.success(f"Reply sent to {sent.to_address}.{resolved}")
-        elif sent.status == "queued":
-            yield rx.toast.info(f"Reply queued, not sent: no mail server is configured.{resolved}")
+            return
+        # Not delivered: the customer has no answer yet, so the service left the case open.
+        if sent.status == "queued":
+            kept_open = f", so {number} stays open." if resolve else "."
+            yield rx.toast.info(f"Reply queued, not sent: no mail server is configured{kept_open}")
+        elif resolve:
+            yield rx.toast.error(f"The reply was not sent, so {number} stays open: {sent.error}")
         else:
-            yield rx.toast.error(f"The reply could not be sent: {sent.error}{resolved}")
+            yield rx.toast.error(f"The reply could not be sent: {sent.error}")

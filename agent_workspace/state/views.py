@@ -15,6 +15,7 @@ from agent_workspace.services import conversations
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, InteractionChanged, MessageData, MessagePosted
 from agent_workspace.services.inbox import InboxCard
+from agent_workspace.services.routing import closed_queue_refusal
 from agent_workspace.services.views import InteractionData
 from agent_workspace.state.common import clock, iso
 
@@ -62,6 +63,7 @@ class InboxCardView:
     offer_expires_at: str = ""
     transfer_note: str = ""
     can_accept: bool = False
+    closed_note: str = ""  # why Accept needs the after-hours opt-in ("" while the queue is open)
 
 
 @dataclasses.dataclass
@@ -225,6 +227,7 @@ def card_view(card: InboxCard) -> InboxCardView:
         offer_expires_at=iso(card.offer_expires_at),
         transfer_note=card.transfer_note,
         can_accept=card.can_accept,
+        closed_note=closed_queue_refusal(card.queue_name) if card.queue_closed and not card.offered_to_me else "",
     )
 
 

@@ -14,7 +14,7 @@ from agent_workspace.config import settings
 from agent_workspace.models import InteractionState, Presence, SenderKind
 from agent_workspace.security import Access, access, current_principal
 from agent_workspace.services import conversations, routing, transfers, views
-from agent_workspace.services.notices import take_notices
+from agent_workspace.services.notices import dismiss_notice, unseen_notices
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
 from agent_workspace.state.common import assign_changed, call, plain, read
@@ -58,6 +58,13 @@ def _send_turn(token: str, interaction_id: int) -> asyncio.Lock:
     if turn is None:
         turn = _send_turns[(token, interaction_id)] = asyncio.Lock()
     return turn
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value) or None
+    except (TypeError, ValueError):
+        return None
 
 
 def _customer_waiting(messages: list[MessageView]) -> bool:
@@ -118,7 +125,7 @@ class WorkspaceState(rx.State):
     queue_names: list[str] = []
     inbox: list[InboxCardView] = []
     transfer_offers: list[TransferOfferView] = []
-    notices: list[list[str]] = []  # [level, text]
+    notices: list[list[str]] = []  # [level, text, id], until dismissed
     tabs: list[ChatTab] = []
     # Kept in the browser tab too, so a reload or a server restart reopens the same tab.
     active_tab: str = rx.SessionStorage("inbox", name="aw_active_tab")
@@ -203,9 +210,9 @@ class WorkspaceState(rx.State):
         self._queue_ids = snapshot.queue_ids
         self._set_inbox([card_view(card) for card in snapshot.inbox], await self._live())
         self.transfer_offers = [transfer_offer_view(t) for t in snapshot.transfer_offers]
-        if snapshot.has_notices:
-            fresh = await call(take_notices, user_id=self._uid)
-            self.notices = [*plain(self.notices), *([n.level, n.body] for n in fresh)][-5:]
+        shown = [[n.level, n.body, str(n.id)] for n in await read(unseen_notices, user_id=self._uid)] if snapshot.has_notices else []
+        if shown != self.notices:
+            self.notices = shown
         existing = {tab.interaction_id: tab for tab in plain(self.tabs)}
         read_in_full = {d.id: d for d in snapshot.open_interactions}
         self.tabs = [
@@ -374,8 +381,15 @@ class WorkspaceState(rx.State):
         self._publish(changes)
 
     @rx.event
-    def dismiss_notice(self, index: int):
-        self.notices = [n for i, n in enumerate(plain(self.notices)) if i != int(index)]
+    async def dismiss_notice(self, index: int):
+        """Gone from every tab of this agent (they re-read on their next refresh)."""
+        current = plain(self.notices)
+        try:
+            notice = current[int(index)]
+        except (TypeError, ValueError, IndexError):
+            return
+        await call(dismiss_notice, user_id=await self._me(), notice_id=int(notice[2]))
+        self.notices = [n for n in current if n is not notice]
 
     @rx.event
     async def answer_transfer(self, interaction_id: int, accept: bool):
@@ -408,15 +422,18 @@ class WorkspaceState(rx.State):
             live.unread = {**plain(live.unread), value: 0}
 
     @rx.event(background=True)
-    async def accept(self, queue_id: int):
-        """Claim the oldest waiting chat of the queue; say so if the database is slow."""
+    async def accept(self, queue_id: int, offer_id: int = 0):
+        """Claim the oldest waiting chat of the queue, or the card's own offer
+        (``offer_id``); say so if the database is slow."""
         async with self:
             if self.claiming_queue_id:
                 return
             self.claiming_queue_id = int(queue_id)
             self.claim_delayed = False
             user_id = await self._me()
-        claim = asyncio.ensure_future(call(routing.accept, user_id=user_id, queue_id=int(queue_id)))
+        claim = asyncio.ensure_future(
+            call(routing.accept, user_id=user_id, queue_id=int(queue_id), offer_id=_int_or_none(offer_id))
+        )
         try:
             try:
                 item, changes = await asyncio.wait_for(asyncio.shield(claim), settings().delayed_claim_seconds)

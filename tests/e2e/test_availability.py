@@ -66,6 +66,16 @@ def test_a_lone_agent_who_lets_an_offer_lapse_gets_it_again(app_server, world, n
     expect(banner).to_contain_text(f"Nobody from {queue} is available right now.", timeout=SWEEP)
     expect(customer.get_by_test_id("queue-position")).to_have_text("1")
 
+    # The notice stays until dismissed: a reload (or another tab) shows it again.
+    agent.reload()
+    notices = agent.get_by_role("status", name="Notices")
+    expect(notices).to_contain_text(f"You missed an offer from {queue}")
+    notices.get_by_role("button", name="Dismiss").click()
+    expect(notices).not_to_contain_text("You missed an offer")
+    agent.reload()
+    expect(agent.get_by_role("heading", name="Inbox")).to_be_visible()
+    expect(agent.get_by_role("status", name="Notices")).not_to_contain_text("You missed an offer")
+
     # Back to Available: the same chat is offered to the same agent, who takes it.
     set_presence(agent, "Available")
     expect(card).to_contain_text("Time to accept")
@@ -158,7 +168,9 @@ def test_a_waiting_customer_can_leave_a_message_instead(app_server, world, new_c
         chat = session.exec(select(Interaction).where(Interaction.question == "Never mind the chat.")).one()
         assert chat.state == InteractionState.CLOSED_ABANDONED
         record = session.exec(select(SupportRecord).where(SupportRecord.interaction_id == chat.id)).one()
-        assert record.description == "Please call me back about my order."
+        # What was written in the chat comes along (nothing a customer writes is lost).
+        assert record.description.startswith("Please call me back about my order.")
+        assert "Never mind the chat." in record.description
     customer.reload()
     expect(customer.get_by_role("status")).to_contain_text(f"Your reference is {record.number}.")
     customer.get_by_role("button", name="Start a new chat").click()
@@ -220,3 +232,39 @@ def test_the_new_public_handlers_refuse_hostile_input_over_the_websocket(app_ser
         client.close()
     with world.session() as session:
         assert len(session.exec(select(SupportRecord)).all()) == records_before
+
+
+def test_accept_on_an_offers_card_opens_that_customer(app_server, world, new_context):
+    base = app_server.base_url
+    queue = world.queue("Cards")
+    username, password = world.agent(queues=[queue], name="Card Agent")
+    first, second = unique("Gina"), unique("Gus")
+    for name in (first, second):
+        start_customer_chat(new_context, base, name=name, queue=queue, question="Which one?")
+    agent = agent_page(new_context, base, username, password)
+    cards = agent.get_by_test_id("inbox-card")
+    expect(cards.filter(has_text="Time to accept")).to_have_count(2)
+    cards.filter(has_text=second).get_by_role("button", name="Accept").click()
+    expect(agent.get_by_role("tab", name=second)).to_be_visible()
+    expect(agent.get_by_role("tab", name=first)).to_have_count(0)
+
+
+def test_a_closed_queues_cards_need_the_after_hours_switch(app_server, world, new_context):
+    base = app_server.base_url
+    queue = world.queue("Closed")
+    username, password = world.agent(queues=[queue], name="Night Agent")
+    _close_for_two_days(world, queue)
+    name = unique("Owl")
+    start_customer_chat(new_context, base, name=name, queue=queue, question="Are you there at night?")
+    agent = agent_page(new_context, base, username, password)
+    card = agent.get_by_test_id("inbox-card").filter(has_text=name)
+    accept = card.get_by_role("button", name="Accept")
+    reason = f"{queue} is closed now. Switch on Take chats after hours to take its chats."
+    expect(accept).to_be_disabled()
+    expect(accept).to_have_accessible_description(reason)
+
+    agent.get_by_label("Take chats after hours").click()
+    expect(card).to_contain_text("Time to accept")  # offered to an agent who opted in
+    expect(accept).to_be_enabled()
+    accept.click()
+    expect(agent.get_by_role("tab", name=name)).to_be_visible()

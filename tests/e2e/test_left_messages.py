@@ -85,3 +85,29 @@ def test_a_refused_reply_keeps_the_dialog_open_with_the_reason(app_server, world
     expect(dialog.get_by_role("alert")).to_contain_text("The message is empty.")
     with world.session() as session:
         assert session.get(SupportRecord, left.record_id).state == left_messages.RecordState.NEW
+
+
+# Whatever in the card sticks out of it, or out of its own box, as "tag.class: overflow in px".
+OVERFLOWING = """card => {
+    const edge = card.getBoundingClientRect().right + 1;
+    return [card, ...card.querySelectorAll("*")]
+        .filter(el => el.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > edge)
+        .map(el => `${el.tagName}.${el.className}: ${Math.round(Math.max(el.scrollWidth - el.clientWidth, el.getBoundingClientRect().right - edge))}`);
+}"""
+
+
+def test_long_unbroken_text_wraps_inside_the_card(app_server, world, new_context):
+    queue = world.queue("Messages")
+    username, password = world.agent(queues=[queue])
+    name = unique("N").replace(" ", "") + "n" * 113  # 120 characters, no space
+    email = f"{'a' * 64}@{'b' * 60}.example.com"
+    left = leave(world, queue, name=name, message="m" * 4000, email=email)
+
+    agent = agent_page(new_context, app_server.base_url, username, password, available=False)
+    card = agent.get_by_role("article", name=f"Message from {name}")
+    expect(card).to_contain_text(left.number)
+    for width in (1280, 390):
+        agent.set_viewport_size({"width": width, "height": 800})
+        card.scroll_into_view_if_needed()
+        agent.screenshot(path=f"/tmp/left-messages-long-{width}.png", full_page=True)
+        assert card.evaluate(OVERFLOWING) == [], f"clipped at {width} px"

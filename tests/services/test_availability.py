@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from agent_workspace.models import Interaction, InteractionState, Presence, User
+from agent_workspace.models import Interaction, InteractionState, Presence, User, utcnow
 from agent_workspace.services import availability, conversations, hours, routing
 from agent_workspace.services.availability import Availability
+from agent_workspace.services.errors import Forbidden
 from agent_workspace.services.events import QueueChanged
 from tests.factories import make_customer, make_interaction
 from tests.services.helpers import at, make_agent, make_waiting, offers_to
@@ -33,11 +35,11 @@ def _closed(session: Session, queue, *, handled_seconds: float, closed_ago: floa
     session.commit()
 
 
-def _closed_today(session: Session, queue) -> None:
-    """Hours that make ``queue`` closed at NOW: a closure of that day and the next."""
+def _closed_today(session: Session, queue, *, today=NOW.date()) -> None:
+    """Hours that make ``queue`` closed on ``today`` (NOW's day unless the test runs on the real clock)."""
     hours.set_hours(
         session, queue_id=queue.id, weekly_hours="Mon-Fri 09:00-17:00", time_zone="UTC",
-        closures="2026-12-02..2026-12-03", closed_message="Back on Friday.", actor_id=None,
+        closures=f"{today}..{today + timedelta(days=1)}", closed_message="Back on Friday.", actor_id=None,
     )
 
 
@@ -223,3 +225,36 @@ def test_one_chats_outlook_equals_the_batched_read(session: Session, queue, othe
 
     assert batched == {w.id: availability.chat_outlook(session, interaction_id=w.id, now=NOW) for w in waiting}
     assert [batched[w.id].position for w in waiting] == [1, 1, 2, 3, 5, 4]
+
+
+def test_out_of_hours_accept_needs_the_opt_in_but_an_own_offer_can_be_taken(session: Session, queue) -> None:
+    alice = make_agent(session, "alice", queues=[queue], capacity=2)
+    offered = conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hi").interaction
+    assert offers_to(session, alice.id) == [offered.id]
+    _closed_today(session, queue, today=utcnow().date())  # accept reads the real clock
+    later = make_waiting(session, queue)
+
+    # Her offer, made before the queue closed, is still hers to take; the queued chat is not.
+    item, _ = routing.accept(session, user_id=alice.id, queue_id=queue.id)
+    assert item.id == offered.id
+    with pytest.raises(Forbidden, match="is closed now. Switch on Take chats after hours"):
+        routing.accept(session, user_id=alice.id, queue_id=queue.id)
+    routing.set_after_hours(session, user_id=alice.id, enabled=True)
+    item, _ = routing.accept(session, user_id=alice.id, queue_id=queue.id)
+    assert item.id == later.id
+
+
+def test_accept_on_an_offers_card_takes_that_offer(session: Session, queue) -> None:
+    """Seen in a walk: Accept on the second offer's card opened the first customer."""
+    alice = make_agent(session, "alice", queues=[queue], capacity=3)
+    first, second = (
+        conversations.start_chat(session, name=n, email="c@example.com", queue_id=queue.id, question="Hi").interaction
+        for n in ("Gina", "Gus")
+    )
+    assert offers_to(session, alice.id) == [first.id, second.id]
+
+    item, _ = routing.accept(session, user_id=alice.id, queue_id=queue.id, offer_id=second.id)
+    assert item.id == second.id
+    # Without a card (or with one that is no longer hers) Accept takes the oldest.
+    item, _ = routing.accept(session, user_id=alice.id, queue_id=queue.id, offer_id=424242)
+    assert item.id == first.id

@@ -15,9 +15,11 @@ from agent_workspace.models import (
     Customer,
     Interaction,
     InteractionState,
+    Message,
     OutgoingEmail,
     QueueMember,
     RecordSource,
+    SenderKind,
     SupportRecord,
 )
 from agent_workspace.services import conversations, left_messages, records
@@ -222,13 +224,14 @@ def test_only_a_left_message_gets_a_confirmation(session: Session, queue, smtp_s
 # ---------------------------------------------------------------- the agents' list
 
 
-def test_the_list_shows_the_open_messages_of_the_given_queues_oldest_first(session: Session, queue, agent) -> None:
+def test_the_list_shows_the_open_messages_of_the_given_queues_oldest_first(session: Session, queue, agent, smtp_server) -> None:
+    _inbox, smtp = smtp_server
     other_queue = make_queue(session, "Returns")
     first = leave(session, queue, name="First")
     elsewhere = leave(session, other_queue, name="Elsewhere")
     second = leave(session, queue, name="Second", message="Where is my refund?")
     done = leave(session, queue, name="Done")
-    left_messages.reply(session, record_id=done.record_id, user_id=agent.id, subject="Sorted", body="Done.", resolve=True, smtp=NO_SMTP)
+    left_messages.reply(session, record_id=done.record_id, user_id=agent.id, subject="Sorted", body="Done.", resolve=True, smtp=smtp)
     chat = make_interaction(session, queue=queue, customer=make_customer(session))
     records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=agent.id)
 
@@ -238,7 +241,7 @@ def test_the_list_shows_the_open_messages_of_the_given_queues_oldest_first(sessi
     latest = found[1]
     assert (latest.number, latest.queue_id, latest.queue_name) == (second.number, queue.id, "Billing")
     assert (latest.customer_name, latest.customer_email, latest.message) == ("Second", "ada@example.com", "Where is my refund?")
-    assert (latest.state, latest.replies) == ("new", 0)
+    assert (latest.state, latest.replies_sent, latest.replies_queued, latest.replies_failed) == ("new", 0, 0, 0)
     assert [m.record_id for m in left_messages.open_left_messages(session, queue_ids=[other_queue.id])] == [elsewhere.record_id]
     assert left_messages.open_left_messages(session, queue_ids=[]) == []
     assert len(left_messages.open_left_messages(session, queue_ids=[queue.id, other_queue.id], limit=2)) == 2
@@ -259,7 +262,7 @@ def test_the_list_is_one_statement_however_many_messages(session: Session, queue
     finally:
         event.remove(engine, "before_cursor_execute", listener)
 
-    assert [m.replies for m in found] == [1] * 5
+    assert [(m.replies_sent, m.replies_queued) for m in found] == [(0, 1)] * 5
     assert [s for s in statements if not s.startswith("BEGIN")] == [statements[-1]], statements
 
 
@@ -270,11 +273,12 @@ def test_a_member_replies_by_email_and_the_case_moves_on(session: Session, queue
     inbox, smtp = smtp_server
     left = leave(session, queue)
 
-    outgoing = left_messages.reply(
+    done = left_messages.reply(
         session, record_id=left.record_id, user_id=agent.id, subject=f"Re: your message {left.number}", body="We fixed the invoice.", smtp=smtp
     )
 
-    assert outgoing.status == "sent"
+    outgoing = done.email
+    assert (outgoing.status, done.resolved) == ("sent", False)
     assert (outgoing.record_id, outgoing.created_by_id, outgoing.to_address) == (left.record_id, agent.id, "ada@example.com")
     [message] = inbox.messages()
     assert message["To"] == "ada@example.com"
@@ -282,7 +286,7 @@ def test_a_member_replies_by_email_and_the_case_moves_on(session: Session, queue
     assert message.get_content().strip() == "We fixed the invoice."
     assert fresh(session, SupportRecord, left.record_id).state == RecordState.IN_PROGRESS
     [listed] = left_messages.open_left_messages(session, queue_ids=[queue.id])
-    assert (listed.state, listed.replies) == ("in_progress", 1)
+    assert (listed.state, listed.replies_sent, listed.replies_queued, listed.replies_failed) == ("in_progress", 1, 0, 0)
     activity = records.record_activity(session, record_id=left.record_id)
     assert [(a["actor"], a["action"]) for a in activity][1:] == [("Grace Hopper", "record.replied"), ("Grace Hopper", "email.sent")]
 
@@ -291,11 +295,16 @@ def test_a_reply_can_resolve_the_case(session: Session, queue, agent, smtp_serve
     inbox, smtp = smtp_server
     left = leave(session, queue)
 
-    left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True, smtp=smtp)
+    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True, smtp=smtp)
 
+    assert (done.email.status, done.resolved) == ("sent", True)
     record = fresh(session, SupportRecord, left.record_id)
     assert record.state == RecordState.RESOLVED
     assert record.resolution_notes == "Answered by email: Sorted"
+    # Resolved only after the delivery was recorded: the email's outcome comes first.
+    activity = records.record_activity(session, record_id=left.record_id)
+    assert [a["action"] for a in activity][1:] == ["record.replied", "email.sent", "record.resolved"]
+    assert activity[-1]["detail"] == {"state": ["in_progress", "resolved"], "email_id": done.email.id}
     assert left_messages.open_left_messages(session, queue_ids=[queue.id]) == []
     assert len(inbox.envelopes) == 1
     with pytest.raises(Conflict):
@@ -306,10 +315,46 @@ def test_a_reply_can_resolve_the_case(session: Session, queue, agent, smtp_serve
 def test_without_smtp_the_reply_is_queued_and_the_case_still_moves_on(session: Session, queue, agent) -> None:
     left = leave(session, queue)
 
-    outgoing = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Hi", body="Soon.", smtp=NO_SMTP)
+    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Hi", body="Soon.", smtp=NO_SMTP)
 
-    assert fresh(session, OutgoingEmail, outgoing.id).status == "queued"
+    assert fresh(session, OutgoingEmail, done.email.id).status == "queued"
     assert fresh(session, SupportRecord, left.record_id).state == RecordState.IN_PROGRESS
+
+
+@pytest.mark.parametrize("status", ["queued", "failed"])
+def test_a_reply_that_was_not_delivered_does_not_resolve_nor_count_as_sent(session: Session, queue, agent, status: str) -> None:
+    """The customer never heard back: the case stays open and the list says the reply is not out."""
+    unreachable = SmtpSettings(host="127.0.0.1", port=free_port(), mail_from="help@example.org")
+    smtp = NO_SMTP if status == "queued" else unreachable
+    left = leave(session, queue)
+
+    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True, smtp=smtp)
+
+    assert (done.email.status, done.resolved) == (status, False)
+    record = fresh(session, SupportRecord, left.record_id)
+    assert (record.state, record.resolution_notes) == (RecordState.IN_PROGRESS, "")
+    [listed] = left_messages.open_left_messages(session, queue_ids=[queue.id])
+    assert (listed.replies_sent, listed.replies_queued, listed.replies_failed) == (0, status == "queued", status == "failed")
+    assert "record.resolved" not in [a["action"] for a in records.record_activity(session, record_id=left.record_id)]
+
+
+def test_a_case_finished_while_the_reply_was_sent_is_left_as_it_is(session: Session, queue, agent, smtp_server, monkeypatch) -> None:
+    """The resolve re-reads the case after the SMTP conversation: another agent's close stands."""
+    _inbox, smtp = smtp_server
+    left = leave(session, queue)
+    deliver = left_messages.mail._deliver
+
+    def closed_meanwhile(message, settings):
+        with Session(session.get_bind()) as other:
+            records.update_record(other, record_id=left.record_id, actor_id=agent.id, state="closed")
+        return deliver(message, settings)
+
+    monkeypatch.setattr(left_messages.mail, "_deliver", closed_meanwhile)
+
+    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True, smtp=smtp)
+
+    assert (done.email.status, done.resolved) == ("sent", False)
+    assert fresh(session, SupportRecord, left.record_id).state == RecordState.CLOSED
 
 
 def test_an_agent_of_another_queue_is_refused_and_nothing_is_written(session: Session, queue, agent, smtp_server) -> None:
@@ -381,6 +426,7 @@ def test_a_waiting_customer_leaves_a_message_instead_in_one_transaction(session:
     assert conversations.messages_after(session, interaction_id=chat.id)[-1].body == f"The customer left a message instead ({left.number})."
     record = session.get(SupportRecord, left.record_id)
     assert (record.queue_id, record.interaction_id) == (queue.id, chat.id)
+    assert record.description == f"Call me back.\n\n— Written in chat {chat.number} —\nHello?"
     assert QueueChanged(queue.id) in left.changes
     # Not twice: a chat that no longer waits cannot be left again, and nothing is written.
     records_before = len(session.exec(select(SupportRecord)).all())
@@ -388,3 +434,54 @@ def test_a_waiting_customer_leaves_a_message_instead_in_one_transaction(session:
         left_messages.leave_message_instead(session, interaction_id=chat.id, name="Ada", email="ada@example.com", message="Again")
     session.rollback()
     assert len(session.exec(select(SupportRecord)).all()) == records_before
+
+
+def waiting_chat(session: Session, queue, *lines: str) -> Interaction:
+    """A chat still waiting for an agent, in which the customer wrote ``lines`` (stored directly: more than the rate limit allows)."""
+    chat = conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Is my order lost?").interaction
+    for n, line in enumerate(lines):
+        session.add(Message(interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, sender_name="Ada", body=line, client_id=f"c{n}"))
+    session.commit()
+    return chat
+
+
+def test_what_the_customer_wrote_while_waiting_goes_into_the_case(session: Session, queue) -> None:
+    chat = waiting_chat(session, queue, "Order 12345.", "It was due Monday.\nStill nothing.")
+    conversations.system_message(session, interaction_id=chat.id, body="A system line, not the customer's.")
+    session.commit()
+
+    left = left_messages.leave_message_instead(
+        session, interaction_id=chat.id, name="Ada", email="ada@example.com", message="Please email me.\nThanks."
+    )
+
+    record = fresh(session, SupportRecord, left.record_id)
+    assert record.description == (
+        "Please email me.\nThanks.\n\n"
+        f"— Written in chat {chat.number} —\n"
+        "Is my order lost?\nOrder 12345.\nIt was due Monday.\nStill nothing."
+    )
+    assert record.short_description == "Please email me."
+    [listed] = left_messages.open_left_messages(session, queue_ids=[queue.id])
+    assert listed.message == record.description  # what the agent reads on the card
+
+
+def test_the_copied_chat_is_cut_to_a_sane_size(session: Session, queue) -> None:
+    chat = waiting_chat(session, queue, *(f"{n:03d} " + "x" * 3995 for n in range(4)))
+
+    left = left_messages.leave_message_instead(session, interaction_id=chat.id, name="Ada", email="ada@example.com", message="See chat.")
+
+    description = fresh(session, SupportRecord, left.record_id).description
+    copied = description.split(" —\n", 1)[1]
+    assert copied.startswith("Is my order lost?\n000 xxx")
+    assert copied.endswith(f"\n… (cut: the whole chat is {chat.number})")
+    assert len(copied) <= left_messages.CHAT_COPY_MAX + 60
+
+
+def test_many_short_lines_are_cut_too(session: Session, queue) -> None:
+    chat = waiting_chat(session, queue, *(f"line {n}" for n in range(left_messages.CHAT_COPY_MESSAGES + 1)))
+
+    left = left_messages.leave_message_instead(session, interaction_id=chat.id, name="Ada", email="ada@example.com", message="See chat.")
+
+    description = fresh(session, SupportRecord, left.record_id).description
+    assert f"line {left_messages.CHAT_COPY_MESSAGES - 1}\n… (cut:" in description
+    assert f"line {left_messages.CHAT_COPY_MESSAGES}" not in description

@@ -243,6 +243,11 @@ class World:
             return self.expect_error(Forbidden, call)
         if self.wip(user_id) >= self.capacity[user_id]:
             return self.expect_error(Conflict, call)
+        if queue_id in self.closed_queues and not agent.after_hours:
+            # Out of hours without the opt-in: only what was offered to the agent before.
+            eligible = [r for r in eligible if r.state == InteractionState.OFFERED]
+            if not eligible:
+                return self.expect_error(Forbidden, call)
         if not eligible:
             return self.expect_error(NotFound, call)
         oldest = min(eligible, key=lambda r: (r.requested_at, r.id))

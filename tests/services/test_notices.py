@@ -1,0 +1,27 @@
+"""Agent notices stay until the agent dismisses them, in every tab."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from agent_workspace.services import notices
+from tests.services.helpers import make_agent
+
+
+def test_a_notice_is_shown_until_dismissed_and_only_its_agent_can_dismiss_it(session: Session, queue) -> None:
+    alice = make_agent(session, "alice", queues=[queue])
+    bob = make_agent(session, "bob", queues=[queue])
+    for n in range(7):
+        notices.notify(session, user_id=alice.id, body=f"Notice {n}", level="warning")
+    session.commit()
+
+    # Reading them (a tab refreshing, perhaps one nobody looks at) spends nothing.
+    shown = notices.unseen_notices(session, user_id=alice.id)
+    assert [n.body for n in shown] == [f"Notice {n}" for n in range(2, 7)]  # the newest five, oldest first
+    assert notices.unseen_notices(session, user_id=alice.id) == shown
+
+    notices.dismiss_notice(session, user_id=bob.id, notice_id=shown[0].id)  # not his
+    assert notices.unseen_notices(session, user_id=alice.id)[0].id == shown[0].id
+    notices.dismiss_notice(session, user_id=alice.id, notice_id=shown[0].id)
+    assert [n.body for n in notices.unseen_notices(session, user_id=alice.id)] == [f"Notice {n}" for n in (1, 3, 4, 5, 6)]
+    assert notices.unseen_notices(session, user_id=bob.id) == []

@@ -85,7 +85,7 @@ async def test_a_lone_agent_on_b_who_lets_an_offer_lapse_gets_it_again(cluster):
 
         await lone.wait_until(lambda v: v.get("presence") == "away", timeout=OFFER_TIMEOUT_SECONDS + SWEEP_SLACK + 4, what="Away after the lapse")
         await lone.wait_until(
-            lambda v: any("You missed an offer from" in text for _level, text in v.get("notices", [])), what="told why on B"
+            lambda v: any("You missed an offer from" in notice[1] for notice in v.get("notices", [])), what="told why on B"
         )
         await customer.wait_until(lambda v: (v.get("outlook") or {}).get("status") == "nobody", what="told nobody is there on A")
 

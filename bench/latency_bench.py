@@ -192,7 +192,7 @@ def _wrap(module, attr, name, mark=None):
 
 
 from agent_workspace import realtime, security
-from agent_workspace.services import conversations, transfers, views
+from agent_workspace.services import conversations, notices, views
 from agent_workspace.state import common
 from agent_workspace.state import views as state_views
 
@@ -205,7 +205,7 @@ _wrap(realtime, "tokens_for", "realtime.tokens_for (in thread)", "tokens_for (th
 _wrap(realtime, "poke", "realtime.poke: one push, lock + refresh + delta", "poke")
 _wrap(views, "agent_snapshot", "views.agent_snapshot (in thread)", "agent_snapshot (thread)")
 _wrap(views, "customer_snapshot", "views.customer_snapshot (in thread)", "customer_snapshot (thread)")
-_wrap(transfers, "take_notices", "transfers.take_notices (in thread)", "take_notices (thread)")
+_wrap(notices, "unseen_notices", "notices.unseen_notices (in thread)", "unseen_notices (thread)")
 _wrap(common, "_run", "state.common._run: one service call, session + commit")
 '''
 

@@ -39,7 +39,8 @@ def _sweep(open_before: frozenset[int] | None) -> tuple[list, frozenset[int]]:
         changes = routing.sweep(
             session,
             presence_grace_seconds=config.presence_grace_seconds,
-            hours_turned=() if open_before is None else open_now ^ open_before,
+            # The first run drains every open queue: it may have opened while the app was down.
+            hours_turned=open_now if open_before is None else open_now ^ open_before,
         )
         realtime.forget_stale_clients(session, older_than_seconds=STALE_CLIENT_SECONDS)
         return changes, open_now

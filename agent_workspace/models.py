@@ -166,6 +166,8 @@ class Interaction(SQLModel, table=True):
         Index("ix_interaction_requested_at", "requested_at"),
         Index("ix_interaction_accepted_at", "accepted_at"),
         Index("ix_interaction_closed_at", "closed_at"),
+        # A queue's recent handle times (services.availability).
+        Index("ix_interaction_queue_state_closed", "queue_id", "state", "closed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

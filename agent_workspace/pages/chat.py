@@ -307,7 +307,6 @@ def conversation() -> rx.Component:
             ),
         ),
         rx.box(
-            rx.moment(interval=15000, on_change=CustomerChatState.tick),
             rx.cond(CustomerChatState.agent_typing, rx.moment(interval=2000, on_change=CustomerChatState.tick)),
             display="none",
         ),
@@ -335,10 +334,15 @@ def chat() -> rx.Component:
                 max_width="640px",
                 size="3",
             ),
-            # Before a chat starts, the chosen topic's availability is read again.
-            rx.cond(
-                CustomerChatState.phase == Phase.FORM,
-                rx.box(rx.moment(interval=10000, on_change=CustomerChatState.tick), display="none"),
+            # Every phase ticks (also while a message is being written, so the tab stays
+            # registered); before a chat starts, the topic's availability is read again.
+            rx.box(
+                rx.cond(
+                    CustomerChatState.phase == Phase.FORM,
+                    rx.moment(interval=10000, on_change=CustomerChatState.tick),
+                    rx.moment(interval=15000, on_change=CustomerChatState.tick),
+                ),
+                display="none",
             ),
             padding="16px",
         )

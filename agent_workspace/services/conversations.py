@@ -30,6 +30,7 @@ from agent_workspace.models import (
     utcnow,
 )
 from agent_workspace.services import attachments, audit, availability, routing
+from agent_workspace.services import email as mail
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.events import (
     AgentChanged,
@@ -65,7 +66,8 @@ class StartedChat:
 
 def validate_email(email: str) -> str:
     email = email.strip()
-    if len(email) > 254 or not EMAIL_PATTERN.match(email):
+    # The mailer's own rule: an address accepted here can always be written to.
+    if len(email) > mail.ADDRESS_MAX or not EMAIL_PATTERN.match(email) or not mail.is_address(email):
         raise ValidationError("Enter a valid email address, like name@example.com.")
     return email
 

@@ -163,6 +163,11 @@ def retry_queued(session: Session, *, smtp: SmtpSettings) -> list[OutgoingEmail]
     return queued
 
 
+def is_address(text: str) -> bool:
+    """An address this mailer will write to (also what the public page accepts)."""
+    return bool(_ADDRESS.fullmatch(text))
+
+
 def _validated(to_address: str, subject: str, body: str) -> tuple[str, str, str]:
     to_address = to_address.strip()
     if "\r" in to_address or "\n" in to_address:

@@ -260,7 +260,7 @@ def parse_closures(text: str) -> Closures:
 
 def _date(text: str, item: str) -> date:
     try:
-        if _DATE.fullmatch(text):
+        if _DATE.fullmatch(text) and date.fromisoformat(text) < date.max:  # the last day has no next day to merge with
             return date.fromisoformat(text)
     except ValueError:
         pass

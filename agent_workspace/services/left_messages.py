@@ -6,8 +6,8 @@ that queue; the customer gets a confirmation when SMTP is configured, and the
 queue's agents see the case in their workspace and reply by email.
 
 ``send_confirmation`` and ``reply`` talk to the mail server after their
-commit: run them in a session that does not hold this process's SQLite write
-turn (``state.left_messages.call_mailing``), or every writer waits for SMTP.
+commit: run them with ``state.common.call_mailing`` (outside this process's
+SQLite write turn, on the mail threads), or every writer waits for SMTP.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from agent_workspace.services.events import Change, QueueChanged
 KIND = "case"  # a key of records.NUMBER_PREFIXES
 MAX_NAME_LENGTH = conversations.MAX_NAME_LENGTH
 MAX_MESSAGE_LENGTH = conversations.MAX_MESSAGE_LENGTH
-MAX_EMAIL_LENGTH = 254
 NOT_FOUND = "That message does not exist."
 # What a customer wrote in the chat they leave is copied into the case, up to this much.
 CHAT_COPY_MAX = 8_000
@@ -196,7 +195,7 @@ def send_confirmation(
     since = utcnow() - timedelta(days=1)
     sent_to_address = session.exec(
         select(func.count(col(OutgoingEmail.id))).where(
-            col(OutgoingEmail.to_address) == customer.email,
+            func.lower(col(OutgoingEmail.to_address)) == customer.email.lower(),
             col(OutgoingEmail.record_id).is_not(None),
             col(OutgoingEmail.created_by_id).is_(None),
             col(OutgoingEmail.created_at) >= since,

@@ -215,8 +215,8 @@ def accept(session: Session, *, user_id: int, queue_id: int, offer_id: int | Non
         eligible = _eligible_for(user_id, queue_id)
     for _ in range(CLAIM_RETRIES):
         candidate = select(Interaction.id).where(eligible)
-        # The card's own offer first, then the oldest.
-        first = [(col(Interaction.id) != offer_id)] if isinstance(offer_id, int) and not isinstance(offer_id, bool) else []
+        # The card's offer first if it is this agent's, then the oldest: no picking out of line.
+        first = [~and_(col(Interaction.id) == offer_id, mine)] if isinstance(offer_id, int) and not isinstance(offer_id, bool) else []
         candidate = candidate.order_by(*first, col(Interaction.requested_at), col(Interaction.id)).limit(1)
         if is_postgres(session):
             candidate = candidate.with_for_update(skip_locked=True)

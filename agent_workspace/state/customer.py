@@ -440,7 +440,11 @@ class CustomerChatState(rx.State):
         self.phase = Phase.LEFT
         self.chat_key, self._interaction_id = "", 0
         self._publish(left.changes)
-        self.left_confirmed = (await call_mailing(left_messages.send_confirmation, record_id=left.record_id)) is not None
+        yield  # the visitor sees the confirmation page before the mail server answers
+        try:
+            self.left_confirmed = (await call_mailing(left_messages.send_confirmation, record_id=left.record_id)) is not None
+        except ServiceError:  # the message is stored; only the confirmation could not be written
+            self.left_confirmed = False
 
     @rx.event
     async def tick(self, _value: str = ""):

@@ -235,10 +235,9 @@ class SupervisorState(rx.State):
         principal = await self._supervisor()
         if principal is None:
             return None
-        queue_value = str(form.get("queue_id", ""))
-        if not queue_value.isdigit():
+        queue_id = next((row.queue_id for row in self.business_hours if str(row.queue_id) == str(form.get("queue_id", ""))), None)
+        if queue_id is None:  # only the queues this page lists (and holds errors for)
             return rx.toast.error("No such queue.")
-        queue_id = int(queue_value)
         fields = {name: str(form.get(name, "")) for name in HOURS_FIELDS}
         oversized = [f"{label}: at most {limit:,} characters." for name, (label, limit) in HOURS_FIELDS.items() if len(fields[name]) > limit]
         try:

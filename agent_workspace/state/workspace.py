@@ -61,10 +61,14 @@ def _send_turn(token: str, interaction_id: int) -> asyncio.Lock:
 
 
 def _int_or_none(value) -> int | None:
+    """A row id from the page, or None (anything else a client may send)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
     try:
-        return int(value) or None
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if 0 < number < 2**63 else None
 
 
 def _customer_waiting(messages: list[MessageView]) -> bool:

@@ -255,6 +255,17 @@ def test_accept_on_an_offers_card_takes_that_offer(session: Session, queue) -> N
 
     item, _ = routing.accept(session, user_id=alice.id, queue_id=queue.id, offer_id=second.id)
     assert item.id == second.id
-    # Without a card (or with one that is no longer hers) Accept takes the oldest.
-    item, _ = routing.accept(session, user_id=alice.id, queue_id=queue.id, offer_id=424242)
+    # A card that is not her offer (a crafted id, a queued chat further back) picks nothing out of line.
+    third = make_waiting(session, queue)
+    item, _ = routing.accept(session, user_id=alice.id, queue_id=queue.id, offer_id=third.id)
     assert item.id == first.id
+
+
+def test_a_seat_held_by_another_queues_offer_is_not_free(session: Session, queue, other_queue) -> None:
+    """Seen in review: an agent holding an offer from one queue was reported free to another's line."""
+    alice = make_agent(session, "alice", queues=[queue, other_queue], capacity=1)
+    conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=other_queue.id, question="Hi")
+    assert len(offers_to(session, alice.id)) == 1
+    waiting = make_waiting(session, queue)
+    outlook = availability.chat_outlook(session, interaction_id=waiting.id)
+    assert (outlook.status, outlook.wait_seconds) == (Availability.BUSY, availability.DEFAULT_HANDLE_SECONDS)

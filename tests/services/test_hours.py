@@ -101,6 +101,7 @@ def test_closures_are_sorted_and_merged():
         ("2026-12-24..2026-12-3", 'Closures: "2026-12-3" in "2026-12-24..2026-12-3" is not a date'),
         ("2027-01-01..2026-12-31", 'Closures: "2027-01-01..2026-12-31" ends before it starts.'),
         ("2026-01-01..2026-01-02..2026-01-03", "is not a date or a range"),
+        ("9999-12-31, 9999-12-31", 'Closures: "9999-12-31" is not a date'),  # no next day to merge with (review)
     ],
 )
 def test_bad_closures_name_the_bad_part(text, message):

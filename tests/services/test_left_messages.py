@@ -204,8 +204,9 @@ def test_the_confirmation_carries_no_text_the_visitor_chose(session: Session, qu
 
 def test_one_address_gets_at_most_three_confirmations_a_day(session: Session, queue, smtp_server) -> None:
     inbox, smtp = smtp_server
-    sent = [
-        left_messages.send_confirmation(session, record_id=leave(session, queue).record_id, smtp=smtp) for _ in range(5)
+    sent = [  # the same address, however it is capitalised
+        left_messages.send_confirmation(session, record_id=leave(session, queue, email=address).record_id, smtp=smtp)
+        for address in ("ada@example.com", "Ada@example.com", "ada@EXAMPLE.com", "ADA@example.com", "ada@example.com")
     ]
     assert [email is not None for email in sent] == [True, True, True, False, False]
     assert len(inbox.messages()) == left_messages.CONFIRMATIONS_PER_ADDRESS_PER_DAY
@@ -485,3 +486,13 @@ def test_many_short_lines_are_cut_too(session: Session, queue) -> None:
     description = fresh(session, SupportRecord, left.record_id).description
     assert f"line {left_messages.CHAT_COPY_MESSAGES - 1}\n… (cut:" in description
     assert f"line {left_messages.CHAT_COPY_MESSAGES}" not in description
+
+
+@pytest.mark.parametrize("address", ["josé@example.com", "a..b@example.com", "a@example.123", "a(b)@example.com"])
+def test_an_address_the_mailer_refuses_is_refused_on_the_public_page(session: Session, queue, address: str) -> None:
+    """Seen in review: such a message was stored, then neither confirmed nor answerable."""
+    before = written(session)
+    with pytest.raises(ValidationError, match="valid email address"):
+        leave(session, queue, email=address)
+    session.rollback()
+    assert written(session) == before

@@ -35,6 +35,7 @@ def upgrade() -> None:
     op.create_index('ix_support_record_queue_id', 'support_record', ['queue_id'])
     _add_reference('outgoing_email', 'record_id', 'support_record')
     op.create_index('ix_outgoing_email_record_id', 'outgoing_email', ['record_id'])
+    op.create_index('ix_interaction_queue_state_closed', 'interaction', ['queue_id', 'state', 'closed_at'])
 
     offer_rejection = sa.table('offer_rejection', sa.column('reason', sa.String))
     op.execute(offer_rejection.delete().where(offer_rejection.c.reason == 'Offer timed out'))
@@ -50,6 +51,7 @@ def _add_reference(table: str, column: str, target: str) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_interaction_queue_state_closed', 'interaction')
     op.drop_index('ix_outgoing_email_record_id', 'outgoing_email')
     op.drop_index('ix_support_record_queue_id', 'support_record')
     for table, column in (

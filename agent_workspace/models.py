@@ -355,7 +355,8 @@ class ClientConnection(SQLModel, table=True):
 
 
 class AgentNotice(SQLModel, table=True):
-    """Something an agent must be told once (transfer accepted or declined, ...)."""
+    """Something an agent must be told (transfer answered, an offer they missed): shown
+    in every tab of theirs until they dismiss it (``seen``)."""
 
     __tablename__ = "agent_notice"
     __table_args__ = (Index("ix_agent_notice_user_seen", "user_id", "seen"),)

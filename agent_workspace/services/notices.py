@@ -1,4 +1,4 @@
-"""Things an agent must be told once: a transfer answered, an offer they missed."""
+"""Things an agent must be told (a transfer answered, an offer they missed), shown until dismissed."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What telling every waiting customer their outlook costs, against a plain place-in-line read.
 
-    .venv/bin/python bench/availability_bench.py [--waiting 50,200,1000] [--agents 20] [--rounds 30]
+    .venv/bin/python bench/availability_bench.py [--waiting 50,200,1000] [--agents 20] [--closed 20000] [--rounds 30]
 
 When a queue moves, every customer waiting in it is told at once, in one read
 for all of them (``availability.chat_outlooks``). This times that read on
@@ -54,7 +54,7 @@ def places_only(session: Session, ids: list[int]) -> dict[int, int]:
     return places
 
 
-def build(path: Path, *, waiting: int, agents: int) -> list[int]:
+def build(path: Path, *, waiting: int, agents: int, closed: int) -> list[int]:
     url = f"sqlite:///{path}"
     upgrade(url)
     rng = random.Random(20261202)
@@ -77,11 +77,11 @@ def build(path: Path, *, waiting: int, agents: int) -> list[int]:
                 session.add(Interaction(public_id=f"wip-{a}-{c}", state=InteractionState.WORK_IN_PROGRESS, queue_id=queue.id,
                                         agent_id=user.id, customer_id=customer.id, question="q",
                                         accepted_at=now - timedelta(seconds=rng.randint(0, 900))))
-        for h in range(200):  # handle-time history
-            closed = now - timedelta(minutes=h)
+        for h in range(closed):  # handle-time history: a queue's whole past, of which the last 20 count
+            closed_at = now - timedelta(minutes=h)
             session.add(Interaction(public_id=f"done-{h}", state=InteractionState.CLOSED_COMPLETE, queue_id=queue.id,
-                                    customer_id=customer.id, question="q", closed_at=closed,
-                                    accepted_at=closed - timedelta(seconds=rng.randint(60, 900))))
+                                    customer_id=customer.id, question="q", closed_at=closed_at,
+                                    accepted_at=closed_at - timedelta(seconds=rng.randint(60, 900))))
         ids = []
         for w in range(waiting):
             item = Interaction(public_id=f"wait-{w}", queue_id=queue.id, customer_id=customer.id, question="q",
@@ -108,16 +108,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--waiting", default="50,200,1000")
     parser.add_argument("--agents", type=int, default=20)
+    parser.add_argument("--closed", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
-    print(f"# availability read, SQLite, {args.agents} agents x 4 seats all busy, 200 closed chats; "
+    print(f"# availability read, SQLite, {args.agents} agents x 4 seats all busy, {args.closed} closed chats; "
           f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
     print("| waiting | outlooks p50 / p95 ms | places only p50 / p95 ms | per customer (outlooks) | last customer's own read p50 ms |")
     print("|---:|---|---|---:|---:|")
     for waiting in (int(n) for n in args.waiting.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "bench.db"
-            ids = build(path, waiting=waiting, agents=args.agents)
+            ids = build(path, waiting=waiting, agents=args.agents, closed=args.closed)
             engine = db.make_engine(f"sqlite:///{path}", writer=False)
             with Session(engine) as session:
                 outlooks = availability.chat_outlooks(session, interaction_ids=ids)

@@ -38,6 +38,9 @@ def _known_zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+_known_zones()  # read the zone files at import (about 600 of them), not on the event loop of a visitor's event
+
+
 def valid_time_zone(name: object) -> str:
     """The visitor's time zone as their browser named it, or UTC if it is not one."""
     if not isinstance(name, str) or len(name) > MAX_TIME_ZONE_LENGTH:

@@ -7,9 +7,9 @@ import logging
 
 import reflex as rx
 
-from agent_workspace import realtime, routes
+from agent_workspace import mailer, realtime, routes
 from agent_workspace.api import build_api
-from agent_workspace.config import settings
+from agent_workspace.config import settings, upload_quotas
 from agent_workspace.db import run_blocking, session_scope
 from agent_workspace.pages.chat import chat
 from agent_workspace.pages.index import index
@@ -18,7 +18,7 @@ from agent_workspace.pages.login import login
 from agent_workspace.pages.supervisor import supervisor
 from agent_workspace.pages.workspace import workspace
 from agent_workspace.security import DenyByDefault
-from agent_workspace.services import attachments, availability, knowledge, routing
+from agent_workspace.services import attachment_storage, attachments, availability, chat_files, knowledge, routing
 from agent_workspace.state.auth import AuthState, LoginState
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.left_messages import LeftMessagesState
@@ -30,6 +30,10 @@ from agent_workspace.uploads import upload_limit
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 2.0
 STALE_CLIENT_SECONDS = 15 * 60
+# The largest event a person makes is an agent's email: 50,000 characters, at most
+# 200 KB of UTF-8 in any script. Public fields are far smaller and are sized again
+# by their handlers (state/customer_limits.py).
+EVENT_MAX_BYTES = 256 * 1024
 
 
 def _sweep(open_before: frozenset[int] | None) -> tuple[list, frozenset[int]]:
@@ -48,12 +52,14 @@ def _sweep(open_before: frozenset[int] | None) -> tuple[list, frozenset[int]]:
 
 async def sweeper() -> None:
     """Offer timeouts, presence expiry, queues opening and closing by their business
-    hours, and queue draining, from stored timestamps and schedules."""
+    hours, and queue draining, from stored timestamps and schedules; and files
+    a crash left without their attachment row."""
     open_before: frozenset[int] | None = None
     while True:
         try:
             changes, open_before = await run_blocking(_sweep, open_before)
             await realtime.publish(changes)
+            await run_blocking(attachment_storage.sweep_orphans_when_due)  # at start-up, then every few minutes
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -70,17 +76,24 @@ async def warm_knowledge_index() -> None:
 
 
 app = rx.App(stylesheets=["/styles.css"])
-# Our HTTP routes beside Reflex's, and the upload size limit in front of all of them.
+# A websocket frame over EVENT_MAX_BYTES is refused and its socket closed before
+# Reflex parses it (Reflex's default is 1 MB). Uploads go over HTTP with their own limit.
+app.sio.eio.max_http_buffer_size = EVENT_MAX_BYTES
+# Our HTTP routes beside Reflex's, and the upload size and file-count limits in front of all of them.
 app.api_transformer = [
     build_api(),
     upload_limit(
         max_body=attachments.upload_body_limit(),
         message=attachments.upload_too_large(),
         error_vars={ToolsState.upload: "error", CustomerChatState.upload: "upload_error"},
+        max_files=upload_quotas().files_per_upload,
+        too_many_message=chat_files.upload_too_many(),
     ),
 ]
 app.add_middleware(DenyByDefault())
 app.register_lifespan_task(sweeper)
+app.register_lifespan_task(realtime.sign_out_loop)  # tabs whose sessions ended (logout, CLI) are cleared
+app.register_lifespan_task(mailer.run)  # the outbox: emails are sent here, never in a request
 app.register_lifespan_task(warm_knowledge_index)
 realtime.bind(app)
 

@@ -17,10 +17,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from agent_workspace.config import settings
+from agent_workspace import realtime
+from agent_workspace.config import public_site, settings
 from agent_workspace.db import session_scope
+from agent_workspace.models import Presence
 from agent_workspace.security import SESSION_COOKIE, client_address, client_from, identify, session_token_from_headers
-from agent_workspace.services import attachments, auth, conversations
+from agent_workspace.services import attachments, auth, conversations, routing
+from agent_workspace.services.events import Change
 from agent_workspace.services.errors import NotFound, ServiceError
 from agent_workspace.services.transcripts import transcript_text
 
@@ -32,6 +35,11 @@ def _client(request: Request) -> auth.Client:
 
 def _session_token(request: Request) -> str | None:
     return session_token_from_headers({"cookie": request.headers.get("cookie", "")})
+
+
+def _secure_cookies(request: Request) -> bool:
+    """TLS may end at a reverse proxy, so the public URL says whether browsers use https."""
+    return public_site().secure_cookies or request.url.scheme == "https"
 
 
 def _redeem(ticket: str, client: auth.Client) -> str:
@@ -53,27 +61,33 @@ async def start_session(request: Request) -> Response:
         max_age=settings().session_hours * 3600,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=_secure_cookies(request),
         path="/",
     )
     return response
 
 
-def _logout(token: str, client: auth.Client) -> None:
-    """Only the session's own browser logs out; a copy is revoked (and audited) by identify."""
-    if identify(token, client) is None:
-        return
+def _logout(token: str, client: auth.Client) -> tuple[list[str], list[Change]]:
+    """Only the session's own browser logs out; a copy is revoked (and audited) by identify.
+    Returns the user's tabs to sign out, and what their going Offline changed: a
+    signed-out agent is offered no chat (its offers go back to the line at once)."""
+    principal = identify(token, client)
+    if principal is None:
+        return [], []
     with session_scope() as session:
-        auth.logout(session, token=token)
+        tokens = auth.logout(session, token=token)
+        return tokens, routing.set_presence(session, user_id=principal.user_id, presence=Presence.OFFLINE)
 
 
 async def logout(request: Request) -> Response:
     """Revoke the session and drop the cookie (SameSite=strict: no cross-site logout)."""
     token = _session_token(request)
     if token:
-        await asyncio.to_thread(_logout, token, _client(request))
+        tokens, changes = await asyncio.to_thread(_logout, token, _client(request))
+        await realtime.sign_out_tabs(tokens)
+        await realtime.publish(changes)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=_secure_cookies(request))
     return response
 
 

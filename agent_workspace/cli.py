@@ -71,6 +71,20 @@ def _user_set_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_deactivate(args: argparse.Namespace) -> int:
+    with session_scope() as session:
+        auth.deactivate(session, username=args.username)
+    print(f"{args.username} is deactivated; their open sessions were signed out.")
+    return 0
+
+
+def _user_set_roles(args: argparse.Namespace) -> int:
+    with session_scope() as session:
+        ended = auth.set_roles(session, username=args.username, roles=args.role or [])
+    print(f"Roles of {args.username}: {', '.join(sorted(args.role or [])) or 'none'}." + (" Their open tabs were signed out." if ended else ""))
+    return 0
+
+
 def _queue_create(args: argparse.Namespace) -> int:
     with session_scope() as session:
         queue = routing.create_queue(session, name=args.name, description=args.description)
@@ -131,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     set_password.add_argument("--username", required=True)
     set_password.add_argument("--password", required=True)
     set_password.set_defaults(func=_user_set_password)
+    deactivate = user.add_parser("deactivate", help="stop an account signing in and sign it out everywhere")
+    deactivate.add_argument("--username", required=True)
+    deactivate.set_defaults(func=_user_deactivate)
+    set_roles = user.add_parser("set-roles", help="give an account exactly these roles (losing one signs it out everywhere)")
+    set_roles.add_argument("--username", required=True)
+    set_roles.add_argument("--role", action="append", help="workspace_user, supervisor or admin; repeat for several; none for no role")
+    set_roles.set_defaults(func=_user_set_roles)
 
     queue = commands.add_parser("queue", help="chat queues").add_subparsers(dest="queue_command", required=True)
     queue_create = queue.add_parser("create", help="create a queue")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,3 +76,77 @@ def settings() -> Settings:
         public_base_url=os.environ.get("AW_PUBLIC_URL", "http://localhost:3000").rstrip("/"),
         chats_per_address=_int("AW_CHATS_PER_ADDRESS", 20),
     )
+
+
+@dataclass(frozen=True)
+class UploadQuotas:
+    """How many files may come in: per upload request, per chat, per hour.
+
+    Counted from the attachment rows, so they hold across workers. The chat and
+    hourly quotas count the customer's files (agents are signed-in staff).
+    """
+
+    files_per_upload: int
+    files_per_chat: int
+    bytes_per_chat: int
+    files_per_chat_hour: int
+    # Over every chat started from one address; behind a proxy, see AW_TRUSTED_PROXY_HOPS.
+    files_per_address_hour: int
+
+
+def upload_quotas() -> UploadQuotas:
+    return UploadQuotas(
+        files_per_upload=_int("AW_FILES_PER_UPLOAD", 5),
+        files_per_chat=_int("AW_FILES_PER_CHAT", 20),
+        bytes_per_chat=_int("AW_BYTES_PER_CHAT", 50 * 1024 * 1024),
+        files_per_chat_hour=_int("AW_FILES_PER_CHAT_HOUR", 10),
+        files_per_address_hour=_int("AW_FILES_PER_ADDRESS_HOUR", 30),
+    )
+
+
+# Loopback host names, as urlsplit gives them and as they are written in a URL.
+_LOOPBACK_HOSTS = {"localhost": "localhost", "127.0.0.1": "127.0.0.1", "::1": "[::1]"}
+
+
+@dataclass(frozen=True)
+class PublicSite:
+    """How the app is reached from outside: its public URL and the proxies in front.
+
+    Only the public URL's origin may open the websocket or make credentialed
+    cross-origin requests; cookies are ``Secure`` when that URL is https, even
+    when TLS ends at a reverse proxy and the app itself sees plain http.
+    """
+
+    public_url: str
+    # Reverse proxies in front of the app that append to X-Forwarded-For (0: ignore the header).
+    trusted_proxy_hops: int
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """The public origin; on loopback also its loopback twins (localhost = 127.0.0.1)."""
+        parts = urlsplit(self.public_url)
+        if parts.hostname not in _LOOPBACK_HOSTS:
+            return (self.origin,)
+        port = f":{parts.port}" if parts.port else ""
+        return tuple(dict.fromkeys([self.origin, *(f"{parts.scheme}://{host}{port}" for host in _LOOPBACK_HOSTS.values())]))
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+
+def public_site() -> PublicSite:
+    """``AW_PUBLIC_URL`` (default http://localhost:3000) and ``AW_TRUSTED_PROXY_HOPS`` (default 0)."""
+    url = os.environ.get("AW_PUBLIC_URL", "http://localhost:3000").strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"AW_PUBLIC_URL must be an http:// or https:// URL, not {url!r}.")
+    hops = _int("AW_TRUSTED_PROXY_HOPS", 0)
+    if hops < 0:
+        raise ValueError("AW_TRUSTED_PROXY_HOPS must be 0 or more.")
+    return PublicSite(public_url=url, trusted_proxy_hops=hops)

@@ -17,7 +17,7 @@ from sqlmodel import Session, create_engine
 from agent_workspace.config import database_url
 
 DB_THREADS = 16
-MAIL_THREADS = 4  # SMTP conversations: a slow mail server ties up these, never the database threads
+MAIL_THREADS = 4  # the delivery worker's SMTP conversations: a slow mail server ties up these, never the database threads
 
 
 def make_engine(url: str, *, writer: bool = True) -> Engine:
@@ -82,9 +82,9 @@ def session_scope(*, writer: bool = True, write_turn: bool = True) -> Iterator[S
     """One unit of work: commit on success, roll back on error.
 
     ``writer=False`` for read-only work: on SQLite it does not take the write lock.
-    ``write_turn=False`` for work that talks to something slow after its commit
-    (a mail server): its transactions meet at SQLite's own lock, as another
-    process's would, instead of holding this process's turn throughout.
+    ``write_turn=False`` for work that does something slow after its commit:
+    its transactions meet at SQLite's own lock, as another process's would,
+    instead of holding this process's turn throughout.
     """
     url = database_url()
     turn = _sqlite_write_turn if writer and write_turn and url.startswith("sqlite") else nullcontext()
@@ -104,8 +104,8 @@ T = TypeVar("T")
 def _executor(purpose: str) -> ThreadPoolExecutor:
     """The threads that run database work: one pool for work that writes, one
     for reads, so reads (the session check before every event, pushes) never
-    queue behind writers waiting for their turn; and a small one for work that
-    waits on a mail server, so it never holds the others' threads."""
+    queue behind writers waiting for their turn; and a small one for the
+    delivery worker's SMTP conversations, so they never hold the others' threads."""
     return ThreadPoolExecutor(MAIL_THREADS if purpose == "mail" else DB_THREADS, thread_name_prefix=f"aw-db-{purpose}")
 
 
@@ -116,7 +116,7 @@ async def run_blocking(fn: Callable[..., T], /, *args, **kwargs) -> T:
 
 
 async def run_mailing(fn: Callable[..., T], /, *args, **kwargs) -> T:
-    """``run_blocking`` for work that talks to a mail server (on its own threads)."""
+    """Run an SMTP conversation (no session: it must not hold the database) on the mail threads."""
     return await asyncio.get_running_loop().run_in_executor(_executor("mail"), partial(fn, *args, **kwargs))
 
 

@@ -107,14 +107,18 @@ class AuthSession(SQLModel, table=True):
 
 
 class LoginAttempt(SQLModel, table=True):
-    """Failed logins, for rate limiting per username and per client address."""
+    """Failed logins, for the backoff per (username, address) and the budget per
+    address (``services.lockout``)."""
 
     __tablename__ = "login_attempt"
-    __table_args__ = (Index("ix_login_attempt_username_at", "username", "at"),)
+    __table_args__ = (
+        Index("ix_login_attempt_username_address_at", "username", "client_address", "at"),
+        Index("ix_login_attempt_address_at", "client_address", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64)
-    client_address: str = Field(default="", max_length=64, index=True)
+    client_address: str = Field(default="", max_length=64)
     at: datetime = Field(default_factory=utcnow)
 
 
@@ -206,6 +210,9 @@ class Interaction(SQLModel, table=True):
     # Post-chat survey: 1-5 and an optional comment from the customer.
     rating: int | None = None
     rating_comment: str = Field(default="", max_length=1000)
+    # SHA-256 of the random id the customer's browser keeps in a cookie: earlier chats
+    # with the same typed email are shown in full only from the same browser.
+    browser_hash: str | None = Field(default=None, max_length=64)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -306,10 +313,22 @@ class KnowledgeArticle(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class EmailStatus(StrEnum):
+    """Where an email is in the outbox: ``queued`` (due at ``next_attempt_at``, perhaps
+    after a failed attempt), ``sending`` (claimed by a delivery worker), then for good
+    ``sent`` or ``failed``."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class OutgoingEmail(SQLModel, table=True):
-    """Every email the workspace sends; also the outbox when SMTP is not configured."""
+    """Every email the workspace sends: the outbox the delivery worker works through, and the record."""
 
     __tablename__ = "outgoing_email"
+    __table_args__ = (Index("ix_outgoing_email_due", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     interaction_id: int | None = Field(default=None, foreign_key="interaction.id", index=True)
@@ -317,11 +336,17 @@ class OutgoingEmail(SQLModel, table=True):
     to_address: str = Field(max_length=254)
     subject: str = Field(max_length=250)
     body: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(default="queued", max_length=16)  # queued | sent | failed
-    error: str = Field(default="", max_length=1000)
+    status: str = Field(default=EmailStatus.QUEUED, max_length=16)
+    error: str = Field(default="", max_length=1000)  # the server's last answer when an attempt failed
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+    # The same Message-ID on every attempt: a receiver can drop a duplicate of a resent email.
+    message_id: str = Field(default="", max_length=250)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = Field(default_factory=utcnow)  # None once sent or failed
+    claimed_at: datetime | None = None  # when a worker took it; a stale claim is a crashed worker's
+    resolves_record: bool = Field(default=False)  # a reply that resolves its case once delivered
 
 
 class AuditLog(SQLModel, table=True):

@@ -24,12 +24,15 @@ from functools import lru_cache
 from typing import Any
 
 import reflex as rx
+from reflex.state import StateUpdate
 from sqlalchemy import CompoundSelect, bindparam, delete, literal_column, or_, union_all
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
-from agent_workspace.db import run_reading, session_scope
+from agent_workspace.db import run_blocking, run_reading, session_scope
 from agent_workspace.models import ClientConnection, Interaction, QueueMember, utcnow
+from agent_workspace.security import clear_private_state, sign_out_events
+from agent_workspace.services.auth import SIGNED_OUT_TAB
 from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
 from agent_workspace.services.availability import WAITING_STATES
 
@@ -319,6 +322,74 @@ async def publish_ahead(
     computed and sent. Never awaits the pushes, so no two tabs wait on each other."""
     publish_later(changes, exclude_token=exclude_token, targets=targets)
     await asyncio.sleep(0)
+
+
+# ---------------------------------------------------------------- signing out
+
+
+SIGN_OUT_SECONDS = 1.0  # how often every worker looks for tabs whose sessions ended elsewhere (e.g. the CLI)
+
+
+def signed_out_tabs(session: Session) -> list[str]:
+    """The tabs ``services.auth.end_sessions`` left signed out, not yet cleared."""
+    return list(
+        session.exec(select(ClientConnection.token).where(col(ClientConnection.user_id).is_(None), ClientConnection.kind == SIGNED_OUT_TAB))
+    )
+
+
+def claim_signed_out(session: Session, tokens: Iterable[str]) -> list[str]:
+    """Those of ``tokens`` still waiting to be signed out, each claimed by one worker only."""
+    claimed = [
+        token
+        for token in tokens
+        if session.execute(delete(ClientConnection).where(col(ClientConnection.token) == token, ClientConnection.kind == SIGNED_OUT_TAB)).rowcount
+    ]
+    session.commit()
+    return claimed
+
+
+def _read_signed_out() -> list[str]:
+    with session_scope(writer=False) as session:
+        return signed_out_tabs(session)
+
+
+def _claim(tokens: list[str]) -> list[str]:
+    with session_scope() as session:
+        return claim_signed_out(session, tokens)
+
+
+async def sign_out_tabs(tokens: Iterable[str] | None = None) -> None:
+    """Clear the private state of tabs whose sessions ended and send them to the
+    login page (``tokens``, or every such tab still waiting: a read, and a write
+    only if there are some). With Redis this reaches a tab on any worker, like a push."""
+    if _app is None:
+        return
+    wanted = await run_reading(_read_signed_out) if tokens is None else list(tokens)
+    if not wanted:
+        return
+    claimed = await run_blocking(_claim, wanted)
+    await asyncio.gather(*(_sign_out(token) for token in claimed))
+
+
+async def _sign_out(token: str) -> None:
+    try:
+        async with _app.modify_state(rx.BaseStateToken(ident=token, cls=rx.State)) as root:
+            await clear_private_state(root)
+        await _app.event_namespace.emit_update(StateUpdate(events=sign_out_events()), token=token)
+    except Exception:  # the tab may be gone; its state can no longer be hydrated without a cookie anyway
+        log.exception("could not sign out tab %s", token)
+
+
+async def sign_out_loop() -> None:
+    """Lifespan task: sign out the tabs whose sessions ended in another process."""
+    while True:
+        try:
+            await sign_out_tabs()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("signing out tabs failed")
+        await asyncio.sleep(SIGN_OUT_SECONDS)
 
 
 def _spawn(work: Awaitable[None]) -> None:

@@ -1,4 +1,4 @@
-"""A size limit on Reflex's upload endpoint that holds before the body is read.
+"""Size and file-count limits on Reflex's upload endpoint that hold while the body is read.
 
 Reflex's ``/_upload`` lets Starlette parse (and spool to disk) the whole
 multipart body before a handler sees the files, so a handler's size check
@@ -6,6 +6,10 @@ comes after the server has taken in whatever the client chose to send. This
 ASGI middleware sits in front of it: a declared Content-Length over the limit
 gets 413 before a byte of the body is read, and a body without a declared
 length (chunked) is counted as it streams and cut off once past the limit.
+The multipart parts are counted as they stream too (one ``bytes.count`` per
+chunk): a body with more files than an upload may carry is cut off at the
+first part too many, before Starlette makes a temporary file for each (it
+would take 1,000).
 
 Reflex's upload call in the browser drops error responses silently, so the
 refusal is also written into the uploading tab's state, where the page shows it.
@@ -13,6 +17,7 @@ refusal is also written into the uploading tab's state, where the page shows it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,14 +39,55 @@ class ErrorVar:
     var: str
 
 
-class UploadLimit:
-    """ASGI middleware: POSTs to the upload endpoint may carry at most ``max_body`` bytes."""
+_BOUNDARY = re.compile(r'boundary=(?:"([^"]+)"|([^\s;]+))', re.IGNORECASE)
 
-    def __init__(self, app: ASGIApp, *, max_body: int, message: str, error_vars: dict[str, ErrorVar]):
+
+class PartCounter:
+    """Counts the delimiter lines of a multipart body fed to it chunk by chunk
+    (a delimiter split across two chunks is counted once)."""
+
+    def __init__(self, boundary: str):
+        self.delimiter = b"--" + boundary.encode("latin-1")
+        self.tail = b""
+        self.delimiters = 0
+
+    def feed(self, chunk: bytes) -> int:
+        window = self.tail + chunk
+        self.delimiters += window.count(self.delimiter)
+        # Shorter than a delimiter, so never counted twice.
+        self.tail = window[-(len(self.delimiter) - 1) :] if len(self.delimiter) > 1 else b""
+        return self.delimiters
+
+
+def multipart_boundary(content_type: str) -> str:
+    """The boundary of a multipart body, or "" for any other body."""
+    if not content_type.lower().startswith("multipart/"):
+        return ""
+    found = _BOUNDARY.search(content_type)
+    return (found.group(1) or found.group(2)) if found else ""
+
+
+class UploadLimit:
+    """ASGI middleware: POSTs to the upload endpoint may carry at most ``max_body``
+    bytes and, if ``max_files`` is given, at most that many files."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        message: str,
+        error_vars: dict[str, ErrorVar],
+        max_files: int | None = None,
+        too_many_message: str = "",
+    ):
         self.app = app
         self.max_body = max_body
         self.message = message
         self.error_vars = error_vars
+        # Reflex's page may send one more part before the files: the handler's bound arguments.
+        self.max_parts = None if max_files is None else max_files + 1
+        self.too_many_message = too_many_message
         self.path = get_config().prepend_backend_path(str(Endpoint.UPLOAD))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -51,37 +97,44 @@ class UploadLimit:
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
-            await self._refuse(send, headers)
+            await self._refuse(send, headers, self.message)
             return
 
-        received, cut_off = 0, False
+        boundary = multipart_boundary(headers.get("content-type", ""))
+        parts = PartCounter(boundary) if boundary and self.max_parts is not None else None
+        received, refusal = 0, ""
 
         async def counted_receive() -> Message:
-            nonlocal received, cut_off
-            if cut_off:
+            nonlocal received, refusal
+            if refusal:
                 return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > self.max_body:
-                    cut_off = True  # the app sees a client that went away, and stops reading
+                    refusal = self.message
+                # A body of n parts has n + 1 delimiter lines, the closing one included.
+                elif parts is not None and parts.feed(chunk) > self.max_parts + 1:
+                    refusal = self.too_many_message
+                if refusal:  # the app sees a client that went away, and stops reading
                     return {"type": "http.disconnect"}
             return message
 
         async def quiet_send(message: Message) -> None:
-            if not cut_off:
+            if not refusal:
                 await send(message)
 
         try:
             await self.app(scope, counted_receive, quiet_send)
         except Exception:
-            if not cut_off:
+            if not refusal:
                 raise  # a failure on a body we cut off is answered by the 413 below
-        if cut_off:
-            await self._refuse(send, headers)
+        if refusal:
+            await self._refuse(send, headers, refusal)
 
-    async def _refuse(self, send: Send, headers: dict[str, str]) -> None:
-        body = self.message.encode()
+    async def _refuse(self, send: Send, headers: dict[str, str], message: str) -> None:
+        body = message.encode()
         await send(
             {
                 "type": "http.response.start",
@@ -94,19 +147,24 @@ class UploadLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-        await self._tell_tab(headers.get("reflex-client-token", ""), headers.get("reflex-event-handler", ""))
+        await self._tell_tab(headers.get("reflex-client-token", ""), headers.get("reflex-event-handler", ""), message)
 
-    async def _tell_tab(self, token: str, handler: str) -> None:
+    async def _tell_tab(self, token: str, handler: str, message: str) -> None:
         """Show the refusal where the page shows upload errors."""
         target = self.error_vars.get(handler)
         if not token or target is None:
             return
         # The 413 has gone out; a tab that cannot be told still sees nothing stored.
-        await realtime.set_var(token, target.state_cls, target.var, self.message)
+        await realtime.set_var(token, target.state_cls, target.var, message)
 
 
 def upload_limit(
-    *, max_body: int, message: str, error_vars: dict[EventHandler, str]
+    *,
+    max_body: int,
+    message: str,
+    error_vars: dict[EventHandler, str],
+    max_files: int | None = None,
+    too_many_message: str = "",
 ) -> Callable[[ASGIApp], ASGIApp]:
     """An ``api_transformer`` that puts UploadLimit in front of the app.
 
@@ -115,6 +173,13 @@ def upload_limit(
     targets = {format_event_handler(handler): ErrorVar(handler.state, var) for handler, var in error_vars.items()}
 
     def transform(app: ASGIApp) -> ASGIApp:
-        return UploadLimit(app, max_body=max_body, message=message, error_vars=targets)
+        return UploadLimit(
+            app,
+            max_body=max_body,
+            message=message,
+            error_vars=targets,
+            max_files=max_files,
+            too_many_message=too_many_message,
+        )
 
     return transform

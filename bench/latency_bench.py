@@ -285,7 +285,7 @@ class Server:
                 [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port",
                  "--frontend-port", str(self.port), "--backend-host", "127.0.0.1"],
                 cwd=self.cwd,
-                env=self.env,
+                env={**self.env, "AW_PUBLIC_URL": self.base_url},  # the pages' origin, allowed to open the websocket
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

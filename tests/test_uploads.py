@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from agent_workspace.uploads import UploadLimit
+from agent_workspace.uploads import PartCounter, UploadLimit, multipart_boundary
 
 CHUNK = 8_192
 LIMIT = 12 * CHUNK
@@ -82,3 +82,71 @@ async def test_other_routes_are_not_limited():
     async with _client() as client:
         response = await client.post("/other", content=Body(3 * LIMIT), headers=HEADERS)
     assert response.json() == {"sizes": [3 * LIMIT]}
+
+
+# ---------------------------------------------------------------- files per upload
+
+MAX_FILES = 5
+TOO_MANY = "Too many files: at most 5 per upload."
+
+
+class Parts:
+    """A multipart body of ``count`` small files (and Reflex's arguments field), one chunk per part."""
+
+    def __init__(self, count: int, *, with_args: bool = False):
+        self.count = count
+        self.with_args = with_args
+        self.pulled = 0
+        self.total = sum(len(piece) for piece in self._pieces())
+
+    def _pieces(self) -> list[bytes]:
+        pieces = [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="__reflex_event_args"\r\n\r\n{{}}\r\n'.encode()] if self.with_args else []
+        pieces += [
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="f{n}.txt"\r\n\r\nfile {n}\r\n'.encode()
+            for n in range(self.count)
+        ]
+        return [*pieces, f"--{BOUNDARY}--\r\n".encode()]
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self._pieces():
+            self.pulled += len(piece)
+            yield piece
+
+
+def _counting_client() -> httpx.AsyncClient:
+    inner = Starlette(routes=[Route("/_upload", _parse, methods=["POST"])])
+    guard = UploadLimit(inner, max_body=LIMIT, message=MESSAGE, error_vars={}, max_files=MAX_FILES, too_many_message=TOO_MANY)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=guard), base_url="http://test")
+
+
+async def test_a_body_with_too_many_files_is_cut_off_within_two_parts_of_the_limit():
+    body = Parts(200)
+    async with _counting_client() as client:
+        response = await client.post("/_upload", content=body, headers=HEADERS)
+    assert (response.status_code, response.text) == (413, TOO_MANY)
+    one_part = len(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="f10.txt"\r\n\r\nfile 10\r\n')
+    # Five files, Reflex's arguments field, and the part that makes the count certain (it may be the closing line).
+    assert body.pulled <= (MAX_FILES + 3) * one_part < body.total  # the app never saw the rest
+
+
+async def test_as_many_files_as_allowed_and_the_arguments_field_reach_the_app():
+    async with _counting_client() as client:
+        response = await client.post("/_upload", content=Parts(MAX_FILES, with_args=True), headers=HEADERS)
+    assert response.status_code == 200
+    assert response.json() == {"sizes": [6] * MAX_FILES}
+
+
+async def test_one_part_too_many_is_refused():
+    async with _counting_client() as client:
+        response = await client.post("/_upload", content=Parts(MAX_FILES + 1, with_args=True), headers=HEADERS)
+    assert (response.status_code, response.text) == (413, TOO_MANY)
+
+
+def test_a_delimiter_split_across_chunks_is_counted_once():
+    body = b"".join(Parts(3)._pieces())
+    counter = PartCounter(BOUNDARY)
+    for byte in range(len(body)):
+        counter.feed(body[byte : byte + 1])
+    assert counter.delimiters == 4  # three parts and the closing line
+    assert multipart_boundary(f'multipart/form-data; boundary="{BOUNDARY}"') == BOUNDARY
+    assert multipart_boundary("application/json") == ""

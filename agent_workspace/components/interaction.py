@@ -222,8 +222,7 @@ def details_tab(tab: ChatTab) -> rx.Component:
                 rx.foreach(
                     tab.emails,
                     lambda e: rx.text(
-                        e.time, " · ", e.subject, " · to ", e.to_address, " · ",
-                        rx.match(e.status, ("queued", "queued, not sent"), e.status),
+                        e.time, " · ", e.subject, " · to ", e.to_address, " · ", e.status,
                         size="1",
                     ),
                 ),

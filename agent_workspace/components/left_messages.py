@@ -38,7 +38,13 @@ def left_message_card(message: LeftMessageView) -> rx.Component:
                 ),
                 rx.cond(
                     message.replies_queued > 0,
-                    rx.text("Waiting to be sent: ", message.replies_queued.to_string(), size="1", color_scheme="amber"),
+                    rx.text(
+                        "Waiting to be sent: ",
+                        message.replies_queued.to_string(),
+                        rx.cond(message.retry_at != "", rx.fragment(" (an attempt failed; next try ", rx.moment(message.retry_at, from_now=True, interval=60_000), ")")),
+                        size="1",
+                        color_scheme="amber",
+                    ),
                 ),
                 rx.cond(
                     message.replies_failed > 0,

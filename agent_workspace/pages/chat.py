@@ -300,6 +300,7 @@ def conversation() -> rx.Component:
             ),
             rx.vstack(
                 composer(),
+                error_callout(CustomerChatState.send_error),  # a refused message is not kept: why, here
                 customer_upload(),
                 rx.button("End chat", variant="soft", color_scheme="red", on_click=CustomerChatState.end_chat),
                 width="100%",

@@ -112,6 +112,11 @@ def customer_info(tab: ChatTab) -> rx.Component:
                 tab.earlier.length() > 0,
                 rx.vstack(
                     rx.text("Earlier interactions", size="1", weight="bold"),
+                    rx.text(
+                        "Found by the email the customer typed. Unverified ones came from another browser: they may be someone else's.",
+                        size="1",
+                        color_scheme="gray",
+                    ),
                     rx.foreach(tab.earlier, lambda e: rx.text(e, size="1")),
                     spacing="1",
                 ),

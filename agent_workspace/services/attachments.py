@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import re
 import secrets
 import unicodedata
@@ -21,7 +20,7 @@ from pathlib import Path, PurePath
 
 from sqlmodel import Session, select
 
-from agent_workspace.config import PROJECT_ROOT, settings
+from agent_workspace.config import settings
 from agent_workspace.models import (
     OPEN_STATES,
     Attachment,
@@ -29,7 +28,7 @@ from agent_workspace.models import (
     Role,
     SupportRecord,
 )
-from agent_workspace.services import audit
+from agent_workspace.services import attachment_storage, audit
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 
 MEGABYTE = 1024 * 1024
@@ -124,6 +123,74 @@ def detect_content_type(filename: str, data: bytes) -> str:
     return _check_type(filename, data).content_type
 
 
+@dataclass(frozen=True)
+class CheckedFile:
+    """An upload that passed every check, under the name it will be kept as."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def check_file(filename: str, data: bytes, *, max_bytes: int | None = None) -> CheckedFile:
+    """Judge one file by its size and content; no database, no disk.
+
+    Raises ``ValidationError`` with a message for the person uploading.
+    """
+    name = sanitize_filename(filename)
+    limit = settings().attachment_max_bytes if max_bytes is None else max_bytes
+    if not data:
+        raise ValidationError(f"“{name}” is empty.")
+    if len(data) > limit:
+        raise ValidationError(
+            f"File too large: {_megabytes(len(data))} MB (limit {_megabytes(limit)} MB)"
+        )
+    file_type = _check_type(name, data)
+    if not PurePath(name).suffix:
+        name = name[: MAX_FILENAME_LENGTH - 5] + file_type.extensions[0]
+    return CheckedFile(filename=name, content_type=file_type.content_type, data=data)
+
+
+def record_attachment(
+    session: Session,
+    *,
+    checked: CheckedFile,
+    storage_name: str,
+    interaction_id: int | None = None,
+    record_id: int | None = None,
+    uploaded_by_kind: str,
+    uploaded_by_user_id: int | None,
+) -> Attachment:
+    """The row (and audit entry) of a file already written; the caller commits."""
+    target_kind, target_id = _owner(session, interaction_id, record_id)
+    attachment = Attachment(
+        public_id=secrets.token_urlsafe(24),
+        interaction_id=interaction_id,
+        record_id=record_id,
+        filename=checked.filename,
+        content_type=checked.content_type,
+        size=len(checked.data),
+        storage_name=storage_name,
+        uploaded_by_kind=uploaded_by_kind,
+        uploaded_by_user_id=uploaded_by_user_id,
+    )
+    session.add(attachment)
+    session.flush()
+    audit.record(
+        session,
+        action="attachment.uploaded",
+        actor_kind=uploaded_by_kind,
+        actor_id=uploaded_by_user_id,
+        target_kind=target_kind,
+        target_id=target_id,
+        attachment_id=attachment.id,
+        filename=checked.filename,
+        content_type=checked.content_type,
+        size=len(checked.data),
+    )
+    return attachment
+
+
 def store_attachment(
     session: Session,
     *,
@@ -136,51 +203,27 @@ def store_attachment(
     max_bytes: int | None = None,
     storage_dir: Path | None = None,
 ) -> Attachment:
-    """Check an upload, write it to private storage and record it on a chat or a record."""
-    target_kind, target_id = _owner(session, interaction_id, record_id)
-    name = sanitize_filename(filename)
-    limit = settings().attachment_max_bytes if max_bytes is None else max_bytes
-    if not data:
-        raise ValidationError(f"“{name}” is empty.")
-    if len(data) > limit:
-        raise ValidationError(
-            f"File too large: {_megabytes(len(data))} MB (limit {_megabytes(limit)} MB)"
-        )
-    file_type = _check_type(name, data)
-    if not PurePath(name).suffix:
-        name = name[: MAX_FILENAME_LENGTH - 5] + file_type.extensions[0]
+    """Check a file, write it to private storage and record it on a chat or a record.
 
-    directory = _storage_root(storage_dir)
-    storage_name = _write_private(directory, data)
+    The file is written before this function's first statement, and deleted
+    again if the row is not committed. Chat uploads go through
+    ``chat_files.send_files`` instead, which also counts them against the quotas.
+    """
+    checked = check_file(filename, data, max_bytes=max_bytes)
+    storage_name = attachment_storage.write_file(checked.data, storage_dir)
     try:
-        attachment = Attachment(
-            public_id=secrets.token_urlsafe(24),
+        attachment = record_attachment(
+            session,
+            checked=checked,
+            storage_name=storage_name,
             interaction_id=interaction_id,
             record_id=record_id,
-            filename=name,
-            content_type=file_type.content_type,
-            size=len(data),
-            storage_name=storage_name,
             uploaded_by_kind=uploaded_by_kind,
             uploaded_by_user_id=uploaded_by_user_id,
         )
-        session.add(attachment)
-        session.flush()
-        audit.record(
-            session,
-            action="attachment.uploaded",
-            actor_kind=uploaded_by_kind,
-            actor_id=uploaded_by_user_id,
-            target_kind=target_kind,
-            target_id=target_id,
-            attachment_id=attachment.id,
-            filename=name,
-            content_type=file_type.content_type,
-            size=len(data),
-        )
         session.commit()
     except BaseException:
-        (directory / storage_name).unlink(missing_ok=True)
+        attachment_storage.discard(storage_name, storage_dir)
         raise
     return attachment
 
@@ -192,7 +235,7 @@ def open_attachment(
     attachment = session.exec(select(Attachment).where(Attachment.public_id == public_id)).first()
     if attachment is None:
         raise NotFound("That file does not exist.")
-    path = _storage_root(storage_dir) / attachment.storage_name
+    path = attachment_storage.storage_root(storage_dir) / attachment.storage_name
     if not path.is_file():
         raise NotFound("That file is no longer available.")
     return attachment, path
@@ -269,13 +312,11 @@ def copy_to_record(
     """
     if session.get(SupportRecord, record_id) is None:
         raise NotFound("That case or incident does not exist.")
-    directory = _storage_root(storage_dir)
     written: list[str] = []
     copies: list[Attachment] = []
     try:
         for original in list_attachments(session, interaction_id=interaction_id):
-            data = (directory / original.storage_name).read_bytes()
-            storage_name = _write_private(directory, data)
+            storage_name = attachment_storage.copy_file(original.storage_name, storage_dir)
             written.append(storage_name)
             copies.append(
                 Attachment(
@@ -290,6 +331,7 @@ def copy_to_record(
                 )
             )
         if copies:
+            attachment_storage.sync_folder(storage_dir)
             session.add_all(copies)
             session.flush()
             audit.record(
@@ -304,7 +346,7 @@ def copy_to_record(
         session.commit()
     except BaseException:
         for storage_name in written:
-            (directory / storage_name).unlink(missing_ok=True)
+            attachment_storage.discard(storage_name, storage_dir)
         raise
     return copies
 
@@ -408,39 +450,3 @@ def upload_too_large() -> str:
 def _megabytes(size: int) -> str:
     """Megabytes rounded up to a tenth, so a file just over the limit never reads as equal to it."""
     return f"{math.ceil(size * 10 / MEGABYTE) / 10:g}"
-
-
-def _storage_root(storage_dir: Path | None) -> Path:
-    """The attachment folder, refusing one the web server would publish."""
-    directory = (storage_dir or settings().attachment_dir).resolve()
-    for root in {PROJECT_ROOT, Path.cwd()}:
-        for public in (root / "assets", root / ".web"):
-            if directory.is_relative_to(public.resolve()):
-                raise RuntimeError(
-                    f"The attachment folder {directory} is inside {public}, which is served "
-                    "to anyone; set AW_ATTACHMENT_DIR to a private folder."
-                )
-    return directory
-
-
-def _write_private(directory: Path, data: bytes) -> str:
-    """Write ``data`` under a new random name readable only by us; durable once this returns."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    storage_name = secrets.token_hex(16)
-    path = directory / storage_name
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    try:
-        with os.fdopen(os.open(path, flags, 0o600), "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    if hasattr(os, "O_DIRECTORY"):
-        directory_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(directory_fd)
-        finally:
-            os.close(directory_fd)
-    return storage_name

@@ -21,19 +21,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Row, bindparam, update
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from agent_workspace.models import AuthSession, LoginAttempt, Queue, QueueMember, Role, User, utcnow
-from agent_workspace.services import audit
+from agent_workspace.models import AuthSession, ClientConnection, Queue, QueueMember, Role, User, utcnow
+from agent_workspace.services import audit, lockout
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
+from agent_workspace.services.text import clean_text
 
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 8
-# Failed logins allowed in LOGIN_WINDOW before further attempts are refused.
-MAX_FAILED_PER_USER = 5
-MAX_FAILED_PER_ADDRESS = 20
-LOGIN_WINDOW = timedelta(minutes=5)
 TICKET_LIFETIME = timedelta(seconds=60)
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
 
@@ -86,7 +83,11 @@ def hash_token(token: str) -> str:
 
 
 def roles_of(user: User | Row) -> frozenset[str]:
-    return frozenset(r for r in user.roles.split(",") if r)
+    return roles_of_text(user.roles)
+
+
+def roles_of_text(roles: str) -> frozenset[str]:
+    return frozenset(r for r in roles.split(",") if r)
 
 
 def _validate_roles(roles: list[str] | tuple[str, ...]) -> str:
@@ -132,7 +133,7 @@ def create_user(
         queue_ids.append(queue.id)
     user = User(
         username=username,
-        display_name=(display_name or username).strip()[:120],
+        display_name=clean_text(display_name or username, field="The display name", limit=120, single_line=True),
         email=email.strip(),
         password_hash=hash_password(password),
         roles=role_text,
@@ -147,50 +148,60 @@ def create_user(
     return user
 
 
-def _recent_failures(session: Session, *, username: str, client_address: str) -> tuple[int, int]:
-    since = utcnow() - LOGIN_WINDOW
-    per_user = session.exec(
-        select(func.count()).where(LoginAttempt.username == username, LoginAttempt.at >= since)
-    ).one()
-    per_address = 0
-    if client_address:
-        per_address = session.exec(
-            select(func.count()).where(
-                LoginAttempt.client_address == client_address, LoginAttempt.at >= since
-            )
-        ).one()
-    return per_user, per_address
+@dataclass(frozen=True)
+class LoginCheck:
+    """What the read step of a login found, for the password check and the write step."""
+
+    username: str
+    client_address: str
+    user_id: int | None  # None: no such user (the dummy hash is checked instead)
+    password_hash: str
 
 
-def login(
-    session: Session,
-    *,
-    username: str,
-    password: str,
-    client_address: str = "",
-    session_hours: int = 12,
-) -> tuple[str, Principal]:
-    """Check the credentials and open a session. Returns (one-time ticket, principal).
+def begin_login(session: Session, *, username: str, client_address: str) -> LoginCheck:
+    """The read step of a login: refuse a client that must wait, else find the account.
 
-    Refuses with one message for unknown user and wrong password alike, and
-    refuses outright while the user or the address has too many recent failures.
+    Only reads, so it runs in a read transaction; the slow password check
+    (``password_matches``) runs after it with no transaction open.
     """
-    username = username.strip().lower()[:64]
-    client_address = client_address[:64]
-    per_user, per_address = _recent_failures(session, username=username, client_address=client_address)
-    if per_user >= MAX_FAILED_PER_USER or per_address >= MAX_FAILED_PER_ADDRESS:
-        raise Forbidden("Too many failed attempts. Wait a few minutes and try again.")
+    username = username.strip().lower()[: lockout.USERNAME_CHARS]
+    client_address = lockout.client_key(client_address)
+    lockout.refuse_if_waiting(lockout.recent_failures(session, username=username, client_address=client_address))
     user = session.exec(select(User).where(User.username == username)).first()
+    return LoginCheck(
+        username=username,
+        client_address=client_address,
+        user_id=user.id if user and user.active else None,
+        password_hash=user.password_hash if user and user.active else _DUMMY_HASH,
+    )
+
+
+def password_matches(check: LoginCheck, password: str) -> bool:
+    """The argon2 check (tens of milliseconds of CPU): never inside a transaction.
+    An unknown or inactive user is checked against a dummy hash, so both take as long."""
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-        ok = user is not None and user.active
+        _hasher.verify(check.password_hash, password)
     except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok:
-        session.add(LoginAttempt(username=username, client_address=client_address))
-        audit.record(session, action="login.failed", actor_kind="anonymous", username=username)
+        return False
+    return check.user_id is not None
+
+
+def finish_login(session: Session, *, check: LoginCheck, ok: bool, session_hours: int = 12) -> tuple[str, Principal]:
+    """The write step of a login: record the failure, or open a session and return
+    (one-time ticket, principal). One message for unknown user and wrong password.
+
+    The wait is checked again here: attempts that were checked at the same time
+    as this one may have failed since, and their verdicts come first.
+    """
+    refusal = lockout.refusal(lockout.recent_failures(session, username=check.username, client_address=check.client_address))
+    user = session.get(User, check.user_id) if ok and refusal is None else None
+    if user is None or not user.active or user.password_hash != check.password_hash:
+        # A refused attempt counts like a failure whatever the password, so its answer reveals nothing.
+        lockout.record_failure(session, username=check.username, client_address=check.client_address)
+        audit.record(session, action="login.failed", actor_kind="anonymous", username=check.username)
         session.commit()
-        raise ValidationError("Wrong username or password.")
+        raise refusal or ValidationError("Wrong username or password.")
+    lockout.forget_failures(session, username=check.username, client_address=check.client_address)
     ticket = secrets.token_urlsafe(32)
     session.add(
         AuthSession(
@@ -203,6 +214,22 @@ def login(
     audit.record(session, action="login", actor_kind="agent", actor_id=user.id, target_kind="user", target_id=user.id)
     session.commit()
     return ticket, _principal(user)
+
+
+def login(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    client_address: str = "",
+    session_hours: int = 12,
+) -> tuple[str, Principal]:
+    """All three steps on one session, for the CLI and tests. The login page runs
+    them in separate transactions (``state.auth``) so that argon2 never holds the
+    SQLite write turn."""
+    check = begin_login(session, username=username, client_address=client_address)
+    session.commit()
+    return finish_login(session, check=check, ok=password_matches(check, password), session_hours=session_hours)
 
 
 def redeem_ticket(session: Session, *, ticket: str, client: Client, bind_address: bool = False) -> str:
@@ -309,26 +336,87 @@ def revoke_copied(session: Session, *, token: str, client: Client) -> bool:
     return True
 
 
-def logout(session: Session, *, token: str) -> None:
+# A tab of a user whose sessions ended, waiting for the app to clear and sign it
+# out (``realtime.sign_out_tabs``): no longer anyone's, so no change reaches it.
+SIGNED_OUT_TAB = "signed_out"
+
+
+def end_sessions(session: Session, *, user_id: int) -> list[str]:
+    """Revoke every live session of the user and unregister their tabs, in the
+    caller's transaction; returns the tabs' tokens. The tabs stay listed as
+    signed out until the app has cleared them, which works from any process
+    (the CLI included): every worker's sweep finds them in the database."""
+    now = utcnow()
+    session.execute(
+        update(AuthSession).where(col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None)).values(revoked_at=now)
+    )
+    tokens = list(session.exec(select(ClientConnection.token).where(ClientConnection.user_id == user_id)))
+    if tokens:
+        session.execute(
+            update(ClientConnection)
+            .where(col(ClientConnection.token).in_(tokens))
+            .values(kind=SIGNED_OUT_TAB, user_id=None, interaction_id=None, last_seen_at=now)
+        )
+    return tokens
+
+
+def logout(session: Session, *, token: str) -> list[str]:
+    """Sign the session's user out everywhere: every session, every tab (a tab of
+    another of their sessions would otherwise go on showing their chats). Returns
+    the tabs' tokens, for the app to clear at once."""
     auth = session.exec(select(AuthSession).where(AuthSession.token_hash == hash_token(token))).first()
-    if auth and auth.revoked_at is None:
-        auth.revoked_at = utcnow()
-        audit.record(session, action="logout", actor_kind="agent", actor_id=auth.user_id, target_kind="user", target_id=auth.user_id)
-        session.commit()
+    if auth is None or auth.revoked_at is not None:
+        return []
+    tokens = end_sessions(session, user_id=auth.user_id)
+    audit.record(session, action="logout", actor_kind="agent", actor_id=auth.user_id, target_kind="user", target_id=auth.user_id)
+    session.commit()
+    return tokens
 
 
-def set_password(session: Session, *, username: str, password: str) -> User:
-    """Change a password and revoke every open session of that user."""
-    _validate_password(password)
+def _user_named(session: Session, username: str) -> User:
     user = session.exec(select(User).where(User.username == username.strip().lower())).first()
     if user is None:
         raise NotFound(f"No user named {username!r}.")
+    return user
+
+
+def set_password(session: Session, *, username: str, password: str) -> User:
+    """Change a password and end every session and tab of that user."""
+    _validate_password(password)
+    user = _user_named(session, username)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
-    for auth in session.exec(
-        select(AuthSession).where(AuthSession.user_id == user.id, col(AuthSession.revoked_at).is_(None))
-    ):
-        auth.revoked_at = utcnow()
+    end_sessions(session, user_id=user.id)
     audit.record(session, action="user.password_changed", actor_kind="system", target_kind="user", target_id=user.id)
     session.commit()
     return user
+
+
+def deactivate(session: Session, *, username: str) -> list[str]:
+    """The account can no longer sign in; its sessions and tabs end now. Returns the tabs' tokens."""
+    user = _user_named(session, username)
+    if not user.active:
+        return []
+    user.active = False
+    tokens = end_sessions(session, user_id=user.id)
+    audit.record(session, action="user.deactivated", actor_kind="system", target_kind="user", target_id=user.id)
+    session.commit()
+    return tokens
+
+
+def set_roles(session: Session, *, username: str, roles: list[str] | tuple[str, ...]) -> list[str]:
+    """Give the user exactly ``roles``. Losing a role ends their sessions and tabs
+    (what those tabs hold came with it); only gaining one keeps them. Returns the
+    tabs' tokens."""
+    role_text = _validate_roles(list(roles))
+    user = _user_named(session, username)
+    removed = roles_of(user) - roles_of_text(role_text)
+    if role_text == user.roles:
+        return []
+    user.roles = role_text
+    tokens = end_sessions(session, user_id=user.id) if removed else []
+    audit.record(
+        session, action="user.roles_changed", actor_kind="system", target_kind="user", target_id=user.id, roles=role_text, removed=sorted(removed)
+    )
+    session.commit()
+    return tokens

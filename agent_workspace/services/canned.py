@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, or_, select
@@ -11,6 +12,12 @@ from agent_workspace.services import audit
 from agent_workspace.services.errors import NotFound, ValidationError
 
 PLACEHOLDERS = ("customer_first_name", "customer_name", "agent_name", "number")
+# A reply's pieces: doubled braces (literal ones, as str.format wrote them), a
+# plain placeholder, or any other brace. Only plain names from the list are
+# placeholders: no format spec, conversion, attribute or index (``str.format``
+# would run those, and never runs here).
+_PIECE = re.compile(r"\{\{|\}\}|\{(" + "|".join(PLACEHOLDERS) + r")\}|[{}]")
+_LITERAL = {"{{": "{", "}}": "}"}
 
 
 @dataclass(frozen=True)
@@ -30,10 +37,7 @@ def create(session: Session, *, title: str, body: str, queue_id: int | None, cre
         raise ValidationError("The reply has 1-2,000 characters.")
     if queue_id is not None and session.get(Queue, queue_id) is None:
         raise ValidationError("Choose a queue, or all queues.")
-    try:
-        body.format(**{name: "" for name in PLACEHOLDERS})
-    except (KeyError, IndexError, ValueError):
-        raise ValidationError(f"Unknown placeholder; use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}.") from None
+    _check_placeholders(body)
     response = CannedResponse(title=title, body=body, queue_id=queue_id, created_by_id=created_by_id)
     session.add(response)
     session.flush()
@@ -59,13 +63,28 @@ def list_all(session: Session) -> list[tuple[CannedResponse, str]]:
     return [(response, name or "All queues") for response, name in rows]
 
 
+def _check_placeholders(body: str) -> None:
+    """Refuse a reply with a brace that is neither a listed placeholder nor doubled."""
+    for piece in _PIECE.finditer(body):
+        if piece.group() in ("{", "}"):
+            start = piece.start()
+            end = body.find("}", start, start + 40)
+            shown = body[start : end + 1 if end >= 0 else start + 40]
+            names = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+            raise ValidationError(f"Unknown placeholder {shown!r}: use only {names} (write {{{{ or }}}} for a brace).")
+
+
 def fill(body: str, *, customer_name: str, agent_name: str, number: str) -> str:
-    return body.format(
-        customer_first_name=customer_name.split()[0] if customer_name.split() else customer_name,
-        customer_name=customer_name,
-        agent_name=agent_name,
-        number=number,
-    )
+    """The reply with its placeholders filled in, in one pass: a value is put in
+    as it is (a name holding "{number}" stays that text). A stored reply saved
+    before placeholders were checked shows any other brace as written."""
+    values = {
+        "customer_first_name": customer_name.split()[0] if customer_name.split() else customer_name,
+        "customer_name": customer_name,
+        "agent_name": agent_name,
+        "number": number,
+    }
+    return _PIECE.sub(lambda m: values[m.group(1)] if m.group(1) else _LITERAL.get(m.group(), m.group()), body)
 
 
 def quick_actions(session: Session, *, interaction_id: int, user_id: int, typed: str) -> list[QuickAction]:

@@ -16,7 +16,6 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from agent_workspace.config import settings
 from agent_workspace.models import (
     OPEN_STATES,
     CloseReason,
@@ -29,9 +28,10 @@ from agent_workspace.models import (
     User,
     utcnow,
 )
-from agent_workspace.services import attachments, audit, availability, routing
+from agent_workspace.services import audit, availability, routing
 from agent_workspace.services import email as mail
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
+from agent_workspace.services.text import check_sizes, clean_text, strip_invisible
 from agent_workspace.services.events import (
     AgentChanged,
     Change,
@@ -45,12 +45,12 @@ from agent_workspace.services.transcripts import transcript_text
 MAX_MESSAGE_LENGTH = 4000
 MAX_QUESTION_LENGTH = 1000
 MAX_NAME_LENGTH = 120
+MAX_COMMENT_LENGTH = 1000
 TYPING_SECONDS = 4
 # Pages debounce keystrokes by up to 1.5 s before they report typing.
 TYPING_AFTER_SEND_GRACE = timedelta(seconds=2)
 EMAIL_PATTERN = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
-# Public-page rate limits: chats started per client address (AW_CHATS_PER_ADDRESS), messages per chat.
-CHAT_RATE_WINDOW = timedelta(minutes=10)
+# Messages stored per chat (the public page's budgets count attempts per tab and address).
 MAX_CUSTOMER_MESSAGES_PER_WINDOW = 10
 MESSAGE_RATE_WINDOW = timedelta(seconds=10)
 # At most this many messages per read; the next read goes on from the page's new cursor.
@@ -70,16 +70,6 @@ def validate_email(email: str) -> str:
     if len(email) > mail.ADDRESS_MAX or not EMAIL_PATTERN.match(email) or not mail.is_address(email):
         raise ValidationError("Enter a valid email address, like name@example.com.")
     return email
-
-
-def _clean_text(text: str, *, field: str, limit: int) -> str:
-    text = text.replace("\r\n", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or not (ord(ch) < 32 or 127 <= ord(ch) < 160)).strip()
-    if not text:
-        raise ValidationError(f"{field} cannot be empty.")
-    if len(text) > limit:
-        raise ValidationError(f"{field} is too long: {len(text):,} characters (limit {limit:,}).")
-    return text
 
 
 def start_chat(
@@ -121,23 +111,17 @@ def new_request(
     session: Session, *, name: str, email: str, queue_id: int, text: str, field: str, limit: int, client_address: str
 ) -> tuple[Customer, Queue, str]:
     """Who asks what of which queue, from the public page (a chat or a message
-    left): refused by size before any clean-up, counted against the address's
-    budget, validated; the customer is added to the session (no commit)."""
-    for value, label, most in ((name, "Your name", MAX_NAME_LENGTH), (email, "Your email", 254), (text, field, limit)):
-        if not isinstance(value, str):
-            raise ValidationError(f"{label} must be text.")
-        if len(value) > most:
-            raise ValidationError(f"{label} is too long: {len(value):,} characters (limit {most:,}).")
-    client_address = client_address[:64]
-    if client_address and _chats_started_from(session, client_address) >= settings().chats_per_address:
-        raise ValidationError("Slow down: too many requests came from your network. Try again in a few minutes.")
-    name = _clean_text(name, field="Your name", limit=MAX_NAME_LENGTH)
+    left): refused by size before any clean-up, validated; the customer is added
+    to the session (no commit). The public page spends the address's budget
+    (``budgets.Budget.REQUEST``) before it calls this."""
+    check_sizes({"Your name": (name, MAX_NAME_LENGTH), "Your email": (email, 254), field: (text, limit)})
+    name = clean_text(name, field="Your name", limit=MAX_NAME_LENGTH, single_line=True)
     email = validate_email(email)
-    text = _clean_text(text, field=field, limit=limit)
+    text = clean_text(text, field=field, limit=limit)
     queue = session.get(Queue, queue_id) if isinstance(queue_id, int) and not isinstance(queue_id, bool) else None
     if queue is None or not queue.active:
         raise ValidationError("Choose what you need help with from the list.")
-    customer = Customer(name=name, email=email, client_address=client_address)
+    customer = Customer(name=name, email=email, client_address=client_address[:64])
     session.add(customer)
     session.flush()
     return customer, queue, text
@@ -151,13 +135,6 @@ def _acknowledgement(name: str, queue_name: str, outlook: availability.Outlook |
             "You can keep waiting or leave a message, and we'll reply by email."
         )
     return f"Thanks, {name}. Your request to {queue_name} is in the queue: an agent will be with you shortly."
-
-
-def _chats_started_from(session: Session, client_address: str) -> int:
-    since = utcnow() - CHAT_RATE_WINDOW
-    return session.exec(
-        select(func.count()).where(Customer.client_address == client_address, Customer.created_at >= since)
-    ).one()
 
 
 def _recent_customer_messages(session: Session, interaction_id: int) -> int:
@@ -222,7 +199,7 @@ def post_message(
     """
     if not CLIENT_ID_PATTERN.match(client_id or ""):
         raise ValidationError("The message has no valid client id.")
-    body = _clean_text(body, field="The message", limit=MAX_MESSAGE_LENGTH)
+    body = clean_text(body, field="The message", limit=MAX_MESSAGE_LENGTH)
     chat = _lock_chat(session, interaction_id, sender_user_id=sender_user_id)
     try:
         sender_name = _sender_name(session, chat, interaction_id, sender_kind, sender_user_id)
@@ -300,35 +277,6 @@ def _stored_message(session: Session, interaction_id: int, client_id: str) -> Me
     return session.exec(
         select(Message).where(Message.interaction_id == interaction_id, Message.client_id == client_id)
     ).first()
-
-
-def send_attachment(
-    session: Session,
-    *,
-    interaction_id: int,
-    sender_kind: SenderKind,
-    filename: str,
-    data: bytes,
-    sender_user_id: int | None = None,
-) -> tuple[Message, list[Change]]:
-    """Store a file (checked by content and size) and post it in the chat as a message."""
-    stored = attachments.store_attachment(
-        session,
-        interaction_id=interaction_id,
-        filename=filename,
-        data=data,
-        uploaded_by_kind=sender_kind,
-        uploaded_by_user_id=sender_user_id,
-    )
-    return post_message(
-        session,
-        interaction_id=interaction_id,
-        sender_kind=sender_kind,
-        sender_user_id=sender_user_id,
-        body=f"Sent a file: {stored.filename}",
-        client_id=f"att-{stored.public_id[:40]}",
-        attachment_id=stored.id,
-    )
 
 
 def system_message(session: Session, *, interaction_id: int, body: str) -> Message:
@@ -500,6 +448,8 @@ def update_details(
 
 def rate(session: Session, *, interaction_id: int, rating: int, comment: str = "") -> None:
     """The customer's post-chat survey: once, after the chat ended."""
+    check_sizes({"The comment": (comment, MAX_COMMENT_LENGTH)})
+    comment = strip_invisible(comment).strip()
     item = session.get(Interaction, interaction_id)
     if item is None:
         raise NotFound("That chat does not exist.")
@@ -509,9 +459,6 @@ def rate(session: Session, *, interaction_id: int, rating: int, comment: str = "
         raise Conflict("Thanks, you already rated this chat.")
     if rating not in (1, 2, 3, 4, 5):
         raise ValidationError("Choose a rating from 1 to 5.")
-    comment = comment.strip()
-    if len(comment) > 1000:
-        raise ValidationError("Keep the comment under 1,000 characters.")
     item.rating = rating
     item.rating_comment = comment
     audit.record(session, action="interaction.rated", actor_kind="customer", target_kind="interaction", target_id=item.id, rating=rating)

@@ -1,9 +1,11 @@
-"""Email to customers: compose, send over SMTP, and keep every message in an outbox.
+"""Email to customers: compose, queue in the outbox, deliver over SMTP.
 
-Every email is first written to ``outgoing_email``, so nothing is ever silently
-dropped: without SMTP configured it stays "queued" (and ``retry_queued`` sends
-it later), and a delivery error marks it "failed" with the reason instead of
-raising at the agent.
+Sending an email writes one ``outgoing_email`` row, queued, in a short
+transaction, and returns: no request ever waits for a mail server. A delivery
+worker (``agent_workspace.mailer``, one per backend process) claims due rows
+(``services.outbox``), talks SMTP with no transaction open, and records the
+server's answer; a failed attempt is retried with backoff. The outbox is the
+record: without SMTP configured rows stay queued until it is.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import re
 import smtplib
 import ssl
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from sqlmodel import Session, select
 
 from agent_workspace.config import Settings, settings
-from agent_workspace.models import Customer, Interaction, OutgoingEmail, SupportRecord, utcnow
+from agent_workspace.models import Customer, EmailStatus, Interaction, OutgoingEmail, SupportRecord
 from agent_workspace.services import audit
 from agent_workspace.services.errors import NotFound, ValidationError
 from agent_workspace.services.transcripts import transcript_text
@@ -29,6 +32,9 @@ ADDRESS_MAX = 254
 SUBJECT_MAX = 200
 BODY_MAX = 50_000
 ERROR_MAX = 1000
+# After the first attempt fails, the next ones wait this long; then the email has failed for good.
+RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 
 # Deliberately plain: an ASCII local part and a dotted hostname. It refuses
 # the exotic forms RFC 5322 allows (quoted parts, comments, several
@@ -87,13 +93,13 @@ def send_email(
     body: str,
     created_by_id: int | None,
     include_transcript: bool = False,
-    smtp: SmtpSettings | None = None,
     record_id: int | None = None,
+    resolves_record: bool = False,
 ) -> OutgoingEmail:
-    """Write the email to the outbox and, if SMTP is configured, deliver it now.
+    """Queue the email in the outbox (committed) for the delivery worker; returns the queued row.
 
-    Raises ``ValidationError`` (and writes nothing) for bad input; a delivery
-    problem is never raised: the returned row says "failed" and why.
+    Raises ``ValidationError`` (and writes nothing) for bad input. Delivery
+    problems are the worker's: the row says what happened.
     """
     to_address, subject, body = _validated(to_address, subject, body)
     if interaction_id is not None:
@@ -105,8 +111,6 @@ def send_email(
             raise ValidationError("A transcript can only be included for a chat.")
         transcript = transcript_text(session, interaction_id=interaction_id)
         body = f"{body}\n\n-- Chat transcript --\n\n{transcript}\n"
-    smtp = smtp or SmtpSettings.from_settings()
-
     outgoing = OutgoingEmail(
         interaction_id=interaction_id,
         record_id=record_id,
@@ -114,19 +118,13 @@ def send_email(
         subject=subject,
         body=body,
         created_by_id=created_by_id,
+        message_id=make_msgid(domain=settings().mail_from.rpartition("@")[2] or "agent-workspace.local"),
+        resolves_record=resolves_record,
     )
     session.add(outgoing)
-    if not smtp.configured:
-        session.flush()
-        _audit_outcome(session, outgoing)
-        session.commit()
-        return outgoing
-
-    # Commit the queued row before talking to the server: the outbox survives a
-    # crash mid-send, and no database lock is held for the SMTP round trip.
-    message = _build_message(outgoing, smtp)
+    session.flush()
+    audit_outcome(session, outgoing)
     session.commit()
-    _deliver_and_record(session, outgoing, message, smtp)
     return outgoing
 
 
@@ -141,26 +139,19 @@ def list_emails(session: Session, *, interaction_id: int) -> list[OutgoingEmail]
     )
 
 
-def retry_queued(session: Session, *, smtp: SmtpSettings) -> list[OutgoingEmail]:
-    """Deliver everything still queued, oldest first; returns the rows tried.
-
-    For when SMTP has just been configured. Each row is committed on its own
-    so one bad address does not hold back the rest.
-    """
-    if not smtp.configured:
-        return []
-    queued = list(
-        session.exec(
-            select(OutgoingEmail)
-            .where(OutgoingEmail.status == "queued")
-            .order_by(OutgoingEmail.id)
-        ).all()
-    )
-    messages = [_build_message(outgoing, smtp) for outgoing in queued]
-    session.commit()  # end the read so no lock is held while sending
-    for outgoing, message in zip(queued, messages):
-        _deliver_and_record(session, outgoing, message, smtp)
-    return queued
+def delivery_text(outgoing: OutgoingEmail, *, configured: bool) -> str:
+    """What the agent is told about an email: only "sent" means the mail server took it."""
+    if outgoing.status == EmailStatus.SENT:
+        return "sent"
+    if outgoing.status == EmailStatus.FAILED:
+        return f"failed: {outgoing.error}"
+    if outgoing.status == EmailStatus.SENDING:
+        return "sending"
+    if not configured:
+        return "queued, not sent: no mail server is configured"
+    if outgoing.attempts and outgoing.next_attempt_at is not None:
+        return f"not sent yet, retrying at {outgoing.next_attempt_at:%H:%M} UTC: {outgoing.error}"
+    return "queued"
 
 
 def is_address(text: str) -> bool:
@@ -197,37 +188,35 @@ def _get_interaction(session: Session, interaction_id: int) -> Interaction:
     return interaction
 
 
-def _build_message(outgoing: OutgoingEmail, smtp: SmtpSettings) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = smtp.mail_from
-    message["To"] = outgoing.to_address
-    message["Subject"] = outgoing.subject
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(domain=smtp.mail_from.rpartition("@")[2] or None)
-    message.set_content(outgoing.body)
-    return message
+@dataclass(frozen=True)
+class Delivery:
+    """A claimed email, as the worker needs it with no session open; ``attempt`` names the claim."""
+
+    email_id: int
+    to_address: str
+    subject: str
+    body: str
+    message_id: str
+    attempt: int
 
 
-def _deliver_and_record(
-    session: Session, outgoing: OutgoingEmail, message: EmailMessage, smtp: SmtpSettings
-) -> None:
-    error = _deliver(message, smtp)
-    if error is None:
-        outgoing.status = "sent"
-        outgoing.sent_at = utcnow()
-        outgoing.error = ""
-    else:
-        outgoing.status = "failed"
-        outgoing.error = error[:ERROR_MAX]
-    session.add(outgoing)
-    _audit_outcome(session, outgoing)
-    session.commit()
+@dataclass(frozen=True)
+class Outcome:
+    """The server's answer: ``error`` None when it took the email; ``permanent`` when retrying cannot help."""
+
+    error: str | None = None
+    permanent: bool = False
 
 
-def _deliver(message: EmailMessage, smtp: SmtpSettings) -> str | None:
-    """Send one message; the error text on failure, ``None`` on success."""
+def next_attempt_at(attempts: int, now: datetime) -> datetime | None:
+    """When to try again after ``attempts`` failed attempts; None: give up."""
+    return now + RETRY_DELAYS[attempts - 1] if attempts < MAX_ATTEMPTS else None
+
+
+def deliver(delivery: Delivery, smtp: SmtpSettings) -> Outcome:
+    """The SMTP conversation for one email: slow, so never inside a transaction."""
     if smtp.tls not in TLS_MODES:
-        return f"Unknown SMTP TLS mode “{smtp.tls}” (use one of: {', '.join(TLS_MODES)})."
+        return Outcome(f"Unknown SMTP TLS mode “{smtp.tls}” (use one of: {', '.join(TLS_MODES)}).")
     try:
         if smtp.tls == "ssl":
             connection = smtplib.SMTP_SSL(
@@ -243,13 +232,36 @@ def _deliver(message: EmailMessage, smtp: SmtpSettings) -> str | None:
                 connection.starttls(context=ssl.create_default_context())
             if smtp.user:
                 connection.login(smtp.user, smtp.password)
-            connection.send_message(message)
+            connection.send_message(_build_message(delivery, smtp))
+    except smtplib.SMTPRecipientsRefused as error:
+        answers = error.recipients.values()
+        text = "; ".join(f"{code} {_text(reply)}" for code, reply in answers)
+        return Outcome(f"Recipient refused: {text}"[:ERROR_MAX], permanent=all(code >= 500 for code, _ in answers))
+    except smtplib.SMTPDataError as error:
+        return Outcome(f"Message refused: {error.smtp_code} {_text(error.smtp_error)}"[:ERROR_MAX], permanent=error.smtp_code >= 500)
+    except smtplib.SMTPResponseException as error:  # the server's or our configuration: worth retrying
+        return Outcome(f"{type(error).__name__}: {error.smtp_code} {_text(error.smtp_error)}"[:ERROR_MAX])
     except (smtplib.SMTPException, OSError) as error:
-        return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    return None
+        return Outcome((f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)[:ERROR_MAX])
+    return Outcome()
 
 
-def _audit_outcome(session: Session, outgoing: OutgoingEmail) -> None:
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _build_message(delivery: Delivery, smtp: SmtpSettings) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = smtp.mail_from
+    message["To"] = delivery.to_address
+    message["Subject"] = delivery.subject
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = delivery.message_id or make_msgid(domain=smtp.mail_from.rpartition("@")[2] or None)
+    message.set_content(delivery.body)
+    return message
+
+
+def audit_outcome(session: Session, outgoing: OutgoingEmail) -> None:
     """Logged on the chat or the record the email belongs to: it shows in that one's history."""
     if outgoing.interaction_id is not None:
         target_kind, target_id = "interaction", outgoing.interaction_id

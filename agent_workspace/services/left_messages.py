@@ -5,9 +5,9 @@ queue is closed. The message becomes a case (``RecordSource.LEFT_MESSAGE``) in
 that queue; the customer gets a confirmation when SMTP is configured, and the
 queue's agents see the case in their workspace and reply by email.
 
-``send_confirmation`` and ``reply`` talk to the mail server after their
-commit: run them with ``state.common.call_mailing`` (outside this process's
-SQLite write turn, on the mail threads), or every writer waits for SMTP.
+``send_confirmation`` and ``reply`` only queue their email in the outbox; the
+delivery worker sends it (``services.outbox``), and a reply that resolves its
+case resolves it when the email is delivered.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from agent_workspace.models import (
     Customer,
+    EmailStatus,
     Interaction,
     Message,
     OutgoingEmail,
@@ -68,7 +69,8 @@ class LeftMessage:
 
 @dataclass(frozen=True)
 class LeftMessageData:
-    """One open left message as the agents' list shows it; ``replies_*``: agents' emails for it by outcome."""
+    """One open left message as the agents' list shows it; ``replies_*``: agents' emails for it by outcome
+    (``replies_queued`` includes those being sent); ``retry_at``: the next attempt of a reply that failed once."""
 
     record_id: int
     number: str
@@ -82,14 +84,15 @@ class LeftMessageData:
     replies_sent: int
     replies_queued: int
     replies_failed: int
+    retry_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Reply:
-    """What ``reply`` did: the outbox row, and whether the case is resolved (only once the email went out)."""
+    """What ``reply`` did: the queued outbox row, and whether its delivery will resolve the case."""
 
     email: OutgoingEmail
-    resolved: bool
+    resolves_on_delivery: bool
 
 
 def leave_message(
@@ -176,10 +179,9 @@ def _chat_copy(session: Session, chat: Interaction) -> str:
 CONFIRMATIONS_PER_ADDRESS_PER_DAY = 3
 
 
-def send_confirmation(
-    session: Session, *, record_id: int, smtp: SmtpSettings | None = None
-) -> OutgoingEmail | None:
-    """Tell the customer their message arrived; ``None`` (nothing written) without SMTP.
+def send_confirmation(session: Session, *, record_id: int, mail_configured: bool | None = None) -> OutgoingEmail | None:
+    """Queue the customer's confirmation that their message arrived; ``None`` (nothing written) without SMTP
+    (``mail_configured`` None: as the settings say).
 
     The address is the visitor's word, not proven theirs, so the email carries
     no text they chose (no name, no quote: else anyone could mail anything from
@@ -188,8 +190,7 @@ def send_confirmation(
     confirmation would only pile up in the outbox and reach the customer hours
     later, when it no longer confirms anything.
     """
-    smtp = smtp or SmtpSettings.from_settings()
-    if not smtp.configured:
+    if not (SmtpSettings.from_settings().configured if mail_configured is None else mail_configured):
         return None
     record, customer = _left_message(session, record_id)
     since = utcnow() - timedelta(days=1)
@@ -219,7 +220,6 @@ def send_confirmation(
         subject=f"We received your message ({record.number})",
         body=body,
         created_by_id=None,
-        smtp=smtp,
     )
 
 
@@ -228,7 +228,13 @@ def open_left_messages(session: Session, *, queue_ids: Collection[int], limit: i
     if not queue_ids:
         return []
     rows = session.exec(
-        select(SupportRecord, Queue.name, Customer.name, Customer.email, _replies("sent"), _replies("queued"), _replies("failed"))
+        select(
+            SupportRecord, Queue.name, Customer.name, Customer.email,
+            _replies(func.count(col(OutgoingEmail.id)), EmailStatus.SENT),
+            _replies(func.count(col(OutgoingEmail.id)), EmailStatus.QUEUED, EmailStatus.SENDING),
+            _replies(func.count(col(OutgoingEmail.id)), EmailStatus.FAILED),
+            _replies(func.min(col(OutgoingEmail.next_attempt_at)), EmailStatus.QUEUED, retried=True),
+        )
         .join(Queue, col(Queue.id) == col(SupportRecord.queue_id))
         .join(Customer, col(Customer.id) == col(SupportRecord.customer_id))
         .where(
@@ -253,19 +259,22 @@ def open_left_messages(session: Session, *, queue_ids: Collection[int], limit: i
             replies_sent=sent,
             replies_queued=queued,
             replies_failed=failed,
+            retry_at=retry_at,
         )
-        for record, queue_name, customer_name, customer_email, sent, queued, failed in rows
+        for record, queue_name, customer_name, customer_email, sent, queued, failed, retry_at in rows
     ]
 
 
-def _replies(status: str):
-    """How many of the record's agent emails are in ``status``: only "sent" ones reached the customer."""
+def _replies(aggregate, *statuses: EmailStatus, retried: bool = False):
+    """``aggregate`` over the record's agent emails in ``statuses`` (only "sent" ones reached the
+    customer); ``retried``: only those that failed an attempt already."""
     return (
-        select(func.count(col(OutgoingEmail.id)))
+        select(aggregate)
         .where(
             col(OutgoingEmail.record_id) == col(SupportRecord.id),
             col(OutgoingEmail.created_by_id).is_not(None),
-            col(OutgoingEmail.status) == status,
+            col(OutgoingEmail.status).in_(statuses),
+            *([col(OutgoingEmail.attempts) > 0] if retried else []),
         )
         .correlate(SupportRecord)
         .scalar_subquery()
@@ -280,15 +289,14 @@ def reply(
     subject: str,
     body: str,
     resolve: bool = False,
-    smtp: SmtpSettings | None = None,
 ) -> Reply:
-    """An agent of the message's queue answers by email; the case moves on with the email's commit.
+    """An agent of the message's queue answers by email; the case moves on with the queued email.
 
     Only members of the record's queue may reply (anyone else is told it does
-    not exist). In progress, its audit row and the outbox row commit together
-    before the mail server is contacted; bad input writes nothing. ``resolve``
-    takes effect only once the email is delivered: a queued or failed reply
-    never reached the customer, so the case stays open.
+    not exist). In progress, its audit row and the outbox row commit together;
+    bad input writes nothing. ``resolve`` takes effect when the delivery worker
+    delivers the email (``resolve_answered``): a reply still queued, or failed,
+    never reached the customer, so the case stays open meanwhile.
     """
     _refuse_oversized(subject, field="The subject", limit=mail.SUBJECT_MAX)
     _refuse_oversized(body, field="The message", limit=mail.BODY_MAX)
@@ -320,21 +328,20 @@ def reply(
             subject=subject,
             body=body,
             created_by_id=user_id,
-            smtp=smtp,
+            resolves_record=bool(resolve),
         )
     except Exception:
         session.rollback()  # the state change and its audit row go with the refused email
         raise
-    resolved = resolve and outgoing.status == "sent" and _resolve_replied(session, record.id, user_id=user_id, outgoing=outgoing)
-    return Reply(email=outgoing, resolved=resolved)
+    return Reply(email=outgoing, resolves_on_delivery=bool(resolve))
 
 
-def _resolve_replied(session: Session, record_id: int, *, user_id: int, outgoing: OutgoingEmail) -> bool:
-    """After the SMTP conversation, in a short transaction of its own: resolve the answered case.
-    Re-read under lock, as another agent may have finished it meanwhile (then False)."""
+def resolve_answered(session: Session, *, record_id: int, user_id: int, outgoing: OutgoingEmail) -> bool:
+    """The reply that resolves its case was delivered: resolve it, in the caller's transaction
+    (the one recording the delivery). Re-read under lock: another agent may have finished it
+    meanwhile, and their decision stands (then False)."""
     record = session.get(SupportRecord, record_id, with_for_update=True, populate_existing=True)
     if record is None or record.state in records.FINISHED_STATES:
-        session.commit()  # ends the read (and the lock)
         return False
     previous = record.state
     record.state = RecordState.RESOLVED
@@ -352,7 +359,6 @@ def _resolve_replied(session: Session, record_id: int, *, user_id: int, outgoing
         state=[previous, record.state],
         email_id=outgoing.id,
     )
-    session.commit()
     return True
 
 

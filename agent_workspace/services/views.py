@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+import hashlib
+import re
+import secrets
 from datetime import datetime
 
 from sqlalchemy import bindparam
@@ -50,7 +53,7 @@ class RecordData:
 class EmailData:
     to_address: str
     subject: str
-    status: str
+    status: str  # as the agent is told it (``email.delivery_text``)
     created_at: datetime
 
 
@@ -171,6 +174,34 @@ def _records(session: Session, interaction_id: int) -> list[RecordData]:
     ]
 
 
+UNVERIFIED = "unverified"
+_BROWSER_KEY = re.compile(r"^[A-Za-z0-9_-]{32}$")
+
+
+def new_browser_key() -> str:
+    """A customer browser's random id, kept in its cookie (``CustomerChatState.browser_key``)."""
+    return secrets.token_urlsafe(24)
+
+
+def browser_hash(key: str) -> str | None:
+    """What a chat stores of its browser's id: its SHA-256 (None for anything not an id we issue)."""
+    return hashlib.sha256(key.encode()).hexdigest() if _BROWSER_KEY.match(key) else None
+
+
+def same_browser(browser_hash: str | None, other: str | None) -> bool:
+    """Two chats came from one browser (its random cookie id): the only sign that the
+    person is the same, since anyone can type anyone's email."""
+    return browser_hash is not None and browser_hash == other
+
+
+def earlier_line(number: str | None, summary: str, at: datetime, *, verified: bool) -> str:
+    """An earlier chat with the same typed email: what it was about only if it came
+    from this chat's browser (``verified``), else just its number and date, marked unverified."""
+    if verified:
+        return f"{number} · {summary[:60]} · {at:%Y-%m-%d}"
+    return f"{number} · {at:%Y-%m-%d} · {UNVERIFIED}"
+
+
 def interaction_data(session: Session, item: Interaction, *, after_id: int | None = 0, with_work: bool = False) -> InteractionData:
     """One chat with the messages after ``after_id`` (None: no messages).
 
@@ -181,7 +212,7 @@ def interaction_data(session: Session, item: Interaction, *, after_id: int | Non
     agent = session.get(User, item.agent_id) if item.agent_id else None
     earlier = list(
         session.exec(
-            select(Interaction.number, Interaction.short_description, Interaction.requested_at)
+            select(Interaction.number, Interaction.short_description, Interaction.requested_at, Interaction.browser_hash)
             .join(Customer, col(Customer.id) == col(Interaction.customer_id))
             .where(Customer.email == customer.email, Interaction.id != item.id)
             .order_by(col(Interaction.requested_at).desc())
@@ -217,11 +248,12 @@ def interaction_data(session: Session, item: Interaction, *, after_id: int | Non
         agent_typing=is_typing(item.agent_typing_at),
         agent_name=agent.display_name if agent else "",
         transfer_note=item.transfer_note,
-        earlier_interactions=[f"{n} · {d[:60]} · {r:%Y-%m-%d}" for n, d, r in earlier],
+        earlier_interactions=[earlier_line(number, summary, at, verified=same_browser(item.browser_hash, browser)) for number, summary, at, browser in earlier],
         new_messages=messages,
         records=_records(session, item.id) if with_work else [],
         emails=[
-            EmailData(e.to_address, e.subject, e.status, e.created_at)
+            EmailData(e.to_address, e.subject, email.delivery_text(e, configured=mail_configured), e.created_at)
+            for mail_configured in [email.SmtpSettings.from_settings().configured]
             for e in email.list_emails(session, interaction_id=item.id)
         ]
         if with_work

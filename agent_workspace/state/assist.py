@@ -79,7 +79,7 @@ def _hit(hit: knowledge.SearchHit) -> AssistHit:
     )
 
 
-@access(Access.WORKSPACE)
+@access(Access.WORKSPACE, owner=WorkspaceState)
 class AssistState(rx.State):
     interaction_id: int = 0
     query: str = ""

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import reflex as rx
 
 from agent_workspace.config import settings
 from agent_workspace.models import Role
 from agent_workspace.security import Access, access, current_principal
-from agent_workspace.services import auth
+from agent_workspace.services import auth, budgets, lockout
+from agent_workspace.services.budgets import Budget
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.state.common import call
+from agent_workspace.services.text import check_sizes
+from agent_workspace.state.common import call, read
 
 
 def full_page_load(path: str) -> rx.event.EventSpec:
@@ -19,10 +23,11 @@ def full_page_load(path: str) -> rx.event.EventSpec:
     return rx.call_script(f"window.location.assign({json.dumps(path)})")
 
 
-@access(Access.PUBLIC)
+@access(Access.PUBLIC, private=True)  # sessions-end (issue 17): cleared for anyone but _uid
 class AuthState(rx.State):
     """Reveals only the caller's own name and roles, read from their session cookie."""
 
+    _uid: int = 0  # whose name this is
     checked: bool = False
     signed_in: bool = False
     display_name: str = ""
@@ -44,6 +49,7 @@ class AuthState(rx.State):
         self.display_name = principal.display_name if principal else ""
         self.username = principal.username if principal else ""
         self.roles = sorted(principal.roles) if principal else []
+        self._uid = principal.user_id if principal else 0
         self.checked = True
 
     @rx.event
@@ -55,14 +61,20 @@ class AuthState(rx.State):
         return None
 
 
-def _login(session, *, username: str, password: str, client_address: str) -> str:
-    ticket, _principal = auth.login(
-        session,
-        username=username,
-        password=password,
-        client_address=client_address,
-        session_hours=settings().session_hours,
-    )
+# argon2 takes tens of milliseconds of CPU per check: it runs on threads of its
+# own, never on the database threads and never inside a transaction, so a burst
+# of logins neither holds SQLite's write turn nor takes the threads chat writes need.
+HASHING_THREADS = 2
+PASSWORD_CHARS = 1000  # argon2 takes any length; the login form takes no more
+_HASHING = ThreadPoolExecutor(HASHING_THREADS, thread_name_prefix="aw-hash")
+
+
+async def sign_in(*, username: str, password: str, client_address: str) -> str:
+    """The three steps of a login (read, argon2 with no transaction open, write);
+    returns the one-time ticket the browser trades for its cookie."""
+    check = await read(auth.begin_login, username=username, client_address=client_address)
+    ok = await asyncio.get_running_loop().run_in_executor(_HASHING, auth.password_matches, check, password)
+    ticket, _principal = await call(auth.finish_login, check=check, ok=ok, session_hours=settings().session_hours)
     return ticket
 
 
@@ -80,15 +92,17 @@ class LoginState(rx.State):
 
     @rx.event
     async def login(self, form: dict):
+        """Every attempt first spends from the tab's and the address's login budget
+        and is sized; the backoff per (username, address) is services.lockout's."""
         self.busy = True
         yield
         try:
-            ticket = await call(
-                _login,
-                username=str(form.get("username", ""))[:200],
-                password=str(form.get("password", ""))[:1000],
-                client_address=self.router.session.client_ip,
-            )
+            session = self.router.session
+            await budgets.spend(Budget.LOGIN, token=session.client_token, address=session.client_ip)
+            form = form if isinstance(form, dict) else {}
+            username, password = form.get("username", ""), form.get("password", "")
+            check_sizes({"The username": (username, lockout.USERNAME_CHARS), "The password": (password, PASSWORD_CHARS)})
+            ticket = await sign_in(username=username, password=password, client_address=session.client_ip)
         except ServiceError as error:
             self.error = str(error)
             self.busy = False

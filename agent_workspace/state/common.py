@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TypeVar
 
-from agent_workspace.db import run_blocking, run_mailing, run_reading, session_scope
+from agent_workspace import mailer
+from agent_workspace.db import run_blocking, run_reading, session_scope
 
 T = TypeVar("T")
 
@@ -22,10 +25,11 @@ async def call(fn: Callable[..., T], /, **kwargs) -> T:
 
 
 async def call_mailing(fn: Callable[..., T], /, **kwargs) -> T:
-    """``call`` for a service that talks to the mail server after its commit, on
-    threads of its own and outside this process's SQLite write turn: else every
-    other writer (every chat message) would wait out the SMTP conversation."""
-    return await run_mailing(_run, fn, True, kwargs, False)
+    """``call`` for a service that queues an email: the delivery worker is woken
+    to send it now (the SMTP conversation is the worker's, never the caller's)."""
+    result = await run_blocking(_run, fn, True, kwargs)
+    mailer.wake()
+    return result
 
 
 async def read(fn: Callable[..., T], /, **kwargs) -> T:
@@ -61,3 +65,27 @@ def iso(at: datetime | None) -> str:
 def clock(at: datetime | None) -> str:
     return at.strftime("%H:%M") if at else ""
 
+
+# One tab's sends in one chat are stored in the order they were made: a send
+# runs without the tab's state lock (see ``WorkspaceState._post``), so it takes its
+# turn here first. A tab's events all reach the worker holding its socket, so
+# a lock in this process is enough.
+_send_turns: weakref.WeakValueDictionary[tuple[str, int], asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def send_turn(token: str, interaction_id: int) -> asyncio.Lock:
+    turn = _send_turns.get((token, interaction_id))
+    if turn is None:
+        turn = _send_turns[(token, interaction_id)] = asyncio.Lock()
+    return turn
+
+
+def row_id(value) -> int | None:
+    """A row id from the page, or None (anything else a client may send)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None

@@ -8,7 +8,6 @@ client, so a customer can only ever reach their own chat.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import uuid
 from enum import StrEnum
@@ -18,12 +17,16 @@ import reflex as rx
 from agent_workspace import realtime
 from agent_workspace.models import InteractionState, SenderKind
 from agent_workspace.api import CHAT_COOKIE
-from agent_workspace.config import settings
+from agent_workspace.config import public_site, settings
+from agent_workspace.db import run_blocking
 from agent_workspace.security import Access, access
-from agent_workspace.services import availability, conversations, left_messages, routing, views
+from agent_workspace.services import availability, chat_files, conversations, left_messages, routing, views
+from agent_workspace.services.budgets import Budget, OverBudget
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.services.events import Change, MessageData, MessagePosted, QueueChanged
+from agent_workspace.services.events import Change, MessageData, MessagePosted
+from agent_workspace.state import customer_limits
 from agent_workspace.state.common import assign_changed, call, call_mailing, plain, read
+from agent_workspace.state.customer_reads import PrefetchedPlace, newcomer_outlooks, prefetch_places
 from agent_workspace.state.outlook import OutlookView, outlook_view, valid_time_zone
 from agent_workspace.state.views import (
     MessageView,
@@ -36,8 +39,9 @@ from agent_workspace.state.views import (
 )
 
 REGISTER_SECONDS = 5 * 60  # re-register the tab well before the sweeper forgets it (15 min)
-OUTLOOK_CACHE_SECONDS = 2.0  # every visitor's form reads the same figures: one read per process per spell
-MAX_FIELD = {"name": conversations.MAX_NAME_LENGTH, "email": 254, "message": left_messages.MAX_MESSAGE_LENGTH}
+MAX_FIELD = {name: most for name, (_label, most) in customer_limits.LEAVE_FIELDS.items()}
+
+SECURE = public_site().secure_cookies  # the chat cookies travel only over https when the site is https
 
 
 class Phase(StrEnum):
@@ -49,28 +53,15 @@ class Phase(StrEnum):
     LEFT = "left"  # a message was left
 
 
-_outlooks: tuple[float, dict[int, availability.Outlook]] = (0.0, {})
-
-
-async def _newcomer_outlooks() -> dict[int, availability.Outlook]:
-    """Every queue's outlook for someone about to start a chat, read at most once
-    per ``OUTLOOK_CACHE_SECONDS`` in this process however many visitors look."""
-    global _outlooks
-    read_at, found = _outlooks
-    if time.monotonic() - read_at >= OUTLOOK_CACHE_SECONDS:
-        found = await read(availability.queue_outlooks)
-        _outlooks = (time.monotonic(), found)
-    return found
-
-
 def _resume(session, *, public_id: str, token: str) -> int:
     item = conversations.interaction_by_public_id(session, public_id)
     realtime.register_client(session, token=token, kind="customer", interaction_id=item.id)
     return item.id
 
 
-def _start(session, *, token: str, **form) -> conversations.StartedChat:
+def _start(session, *, token: str, browser_hash: str, **form) -> conversations.StartedChat:
     started = conversations.start_chat(session, **form)
+    started.interaction.browser_hash = browser_hash  # issue 17: earlier chats from this browser are shown in full
     realtime.register_client(session, token=token, kind="customer", interaction_id=started.interaction.id)
     return started
 
@@ -90,14 +81,18 @@ def _queue_options(session) -> list[list[str]]:
 @access(Access.PUBLIC)
 class CustomerChatState(rx.State):
     # Also read by /api/attachments to let the customer fetch their chat's files.
-    chat_key: str = rx.Cookie("", name=CHAT_COOKIE, path="/", max_age=7 * 24 * 3600, same_site="strict")
+    chat_key: str = rx.Cookie("", name=CHAT_COOKIE, path="/", max_age=7 * 24 * 3600, same_site="strict", secure=SECURE)
+    # issue 17: this browser's random id (services.views.browser_hash), the "same browser" sign.
+    browser_key: str = rx.Cookie("", name="aw_browser", path="/", max_age=365 * 24 * 3600, same_site="strict", secure=SECURE)
     _interaction_id: int = 0
     _last_registered: float = 0.0
+    _listed_at: float = 0.0  # wall clock when queue_options were read
     _read_at: float = 0.0  # wall clock (pushes may run in another process) when the chat was last read
     _heard_at: float = 0.0  # wall clock when a push or a read last reached this tab
     _customer: tuple[str, str] = ("", "")  # name and email of this tab's chat, for leaving a message
 
     _time_zone: str = "UTC"  # the visitor's, as their browser names it
+    _typing_at: float = 0.0  # wall clock of the last typing signal this tab stored
 
     loaded: bool = False
     queue_options: list[list[str]] = []
@@ -120,6 +115,7 @@ class CustomerChatState(rx.State):
     agent_typing: bool = False
     last_id: int = 0
     messages: list[MessageView] = []
+    send_error: str = ""  # why the last message was refused (it is not kept)
     transcript_url: str = ""
     upload_error: str = ""
     rated: bool = False
@@ -127,6 +123,7 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def on_load(self):
+        self._listed_at = time.time()
         self.queue_options = await read(_queue_options)
         if self.chat_key and not self._interaction_id:
             try:
@@ -164,7 +161,7 @@ class CustomerChatState(rx.State):
         if self.topic not in names:
             assign_changed(self, outlook=OutlookView())
             return
-        found = (await _newcomer_outlooks()).get(int(self.topic))
+        found = (await newcomer_outlooks(int(self.topic), self._listed_at)).get(int(self.topic))
         view = outlook_view(found, queue_name=names[self.topic], time_zone=self._time_zone, waiting=False)
         if view != self.outlook:
             self.outlook = view
@@ -185,7 +182,7 @@ class CustomerChatState(rx.State):
         """Re-read the chat after the page's cursor. A push that only carries the
         next messages of a live chat is applied without reading, and one that only
         moves the line while the customer waits takes the ``place`` read for all
-        waiting customers at once (``_prefetch_places``)."""
+        waiting customers at once (``prefetch_places``)."""
         if not self._interaction_id:
             return
         self._heard_at = time.time()
@@ -245,18 +242,24 @@ class CustomerChatState(rx.State):
     async def start_chat(self, form: dict):
         if self._interaction_id and self.phase not in (Phase.ENDED, Phase.LEFT):
             return
-        try:
-            queue_id = int(form.get("queue_id") or 0)
-        except (TypeError, ValueError):
-            queue_id = 0
+        try:  # refused before any work, and counted however it ends
+            await customer_limits.spend(self, Budget.REQUEST)
+            fields = customer_limits.form_fields(form, customer_limits.START_FIELDS)
+        except ServiceError as error:
+            self.form_error = str(error)
+            return
+        queue_id = int(fields["queue_id"]) if fields["queue_id"].isdecimal() else 0
+        if views.browser_hash(self.browser_key) is None:  # issue 17: first chat from this browser
+            self.browser_key = views.new_browser_key()
         try:
             started = await call(
                 _start,
                 token=self.router.session.client_token,
-                name=str(form.get("name", "")),
-                email=str(form.get("email", "")),
+                browser_hash=views.browser_hash(self.browser_key),
+                name=fields["name"],
+                email=fields["email"],
                 queue_id=queue_id,
-                question=str(form.get("question", "")),
+                question=fields["question"],
                 client_address=self.router.session.client_ip,
             )
         except ServiceError as error:
@@ -280,7 +283,15 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def send(self, form: dict):
-        body = str(form.get("body", "")).strip()
+        """A refused send (budget, size, too many unsent) is shown as an error and not kept."""
+        try:
+            await customer_limits.spend(self, Budget.SEND)
+            body = customer_limits.form_fields(form, customer_limits.SEND_FIELDS)["body"].strip()
+            customer_limits.check_room(plain(self.messages))
+        except ServiceError as error:
+            self.send_error = str(error)
+            return
+        assign_changed(self, send_error="")
         if not await self._chat() or not body:
             return
         message = MessageView(
@@ -298,6 +309,11 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def retry(self, client_id: str):
+        try:
+            await customer_limits.spend(self, Budget.SEND)
+        except ServiceError as error:
+            self.send_error = str(error)
+            return
         message = next((m for m in plain(self.messages) if m.client_id == client_id), None)
         if message is None or message.status != "failed":
             return
@@ -308,6 +324,16 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def typing(self):
+        """At most one signal per ``TYPING_SIGNAL_SECONDS`` is stored and pushed;
+        the rest are dropped here, before any other work."""
+        now = customer_limits.typing_due(self._typing_at)
+        if now is None:
+            return
+        try:
+            await customer_limits.spend(self, Budget.TYPING)
+        except OverBudget:
+            return
+        self._typing_at = now
         if not await self._chat():
             return
         changes = await call(
@@ -317,26 +343,29 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
-        """Customer attachments: validated by content and size on the server."""
+        """Customer attachments: counted against the chat's quotas before a byte
+        is read, then judged by content and size, stored and posted."""
         if not await self._chat() or self.phase == Phase.ENDED:
             return
-        problems, changes = [], []
-        for file in files:
-            data = await file.read()
-            try:
-                _message, posted = await call(
-                    conversations.send_attachment,
-                    interaction_id=self._interaction_id,
-                    sender_kind=SenderKind.CUSTOMER,
-                    filename=file.name or "file",
-                    data=data,
-                )
-                changes += posted
-            except ServiceError as error:
-                problems.append(f"{file.name}: {error}")
-        self.upload_error = " ".join(problems)
+        try:
+            await customer_limits.spend(self, Budget.UPLOAD)
+            await read(
+                chat_files.check_upload,
+                interaction_id=self._interaction_id,
+                sender_kind=SenderKind.CUSTOMER,
+                sizes=[file.size or 0 for file in files],
+            )
+        except ServiceError as error:
+            self.upload_error = str(error)
+            yield rx.clear_selected_files("customer-attachments")
+            return
+        incoming = [chat_files.IncomingFile(file.name or "file", await file.read()) for file in files]
+        sent = await run_blocking(
+            chat_files.send_files, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER, files=incoming
+        )
+        self.upload_error = " ".join(sent.problems)
         await self._refresh()
-        self._publish(changes)
+        self._publish(sent.changes)
         yield rx.clear_selected_files("customer-attachments")
 
     @rx.event
@@ -349,14 +378,17 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def rate(self, form: dict):
+        try:
+            await customer_limits.spend(self, Budget.RATE)
+            fields = customer_limits.form_fields(form, customer_limits.RATE_FIELDS)
+        except ServiceError as error:
+            self.rating_error = str(error)
+            return
         if not await self._chat():
             return
+        rating = int(fields["rating"]) if fields["rating"].isdecimal() else 0
         try:
-            rating = int(form.get("rating") or 0)
-        except (TypeError, ValueError):
-            rating = 0
-        try:
-            await call(conversations.rate, interaction_id=self._interaction_id, rating=rating, comment=str(form.get("comment", "")))
+            await call(conversations.rate, interaction_id=self._interaction_id, rating=rating, comment=fields["comment"])
         except ServiceError as error:
             self.rating_error = str(error)
             return
@@ -370,7 +402,7 @@ class CustomerChatState(rx.State):
         self.chat_key = ""
         self.phase = Phase.FORM
         self.keep_waiting, self.left_number, self.leave_error = False, "", ""
-        self.rated, self.rating_error = False, ""
+        self.rated, self.rating_error, self.send_error = False, "", ""
         self.messages, self.last_id, self.transcript_url = [], 0, ""
 
     # ------------------------------------------------------------ nobody there
@@ -412,11 +444,11 @@ class CustomerChatState(rx.State):
     async def leave_message(self, form: dict):
         if self.phase != Phase.LEAVE:
             return
-        form = form if isinstance(form, dict) else {}
-        fields = {name: form.get(name, "") if isinstance(form.get(name, ""), str) else "" for name in MAX_FIELD}
-        too_long = [name for name, value in fields.items() if len(value) > MAX_FIELD[name]]
-        if too_long:  # refused before any work
-            self.leave_error = f"The {too_long[0]} is too long (limit {MAX_FIELD[too_long[0]]:,} characters)."
+        try:  # refused before any work, and counted with the chats: the same budget
+            await customer_limits.spend(self, Budget.REQUEST)
+            fields = customer_limits.form_fields(form, customer_limits.LEAVE_FIELDS)
+        except ServiceError as error:
+            self.leave_error = str(error)
             return
         try:
             queue_id = int(self.topic or 0) if not self._interaction_id else 0
@@ -465,24 +497,4 @@ class CustomerChatState(rx.State):
             await self._refresh()
 
 
-@dataclasses.dataclass(frozen=True)
-class PrefetchedPlace:
-    """A waiting customer's place in line, read for a push before the tab's state
-    was locked; like the agents' inbox, it counts only if newer than the tab's own read."""
-
-    place: views.Place
-    read_at: float  # wall clock when the read began
-
-
-async def _prefetch_places(batch: dict[str, list[Change]]) -> dict[str, PrefetchedPlace]:
-    """For tabs that only heard their queue move, their places in line, read once
-    for all of them: every waiting customer's tab hears each change of their queue."""
-    tokens = [token for token, changes in batch.items() if all(isinstance(c, QueueChanged) for c in changes)]
-    if not tokens:
-        return {}
-    read_at = time.time()
-    found = await read(views.places_of_clients, tokens=tokens)
-    return {token: PrefetchedPlace(place, read_at) for token, place in found.items()}
-
-
-realtime.register_receiver("customer", CustomerChatState, "_refresh", prefetch=_prefetch_places)
+realtime.register_receiver("customer", CustomerChatState, "_refresh", prefetch=prefetch_places)

@@ -37,6 +37,7 @@ class LeftMessageView:
     replies_sent: int = 0
     replies_queued: int = 0
     replies_failed: int = 0
+    retry_at: str = ""  # ISO 8601: the next attempt of a reply that failed once
 
 
 def _open_for_agent(session, *, user_id: int) -> list[left_messages.LeftMessageData]:
@@ -56,6 +57,7 @@ def _view(data: left_messages.LeftMessageData) -> LeftMessageView:
         replies_sent=data.replies_sent,
         replies_queued=data.replies_queued,
         replies_failed=data.replies_failed,
+        retry_at=iso(data.retry_at),
     )
 
 
@@ -70,6 +72,7 @@ def _int(value) -> int:
 class LeftMessagesState(rx.State):
     """Open left messages of the agent's queues; the reply dialog for one of them."""
 
+    _uid: int = 0  # the agent whose list this is (security.py clears it for anyone else)
     _loaded_at: float = 0.0  # wall clock: a tick may reach another worker
     messages: list[LeftMessageView] = []
     reply_id: int = 0  # the message the dialog answers; the service checks the agent may
@@ -89,6 +92,7 @@ class LeftMessagesState(rx.State):
         return f"Re: your message {self.reply_number}"
 
     async def _reload(self, user_id: int) -> None:
+        self._uid = user_id
         self._loaded_at = time.time()
         found = await read(_open_for_agent, user_id=user_id)
         assign_changed(self, messages=[_view(data) for data in found])
@@ -126,7 +130,7 @@ class LeftMessagesState(rx.State):
 
     @rx.event(background=True)
     async def send_reply(self, form: dict):
-        """In the background: the tab's other events and pushes go on during the SMTP conversation."""
+        """Queues the reply; the delivery worker sends it, and the list (re-read on its tick) shows how it went."""
         subject, body = form.get("subject"), form.get("body")
         async with self:
             principal = await current_principal(self)
@@ -151,16 +155,9 @@ class LeftMessagesState(rx.State):
             if self.reply_id == record_id:
                 self.reply_id = 0
             await self._reload(principal.user_id)
-        sent = done.email
-        if sent.status == "sent":
-            resolved = f" {number} is resolved." if done.resolved else ""
-            yield rx.toast.success(f"Reply sent to {sent.to_address}.{resolved}")
-            return
-        # Not delivered: the customer has no answer yet, so the service left the case open.
-        if sent.status == "queued":
-            kept_open = f", so {number} stays open." if resolve else "."
-            yield rx.toast.info(f"Reply queued, not sent: no mail server is configured{kept_open}")
-        elif resolve:
-            yield rx.toast.error(f"The reply was not sent, so {number} stays open: {sent.error}")
+        # Not delivered yet: the customer has no answer, so the case resolves only when it is.
+        resolves = f" {number} is resolved when it is delivered." if done.resolves_on_delivery else ""
+        if not mail.SmtpSettings.from_settings().configured:
+            yield rx.toast.info(f"Reply queued, not sent: no mail server is configured.{resolves}")
         else:
-            yield rx.toast.error(f"The reply could not be sent: {sent.error}")
+            yield rx.toast.info(f"Reply to {done.email.to_address} queued for sending.{resolves}")

@@ -115,6 +115,7 @@ def _transcript(session, *, interaction_id: int) -> views.InteractionData:
 
 @access(Access.SUPERVISOR)
 class SupervisorState(rx.State):
+    _uid: int = 0  # the supervisor whose view this is (security.py clears it for anyone else)
     loaded: bool = False
     queues: list[QueueRow] = []
     agents: list[AgentRow] = []
@@ -130,10 +131,14 @@ class SupervisorState(rx.State):
     viewing_messages: list[MessageView] = []
 
     async def _supervisor(self) -> auth.Principal | None:
-        """The caller, if a supervisor: the middleware checked already; a handler that
-        changes something or shows a chat checks again, as close to the work as can be."""
+        """The caller, if a supervisor (the middleware's answer for this event): a
+        handler that reads or changes something asks, and the view is theirs."""
         principal = await current_principal(self)
-        return principal if principal is not None and principal.has(Role.SUPERVISOR) else None
+        if principal is None or not principal.has(Role.SUPERVISOR):
+            return None
+        if self._uid != principal.user_id:
+            self._uid = principal.user_id
+        return principal
 
     @rx.event
     async def load(self):
@@ -176,7 +181,8 @@ class SupervisorState(rx.State):
 
     @rx.event
     async def tick(self, _value: str = ""):
-        await self._refresh()
+        if await self._supervisor() is not None:
+            await self._refresh()
 
     @rx.event
     async def view_chat(self, interaction_id: int):

@@ -13,9 +13,10 @@ import time
 import reflex as rx
 
 from agent_workspace.config import settings
+from agent_workspace.db import run_blocking
 from agent_workspace.models import Interaction, SenderKind, SupportRecord
 from agent_workspace.security import Access, access
-from agent_workspace.services import canned, conversations, email, records, transfers
+from agent_workspace.services import canned, chat_files, conversations, email, records, transfers
 from agent_workspace.services.errors import NotFound, ServiceError
 from agent_workspace.state.common import call, call_mailing, read
 from agent_workspace.state.assist import AssistState
@@ -72,18 +73,6 @@ def _escalate(session, *, record_id: int, user_id: int, group: str, reason: str)
     return records.escalate(session, record_id=record_id, actor_id=user_id, group=group, reason=reason)
 
 
-def _attach(session, *, interaction_id: int, user_id: int, filename: str, data: bytes):
-    _check_mine(session, interaction_id=interaction_id, user_id=user_id)
-    return conversations.send_attachment(
-        session,
-        interaction_id=interaction_id,
-        sender_kind=SenderKind.AGENT,
-        sender_user_id=user_id,
-        filename=filename,
-        data=data,
-    )
-
-
 def fill_input(element_id: str, text: str) -> rx.event.EventSpec:
     """Put text in an uncontrolled input the way typing would (React sees the change) and focus it."""
     return rx.call_script(
@@ -107,7 +96,7 @@ class QuickActionView:
     text: str = ""
 
 
-@access(Access.WORKSPACE)
+@access(Access.WORKSPACE, owner=WorkspaceState)
 class ToolsState(rx.State):
     dialog: str = ""  # attach | transfer_queue | transfer_agent | email
     interaction_id: int = 0
@@ -220,36 +209,45 @@ class ToolsState(rx.State):
             return None
         self.dialog = ""
         await self._after([])
-        messages = {
-            "sent": ("success", "Email sent."),
-            "queued": ("info", "Email queued, not sent: no mail server is configured."),
-            "failed": ("error", f"Email could not be sent: {sent.error}"),
-        }
-        level, text = messages.get(sent.status, ("info", sent.status))
-        return getattr(rx.toast, level)(text)
+        # Queued, not yet sent: the chat's email list shows its delivery as the worker records it.
+        if not email.SmtpSettings.from_settings().configured:
+            return rx.toast.info("Email queued, not sent: no mail server is configured.")
+        return rx.toast.info(f"Email to {sent.to_address} queued for sending.")
 
     # ------------------------------------------------------------ attachments
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
+        """Files into the agent's own chat: refused before a byte is read if the
+        chat is not theirs or the upload has too many files, then judged, stored, posted."""
         user_id = await self._user_id()
+        try:
+            await read(
+                chat_files.check_upload,
+                interaction_id=self.interaction_id,
+                sender_kind=SenderKind.AGENT,
+                sender_user_id=user_id,
+                sizes=[file.size or 0 for file in files],
+            )
+        except ServiceError as error:
+            self.error = str(error)
+            yield rx.clear_selected_files("attachments")
+            return
         self.uploading = True
         yield
-        problems, changes = [], []
-        for file in files:
-            data = await file.read()
-            try:
-                _message, posted = await call(
-                    _attach, interaction_id=self.interaction_id, user_id=user_id, filename=file.name or "file", data=data
-                )
-                changes += posted
-            except ServiceError as error:
-                problems.append(f"{file.name}: {error}")
+        incoming = [chat_files.IncomingFile(file.name or "file", await file.read()) for file in files]
+        sent = await run_blocking(
+            chat_files.send_files,
+            interaction_id=self.interaction_id,
+            sender_kind=SenderKind.AGENT,
+            sender_user_id=user_id,
+            files=incoming,
+        )
         self.uploading = False
-        self.error = " ".join(problems)
-        if not problems:
+        self.error = " ".join(sent.problems)
+        if not sent.problems:
             self.dialog = ""
-        await self._after(changes)
+        await self._after(sent.changes)
         yield rx.clear_selected_files("attachments")
 
     # ------------------------------------------------------------ details
@@ -340,8 +338,11 @@ class ToolsState(rx.State):
             self.quick_actions = [QuickActionView(a.command, a.label, a.text) for a in found]
             return
         self.quick_for, self.quick_actions = 0, []
-        if text and time.monotonic() - self._typing_sent_at.get(interaction_id, 0.0) >= TYPING_SIGNAL_SECONDS:
-            self._typing_sent_at[interaction_id] = time.monotonic()
+        now = time.time()  # wall clock: a tab's events may run on any worker
+        if text and now - self._typing_sent_at.get(interaction_id, 0.0) >= TYPING_SIGNAL_SECONDS:
+            # Only chats that signalled within the spell are remembered: the dict stays small.
+            kept = {chat: at for chat, at in self._typing_sent_at.items() if now - at < TYPING_SIGNAL_SECONDS}
+            self._typing_sent_at = {**kept, interaction_id: now}
             try:
                 changes = await call(conversations.set_typing, interaction_id=interaction_id, sender_kind=SenderKind.AGENT, user_id=user_id)
             except ServiceError:

@@ -299,3 +299,12 @@ def transfer_offer_view(data: InteractionData) -> TransferOfferView:
         from_agent=data.agent_name,
         note=data.transfer_note,
     )
+
+
+def mark_customer_ended(tabs: list[ChatTab], interaction_ids: set[int]) -> list[ChatTab] | None:
+    """The customer left these chats: their tabs say so, and wait for the agent's
+    Close. The tabs to assign, or None when none of them changed."""
+    newly = [tab for tab in tabs if tab.interaction_id in interaction_ids and not tab.customer_ended]
+    for tab in newly:
+        tab.customer_ended = True
+    return list(tabs) if newly else None

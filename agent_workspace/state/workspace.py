@@ -5,20 +5,20 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-import weakref
 
 import reflex as rx
 
 from agent_workspace import realtime
 from agent_workspace.config import settings
 from agent_workspace.models import InteractionState, Presence, SenderKind
-from agent_workspace.security import Access, access, current_principal
+from agent_workspace.security import Access, access, clear_private_state, current_principal, hold_private
 from agent_workspace.services import conversations, routing, transfers, views
 from agent_workspace.services.notices import dismiss_notice, unseen_notices
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
-from agent_workspace.state.common import assign_changed, call, plain, read
+from agent_workspace.state.common import assign_changed, call, plain, read, row_id, send_turn
 from agent_workspace.state.inbox import PrefetchedInbox, accept_blocker, prefetch_inboxes
+from agent_workspace.state.live import LiveState, alert, fold_messages, forget_closed, update_urgency
 from agent_workspace.state.views import (
     ChatTab,
     InboxCardView,
@@ -26,6 +26,7 @@ from agent_workspace.state.views import (
     TransferOfferView,
     card_view,
     carried_messages,
+    mark_customer_ended,
     merge_messages,
     message_view,
     slow,
@@ -36,77 +37,12 @@ from agent_workspace.state.views import (
 
 ATTACHMENT_BASE = "/api/attachments"
 HEARTBEAT_SECONDS = 15
-WARNING_AFTER_SECONDS = 30
-CRITICAL_AFTER_SECONDS = 60
 PRESENCE_LABELS = {Presence.AVAILABLE: "Available", Presence.AWAY: "Away", Presence.OFFLINE: "Offline"}
 
 
 def _register_agent(session, *, token: str, user_id: int) -> None:
     realtime.register_client(session, token=token, kind="agent", user_id=user_id)
     routing.touch_agent(session, user_id=user_id)
-
-
-# One tab's sends in one chat are stored in the order they were made: a send
-# runs without the tab's state lock (see WorkspaceState._post), so it takes its
-# turn here first. A tab's events all reach the worker holding its socket, so
-# a lock in this process is enough.
-_send_turns: weakref.WeakValueDictionary[tuple[str, int], asyncio.Lock] = weakref.WeakValueDictionary()
-
-
-def _send_turn(token: str, interaction_id: int) -> asyncio.Lock:
-    turn = _send_turns.get((token, interaction_id))
-    if turn is None:
-        turn = _send_turns[(token, interaction_id)] = asyncio.Lock()
-    return turn
-
-
-def _int_or_none(value) -> int | None:
-    """A row id from the page, or None (anything else a client may send)."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**63 else None
-
-
-def _customer_waiting(messages: list[MessageView]) -> bool:
-    """The customer wrote after the agent's last message."""
-    for message in reversed(messages):
-        if message.sender_kind == SenderKind.AGENT:
-            return False
-        if message.sender_kind == SenderKind.CUSTOMER:
-            return True
-    return False
-
-
-@access(Access.WORKSPACE)
-class LiveState(rx.State):
-    """What changes on every message, kept in its own small state so a push
-    re-renders only the components that show it (Reflex re-renders every
-    consumer of a state class when any of its vars changes). Written by
-    WorkspaceState; its one handler is the sound switch."""
-
-    # Messages per open chat (key: interaction id).
-    conversations: dict[str, list[MessageView]] = {}
-    unread: dict[str, int] = {}
-    urgency: dict[str, str] = {}  # "" | warning | critical
-    typing_now: dict[str, bool] = {}
-    # Bumped on a new offer or customer message: the page beeps and, when hidden,
-    # shows a desktop notification, in the browser (pages/workspace.py, ``alerts``).
-    alert_seq: int = 0
-    alert_text: str = ""
-    sound_on: str = rx.LocalStorage("on", name="aw_sound")
-
-    @rx.event
-    def toggle_sound(self):
-        self.sound_on = "off" if self.sound_on == "on" else "on"
-
-
-def _alert(live: LiveState, text: str) -> None:
-    live.alert_seq += 1
-    live.alert_text = text
 
 
 @access(Access.WORKSPACE)
@@ -179,13 +115,16 @@ class WorkspaceState(rx.State):
         return None
 
     async def _me(self) -> int:
-        """The signed-in agent. After a server restart this state is new while the
-        page's queued events arrive before its on_load: learn the user again from
-        the session cookie and restore the view first."""
-        if not self._uid:
-            principal = await current_principal(self)
-            if principal is None:
-                return 0
+        """The signed-in agent of this event's cookie (0 if none). After a server
+        restart this state is new while the page's queued events arrive before its
+        on_load: learn the user again and restore the view first. A tab that holds
+        another user's view is cleared first: it is never acted on as theirs."""
+        principal = await current_principal(self)  # the middleware's, for this event
+        if principal is None:
+            return 0
+        if self._uid != principal.user_id:
+            if self._uid:  # another user's tab (the middleware clears such a tab first)
+                await clear_private_state(self)
             self._uid = principal.user_id
             await call(_register_agent, token=self.router.session.client_token, user_id=self._uid)
             await self._refresh()
@@ -205,12 +144,10 @@ class WorkspaceState(rx.State):
         snapshot = await read(
             views.agent_snapshot, user_id=self._uid, cursors=dict(self._cursors), known=known, reread=chats
         )
-        self.display_name = snapshot.display_name
-        self.presence = snapshot.presence
-        self.capacity = snapshot.capacity
-        self.active_chats = snapshot.active_chats
-        self.after_hours = snapshot.after_hours
-        self.queue_names = snapshot.queue_names
+        assign_changed(
+            self, display_name=snapshot.display_name, presence=snapshot.presence, capacity=snapshot.capacity,
+            active_chats=snapshot.active_chats, after_hours=snapshot.after_hours, queue_names=snapshot.queue_names,
+        )
         self._queue_ids = snapshot.queue_ids
         self._set_inbox([card_view(card) for card in snapshot.inbox], await self._live())
         self.transfer_offers = [transfer_offer_view(t) for t in snapshot.transfer_offers]
@@ -228,7 +165,7 @@ class WorkspaceState(rx.State):
         self._forget_closed(live, open_keys)
         for data in snapshot.open_interactions:
             self._apply_live(live, data.id, data.new_messages, data.customer_typing)
-        self._update_urgency(live)
+        update_urgency(live, self.tabs, self._waiting_since)
         if self.active_tab != "inbox" and self.active_tab not in open_keys:
             self.active_tab = "inbox"
 
@@ -242,29 +179,16 @@ class WorkspaceState(rx.State):
         return await self.get_state(LiveState)
 
     def _forget_closed(self, live: LiveState, open_keys: set[str]) -> None:
-        for name in ("conversations", "unread", "urgency", "typing_now"):
-            current = plain(getattr(live, name))
-            if set(current) - open_keys:
-                setattr(live, name, {k: v for k, v in current.items() if k in open_keys})
+        forget_closed(live, open_keys)
         self._cursors = {i: c for i, c in self._cursors.items() if str(i) in open_keys}
         self._waiting_since = {k: v for k, v in self._waiting_since.items() if k in open_keys}
 
     def _apply_live(self, live: LiveState, interaction_id: int, new: list, customer_typing: bool) -> None:
         """Fold new messages and the typing flag of one chat into the small per-chat vars."""
-        key = str(interaction_id)
-        if live.typing_now.get(key) != customer_typing:
-            live.typing_now = {**plain(live.typing_now), key: customer_typing}
-        if not new:
-            return
         views_ = [message_view(m, attachment_base=ATTACHMENT_BASE) for m in new]
-        conversations = plain(live.conversations)
-        live.conversations = {**conversations, key: merge_messages(conversations.get(key, []), views_)}
-        self._cursors[interaction_id] = max(self._cursors.get(interaction_id, 0), max(m.id for m in new))
-        arrived = [m for m in new if m.sender_kind == SenderKind.CUSTOMER]
-        if self.active_tab != key and arrived:
-            live.unread = {**plain(live.unread), key: live.unread.get(key, 0) + len(arrived)}
-        if arrived and self.loaded:
-            _alert(live, f"{arrived[-1].sender_name}: {arrived[-1].body[:120]}")
+        fold_messages(live, str(interaction_id), views_, customer_typing, shown=self.active_tab == str(interaction_id), alerting=self.loaded)
+        if new:
+            self._cursors[interaction_id] = max(self._cursors.get(interaction_id, 0), max(m.id for m in new))
 
     async def _on_changes(self, changes: list[Change], prefetched: PrefetchedInbox | None = None) -> None:
         """A push. Only what changed is re-read: this agent's own changes need the
@@ -299,20 +223,13 @@ class WorkspaceState(rx.State):
         for delta in deltas:
             if delta.interaction_id not in gone:
                 self._apply_live(live, delta.interaction_id, delta.new_messages, delta.customer_typing)
-        self._mark_ended({d.interaction_id for d in deltas if d.customer_ended})
+        ended = mark_customer_ended(plain(self.tabs), {d.interaction_id for d in deltas if d.customer_ended})
+        if ended:
+            self.tabs = ended
         if gone:  # closed or moved elsewhere: the header and the tabs, not every chat
             await self._refresh(chats=set())
         else:
-            self._update_urgency(live)
-
-    def _mark_ended(self, interaction_ids: set[int]) -> None:
-        """The customer left these chats: their tabs say so, and wait for the agent's Close."""
-        tabs = plain(self.tabs)
-        newly = [tab for tab in tabs if tab.interaction_id in interaction_ids and not tab.customer_ended]
-        for tab in newly:
-            tab.customer_ended = True
-        if newly:
-            self.tabs = list(tabs)
+            update_urgency(live, self.tabs, self._waiting_since)
 
     async def _refresh_inbox(self, prefetched: PrefetchedInbox | None = None) -> None:
         """Header counts and cards. A ``prefetched`` read counts only if it began after
@@ -332,32 +249,16 @@ class WorkspaceState(rx.State):
         offered_before = {c.interaction_id for c in self.inbox if c.offered_to_me}
         new_offers = [c for c in cards if c.offered_to_me and c.interaction_id not in offered_before]
         if new_offers and self.loaded:
-            _alert(live, f"New chat offered: {new_offers[0].customer_name} ({new_offers[0].queue_name})")
+            alert(live, f"New chat offered: {new_offers[0].customer_name} ({new_offers[0].queue_name})")
         if cards != self.inbox:
             self.inbox = cards
-
-    def _update_urgency(self, live: LiveState) -> None:
-        """Colour tabs whose customer has waited 30 s (warning) / 60 s (critical) for a reply."""
-        now = time.time()
-        urgency = {}
-        for tab in self.tabs:
-            key = str(tab.interaction_id)
-            waiting = not tab.customer_ended and _customer_waiting(live.conversations.get(key, []))
-            if not waiting:
-                self._waiting_since.pop(key, None)
-                urgency[key] = ""
-                continue
-            waited = now - self._waiting_since.setdefault(key, now)
-            urgency[key] = "critical" if waited >= CRITICAL_AFTER_SECONDS else "warning" if waited >= WARNING_AFTER_SECONDS else ""
-        if urgency != live.urgency:
-            live.urgency = urgency
 
     @rx.event
     async def tick(self, _value: str = ""):
         """Every few seconds: tab colours, and a heartbeat that keeps presence alive."""
         if not await self._me():
             return
-        self._update_urgency(await self._live())
+        update_urgency(await self._live(), self.tabs, self._waiting_since)
         if time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
             self._last_heartbeat = time.monotonic()
             await call(_register_agent, token=self.router.session.client_token, user_id=self._uid)
@@ -436,7 +337,7 @@ class WorkspaceState(rx.State):
             self.claim_delayed = False
             user_id = await self._me()
         claim = asyncio.ensure_future(
-            call(routing.accept, user_id=user_id, queue_id=int(queue_id), offer_id=_int_or_none(offer_id))
+            call(routing.accept, user_id=user_id, queue_id=int(queue_id), offer_id=row_id(offer_id))
         )
         try:
             try:
@@ -505,7 +406,7 @@ class WorkspaceState(rx.State):
             own = carried_messages(changes, interaction_id=interaction_id, cursor=self._cursors.get(interaction_id, 0))
             if own:  # nothing came in between: the cursor moves past our own message
                 self._cursors[interaction_id] = own[-1].id
-            self._update_urgency(await self._show(interaction_id, message))
+            update_urgency(await self._show(interaction_id, message), self.tabs, self._waiting_since)
 
     async def _show(self, interaction_id: int, message: MessageView) -> LiveState:
         """Put this tab's own message (new or changed) into its chat, if still open."""
@@ -518,12 +419,9 @@ class WorkspaceState(rx.State):
 
     @rx.event(background=True)
     async def send_message(self, form: dict):
-        try:
-            interaction_id = int(form.get("interaction_id", 0))
-        except (TypeError, ValueError):
-            interaction_id = 0
+        interaction_id = row_id(form.get("interaction_id")) or 0
         body = str(form.get("body", "")).strip()
-        async with _send_turn(self.router.session.client_token, interaction_id):
+        async with send_turn(self.router.session.client_token, interaction_id):
             async with self:
                 await self._me()
                 tab = self._tab(interaction_id)
@@ -544,7 +442,7 @@ class WorkspaceState(rx.State):
     @rx.event(background=True)
     async def retry_message(self, interaction_id: int, client_id: str):
         interaction_id = int(interaction_id)
-        async with _send_turn(self.router.session.client_token, interaction_id):
+        async with send_turn(self.router.session.client_token, interaction_id):
             async with self:
                 await self._me()
                 live = await self._live()
@@ -596,4 +494,5 @@ class WorkspaceState(rx.State):
         return rx.toast.success("Chat closed; transcript saved to the record." if save_history else "Chat ended; history not saved to the record.")
 
 
+hold_private(LiveState, owner=WorkspaceState)
 realtime.register_receiver("agent", WorkspaceState, "_on_changes", prefetch=prefetch_inboxes)

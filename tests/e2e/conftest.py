@@ -146,6 +146,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
         "AW_DELAYED_CLAIM_SECONDS": "1",
         "AW_ATTACHMENT_MAX_BYTES": str(ATTACHMENT_LIMIT),
         "AW_CHATS_PER_ADDRESS": "10000",  # every test customer comes from 127.0.0.1
+        "AW_FILES_PER_ADDRESS_HOUR": "10000",  # likewise (the per-chat quotas stay as shipped)
         "AW_SMTP_HOST": "127.0.0.1",
         "AW_SMTP_PORT": str(mailbox.port),
         "REFLEX_USE_SYSTEM_BUN": "1",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from agent_workspace import security
 from agent_workspace.models import (
     Attachment,
     AuditLog,
+    EmailStatus,
     ClientConnection,
     Interaction,
     Message,
@@ -29,7 +31,7 @@ from agent_workspace.models import (
     User,
 )
 from agent_workspace.security import Access, rule_for
-from agent_workspace.services import auth, conversations, email, left_messages, records, routing, transfers
+from agent_workspace.services import attachment_storage, attachments, auth, chat_files, conversations, email, left_messages, records, routing, transfers
 from agent_workspace.pages.kb_article import ArticlePageState
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.auth import AuthState, LoginState
@@ -280,7 +282,11 @@ def _victim(world, monkeypatch) -> Victim:
         routing.accept(session, user_id=owner.id, queue_id=queue.id)
         conversations.post_message(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, body=f"Secret message {mark}", client_id=f"cust-{mark}")
         conversations.post_message(session, interaction_id=chat.id, sender_kind=SenderKind.AGENT, sender_user_id=owner.id, body=f"Secret reply {mark}", client_id=f"owner-{mark}")
-        conversations.send_attachment(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, filename=f"secret-{mark}.txt", data=b"secret\n")
+        secret_file = attachments.check_file(f"secret-{mark}.txt", b"secret\n")
+        chat_files.share_file(
+            session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, checked=secret_file,
+            storage_name=attachment_storage.write_file(secret_file.data),
+        )
         record = records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=owner.id)
         sent = email.send_email(session, interaction_id=chat.id, to_address=f"victim-{mark}@example.com", subject=f"Secret subject {mark}", body="b", created_by_id=owner.id)
         transfers.to_agent(session, interaction_id=chat.id, user_id=owner.id, target_user_id=colleague.id, note=f"Secret note {mark}")
@@ -298,6 +304,24 @@ def _victim(world, monkeypatch) -> Victim:
             owner_client_id=f"owner-{mark}",
             secrets=(mark, chat.public_id, waiting.public_id, attachment.public_id, chat.number, record.number, left.number),
         )
+
+
+def _wait_for_outbox(world, victim: Victim, timeout: float = 15) -> None:
+    """The app's mail worker delivers the victim's email in the background; the
+    snapshot is taken once it has, so only the intruder could change the row."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with world.session() as session:
+            pending = session.exec(
+                select(OutgoingEmail.id).where(
+                    OutgoingEmail.interaction_id == victim.chat_id,
+                    col(OutgoingEmail.status).in_([EmailStatus.QUEUED, EmailStatus.SENDING]),
+                )
+            ).first()
+        if pending is None:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the victim's email was never delivered")
 
 
 def _victim_snapshot(world, victim: Victim, intruder_id: int) -> dict[str, object]:
@@ -431,6 +455,7 @@ def _wait_for_background_answer(client: EventClient, name: str, mark: int) -> No
 def test_an_agent_of_another_queue_can_do_nothing_to_someone_elses_chat(app_server, world, monkeypatch):
     """Every agent handler, aimed at a live chat of another queue: nothing of it changes or leaks."""
     victim = _victim(world, monkeypatch)
+    _wait_for_outbox(world, victim)
     intruder_queue = world.queue("Intruder")
     intruder_name, intruder_password = world.agent(queues=[intruder_queue])
     with world.session() as session:

@@ -19,14 +19,25 @@ USER_AGENT = "AgentWorkspace-SecurityTests/1.0"
 
 
 class EventClient:
-    def __init__(self, base_url: str, *, cookie: str | None = None, user_agent: str = USER_AGENT):
-        self.token = str(uuid.uuid4())
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        cookie: str | None = None,
+        user_agent: str = USER_AGENT,
+        headers: dict[str, str] | None = None,
+        origin: str | None = None,
+        token: str | None = None,
+    ):
+        """``headers``: extra handshake headers (X-Forwarded-For); ``origin``: the
+        Origin header (websocket-client sends the server's own by default)."""
+        self.token = token or str(uuid.uuid4())  # ``token``: another tab's, as whoever learnt it from its URL would
         self.deltas: list[dict] = []
         self.received: list[str] = []  # every update as it arrived, for checks on what leaked
         self._lock = threading.Lock()
-        self.sio = socketio.Client(reconnection=False)
+        self.sio = socketio.Client(reconnection=False, websocket_extra_options={"origin": origin} if origin else {})
         self.sio.on("event", self._on_event, namespace=NAMESPACE)
-        headers = {"User-Agent": user_agent}
+        headers = {"User-Agent": user_agent, **(headers or {})}
         if cookie:
             headers["Cookie"] = cookie
         self.sio.connect(

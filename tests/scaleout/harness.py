@@ -314,7 +314,7 @@ class WsClient:
         self.bytes_in = 0
         self.callback_errors = 0
 
-    async def connect(self, port: int, *, cookie: str | None = None, path: str = "/", host: str = "127.0.0.1", timeout: float = 15) -> WsClient:
+    async def connect(self, port: int, *, cookie: str | None = None, path: str = "/", host: str = "127.0.0.1", timeout: float = 15, bind: str | None = None) -> WsClient:
         from wsproto import ConnectionType, WSConnection
         from wsproto.events import Request
 
@@ -322,7 +322,8 @@ class WsClient:
             raise ValueError("this client only talks to 127.0.0.1")
         self.path = path
         self._ws = WSConnection(ConnectionType.CLIENT)
-        self._reader, self._writer = await asyncio.open_connection(host, port)
+        # ``bind``: a local address such as 127.0.0.2, so the server sees another client address.
+        self._reader, self._writer = await asyncio.open_connection(host, port, local_addr=(bind, 0) if bind else None)
         target = f"{NAMESPACE}/?EIO=4&transport=websocket&token={self.token}"
         headers = [("User-Agent", USER_AGENT)] + ([("Cookie", cookie)] if cookie else [])
         self._writer.write(self._ws.send(Request(host=f"{host}:{port}", target=target, extra_headers=headers)))

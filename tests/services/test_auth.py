@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from agent_workspace.models import AuditLog, AuthSession, LoginAttempt, QueueMember, Role, User, utcnow
 from agent_workspace.services import auth
-from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
+from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from tests.factories import BROWSER, make_queue
 from tests.services.helpers import count, fresh
 
@@ -78,6 +78,14 @@ def test_create_user_normalises_and_stores_roles_and_queues(session: Session) ->
     assert row.capacity == 20
     members = session.exec(select(QueueMember.queue_id).where(QueueMember.user_id == user.id)).all()
     assert members == [general.id]
+
+
+def test_a_display_name_loses_bidi_overrides_and_invisible_characters(session: Session) -> None:
+    """An agent's name shows to customers: it cannot reorder or hide text around it."""
+    user = auth.create_user(session, username="eve", password=PASSWORD, display_name="Eve\u202e  nimda\u200b\n")
+    assert fresh(session, User, user.id).display_name == "Eve nimda"
+    with pytest.raises(ValidationError):
+        auth.create_user(session, username="eve2", password=PASSWORD, display_name="x" * 121)
 
 
 def test_create_user_refuses_a_duplicate_username(session: Session, alice: User) -> None:
@@ -162,63 +170,6 @@ def test_an_inactive_user_cannot_log_in(session: Session, alice: User) -> None:
     assert count(session, AuthSession) == 0
 
 
-def test_rate_limit_per_username_after_five_failures(session: Session, alice: User) -> None:
-    for attempt in range(auth.MAX_FAILED_PER_USER):
-        with pytest.raises(ValidationError):
-            auth.login(session, username="alice" if attempt % 2 else "ALICE", password=f"wrong-{attempt}",
-                       client_address=f"10.0.0.{attempt}")
-
-    # Even the right password is refused now, from any address.
-    with pytest.raises(Forbidden, match="Too many failed attempts"):
-        auth.login(session, username="alice", password=PASSWORD, client_address="10.9.9.9")
-    assert count(session, AuthSession) == 0
-    # Another user is not affected.
-    auth.create_user(session, username="bob", password=PASSWORD)
-    auth.login(session, username="bob", password=PASSWORD)
-
-    # Failures older than the window stop counting.
-    session.execute(
-        update(LoginAttempt).values(at=utcnow() - auth.LOGIN_WINDOW - timedelta(seconds=1))
-    )
-    session.commit()
-    ticket, principal = auth.login(session, username="alice", password=PASSWORD)
-    assert principal.user_id == alice.id and ticket
-
-
-def test_four_failures_do_not_lock_the_account(session: Session, alice: User) -> None:
-    for _ in range(auth.MAX_FAILED_PER_USER - 1):
-        with pytest.raises(ValidationError):
-            auth.login(session, username="alice", password="wrong password")
-    ticket, _ = auth.login(session, username="alice", password=PASSWORD)
-    assert ticket
-
-
-def test_rate_limit_per_address(session: Session, alice: User) -> None:
-    address = "203.0.113.7"
-    # Spread over many usernames so that no single username hits its own limit.
-    for attempt in range(auth.MAX_FAILED_PER_ADDRESS):
-        with pytest.raises(ValidationError):
-            auth.login(session, username=f"guess{attempt % 5}x{attempt // 5}", password="nope-nope",
-                       client_address=address)
-
-    with pytest.raises(Forbidden):
-        auth.login(session, username="alice", password=PASSWORD, client_address=address)
-    # Another address (or none) still gets in.
-    assert auth.login(session, username="alice", password=PASSWORD, client_address="198.51.100.1")[0]
-    assert auth.login(session, username="alice", password=PASSWORD)[0]
-
-
-def test_rate_limit_per_address_holds_for_long_addresses(session: Session, alice: User) -> None:
-    """The attempt is stored with the address cut to 64 characters; the count must match it."""
-    address = "2001:0db8:85a3:0000:0000:8a2e:0370:7334%" + "interface-zone-name-x" * 2
-    assert len(address) > 64
-    for attempt in range(auth.MAX_FAILED_PER_ADDRESS):
-        with pytest.raises(ValidationError):
-            auth.login(session, username=f"guess{attempt}", password="nope-nope", client_address=address)
-    with pytest.raises(Forbidden):
-        auth.login(session, username="alice", password=PASSWORD, client_address=address)
-
-
 # ------------------------------------------------------------------ tickets and tokens
 
 
@@ -297,11 +248,11 @@ def test_logout_revokes_immediately(session: Session, alice: User) -> None:
     auth.logout(session, token=token)
 
     assert auth.principal_for_token(session, token, client=BROWSER) is None
-    assert auth.principal_for_token(session, other, client=BROWSER).user_id == alice.id  # only that session
+    assert auth.principal_for_token(session, other, client=BROWSER) is None  # issue 17: logout ends every session of the user
     auth.logout(session, token=token)  # twice: harmless
     auth.logout(session, token="never-issued")
     revoked = session.exec(select(AuthSession).where(col(AuthSession.revoked_at).is_not(None))).all()
-    assert len(revoked) == 1
+    assert len(revoked) == 2
 
 
 def test_set_password_revokes_every_session(session: Session, alice: User) -> None:

@@ -35,3 +35,35 @@ def test_bad_canned_responses_are_refused(session, title, body, message):
     with pytest.raises(ValidationError, match=message):
         canned.create(session, title=title, body=body, queue_id=None, created_by_id=boss.id)
     assert canned.list_all(session) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Hi {customer_name:>999999999}",  # a format spec: a billion spaces once filled
+        "Hi {customer_name!r}",  # a conversion
+        "Hi {customer_name.__class__}",  # attribute access
+        "Hi {number[0]}",  # index access
+        "Hi {0}",
+        "Hi {}",
+        "Hi { customer_name }",
+        "A lone } brace",
+    ],
+)
+def test_only_plain_listed_placeholders_are_accepted(session, body):
+    boss = make_user(session, username="sam")
+    with pytest.raises(ValidationError, match="Unknown placeholder .*use only \\{customer_first_name\\}"):
+        canned.create(session, title="Bad", body=body, queue_id=None, created_by_id=boss.id)
+    assert canned.list_all(session) == []
+
+
+def test_filling_never_formats(session):
+    """A value goes in as written, doubled braces are literal ones, and a reply
+    stored before the check (a format spec in it) shows as text, not formatted."""
+    filled = canned.fill(
+        "{{Dear}} {customer_name}, {customer_name:>999999999} {number}",
+        customer_name="Ann {number} {agent_name:>99}",
+        agent_name="Bo",
+        number="IMS0001001",
+    )
+    assert filled == "{Dear} Ann {number} {agent_name:>99}, {customer_name:>999999999} IMS0001001"

@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlmodel import Session, func, select
 
 from agent_workspace.models import (
+    AgentNotice,
     AuditLog,
     CloseReason,
     Customer,
@@ -21,15 +22,16 @@ from agent_workspace.models import (
     RecordSource,
     SenderKind,
     SupportRecord,
+    utcnow,
 )
 from agent_workspace.services import conversations, left_messages, records
-from agent_workspace.services.email import SmtpSettings
+from agent_workspace.services.email import MAX_ATTEMPTS, RETRY_DELAYS, SmtpSettings
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.events import QueueChanged
 from agent_workspace.services.left_messages import RecordState
 from tests.factories import make_customer, make_interaction, make_queue, make_user
 from tests.services.helpers import count, fresh
-from tests.services.test_email import Inbox, free_port
+from tests.services.test_email import Inbox, free_port, work
 
 NO_SMTP = SmtpSettings()
 
@@ -143,7 +145,7 @@ def test_oversized_input_is_refused_before_any_clean_up(session: Session, queue,
     def no_clean_up(*args, **kwargs):
         raise AssertionError("oversized input reached the clean-up")
 
-    monkeypatch.setattr(conversations, "_clean_text", no_clean_up)
+    monkeypatch.setattr(conversations, "clean_text", no_clean_up)
     monkeypatch.setattr(conversations, "validate_email", no_clean_up)
 
     with pytest.raises(ValidationError, match="too long"):
@@ -157,21 +159,6 @@ def test_the_limits_are_inclusive(session: Session, queue) -> None:
     assert len(fresh(session, SupportRecord, left.record_id).description) == 4000
 
 
-def test_messages_and_chats_share_one_budget_per_address(session: Session, queue, monkeypatch) -> None:
-    monkeypatch.setenv("AW_CHATS_PER_ADDRESS", "3")
-    address = "203.0.113.9"
-    conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hi", client_address=address)
-    leave(session, queue, client_address=address)
-    leave(session, queue, client_address=address)
-
-    with pytest.raises(ValidationError, match="Slow down"):
-        leave(session, queue, client_address=address)
-    with pytest.raises(ValidationError, match="Slow down"):
-        conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hi", client_address=address)
-    leave(session, queue, client_address="198.51.100.1")  # another address is not affected
-    assert written(session)["SupportRecord"] == 3
-
-
 # ---------------------------------------------------------------- the confirmation
 
 
@@ -179,7 +166,7 @@ def test_no_confirmation_without_smtp(session: Session, queue) -> None:
     left = leave(session, queue)
     before = written(session)
 
-    assert left_messages.send_confirmation(session, record_id=left.record_id, smtp=NO_SMTP) is None
+    assert left_messages.send_confirmation(session, record_id=left.record_id, mail_configured=False) is None
     assert written(session) == before
 
 
@@ -188,9 +175,11 @@ def test_the_confirmation_carries_no_text_the_visitor_chose(session: Session, qu
     inbox, smtp = smtp_server
     left = leave(session, queue)
 
-    outgoing = left_messages.send_confirmation(session, record_id=left.record_id, smtp=smtp)
+    outgoing = left_messages.send_confirmation(session, record_id=left.record_id, mail_configured=True)
+    assert outgoing.status == "queued"
+    work(session, smtp)
 
-    assert outgoing.status == "sent"
+    assert fresh(session, OutgoingEmail, outgoing.id).status == "sent"
     assert (outgoing.record_id, outgoing.interaction_id, outgoing.created_by_id) == (left.record_id, None, None)
     [message] = inbox.messages()
     assert message["To"] == "ada@example.com"
@@ -199,15 +188,18 @@ def test_the_confirmation_carries_no_text_the_visitor_chose(session: Session, qu
     assert "My invoice is wrong" not in body and "Ada" not in body
     assert left.number in body and "Billing" in body
     activity = records.record_activity(session, record_id=left.record_id)
-    assert [(a["actor"], a["action"]) for a in activity] == [("Customer", "record.created"), ("System", "email.sent")]
+    assert [(a["actor"], a["action"]) for a in activity] == [
+        ("Customer", "record.created"), ("System", "email.queued"), ("System", "email.sent")
+    ]
 
 
 def test_one_address_gets_at_most_three_confirmations_a_day(session: Session, queue, smtp_server) -> None:
     inbox, smtp = smtp_server
     sent = [  # the same address, however it is capitalised
-        left_messages.send_confirmation(session, record_id=leave(session, queue, email=address).record_id, smtp=smtp)
+        left_messages.send_confirmation(session, record_id=leave(session, queue, email=address).record_id, mail_configured=True)
         for address in ("ada@example.com", "Ada@example.com", "ada@EXAMPLE.com", "ADA@example.com", "ada@example.com")
     ]
+    work(session, smtp)
     assert [email is not None for email in sent] == [True, True, True, False, False]
     assert len(inbox.messages()) == left_messages.CONFIRMATIONS_PER_ADDRESS_PER_DAY
 
@@ -218,7 +210,8 @@ def test_only_a_left_message_gets_a_confirmation(session: Session, queue, smtp_s
     record = records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=make_user(session).id)
 
     with pytest.raises(NotFound):
-        left_messages.send_confirmation(session, record_id=record.id, smtp=smtp)
+        left_messages.send_confirmation(session, record_id=record.id, mail_configured=True)
+    work(session, smtp)
     assert inbox.envelopes == []
 
 
@@ -232,7 +225,8 @@ def test_the_list_shows_the_open_messages_of_the_given_queues_oldest_first(sessi
     elsewhere = leave(session, other_queue, name="Elsewhere")
     second = leave(session, queue, name="Second", message="Where is my refund?")
     done = leave(session, queue, name="Done")
-    left_messages.reply(session, record_id=done.record_id, user_id=agent.id, subject="Sorted", body="Done.", resolve=True, smtp=smtp)
+    left_messages.reply(session, record_id=done.record_id, user_id=agent.id, subject="Sorted", body="Done.", resolve=True)
+    work(session, smtp)
     chat = make_interaction(session, queue=queue, customer=make_customer(session))
     records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=agent.id)
 
@@ -242,7 +236,7 @@ def test_the_list_shows_the_open_messages_of_the_given_queues_oldest_first(sessi
     latest = found[1]
     assert (latest.number, latest.queue_id, latest.queue_name) == (second.number, queue.id, "Billing")
     assert (latest.customer_name, latest.customer_email, latest.message) == ("Second", "ada@example.com", "Where is my refund?")
-    assert (latest.state, latest.replies_sent, latest.replies_queued, latest.replies_failed) == ("new", 0, 0, 0)
+    assert (latest.state, latest.replies_sent, latest.replies_queued, latest.replies_failed, latest.retry_at) == ("new", 0, 0, 0, None)
     assert [m.record_id for m in left_messages.open_left_messages(session, queue_ids=[other_queue.id])] == [elsewhere.record_id]
     assert left_messages.open_left_messages(session, queue_ids=[]) == []
     assert len(left_messages.open_left_messages(session, queue_ids=[queue.id, other_queue.id], limit=2)) == 2
@@ -251,7 +245,7 @@ def test_the_list_shows_the_open_messages_of_the_given_queues_oldest_first(sessi
 def test_the_list_is_one_statement_however_many_messages(session: Session, queue, agent) -> None:
     for n in range(5):
         left = leave(session, queue, name=f"Customer {n}")
-        left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Hi", body="On it.", smtp=NO_SMTP)
+        left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Hi", body="On it.")
     queue_id = queue.id
     session.expire_all()
     statements = []
@@ -275,12 +269,16 @@ def test_a_member_replies_by_email_and_the_case_moves_on(session: Session, queue
     left = leave(session, queue)
 
     done = left_messages.reply(
-        session, record_id=left.record_id, user_id=agent.id, subject=f"Re: your message {left.number}", body="We fixed the invoice.", smtp=smtp
+        session, record_id=left.record_id, user_id=agent.id, subject=f"Re: your message {left.number}", body="We fixed the invoice."
     )
 
     outgoing = done.email
-    assert (outgoing.status, done.resolved) == ("sent", False)
+    assert (outgoing.status, done.resolves_on_delivery) == ("queued", False)
     assert (outgoing.record_id, outgoing.created_by_id, outgoing.to_address) == (left.record_id, agent.id, "ada@example.com")
+    assert fresh(session, SupportRecord, left.record_id).state == RecordState.IN_PROGRESS  # with the queued email
+    [listed] = left_messages.open_left_messages(session, queue_ids=[queue.id])
+    assert (listed.replies_sent, listed.replies_queued, listed.replies_failed) == (0, 1, 0)
+    work(session, smtp)
     [message] = inbox.messages()
     assert message["To"] == "ada@example.com"
     assert message["Subject"] == f"Re: your message {left.number}"
@@ -289,72 +287,80 @@ def test_a_member_replies_by_email_and_the_case_moves_on(session: Session, queue
     [listed] = left_messages.open_left_messages(session, queue_ids=[queue.id])
     assert (listed.state, listed.replies_sent, listed.replies_queued, listed.replies_failed) == ("in_progress", 1, 0, 0)
     activity = records.record_activity(session, record_id=left.record_id)
-    assert [(a["actor"], a["action"]) for a in activity][1:] == [("Grace Hopper", "record.replied"), ("Grace Hopper", "email.sent")]
+    assert [(a["actor"], a["action"]) for a in activity][1:] == [
+        ("Grace Hopper", "record.replied"), ("Grace Hopper", "email.queued"), ("Grace Hopper", "email.sent")
+    ]
 
 
-def test_a_reply_can_resolve_the_case(session: Session, queue, agent, smtp_server) -> None:
+def test_a_reply_resolves_the_case_when_it_is_delivered(session: Session, queue, agent, smtp_server) -> None:
     inbox, smtp = smtp_server
     left = leave(session, queue)
 
-    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True, smtp=smtp)
+    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True)
 
-    assert (done.email.status, done.resolved) == ("sent", True)
+    assert (done.email.status, done.resolves_on_delivery) == ("queued", True)
+    assert fresh(session, SupportRecord, left.record_id).state == RecordState.IN_PROGRESS  # not answered yet
+    work(session, smtp)
     record = fresh(session, SupportRecord, left.record_id)
     assert record.state == RecordState.RESOLVED
     assert record.resolution_notes == "Answered by email: Sorted"
-    # Resolved only after the delivery was recorded: the email's outcome comes first.
+    # Resolved with the delivery, by the delivery's transaction: the email's outcome comes first.
     activity = records.record_activity(session, record_id=left.record_id)
-    assert [a["action"] for a in activity][1:] == ["record.replied", "email.sent", "record.resolved"]
+    assert [a["action"] for a in activity][1:] == ["record.replied", "email.queued", "email.sent", "record.resolved"]
+    assert activity[-1]["actor"] == "Grace Hopper"
     assert activity[-1]["detail"] == {"state": ["in_progress", "resolved"], "email_id": done.email.id}
     assert left_messages.open_left_messages(session, queue_ids=[queue.id]) == []
     assert len(inbox.envelopes) == 1
     with pytest.raises(Conflict):
-        left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Again", body="x", smtp=smtp)
+        left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Again", body="x")
+    work(session, smtp)
     assert len(inbox.envelopes) == 1
 
 
 def test_without_smtp_the_reply_is_queued_and_the_case_still_moves_on(session: Session, queue, agent) -> None:
     left = leave(session, queue)
 
-    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Hi", body="Soon.", smtp=NO_SMTP)
+    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Hi", body="Soon.", resolve=True)
+    work(session, NO_SMTP)
 
     assert fresh(session, OutgoingEmail, done.email.id).status == "queued"
     assert fresh(session, SupportRecord, left.record_id).state == RecordState.IN_PROGRESS
 
 
-@pytest.mark.parametrize("status", ["queued", "failed"])
-def test_a_reply_that_was_not_delivered_does_not_resolve_nor_count_as_sent(session: Session, queue, agent, status: str) -> None:
+def test_a_reply_that_is_not_delivered_resolves_nothing_and_is_shown_as_what_it_is(session: Session, queue, agent) -> None:
     """The customer never heard back: the case stays open and the list says the reply is not out."""
     unreachable = SmtpSettings(host="127.0.0.1", port=free_port(), mail_from="help@example.org")
-    smtp = NO_SMTP if status == "queued" else unreachable
     left = leave(session, queue)
+    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True)
+    first_at = utcnow()
 
-    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True, smtp=smtp)
+    work(session, unreachable, at=first_at)
+    [retrying] = left_messages.open_left_messages(session, queue_ids=[queue.id])
+    for _attempt in range(1, MAX_ATTEMPTS):
+        work(session, unreachable, at=fresh(session, OutgoingEmail, done.email.id).next_attempt_at)
 
-    assert (done.email.status, done.resolved) == (status, False)
+    assert (retrying.replies_sent, retrying.replies_queued, retrying.replies_failed) == (0, 1, 0)
+    assert retrying.retry_at == first_at + RETRY_DELAYS[0]
+    assert fresh(session, OutgoingEmail, done.email.id).status == "failed"
     record = fresh(session, SupportRecord, left.record_id)
     assert (record.state, record.resolution_notes) == (RecordState.IN_PROGRESS, "")
     [listed] = left_messages.open_left_messages(session, queue_ids=[queue.id])
-    assert (listed.replies_sent, listed.replies_queued, listed.replies_failed) == (0, status == "queued", status == "failed")
+    assert (listed.replies_sent, listed.replies_queued, listed.replies_failed) == (0, 0, 1)
     assert "record.resolved" not in [a["action"] for a in records.record_activity(session, record_id=left.record_id)]
+    [notice] = session.exec(select(AgentNotice)).all()
+    assert notice.user_id == agent.id and notice.body.endswith(f"{left.number} stays open.")
 
 
-def test_a_case_finished_while_the_reply_was_sent_is_left_as_it_is(session: Session, queue, agent, smtp_server, monkeypatch) -> None:
-    """The resolve re-reads the case after the SMTP conversation: another agent's close stands."""
+def test_a_case_finished_before_the_reply_was_delivered_is_left_as_it_is(session: Session, queue, agent, smtp_server) -> None:
+    """The resolve re-reads the case when the delivery is recorded: another agent's close stands."""
     _inbox, smtp = smtp_server
     left = leave(session, queue)
-    deliver = left_messages.mail._deliver
+    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True)
+    records.update_record(session, record_id=left.record_id, actor_id=agent.id, state="closed")
 
-    def closed_meanwhile(message, settings):
-        with Session(session.get_bind()) as other:
-            records.update_record(other, record_id=left.record_id, actor_id=agent.id, state="closed")
-        return deliver(message, settings)
+    work(session, smtp)
 
-    monkeypatch.setattr(left_messages.mail, "_deliver", closed_meanwhile)
-
-    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True, smtp=smtp)
-
-    assert (done.email.status, done.resolved) == ("sent", False)
+    assert fresh(session, OutgoingEmail, done.email.id).status == "sent"
     assert fresh(session, SupportRecord, left.record_id).state == RecordState.CLOSED
 
 
@@ -368,10 +374,11 @@ def test_an_agent_of_another_queue_is_refused_and_nothing_is_written(session: Se
     before = written(session)
 
     with pytest.raises(NotFound):
-        left_messages.reply(session, record_id=left.record_id, user_id=outsider.id, subject="Hi", body="Gotcha", resolve=True, smtp=smtp)
+        left_messages.reply(session, record_id=left.record_id, user_id=outsider.id, subject="Hi", body="Gotcha", resolve=True)
 
     assert written(session) == before
     assert fresh(session, SupportRecord, left.record_id).state == RecordState.NEW
+    work(session, smtp)
     assert inbox.envelopes == []
 
 
@@ -393,10 +400,11 @@ def test_a_bad_reply_writes_nothing(session: Session, queue, agent, smtp_server,
     fields = {"record_id": left.record_id, "user_id": agent.id, "subject": "Hi", "body": "Hello", "resolve": True} | overrides
 
     with pytest.raises((ValidationError, NotFound)):
-        left_messages.reply(session, smtp=smtp, **fields)
+        left_messages.reply(session, **fields)
 
     assert written(session) == before
     assert fresh(session, SupportRecord, left.record_id).state == RecordState.NEW
+    work(session, smtp)
     assert inbox.envelopes == []
 
 
@@ -405,7 +413,7 @@ def test_a_record_made_from_a_chat_is_not_a_left_message(session: Session, queue
     record = records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=agent.id)
 
     with pytest.raises(NotFound):
-        left_messages.reply(session, record_id=record.id, user_id=agent.id, subject="Hi", body="Hello", smtp=NO_SMTP)
+        left_messages.reply(session, record_id=record.id, user_id=agent.id, subject="Hi", body="Hello")
     assert session.exec(select(func.count()).select_from(OutgoingEmail)).one() == 0
 
 

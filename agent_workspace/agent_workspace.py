@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import reflex as rx
 
 from agent_workspace import mailer, realtime, routes
 from agent_workspace.api import build_api
-from agent_workspace.config import settings, upload_quotas
+from agent_workspace.config import public_site, settings, upload_quotas
 from agent_workspace.db import run_blocking, session_scope
 from agent_workspace.pages.chat import chat
 from agent_workspace.pages.index import index
@@ -18,7 +19,7 @@ from agent_workspace.pages.login import login
 from agent_workspace.pages.supervisor import supervisor
 from agent_workspace.pages.workspace import workspace
 from agent_workspace.security import DenyByDefault
-from agent_workspace.services import attachment_storage, attachments, availability, chat_files, knowledge, routing
+from agent_workspace.services import attachment_storage, attachments, availability, chat_files, knowledge, lockout, routing
 from agent_workspace.state.auth import AuthState, LoginState
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.left_messages import LeftMessagesState
@@ -50,16 +51,28 @@ def _sweep(open_before: frozenset[int] | None) -> tuple[list, frozenset[int]]:
         return changes, open_now
 
 
+FORGET_FAILURES_SECONDS = 300
+
+
+def _forget_old_login_failures() -> None:
+    with session_scope() as session:
+        lockout.forget_old_failures(session)
+
+
 async def sweeper() -> None:
     """Offer timeouts, presence expiry, queues opening and closing by their business
-    hours, and queue draining, from stored timestamps and schedules; and files
-    a crash left without their attachment row."""
+    hours, and queue draining, from stored timestamps and schedules; files a
+    crash left without their attachment row, and failed logins too old to count."""
     open_before: frozenset[int] | None = None
+    forgotten_at = -FORGET_FAILURES_SECONDS
     while True:
         try:
             changes, open_before = await run_blocking(_sweep, open_before)
             await realtime.publish(changes)
             await run_blocking(attachment_storage.sweep_orphans_when_due)  # at start-up, then every few minutes
+            if time.monotonic() - forgotten_at >= FORGET_FAILURES_SECONDS:
+                forgotten_at = time.monotonic()
+                await run_blocking(_forget_old_login_failures)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -79,6 +92,8 @@ app = rx.App(stylesheets=["/styles.css"])
 # A websocket frame over EVENT_MAX_BYTES is refused and its socket closed before
 # Reflex parses it (Reflex's default is 1 MB). Uploads go over HTTP with their own limit.
 app.sio.eio.max_http_buffer_size = EVENT_MAX_BYTES
+if not public_site().configured:  # no public URL named: the websocket takes the page's own origin (python-socketio's rule)
+    app.sio.eio.cors_allowed_origins = None
 # Our HTTP routes beside Reflex's, and the upload size and file-count limits in front of all of them.
 app.api_transformer = [
     build_api(),

@@ -73,7 +73,7 @@ def settings() -> Settings:
         smtp_password=os.environ.get("AW_SMTP_PASSWORD", ""),
         smtp_tls=os.environ.get("AW_SMTP_TLS", "none"),
         mail_from=os.environ.get("AW_MAIL_FROM", "support@agent-workspace.local"),
-        public_base_url=os.environ.get("AW_PUBLIC_URL", "http://localhost:3000").rstrip("/"),
+        public_base_url=(os.environ.get("AW_PUBLIC_URL", "").strip() or default_public_url()).rstrip("/"),
         chats_per_address=_int("AW_CHATS_PER_ADDRESS", 20),
     )
 
@@ -120,6 +120,9 @@ class PublicSite:
     public_url: str
     # Reverse proxies in front of the app that append to X-Forwarded-For (0: ignore the header).
     trusted_proxy_hops: int
+    # AW_PUBLIC_URL was set. Unset (``make run`` on a laptop or a LAN), the websocket
+    # takes the page's own origin, whatever host and port it was opened on.
+    configured: bool = True
 
     @property
     def origin(self) -> str:
@@ -140,13 +143,19 @@ class PublicSite:
         return self.public_url.startswith("https://")
 
 
+def default_public_url() -> str:
+    """Where ``make run`` serves: localhost on ``PORT`` (3000)."""
+    return f"http://localhost:{os.environ.get('PORT', '').strip() or 3000}"
+
+
 def public_site() -> PublicSite:
-    """``AW_PUBLIC_URL`` (default http://localhost:3000) and ``AW_TRUSTED_PROXY_HOPS`` (default 0)."""
-    url = os.environ.get("AW_PUBLIC_URL", "http://localhost:3000").strip().rstrip("/")
+    """``AW_PUBLIC_URL`` (default ``default_public_url()``) and ``AW_TRUSTED_PROXY_HOPS`` (default 0)."""
+    configured = bool(os.environ.get("AW_PUBLIC_URL", "").strip())
+    url = (os.environ.get("AW_PUBLIC_URL", "").strip() or default_public_url()).rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"AW_PUBLIC_URL must be an http:// or https:// URL, not {url!r}.")
     hops = _int("AW_TRUSTED_PROXY_HOPS", 0)
     if hops < 0:
         raise ValueError("AW_TRUSTED_PROXY_HOPS must be 0 or more.")
-    return PublicSite(public_url=url, trusted_proxy_hops=hops)
+    return PublicSite(public_url=url, trusted_proxy_hops=hops, configured=configured)

@@ -78,16 +78,15 @@ _sqlite_write_turn = threading.RLock()
 
 
 @contextmanager
-def session_scope(*, writer: bool = True, write_turn: bool = True) -> Iterator[Session]:
+def session_scope(*, writer: bool = True) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on error.
 
     ``writer=False`` for read-only work: on SQLite it does not take the write lock.
-    ``write_turn=False`` for work that does something slow after its commit:
-    its transactions meet at SQLite's own lock, as another process's would,
-    instead of holding this process's turn throughout.
+    A writer holds this process's SQLite write turn for the whole unit, so do
+    nothing slow (hashing, SMTP, file I/O) inside it: do that before or after.
     """
     url = database_url()
-    turn = _sqlite_write_turn if writer and write_turn and url.startswith("sqlite") else nullcontext()
+    turn = _sqlite_write_turn if writer and url.startswith("sqlite") else nullcontext()
     with turn, Session(engine_for(url, writer), expire_on_commit=False) as session:
         try:
             yield session

@@ -373,7 +373,7 @@ class ClientConnection(SQLModel, table=True):
     __tablename__ = "client_connection"
 
     token: str = Field(primary_key=True, max_length=80)
-    kind: str = Field(max_length=16)  # agent | customer
+    kind: str = Field(max_length=16, index=True)  # agent | customer | signed_out (until the app clears the tab)
     user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
     interaction_id: int | None = Field(default=None, foreign_key="interaction.id", index=True)
     last_seen_at: datetime = Field(default_factory=utcnow, index=True)

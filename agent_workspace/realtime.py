@@ -89,8 +89,12 @@ def register_receiver(
 
 
 def register_client(session: Session, *, token: str, kind: str, user_id: int | None = None, interaction_id: int | None = None) -> None:
-    """Remember (or refresh) which tab belongs to whom."""
-    row = session.get(ClientConnection, token)
+    """Remember (or refresh) which tab belongs to whom. A tab marked signed out
+    stays so until it is cleared (``sign_out_tabs``): an event that passed the
+    session check just before the sign-out committed cannot register it again."""
+    row = session.get(ClientConnection, token, with_for_update=True)
+    if row is not None and row.kind == SIGNED_OUT_TAB:
+        return
     if row is None:
         row = ClientConnection(token=token, kind=kind)
         session.add(row)

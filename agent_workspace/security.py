@@ -48,7 +48,7 @@ from reflex.state import (
 
 from agent_workspace.db import run_reading, session_scope
 from agent_workspace.models import Role
-from agent_workspace.services import auth
+from agent_workspace.services import auth, budgets
 
 if TYPE_CHECKING:
     from reflex.app import App
@@ -106,7 +106,7 @@ def rule_for(state_full_name: str) -> Access | None:
     return _RULES.get(state_full_name)
 
 
-def session_token_from_headers(headers: dict[str, str]) -> str | None:
+def cookie_from_headers(headers: Mapping[str, str], name: str) -> str | None:
     raw = headers.get("cookie", "")
     if not raw:
         return None
@@ -114,8 +114,12 @@ def session_token_from_headers(headers: dict[str, str]) -> str | None:
         jar = SimpleCookie(raw)
     except CookieError:
         return None
-    morsel = jar.get(SESSION_COOKIE)
+    morsel = jar.get(name)
     return morsel.value if morsel else None
+
+
+def session_token_from_headers(headers: dict[str, str]) -> str | None:
+    return cookie_from_headers(headers, SESSION_COOKIE)
 
 
 def session_token_of(state: BaseState) -> str | None:
@@ -230,9 +234,47 @@ async def _forget_other_users(state: BaseState) -> None:
         await clear_private_state(state)
 
 
+# Public states whose data belongs to the holder of a cookie: full name -> (class,
+# cookie name, the var holding the cookie's value, the backend var set once it is known).
+_COOKIE_BOUND: dict[str, tuple[type[BaseState], str, str, str]] = {}
+
+
+def bound_to_cookie(cls: type[BaseState], *, cookie: str, var: str, held: str) -> None:
+    """Mark a public state as holding the data of whoever presents ``cookie``
+    (the customer's chat key): a hydrate by a client without it replays nothing."""
+    _COOKIE_BOUND[cls.get_full_name()] = (cls, cookie, var, held)
+
+
+async def _forget_other_cookie_holders(state: BaseState) -> None:
+    """Before a hydrate: a cookie-bound state that holds data (``held`` set) for
+    another cookie than the one this handshake carries is put back to its defaults,
+    the cookie's value included, so a tab token alone learns neither the data nor
+    the key. The rightful tab finds its chat again from its cookie on reload."""
+    headers = state.router_data.get(RouteVar.HEADERS, {}) or {}
+    for cls, cookie, var, held in _COOKIE_BOUND.values():
+        bound = await state.get_state(cls)
+        if getattr(bound, held) and cookie_from_headers(headers, cookie) != getattr(bound, var):
+            clear_fields(bound)
+            setattr(bound, var, "")
+
+
 def sign_out_events() -> list[ReflexEvent]:
     """What a signed-out tab is told to do: show the login form."""
     return ReflexEvent.from_event_type(rx.redirect("/login"))
+
+
+async def _within_public_budget(state: BaseState) -> bool:
+    """Any event of a public state (hydration included) spends from its tab's and
+    its address's event budget before anything else runs: a flood of events that
+    every handler would refuse still costs its sender, not the server."""
+    data = state.router_data
+    try:
+        await budgets.spend(
+            budgets.Budget.EVENT, token=str(data.get(RouteVar.CLIENT_TOKEN, "")), address=str(data.get(RouteVar.CLIENT_IP, ""))
+        )
+    except budgets.OverBudget:
+        return False
+    return True
 
 
 def permits(rule: Access | None, principal: auth.Principal | None) -> bool:
@@ -250,11 +292,14 @@ class DenyByDefault(Middleware):
     keep one user's private state from reaching another (see the module's doc)."""
 
     async def preprocess(self, app: App, state: BaseState, event: Event) -> StateUpdate | None:
-        if event.name in _HYDRATE_EVENTS:
-            await _forget_other_users(state)
-            return None
         state_name, _, handler = event.name.rpartition(".")
         rule = rule_for(state_name)
+        if rule == Access.PUBLIC and not await _within_public_budget(state):
+            return StateUpdate()
+        if event.name in _HYDRATE_EVENTS:
+            await _forget_other_users(state)
+            await _forget_other_cookie_holders(state)
+            return None
         if rule == Access.PUBLIC:
             return None
         principal = await current_principal(state) if rule is not None else None

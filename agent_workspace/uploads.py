@@ -11,6 +11,11 @@ chunk): a body with more files than an upload may carry is cut off at the
 first part too many, before Starlette makes a temporary file for each (it
 would take 1,000).
 
+Before any of that, the request must name a tab whose websocket is connected
+(to any worker: Reflex's token manager is Redis-backed in scale-out), and it
+spends the upload budget of that tab and of its address; a made-up
+``reflex-client-token`` is refused, so nothing is kept for it.
+
 Reflex's upload call in the browser drops error responses silently, so the
 refusal is also written into the uploading tab's state, where the page shows it.
 """
@@ -18,7 +23,7 @@ refusal is also written into the uploading tab's state, where the page shows it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import reflex as rx
@@ -29,6 +34,11 @@ from reflex.utils.format import format_event_handler
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_workspace import realtime
+from agent_workspace.security import client_address
+from agent_workspace.services import budgets
+from agent_workspace.services.budgets import Budget
+
+NOT_CONNECTED = "This page is not connected: reload it and upload again."
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,13 @@ class PartCounter:
         return self.delimiters
 
 
+async def tab_connected(token: str) -> bool:
+    """Whether a websocket of the tab ``token`` is connected to any worker of this app."""
+    app = realtime._app
+    namespace = app.event_namespace if app is not None else None
+    return namespace is not None and await namespace._token_manager.is_token_connected(token)
+
+
 def multipart_boundary(content_type: str) -> str:
     """The boundary of a multipart body, or "" for any other body."""
     if not content_type.lower().startswith("multipart/"):
@@ -80,8 +97,10 @@ class UploadLimit:
         error_vars: dict[str, ErrorVar],
         max_files: int | None = None,
         too_many_message: str = "",
+        connected: Callable[[str], Awaitable[bool]] = tab_connected,
     ):
         self.app = app
+        self.connected = connected
         self.max_body = max_body
         self.message = message
         self.error_vars = error_vars
@@ -95,6 +114,17 @@ class UploadLimit:
             await self.app(scope, receive, send)
             return
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        token = headers.get("reflex-client-token", "")
+        # First, before the tab's state is touched: a token nobody is connected with gets nothing kept for it.
+        if not token or not await self.connected(token):
+            await _answer(send, 403, NOT_CONNECTED)
+            return
+        peer = (scope.get("client") or ("", 0))[0]
+        try:
+            await budgets.spend(Budget.UPLOAD, token=token, address=client_address(peer, headers))
+        except budgets.OverBudget as refusal:
+            await self._refuse(send, headers, str(refusal), status=429)
+            return
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
             await self._refuse(send, headers, self.message)
@@ -133,20 +163,9 @@ class UploadLimit:
         if refusal:
             await self._refuse(send, headers, refusal)
 
-    async def _refuse(self, send: Send, headers: dict[str, str], message: str) -> None:
-        body = message.encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),  # do not read the rest of the body to reuse the connection
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, send: Send, headers: dict[str, str], message: str, status: int = 413) -> None:
+        """Answer ``status`` and tell the tab (whose websocket is connected: checked first)."""
+        await _answer(send, status, message)
         await self._tell_tab(headers.get("reflex-client-token", ""), headers.get("reflex-event-handler", ""), message)
 
     async def _tell_tab(self, token: str, handler: str, message: str) -> None:
@@ -156,6 +175,22 @@ class UploadLimit:
             return
         # The 413 has gone out; a tab that cannot be told still sees nothing stored.
         await realtime.set_var(token, target.state_cls, target.var, message)
+
+
+async def _answer(send: Send, status: int, message: str) -> None:
+    body = message.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),  # do not read the rest of the body to reuse the connection
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def upload_limit(

@@ -8,6 +8,7 @@ buffers blur them: see tests/e2e/test_upload_limit.py).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from agent_workspace.uploads import PartCounter, UploadLimit, multipart_boundary
+from agent_workspace.uploads import NOT_CONNECTED, PartCounter, UploadLimit, multipart_boundary
 
 CHUNK = 8_192
 LIMIT = 12 * CHUNK
@@ -30,9 +31,19 @@ async def _parse(request: Request) -> JSONResponse:
     return JSONResponse({"sizes": sizes})
 
 
+async def _connected(token: str) -> bool:
+    """Stands in for Reflex's token manager: the tabs of ``_headers`` are connected."""
+    return token.startswith("live-")
+
+
+def _headers() -> dict[str, str]:
+    """A multipart upload from a connected tab of its own (each spends its own budget)."""
+    return {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}", "Reflex-Client-Token": f"live-{uuid.uuid4()}"}
+
+
 def _client() -> httpx.AsyncClient:
     inner = Starlette(routes=[Route("/_upload", _parse, methods=["POST"]), Route("/other", _parse, methods=["POST"])])
-    guard = UploadLimit(inner, max_body=LIMIT, message=MESSAGE, error_vars={})
+    guard = UploadLimit(inner, max_body=LIMIT, message=MESSAGE, error_vars={}, connected=_connected)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=guard), base_url="http://test")
 
 
@@ -50,22 +61,35 @@ class Body:
             yield piece
 
 
-HEADERS = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
-
-
 async def test_a_declared_length_over_the_limit_is_refused_without_reading_the_body():
     body = Body(10 * LIMIT)
     async with _client() as client:
-        response = await client.post("/_upload", content=body, headers={**HEADERS, "Content-Length": str(10 * LIMIT)})
+        response = await client.post("/_upload", content=body, headers={**_headers(), "Content-Length": str(10 * LIMIT)})
     assert (response.status_code, response.text) == (413, MESSAGE)
     assert response.headers["connection"] == "close"
     assert body.pulled == 0
 
 
+async def test_a_tab_that_is_not_connected_is_refused_before_its_body_is_read():
+    for token in (f"made-up-{uuid.uuid4()}", ""):  # a token no websocket holds, and none at all
+        body = Body(LIMIT // 2)
+        async with _client() as client:
+            response = await client.post("/_upload", content=body, headers={**_headers(), "Reflex-Client-Token": token})
+        assert (response.status_code, response.text) == (403, NOT_CONNECTED)
+        assert body.pulled == 0
+
+
+async def test_a_tab_past_its_upload_budget_is_refused():
+    headers = _headers()
+    async with _client() as client:
+        answers = [(await client.post("/_upload", content=Body(CHUNK), headers=headers)).status_code for _ in range(11)]
+    assert answers == [200] * 10 + [429]  # Budget.UPLOAD: 10 a tab per 10 minutes
+
+
 async def test_a_body_without_a_length_is_cut_off_at_the_limit():
     body = Body(100 * LIMIT)
     async with _client() as client:
-        response = await client.post("/_upload", content=body, headers=HEADERS)
+        response = await client.post("/_upload", content=body, headers=_headers())
     assert (response.status_code, response.text) == (413, MESSAGE)
     assert LIMIT < body.pulled <= LIMIT + CHUNK  # the server took one chunk past the limit, no more
 
@@ -73,14 +97,14 @@ async def test_a_body_without_a_length_is_cut_off_at_the_limit():
 async def test_an_upload_within_the_limit_reaches_the_app_whole():
     body = Body(LIMIT - 2 * CHUNK)
     async with _client() as client:
-        response = await client.post("/_upload", content=body, headers=HEADERS)
+        response = await client.post("/_upload", content=body, headers=_headers())
     assert response.status_code == 200
     assert response.json() == {"sizes": [LIMIT - 2 * CHUNK]}
 
 
 async def test_other_routes_are_not_limited():
     async with _client() as client:
-        response = await client.post("/other", content=Body(3 * LIMIT), headers=HEADERS)
+        response = await client.post("/other", content=Body(3 * LIMIT), headers=_headers())
     assert response.json() == {"sizes": [3 * LIMIT]}
 
 
@@ -115,14 +139,14 @@ class Parts:
 
 def _counting_client() -> httpx.AsyncClient:
     inner = Starlette(routes=[Route("/_upload", _parse, methods=["POST"])])
-    guard = UploadLimit(inner, max_body=LIMIT, message=MESSAGE, error_vars={}, max_files=MAX_FILES, too_many_message=TOO_MANY)
+    guard = UploadLimit(inner, max_body=LIMIT, message=MESSAGE, error_vars={}, max_files=MAX_FILES, too_many_message=TOO_MANY, connected=_connected)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=guard), base_url="http://test")
 
 
 async def test_a_body_with_too_many_files_is_cut_off_within_two_parts_of_the_limit():
     body = Parts(200)
     async with _counting_client() as client:
-        response = await client.post("/_upload", content=body, headers=HEADERS)
+        response = await client.post("/_upload", content=body, headers=_headers())
     assert (response.status_code, response.text) == (413, TOO_MANY)
     one_part = len(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="f10.txt"\r\n\r\nfile 10\r\n')
     # Five files, Reflex's arguments field, and the part that makes the count certain (it may be the closing line).
@@ -131,14 +155,14 @@ async def test_a_body_with_too_many_files_is_cut_off_within_two_parts_of_the_lim
 
 async def test_as_many_files_as_allowed_and_the_arguments_field_reach_the_app():
     async with _counting_client() as client:
-        response = await client.post("/_upload", content=Parts(MAX_FILES, with_args=True), headers=HEADERS)
+        response = await client.post("/_upload", content=Parts(MAX_FILES, with_args=True), headers=_headers())
     assert response.status_code == 200
     assert response.json() == {"sizes": [6] * MAX_FILES}
 
 
 async def test_one_part_too_many_is_refused():
     async with _counting_client() as client:
-        response = await client.post("/_upload", content=Parts(MAX_FILES + 1, with_args=True), headers=HEADERS)
+        response = await client.post("/_upload", content=Parts(MAX_FILES + 1, with_args=True), headers=_headers())
     assert (response.status_code, response.text) == (413, TOO_MANY)
 
 

@@ -17,7 +17,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from agent_workspace.config import PROJECT_ROOT, settings
 from agent_workspace.db import session_scope
@@ -32,6 +32,8 @@ PART_SUFFIX = ".part"
 ORPHAN_AGE = timedelta(minutes=10)
 # How often a process looks for orphans (and once at start-up): a directory scan, kept rare.
 SWEEP_INTERVAL_SECONDS = 5 * 60
+# Names looked up per query: well inside any database's limit on bound parameters.
+SWEEP_CHUNK = 500
 _last_sweep: float | None = None
 
 
@@ -99,8 +101,9 @@ def discard(storage_name: str, storage_dir: Path | None = None) -> None:
 def sweep_orphans(*, storage_dir: Path | None = None, now: float | None = None) -> int:
     """Delete files (and unfinished ``.part`` files) older than ``ORPHAN_AGE`` at
     ``now`` (a wall-clock time, default the present) that no attachment row
-    names; returns how many. It only reads the database (one
-    query for every stored name) and never takes the write lock.
+    names; returns how many. It only reads the database (it asks for the old
+    files' names only, ``SWEEP_CHUNK`` at a time, never for every stored name)
+    and never takes the write lock.
 
     Safe in every worker at once: deleting is idempotent, and a file still on
     its way to being recorded is younger than ``ORPHAN_AGE`` (its age counts
@@ -119,8 +122,11 @@ def sweep_orphans(*, storage_dir: Path | None = None, now: float | None = None) 
                     candidates.append(Path(entry.path))
     if not candidates:
         return 0
+    recorded: set[str] = set()
     with session_scope(writer=False) as session:
-        recorded = set(session.exec(select(Attachment.storage_name)).all())
+        for start in range(0, len(candidates), SWEEP_CHUNK):
+            names = [path.name for path in candidates[start : start + SWEEP_CHUNK]]
+            recorded.update(session.exec(select(Attachment.storage_name).where(col(Attachment.storage_name).in_(names))).all())
     orphans = [path for path in candidates if path.name not in recorded]
     for path in orphans:
         path.unlink(missing_ok=True)

@@ -302,53 +302,73 @@ def list_attachments(
     return list(session.exec(query).all())
 
 
-def copy_to_record(
-    session: Session, *, interaction_id: int, record_id: int, storage_dir: Path | None = None
-) -> list[Attachment]:
-    """Give a case or incident its own copy of every file of the chat it came from.
+@dataclass(frozen=True)
+class FileCopy:
+    """A second name, already durable, for one of a chat's files; not yet recorded."""
 
-    A copy, not a link: the record's files stay with the record (and its wider
-    audience) whatever later happens to the chat's.
-    """
-    if session.get(SupportRecord, record_id) is None:
-        raise NotFound("That case or incident does not exist.")
-    written: list[str] = []
-    copies: list[Attachment] = []
+    original: Attachment
+    storage_name: str
+
+
+def copy_files(originals: list[Attachment], storage_dir: Path | None = None) -> list[FileCopy]:
+    """Give each file a second name on disk and make the names durable. Blocking,
+    and for no session to be open meanwhile (the SQLite write turn is never held
+    over a link, a copy or an ``fsync``); record the copies with ``record_copies``
+    and ``discard_copies`` if that fails."""
+    copies: list[FileCopy] = []
     try:
-        for original in list_attachments(session, interaction_id=interaction_id):
-            storage_name = attachment_storage.copy_file(original.storage_name, storage_dir)
-            written.append(storage_name)
-            copies.append(
-                Attachment(
-                    public_id=secrets.token_urlsafe(24),
-                    record_id=record_id,
-                    filename=original.filename,
-                    content_type=original.content_type,
-                    size=original.size,
-                    storage_name=storage_name,
-                    uploaded_by_kind=original.uploaded_by_kind,
-                    uploaded_by_user_id=original.uploaded_by_user_id,
-                )
-            )
+        for original in originals:
+            copies.append(FileCopy(original, attachment_storage.copy_file(original.storage_name, storage_dir)))
         if copies:
             attachment_storage.sync_folder(storage_dir)
-            session.add_all(copies)
-            session.flush()
-            audit.record(
-                session,
-                action="attachment.copied",
-                actor_kind="system",
-                target_kind="record",
-                target_id=record_id,
-                interaction_id=interaction_id,
-                attachment_ids=[copy.id for copy in copies],
-            )
-        session.commit()
     except BaseException:
-        for storage_name in written:
-            attachment_storage.discard(storage_name, storage_dir)
+        discard_copies(copies, storage_dir)
         raise
     return copies
+
+
+def record_copies(
+    session: Session, *, copies: list[FileCopy], interaction_id: int, record_id: int
+) -> list[Attachment]:
+    """The rows (and audit entry) of files ``copy_files`` made for a case or
+    incident; the caller commits. A copy, not a link to the chat's row: the
+    record's files stay with the record (and its wider audience) whatever later
+    happens to the chat's."""
+    if not copies:
+        return []
+    if session.get(SupportRecord, record_id) is None:
+        raise NotFound("That case or incident does not exist.")
+    rows = [
+        Attachment(
+            public_id=secrets.token_urlsafe(24),
+            record_id=record_id,
+            filename=copy.original.filename,
+            content_type=copy.original.content_type,
+            size=copy.original.size,
+            storage_name=copy.storage_name,
+            uploaded_by_kind=copy.original.uploaded_by_kind,
+            uploaded_by_user_id=copy.original.uploaded_by_user_id,
+        )
+        for copy in copies
+    ]
+    session.add_all(rows)
+    session.flush()
+    audit.record(
+        session,
+        action="attachment.copied",
+        actor_kind="system",
+        target_kind="record",
+        target_id=record_id,
+        interaction_id=interaction_id,
+        attachment_ids=[row.id for row in rows],
+    )
+    return rows
+
+
+def discard_copies(copies: list[FileCopy], storage_dir: Path | None = None) -> None:
+    """Delete copies whose rows were never committed."""
+    for copy in copies:
+        attachment_storage.discard(copy.storage_name, storage_dir)
 
 
 def _owner(session: Session, interaction_id: int | None, record_id: int | None) -> tuple[str, int]:

@@ -21,11 +21,13 @@ import hashlib
 import ipaddress
 import logging
 import os
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.errors import StorageError
+from limits.aio.storage import MemoryStorage
 from limits.storage import storage_from_string
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
@@ -42,22 +44,28 @@ class Budget(StrEnum):
     RATE = "rate"  # the post-chat survey
     UPLOAD = "upload"  # one upload request (its files are counted by the upload quota)
     LOGIN = "login"  # a sign-in attempt, whatever the username
+    EVENT = "event"  # any event of a public state, spent by the middleware before its handler
 
 
 @dataclass(frozen=True)
 class Allowance:
     per_tab: int
     seconds: int  # the window both counts run over
+    # The address's count, as a multiple of AW_CHATS_PER_ADDRESS; None: as many tabs'
+    # worth as the address may open chats (per_tab times AW_CHATS_PER_ADDRESS).
+    per_address_chats: int | None = None
 
     def items(self) -> tuple[RateLimitItem, RateLimitItem]:
-        """The tab's limit and the address's (as many tabs as the address may open chats)."""
-        per_address = self.per_tab * max(1, settings().chats_per_address)
+        """The tab's limit and the address's."""
+        chats = max(1, settings().chats_per_address)
+        per_address = chats * (self.per_tab if self.per_address_chats is None else self.per_address_chats)
         return _per(self.per_tab, self.seconds), _per(per_address, self.seconds)
 
 
 # A person typing, reading and chatting stays far inside these; a script does not.
 ALLOWANCES = {
-    Budget.REQUEST: Allowance(per_tab=5, seconds=600),
+    Budget.REQUEST: Allowance(per_tab=5, seconds=600, per_address_chats=1),  # AW_CHATS_PER_ADDRESS itself
+    Budget.EVENT: Allowance(per_tab=240, seconds=60),  # any public event: the pages tick every 10-15 s
     Budget.SEND: Allowance(per_tab=20, seconds=10),  # the chat itself stores at most 10 per 10 s
     Budget.TYPING: Allowance(per_tab=60, seconds=60),  # pages report typing at most every 1.5 s
     Budget.RATE: Allowance(per_tab=5, seconds=600),
@@ -100,10 +108,26 @@ class _Counter:
         return self.limiter
 
 
+class _MemoryStorage(MemoryStorage):
+    """``limits``' memory storage, sweeping expired keys at most every
+    ``SWEEP_SECONDS``: its own sweep walks every key after every hit that finds no
+    sweep running (25 ms per hit at 100,000 keys, on the event loop). A key past
+    its expiry still reads as empty; the sweep only gives its memory back."""
+
+    STORAGE_SCHEME = ["async+aw-memory"]
+    SWEEP_SECONDS = 10.0
+    _swept_at = 0.0
+
+    async def _MemoryStorage__schedule_expiry(self) -> None:
+        if time.monotonic() - self._swept_at >= self.SWEEP_SECONDS and (not self.timer or self.timer.done()):
+            self._swept_at = time.monotonic()
+            self.timer = asyncio.create_task(self._MemoryStorage__expire_events())
+
+
 def _storage():
     redis_url = os.environ.get("REFLEX_REDIS_URL", "")
     if not redis_url:
-        return storage_from_string("async+memory://", wrap_exceptions=True)
+        return _MemoryStorage(wrap_exceptions=True)
     prefix = "aw-budget-" + hashlib.sha256(database_url().encode()).hexdigest()[:12]
     return storage_from_string(f"async+{redis_url}", implementation="redispy", key_prefix=prefix, wrap_exceptions=True)
 
@@ -129,9 +153,21 @@ async def spend(budget: Budget, *, token: str, address: str) -> None:
             raise OverBudget(f"Slow down: too many attempts from this page. Try again in {wait}.")
         if address and not await limiter.hit(address_item, *network):
             raise OverBudget(f"Slow down: too many requests came from your network. Try again in {wait}.")
-        await limiter.hit(tab_item, *tab)
+        if not await limiter.hit(tab_item, *tab):  # another event of this tab spent the last one meanwhile
+            raise OverBudget(f"Slow down: too many attempts from this page. Try again in {wait}.")
     except StorageError:  # the counters' store is down: the chat's own limits still hold
-        log.exception("spending the %s budget failed; allowed", budget.value)
+        _store_down(budget)
+
+
+_last_store_warning = 0.0
+
+
+def _store_down(budget: Budget) -> None:
+    """Say once a minute, not once per event, that the budgets' store is down."""
+    global _last_store_warning
+    if time.monotonic() - _last_store_warning >= 60:
+        _last_store_warning = time.monotonic()
+        log.exception("spending the %s budget failed; allowed (said at most once a minute)", budget.value)
 
 
 def network_of(address: str) -> str:

@@ -1,7 +1,9 @@
 """Files shared in a chat: counted first, stored second, never without their message.
 
 An upload goes in three steps. ``check_upload`` refuses a request the quotas
-forbid before a byte of it is read. ``send_files`` then judges each file and
+forbid from the files' sizes alone, before any of them is read into memory or
+stored (Starlette has already received the body and spooled it to temporary
+files; ``uploads.UploadLimit`` bounds that). ``send_files`` then judges each file and
 writes it to disk with no transaction open (the SQLite write turn is never held
 over an ``fsync``), and records it in one short write transaction that counts
 again, inserts the attachment row and its chat message together. If that

@@ -8,10 +8,13 @@ in the audit log, which doubles as the record's activity stream.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 
+from agent_workspace.db import session_scope
 from agent_workspace.models import AuditLog, Interaction, SupportRecord, User, utcnow
 from agent_workspace.services import attachments, audit
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
@@ -39,8 +42,10 @@ def create_from_interaction(
     kind: str,
     created_by_id: int,
     short_description: str | None = None,
+    file_copies: Sequence[attachments.FileCopy] = (),
 ) -> SupportRecord:
-    """Open a case or incident pre-filled from a chat, with copies of the chat's files."""
+    """Open a case or incident pre-filled from a chat, with the chat's files that
+    ``attachments.copy_files`` copied (``create_with_files`` does both); commits."""
     if kind not in NUMBER_PREFIXES:
         raise ValidationError("Choose either a case or an incident.")
     interaction = session.get(Interaction, interaction_id)
@@ -71,9 +76,38 @@ def create_from_interaction(
         kind=kind,
         interaction_id=interaction.id,
     )
-    # Commits the record together with its file copies: all or nothing.
-    attachments.copy_to_record(session, interaction_id=interaction.id, record_id=record.id)
+    attachments.record_copies(session, copies=list(file_copies), interaction_id=interaction.id, record_id=record.id)
+    session.commit()
     return record
+
+
+def create_with_files(
+    *,
+    interaction_id: int,
+    kind: str,
+    created_by_id: int,
+    authorize: Callable[[Session], object],
+    storage_dir: Path | None = None,
+) -> SupportRecord:
+    """``create_from_interaction`` with copies of the chat's files, in its own
+    transactions (blocking: run it off the event loop). The disk work is done
+    with no session open: the files are listed by a read, copied, then the
+    record and its copies are inserted in one short write transaction, all or
+    nothing (the copies are deleted if it fails). ``authorize(session)`` raises
+    if the caller may not: run before anything is copied, and again in the write."""
+    with session_scope(writer=False) as session:
+        authorize(session)
+        originals = attachments.list_attachments(session, interaction_id=interaction_id)
+    copies = attachments.copy_files(originals, storage_dir)
+    try:
+        with session_scope() as session:
+            authorize(session)
+            return create_from_interaction(
+                session, interaction_id=interaction_id, kind=kind, created_by_id=created_by_id, file_copies=copies
+            )
+    except BaseException:
+        attachments.discard_copies(copies, storage_dir)
+        raise
 
 
 def update_record(

@@ -13,7 +13,7 @@ from agent_workspace.models import Role
 from agent_workspace.security import Access, access, current_principal
 from agent_workspace.services import auth, budgets, lockout
 from agent_workspace.services.budgets import Budget
-from agent_workspace.services.errors import ServiceError
+from agent_workspace.services.errors import Conflict, ServiceError
 from agent_workspace.services.text import check_sizes
 from agent_workspace.state.common import call, read
 
@@ -67,13 +67,24 @@ class AuthState(rx.State):
 HASHING_THREADS = 2
 PASSWORD_CHARS = 1000  # argon2 takes any length; the login form takes no more
 _HASHING = ThreadPoolExecutor(HASHING_THREADS, thread_name_prefix="aw-hash")
+# Password checks waiting for those threads at most: a flood from many addresses
+# gets "busy" at once instead of queueing thousands of hashes before the agent's.
+MAX_CHECKS_WAITING = 16
+_checks_waiting = 0
 
 
 async def sign_in(*, username: str, password: str, client_address: str) -> str:
     """The three steps of a login (read, argon2 with no transaction open, write);
     returns the one-time ticket the browser trades for its cookie."""
+    global _checks_waiting
     check = await read(auth.begin_login, username=username, client_address=client_address)
-    ok = await asyncio.get_running_loop().run_in_executor(_HASHING, auth.password_matches, check, password)
+    if _checks_waiting >= MAX_CHECKS_WAITING:
+        raise Conflict("Many sign-ins are being checked right now. Try again in a few seconds.")
+    _checks_waiting += 1
+    try:
+        ok = await asyncio.get_running_loop().run_in_executor(_HASHING, auth.password_matches, check, password)
+    finally:
+        _checks_waiting -= 1
     ticket, _principal = await call(auth.finish_login, check=check, ok=ok, session_hours=settings().session_hours)
     return ticket
 
@@ -94,11 +105,15 @@ class LoginState(rx.State):
     async def login(self, form: dict):
         """Every attempt first spends from the tab's and the address's login budget
         and is sized; the backoff per (username, address) is services.lockout's."""
+        session = self.router.session
+        try:  # before the form shows busy: a flood of attempts gets one answer each, no extra update
+            await budgets.spend(Budget.LOGIN, token=session.client_token, address=session.client_ip)
+        except ServiceError as error:
+            self.error = str(error)
+            return
         self.busy = True
         yield
         try:
-            session = self.router.session
-            await budgets.spend(Budget.LOGIN, token=session.client_token, address=session.client_ip)
             form = form if isinstance(form, dict) else {}
             username, password = form.get("username", ""), form.get("password", "")
             check_sizes({"The username": (username, lockout.USERNAME_CHARS), "The password": (password, PASSWORD_CHARS)})

@@ -14,8 +14,8 @@ from agent_workspace.db import run_blocking, run_reading, session_scope
 T = TypeVar("T")
 
 
-def _run(fn: Callable[..., T], writer: bool, kwargs: dict, write_turn: bool = True) -> T:
-    with session_scope(writer=writer, write_turn=write_turn) as session:
+def _run(fn: Callable[..., T], writer: bool, kwargs: dict) -> T:
+    with session_scope(writer=writer) as session:
         return fn(session, **kwargs)
 
 

@@ -19,7 +19,7 @@ from agent_workspace.models import InteractionState, SenderKind
 from agent_workspace.api import CHAT_COOKIE
 from agent_workspace.config import public_site, settings
 from agent_workspace.db import run_blocking
-from agent_workspace.security import Access, access
+from agent_workspace.security import Access, access, bound_to_cookie
 from agent_workspace.services import availability, chat_files, conversations, left_messages, routing, views
 from agent_workspace.services.budgets import Budget, OverBudget
 from agent_workspace.services.errors import ServiceError
@@ -39,7 +39,6 @@ from agent_workspace.state.views import (
 )
 
 REGISTER_SECONDS = 5 * 60  # re-register the tab well before the sweeper forgets it (15 min)
-MAX_FIELD = {name: most for name, (_label, most) in customer_limits.LEAVE_FIELDS.items()}
 
 SECURE = public_site().secure_cookies  # the chat cookies travel only over https when the site is https
 
@@ -343,12 +342,11 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
-        """Customer attachments: counted against the chat's quotas before a byte
-        is read, then judged by content and size, stored and posted."""
+        """Customer attachments: counted against the chat's quotas before they are
+        read into memory or stored, then judged by content and size, stored and posted."""
         if not await self._chat() or self.phase == Phase.ENDED:
             return
         try:
-            await customer_limits.spend(self, Budget.UPLOAD)
             await read(
                 chat_files.check_upload,
                 interaction_id=self._interaction_id,
@@ -420,7 +418,7 @@ class CustomerChatState(rx.State):
             typed = [value if isinstance(value, str) else "" for value in typed[:3]] if isinstance(typed, list) else []
             typed += [""] * (3 - len(typed))
             self.leave_name, self.leave_email, self.leave_text = (
-                typed[0][: MAX_FIELD["name"]], typed[1][: MAX_FIELD["email"]], typed[2][: MAX_FIELD["message"]]
+                value[:most] for value, (_label, most) in zip(typed, customer_limits.LEAVE_FIELDS.values())
             )
         self.leave_error = ""
         self.leave_queue = self.queue_name if self._interaction_id else dict(plain(self.queue_options)).get(self.topic, "")
@@ -498,3 +496,4 @@ class CustomerChatState(rx.State):
 
 
 realtime.register_receiver("customer", CustomerChatState, "_refresh", prefetch=prefetch_places)
+bound_to_cookie(CustomerChatState, cookie=CHAT_COOKIE, var="chat_key", held="_interaction_id")

@@ -50,9 +50,14 @@ def _send_email(session, *, interaction_id: int, user_id: int, **fields):
     return email.send_email(session, interaction_id=interaction_id, created_by_id=user_id, **fields)
 
 
-def _create_record(session, *, interaction_id: int, user_id: int, kind: str):
-    _check_mine(session, interaction_id=interaction_id, user_id=user_id)
-    return records.create_from_interaction(session, interaction_id=interaction_id, kind=kind, created_by_id=user_id)
+def _create_record(*, interaction_id: int, user_id: int, kind: str):
+    """Blocking, with no session of its own: the chat's files are copied with none open."""
+    return records.create_with_files(
+        interaction_id=interaction_id,
+        kind=kind,
+        created_by_id=user_id,
+        authorize=lambda session: _check_mine(session, interaction_id=interaction_id, user_id=user_id),
+    )
 
 
 def _record_of_mine(session, *, record_id: int, user_id: int) -> SupportRecord:
@@ -218,8 +223,9 @@ class ToolsState(rx.State):
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
-        """Files into the agent's own chat: refused before a byte is read if the
-        chat is not theirs or the upload has too many files, then judged, stored, posted."""
+        """Files into the agent's own chat: refused before they are read into memory
+        or stored if the chat is not theirs or the upload has too many files, then
+        judged, stored, posted."""
         user_id = await self._user_id()
         try:
             await read(
@@ -277,7 +283,7 @@ class ToolsState(rx.State):
         if kind not in ("case", "incident"):
             return None
         try:
-            record = await call(_create_record, interaction_id=_int(interaction_id), user_id=await self._user_id(), kind=kind)
+            record = await run_blocking(_create_record, interaction_id=_int(interaction_id), user_id=await self._user_id(), kind=kind)
         except ServiceError as error:
             return rx.toast.error(str(error))
         workspace = await self._workspace()

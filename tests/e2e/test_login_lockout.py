@@ -269,3 +269,26 @@ def test_cross_origin_requests_are_allowed_only_for_the_public_origin(proxied_ap
     assert ours.status_code == 200 and ours.headers["access-control-allow-origin"] == PUBLIC_URL
     simple = httpx.get(f"{proxied_app.base_url}/api/health", headers={"Origin": "https://evil.example"})
     assert simple.status_code == 200 and "access-control-allow-origin" not in simple.headers
+
+
+@pytest.fixture(scope="module")
+def unnamed_app(app_server: RunningApp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    """``make run`` as on a laptop or a LAN: no AW_PUBLIC_URL, opened on whatever host and port."""
+    data_dir = tmp_path_factory.mktemp("unnamed-app")
+    env = {k: v for k, v in app_server.env.items() if k != "AW_PUBLIC_URL"}
+    env.update({"AW_DATA_DIR": str(data_dir), "AW_DATABASE_URL": f"sqlite:///{data_dir / 'unnamed.db'}"})
+    app = BackendOnlyApp(f"http://127.0.0.1:{_free_port()}", data_dir, env, app_server.mailbox)
+    assert app.cli("db", "upgrade").returncode == 0
+    try:
+        app.start()
+        yield app
+    finally:
+        app.stop()
+
+
+def test_without_a_public_url_the_websocket_takes_the_pages_own_origin(unnamed_app):
+    port = unnamed_app.base_url.rsplit(":", 1)[1]
+    EventClient(unnamed_app.base_url, origin=None).close()  # the page's own origin, as a browser sends it
+    EventClient(f"http://localhost:{port}", origin=f"http://localhost:{port}").close()  # another name for the host
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        EventClient(unnamed_app.base_url, origin="https://evil.example")  # another site's page

@@ -161,6 +161,29 @@ def test_a_tab_token_without_its_cookie_gets_nothing_private(app_server, world):
         chat.customer.close()
 
 
+def test_a_customers_tab_token_without_the_chat_cookie_replays_nothing(app_server, world):
+    """The customer's token travels in the websocket URL too: alone it shows
+    neither the conversation nor the chat key that would open it."""
+    chat = _live_chat(app_server, world)
+    chat.customer.send(CustomerChatState.event_handlers["send"], {"form": {"body": "Customer secret"}}, path="/chat")
+    chat.customer.wait_for_text("Customer secret")
+    chat_key = chat.customer.latest(CustomerChatState)["chat_key"]
+    assert chat_key
+    chat.customer.close()
+    thief = EventClient(app_server.base_url, token=chat.customer.token)
+    try:
+        mark = thief.mark()
+        thief.send(HYDRATE)
+        thief.drain()
+        heard = "".join(thief.received[mark:])
+        assert CustomerChatState.get_full_name() in heard, "hydrate sent no snapshot"
+        for secret in ("Customer secret", chat_key, *chat.secrets):
+            assert secret not in heard, f"{secret!r} reached a client without the chat cookie"
+    finally:
+        thief.close()
+        chat.agent.close()
+
+
 def test_another_agents_cookie_with_this_tabs_token_acts_as_nobody_but_themselves(app_server, world):
     chat = _live_chat(app_server, world)
     chat.agent.close()

@@ -3,7 +3,9 @@
 Over real HTTP against the running app: a declared length over the limit is
 answered 413 without the body being sent at all, a chunked body is cut off
 soon after the limit although the client would send far more, nothing is
-stored; and in the browser the person uploading is told why.
+stored; and in the browser the person uploading is told why. Every request
+but the refused ones comes from a tab with a live websocket: a made-up
+``reflex-client-token`` is refused first, and nothing is kept for it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import uuid
 from collections.abc import Iterator
 
 import httpx
+import pytest
+import reflex as rx
 from playwright.sync_api import expect
 from reflex.utils.format import format_event_handler
 from sqlalchemy import func
@@ -21,14 +25,25 @@ from sqlmodel import select
 from agent_workspace.models import Attachment, AuditLog
 from agent_workspace.services.attachments import MULTIPART_OVERHEAD
 from agent_workspace.state.customer import CustomerChatState
+from agent_workspace.uploads import NOT_CONNECTED
 from tests.e2e.conftest import ATTACHMENT_LIMIT
 from tests.e2e.test_interaction_tools import chat_pair
+from tests.e2e.ws_client import EventClient
 
 BODY_LIMIT = ATTACHMENT_LIMIT + MULTIPART_OVERHEAD
 HOSTILE_SIZE = 256 * 1024 * 1024  # what the client is prepared to send
 CHUNK = 64 * 1024
 BOUNDARY = "aw-upload-limit-test"
 HANDLER = format_event_handler(CustomerChatState.upload)
+HYDRATE = format_event_handler(rx.State.event_handlers["hydrate"])
+
+
+@pytest.fixture
+def tab(app_server) -> Iterator[EventClient]:
+    """A tab with its websocket connected: the only kind of token the upload endpoint serves."""
+    client = EventClient(app_server.base_url)
+    yield client
+    client.close()
 
 
 def _stored(world) -> tuple[int, int, int]:
@@ -48,7 +63,7 @@ def _multipart_head() -> bytes:
     ).encode()
 
 
-def test_a_declared_length_over_the_limit_is_refused_before_any_body_is_sent(app_server, world):
+def test_a_declared_length_over_the_limit_is_refused_before_any_body_is_sent(app_server, world, tab):
     before = _stored(world)
     with socket.create_connection(("127.0.0.1", app_server.port), timeout=10) as conn:
         conn.sendall(
@@ -57,7 +72,7 @@ def test_a_declared_length_over_the_limit_is_refused_before_any_body_is_sent(app
                 f"Host: 127.0.0.1:{app_server.port}\r\n"
                 f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
                 f"Content-Length: {HOSTILE_SIZE}\r\n"
-                f"Reflex-Client-Token: {uuid.uuid4()}\r\n"
+                f"Reflex-Client-Token: {tab.token}\r\n"
                 f"Reflex-Event-Handler: {HANDLER}\r\n\r\n"
             ).encode()
         )
@@ -69,7 +84,39 @@ def test_a_declared_length_over_the_limit_is_refused_before_any_body_is_sent(app
     assert _stored(world) == before
 
 
-def test_a_chunked_body_is_cut_off_soon_after_the_limit(app_server, world):
+def test_a_token_no_websocket_holds_is_refused_and_nothing_is_kept_for_it(app_server, world):
+    made_up, before = str(uuid.uuid4()), _stored(world)
+    with socket.create_connection(("127.0.0.1", app_server.port), timeout=10) as conn:
+        conn.sendall(
+            (
+                "POST /_upload HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{app_server.port}\r\n"
+                f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+                f"Content-Length: {HOSTILE_SIZE}\r\n"
+                f"Reflex-Client-Token: {made_up}\r\n"
+                f"Reflex-Event-Handler: {HANDLER}\r\n\r\n"
+            ).encode()
+        )
+        answer = conn.makefile("rb").read()
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split()[1] == b"403"
+    assert NOT_CONNECTED.encode() in rest
+    assert _stored(world) == before
+    # Had the refusal been written into a state for that token, a tab connecting with it now would be handed it.
+    late = EventClient(app_server.base_url, token=made_up)
+    try:
+        mark = late.mark()
+        late.send(HYDRATE, path="/chat")
+        late.drain()
+        hydrated: dict = {}
+        for delta in late.deltas[mark:]:
+            hydrated.update(delta.get(CustomerChatState.get_full_name(), {}))
+    finally:
+        late.close()
+    assert hydrated.get("upload_error_rx_state_") == ""  # a fresh state, not one the POST made
+
+
+def test_a_chunked_body_is_cut_off_soon_after_the_limit(app_server, world, tab):
     before = _stored(world)
     sent = 0
 
@@ -88,7 +135,7 @@ def test_a_chunked_body_is_cut_off_soon_after_the_limit(app_server, world):
         content=body(),
         headers={
             "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-            "Reflex-Client-Token": str(uuid.uuid4()),
+            "Reflex-Client-Token": tab.token,
             "Reflex-Event-Handler": HANDLER,  # a real one, so Reflex starts reading the form
         },
         timeout=30,
@@ -101,14 +148,15 @@ def test_a_chunked_body_is_cut_off_soon_after_the_limit(app_server, world):
     assert _stored(world) == before
 
 
-def test_an_upload_within_the_limit_passes_the_guard(app_server):
-    """Control: the guard lets a normal upload reach Reflex (which asks for its headers)."""
+def test_an_upload_within_the_limit_passes_the_guard(app_server, tab):
+    """Control: the guard lets a connected tab's normal upload reach Reflex (which asks for its handler)."""
     response = httpx.post(
         f"{app_server.base_url}/_upload",
         files={"files": ("small.txt", b"hello\n", "text/plain")},
+        headers={"Reflex-Client-Token": tab.token},
         timeout=30,
     )
-    assert response.status_code == 400 and "reflex-client-token" in response.text.lower()
+    assert response.status_code == 400 and "reflex-event-handler" in response.text.lower()
 
 
 def test_the_person_uploading_is_told_why(app_server, world, new_context, tmp_path):

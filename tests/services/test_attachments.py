@@ -326,7 +326,7 @@ def test_downloads_are_audited(session: Session, chat, storage: Path) -> None:
     )
 
 
-def test_copy_to_record_makes_independent_copies(session: Session, chat, storage: Path) -> None:
+def test_copies_for_a_record_are_independent_files_and_rows(session: Session, chat, storage: Path) -> None:
     originals = [
         upload(session, chat, "screenshot.png", PNG, storage),
         upload(session, chat, "invoice.pdf", PDF, storage),
@@ -335,9 +335,9 @@ def test_copy_to_record_makes_independent_copies(session: Session, chat, storage
     session.add(record)
     session.commit()
 
-    copies = attachments.copy_to_record(
-        session, interaction_id=chat.id, record_id=record.id, storage_dir=storage
-    )
+    made = attachments.copy_files(originals, storage)
+    copies = attachments.record_copies(session, copies=made, interaction_id=chat.id, record_id=record.id)
+    session.commit()
 
     assert [c.filename for c in copies] == ["screenshot.png", "invoice.pdf"]
     for original, copy in zip(originals, copies):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -97,3 +98,27 @@ async def test_with_redis_every_worker_spends_from_the_same_budget(monkeypatch, 
     monkeypatch.setenv("AW_DATABASE_URL", f"sqlite:///{tmp_path / uuid.uuid4().hex}.db")
     budgets.reset()  # another deployment on the same Redis counts apart
     assert await spend_all(Budget.LOGIN, token="tab", times=1) == [""]
+
+
+async def test_an_address_makes_as_many_chat_requests_as_aw_chats_per_address_says(monkeypatch):
+    """The README's knob: 3 requests per address, however many tabs ask."""
+    monkeypatch.setenv("AW_CHATS_PER_ADDRESS", "3")
+    answers = [(await spend_all(Budget.REQUEST, token=f"tab-{n}", times=1))[0] for n in range(5)]
+    assert answers[:3] == ["", "", ""]
+    assert all(answer.startswith("Slow down: too many requests came from your network") for answer in answers[3:])
+
+
+async def test_many_keys_do_not_make_every_hit_walk_them_all(monkeypatch):
+    """limits' own memory storage sweeps every key after each hit; ours at most every 10 s."""
+    sweeps = []
+    original = budgets._MemoryStorage._MemoryStorage__expire_events
+
+    async def counted(self):
+        sweeps.append(1)
+        await original(self)
+
+    monkeypatch.setattr(budgets._MemoryStorage, "_MemoryStorage__expire_events", counted)
+    for n in range(2_000):
+        await budgets.spend(Budget.EVENT, token=f"tab-{n}", address=f"198.51.{n // 250}.{n % 250}")
+        await asyncio.sleep(0)  # a sweep that was started runs to its end, as between events
+    assert len(sweeps) <= 1

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, func, select
 
 from agent_workspace import db
@@ -260,6 +261,33 @@ def test_the_sweep_removes_old_files_no_row_names_and_keeps_the_rest(session: Se
     assert attachment_storage.sweep_orphans(now=time.time() + LATER) == 2
     assert [p.name for p in storage.iterdir()] == [recorded]
     assert orphan != recorded
+
+
+def test_the_sweep_asks_only_for_the_old_files_names_a_chunk_at_a_time(
+    session: Session, chat, storage: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer_sends(chat, text_files(3))
+    recorded = set(session.exec(select(Attachment.storage_name)).all())
+    session.rollback()
+    orphans = {attachment_storage.write_file(f"orphan {n}\n".encode()) for n in range(2)}
+    monkeypatch.setattr(attachment_storage, "SWEEP_CHUNK", 2)
+    asked: list[tuple[str, tuple]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "storage_name" in statement:
+            asked.append((statement, tuple(parameters or ())))
+
+    engine = db.get_engine(writer=False)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert attachment_storage.sweep_orphans(now=time.time() + LATER) == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert {p.name for p in storage.iterdir()} == recorded
+    assert len(asked) == 3  # five old files, two names a query
+    assert all(" IN " in statement.upper() and len(names) <= 2 for statement, names in asked)
+    assert {name for _, names in asked for name in names} == recorded | orphans
 
 
 def test_a_fresh_copy_of_an_old_file_is_young(session: Session, chat, storage: Path) -> None:

@@ -4,6 +4,7 @@ per address, and the password checked outside every transaction."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from argon2 import PasswordHasher
 from sqlmodel import Session, select
 
 from agent_workspace import db
-from agent_workspace.models import AuthSession, LoginAttempt, Role, User
+from agent_workspace.models import AuthSession, LoginAttempt, Role, User, utcnow
 from agent_workspace.services import auth, lockout
 from agent_workspace.services.errors import ValidationError
 from agent_workspace.state import auth as auth_state
@@ -195,3 +196,45 @@ def test_the_login_page_checks_the_password_outside_any_transaction(
         asyncio.run(auth_state.sign_in(username="alice", password="wrong password", client_address=HOME))
     assert len(seen) == 2 and seen[1] == (True, 0, 0)
     assert count(session, LoginAttempt) == 1
+
+
+def test_password_checks_beyond_the_waiting_room_are_told_busy_at_once(
+    database_url: str, session: Session, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flood from many addresses cannot queue thousands of hashes ahead of the agent's."""
+    monkeypatch.setattr(auth_state, "MAX_CHECKS_WAITING", 2)
+    release = threading.Event()
+    real = auth.password_matches
+
+    def held(check, password):  # the first two checks hold their places until the others were answered
+        release.wait(10)
+        return real(check, password)
+
+    monkeypatch.setattr(auth, "password_matches", held)
+
+    async def flood() -> list[str]:
+        attempts = [
+            asyncio.ensure_future(auth_state.sign_in(username="alice", password=PASSWORD, client_address=f"192.0.2.{n}"))
+            for n in range(4)
+        ]
+        answered: set[asyncio.Future] = set()
+        while len(answered) < 2:
+            done, _ = await asyncio.wait(set(attempts) - answered, return_when=asyncio.FIRST_COMPLETED)
+            answered |= done
+        release.set()
+        results = await asyncio.gather(*attempts, return_exceptions=True)
+        return ["ticket" if isinstance(r, str) else str(r) for r in results]
+
+    answers = asyncio.run(flood())
+    assert answers.count("ticket") == 2
+    assert answers.count("Many sign-ins are being checked right now. Try again in a few seconds.") == 2
+
+
+def test_failures_too_old_to_count_are_deleted(session: Session) -> None:
+    """A guessing flood leaves no rows for ever: the sweeper forgets what counts for nothing."""
+    now = utcnow()
+    session.add(LoginAttempt(username="old", client_address="192.0.2.1", at=now - lockout.FAILURE_MEMORY - timedelta(seconds=1)))
+    session.add(LoginAttempt(username="new", client_address="192.0.2.1", at=now - timedelta(minutes=5)))
+    session.commit()
+    assert lockout.forget_old_failures(session, now=now) == 1
+    assert [a.username for a in session.exec(select(LoginAttempt))] == ["new"]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, select
 
-from agent_workspace.models import SenderKind
+from agent_workspace import db
+from agent_workspace.models import Attachment, SenderKind, SupportRecord
 from agent_workspace.services import attachments, records
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from tests.factories import add_message, make_customer, make_interaction, make_queue, make_user
@@ -68,7 +72,10 @@ def test_a_record_is_prefilled_from_the_chat(
         uploaded_by_kind="customer", uploaded_by_user_id=None,
     )
 
-    record = create(session, chat, agent, "incident")
+    session.commit()  # end the test's transaction: the service's own take the write lock
+    record = records.create_with_files(
+        interaction_id=chat.id, kind="incident", created_by_id=agent.id, authorize=lambda s: None
+    )
 
     assert record.kind == "incident"
     assert record.interaction_id == chat.id
@@ -86,6 +93,82 @@ def test_a_record_is_prefilled_from_the_chat(
     assert (created["action"], created["actor"]) == ("record.created", "Grace Hopper")
     assert created["detail"]["number"] == record.number
     assert copied["action"] == "attachment.copied"
+
+
+@pytest.fixture
+def chat_with_files(session: Session, chat, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """The chat with two files, and the attachment folder."""
+    folder = tmp_path / "files"
+    monkeypatch.setenv("AW_ATTACHMENT_DIR", str(folder))
+    for name in ("a.png", "b.png"):
+        attachments.store_attachment(
+            session, interaction_id=chat.id, filename=name, data=PNG, uploaded_by_kind="customer", uploaded_by_user_id=None
+        )
+    session.commit()
+    return chat, folder
+
+
+def _on_disk_and_recorded(session: Session, folder: Path) -> tuple[int, int, int]:
+    """Files in the folder, attachment rows, records (read in a transaction of its own)."""
+    session.expire_all()
+    rows = session.exec(select(func.count()).select_from(Attachment)).one()
+    kept = session.exec(select(func.count()).select_from(SupportRecord)).one()
+    session.rollback()
+    return len(list(folder.iterdir())), rows, kept
+
+
+def test_no_file_is_linked_copied_or_synced_inside_the_write_turn(
+    session: Session, chat_with_files, agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat, folder = chat_with_files
+    held: list[tuple[str, bool]] = []
+
+    def recording(name, real):
+        def call(*args, **kwargs):
+            held.append((name, db._sqlite_write_turn._is_owned()))
+            return real(*args, **kwargs)
+
+        return call
+
+    for module, name in ((os, "fsync"), (os, "link"), (shutil, "copyfile")):
+        monkeypatch.setattr(module, name, recording(name, getattr(module, name)))
+    record = records.create_with_files(interaction_id=chat.id, kind="case", created_by_id=agent.id, authorize=lambda s: None)
+
+    assert len(attachments.list_attachments(session, record_id=record.id)) == 2
+    assert {name for name, _ in held} >= {"fsync", "link"}
+    assert not any(owned for _, owned in held), held
+
+
+def test_a_record_refused_in_its_write_keeps_no_copies(session: Session, chat_with_files, agent) -> None:
+    chat, folder = chat_with_files
+    before = _on_disk_and_recorded(session, folder)
+    checks: list[int] = []
+
+    def refuse_on_the_second_check(session) -> None:  # the chat was taken away between the read and the write
+        checks.append(1)
+        if len(checks) == 2:
+            raise NotFound("That chat is not yours.")
+
+    with pytest.raises(NotFound):
+        records.create_with_files(
+            interaction_id=chat.id, kind="case", created_by_id=agent.id, authorize=refuse_on_the_second_check
+        )
+    assert _on_disk_and_recorded(session, folder) == before
+
+
+def test_a_caller_refused_at_first_copies_nothing(
+    session: Session, chat_with_files, agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat, folder = chat_with_files
+    before = _on_disk_and_recorded(session, folder)
+    monkeypatch.setattr(os, "link", lambda *args: pytest.fail("copied for a caller who may not"))
+
+    def refuse(session) -> None:
+        raise NotFound("That chat is not yours.")
+
+    with pytest.raises(NotFound):
+        records.create_with_files(interaction_id=chat.id, kind="case", created_by_id=agent.id, authorize=refuse)
+    assert _on_disk_and_recorded(session, folder) == before
 
 
 def test_short_description_prefers_the_given_then_the_chats_then_the_question(

@@ -11,7 +11,7 @@ from agent_workspace.services.errors import ValidationError
 from tests.services.helpers import fresh, make_agent
 
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-INVISIBLE = "\u200b\u200c\u2060\ufeff\u00ad\u180e\U000e0041"
+INVISIBLE = "\u200b\u2060\ufeff\u00ad\u180e\U000e0041"
 FAMILY, RAINBOW_FLAG = "\U0001f468\u200d\U0001f469\u200d\U0001f467", "\U0001f3f3\ufe0f\u200d\U0001f308"
 
 
@@ -62,3 +62,9 @@ def test_size_is_checked_on_the_raw_text_before_any_clean_up(monkeypatch):
 def test_ordinary_text_is_kept_as_written():
     written = "Grüße, Zoë! 日本語 עברית مرحبا 👍🏽 tab\there\nnext line"
     assert text.strip_invisible(written) == written
+
+
+def test_a_zero_width_non_joiner_stays_it_is_spelling():
+    """Persian writes "I want" with one; stripping it changes the word."""
+    word = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    assert text.strip_invisible(f"{word}\u202e") == word

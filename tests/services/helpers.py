@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
+from argon2 import PasswordHasher
 from sqlalchemy import update
 from sqlmodel import Session, SQLModel, col, func, select
 
@@ -18,6 +19,7 @@ from agent_workspace.models import (
     User,
     utcnow,
 )
+from agent_workspace.services import auth
 from tests.factories import make_customer, make_interaction, make_user
 
 T = TypeVar("T", bound=SQLModel)
@@ -119,3 +121,11 @@ def touch_all(session: Session, when: datetime) -> None:
 def count(session: Session, model: type[SQLModel]) -> int:
     session.expire_all()
     return session.exec(select(func.count()).select_from(model)).one()
+
+
+def use_fast_argon2(monkeypatch) -> None:
+    """Still argon2id, with test-sized costs (tests/services/test_auth.py checks the
+    production ones, which take ~0.2 s a hash)."""
+    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(auth, "_hasher", fast)
+    monkeypatch.setattr(auth, "_DUMMY_HASH", fast.hash("timing-equaliser"))

@@ -15,7 +15,7 @@ from agent_workspace.models import AuditLog, AuthSession, LoginAttempt, QueueMem
 from agent_workspace.services import auth
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from tests.factories import BROWSER, make_queue
-from tests.services.helpers import count, fresh
+from tests.services.helpers import count, fresh, use_fast_argon2
 
 PASSWORD = "correct horse battery"
 PRODUCTION_HASHER = auth._hasher
@@ -23,10 +23,7 @@ PRODUCTION_HASHER = auth._hasher
 
 @pytest.fixture(autouse=True)
 def _fast_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Still argon2id, with test-sized costs: the production costs (checked below) take ~0.2 s a hash."""
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(auth, "_hasher", fast)
-    monkeypatch.setattr(auth, "_DUMMY_HASH", fast.hash("timing-equaliser"))
+    use_fast_argon2(monkeypatch)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from sqlmodel import Session, select
 
 from agent_workspace import db
@@ -17,17 +16,14 @@ from agent_workspace.models import AuthSession, LoginAttempt, Role, User, utcnow
 from agent_workspace.services import auth, lockout
 from agent_workspace.services.errors import ValidationError
 from agent_workspace.state import auth as auth_state
-from tests.services.helpers import count
+from tests.services.helpers import count, use_fast_argon2
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(autouse=True)
 def _fast_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Still argon2id, with test-sized costs (tests/services/test_auth.py checks the real ones)."""
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(auth, "_hasher", fast)
-    monkeypatch.setattr(auth, "_DUMMY_HASH", fast.hash("timing-equaliser"))
+    use_fast_argon2(monkeypatch)
 
 
 @pytest.fixture

@@ -20,11 +20,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(24)
 
 
 @pytest.fixture
-def agent(session: Session):
-    return make_user(session, "grace", display_name="Grace Hopper")
-
-
-@pytest.fixture
 def chat(session: Session, agent):
     return make_interaction(
         session,

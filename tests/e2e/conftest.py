@@ -96,19 +96,20 @@ class RunningApp:
         self.port = int(base_url.rsplit(":", 1)[1])
         self.process: subprocess.Popen | None = None
 
+    # How the app is started, and the pages that say it is up (with how long each may take).
+    def command(self) -> list[str]:
+        return ["reflex", "run", "--env", "prod", "--single-port", "--frontend-port", str(self.port), "--backend-host", "127.0.0.1"]
+
+    ready = (("/api/health", 420), ("/login", 60))
+
     def start(self) -> None:
         log = open(self.data_dir / "server.log", "a")
         self.process = subprocess.Popen(
-            ["reflex", "run", "--env", "prod", "--single-port", "--frontend-port", str(self.port), "--backend-host", "127.0.0.1"],
-            cwd=PROJECT_ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            self.command(), cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         log.close()
-        _wait_healthy(f"{self.base_url}/api/health", self.process, timeout=420)
-        _wait_healthy(f"{self.base_url}/login", self.process, timeout=60)
+        for path, timeout in self.ready:
+            _wait_healthy(f"{self.base_url}{path}", self.process, timeout=timeout)
 
     def stop(self, sig: int = 15) -> None:
         if self.process is None:

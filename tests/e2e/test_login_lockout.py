@@ -10,7 +10,6 @@ addresses. The shared app (no proxy configured) shows the header is ignored.
 from __future__ import annotations
 
 import re
-import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,11 +19,10 @@ import pytest
 import socketio
 from sqlmodel import col, select
 
-from agent_workspace.config import PROJECT_ROOT
 from agent_workspace.models import AuthSession, LoginAttempt
 from agent_workspace.services import auth, budgets, lockout
 from agent_workspace.state.auth import LoginState
-from tests.e2e.conftest import RunningApp, World, _free_port, _wait_healthy
+from tests.e2e.conftest import RunningApp, World, _free_port
 from tests.e2e.ws_client import USER_AGENT, EventClient
 
 PUBLIC_URL = "https://aw.example.test"
@@ -35,18 +33,10 @@ WRONG = "not the password"
 class BackendOnlyApp(RunningApp):
     """``reflex run --env prod --backend-only``: the websocket and the HTTP routes, no pages."""
 
-    def start(self) -> None:
-        log = open(self.data_dir / "server.log", "a")
-        self.process = subprocess.Popen(
-            ["reflex", "run", "--env", "prod", "--backend-only", "--backend-port", str(self.port), "--backend-host", "127.0.0.1"],
-            cwd=PROJECT_ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        _wait_healthy(f"{self.base_url}/api/health", self.process, timeout=180)
+    def command(self) -> list[str]:
+        return ["reflex", "run", "--env", "prod", "--backend-only", "--backend-port", str(self.port), "--backend-host", "127.0.0.1"]
+
+    ready = (("/api/health", 180),)
 
 
 @pytest.fixture(scope="module")

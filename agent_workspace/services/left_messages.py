@@ -306,19 +306,7 @@ def reply(
         raise NotFound(NOT_FOUND)
     if record.state in records.FINISHED_STATES:
         raise Conflict(f"{record.number} is {record.state} already.")
-    previous = record.state
-    record.state = RecordState.IN_PROGRESS
-    record.updated_at = utcnow()
-    session.add(record)
-    audit.record(
-        session,
-        action="record.replied",
-        actor_kind="agent",
-        actor_id=user_id,
-        target_kind="record",
-        target_id=record.id,
-        state=[previous, record.state],
-    )
+    _move(session, record, RecordState.IN_PROGRESS, user_id=user_id, action="record.replied")
     try:
         outgoing = mail.send_email(
             session,
@@ -343,23 +331,20 @@ def resolve_answered(session: Session, *, record_id: int, user_id: int, outgoing
     record = session.get(SupportRecord, record_id, with_for_update=True, populate_existing=True)
     if record is None or record.state in records.FINISHED_STATES:
         return False
-    previous = record.state
-    record.state = RecordState.RESOLVED
     if not record.resolution_notes:
         record.resolution_notes = f"Answered by email: {outgoing.subject[:200]}"
-    record.updated_at = utcnow()
+    _move(session, record, RecordState.RESOLVED, user_id=user_id, action="record.resolved", email_id=outgoing.id)
+    return True
+
+
+def _move(session: Session, record: SupportRecord, state: RecordState, *, user_id: int, action: str, **details) -> None:
+    """An agent moves a left message's record to ``state``, audited with where it came from."""
+    previous, record.state, record.updated_at = record.state, state, utcnow()
     session.add(record)
     audit.record(
-        session,
-        action="record.resolved",
-        actor_kind="agent",
-        actor_id=user_id,
-        target_kind="record",
-        target_id=record.id,
-        state=[previous, record.state],
-        email_id=outgoing.id,
+        session, action=action, actor_kind="agent", actor_id=user_id, target_kind="record", target_id=record.id,
+        state=[previous, record.state], **details,
     )
-    return True
 
 
 def _left_message(session: Session, record_id: int, *, lock: bool = False) -> tuple[SupportRecord, Customer]:

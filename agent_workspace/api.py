@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from agent_workspace import realtime
+from agent_workspace import realtime, routes
 from agent_workspace.config import public_site, settings
 from agent_workspace.db import session_scope
 from agent_workspace.models import Presence
@@ -49,12 +49,13 @@ def _redeem(ticket: str, client: auth.Client) -> str:
 
 async def start_session(request: Request) -> Response:
     """Trade the one-time ticket from the login event for the HttpOnly session cookie,
-    bound to this browser."""
+    bound to this browser, and go on to the page the visitor asked for (``?next=``,
+    only our own private pages) or the Inbox."""
     try:
         token = await asyncio.to_thread(_redeem, request.path_params["ticket"], _client(request))
     except ServiceError as error:
         return RedirectResponse(f"/login?error={quote(str(error))}", status_code=303)
-    response = RedirectResponse("/workspace", status_code=303)
+    response = RedirectResponse(routes.return_path(request.query_params.get("next")) or routes.WORKSPACE, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -1,5 +1,8 @@
 """Route constants, so links and redirects never drift from the pages."""
 
+import re
+from urllib.parse import quote
+
 HOME = "/"
 LOGIN = "/login"
 WORKSPACE = "/workspace"
@@ -36,3 +39,19 @@ def export_path(kind: str) -> str:
 
 def transcript_path(number: str) -> str:
     return f"/api/records/{number}/transcript.txt"
+
+
+# Where a sign-in may send the browser back to: our own private pages, by path only
+# (never another host, a scheme or "//host"), so ?next= cannot redirect off the site.
+_RETURN_PATH = re.compile(r"^/(workspace|supervisor|interactions|cases|incidents|(interaction|case|incident)/[A-Za-z0-9]{1,20})$")
+
+
+def return_path(path: object) -> str | None:
+    """``path`` when it is one of our private pages to come back to after signing in, else None."""
+    return path if isinstance(path, str) and _RETURN_PATH.fullmatch(path) else None
+
+
+def login_path(back_to: str | None = None) -> str:
+    """The sign-in page, remembering the private page a signed-out visitor asked for."""
+    back = return_path(back_to)
+    return f"{LOGIN}?next={quote(back, safe='')}" if back else LOGIN

@@ -4,7 +4,7 @@ Usage: .venv/bin/python scripts/screenshots.py   (writes docs/screenshots/*.png)
 
 Starts its own production build on a free port with a fresh demo database,
 plays a short scene (a customer asks, an agent accepts and answers, opens
-Agent Assist, a supervisor looks), and saves one picture per screen.
+Agent Assist, closes the chat and finds its record again, a supervisor looks), and saves one picture per screen.
 """
 
 from __future__ import annotations
@@ -135,6 +135,23 @@ def main() -> None:
             agent.get_by_role("tab", name="Agent Assist").click()
             expect(agent.get_by_test_id("assist-result").first).to_be_visible()
             agent.screenshot(path=OUT / "agent-assist.png")
+
+            # Details › Close saves the history; the record is found again from the Interactions list.
+            agent.get_by_role("tab", name="Details").click()
+            agent.get_by_role("button", name="Close", exact=True).click()
+            expect(agent.get_by_role("tab", name="Priya Natarajan")).to_have_count(0)
+            with agent.context.expect_page() as opened:  # the lists open beside the Inbox
+                agent.get_by_role("navigation", name="Sections").get_by_role("link", name="Interactions (opens in a new tab)").click()
+            agent = opened.value
+            agent.set_viewport_size(size["viewport"])
+            agent.get_by_label("Search by number, customer or words").fill("VPN")
+            agent.get_by_label("Search by number, customer or words").press("Enter")
+            table = agent.get_by_role("table", name="Interactions")
+            expect(table.get_by_role("row").filter(has_text="Priya Natarajan")).to_be_visible()
+            agent.screenshot(path=OUT / "interactions.png")
+            table.get_by_role("row").filter(has_text="Priya Natarajan").get_by_role("link").first.click()
+            expect(agent.get_by_role("log", name="Conversation")).to_contain_text("GlobalProtect")
+            agent.screenshot(path=OUT / "interaction-record.png")
 
             supervisor = browser.new_context(**size).new_page()
             supervisor.goto(f"{base}/login")

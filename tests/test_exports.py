@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 from collections.abc import Iterator
 
 import pytest
 from sqlmodel import Session
+from starlette.requests import Request
 from starlette.testclient import TestClient
 
-from agent_workspace import exports
+from agent_workspace import db, exports
 from agent_workspace.api import build_api
-from agent_workspace.models import InteractionState
+from agent_workspace.models import CloseReason, InteractionState
 from agent_workspace.security import SESSION_COOKIE
-from agent_workspace.services import auth, routing
+from agent_workspace.services import auth, record_lists, routing
 from tests.factories import BROWSER, add_message, make_customer
 from tests.services.helpers import use_fast_argon2
 from tests.services.record_list_helpers import chat
@@ -91,6 +93,62 @@ def test_a_supervisor_exports_exactly_the_filtered_rows_with_formulas_neutralise
     assert rows[0]["Queue"] == "Billing"
     everything = _rows(_get(http, "/api/export/interaction.csv", world["supervisor"], scope="all"))
     assert {row["Number"] for row in everything} == {world[name].number for name in ("billing_chat", "returns_chat", "open_chat")}
+
+
+def test_a_chat_closed_by_closing_its_tab_reads_closed_not_saved_in_the_csv(http: TestClient, world: dict, session: Session) -> None:
+    item = world["returns_chat"]
+    item.close_reason = CloseReason.TAB_CLOSED
+    session.add(item)
+    session.commit()
+    rows = {row["Number"]: row["State"] for row in _rows(_get(http, "/api/export/interaction.csv", world["supervisor"], scope="all"))}
+    assert (rows[item.number], rows[world["billing_chat"].number]) == ("Closed, not saved", "Closed complete")
+
+
+def _export_request(token: str) -> Request:
+    """The export link as the browser sends it, for calling the route itself (the
+    test client would read the whole response before handing it over)."""
+    return Request({
+        "type": "http", "method": "GET", "scheme": "http", "server": ("testserver", 80), "path": "/api/export/interaction.csv",
+        "path_params": {"kind": "interaction"}, "query_string": b"scope=all&sort=customer&desc=0",
+        "headers": [(b"cookie", f"{SESSION_COOKIE}={token}".encode()), (b"user-agent", BROWSER.user_agent.encode())],
+        "client": (BROWSER.address, 50000),
+    })
+
+
+async def test_a_stalled_export_holds_no_connection_and_a_second_one_of_the_same_user_waits(world: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(record_lists, "EXPORT_CHUNK", 1)
+    pool = db.get_engine(writer=False).pool
+    response = await exports.export_list(_export_request(world["supervisor"]))
+    assert response.status_code == 200
+    body = response.body_iterator
+    chunks = [await anext(body), await anext(body)]  # the client reads two chunks, then stalls
+    assert pool.checkedout() == 0
+    again = await exports.export_list(_export_request(world["supervisor"]))
+    assert (again.status_code, again.body) == (429, b"Your last export is still downloading: wait for it to finish.")
+    chunks += [chunk async for chunk in body]
+    text = "".join(chunks)
+    assert [row["Number"] for row in csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))] == [world[name].number for name in ("billing_chat", "returns_chat", "open_chat")]
+    left = await exports.export_list(_export_request(world["supervisor"]))  # the first one's place is free again
+    assert left.status_code == 200
+    await anext(left.body_iterator)
+    await left.body_iterator.aclose()  # a client that leaves frees it
+    never_sent = await exports.export_list(_export_request(world["supervisor"]))
+    assert never_sent.status_code == 200
+    del never_sent  # a response that never started streaming frees it too
+    gc.collect()
+    assert (await exports.export_list(_export_request(world["supervisor"]))).status_code == 200
+
+
+def test_a_few_exports_run_at_once_over_all_users() -> None:
+    running = exports._Exports()
+    releases = [running.claim(user)[0] for user in range(exports.MAX_EXPORTS)]
+    assert running.claim(99) == (None, "Too many exports are running: try again in a minute.")
+    releases[0]()
+    again, _ = running.claim(0)
+    releases[0]()  # a late second release of the old claim leaves the new one alone
+    assert running.claim(0) == (None, "Your last export is still downloading: wait for it to finish.")
+    again()
+    assert running.claim(99)[0] is not None
 
 
 def test_neutral_prefixes_every_formula_start() -> None:

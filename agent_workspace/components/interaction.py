@@ -5,13 +5,15 @@ from __future__ import annotations
 import reflex as rx
 
 from agent_workspace.components.form import error_callout, file_drop, labelled, text_area, text_field
+from agent_workspace.services import records
+from agent_workspace.services.audit_words import PRIORITY_LABELS
 from agent_workspace.services.conversations import CATEGORIES
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.views import ChatTab, RecordView
 from agent_workspace.state.workspace import WorkspaceState
 
-PRIORITIES = [("1", "1 - Critical"), ("2", "2 - High"), ("3", "3 - Moderate"), ("4", "4 - Low")]
-RECORD_STATES = ["new", "in_progress", "on_hold", "resolved", "closed"]
+PRIORITIES = [(str(value), label) for value, label in PRIORITY_LABELS.items()]
+RECORD_STATES = list(records.STATE_LABELS.items())
 
 
 def native_select(label: str, *, name: str, control_id: str, options, value=None) -> rx.Component:
@@ -256,7 +258,7 @@ def record_tab(record: RecordView) -> rx.Component:
                 text_area("Description", name="description", control_id=prefix + "-description", default_value=record.description, rows="4", key=record.description),
                 rx.hstack(
                     native_select("Priority", name="priority", control_id=prefix + "-priority", options=PRIORITIES, value=record.priority),
-                    native_select("State", name="state", control_id=prefix + "-state", options=[(s, s.replace("_", " ").title()) for s in RECORD_STATES], value=record.state),
+                    native_select("State", name="state", control_id=prefix + "-state", options=RECORD_STATES, value=record.state),
                     spacing="3",
                     width="100%",
                 ),

@@ -7,9 +7,10 @@ import reflex as rx
 from agent_workspace import routes
 from agent_workspace.state.auth import AuthState, full_page_load
 
+INBOX = "inbox"
 # The workspace's sections, in the header of every workspace page: (label, address, key).
 SECTIONS = (
-    ("Inbox", routes.WORKSPACE, "inbox"),
+    ("Inbox", routes.WORKSPACE, INBOX),
     ("Interactions", routes.INTERACTIONS, "interaction"),
     ("Cases", routes.CASES, "case"),
     ("Incidents", routes.INCIDENTS, "incident"),
@@ -21,9 +22,17 @@ def logout_button() -> rx.Component:
     return rx.button("Log out", variant="soft", size="2", on_click=full_page_load("/api/logout"))
 
 
+def new_tab_link(label: rx.Var | str, href: rx.Var | str, **props) -> rx.Component:
+    """A link that opens beside the page, saying so to screen readers: from the Inbox,
+    where leaving the page would leave the agent's live chats and let their offers lapse."""
+    return rx.link(label, rx.el.span(" (opens in a new tab)", class_name="aw-visually-hidden"), href=href, is_external=True, rel="noopener noreferrer", **props)
+
+
 def _section_link(label: str, href: str, key: str, current: str) -> rx.Component:
     if key == current:
         return rx.link(label, href=href, weight="bold", aria_current="page", underline="always")
+    if current == INBOX:
+        return new_tab_link(label, href)
     return rx.link(label, href=href)
 
 

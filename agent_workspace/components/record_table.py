@@ -29,6 +29,7 @@ def scope_control() -> rx.Component:
             value=RecordListState.scope,
             on_change=RecordListState.choose_scope,
             aria_labelledby="scope-label",
+            class_name="aw-scope",
         ),
         align="center",
         spacing="2",
@@ -87,7 +88,11 @@ def filters_form() -> rx.Component:
     )
 
 
-def search_form() -> rx.Component:
+# What the search box suggests, per list: a number of its own kind, a name, a word.
+SEARCH_EXAMPLES = {"interactions": "IMS0001028, Ada Lovelace, refund…", "cases": "CS0001001, Ada Lovelace, refund…", "incidents": "INC0001002, Ada Lovelace, outage…"}
+
+
+def search_form(noun: str) -> rx.Component:
     """One search box; Enter runs it, a record number opens that record."""
     return rx.form(
         rx.vstack(
@@ -99,7 +104,7 @@ def search_form() -> rx.Component:
                     type="search",
                     default_value=RecordListState.search_text,
                     max_length=SEARCH_CHARS,
-                    placeholder="IMS0001028, Ada Lovelace, refund…",
+                    placeholder=SEARCH_EXAMPLES.get(noun, ""),
                     width="100%",
                 ),
                 rx.button("Search", type="submit"),
@@ -215,7 +220,7 @@ def record_list(noun: str) -> rx.Component:
             wrap="wrap",
             spacing="3",
         ),
-        search_form(),
+        search_form(noun),
         filters_form(),
         error_callout(RecordListState.error),
         rx.cond(RecordListState.total > 0, rx.fragment(record_table(noun), paging(noun)), empty_state(noun)),

@@ -13,6 +13,10 @@ def login() -> rx.Component:
     return rx.el.main(
         centered_card(
             rx.heading("Sign in to the Agent Workspace", as_="h1", size="5"),
+            rx.cond(
+                LoginState.back_to != "",
+                rx.callout(rx.text("Sign in to continue to ", rx.code(LoginState.back_to), "."), icon="log-in", role="status", width="100%"),
+            ),
             error_callout(LoginState.error),
             rx.form(
                 rx.vstack(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from agent_workspace.components.layout import app_header, role_gate
+from agent_workspace.components.layout import INBOX, app_header, new_tab_link, role_gate
 from agent_workspace.components.messages import agent_message, message_list
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.auth import AuthState
@@ -117,7 +117,7 @@ def customer_info(tab: ChatTab) -> rx.Component:
                         size="1",
                         color_scheme="gray",
                     ),
-                    rx.foreach(tab.earlier, lambda e: rx.text(rx.link(e.number, href=e.href), " · ", e.text, size="1", color_scheme=rx.cond(e.verified, "gray", "amber"))),
+                    rx.foreach(tab.earlier, lambda e: rx.text(new_tab_link(e.number, e.href, color_scheme="blue"), " · ", e.text, size="1", color_scheme=rx.cond(e.verified, "gray", "amber"))),
                     spacing="1",
                 ),
             ),
@@ -424,7 +424,7 @@ def workspace_body() -> rx.Component:
             alerts(),
             shortcuts_help(),
             presence_picker(),
-            current="inbox",
+            current=INBOX,
         ),
         breadcrumb(),
         notices(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlmodel import Session
@@ -31,3 +32,16 @@ def record(
     )
     session.add(row)
     return row
+
+
+def changes(row: object, wanted: Mapping[str, Any], *, long_texts: Collection[str] = ()) -> dict[str, Any]:
+    """The fields of ``row`` that ``wanted`` changes, as the audit detail of an edit:
+    field → [old, new]. A long free text (work notes, a description) is kept as
+    {"length": [old, new]}: the trail says it changed and by how much without a
+    second copy of text that can run to pages and hold customers' details.
+    Call it before applying the change."""
+    return {
+        field: {"length": [len(getattr(row, field)), len(value)]} if field in long_texts else [getattr(row, field), value]
+        for field, value in wanted.items()
+        if getattr(row, field) != value
+    }

@@ -289,19 +289,30 @@ def _quoted(value: Any) -> str:
     return f"“{value}”"
 
 
-def _record_changes(said: _Said) -> str:
+# How an edited field's values read; any other field's are quoted ("“Printer offline”").
+_SHOWN_AS: dict[str, Callable[[Any], str]] = {"priority": priority_label, "state": record_state_label, "category": words}
+
+
+def _field_change(field: str, value: Any) -> str:
+    """One field of an edit: "priority 4 - Low → 2 - High", "work notes edited (0 → 35 characters)"."""
+    label = field_label(field).lower()
+    length = value.get("length") if isinstance(value, dict) else None
+    if isinstance(length, list) and len(length) == 2:
+        return f"{label} edited ({length[0]} → {length[1]} characters)"
+    if not (isinstance(value, list) and len(value) == 2):
+        return f"{label} edited"  # a long text in a row written before lengths were kept: "(edited)"
+    before, after = value
+    show = _SHOWN_AS.get(field, _quoted)
+    # A chat can start with no short description: "set to “Printer”", not "“” → “Printer”".
+    return f"{label} set to {show(after)}" if before in (None, "") else _change(label, before, after, show)
+
+
+def _changes(said: _Said) -> str:
+    """": priority 4 - Low → 2 - High, …" from an edit's ``changes`` ({field: [old, new]})."""
     changes = said.detail.get("changes")
     if not isinstance(changes, dict) or not changes:
         return ""
-    parts = []
-    for field, value in changes.items():
-        label = field_label(field)
-        show = priority_label if field == "priority" else record_state_label if field == "state" else _quoted
-        if isinstance(value, list) and len(value) == 2:
-            parts.append(_change(label, value[0], value[1], show))
-        else:
-            parts.append(f"{label} edited")
-    return ": " + ", ".join(parts)
+    return ": " + ", ".join(_field_change(field, value) for field, value in changes.items())
 
 
 def _state_move(said: _Said) -> str:
@@ -394,7 +405,10 @@ def _accepted(said: _Said) -> str:
     return f"{said.actor} accepted {said.target}{waited}"
 
 
-def _interaction_fields(said: _Said) -> str:
+def _interaction_changed(said: _Said) -> str:
+    if isinstance(said.detail.get("changes"), dict):
+        return f"{said.actor} changed {said.target}{_changes(said)}"
+    # Rows written before the old and new values were kept name only the fields.
     fields = said.detail.get("fields")
     named = ", ".join(field_label(f) for f in fields) if isinstance(fields, list) and fields else "the details"
     return f"{said.actor} changed {named}{said.of_target}"
@@ -426,11 +440,11 @@ _SENTENCES: dict[str, tuple[str, Callable[[_Said], str]]] = {
     "interaction.transfer_declined": ("Transfer declined", lambda s: f"{s.actor} declined the transfer of {s.target} from {s.names.user(s.detail.get('from_agent'))}"),
     "interaction.customer_ended": ("Customer left", lambda s: f"{s.actor} ended {s.target}"),
     "interaction.closed": ("Chat closed", _closed),
-    "interaction.updated": ("Chat details changed", _interaction_fields),
+    "interaction.updated": ("Chat details changed", _interaction_changed),
     "interaction.rated": ("Chat rated", lambda s: f"{s.actor} rated {s.target} {s.text('rating')} of 5"),
     "interaction.article_sent": ("Article sent", lambda s: f"{s.actor} sent knowledge article {s.text('article')} in {s.target}"),
     "record.created": ("Record created", _record_created),
-    "record.updated": ("Record changed", lambda s: f"{s.actor} changed {s.target}{_record_changes(s)}"),
+    "record.updated": ("Record changed", lambda s: f"{s.actor} changed {s.target}{_changes(s)}"),
     "record.escalated": ("Record escalated", _escalated),
     "record.replied": ("Replied by email", lambda s: f"{s.actor} replied to {s.target} by email{_state_move(s)}"),
     "record.resolved": ("Record resolved", lambda s: f"{s.actor} resolved {s.target}: the reply by email was delivered{_state_move(s)}"),

@@ -426,22 +426,14 @@ def update_details(
         raise ValidationError("Priority is 1 (critical) to 4 (low).")
     if len(work_notes) > 10_000:
         raise ValidationError("Work notes are limited to 10,000 characters.")
-    changed = {
-        field: value
-        for field, value in {
-            "short_description": short_description,
-            "category": category,
-            "priority": priority,
-            "work_notes": work_notes,
-        }.items()
-        if getattr(item, field) != value
-    }
+    wanted = {"short_description": short_description, "category": category, "priority": priority, "work_notes": work_notes}
+    changed = audit.changes(item, wanted, long_texts=("work_notes",))
     if not changed:
         return []
-    for field, value in changed.items():
-        setattr(item, field, value)
+    audit.record(session, action="interaction.updated", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, changes=changed)
+    for field in changed:
+        setattr(item, field, wanted[field])
     item.updated_at = utcnow()
-    audit.record(session, action="interaction.updated", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, fields=sorted(changed))
     session.commit()
     return [InteractionChanged(item.id)]
 

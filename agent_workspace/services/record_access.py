@@ -1,7 +1,7 @@
 """Who may see which interaction, case and incident records.
 
 One rule for the lists, the record pages, the exports and the file downloads:
-a supervisor (or admin) sees every record; a workspace user sees the records of
+a supervisor sees every record; a workspace user sees the records of
 the queues they work and the chats they handled themselves (the one they have
 now, and any they wrote in before a transfer took it elsewhere). A record outside
 that is reported as not existing, so a guessed number learns nothing.
@@ -22,11 +22,11 @@ class Viewer:
     """The signed-in person asking for records."""
 
     user_id: int
-    sees_all: bool  # supervisors and admins
+    sees_all: bool  # supervisors (administrators manage accounts; they see records as supervisors do only with that role)
 
     @classmethod
     def of(cls, user_id: int, roles: frozenset[str] | set[str]) -> Viewer:
-        return cls(user_id=user_id, sees_all=bool(set(roles) & {Role.SUPERVISOR, Role.ADMIN}))
+        return cls(user_id=user_id, sees_all=Role.SUPERVISOR in roles)
 
 
 def queue_ids_of(session: Session, viewer: Viewer) -> frozenset[int] | None:

@@ -7,20 +7,23 @@ supervisor's CSV export read through here; what a viewer may see is
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, FromClause, Select, and_, case, false, or_
+from sqlalchemy import ColumnElement, FromClause, Select, and_, case, false, null, or_, tuple_, type_coerce
 from sqlalchemy import join as sa_join
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
+from sqlalchemy.types import NullType
 from sqlmodel import Session, col, func
 
-from agent_workspace.models import Customer, Interaction, InteractionState, Queue, SupportRecord, User
-from agent_workspace.services import record_search
+from agent_workspace.models import CloseReason, Customer, Interaction, InteractionState, Queue, SupportRecord, User
+from agent_workspace.services import record_search, records
 from agent_workspace.services.errors import ValidationError
 from agent_workspace.services.record_access import Viewer, chats_written_in_by, queue_ids_of
 from agent_workspace.services.records import FINISHED_STATES
@@ -101,10 +104,12 @@ class ListPage:
 
 
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 1_000_000  # keeps the OFFSET (at most 10^8) far from SQL's 64-bit limit
 MAX_SEARCH_LENGTH = 200
-EXPORT_CHUNK = 1000  # rows fetched at a time by ``export_rows``
+EXPORT_CHUNK = 1000  # rows read (in one short session) and written at a time by an export
 
 _NUMBER = re.compile(r"(IMS|CS|INC)\s*(\d{1,15})", re.IGNORECASE)
+_DIGITS = re.compile(r"\d{1,15}")
 _KIND_OF_PREFIX = {"IMS": ListKind.INTERACTION, "CS": ListKind.CASE, "INC": ListKind.INCIDENT}
 _PREFIX_OF_KIND = {kind: prefix for prefix, kind in _KIND_OF_PREFIX.items()}
 
@@ -115,17 +120,20 @@ INTERACTION_STATE_LABELS = {
     InteractionState.CLOSED_COMPLETE: "Closed complete",
     InteractionState.CLOSED_ABANDONED: "Closed abandoned",
 }
-RECORD_STATE_LABELS = {
-    "new": "New",
-    "in_progress": "In progress",
-    "on_hold": "On hold",
-    "resolved": "Resolved",
-    "closed": "Closed",
+RECORD_STATE_LABELS = records.STATE_LABELS
+# The states a list of each kind can be filtered by: value -> label.
+STATES_OF = {
+    ListKind.INTERACTION: {str(value): label for value, label in INTERACTION_STATE_LABELS.items()},
+    ListKind.CASE: RECORD_STATE_LABELS,
+    ListKind.INCIDENT: RECORD_STATE_LABELS,
 }
+NOT_SAVED_LABEL = "Closed, not saved"  # a chat closed by closing its tab: its history was not saved
 
 
-def state_label(kind: ListKind, state: str) -> str:
-    """The state in words ("Closed complete", "On hold"); an unknown value as it is."""
+def state_label(kind: ListKind, state: str, close_reason: str | None = None) -> str:
+    """The state in words ("Closed complete", "On hold", "Closed, not saved"); an unknown value as it is."""
+    if close_reason == CloseReason.TAB_CLOSED:
+        return NOT_SAVED_LABEL
     labels = INTERACTION_STATE_LABELS if kind == ListKind.INTERACTION else RECORD_STATE_LABELS
     return labels.get(state, state)
 
@@ -150,7 +158,7 @@ def list_records(session: Session, viewer: Viewer, query: ListQuery) -> ListPage
     sort need (an index can then walk the order and stop at the page), and
     only those rows are read whole.
     """
-    query = _valid(query)
+    query = checked(query)
     plan = _plan(session, viewer, query)
     page = plan.ids.order_by(*plan.order).limit(query.page_size).offset((query.page - 1) * query.page_size)
     if query.text.strip():
@@ -166,39 +174,45 @@ def list_records(session: Session, viewer: Viewer, query: ListQuery) -> ListPage
     return ListPage(rows=rows, total=total, page=query.page, page_size=query.page_size)
 
 
-def export_rows(session: Session, viewer: Viewer, query: ListQuery) -> Iterator[ListRow]:
+def export_chunks(open_session: Callable[[], AbstractContextManager[Session]], viewer: Viewer, query: ListQuery) -> Iterator[list[ListRow]]:
     """Every row matching ``query`` (all pages, ``query.page`` ignored), in its order,
-    streamed in chunks so a large export never sits in memory whole.
-
-    Checks the query at once (``ValidationError``), then reads one query
-    ``EXPORT_CHUNK`` rows at a time (a server-side cursor on PostgreSQL): keep
-    ``session`` open until the iterator is exhausted."""
-    query = _valid(replace(query, page=1))
-    plan = _plan(session, viewer, query)
-    statement = plan.rows.order_by(*plan.order).execution_options(stream_results=True, yield_per=EXPORT_CHUNK)
-    return (_row(query.kind, values[1:]) for values in session.execute(statement))
+    ``EXPORT_CHUNK`` rows at a time, each chunk read in its own short session from
+    ``open_session()`` (a download that stalls holds no connection) after the sort
+    key and id of the row before (keyset: no row skipped or repeated). The first
+    ``next`` checks the query (``ValidationError``)."""
+    query = checked(replace(query, page=1))
+    with open_session() as session:
+        plan = _plan(session, viewer, query)  # its statements hold values, no session: reused for every chunk
+        rows, last = _export_chunk(session, plan, None)
+    yield rows
+    while last is not None:
+        with open_session() as session:
+            rows, last = _export_chunk(session, plan, last)
+        yield rows
 
 
 # ---------------------------------------------------------------- validation
 
 
-def _valid(query: ListQuery) -> ListQuery:
-    """``query`` with its enums checked, or ``ValidationError`` saying what is wrong."""
+def checked(query: ListQuery) -> ListQuery:
+    """``query`` with its enums checked, or ``ValidationError`` saying what is wrong.
+
+    ``list_records`` and ``export_chunks`` check their query with it, and
+    ``record_params`` the query it reads from a page's parameters."""
     try:
         kind, scope, sort = ListKind(query.kind), Scope(query.scope), SortColumn(query.sort)
     except ValueError as error:
         raise ValidationError(f"Unknown list option: {error}.") from None
     if not 1 <= query.page_size <= MAX_PAGE_SIZE:
         raise ValidationError(f"Show between 1 and {MAX_PAGE_SIZE} rows a page.")
-    if query.page < 1:
-        raise ValidationError("Pages are numbered from 1.")
+    if not 1 <= query.page <= MAX_PAGE:
+        raise ValidationError(f"Pages are numbered from 1 to {MAX_PAGE:,}.")
     if query.date_from and query.date_to and query.date_from > query.date_to:
         raise ValidationError("The “from” date must not be after the “to” date.")
     if len(query.text) > MAX_SEARCH_LENGTH:
         raise ValidationError(f"Search for at most {MAX_SEARCH_LENGTH} characters.")
-    states = INTERACTION_STATE_LABELS if kind == ListKind.INTERACTION else RECORD_STATE_LABELS
-    if query.state and query.state not in states:
-        raise ValidationError(f"Unknown state “{query.state}”.")
+    if query.state and query.state not in STATES_OF[kind]:
+        raise ValidationError(f"Unknown state “{query.state}”: one of " + ", ".join(STATES_OF[kind]) + ".")
     return replace(query, kind=kind, scope=scope, sort=sort)
 
 
@@ -207,11 +221,15 @@ def _valid(query: ListQuery) -> ListQuery:
 
 @dataclass(frozen=True)
 class _Plan:
+    kind: ListKind
     id: ColumnElement[int]
     rows: Select  # the id and the row columns, filtered; not ordered or paged yet
     ids: Select  # the ids alone, over the tables the conditions and the sort need
     count: Select  # COUNT(*) of the same rows
     order: list[ColumnElement]
+    key: ColumnElement | None  # what the order sorts by before the id (None: the id alone)
+    key_may_be_empty: bool  # NULLs come last: only then does a keyset need "or empty"
+    descending: bool
 
 
 @dataclass(frozen=True)
@@ -242,6 +260,7 @@ class _Source:
     owners: tuple[ColumnElement[int], ...]  # "mine" when one of them is me: the chat's agent (and a record's creator)
     chat_id: ColumnElement[int]  # the chat (a record's own chat): "mine" too when I wrote in it
     state: ColumnElement[str]
+    close_reason: ColumnElement[str]
     opened: ColumnElement[datetime]
     closed: ColumnElement[datetime]
     rating: ColumnElement[int]
@@ -253,7 +272,7 @@ class _Source:
         """The id, then ``_row``'s columns in its order."""
         return (
             self.id, self.number, self.customer_name, self.customer_email, self.queue_name, self.agent_name,
-            self.state, self.opened, self.closed, self.rating, self.summary,
+            self.state, self.close_reason, self.opened, self.closed, self.rating, self.summary,
         )
 
     def joined(self, *joins: _Join) -> FromClause:
@@ -278,7 +297,7 @@ def _interaction_source() -> _Source:
         customer_id=col(Interaction.customer_id), customer_name=col(Customer.name), customer_email=col(Customer.email),
         queue_id=col(Interaction.queue_id), queue_name=col(Queue.name),
         agent_id=col(Interaction.agent_id), agent_name=col(User.display_name), owners=(col(Interaction.agent_id),), chat_id=col(Interaction.id),
-        state=col(Interaction.state), opened=col(Interaction.requested_at), closed=col(Interaction.closed_at),
+        state=col(Interaction.state), close_reason=col(Interaction.close_reason), opened=col(Interaction.requested_at), closed=col(Interaction.closed_at),
         rating=col(Interaction.rating),
         summary=case(
             (col(Interaction.short_description) != "", col(Interaction.short_description)),
@@ -300,7 +319,7 @@ def _record_source() -> _Source:
         customer_id=col(SupportRecord.customer_id), customer_name=col(Customer.name), customer_email=col(Customer.email),
         queue_id=queue_id, queue_name=col(Queue.name),
         agent_id=col(SupportRecord.created_by_id), agent_name=col(User.display_name), owners=(col(SupportRecord.created_by_id), chat.agent_id), chat_id=chat.id,
-        state=col(SupportRecord.state), opened=col(SupportRecord.created_at),
+        state=col(SupportRecord.state), close_reason=null(), opened=col(SupportRecord.created_at),
         closed=case((col(SupportRecord.state).in_(FINISHED_STATES), col(SupportRecord.updated_at))),
         rating=chat.rating, summary=col(SupportRecord.short_description),
         never_empty=frozenset({SortColumn.STATE, SortColumn.OPENED}),
@@ -316,12 +335,17 @@ def _plan(session: Session, viewer: Viewer, query: ListQuery) -> _Plan:
     if query.text.strip():
         conditions.append(_text_condition(dialect, query, source))
     everything = source.joined(source.customer_join, source.queue_join, source.agent_join)
+    key = _sort_key(dialect, query, source, _queue_rank(session, source) if query.sort == SortColumn.QUEUE else None)
     return _Plan(
+        kind=query.kind,
         id=source.id,
         rows=sa_select(*source.columns).select_from(everything).where(*conditions),
         ids=sa_select(source.id).select_from(source.sort_from(query.sort)).where(*conditions),
         count=sa_select(func.count()).select_from(source.base).where(*conditions),
-        order=_order(dialect, query, source, _queue_rank(session, source) if query.sort == SortColumn.QUEUE else None),
+        order=_order(dialect, query, source, key),
+        key=key,
+        key_may_be_empty=query.sort not in source.never_empty,
+        descending=query.descending,
     )
 
 
@@ -355,25 +379,25 @@ def _filters(query: ListQuery, source: _Source) -> list[ColumnElement[bool]]:
 
 def _text_condition(dialect: str, query: ListQuery, source: _Source) -> ColumnElement[bool]:
     """A record number finds that record only; other text finds customers by name or
-    email, and conversations (and a case's descriptions) that have all its words."""
+    email, and chats (and cases by their own texts or their chat's) that have all its
+    words. Digits alone also find the list's record of that number ("1001": IMS0001001)."""
     number = number_of(query.text)
     if number is not None:
         kind, canonical = number
         return source.number == canonical if kind == query.kind else false()
     matches = [source.customer_id.in_(record_search.customer_ids_matching(dialect, query.text))]
+    if _DIGITS.fullmatch(query.text.strip()):
+        matches.append(source.number == f"{_PREFIX_OF_KIND[query.kind]}{int(query.text):07d}")
     words = record_search.words_of(query.text)
     if words:
         chats = record_search.chat_ids_with_words(dialect, words)
         if query.kind == ListKind.INTERACTION:
             matches.append(and_(*(col(Interaction.id).in_(ids) for ids in chats)))
         else:
+            own = record_search.record_ids_with_words(dialect, words)
             matches.append(and_(*(
-                or_(
-                    record_search.contains_text(dialect, col(SupportRecord.short_description), word),
-                    record_search.contains_text(dialect, col(SupportRecord.description), word),
-                    col(SupportRecord.interaction_id).in_(ids),
-                )
-                for word, ids in zip(words, chats)
+                or_(col(SupportRecord.id).in_(record_ids), col(SupportRecord.interaction_id).in_(chat_ids))
+                for record_ids, chat_ids in zip(own, chats)
             )))
     return or_(*matches)
 
@@ -385,10 +409,11 @@ def _queue_rank(session: Session, source: _Source) -> ColumnElement[int] | None:
     return case(ranks, value=source.queue_id) if ranks else None
 
 
-def _order(dialect: str, query: ListQuery, source: _Source, queue_rank: ColumnElement[int] | None) -> list[ColumnElement]:
-    """The sort column, empty values last either way, then the id so equal values
-    keep one order across pages."""
-    keys = {
+def _sort_key(dialect: str, query: ListQuery, source: _Source, queue_rank: ColumnElement[int] | None) -> ColumnElement | None:
+    """What the list sorts by before the id; None for the number (made from the id)."""
+    if query.sort == SortColumn.NUMBER:
+        return None
+    return {
         SortColumn.CUSTOMER: source.customer_name,
         SortColumn.QUEUE: queue_rank if queue_rank is not None else source.queue_name,
         SortColumn.AGENT: source.agent_name,
@@ -397,17 +422,46 @@ def _order(dialect: str, query: ListQuery, source: _Source, queue_rank: ColumnEl
         SortColumn.CLOSED: source.closed,
         SortColumn.DURATION: _duration(dialect, source.opened, source.closed),
         SortColumn.RATING: source.rating,
-    }
+    }[query.sort]
+
+
+def _order(dialect: str, query: ListQuery, source: _Source, key: ColumnElement | None) -> list[ColumnElement]:
+    """The sort key, empty values last either way, then the id so equal values
+    keep one order across pages."""
     tie_breaker = source.id.desc() if query.descending else source.id.asc()
-    if query.sort == SortColumn.NUMBER:  # numbers are made from the id
+    if key is None:
         return [tie_breaker]
-    key = keys[query.sort]
     ordered = key.desc() if query.descending else key.asc()
     # SQLite puts NULLs first going up, PostgreSQL first going down; asked only then
     # and only of a column that has them, so the other cases can still walk an index.
     if query.sort not in source.never_empty and (dialect == "sqlite") != query.descending:
         ordered = ordered.nulls_last()
     return [ordered, tie_breaker]
+
+
+def _export_chunk(session: Session, plan: _Plan, last: tuple | None) -> tuple[list[ListRow], tuple | None]:
+    """The next ``EXPORT_CHUNK`` rows after ``last`` (the id and sort key of the row
+    before), and this chunk's last (None when no rows follow). Found as ids first,
+    as a page is: an order no index walks then sorts narrow rows, not joined ones."""
+    raw_key = type_coerce(plan.key, NullType()) if plan.key is not None else None  # compared as the database stores it
+    statement = plan.ids.add_columns((raw_key if raw_key is not None else null()).label("sort_key"))
+    if last is not None:
+        statement = statement.where(_after(plan, raw_key, *last))
+    found = session.execute(statement.order_by(*plan.order).limit(EXPORT_CHUNK)).all()
+    by_id = {values[0]: values[1:] for values in session.execute(plan.rows.where(plan.id.in_([row_id for row_id, _key in found])))} if found else {}
+    rows = [_row(plan.kind, by_id[row_id]) for row_id, _key in found]
+    return rows, (tuple(found[-1]) if len(found) == EXPORT_CHUNK else None)
+
+
+def _after(plan: _Plan, key: ColumnElement | None, last_id: int, last_key) -> ColumnElement[bool]:
+    """The rows that come after (``last_key``, ``last_id``) in the plan's order, empty keys last."""
+    beyond = operator.lt if plan.descending else operator.gt
+    if key is None:
+        return beyond(plan.id, last_id)
+    if last_key is None:
+        return and_(key.is_(None), beyond(plan.id, last_id))
+    after = beyond(tuple_(key, plan.id), tuple_(last_key, last_id))
+    return or_(after, key.is_(None)) if plan.key_may_be_empty else after
 
 
 def _duration(dialect: str, start: ColumnElement[datetime], end: ColumnElement[datetime]) -> ColumnElement:
@@ -427,7 +481,7 @@ def _utc(at: datetime | None) -> datetime | None:
 
 
 def _row(kind: ListKind, values) -> ListRow:
-    number, customer, email, queue, agent, state, opened, closed, rating, summary = values
+    number, customer, email, queue, agent, state, close_reason, opened, closed, rating, summary = values
     opened, closed = _utc(opened), _utc(closed)
     return ListRow(
         number=number or "",
@@ -436,7 +490,7 @@ def _row(kind: ListKind, values) -> ListRow:
         queue=queue or "",
         agent=agent or "",
         state=state,
-        state_label=state_label(kind, state),
+        state_label=state_label(kind, state, close_reason),
         opened=opened,
         closed=closed,
         duration_seconds=int((closed - opened).total_seconds()) if closed is not None else None,

@@ -37,8 +37,14 @@ from agent_workspace.services.records import FINISHED_STATES
 from agent_workspace.services.transcripts import transcript_text
 
 NOT_FOUND = "No record with that number."
-TAB_CLOSED_NOTICE = "The chat was closed by closing its tab: the conversation history was not saved to the record."
-ABANDONED_NOTICE = "The customer left before an agent answered: no conversation history was saved to the record."
+TAB_CLOSED_NOTICE = (
+    "The chat was closed by closing its tab: its history was not saved to the record."
+    " Below is the raw message log, kept as every chat's is."
+)
+ABANDONED_NOTICE = (
+    "The customer left before an agent answered: no history was saved to the record."
+    " Below is the raw message log, kept as every chat's is."
+)
 TRANSFER_ACTIONS = (
     "interaction.transferred_to_queue",
     "interaction.transfer_requested",

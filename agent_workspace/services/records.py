@@ -21,7 +21,9 @@ from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.transcripts import transcript_text
 
 NUMBER_PREFIXES = {"case": "CS", "incident": "INC"}
-STATES = ("new", "in_progress", "on_hold", "resolved", "closed")
+# A case's or incident's states, in order, as people read them.
+STATE_LABELS = {"new": "New", "in_progress": "In progress", "on_hold": "On hold", "resolved": "Resolved", "closed": "Closed"}
+STATES = tuple(STATE_LABELS)
 FINISHED_STATES = ("resolved", "closed")
 HIGHEST_PRIORITY = 1
 LOWEST_PRIORITY = 4
@@ -121,7 +123,7 @@ def update_record(
     state: str | None = None,
     resolution_notes: str | None = None,
 ) -> SupportRecord:
-    """Change the given fields (``None`` leaves one as it is); the audit lists what changed."""
+    """Change the given fields (``None`` leaves one as it is); the audit keeps each one's old and new value."""
     record = _get(session, record_id)
     wanted: dict[str, Any] = {}
     if short_description is not None:
@@ -139,18 +141,9 @@ def update_record(
         if state == "resolved" and not wanted.get("resolution_notes", record.resolution_notes):
             raise ValidationError("Say how it was resolved: resolution notes are required.")
 
-    changes = {
-        field: value for field, value in wanted.items() if getattr(record, field) != value
-    }
+    changes = audit.changes(record, wanted, long_texts=("description", "resolution_notes"))
     if not changes:
         return record
-    audit_detail: dict[str, Any] = {}
-    for field, value in changes.items():
-        # Long texts would bloat the log; it is enough to know they were edited.
-        long_text = field in ("description", "resolution_notes")
-        audit_detail[field] = "(edited)" if long_text else [getattr(record, field), value]
-        setattr(record, field, value)
-    record.updated_at = utcnow()
     audit.record(
         session,
         action="record.updated",
@@ -158,8 +151,11 @@ def update_record(
         actor_id=actor_id,
         target_kind="record",
         target_id=record.id,
-        changes=audit_detail,
+        changes=changes,
     )
+    for field in changes:
+        setattr(record, field, wanted[field])
+    record.updated_at = utcnow()
     session.commit()
     return record
 

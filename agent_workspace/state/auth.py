@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 import reflex as rx
 
+from agent_workspace import routes
 from agent_workspace.config import settings
 from agent_workspace.models import Role
 from agent_workspace.security import Access, access, current_principal
@@ -57,7 +59,7 @@ class AuthState(rx.State):
         """on_load of private pages: send anonymous visitors to the login page."""
         await self.check_session()
         if not self.signed_in:
-            return rx.redirect("/login")
+            return rx.redirect(routes.login_path(str(self.router.url.path).rstrip("/")))
         return None
 
 
@@ -95,10 +97,14 @@ class LoginState(rx.State):
 
     error: str = ""
     busy: bool = False
+    # The private page the visitor asked for before signing in (routes.return_path), "" for the Inbox.
+    back_to: str = ""
 
     @rx.event
     def load(self):
-        self.error = str(self.router.url.query_parameters.get("error", ""))[:200]
+        query = self.router.url.query_parameters
+        self.error = str(query.get("error", ""))[:200]
+        self.back_to = routes.return_path(query.get("next")) or ""
         self.busy = False
 
     @rx.event
@@ -123,4 +129,5 @@ class LoginState(rx.State):
             self.busy = False
             return
         self.error = ""
-        yield full_page_load(f"/api/session/{ticket}")
+        back = f"?next={quote(self.back_to, safe='')}" if routes.return_path(self.back_to) else ""
+        yield full_page_load(f"/api/session/{ticket}{back}")

@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from datetime import date, datetime
+from datetime import datetime
 from urllib.parse import urlencode
 
 import reflex as rx
 from sqlmodel import Session, col, select
 
 from agent_workspace import routes
-from agent_workspace.exports import SEARCH_CHARS, STATES_OF, list_query
 from agent_workspace.models import QueueMember, User
 from agent_workspace.security import Access, access, clear_fields, current_principal
 from agent_workspace.services import record_lists, record_pages, routing
 from agent_workspace.services.errors import NotFound, ServiceError, ValidationError
 from agent_workspace.services.record_access import Viewer, queue_ids_of
-from agent_workspace.services.record_lists import ListKind, ListQuery, Scope, SortColumn
+from agent_workspace.services.record_lists import STATES_OF, ListKind, ListQuery, Scope, SortColumn
+from agent_workspace.services.record_params import query_from_params
 from agent_workspace.state.common import read
 from agent_workspace.state.views import EmailView, MessageView, wait_text
 
 PAGE_SIZE = 25
+SEARCH_CHARS = record_lists.MAX_SEARCH_LENGTH
 NUMBER_CHARS = 20  # the longest record number a URL may carry
 SCOPE_LABELS = {Scope.MINE: "Mine", Scope.MY_QUEUES: "My queues", Scope.ALL: "All"}
 COLUMN_LABELS = {
@@ -92,17 +93,11 @@ def _filter_options(session: Session, *, viewer: Viewer) -> tuple[list[list[str]
     return [[str(q.id), q.name] for q in queues], [[str(uid), name] for uid, name in session.exec(people)]
 
 
-def _day(value: object, label: str) -> str:
-    """A date field of the filter form: "" or YYYY-MM-DD."""
-    text = value if isinstance(value, str) else None
-    if text is None or len(text) > 10:
-        raise ValidationError(f"{label}: pick a date.")
-    if text:
-        try:
-            date.fromisoformat(text)
-        except ValueError:
-            raise ValidationError(f"{label}: pick a date.") from None
-    return text
+def _text(value: object, label: str) -> str:
+    """A text field of the filter form (the service checks what it says)."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{label}: could not be read.")
+    return value
 
 
 def _choice(value: object, options: list[str], label: str) -> str:
@@ -177,7 +172,7 @@ class RecordListState(rx.State):
         return routes.export_path(self.kind) + "?" + urlencode(self._params())
 
     def _query(self) -> ListQuery:
-        return list_query(ListKind(self.kind), self._params(), page=self.page, page_size=PAGE_SIZE)
+        return query_from_params(ListKind(self.kind), self._params(), page=self.page, page_size=PAGE_SIZE)
 
     async def _show(self, viewer: Viewer) -> None:
         try:
@@ -230,12 +225,10 @@ class RecordListState(rx.State):
         try:
             if not isinstance(form, dict):
                 raise ValidationError("The filters could not be read.")
-            state = _choice(form.get("state", ""), list(STATES_OF[ListKind(self.kind)]), "State")
             queue = _choice(form.get("queue", ""), [q[0] for q in self.queue_options], "Queue")
             agent = _choice(form.get("agent", ""), [a[0] for a in self.agent_options], "Agent")
-            date_from, date_to = _day(form.get("from", ""), "Opened from"), _day(form.get("to", ""), "Opened to")
-            if date_from and date_to and date_from > date_to:
-                raise ValidationError("Opened from must be on or before Opened to.")
+            state, date_from, date_to = _text(form.get("state", ""), "State"), _text(form.get("from", ""), "Opened from"), _text(form.get("to", ""), "Opened to")
+            query_from_params(ListKind(self.kind), {**self._params(), "state": state, "from": date_from, "to": date_to})
         except ValidationError as error:
             self.error = str(error)
             return None
@@ -261,8 +254,10 @@ class RecordListState(rx.State):
         if viewer is None:
             return None
         text = form.get("q", "") if isinstance(form, dict) else None
-        if not isinstance(text, str) or len(text) > SEARCH_CHARS:
-            self.error = f"Search for at most {SEARCH_CHARS} characters."
+        try:
+            query_from_params(ListKind(self.kind), {**self._params(), "q": _text(text, "Search")})
+        except ValidationError as error:
+            self.error = str(error)
             return None
         number = record_lists.number_of(text)
         if number is not None:
@@ -278,7 +273,7 @@ class RecordListState(rx.State):
         viewer = await _viewer_of(self)
         if viewer is None:
             return None
-        if column not in {c.value for c in SortColumn}:
+        if not isinstance(column, str) or column not in {c.value for c in SortColumn}:
             self.error = "That column cannot be sorted."
             return None
         self.descending = not self.descending if column == self.sort else column in (SortColumn.OPENED, SortColumn.CLOSED)
@@ -320,8 +315,10 @@ class HistoryView:
     text: str = ""  # names who did it: "Ann Agent transferred the chat from General to Billing"
 
 
-def _history(lines: list[record_pages.HistoryLine]) -> list[HistoryView]:
-    return [HistoryView(when(h.at), h.text) for h in lines]
+def history_views(lines: list[record_pages.HistoryLine]) -> list[HistoryView]:
+    """Timed to the second, unlike the lists' minutes: several changes made in one
+    minute still read as separate steps."""
+    return [HistoryView(f"{h.at:%Y-%m-%d %H:%M:%S}", h.text) for h in lines]
 
 
 def _line(line: record_pages.ConversationLine) -> MessageView:
@@ -401,7 +398,7 @@ class RecordPageState(rx.State):
         self.work_notes = page.work_notes
         self.related = [RelatedView(r.kind, r.number, routes.record_path(r.kind, r.number), r.summary, r.state_label) for r in page.related]
         self.emails = [EmailView(e.to_address, e.subject, e.status, when(e.at)) for e in page.emails]
-        self.transfers, self.escalations, self.history = _history(page.transfers), _history(page.escalations), _history(page.history)
+        self.transfers, self.escalations, self.history = history_views(page.transfers), history_views(page.escalations), history_views(page.history)
         self.rating = f"{page.rating} / 5" if page.rating is not None else ""
         self.rating_comment = page.rating_comment
         has_chat = page.kind == ListKind.INTERACTION or any(r.kind == ListKind.INTERACTION for r in page.related)

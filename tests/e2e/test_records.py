@@ -52,8 +52,12 @@ def test_an_agent_finds_a_closed_chat_by_its_number_and_reads_it(app_server, wor
 
     sections = agent.get_by_role("navigation", name="Sections")
     expect(sections.get_by_role("link", name="Inbox")).to_have_attribute("aria-current", "page")
-    sections.get_by_role("link", name="Interactions").click()
+    workspace = agent
+    with agent.context.expect_page() as opened:  # beside the Inbox: the workspace stays with its chats
+        sections.get_by_role("link", name="Interactions (opens in a new tab)").click()
+    agent = opened.value
     expect(agent.get_by_role("heading", name="Interactions", level=1)).to_be_visible()
+    expect(workspace.get_by_role("heading", name="Inbox")).to_be_visible()
     expect(agent.get_by_role("navigation", name="Sections").get_by_role("link", name="Interactions")).to_have_attribute("aria-current", "page")
     table = agent.get_by_role("table", name="Interactions")
     expect(table.get_by_role("row").filter(has_text=name)).to_contain_text(number)
@@ -128,7 +132,9 @@ def test_a_supervisor_exports_the_filtered_list(app_server, world, new_context, 
     username, password = world.agent(queues=[], roles=("workspace_user", "supervisor"))
     page = new_context().new_page()
     sign_in(page, app_server.base_url, username, password)
-    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Interactions").click()
+    with page.context.expect_page() as opened:
+        page.get_by_role("navigation", name="Sections").get_by_role("link", name="Interactions (opens in a new tab)").click()
+    page = opened.value
     expect(page.get_by_role("radio", name="All")).to_be_checked()
     page.get_by_label("Queue", exact=True).select_option(label=kept)
     page.get_by_role("button", name="Apply filters").click()
@@ -168,6 +174,29 @@ def test_earlier_interactions_link_to_their_record_page(app_server, world, new_c
     customer.get_by_role("button", name="Start chat").click()
     accept_chat(agent, name)
     info = agent.get_by_label("Customer information")
-    info.get_by_role("link", name=first_number).click()
-    expect(agent).to_have_url(re.compile(f"/interaction/{first_number}$"))
-    expect(agent.get_by_role("heading", name=re.compile(first_number), level=1)).to_be_visible()
+    with agent.context.expect_page() as opened:  # the live chat stays open in the workspace
+        info.get_by_role("link", name=f"{first_number} (opens in a new tab)").click()
+    record = opened.value
+    expect(record).to_have_url(re.compile(f"/interaction/{first_number}$"))
+    expect(record.get_by_role("heading", name=re.compile(first_number), level=1)).to_be_visible()
+    expect(agent.get_by_role("tab", name=name)).to_be_visible()
+
+
+def test_a_signed_out_visitor_signs_in_and_lands_on_the_record_they_asked_for(app_server, world, new_context):
+    question, name, queue = unique("Where is my parcel"), unique("Paula"), world.queue()
+    username, password = world.agent(queues=[queue])
+    start_customer_chat(new_context, app_server.base_url, name=name, queue=queue, question=question)
+    agent = agent_page(new_context, app_server.base_url, username, password)
+    accept_chat(agent, name)
+    agent.get_by_role("button", name="Close", exact=True).click()
+    expect(agent.get_by_role("tab", name=name)).to_have_count(0)
+    number = _number(world, question)
+    page = new_context().new_page()
+    page.goto(f"{app_server.base_url}/interaction/{number}")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Finteraction%2F" + number + "$"))
+    expect(page.get_by_role("status").filter(has_text="Sign in to continue to")).to_contain_text(f"/interaction/{number}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(f"/interaction/{number}$"))
+    expect(page.get_by_role("heading", name=re.compile(number), level=1)).to_be_visible()

@@ -9,13 +9,18 @@ from sqlmodel import Session, col, select
 
 from agent_workspace.config import PROJECT_ROOT
 from agent_workspace.models import AuditLog, EmailStatus
-from agent_workspace.services import audit, audit_words, auth, canned, hours, routing
+from agent_workspace.services import audit, audit_words, auth, canned, conversations, hours, records, routing
 from agent_workspace.services.errors import ValidationError
 from agent_workspace.services.knowledge.articles import upsert_article
-from tests.factories import make_queue, make_user
+from tests.factories import make_customer, make_interaction, make_queue, make_user
 from tests.services.helpers import make_agent, use_fast_argon2
 from tests.services.record_helpers import StatementCounter, whole_story
 
+# whole_story's edit of the chat's details, in words.
+DETAILS_EDIT = (
+    "category Inquiry → Billing, priority 4 - Low → 2 - High, "
+    "short description “My invoice shows the wrong amount.” → “Invoice charged twice”, work notes edited (0 → 35 characters)"
+)
 _ACTION = re.compile(r'action\s*=\s*("[^"]+"(?:\s+if\s+[\w.]+\s+else\s+"[^"]+")?)')
 
 
@@ -52,16 +57,68 @@ def test_a_chats_life_reads_as_sentences_with_names(session: Session) -> None:
     assert f"System offered the chat {chat} to Ann Agent" in said
     assert f"Ann Agent transferred the chat {chat} from General to Billing: Billing knows refunds" in said
     assert f"Carol Agent declined the transfer of the chat {chat} from Bob Agent" in said
-    assert f"Ann Agent changed Category, Priority, Short description, Work notes of the chat {chat}" in said
+    assert f"Ann Agent changed the chat {chat}: {DETAILS_EDIT}" in said
     assert f"Bob Agent escalated {case}: priority 2 - High → 1 - Critical, group Network, level 1. Reason: Charged twice for three months" in said
     assert f"The customer rated the chat {chat} 4 of 5" in said
     assert "Carol Agent set their presence to Available" in said
     on_its_page = sentences(session, here=("interaction", story.chat.id))
     assert "The customer rated the chat 4 of 5" in on_its_page
-    assert "Ann Agent changed Category, Priority, Short description, Work notes" in on_its_page
+    assert f"Ann Agent changed the chat: {DETAILS_EDIT}" in on_its_page
     assert f"Bob Agent created case {case} from the chat" in on_its_page
     for text in said:
         assert not re.search(r'[{}\[\]"]|_id\b', text), text
+
+
+def test_an_edit_reads_each_field_from_old_to_new(session: Session, queue) -> None:
+    alice = make_user(session, "alice", display_name="Alice Martin")
+    chat = make_interaction(session, queue=queue, customer=make_customer(session), agent=alice)
+
+    def edit(short_description: str, priority: int, work_notes: str) -> None:
+        conversations.update_details(
+            session, interaction_id=chat.id, user_id=alice.id, short_description=short_description,
+            category="inquiry", priority=priority, work_notes=work_notes,
+        )
+
+    edit("Printer", 4, "Toner low.")
+    edit("Printer offline", 2, "Toner low. Paper jam too.")
+    case = records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=alice.id)
+    prefilled = len(case.description)
+    records.update_record(session, record_id=case.id, actor_id=alice.id, state="in_progress", priority=1, description="Printer on floor 2.")
+    records.update_record(session, record_id=case.id, actor_id=alice.id, state="resolved", resolution_notes="Cleared the jam.")
+
+    said = sentences(session)
+
+    assert said[:2] == [
+        f"Alice Martin changed the chat {chat.number}: short description set to “Printer”, work notes edited (0 → 10 characters)",
+        f"Alice Martin changed the chat {chat.number}: priority 4 - Low → 2 - High, "
+        "short description “Printer” → “Printer offline”, work notes edited (10 → 25 characters)",
+    ]
+    assert said[-2:] == [
+        f"Alice Martin changed {case.number}: description edited ({prefilled} → 19 characters), priority 2 - High → 1 - Critical, state New → In progress",
+        f"Alice Martin changed {case.number}: resolution notes edited (0 → 16 characters), state In progress → Resolved",
+    ]
+
+
+def test_edits_logged_before_the_values_were_kept_still_read(session: Session, queue) -> None:
+    alice = make_user(session, "alice", display_name="Alice Martin")
+    chat = make_interaction(session, queue=queue, customer=make_customer(session), agent=alice)
+    case = records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=alice.id)
+    audit.record(
+        session, action="interaction.updated", actor_kind="agent", actor_id=alice.id, target_kind="interaction",
+        target_id=chat.id, fields=["priority", "work_notes"],
+    )
+    audit.record(
+        session, action="record.updated", actor_kind="agent", actor_id=alice.id, target_kind="record",
+        target_id=case.id, changes={"description": "(edited)", "priority": [3, 2]},
+    )
+    session.commit()
+
+    said = sentences(session)
+
+    assert said[-2:] == [
+        f"Alice Martin changed Priority, Work notes of the chat {chat.number}",
+        f"Alice Martin changed {case.number}: description edited, priority 3 - Moderate → 2 - High",
+    ]
 
 
 def test_email_outcomes_are_told_by_the_system(session: Session) -> None:

@@ -1,9 +1,11 @@
-"""Conversations through the real service interface: starting, ending and closing a chat.
+"""Conversations through the real service interface: starting, ending and closing a chat, editing its details.
 
 Messages and typing are in test_conversation_messages.py.
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from sqlmodel import Session, select
@@ -271,3 +273,33 @@ def test_close_does_not_offer_to_an_agent_who_went_away(session: Session, queue)
     conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
 
     assert fresh(session, Interaction, nxt.id).state == InteractionState.QUEUED
+
+
+# ------------------------------------------------------------------ update_details
+
+
+def test_a_details_edit_keeps_each_old_and_new_value_in_the_audit(session: Session, queue, agent) -> None:
+    item = live_chat(session, queue, agent)
+    def edit(short_description: str, priority: int, work_notes: str) -> None:
+        conversations.update_details(
+            session, interaction_id=item.id, user_id=agent.id, category="inquiry",
+            short_description=short_description, priority=priority, work_notes=work_notes,
+        )
+
+    edit("Printer", 4, "Toner low.")
+    edit("Printer offline", 2, "Toner low. Paper jam too.")
+    edit("Printer offline", 2, "Toner low. Paper jam too.")
+
+    first, second = session.exec(
+        select(AuditLog).where(AuditLog.action == "interaction.updated", AuditLog.target_id == item.id).order_by(AuditLog.id)
+    ).all()  # the third changed nothing and wrote nothing
+    assert json.loads(second.detail) == {
+        "changes": {
+            "priority": [4, 2],
+            "short_description": ["Printer", "Printer offline"],
+            "work_notes": {"length": [10, 25]},  # how much, not a second copy of the notes
+        }
+    }
+    assert json.loads(first.detail)["changes"]["short_description"] == [item.question, "Printer"]  # the question was the first
+    assert "Toner" not in first.detail + second.detail
+    assert fresh(session, Interaction, item.id).work_notes == "Toner low. Paper jam too."

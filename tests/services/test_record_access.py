@@ -13,9 +13,9 @@ from tests.services.helpers import fresh, make_agent, post
 from tests.services.record_list_helpers import agent_of, chat, support_record, supervisor_of
 
 
-def test_supervisors_and_admins_see_all_agents_do_not() -> None:
+def test_supervisors_see_all_agents_and_administrators_do_not() -> None:
     assert Viewer.of(1, {Role.SUPERVISOR}).sees_all
-    assert Viewer.of(1, frozenset({Role.WORKSPACE_USER, Role.ADMIN})).sees_all
+    assert not Viewer.of(1, frozenset({Role.WORKSPACE_USER, Role.ADMIN})).sees_all  # accounts, not records
     assert not Viewer.of(1, {Role.WORKSPACE_USER}).sees_all
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 
 import pytest
 from sqlmodel import Session
 
-from agent_workspace.models import Interaction, InteractionState, Queue, SupportRecord, User
+from agent_workspace.models import CloseReason, Interaction, InteractionState, Queue, SupportRecord, User
 from agent_workspace.services import record_lists
 from agent_workspace.services.errors import ValidationError
-from agent_workspace.services.record_lists import ListKind, ListQuery, ListRow, Scope, SortColumn, export_rows, list_records
+from agent_workspace.services.record_lists import ListKind, ListQuery, ListRow, Scope, SortColumn, export_chunks, list_records
 from tests.factories import make_customer, make_user
 from tests.services.helpers import make_agent
 from tests.services.record_list_helpers import agent_of, chat, support_record, supervisor_of
@@ -248,6 +249,7 @@ def test_the_total_counts_the_filtered_rows(session: Session, world: World) -> N
         ({"page_size": 101}, "between 1 and 100"),
         ({"page_size": 0}, "between 1 and 100"),
         ({"page": 0}, "numbered from 1"),
+        ({"page": 2**62 // 25}, "numbered from 1 to 1,000,000"),  # an OFFSET past SQL's 64 bits
         ({"date_from": date(2025, 1, 2), "date_to": date(2025, 1, 1)}, "must not be after"),
         ({"state": "deleted"}, "Unknown state"),
         ({"kind": ListKind.CASE, "state": InteractionState.QUEUED}, "Unknown state"),
@@ -260,27 +262,56 @@ def test_bad_input_is_refused_with_a_clear_message(session: Session, world: Worl
         list_records(session, supervisor_of(world.sue), ListQuery(**changes))
     if "page" not in changes:  # an export has no pages
         with pytest.raises(ValidationError, match=message):
-            export_rows(session, supervisor_of(world.sue), ListQuery(**changes))
+            next(export_chunks(lambda: nullcontext(session), supervisor_of(world.sue), ListQuery(**changes)))
 
 
 # ---------------------------------------------------------------- export
 
 
-def test_export_streams_every_row_in_list_order_over_several_chunks(session: Session, world: World, monkeypatch) -> None:
+def exported(session: Session, viewer, query: ListQuery) -> list[ListRow]:
+    return [row for chunk in export_chunks(lambda: nullcontext(session), viewer, query) for row in chunk]
+
+
+@pytest.mark.parametrize("kind", [ListKind.INTERACTION, ListKind.CASE])
+@pytest.mark.parametrize("column", list(SortColumn))
+def test_export_over_many_chunks_has_the_rows_of_the_pages_in_their_order(session: Session, world: World, monkeypatch, column, kind) -> None:
+    """Chunks of two continue after the last row's sort key and id: ties (A and F) and
+    empty values (ratings, closes, agents) neither skipped nor repeated."""
     monkeypatch.setattr(record_lists, "EXPORT_CHUNK", 2)
     sue = supervisor_of(world.sue)
-    query = ListQuery(scope=Scope.ALL, sort=SortColumn.CUSTOMER, descending=False, page_size=2)
-    paged = []
-    for n in range(1, 5):
-        paged += list_records(session, sue, ListQuery(**{**query.__dict__, "page": n})).rows
-    exported = export_rows(session, sue, ListQuery(**{**query.__dict__, "page": 3}))  # the page is ignored
-    assert list(exported) == paged
-    assert len(paged) == 7
+    for descending in (False, True):
+        query = ListQuery(kind=kind, scope=Scope.ALL, sort=column, descending=descending, page_size=2)
+        paged = [row for n in range(1, 5) for row in list_records(session, sue, replace(query, page=n)).rows]
+        assert exported(session, sue, replace(query, page=3)) == paged  # the page is ignored
+        assert len(paged) == (7 if kind == ListKind.INTERACTION else 3)
+
+
+def test_each_chunk_is_read_in_a_session_of_its_own(session: Session, world: World, monkeypatch) -> None:
+    monkeypatch.setattr(record_lists, "EXPORT_CHUNK", 3)
+    opened = []
+
+    def open_session():
+        opened.append(1)
+        return nullcontext(session)
+
+    chunks = [len(chunk) for chunk in export_chunks(open_session, supervisor_of(world.sue), ListQuery(scope=Scope.ALL))]
+    assert (chunks, len(opened)) == ([3, 3, 1], 3)
 
 
 def test_export_applies_the_filters_and_the_viewers_scope(session: Session, world: World) -> None:
     billing = ListQuery(scope=Scope.ALL, queue_id=world.billing.id, sort=SortColumn.NUMBER, descending=False)
-    assert [row.number for row in export_rows(session, supervisor_of(world.sue), billing)] == world.numbers("C", "E", "G")
-    assert [row.number for row in export_rows(session, agent_of(world.ann), billing)] == world.numbers("E")
+    assert [row.number for row in exported(session, supervisor_of(world.sue), billing)] == world.numbers("C", "E", "G")
+    assert [row.number for row in exported(session, agent_of(world.ann), billing)] == world.numbers("E")
     cases = ListQuery(kind=ListKind.CASE, scope=Scope.ALL)
-    assert [row.number for row in export_rows(session, agent_of(world.bob), cases)] == world.numbers("case_c", "case_left")
+    assert [row.number for row in exported(session, agent_of(world.bob), cases)] == world.numbers("case_c", "case_left")
+
+
+def test_a_chat_closed_by_closing_its_tab_reads_closed_not_saved(session: Session, world: World) -> None:
+    item = world.chats["B"]
+    item.close_reason = CloseReason.TAB_CLOSED
+    session.add(item)
+    session.commit()
+    sue = supervisor_of(world.sue)
+    labels = {row.number: row.state_label for row in list_records(session, sue, ListQuery(scope=Scope.ALL)).rows}
+    assert (labels[item.number], labels[world.chats["A"].number]) == ("Closed, not saved", "Closed complete")
+    assert {row.number: row.state_label for row in exported(session, sue, ListQuery(scope=Scope.ALL))} == labels

@@ -58,7 +58,10 @@ def test_an_interaction_page_says_everything_in_words(session: Session) -> None:
     history = texts(page.history)
     assert history[0] == "The customer started the chat in General"
     assert "System offered the chat to Ann Agent" in history
-    assert "Ann Agent changed Category, Priority, Short description, Work notes" in history
+    assert (
+        "Ann Agent changed the chat: category Inquiry → Billing, priority 4 - Low → 2 - High, "
+        "short description “My invoice shows the wrong amount.” → “Invoice charged twice”, work notes edited (0 → 35 characters)"
+    ) in history
     assert "The customer attached bill.png (48 B) to the chat" in history
     assert history[-2:] == ["Bob Agent closed the chat and saved its history", "The customer rated the chat 4 of 5"]
     assert all("{" not in text and "[" not in text for text in history)
@@ -72,7 +75,7 @@ def test_a_chat_closed_by_its_tab_says_its_history_was_not_saved(session: Sessio
     page = record_pages.record_page(session, viewer, story.chat.number)
 
     assert (page.closed, page.history_saved) == (True, False)
-    assert page.history_notice == "The chat was closed by closing its tab: the conversation history was not saved to the record."
+    assert page.history_notice.startswith("The chat was closed by closing its tab: its history was not saved to the record.")
     assert details(page)["Close reason"] == "Closed by closing the tab, without saving the history"
     assert "Customer line 1" in [line.body for line in page.conversation]  # the messages are still there
     assert "Bob Agent closed the chat by closing its tab: the conversation history was not saved" in texts(page.history)
@@ -137,7 +140,7 @@ def test_a_case_page_shows_its_chat_escalations_and_resolution(session: Session)
     records.update_record(session, record_id=story.case.id, actor_id=story.bob.id, state="resolved", resolution_notes="Refunded.")
     resolved = record_pages.record_page(session, viewer, story.case.number)
     assert (resolved.state_label, resolved.closed, resolved.resolution_notes) == ("Resolved", True, "Refunded.")
-    assert texts(resolved.history)[-1] == f"Bob Agent changed {story.case.number}: Resolution notes edited, State New → Resolved"
+    assert texts(resolved.history)[-1] == f"Bob Agent changed {story.case.number}: resolution notes edited (0 → 9 characters), state New → Resolved"
 
 
 def test_an_open_chat_is_not_read_only_and_has_no_verdict_on_its_history(session: Session, queue) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from datetime import datetime, timezone
 
 import pytest
 from alembic import command
@@ -13,6 +14,7 @@ from sqlmodel import Session
 from agent_workspace.db import make_engine
 from agent_workspace.migrations import alembic_config
 from agent_workspace.models import Customer, Interaction, Queue, User
+from agent_workspace.services import record_search
 from agent_workspace.services.record_lists import ListKind, ListQuery, Scope, SortColumn, list_records, number_of
 from tests.factories import add_message, make_customer, make_queue, make_user
 from tests.scaleout import harness
@@ -121,6 +123,7 @@ def test_the_last_word_also_matches_as_a_prefix(session: Session, queue: Queue, 
     assert found(session, sue, "invoic") == [item.number]
     assert found(session, sue, "sent invoic") == [item.number]
     assert found(session, sue, "invoic sent") == []  # only the last word is a prefix
+    assert found(session, sue, "in") == []  # a last word of fewer than three letters is a whole word
 
 
 def test_diacritics_do_not_matter_either_way(session: Session, queue: Queue, sue: User) -> None:
@@ -167,6 +170,70 @@ def test_a_case_is_found_by_its_descriptions_or_its_chats_words(session: Session
     assert found(session, sue, "printer jams", ListKind.CASE) == [from_chat.number]
     assert found(session, sue, "hardware jams", ListKind.CASE) == [from_chat.number]  # one word each place
     assert found(session, sue, "cartridge", ListKind.CASE) == [described.number]
+
+
+def _with(session: Session, item: Interaction, **fields) -> Interaction:
+    for name, value in fields.items():
+        setattr(item, name, value)
+    session.add(item)
+    session.commit()
+    return item
+
+
+def test_the_words_people_see_summary_work_notes_and_transfer_note_are_searched(session: Session, queue: Queue, sue: User) -> None:
+    summary = _with(session, chat(session, queue=queue), short_description="Wobbly tripod")
+    noted = _with(session, chat(session, queue=queue), work_notes="Offered a voucher")
+    transferred = _with(session, chat(session, queue=queue), transfer_note="Needs a locksmith")
+    assert (found(session, sue, "tripod"), found(session, sue, "voucher"), found(session, sue, "locksmith")) == ([summary.number], [noted.number], [transferred.number])
+    _with(session, noted, work_notes="Nothing offered")
+    assert found(session, sue, "voucher") == []  # the update replaced the old words
+
+
+def _changes(session: Session) -> int:
+    return session.execute(text("SELECT total_changes()")).scalar_one()
+
+
+def test_only_changes_of_the_searched_columns_touch_the_full_text_index(session: Session, queue: Queue) -> None:
+    """Chats are updated all the time (state, typing): the trigger must not run then."""
+    trigger = session.execute(text("SELECT sql FROM sqlite_master WHERE name = 'interaction_fts_after_update'")).scalar_one()
+    assert "AFTER UPDATE OF question, short_description, work_notes, transfer_note ON interaction" in trigger
+    item = chat(session, queue=queue)
+    before = _changes(session)
+    _with(session, item, agent_typing_at=datetime.now(timezone.utc), state="work_in_progress")
+    assert _changes(session) - before == 1  # the row alone, no FTS rows
+    before = _changes(session)
+    _with(session, item, work_notes="Called back")
+    assert _changes(session) - before > 1
+
+
+def test_a_case_is_found_by_its_resolution_notes_and_words_mean_the_same_as_for_chats(session: Session, queue: Queue, sue: User) -> None:
+    case = support_record(session, queue=queue, short_description="Login trouble", description="Customer cannot sign in.")
+    case.resolution_notes = "Reset the authenticator app."
+    session.add(case)
+    session.commit()
+    chat(session, queue=queue, messages=("I have a question about my account and the app.",))
+    assert found(session, sue, "authenticator", ListKind.CASE) == [case.number]
+    assert found(session, sue, "authent", ListKind.CASE) == [case.number]  # the last word as a prefix, as for chats
+    assert found(session, sue, "ust", ListKind.CASE) == []  # words, not substrings ("Customer", "trouble")
+    assert found(session, sue, "i o u a e") == [] and found(session, sue, "i o u a e", ListKind.CASE) == []
+
+
+def test_digits_alone_find_the_record_of_that_number_too(session: Session, queue: Queue, sue: User) -> None:
+    item = chat(session, queue=queue)
+    chat(session, queue=queue)
+    case = support_record(session, interaction=item)
+    digits = item.number.removeprefix("IMS").lstrip("0")
+    for typed in (digits, digits.zfill(7), f" {digits} "):
+        assert found(session, sue, typed) == [item.number], typed
+    assert found(session, sue, case.number.removeprefix("CS"), ListKind.CASE) == [case.number]
+
+
+def test_part_of_an_email_in_capitals_or_a_name_with_other_letters_finds_the_customer(session: Session, queue: Queue, sue: User) -> None:
+    grace = chat(session, queue=queue, customer=make_customer(session, "Grace", "grace@example.com"))
+    jurgen = chat(session, queue=queue, customer=make_customer(session, "Jürgen Groß", "jurgen@example.de"))
+    assert found(session, sue, "GRACE@EXAMPLE") == [grace.number]
+    assert found(session, sue, "JÜRGEN") == [jurgen.number]
+    assert found(session, sue, "gROß") == [jurgen.number]
 
 
 def test_search_keeps_the_viewers_scope(session: Session, queue: Queue, other_queue: Queue) -> None:
@@ -218,6 +285,11 @@ def _search_after_upgrade_downgrade_upgrade(url: str) -> None:
             new = chat(session, queue=session.get(Queue, 1), customer=session.get(Customer, 1), messages=("Another gadget widget",))
             assert found(session, sue, "gadget widget") == [new.number]
             assert found(session, sue, "old timer gadget") == []
+            _with(session, new, work_notes="Sent a spare sprocket")
+            assert found(session, sue, "sprocket") == [new.number]
+            case = support_record(session, interaction=new, short_description="Sprocket", description="The widget lost a cog.")
+            assert found(session, sue, "cog", ListKind.CASE) == [case.number]
+            assert found(session, sue, "i o u a e", ListKind.CASE) == []
             for typed in HOSTILE:
                 found(session, sue, typed)  # text, never an FTS syntax error
     finally:
@@ -231,7 +303,7 @@ def test_the_migration_backfills_and_survives_downgrade_and_upgrade_on_sqlite(tm
     with engine.connect() as connection:
         names = set(connection.execute(text("SELECT name FROM sqlite_master")).scalars())
     engine.dispose()
-    assert {"message_fts", "interaction_fts", "message_fts_after_insert", "ix_interaction_agent_requested"} <= names
+    assert {"message_fts", "interaction_fts", "support_record_fts", "message_fts_after_insert", "support_record_fts_after_update", "ix_interaction_agent_requested"} <= names
     command.downgrade(alembic_config(url), "0010")
     engine = make_engine(url)
     with engine.connect() as connection:
@@ -265,9 +337,14 @@ def test_the_migration_and_the_search_work_on_postgresql(postgres_url: str) -> N
         with engine.connect() as connection:
             indexes = set(connection.execute(text("SELECT indexname FROM pg_indexes WHERE tablename IN ('message', 'interaction')")).scalars())
             assert {"ix_message_fts", "ix_interaction_fts", "ix_interaction_agent_requested"} <= indexes
+            assert "ix_support_record_fts" in set(connection.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'support_record'")).scalars())
             connection.execute(text("SET enable_seqscan = off"))  # two rows: a scan would win otherwise
             plan = "\n".join(connection.execute(text("EXPLAIN SELECT interaction_id FROM message WHERE to_tsvector('simple', body) @@ plainto_tsquery('simple', 'gadget')")).scalars())
             assert "ix_message_fts" in plan
+            # The queries as record_search writes them use the GIN indexes of the joined texts.
+            for statement, index in ((record_search.chat_ids_with_words("postgresql", ["gizmo"])[0], "ix_interaction_fts"), (record_search.record_ids_with_words("postgresql", ["cog"])[0], "ix_support_record_fts")):
+                compiled = statement.compile(engine, compile_kwargs={"literal_binds": True})
+                assert index in "\n".join(connection.execute(text(f"EXPLAIN {compiled}")).scalars())
     finally:
         engine.dispose()
 

@@ -185,6 +185,7 @@ def test_short_description_prefers_the_given_then_the_chats_then_the_question(
 
 def test_update_changes_fields_and_records_them(session: Session, chat, agent) -> None:
     record = create(session, chat, agent)
+    prefilled = record.description
 
     records.update_record(
         session, record_id=record.id, actor_id=agent.id, short_description="Charged twice",
@@ -201,7 +202,7 @@ def test_update_changes_fields_and_records_them(session: Session, chat, agent) -
         "short_description": [chat.question, "Charged twice"],
         "priority": [3, 2],
         "state": ["new", "in_progress"],
-        "description": "(edited)",
+        "description": {"length": [len(prefilled), len("Billing run from 1 March.")]},  # not a copy of the text
     }
 
 
@@ -243,6 +244,8 @@ def test_resolving_with_notes_is_accepted(session: Session, chat, agent) -> None
     )
 
     assert (record.state, record.resolution_notes) == ("resolved", "Refunded the second charge.")
+    changes = records.record_activity(session, record_id=record.id)[-1]["detail"]["changes"]
+    assert changes == {"state": ["new", "resolved"], "resolution_notes": {"length": [0, 27]}}
 
 
 def test_escalate_raises_priority_and_level_and_shows_in_activity(

@@ -26,6 +26,7 @@ from agent_workspace.services import attachments, auth, conversations, routing
 from agent_workspace.services.events import Change
 from agent_workspace.services.errors import NotFound, ServiceError
 from agent_workspace.services.transcripts import transcript_text
+from agent_workspace.widget_api import launcher_availability
 
 
 def _client(request: Request) -> auth.Client:
@@ -179,5 +180,6 @@ def build_api() -> Starlette:
             Route("/api/transcript/{public_id}", customer_transcript, methods=["GET"]),
             Route("/api/attachments/{public_id}", download_attachment, methods=["GET"]),
             Route("/api/health", health, methods=["GET"]),
+            Route("/api/widget/availability", launcher_availability, methods=["GET"]),
         ]
     )

@@ -6,3 +6,4 @@ WORKSPACE = "/workspace"
 SUPERVISOR = "/supervisor"
 CHAT = "/chat"
 KB_ARTICLE = "/kb/[number]"
+WIDGET = "/widget"  # the chat inside a host site's iframe (assets/widget.js)

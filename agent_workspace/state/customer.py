@@ -17,7 +17,7 @@ import reflex as rx
 from agent_workspace import realtime
 from agent_workspace.models import InteractionState, SenderKind
 from agent_workspace.api import CHAT_COOKIE
-from agent_workspace.config import public_site, settings
+from agent_workspace.config import settings
 from agent_workspace.db import run_blocking
 from agent_workspace.security import Access, access, bound_to_cookie
 from agent_workspace.services import availability, chat_files, conversations, left_messages, routing, views
@@ -25,6 +25,7 @@ from agent_workspace.services.budgets import Budget, OverBudget
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, MessageData, MessagePosted
 from agent_workspace.state import customer_limits
+from agent_workspace.state.chat_cookies import customer_cookie
 from agent_workspace.state.common import assign_changed, call, call_mailing, plain, read
 from agent_workspace.state.customer_reads import PrefetchedPlace, newcomer_outlooks, prefetch_places
 from agent_workspace.state.outlook import OutlookView, outlook_view, valid_time_zone
@@ -39,8 +40,6 @@ from agent_workspace.state.views import (
 )
 
 REGISTER_SECONDS = 5 * 60  # re-register the tab well before the sweeper forgets it (15 min)
-
-SECURE = public_site().secure_cookies  # the chat cookies travel only over https when the site is https
 
 
 class Phase(StrEnum):
@@ -80,9 +79,9 @@ def _queue_options(session) -> list[list[str]]:
 @access(Access.PUBLIC)
 class CustomerChatState(rx.State):
     # Also read by /api/attachments to let the customer fetch their chat's files.
-    chat_key: str = rx.Cookie("", name=CHAT_COOKIE, path="/", max_age=7 * 24 * 3600, same_site="strict", secure=SECURE)
+    chat_key: str = customer_cookie(CHAT_COOKIE, max_age=7 * 24 * 3600)
     # issue 17: this browser's random id (services.views.browser_hash), the "same browser" sign.
-    browser_key: str = rx.Cookie("", name="aw_browser", path="/", max_age=365 * 24 * 3600, same_site="strict", secure=SECURE)
+    browser_key: str = customer_cookie("aw_browser", max_age=365 * 24 * 3600)
     _interaction_id: int = 0
     _last_registered: float = 0.0
     _listed_at: float = 0.0  # wall clock when queue_options were read

@@ -26,6 +26,7 @@ from agent_workspace.services import attachments, auth, conversations, routing
 from agent_workspace.services.events import Change
 from agent_workspace.services.errors import NotFound, ServiceError
 from agent_workspace.services.transcripts import transcript_text
+from agent_workspace.state.chat_cookies import CHAT_COOKIE
 from agent_workspace.widget_api import launcher_availability
 
 
@@ -110,7 +111,6 @@ async def customer_transcript(request: Request) -> Response:
     )
 
 
-CHAT_COOKIE = "aw_chat"
 INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf")
 
 

@@ -146,8 +146,12 @@ class PublicSite:
     def embeddable_cookies(self) -> bool:
         """Whether the customer's cookies can be ``Partitioned; Secure; SameSite=None``
         (what the chat widget needs inside a host site's iframe): browsers keep
-        ``Secure`` cookies only from https and from loopback over plain http."""
-        return self.secure_cookies or urlsplit(self.public_url).hostname in _LOOPBACK_HOSTS
+        ``Secure`` cookies only from https and from loopback over plain http. The
+        cookie's attributes are compiled into the page, so this is decided for the
+        one origin every page is served from: a loopback URL only counts when it
+        is configured, since without AW_PUBLIC_URL the app is also opened by a LAN
+        address over plain http, where a ``Secure`` cookie would be dropped."""
+        return self.secure_cookies or (self.configured and urlsplit(self.public_url).hostname in _LOOPBACK_HOSTS)
 
 
 def default_public_url() -> str:

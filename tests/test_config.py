@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent_workspace.config import PublicSite, widget_origins
+from agent_workspace.config import PublicSite, public_site, widget_origins
 
 
 def test_widget_origins_are_none_by_default(monkeypatch):
@@ -35,3 +35,14 @@ def test_anything_but_an_origin_is_refused_at_start_up(monkeypatch, value):
 )
 def test_the_chat_cookies_can_be_partitioned_on_https_and_loopback_only(url, embeddable):
     assert PublicSite(public_url=url, trusted_proxy_hops=0).embeddable_cookies is embeddable
+
+
+def test_without_a_public_url_the_cookies_stay_strict_for_a_lan_address_over_http(monkeypatch):
+    """``make run`` without AW_PUBLIC_URL falls back to localhost, yet is also
+    opened as http://<LAN address>, where a browser drops ``Secure`` cookies."""
+    monkeypatch.delenv("AW_PUBLIC_URL", raising=False)
+    site = public_site()
+    assert site.public_url.startswith("http://localhost:") and not site.configured
+    assert site.embeddable_cookies is False
+    monkeypatch.setenv("AW_PUBLIC_URL", site.public_url)
+    assert public_site().embeddable_cookies is True

@@ -131,7 +131,8 @@ app.add_page(
     title="Supervisor · Agent Workspace",
     on_load=[AuthState.require_login, SupervisorState.load],
 )
-app.add_page(chat, route=routes.CHAT, title="Chat with support", on_load=CustomerChatState.on_load)
+# The queue a link names (?queue=) starts the form on it: the widget's "open in a new tab" link.
+app.add_page(chat, route=routes.CHAT, title="Chat with support", on_load=[CustomerChatState.on_load, WidgetState.choose_queue])
 app.add_page(
     widget,
     route=routes.WIDGET,

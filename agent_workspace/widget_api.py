@@ -12,6 +12,7 @@ cross-origin (no credentials: it says the same to everyone).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
@@ -27,28 +28,38 @@ from agent_workspace.state.outlook import outlook_view, valid_time_zone
 LAUNCHER_CACHE_SECONDS = 5.0
 MAX_QUERY_BYTES = 256  # a launcher sends a queue id, a time zone and a page id
 _PAGE_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
+_QUEUE_ID = re.compile(r"[0-9]{1,12}")  # ASCII digits only (str.isdecimal takes any script's)
 ALL_QUEUES = "Support"  # the name a launcher for every queue gives the team
+HOST_ORIGINS = frozenset(widget_origins())  # read once, like the frame policy (agent_workspace.py)
 
-_launcher_reads: tuple[float, dict[int, availability.Outlook], dict[int, str]] = (0.0, {}, {})
+_launcher_reads: tuple[float, dict[int, availability.Outlook], dict[int, str]] = (float("-inf"), {}, {})
+_refreshing = asyncio.Lock()
 
 
 def _read_queues(session) -> tuple[dict[int, availability.Outlook], dict[int, str]]:
     return availability.queue_outlooks(session), {q.id: q.name for q in routing.active_queues(session)}
 
 
+def _fresh() -> bool:
+    return time.monotonic() - _launcher_reads[0] < LAUNCHER_CACHE_SECONDS
+
+
 async def _queues() -> tuple[dict[int, availability.Outlook], dict[int, str]]:
+    """The shared read; when it is stale, one request reads again and the ones
+    arriving meanwhile wait for that read instead of making their own."""
     global _launcher_reads
-    read_at, outlooks, names = _launcher_reads
-    if time.time() - read_at >= LAUNCHER_CACHE_SECONDS:
-        read_at = time.time()
-        outlooks, names = await read(_read_queues)
-        _launcher_reads = (read_at, outlooks, names)
-    return outlooks, names
+    if not _fresh():
+        async with _refreshing:
+            if not _fresh():
+                read_at = time.monotonic()
+                outlooks, names = await read(_read_queues)
+                _launcher_reads = (read_at, outlooks, names)
+    return _launcher_reads[1], _launcher_reads[2]
 
 
 def _answer(body: dict, status: int, request: Request, **headers: str) -> Response:
     origin = request.headers.get("origin", "")
-    if origin in widget_origins():
+    if origin in HOST_ORIGINS:
         headers["Access-Control-Allow-Origin"] = origin
     return JSONResponse(body, status_code=status, headers={"Vary": "Origin", **headers})
 
@@ -66,12 +77,12 @@ async def launcher_availability(request: Request) -> Response:
     except budgets.OverBudget as refusal:
         return _answer({"error": str(refusal)}, 429, request, **{"Retry-After": "60"})
     queue = request.query_params.get("queue", "")
-    if queue and not (queue.isdecimal() and len(queue) <= 12):
+    if queue and not _QUEUE_ID.fullmatch(queue):
         return _answer({"error": "No such queue."}, 400, request)
     outlooks, names = await _queues()
     queue_id = int(queue) if queue else None
-    found = widget.launcher_outlook(outlooks, queue_id)
-    if found is None or (queue_id is not None and queue_id not in names):
+    found = widget.launcher_outlook(outlooks, queue_id)  # active queues only, like names: read together
+    if found is None:
         return _answer({"error": "No such queue."}, 404, request)
     view = outlook_view(
         found,
@@ -80,7 +91,7 @@ async def launcher_availability(request: Request) -> Response:
         waiting=False,
     )
     return _answer(
-        {"status": view.status, "headline": view.headline, "detail": view.detail, "can_leave_message": view.can_leave_message},
+        {"status": view.status, "text": widget.launcher_text(view.headline, can_leave_message=view.can_leave_message)},
         200,
         request,
         **{"Cache-Control": f"public, max-age={int(LAUNCHER_CACHE_SECONDS)}"},

@@ -21,6 +21,11 @@
   const storageKey = `aw-widget:${appOrigin}:${queue || "all"}`;
   const POLL_MS = 30_000;
 
+  // crypto.randomUUID exists in secure contexts only; a plain-http host page has getRandomValues.
+  const newPageId = () =>
+    crypto.randomUUID
+      ? crypto.randomUUID()
+      : Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
   const read = () => {
     try {
       return JSON.parse(sessionStorage.getItem(storageKey) || "{}") || {};
@@ -35,7 +40,7 @@
     seen: Number.isInteger(kept.seen) ? kept.seen : 0, // agent messages the visitor has seen
     theirs: Number.isInteger(kept.theirs) ? kept.theirs : 0,
     chat: typeof kept.chat === "string" ? kept.chat : "", // the number of the chat those messages are in
-    page: typeof kept.page === "string" && /^[a-z0-9-]{8,64}$/.test(kept.page) ? kept.page : crypto.randomUUID(),
+    page: typeof kept.page === "string" && /^[a-z0-9-]{8,64}$/.test(kept.page) ? kept.page : newPageId(),
   };
   const save = () => {
     try {
@@ -114,14 +119,25 @@
 
   let frame = null;
   let frameReady = false;
+  // The visitor opened the panel in this page view (a panel restored open on
+  // reload or on another page of the site leaves the focus where the page put it).
+  let focusWanted = false;
   const tellFrame = (type) => frameReady && frame.contentWindow.postMessage({ source: "aw-widget-host", type }, appOrigin);
+
   // A browser that refuses the support site any storage inside another site's
-  // frame (all third-party storage blocked) cannot run the chat there: offer its own tab.
-  const offerOwnTab = () => {
+  // frame (all third-party storage blocked) cannot run the chat there, and one
+  // that never says "ready" may not either: offer the chat in a tab of its own.
+  const ownTab = new URL("/chat", appOrigin);
+  if (queue) ownTab.searchParams.set("queue", queue);
+  const fallback = make("p", { class: "fallback", hidden: "" }, "The chat could not start inside this page. ",
+    make("a", { href: ownTab.href, target: "_blank", rel: "noopener", class: "own-tab", text: "Open the chat in a new tab" }));
+  const offerOwnTab = ({ blocked }) => {
     if (frameReady) return;
-    const own = new URL("/chat", appOrigin);
-    const link = make("a", { href: own.href, target: "_blank", rel: "noopener", class: "own-tab", text: "Open the chat in a new tab" });
-    panel.append(make("p", { class: "fallback" }, "The chat could not start inside this page. ", link));
+    fallback.hidden = false;
+    if (!blocked) return; // it may still start: the frame stays, the link below it
+    const hadFocus = shadow.activeElement === frame;
+    frame.hidden = true;
+    if (hadFocus || (focusWanted && saved.open)) fallback.querySelector("a").focus();
   };
 
   const loadFrame = () => {
@@ -130,8 +146,8 @@
     src.searchParams.set("host", location.origin);
     if (queue) src.searchParams.set("queue", queue);
     frame = make("iframe", { src: src.href, title: `${title}: support chat`, allow: "clipboard-write" });
-    panel.append(frame);
-    setTimeout(offerOwnTab, 15_000);
+    panel.append(frame, fallback);
+    setTimeout(() => offerOwnTab({ blocked: false }), 15_000);
   };
 
   // ---- unread messages and the title flash (only while the visitor is not looking)
@@ -174,9 +190,10 @@
     launcher.setAttribute("aria-expanded", String(open));
     status.hidden = open || !status.textContent;
     showUnread();
+    focusWanted = open && moveFocus;
     if (open) {
       if (moveFocus) {
-        frame.focus();
+        (frame.hidden ? fallback.querySelector("a") : frame).focus();
         tellFrame("open");
       }
     } else {
@@ -196,7 +213,12 @@
     if (message.source !== "aw-widget") return;
     if (message.type === "ready") {
       frameReady = true;
-      tellFrame(saved.open ? "open" : "collapse");
+      frame.hidden = false;
+      fallback.hidden = true; // it came late: the chat runs after all
+      if (saved.open && focusWanted) tellFrame("open"); // opened while it loaded: focus goes in once
+      focusWanted = false;
+    } else if (message.type === "blocked") {
+      offerOwnTab({ blocked: true });
     } else if (message.type === "close") {
       setOpen(false);
     } else if (message.type === "messages" && Number.isInteger(message.theirs) && typeof message.chat === "string" && message.chat.length <= 40) {
@@ -227,7 +249,7 @@
       if (!response.ok) return;
       const found = await response.json();
       dot.className = `dot ${found.status}`;
-      status.textContent = [found.headline, found.can_leave_message ? "Leave us a message." : ""].filter(Boolean).join(" ");
+      status.textContent = typeof found.text === "string" ? found.text.slice(0, 300) : "";
       status.hidden = saved.open || !status.textContent;
     } catch (_) {
       // the support site is unreachable: the launcher stays as it was

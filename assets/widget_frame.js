@@ -1,7 +1,8 @@
 // The chat inside a host site's iframe (/widget): tells the host page's
-// launcher (assets/widget.js) how many agent messages the chat holds and when
-// Escape is pressed; takes focus when the panel opens. Only the frame's parent,
-// from the origin the browser names as our ancestor, is heard and told anything
+// launcher (assets/widget.js) when the chat runs ("ready") or cannot
+// ("blocked"), how many agent messages it holds and when Escape is pressed;
+// takes focus when the visitor opens the panel. Only the frame's parent, from
+// the origin the browser names as our ancestor, is heard and told anything
 // (Content-Security-Policy frame-ancestors keeps every other site from framing us).
 (() => {
   if (window.parent === window || window.__awWidgetFrame) return;
@@ -18,7 +19,16 @@
   if (!hostOrigin || hostOrigin === "null") return;
 
   const tell = (message) => window.parent.postMessage({ source: "aw-widget", ...message }, hostOrigin);
+  // A browser that gives a third-party frame no storage at all makes the app
+  // fail on its first sessionStorage read: the launcher offers a tab of its own.
+  try {
+    window.sessionStorage.getItem("aw-widget");
+  } catch (_) {
+    tell({ type: "blocked" });
+    return;
+  }
   let focusWanted = false;
+  let ready = false;
   let told = "";
 
   const focusFirst = () => {
@@ -33,6 +43,10 @@
   // How many agent messages the chat holds, once a chat is shown (its number
   // says which chat: the launcher counts what was read per chat).
   const report = () => {
+    if (!ready && document.getElementById("aw-widget-loaded")) {
+      ready = true; // the chat's state arrived and is shown: the app runs here
+      tell({ type: "ready" });
+    }
     const chat = (document.getElementById("aw-chat-number") || {}).textContent || "";
     const theirs = document.querySelectorAll(".aw-bubble.aw-theirs").length;
     if (chat && `${chat}:${theirs}` !== told) {
@@ -76,6 +90,5 @@
   });
 
   new MutationObserver(report).observe(document.documentElement, { childList: true, subtree: true });
-  tell({ type: "ready" });
   report();
 })();

@@ -3,6 +3,8 @@ readable by the named host sites only, one read for every launcher."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 
 import httpx
@@ -23,8 +25,9 @@ PATH = "/api/widget/availability"
 @pytest.fixture(autouse=True)
 def fresh(monkeypatch):
     monkeypatch.delenv("REFLEX_REDIS_URL", raising=False)
-    monkeypatch.setenv("AW_WIDGET_ORIGINS", HOST)
-    monkeypatch.setattr(widget_api, "_launcher_reads", (0.0, {}, {}))
+    monkeypatch.setattr(widget_api, "HOST_ORIGINS", frozenset([HOST]))
+    monkeypatch.setattr(widget_api, "_launcher_reads", (float("-inf"), {}, {}))
+    monkeypatch.setattr(widget_api, "_refreshing", asyncio.Lock())
     budgets.reset()
     yield
     budgets.reset()
@@ -48,10 +51,10 @@ async def test_a_launcher_hears_its_queues_availability_in_words(session):
         nobody = await client.get(PATH, params={"queue": empty.id, "page": _page()})
         every = await client.get(PATH, params={"page": _page()})
     assert free.status_code == 200
-    assert free.json() == {"status": "available", "headline": "An agent is available now.", "detail": "Start the chat and you'll be connected in a moment.", "can_leave_message": False}
+    assert free.json() == {"status": "available", "text": "An agent is available now."}
     assert free.headers["access-control-allow-origin"] == HOST
     assert free.headers["cache-control"] == "public, max-age=5"
-    assert nobody.json()["status"] == "nobody" and nobody.json()["can_leave_message"] is True
+    assert nobody.json() == {"status": "nobody", "text": "Nobody from Returns is available right now. Leave us a message."}
     assert "access-control-allow-origin" not in nobody.headers  # no Origin named: nobody else reads it
     assert every.json()["status"] == "available"  # every queue: the best one
 
@@ -62,9 +65,11 @@ async def test_another_site_cannot_read_it_and_an_unknown_queue_is_not_found(ses
         other = await client.get(PATH, params={"queue": queue.id, "page": _page()}, headers={"Origin": "https://evil.example"})
         missing = await client.get(PATH, params={"queue": queue.id + 1000, "page": _page()})
         bad = await client.get(PATH, params={"queue": "1 OR 1=1", "page": _page()})
+        arabic_digits = await client.get(PATH, params={"queue": "\u0661", "page": _page()})  # "١" is decimal, not ASCII
     assert "access-control-allow-origin" not in other.headers
     assert missing.status_code == 404
     assert bad.status_code == 400
+    assert arabic_digits.status_code == 400
 
 
 async def test_oversized_or_unnamed_requests_are_refused_before_any_read(session, monkeypatch):
@@ -103,3 +108,31 @@ async def test_every_launcher_shares_one_read(session, monkeypatch):
         for _ in range(5):
             assert (await client.get(PATH, params={"queue": queue.id, "page": _page()})).status_code == 200
     assert reads == [1]
+
+
+async def test_requests_arriving_together_when_the_read_is_stale_make_one_read(session, monkeypatch):
+    queue = make_queue(session, "Billing")
+    reads = []
+
+    async def slow_read(fn):
+        reads.append(1)
+        await asyncio.sleep(0.05)  # the others arrive while this one reads
+        return fn(session)
+
+    monkeypatch.setattr(widget_api, "read", slow_read)
+    async with _client() as client:
+        answers = await asyncio.gather(*(client.get(PATH, params={"queue": queue.id, "page": _page()}) for _ in range(8)))
+    assert [a.status_code for a in answers] == [200] * 8
+    assert reads == [1]
+    monkeypatch.setattr(widget_api, "_launcher_reads", (time.monotonic() - widget_api.LAUNCHER_CACHE_SECONDS, *widget_api._launcher_reads[1:]))
+    async with _client() as client:
+        await asyncio.gather(*(client.get(PATH, params={"queue": queue.id, "page": _page()}) for _ in range(8)))
+    assert reads == [1, 1]  # expired: read once more, not once per request
+
+
+async def test_the_allowed_host_sites_are_read_once_not_per_request(session, monkeypatch):
+    queue = make_queue(session, "Billing")
+    monkeypatch.setattr(widget_api, "widget_origins", lambda: pytest.fail("parsed AW_WIDGET_ORIGINS for a request"))
+    async with _client() as client:
+        answer = await client.get(PATH, params={"queue": queue.id, "page": _page()}, headers={"Origin": HOST})
+    assert answer.headers["access-control-allow-origin"] == HOST

@@ -9,6 +9,7 @@ from agent_workspace.services.availability import Availability, Outlook
 
 DEFAULT_TITLE = "Chat with us"
 DEFAULT_COLOR = "#3e63dd"  # the app's indigo accent
+LEAVE_A_MESSAGE = "Leave us a message."
 # Best first: what an "all queues" launcher promises is what its best queue can do.
 _RANK = {Availability.AVAILABLE: 0, Availability.BUSY: 1, Availability.NOBODY: 2, Availability.CLOSED: 3}
 
@@ -34,3 +35,9 @@ def launcher_outlook(outlooks: dict[int, Outlook], queue_id: int | None) -> Outl
         outlooks.values(),
         key=lambda o: (_RANK[o.status], o.wait_seconds, o.opens_at.timestamp() if o.opens_at else far),
     )
+
+
+def launcher_text(headline: str, *, can_leave_message: bool) -> str:
+    """The one line a launcher shows beside itself: the availability headline,
+    and where nobody can chat now, that a message can be left."""
+    return f"{headline} {LEAVE_A_MESSAGE}" if can_leave_message else headline

@@ -1,4 +1,4 @@
-"""The chat widget's page (/widget): the host page's snippet may name a queue."""
+"""The chat widget's page (/widget), and /chat opened from it: the snippet may name a queue."""
 
 from __future__ import annotations
 

@@ -4,9 +4,13 @@ two sites, so the chat runs in a third-party iframe), under a strict CSP."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
+import time
+import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,6 +21,7 @@ from sqlmodel import select
 
 from agent_workspace.config import PROJECT_ROOT
 from agent_workspace.models import Queue
+from agent_workspace.widget_api import LAUNCHER_CACHE_SECONDS
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, agent_page, unique
 from tests.e2e.test_accessibility import AXE
 from tests.e2e.test_interaction_tools import accept_chat
@@ -107,6 +112,22 @@ def _queue_id(world, name: str) -> int:
         return session.exec(select(Queue.id).where(Queue.name == name)).one()
 
 
+def _launchers_say(app_server, queue_id: int, status: str) -> None:
+    """Wait until the launchers' shared read of the queues (at most
+    LAUNCHER_CACHE_SECONDS old) knows what this test just made of a queue."""
+    deadline = time.monotonic() + LAUNCHER_CACHE_SECONDS + 5
+    while True:
+        url = f"{app_server.base_url}/api/widget/availability?queue={queue_id}&page={uuid.uuid4()}"  # a launcher each: no budget spent out
+        try:
+            with urllib.request.urlopen(url) as answer:
+                if json.load(answer)["status"] == status:
+                    return
+        except urllib.error.HTTPError as refusal:
+            assert refusal.code == 404, refusal  # a queue the shared read does not hold yet
+        assert time.monotonic() < deadline, f"the launchers never said {status!r}"
+        time.sleep(0.25)
+
+
 def launcher(page: Page):
     return page.get_by_role("button", name=re.compile("^Chat with us"))
 
@@ -134,6 +155,7 @@ def test_a_visitor_chats_from_another_site_and_finds_the_chat_after_reload_and_n
     queue = world.queue("Widget")
     username, password = world.agent(queues=[queue], name=unique("Agent"))
     agent = agent_page(new_context, app_server.base_url, username, password)
+    _launchers_say(app_server, _queue_id(world, queue), "available")
     snippet = _snippet(app_server.base_url, _queue_id(world, queue))
     home = host_site.page_with_snippet("/", "Welcome to the shop", snippet)
     delivery = host_site.page_with_snippet("/delivery", "Delivery times", snippet)
@@ -193,8 +215,6 @@ def test_a_visitor_chats_from_another_site_and_finds_the_chat_after_reload_and_n
     expect(launcher(visitor)).to_have_accessible_name("Chat with us")
     assert not [line for line in console if "Content Security Policy" in line], console  # the host's strict CSP let it all run
 
-    assert _axe_violations(visitor.frame(url=re.compile(r"/widget/?\?"))) == [], "the chat in the panel"
-
     # A file the agent sends downloads inside the panel (its cookie is the frame's).
     agent.get_by_role("button", name="Add attachment").click()
     agent.locator("#attachments input[type=file]").set_input_files(
@@ -204,11 +224,13 @@ def test_a_visitor_chats_from_another_site_and_finds_the_chat_after_reload_and_n
     with visitor.expect_download() as download:
         log.get_by_role("link", name="label.txt").click()
     assert Path(download.value.path()).read_bytes() == b"parcel 42\n"
+    assert _axe_violations(visitor.frame(url=re.compile(r"/widget/?\?"))) == [], "the chat in the panel, its link visited"
     assert _axe_violations(visitor) == [], "host page with the widget open"
 
 
 def test_the_panel_is_full_screen_on_a_phone_and_follows_dark_mode(app_server, world, new_context, host_site):
     queue = world.queue("Widget")
+    _launchers_say(app_server, _queue_id(world, queue), "nobody")
     home = host_site.page_with_snippet("/phone", "Phone shop", _snippet(app_server.base_url, _queue_id(world, queue)))
     phone = new_context(viewport={"width": 390, "height": 844}, color_scheme="dark", is_mobile=True, has_touch=True).new_page()
     phone.goto(home)
@@ -248,3 +270,66 @@ def test_only_the_named_sites_may_frame_the_chat(app_server, new_context, host_s
         assert child.url.startswith("chrome-error://") or child.url == "about:blank", child.url
     finally:
         intruder.server.shutdown()
+
+
+def test_where_the_frame_gets_no_storage_the_panel_offers_the_chat_in_a_tab_of_its_own(app_server, world, browser, host_site):
+    """Playwright's default Chromium gives a third-party frame no storage at all
+    (like a browser blocking all third-party storage): the app cannot run there."""
+    queue_id = _queue_id(world, world.queue("Widget"))
+    home = host_site.page_with_snippet("/blocked", "No storage", _snippet(app_server.base_url, queue_id))
+    context = browser.new_context()
+    try:
+        visitor = context.new_page()
+        visitor.goto(home)
+        launcher(visitor).click()
+        own_tab = panel(visitor).get_by_role("link", name="Open the chat in a new tab")
+        expect(own_tab).to_be_visible()
+        expect(own_tab).to_be_focused()  # the visitor opened the panel: focus goes where they can act
+        expect(visitor.locator("aw-chat-widget iframe")).to_be_hidden()  # not the app's error page
+        with context.expect_page() as opened:
+            own_tab.click()
+        expect(opened.value.get_by_label("What do you need help with?")).to_have_value(str(queue_id))  # the snippet's queue
+    finally:
+        context.close()
+
+
+# Records, in the host page and in the frame, what the widget's two halves tell each other.
+HEARD = """window.addEventListener("message", (event) => {
+  const data = event.data || {};
+  if (data.source === "aw-widget" && data.type === "ready") window.__awReady = true;
+  if (data.probe) window.__awProbed = true;
+});"""
+
+
+def test_a_panel_restored_open_after_a_reload_leaves_the_focus_on_the_host_page(app_server, world, new_context, host_site):
+    snippet = _snippet(app_server.base_url, _queue_id(world, world.queue("Widget")))
+    host_site.pages["/search"] = (
+        "<!doctype html><html lang='en'><head><title>Search · Shop</title></head><body><main><h1>Search</h1>"
+        f"<input aria-label='Search the shop' autofocus></main>{snippet}</body></html>"
+    )
+    visitor = new_context().new_page()
+    visitor.add_init_script(HEARD)
+    visitor.goto(host_site.url + "/search")
+    launcher(visitor).click()
+    expect(chat_frame(visitor).get_by_label("Your name")).to_be_focused()
+
+    visitor.reload()
+    expect(panel(visitor)).to_be_visible()
+    visitor.wait_for_function("() => window.__awReady === true")
+    # Messages from one window to another arrive in order: once this probe is
+    # heard in the frame, anything the host sent it when it was ready was too.
+    visitor.evaluate("() => document.querySelector('aw-chat-widget').shadowRoot.querySelector('iframe').contentWindow.postMessage({ probe: 1 }, '*')")
+    visitor.frame(url=re.compile(r"/widget/?\\?")).wait_for_function("() => window.__awProbed === true")
+    expect(visitor.get_by_label("Search the shop")).to_be_focused()
+
+
+def test_a_host_page_without_crypto_random_uuid_still_gets_its_launcher(app_server, world, new_context, host_site):
+    """Plain-http host pages are no secure context: crypto.randomUUID is missing there."""
+    queue_id = _queue_id(world, world.queue("Widget"))
+    _launchers_say(app_server, queue_id, "nobody")
+    home = host_site.page_with_snippet("/plain", "Plain http", _snippet(app_server.base_url, queue_id))
+    visitor = new_context().new_page()
+    visitor.add_init_script("if (window.top === window) delete Crypto.prototype.randomUUID;")
+    visitor.goto(home)
+    expect(launcher(visitor)).to_be_visible()
+    expect(visitor.get_by_role("status", name="Support availability")).to_contain_text("Leave us a message.")  # polled with its page id

@@ -27,3 +27,8 @@ def test_a_launcher_for_every_queue_promises_what_the_best_queue_can_do():
     assert widget.launcher_outlook({**busy, 6: Outlook(6, Availability.AVAILABLE)}, None).queue_id == 6
     assert widget.launcher_outlook(busy, 1).queue_id == 1  # a named queue's own
     assert widget.launcher_outlook(busy, 99) is None and widget.launcher_outlook({}, None) is None
+
+
+def test_the_launcher_says_its_headline_and_only_where_nobody_can_chat_that_a_message_can_be_left():
+    assert widget.launcher_text("An agent is available now.", can_leave_message=False) == "An agent is available now."
+    assert widget.launcher_text("Billing is closed right now.", can_leave_message=True) == "Billing is closed right now. Leave us a message."

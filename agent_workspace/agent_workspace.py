@@ -17,6 +17,8 @@ from agent_workspace.pages.chat import chat
 from agent_workspace.pages.index import index
 from agent_workspace.pages.kb_article import ArticlePageState, kb_article
 from agent_workspace.pages.login import login
+from agent_workspace.pages.record import record
+from agent_workspace.pages.records import cases, incidents, interactions
 from agent_workspace.pages.supervisor import supervisor
 from agent_workspace.pages.widget import widget
 from agent_workspace.pages.workspace import workspace
@@ -25,6 +27,7 @@ from agent_workspace.services import attachment_storage, attachments, availabili
 from agent_workspace.state.auth import AuthState, LoginState
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.left_messages import LeftMessagesState
+from agent_workspace.state.records import RecordListState, RecordPageState
 from agent_workspace.state.supervisor import SupervisorState
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.widget import WidgetState
@@ -140,3 +143,7 @@ app.add_page(
     on_load=[CustomerChatState.on_load, WidgetState.choose_queue],
 )
 app.add_page(kb_article, route=routes.KB_ARTICLE, title="Knowledge article", on_load=ArticlePageState.load)
+for route, page, title in ((routes.INTERACTIONS, interactions, "Interactions"), (routes.CASES, cases, "Cases"), (routes.INCIDENTS, incidents, "Incidents")):
+    app.add_page(page, route=route, title=f"{title} · Agent Workspace", on_load=[AuthState.require_login, RecordListState.load])
+for route in (routes.INTERACTION_RECORD, routes.CASE_RECORD, routes.INCIDENT_RECORD):
+    app.add_page(record, route=route, title="Record · Agent Workspace", on_load=[AuthState.require_login, RecordPageState.load])

@@ -144,7 +144,7 @@ def _authorize_download(public_id: str, session_token: str | None, chat_key: str
 
 
 async def download_attachment(request: Request) -> Response:
-    """Serve a chat file only to that chat's customer, its agent and supervisors."""
+    """Serve a file only to those ``attachments.can_download`` names (the chat's customer, who may view its record)."""
     try:
         path, content_type, filename = await asyncio.to_thread(
             _authorize_download,
@@ -173,6 +173,8 @@ async def health(_request: Request) -> Response:
 
 
 def build_api() -> Starlette:
+    from agent_workspace import exports  # it reads the session through this module's helpers
+
     return Starlette(
         routes=[
             Route("/api/session/{ticket}", start_session, methods=["GET"]),
@@ -181,5 +183,6 @@ def build_api() -> Starlette:
             Route("/api/attachments/{public_id}", download_attachment, methods=["GET"]),
             Route("/api/health", health, methods=["GET"]),
             Route("/api/widget/availability", launcher_availability, methods=["GET"]),
+            *exports.ROUTES,
         ]
     )

@@ -149,7 +149,10 @@ class QueueMember(SQLModel, table=True):
 
 
 class Customer(SQLModel, table=True):
-    __table_args__ = (Index("ix_customer_address_created", "client_address", "created_at"),)
+    __table_args__ = (
+        Index("ix_customer_address_created", "client_address", "created_at"),
+        Index("ix_customer_name", "name"),  # the lists sorted by customer
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120)
@@ -172,6 +175,12 @@ class Interaction(SQLModel, table=True):
         Index("ix_interaction_closed_at", "closed_at"),
         # A queue's recent handle times (services.availability).
         Index("ix_interaction_queue_state_closed", "queue_id", "state", "closed_at"),
+        # The Interactions list (services.record_lists): "Mine" and a queue's chats newest
+        # first, sorted by rating; and ix_interaction_duration on closed_at - requested_at,
+        # an expression written per dialect (migration 0011).
+        Index("ix_interaction_agent_requested", "agent_id", "requested_at"),
+        Index("ix_interaction_queue_requested", "queue_id", "requested_at"),
+        Index("ix_interaction_rating", "rating"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -237,6 +246,7 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("interaction_id", "client_id", name="uq_message_client_id"),
         Index("ix_message_interaction_id_id", "interaction_id", "id"),
+        Index("ix_message_sender_user_interaction", "sender_user_id", "interaction_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -276,6 +286,11 @@ class SupportRecord(SQLModel, table=True):
     a customer left on the public page (``source``, in ``queue_id``)."""
 
     __tablename__ = "support_record"
+    __table_args__ = (
+        # The Cases / Incidents lists, newest first, and "Mine" (services.record_lists).
+        Index("ix_support_record_kind_created", "kind", "created_at"),
+        Index("ix_support_record_created_by", "created_by_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=16)  # "case" | "incident"

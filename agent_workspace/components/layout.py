@@ -4,14 +4,45 @@ from __future__ import annotations
 
 import reflex as rx
 
+from agent_workspace import routes
 from agent_workspace.state.auth import AuthState, full_page_load
+
+# The workspace's sections, in the header of every workspace page: (label, address, key).
+SECTIONS = (
+    ("Inbox", routes.WORKSPACE, "inbox"),
+    ("Interactions", routes.INTERACTIONS, "interaction"),
+    ("Cases", routes.CASES, "case"),
+    ("Incidents", routes.INCIDENTS, "incident"),
+)
+SUPERVISOR_SECTION = ("Supervisor dashboard", routes.SUPERVISOR, "supervisor")
 
 
 def logout_button() -> rx.Component:
     return rx.button("Log out", variant="soft", size="2", on_click=full_page_load("/api/logout"))
 
 
-def app_header(*children: rx.Component) -> rx.Component:
+def _section_link(label: str, href: str, key: str, current: str) -> rx.Component:
+    if key == current:
+        return rx.link(label, href=href, weight="bold", aria_current="page", underline="always")
+    return rx.link(label, href=href)
+
+
+def section_nav(current: str) -> rx.Component:
+    """Inbox, the record lists and (for supervisors) the dashboard; ``current`` is marked aria-current."""
+    return rx.el.nav(
+        rx.hstack(
+            *[_section_link(*section, current) for section in SECTIONS],
+            rx.cond(AuthState.is_supervisor, _section_link(*SUPERVISOR_SECTION, current)),
+            spacing="4",
+            wrap="wrap",
+            align="center",
+        ),
+        aria_label="Sections",
+    )
+
+
+def app_header(*children: rx.Component, current: str = "") -> rx.Component:
+    """The page's header; ``current`` names the section shown (a key of SECTIONS, or "supervisor")."""
     return rx.el.header(
         rx.hstack(
             rx.hstack(
@@ -20,6 +51,7 @@ def app_header(*children: rx.Component) -> rx.Component:
                 align="center",
                 spacing="2",
             ),
+            section_nav(current),
             rx.spacer(),
             *children,
             rx.text(AuthState.display_name, size="2", color_scheme="gray"),

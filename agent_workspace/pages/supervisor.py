@@ -189,7 +189,7 @@ def _viewer() -> rx.Component:
 
 def _dashboard() -> rx.Component:
     return rx.vstack(
-        app_header(rx.link("Workspace", href="/workspace")),
+        app_header(current="supervisor"),
         rx.heading("Supervisor dashboard", as_="h1", size="6"),
         _table("Queues today", ["Queue", "Waiting", "Longest wait", "Average wait", "Accepted", "Abandoned", "Transferred", "Satisfaction", "Hours"], SupervisorState.queues, _queue),
         _table("Agents today", ["Agent", "Presence", "Chats", "Handled", "Avg handle time"], SupervisorState.agents, _agent),

@@ -117,7 +117,7 @@ def customer_info(tab: ChatTab) -> rx.Component:
                         size="1",
                         color_scheme="gray",
                     ),
-                    rx.foreach(tab.earlier, lambda e: rx.text(e, size="1")),
+                    rx.foreach(tab.earlier, lambda e: rx.text(rx.link(e.number, href=e.href), " · ", e.text, size="1", color_scheme=rx.cond(e.verified, "gray", "amber"))),
                     spacing="1",
                 ),
             ),
@@ -421,10 +421,10 @@ def alerts() -> rx.Component:
 def workspace_body() -> rx.Component:
     return rx.vstack(
         app_header(
-            rx.cond(AuthState.is_supervisor, rx.link("Supervisor dashboard", href="/supervisor")),
             alerts(),
             shortcuts_help(),
             presence_picker(),
+            current="inbox",
         ),
         breadcrumb(),
         notices(),

@@ -30,6 +30,7 @@ from agent_workspace.models import (
 )
 from agent_workspace.services import attachment_storage, audit
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
+from agent_workspace.services.record_access import Viewer, can_view_interaction, can_view_record
 
 MEGABYTE = 1024 * 1024
 MAX_FILENAME_LENGTH = 255
@@ -251,21 +252,27 @@ def can_download(
 ) -> bool:
     """Whether this caller may fetch the file.
 
-    A chat's files go to that chat's customer, the agent now assigned to it and
-    supervisors; a case's or incident's files to any workspace user.
+    A chat's files go to that chat's customer and to the workspace users who may
+    view the chat (``record_access``: the agents of its queue, the agents who
+    handled it, supervisors) or a case or incident made from it; a case's or
+    incident's files to those who may view that record. The record pages link
+    every file they show, so the two answers agree.
     """
+    if attachment.interaction_id is not None and customer_interaction_id == attachment.interaction_id:
+        return True
+    if user_id is None or not roles & {Role.WORKSPACE_USER, Role.SUPERVISOR}:
+        return False
+    viewer = Viewer.of(user_id, roles)
     if attachment.record_id is not None:
-        return user_id is not None and bool(roles & {Role.WORKSPACE_USER, Role.SUPERVISOR})
-    if attachment.interaction_id is None:
+        record = session.get(SupportRecord, attachment.record_id)
+        return record is not None and can_view_record(session, viewer, record)
+    interaction = session.get(Interaction, attachment.interaction_id) if attachment.interaction_id is not None else None
+    if interaction is None:
         return False
-    if customer_interaction_id is not None and customer_interaction_id == attachment.interaction_id:
+    if can_view_interaction(session, viewer, interaction):
         return True
-    if user_id is None:
-        return False
-    if Role.SUPERVISOR in roles:
-        return True
-    interaction = session.get(Interaction, attachment.interaction_id)
-    return interaction is not None and interaction.agent_id == user_id
+    made_from_it = session.exec(select(SupportRecord).where(SupportRecord.interaction_id == interaction.id))
+    return any(can_view_record(session, viewer, record) for record in made_from_it)
 
 
 def record_download(

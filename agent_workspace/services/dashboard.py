@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from sqlmodel import Session, col, func, select
 
 from agent_workspace.models import AuditLog, Customer, Interaction, InteractionState, Queue, User, utcnow
+from agent_workspace.services import audit_words
 from agent_workspace.services import hours as business_hours
 from agent_workspace.services import routing
 
@@ -181,14 +182,10 @@ def active_chats(session: Session) -> list[ActiveChat]:
 
 
 def recent_audit(session: Session, *, limit: int = 100) -> list[tuple[datetime, str, str, str]]:
-    """(at, actor, action, detail) newest first."""
-    rows = session.exec(
-        select(AuditLog, User.display_name)
-        .join(User, col(User.id) == col(AuditLog.actor_id), isouter=True)
-        .order_by(col(AuditLog.id).desc())
-        .limit(limit)
-    ).all()
+    """(at, actor, action, sentence) newest first, in words (``audit_words``): the
+    names behind the rows' ids are read once for the whole page of rows."""
+    entries = list(session.exec(select(AuditLog).order_by(col(AuditLog.id).desc()).limit(limit)))
     return [
-        (entry.at, name or entry.actor_kind, entry.action, f"{entry.target_kind} {entry.target_id or ''} {entry.detail}".strip())
-        for entry, name in rows
+        (line.at, line.actor, audit_words.action_label(entry.action), line.text)
+        for entry, line in zip(entries, audit_words.describe(session, entries))
     ]

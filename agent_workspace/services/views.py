@@ -28,7 +28,7 @@ from agent_workspace.models import (
     Queue,
     User,
 )
-from agent_workspace.services import availability, email, records, routing, transfers
+from agent_workspace.services import audit_words, availability, email, records, routing, transfers
 from agent_workspace.services.inbox import InboxCard, cards_for, cards_for_many
 from agent_workspace.services.conversations import MESSAGES_PER_READ, is_typing
 from agent_workspace.services.events import MessageData
@@ -82,7 +82,7 @@ class InteractionData:
     agent_typing: bool
     agent_name: str
     transfer_note: str
-    earlier_interactions: list[str]
+    earlier_interactions: list[EarlierInteraction]
     new_messages: list[MessageData] = field(default_factory=list)
     records: list[RecordData] = field(default_factory=list)
     emails: list[EmailData] = field(default_factory=list)
@@ -149,13 +149,18 @@ def new_messages(session: Session, *, interaction_id: int, after_id: int) -> lis
     ]
 
 
-def _activity_line(entry: dict) -> str:
-    detail = entry["detail"]
-    extra = ", ".join(f"{k}: {v}" for k, v in detail.items() if k not in ("fields",)) if isinstance(detail, dict) else ""
-    return f"{entry['at']:%Y-%m-%d %H:%M} · {entry['actor']} · {entry['action'].removeprefix('record.')}" + (f" ({extra})" if extra else "")
+def _activity_line(line: audit_words.HistoryLine) -> str:
+    return f"{line.at:%Y-%m-%d %H:%M} · {line.text}"
 
 
 def _records(session: Session, interaction_id: int) -> list[RecordData]:
+    """The chat's cases and incidents, each with its activity in words: the audit rows
+    of all of them, and the names behind those rows, in one statement each."""
+    found = records.list_for_interaction(session, interaction_id=interaction_id)
+    entries = audit_words.entries_about(session, target_kind="record", target_ids=[r.id for r in found])
+    activity: dict[int, list[str]] = {r.id: [] for r in found}
+    for entry, line in zip(entries, audit_words.describe(session, entries, here=("interaction", interaction_id))):
+        activity[entry.target_id].append(_activity_line(line))
     return [
         RecordData(
             id=r.id,
@@ -168,9 +173,9 @@ def _records(session: Session, interaction_id: int) -> list[RecordData]:
             resolution_notes=r.resolution_notes,
             escalation_level=r.escalation_level,
             escalation_group=r.escalation_group,
-            activity=[_activity_line(e) for e in records.record_activity(session, record_id=r.id)],
+            activity=activity[r.id],
         )
-        for r in records.list_for_interaction(session, interaction_id=interaction_id)
+        for r in found
     ]
 
 
@@ -194,12 +199,21 @@ def same_browser(browser_hash: str | None, other: str | None) -> bool:
     return browser_hash is not None and browser_hash == other
 
 
-def earlier_line(number: str | None, summary: str, at: datetime, *, verified: bool) -> str:
-    """An earlier chat with the same typed email: what it was about only if it came
-    from this chat's browser (``verified``), else just its number and date, marked unverified."""
-    if verified:
-        return f"{number} · {summary[:60]} · {at:%Y-%m-%d}"
-    return f"{number} · {at:%Y-%m-%d} · {UNVERIFIED}"
+@dataclass(frozen=True)
+class EarlierInteraction:
+    """An earlier chat with the same typed email: its number (the link to its record
+    page) and the words shown after it."""
+
+    number: str
+    text: str
+    verified: bool
+
+
+def earlier_line(number: str | None, summary: str, at: datetime, *, verified: bool) -> EarlierInteraction:
+    """What it was about only if it came from this chat's browser (``verified``),
+    else just its number and date, marked unverified."""
+    text = f"{summary[:60]} · {at:%Y-%m-%d}" if verified else f"{at:%Y-%m-%d} · {UNVERIFIED}"
+    return EarlierInteraction(number=number or "", text=text, verified=verified)
 
 
 def interaction_data(session: Session, item: Interaction, *, after_id: int | None = 0, with_work: bool = False) -> InteractionData:

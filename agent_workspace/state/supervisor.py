@@ -89,6 +89,13 @@ class AuditRow:
     detail: str = ""
 
 
+AUDIT_DETAIL_MAX = 300  # a transfer note may run to 1,000 characters; the log row shows its start
+
+
+def _cut(sentence: str) -> str:
+    return sentence if len(sentence) <= AUDIT_DETAIL_MAX else sentence[: AUDIT_DETAIL_MAX - 1].rstrip() + "…"
+
+
 def _snapshot(session) -> dict:
     since = dashboard.start_of_day()
     queues = routing.active_queues(session)
@@ -180,7 +187,7 @@ class SupervisorState(rx.State):
         self.queue_options = data["queue_options"]
         assign_changed(self, widget_snippets=data["widget_snippets"])
         self._show_hours(data["business_hours"])
-        self.audit = [AuditRow(f"{at:%Y-%m-%d} {clock(at)}", actor, action, detail[:160]) for at, actor, action, detail in data["audit"]]
+        self.audit = [AuditRow(f"{at:%Y-%m-%d} {clock(at)}", actor, action, _cut(detail)) for at, actor, action, detail in data["audit"]]
 
     def _show_hours(self, rows: list[HoursRow]) -> None:
         """The forms with their refusals; rows that did not change are not re-sent every tick."""

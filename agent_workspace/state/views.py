@@ -9,7 +9,7 @@ import logging
 import reflex as rx
 from sqlalchemy.exc import SQLAlchemyError
 
-from agent_workspace import realtime
+from agent_workspace import realtime, routes
 from agent_workspace.db import run_blocking, session_scope
 from agent_workspace.services import conversations
 from agent_workspace.services.errors import ServiceError
@@ -90,6 +90,16 @@ class EmailView:
 
 
 @dataclasses.dataclass
+class EarlierView:
+    """An earlier chat of the same email: the number links to its record page."""
+
+    number: str = ""
+    href: str = ""
+    text: str = ""
+    verified: bool = False  # from this chat's browser; else it may be someone else's
+
+
+@dataclasses.dataclass
 class TransferOfferView:
     interaction_id: int = 0
     number: str = ""
@@ -114,7 +124,7 @@ class ChatTab:
     requested_at: str = ""
     accepted_at: str = ""
     wait_text: str = ""
-    earlier: list[str] = dataclasses.field(default_factory=list)
+    earlier: list[EarlierView] = dataclasses.field(default_factory=list)
     transfer_note: str = ""
     customer_ended: bool = False
     records: list[RecordView] = dataclasses.field(default_factory=list)
@@ -266,7 +276,7 @@ def update_tab(tab: ChatTab, data: InteractionData) -> ChatTab:
     tab.requested_at = iso(data.requested_at)
     tab.accepted_at = iso(data.accepted_at)
     tab.wait_text = wait_text(data.wait_seconds)
-    tab.earlier = data.earlier_interactions
+    tab.earlier = [EarlierView(e.number, routes.record_path("interaction", e.number), e.text, e.verified) for e in data.earlier_interactions]
     tab.transfer_note = data.transfer_note
     tab.customer_ended = data.customer_ended
     tab.records = [

@@ -39,4 +39,4 @@ def test_a_chat_stores_its_browser_and_another_browser_with_the_same_email_is_un
         session.commit()
         assert first.browser_hash == views.browser_hash(victim_key) and second.browser_hash not in (None, first.browser_hash)
         lines = views.interaction_data(session, second).earlier_interactions
-    assert lines == [f"{first.number} · {first.requested_at:%Y-%m-%d} · {views.UNVERIFIED}"]
+    assert lines == [views.EarlierInteraction(first.number, f"{first.requested_at:%Y-%m-%d} · {views.UNVERIFIED}", verified=False)]

@@ -33,7 +33,10 @@ def test_supervisor_sees_live_figures_and_opens_a_chat_read_only(app_server, wor
     expect(viewer.get_by_role("log", name="Conversation")).to_contain_text("It arrived cracked")
     expect(viewer.get_by_role("textbox")).to_have_count(0)  # read-only
     viewer.get_by_role("button", name="Close").click()
-    expect(page.get_by_role("table", name="Audit log (latest 100)")).to_contain_text("interaction.requested")
+    audit_log = page.get_by_role("table", name="Audit log (latest 100)")
+    expect(audit_log).to_contain_text("Chat requested")
+    expect(audit_log).to_contain_text("The customer started the chat IMS")  # in words, not ids and JSON
+    expect(audit_log).to_contain_text(f"in {queue}")
 
 
 def test_a_plain_agent_cannot_open_the_dashboard(app_server, world, new_context):

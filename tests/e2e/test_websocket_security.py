@@ -40,6 +40,7 @@ from agent_workspace.state.left_messages import LeftMessagesState
 from agent_workspace.state.supervisor import SupervisorState
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.workspace import LiveState, WorkspaceState
+from tests.e2e.record_handlers import RECORD_PAYLOADS, RECORD_STATES, record_attacks
 from tests.e2e.ws_client import USER_AGENT, EventClient
 
 # The intended audience of every state class of the app. A state added later
@@ -55,6 +56,7 @@ EXPECTED = {
     ArticlePageState: Access.PUBLIC,
     SupervisorState: Access.SUPERVISOR,
     LeftMessagesState: Access.WORKSPACE,
+    **RECORD_STATES,
 }
 
 # Arguments that would make each handler act if it were allowed to run.
@@ -95,6 +97,7 @@ PAYLOADS = {
     "open_reply": {"record_id": 1},
     "send_reply": {"form": {"subject": "Re: your message", "body": "intrusion", "resolve": "on"}},
     "close_reply": {},
+    **RECORD_PAYLOADS,
 }
 
 
@@ -283,10 +286,7 @@ def _victim(world, monkeypatch) -> Victim:
         conversations.post_message(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, body=f"Secret message {mark}", client_id=f"cust-{mark}")
         conversations.post_message(session, interaction_id=chat.id, sender_kind=SenderKind.AGENT, sender_user_id=owner.id, body=f"Secret reply {mark}", client_id=f"owner-{mark}")
         secret_file = attachments.check_file(f"secret-{mark}.txt", b"secret\n")
-        chat_files.share_file(
-            session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, checked=secret_file,
-            storage_name=attachment_storage.write_file(secret_file.data),
-        )
+        chat_files.share_file(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, checked=secret_file, storage_name=attachment_storage.write_file(secret_file.data))
         record = records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=owner.id)
         sent = email.send_email(session, interaction_id=chat.id, to_address=f"victim-{mark}@example.com", subject=f"Secret subject {mark}", body="b", created_by_id=owner.id)
         transfers.to_agent(session, interaction_id=chat.id, user_id=owner.id, target_user_id=colleague.id, note=f"Secret note {mark}")
@@ -413,6 +413,7 @@ def _attacks(victim: Victim, *, intruder_id: int, intruder_queue_id: int) -> dic
         (ToolsState, "close_dialog"): [{}],
         (ToolsState, "close_quick_actions"): [{}],
         (AssistState, "close_article"): [{}],
+        **record_attacks(victim),
     }
 
 

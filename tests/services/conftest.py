@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from agent_workspace.services.email import SmtpSettings
 from tests.factories import make_customer, make_interaction, make_queue, make_user
+from tests.services.helpers import OFFER_SECONDS
 from tests.services.mail_helpers import Inbox, serve
 
 
@@ -20,6 +21,13 @@ def queue(session: Session):
 @pytest.fixture
 def other_queue(session: Session):
     return make_queue(session, "Billing")
+
+
+@pytest.fixture
+def offer_timeout(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Offers lapse after OFFER_SECONDS (routing tests move the clock past it)."""
+    monkeypatch.setenv("AW_OFFER_TIMEOUT_SECONDS", str(OFFER_SECONDS))
+    return OFFER_SECONDS
 
 
 # ---------------------------------------------------------------- email (test_email, test_outbox, test_left_messages)

@@ -13,16 +13,21 @@ from agent_workspace.models import (
     Customer,
     Interaction,
     InteractionState,
+    Message,
     Presence,
     Queue,
     QueueMember,
+    SenderKind,
     User,
     utcnow,
 )
-from agent_workspace.services import auth
+from agent_workspace.services import auth, conversations, routing
 from tests.factories import make_customer, make_interaction, make_user
 
 T = TypeVar("T", bound=SQLModel)
+
+# Offers lapse after this long in the routing tests (the ``offer_timeout`` fixture).
+OFFER_SECONDS = 30
 
 # A fixed, distinct past instant so requested_at values are fully under the test's control.
 T0 = datetime(2025, 1, 1, 9, 0, 0, tzinfo=timezone.utc)
@@ -129,3 +134,60 @@ def use_fast_argon2(monkeypatch) -> None:
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     monkeypatch.setattr(auth, "_hasher", fast)
     monkeypatch.setattr(auth, "_DUMMY_HASH", fast.hash("timing-equaliser"))
+
+
+# ---------------------------------------------------------------- chats through the real services
+
+
+def start(
+    session: Session,
+    queue: Queue,
+    *,
+    name: str = "Ada Lovelace",
+    email: str = "ada@example.com",
+    question: str = "My invoice shows the wrong amount.",
+) -> Interaction:
+    """A chat started as a customer starts one (so it is offered if an agent is free)."""
+    return conversations.start_chat(
+        session, name=name, email=email, queue_id=queue.id, question=question
+    ).interaction
+
+
+def accept(session: Session, user: User, queue: Queue) -> Interaction:
+    """The chat ``user`` gets by pressing Accept on ``queue``."""
+    item, _changes = routing.accept(session, user_id=user.id, queue_id=queue.id)
+    return item
+
+
+def live_chat(session: Session, queue: Queue, agent: User) -> Interaction:
+    """A new chat that ``agent`` accepted: both sides may write."""
+    item = start(session, queue)
+    claimed, _ = routing.accept(session, user_id=agent.id, queue_id=queue.id)
+    assert claimed.id == item.id
+    return fresh(session, Interaction, item.id)
+
+
+_client_ids = iter(range(10**6))
+
+
+def post(session: Session, item: Interaction, body: str, *, kind=SenderKind.CUSTOMER, user=None,
+         client_id: str | None = None) -> Message:
+    """``body`` sent in ``item`` by the customer (or, with ``kind`` and ``user``, an agent)."""
+    message, _ = conversations.post_message(
+        session,
+        interaction_id=item.id,
+        sender_kind=kind,
+        body=body,
+        client_id=client_id or f"client-{next(_client_ids):08d}",
+        sender_user_id=user.id if user else None,
+    )
+    return message
+
+
+def bodies(session: Session, item: Interaction, kind: str | None = None) -> list[str]:
+    """The chat's message bodies in order, optionally of one sender kind."""
+    session.expire_all()
+    stmt = select(Message).where(Message.interaction_id == item.id).order_by(Message.id)
+    if kind:
+        stmt = stmt.where(Message.sender_kind == kind)
+    return [m.body for m in session.exec(stmt)]

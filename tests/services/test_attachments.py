@@ -12,10 +12,11 @@ import pytest
 from sqlmodel import Session, select
 
 from agent_workspace.config import PROJECT_ROOT
-from agent_workspace.models import Attachment, AuditLog, InteractionState, SupportRecord
+from agent_workspace.models import Attachment, AuditLog, InteractionState, Queue, QueueMember, SupportRecord
 from agent_workspace.services import attachments
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from tests.factories import make_customer, make_interaction, make_queue, make_user
+from tests.services.helpers import make_agent
 
 
 def office_file(folder: str) -> bytes:
@@ -273,12 +274,13 @@ def test_open_attachment_is_not_found_for_unknown_id_or_missing_file(
 
 
 def test_download_permissions(session: Session, chat, storage: Path) -> None:
-    other_agent = make_user(session, "agent_two")
+    billing = make_queue(session, "Billing")
+    other_queue_agent = make_agent(session, "agent_two", queues=[billing])
+    colleague = make_agent(session, "colleague", queues=[session.get(Queue, chat.queue_id)])
+    without_role = make_user(session, "no_role", roles="")
+    session.add(QueueMember(queue_id=chat.queue_id, user_id=without_role.id))
     supervisor = make_user(session, "boss", roles="workspace_user,supervisor")
-    other_chat = make_interaction(
-        session, queue=make_queue(session, "Billing"),
-        customer=make_customer(session, "Bob", "bob@example.com"),
-    )
+    other_chat = make_interaction(session, queue=billing, customer=make_customer(session, "Bob", "bob@example.com"))
     attachment = upload(session, chat, "screenshot.png", PNG, storage)
 
     def allowed(user_id=None, roles=frozenset(), customer_interaction_id=None) -> bool:
@@ -290,13 +292,32 @@ def test_download_permissions(session: Session, chat, storage: Path) -> None:
     assert allowed(customer_interaction_id=chat.id)
     assert not allowed(customer_interaction_id=other_chat.id)
     assert allowed(user_id=chat.agent_id, roles={"workspace_user"})
-    assert not allowed(user_id=other_agent.id, roles={"workspace_user"})
+    assert allowed(user_id=colleague.id, roles={"workspace_user"})  # the chat's queue: its record page shows the file
+    assert not allowed(user_id=other_queue_agent.id, roles={"workspace_user"})
+    assert not allowed(user_id=without_role.id, roles=set())
     assert allowed(user_id=supervisor.id, roles={"workspace_user", "supervisor"})
     assert not allowed()
     assert not allowed(roles={"supervisor"})  # a role without a signed-in user means nothing
 
 
-def test_record_files_go_to_any_workspace_user(session: Session, chat, storage: Path) -> None:
+def test_who_may_view_a_case_gets_the_files_of_its_chat(session: Session, chat, storage: Path) -> None:
+    billing = make_queue(session, "Billing")
+    case_queue_agent = make_agent(session, "case_queue_agent", queues=[billing])
+    other_queue_agent = make_agent(session, "agent_two", queues=[make_queue(session, "Sales")])
+    session.add(SupportRecord(kind="case", short_description="Invoice", interaction_id=chat.id, queue_id=billing.id))
+    session.commit()
+    attachment = upload(session, chat, "screenshot.png", PNG, storage)
+
+    def allowed(user) -> bool:
+        return attachments.can_download(
+            session, attachment=attachment, user_id=user.id, roles={"workspace_user"}, customer_interaction_id=None
+        )
+
+    assert allowed(case_queue_agent)
+    assert not allowed(other_queue_agent)
+
+
+def test_record_files_go_to_whoever_may_view_the_record(session: Session, chat, storage: Path) -> None:
     record = SupportRecord(kind="case", short_description="Invoice", interaction_id=chat.id)
     session.add(record)
     session.commit()
@@ -304,13 +325,16 @@ def test_record_files_go_to_any_workspace_user(session: Session, chat, storage: 
         session, record_id=record.id, filename="screenshot.png", data=PNG,
         uploaded_by_kind="agent", uploaded_by_user_id=chat.agent_id, storage_dir=storage,
     )
-    other_agent = make_user(session, "agent_two")
+    colleague = make_agent(session, "colleague", queues=[session.get(Queue, chat.queue_id)])
+    other_queue_agent = make_agent(session, "agent_two", queues=[make_queue(session, "Billing")])
 
     def allowed(**caller) -> bool:
         return attachments.can_download(session, attachment=attachment, **caller)
 
-    assert allowed(user_id=other_agent.id, roles={"workspace_user"}, customer_interaction_id=None)
-    assert not allowed(user_id=None, roles=set(), customer_interaction_id=chat.id)
+    assert allowed(user_id=colleague.id, roles={"workspace_user"}, customer_interaction_id=None)
+    assert allowed(user_id=chat.agent_id, roles={"workspace_user"}, customer_interaction_id=None)
+    assert not allowed(user_id=other_queue_agent.id, roles={"workspace_user"}, customer_interaction_id=None)
+    assert not allowed(user_id=None, roles=set(), customer_interaction_id=chat.id)  # the customer: the chat's files only
 
 
 def test_downloads_are_audited(session: Session, chat, storage: Path) -> None:

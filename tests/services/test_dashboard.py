@@ -7,6 +7,7 @@ from datetime import timedelta
 from agent_workspace.models import InteractionState, Presence, utcnow
 from agent_workspace.services import dashboard
 from tests.factories import make_customer, make_interaction, make_queue, make_user
+from tests.services.record_helpers import TRANSFER_NOTE, whole_story
 
 
 def test_queue_and_agent_figures_count_today_only(session):
@@ -53,3 +54,16 @@ def test_queue_and_agent_figures_count_today_only(session):
 
     active = dashboard.active_chats(session)
     assert [c.state for c in active] == ["work_in_progress", "queued", "queued"]
+
+
+def test_the_audit_log_reads_in_words_newest_first(session):
+    story = whole_story(session)
+
+    rows = dashboard.recent_audit(session, limit=100)
+
+    assert rows[0][1:] == ("The customer", "Chat rated", f"The customer rated the chat {story.chat.number} 4 of 5")
+    assert (
+        "Ann Agent", "Chat transferred to a queue", f"Ann Agent transferred the chat {story.chat.number} from General to Billing: {TRANSFER_NOTE}"
+    ) in [row[1:] for row in rows]
+    assert [row[0] for row in rows] == sorted((row[0] for row in rows), reverse=True)
+    assert not any("{" in detail or "_" in action for _at, _actor, action, detail in rows)

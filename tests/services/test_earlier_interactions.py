@@ -24,10 +24,11 @@ def test_earlier_chats_from_another_browser_show_only_number_and_date(session: S
 
     lines = views.interaction_data(session, now).earlier_interactions
 
-    assert sorted(lines) == sorted(
-        f"{item.number} · {item.requested_at:%Y-%m-%d} · {views.UNVERIFIED}" for item in (earlier, legacy)
+    assert sorted(lines, key=lambda e: e.number) == sorted(
+        (views.EarlierInteraction(item.number, f"{item.requested_at:%Y-%m-%d} · {views.UNVERIFIED}", verified=False) for item in (earlier, legacy)),
+        key=lambda e: e.number,
     )
-    assert not any("Refund" in line or "Password" in line or "Victim" in line for line in lines)
+    assert not any("Refund" in e.text or "Password" in e.text or "Victim" in e.text for e in lines)
 
 
 def test_earlier_chats_from_the_same_browser_show_what_they_were_about(session: Session, queue) -> None:
@@ -36,14 +37,15 @@ def test_earlier_chats_from_the_same_browser_show_what_they_were_about(session: 
     now = _chat(session, queue, email="ada@example.com", summary="", browser=browser)
 
     assert views.interaction_data(session, now).earlier_interactions == [
-        f"{earlier.number} · Invoice shows the wrong amount · {earlier.requested_at:%Y-%m-%d}"
+        views.EarlierInteraction(earlier.number, f"Invoice shows the wrong amount · {earlier.requested_at:%Y-%m-%d}", verified=True)
     ]
 
 
 def test_a_chat_without_a_browser_id_verifies_nothing(session: Session, queue) -> None:
     _chat(session, queue, email="ada@example.com", summary="Old chat", browser=None)
     now = _chat(session, queue, email="ada@example.com", summary="", browser=None)
-    assert views.interaction_data(session, now).earlier_interactions[0].endswith(views.UNVERIFIED)
+    earlier = views.interaction_data(session, now).earlier_interactions[0]
+    assert not earlier.verified and earlier.text.endswith(views.UNVERIFIED)
 
 
 def test_only_ids_the_page_issues_count_as_a_browser() -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from agent_workspace import realtime
-from agent_workspace.models import InteractionState, Presence, SenderKind
+from agent_workspace.models import Interaction, InteractionState, Presence, SenderKind
 from agent_workspace.services import conversations, routing, views
 from agent_workspace.services.availability import Availability
 from tests.factories import make_queue
 from tests.services.helpers import make_agent
+from tests.services.record_helpers import ESCALATION_REASON, whole_story
 
 
 def test_customer_snapshot_gives_the_place_in_line_only_while_waiting(session: Session) -> None:
@@ -90,3 +91,15 @@ def test_agent_snapshot_reads_in_full_only_new_and_named_chats(session: Session)
     assert [d.id for d in partial.open_interactions] == [second, third]
     assert [d.customer_name for d in partial.open_interactions] == ["Bob", "Cy"]
     assert views.agent_snapshot(session, user_id=agent.id, cursors={}, known=set(opened), reread=set()).open_interactions == []
+
+
+def test_the_details_tab_tells_each_records_activity_in_words(session: Session) -> None:
+    story = whole_story(session)
+    chat = session.get(Interaction, story.chat.id)
+
+    [record] = views.interaction_data(session, chat, after_id=None, with_work=True).records
+
+    assert [line.split(" · ", 1)[1] for line in record.activity] == [
+        f"Bob Agent created case {story.case.number} from the chat",
+        f"Bob Agent escalated {story.case.number}: priority 2 - High → 1 - Critical, group Network, level 1. Reason: {ESCALATION_REASON}",
+    ]

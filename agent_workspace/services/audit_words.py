@@ -1,0 +1,467 @@
+"""The audit trail in words: who did what, with names and field labels, never ids or JSON.
+
+Every audit action the code writes has a sentence here ("Ann Agent transferred
+the chat from General to Billing: customer asks about a refund"); an action
+without one still reads as words. The names behind the ids in a batch of rows
+are read in one statement per kind (people, queues, chats, records, canned
+responses), so describing a hundred rows costs the same few statements as one.
+Also here: the labels of the values people read (priorities, close reasons,
+fields; states are ``record_lists.state_label``'s), shared by the record pages
+and the activity lists.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from agent_workspace.models import (
+    AuditLog,
+    CannedResponse,
+    CloseReason,
+    Interaction,
+    Queue,
+    Role,
+    SupportRecord,
+    User,
+)
+from agent_workspace.services.attachments import format_size
+from agent_workspace.services.record_lists import ListKind, state_label
+
+PRIORITY_LABELS = {1: "1 - Critical", 2: "2 - High", 3: "3 - Moderate", 4: "4 - Low"}
+CLOSE_REASON_LABELS = {
+    CloseReason.CUSTOMER_LEFT_BEFORE_ENGAGEMENT: "The customer left before an agent answered",
+    CloseReason.NO_ACTIVITY: "Closed for lack of activity",
+    CloseReason.CUSTOMER_ENDED: "The customer ended the chat",
+    CloseReason.AGENT_ENDED: "The agent ended the chat",
+    CloseReason.TAB_CLOSED: "Closed by closing the tab, without saving the history",
+}
+ROLE_LABELS = {Role.WORKSPACE_USER: "Workspace user", Role.SUPERVISOR: "Supervisor", Role.ADMIN: "Admin"}
+FIELD_LABELS = {
+    "short_description": "Short description",
+    "description": "Description",
+    "work_notes": "Work notes",
+    "resolution_notes": "Resolution notes",
+}
+MISMATCH_LABELS = {"user_agent": "another browser", "address": "another network address"}
+
+
+def words(value: str) -> str:
+    """``in_progress`` → "In progress": a stored value read out when it has no label of its own."""
+    text = str(value).replace("_", " ").replace(".", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def priority_label(priority: int | None) -> str:
+    return PRIORITY_LABELS.get(priority, str(priority)) if priority is not None else "—"
+
+
+def record_state_label(state: str) -> str:
+    return state_label(ListKind.CASE, state)
+
+
+def close_reason_label(reason: str | None) -> str:
+    return CLOSE_REASON_LABELS.get(reason, words(reason)) if reason else "—"
+
+
+def field_label(name: str) -> str:
+    return FIELD_LABELS.get(name, words(name))
+
+
+def duration_text(seconds: float | None) -> str:
+    """45 → "45 s", 65 → "1 min 5 s", 7380 → "2 h 3 min"."""
+    if seconds is None:
+        return "—"
+    minutes, secs = divmod(max(int(seconds), 0), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """An audit entry in words: "Ann Agent transferred the chat from General to Billing"."""
+
+    at: datetime
+    actor: str  # a name, "The customer" or "System"
+    text: str
+
+
+def entries_about(session: Session, *, target_kind: str, target_ids: Collection[int]) -> list[AuditLog]:
+    """The audit rows of these targets (say, every case of a chat), oldest first, in one statement."""
+    if not target_ids:
+        return []
+    return list(
+        session.exec(
+            select(AuditLog)
+            .where(AuditLog.target_kind == target_kind, col(AuditLog.target_id).in_(list(target_ids)))
+            .order_by(col(AuditLog.at), col(AuditLog.id))
+        )
+    )
+
+
+def describe(session: Session, entries: Sequence[AuditLog], *, here: tuple[str, int] | None = None) -> list[HistoryLine]:
+    """One line per entry, in the same order. ``here`` is the (target kind, id) of the
+    page the lines are shown on: that chat reads "the chat", any other "the chat IMS0001028"."""
+    parsed = [_detail(entry) for entry in entries]
+    names = _Names.read(session, entries, parsed, here)
+    return [_line(entry, detail, names) for entry, detail in zip(entries, parsed)]
+
+
+def action_label(action: str) -> str:
+    """A short name of the action for a column ("Chat transferred to a queue")."""
+    known = _SENTENCES.get(action)
+    return known[0] if known else words(action)
+
+
+# ---------------------------------------------------------------- names behind the ids
+
+
+_USER_KEYS = ("agent_id", "to_agent", "from_agent")
+_QUEUE_KEYS = ("queue_id", "from_queue", "to_queue")
+
+
+def _ids(values: Any) -> set[int]:
+    return {value for value in values if isinstance(value, int) and not isinstance(value, bool)}
+
+
+@dataclass(frozen=True)
+class _Names:
+    users: dict[int, str]
+    queues: dict[int, str]
+    chats: dict[int, str]
+    records: dict[int, str]
+    canned: dict[int, str]
+    here: tuple[str, int] | None
+
+    @classmethod
+    def read(cls, session: Session, entries: Sequence[AuditLog], details: list[dict], here: tuple[str, int] | None) -> _Names:
+        def targets(kind: str) -> set[int]:
+            return _ids(entry.target_id for entry in entries if entry.target_kind == kind)
+
+        users = _ids(entry.actor_id for entry in entries) | targets("user")
+        users |= _ids(detail.get(key) for detail in details for key in _USER_KEYS)
+        queues = targets("queue") | _ids(detail.get(key) for detail in details for key in _QUEUE_KEYS)
+        chats = targets("interaction") | _ids(detail.get("interaction_id") for detail in details)
+        return cls(
+            users=_lookup(session, User.id, User.display_name, users),
+            queues=_lookup(session, Queue.id, Queue.name, queues),
+            chats=_lookup(session, Interaction.id, Interaction.number, chats),
+            records=_lookup(session, SupportRecord.id, SupportRecord.number, targets("record")),
+            canned=_lookup(session, CannedResponse.id, CannedResponse.title, targets("canned")),
+            here=here,
+        )
+
+    def user(self, user_id: Any) -> str:
+        return self.users.get(user_id, "an unknown user")
+
+    def queue(self, queue_id: Any) -> str:
+        return self.queues.get(queue_id, "a queue that no longer exists")
+
+    def chat(self, interaction_id: Any) -> str:
+        if self.here == ("interaction", interaction_id):
+            return "the chat"
+        number = self.chats.get(interaction_id)
+        return f"the chat {number}" if number else "a chat"
+
+    def record(self, record_id: Any) -> str:
+        return self.records.get(record_id) or "a case or incident"
+
+    def target(self, entry: AuditLog) -> str:
+        """The entry's target as a phrase ("the chat", "CS0001001", "Bob Agent", "General")."""
+        kind, target_id = entry.target_kind, entry.target_id
+        if kind == "interaction":
+            return self.chat(target_id)
+        if kind == "record":
+            return self.record(target_id)
+        if kind == "user":
+            return self.user(target_id)
+        if kind == "queue":
+            return f"the queue {self.queue(target_id)}"
+        if kind == "canned":
+            title = self.canned.get(target_id)
+            return f"the canned response “{title}”" if title else "a canned response"
+        return words(kind).lower() if kind else "the workspace"
+
+
+def _lookup(session: Session, key, value, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {row_id: text for row_id, text in session.exec(select(key, value).where(col(key).in_(sorted(ids))))}
+
+
+# ---------------------------------------------------------------- sentences
+
+
+@dataclass(frozen=True)
+class _Said:
+    """What a sentence reads from one entry."""
+
+    entry: AuditLog
+    detail: dict
+    names: _Names
+    actor: str
+
+    def text(self, key: str) -> str:
+        value = self.detail.get(key)
+        return "" if value is None else _plain(value)
+
+    def note(self, key: str) -> str:
+        """": the note" when there is one."""
+        value = self.text(key).strip()
+        return f": {value}" if value else ""
+
+    @property
+    def target(self) -> str:
+        return self.names.target(self.entry)
+
+    def _unless_here(self, word: str) -> str:
+        here = (self.entry.target_kind, self.entry.target_id) == self.names.here
+        return "" if here or not self.entry.target_kind else f" {word} {self.target}"
+
+    @property
+    def of_target(self) -> str:
+        """" of the chat IMS0001028" unless the page is that chat's own."""
+        return self._unless_here("of")
+
+    @property
+    def about_target(self) -> str:
+        return self._unless_here("about")
+
+
+def _line(entry: AuditLog, detail: dict, names: _Names) -> HistoryLine:
+    actor = _actor(entry, names)
+    said = _Said(entry, detail, names, actor)
+    known = _SENTENCES.get(entry.action)
+    text = known[1](said) if known else _generic(said)
+    shown_actor = "System" if entry.action in _DONE_BY_THE_SYSTEM else actor
+    return HistoryLine(at=entry.at, actor=shown_actor, text=text)
+
+
+def _actor(entry: AuditLog, names: _Names) -> str:
+    if entry.actor_kind == "customer":
+        return "The customer"
+    if entry.actor_kind == "anonymous":
+        return "Someone"
+    if entry.actor_id is not None:
+        return names.user(entry.actor_id)
+    return "System"
+
+
+def _detail(entry: AuditLog) -> dict:
+    try:
+        value = json.loads(entry.detail) if entry.detail else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _plain(value: Any) -> str:
+    """A detail value as text: lists and mappings joined, never printed as JSON."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{field_label(key)} {_plain(item)}" for key, item in value.items())
+    return str(value)
+
+
+def _generic(said: _Said) -> str:
+    """An action without a sentence of its own: its name and details in words, ids left out."""
+    shown = {key: value for key, value in said.detail.items() if not key.endswith(("_id", "_ids")) and key != "id"}
+    extra = ", ".join(f"{field_label(key).lower()} {_plain(value)}" for key, value in shown.items())
+    target = f" ({said.target})" if said.entry.target_kind else ""
+    return f"{said.actor}: {words(said.entry.action).lower()}{target}" + (f" — {extra}" if extra else "")
+
+
+def _change(label: str, before: Any, after: Any, show: Callable[[Any], str]) -> str:
+    return f"{label} {show(before)} → {show(after)}"
+
+
+def _quoted(value: Any) -> str:
+    return f"“{value}”"
+
+
+def _record_changes(said: _Said) -> str:
+    changes = said.detail.get("changes")
+    if not isinstance(changes, dict) or not changes:
+        return ""
+    parts = []
+    for field, value in changes.items():
+        label = field_label(field)
+        show = priority_label if field == "priority" else record_state_label if field == "state" else _quoted
+        if isinstance(value, list) and len(value) == 2:
+            parts.append(_change(label, value[0], value[1], show))
+        else:
+            parts.append(f"{label} edited")
+    return ": " + ", ".join(parts)
+
+
+def _state_move(said: _Said) -> str:
+    value = said.detail.get("state")
+    if isinstance(value, list) and len(value) == 2:
+        return ": " + _change("state", value[0], value[1], record_state_label)
+    return ""
+
+
+def _escalated(said: _Said) -> str:
+    priority = said.detail.get("priority")
+    parts = []
+    if isinstance(priority, list) and len(priority) == 2:
+        parts.append(_change("priority", priority[0], priority[1], priority_label))
+    if said.text("group"):
+        parts.append(f"group {said.text('group')}")
+    if said.text("level"):
+        parts.append(f"level {said.text('level')}")
+    reason = said.text("reason").strip()
+    return f"{said.actor} escalated {said.target}: " + ", ".join(parts) + (f". Reason: {reason}" if reason else "")
+
+
+def _record_created(said: _Said) -> str:
+    kind = said.text("kind") or "record"
+    if said.detail.get("source") == "left_message":
+        return f"{said.actor} left a message in {said.names.queue(said.detail.get('queue_id'))}: {kind} {said.target} was opened"
+    return f"{said.actor} created {kind} {said.target} from {said.names.chat(said.detail.get('interaction_id'))}"
+
+
+def _closed(said: _Said) -> str:
+    if said.detail.get("saved_history") is False:
+        return f"{said.actor} closed {said.target} by closing its tab: the conversation history was not saved"
+    return f"{said.actor} closed {said.target} and saved its history"
+
+
+def _hours_changed(said: _Said) -> str:
+    weekly = said.text("weekly_hours") or "open around the clock"
+    zone = f" ({said.text('time_zone')})" if said.text("time_zone") and said.text("weekly_hours") else ""
+    closures = f"; closed {said.text('closures')}" if said.text("closures") else ""
+    return f"{said.actor} changed the business hours of {said.target}: {weekly}{zone}{closures}"
+
+
+def _roles(said: _Said) -> str:
+    roles = [ROLE_LABELS.get(role, words(role)) for role in said.text("roles").split(",") if role.strip()]
+    return ", ".join(roles) if roles else "no role"
+
+
+def _roles_changed(said: _Said) -> str:
+    removed = said.detail.get("removed")
+    lost = f" (removed: {', '.join(ROLE_LABELS.get(r, words(r)) for r in removed)})" if isinstance(removed, list) and removed else ""
+    return f"{said.actor} set the roles of {said.target} to {_roles(said)}{lost}"
+
+
+def _revoked(said: _Said) -> str:
+    mismatch = said.detail.get("mismatch")
+    reasons = " and ".join(MISMATCH_LABELS.get(m, words(m)) for m in mismatch) if isinstance(mismatch, list) else ""
+    where = f" from {reasons}" if reasons else ""
+    address = f" ({said.text('address')})" if said.text("address") else ""
+    return f"{said.actor} ended a session of {said.target}: it was used{where}{address}"
+
+
+def _email(outcome: str) -> Callable[[_Said], str]:
+    def sentence(said: _Said) -> str:
+        error = "" if said.entry.action == "email.sent" else said.note("error")
+        return f"The email to {said.text('to')} “{said.text('subject')}”{said.about_target} {outcome}{error}"
+
+    return sentence
+
+
+def _email_queued(said: _Said) -> str:
+    return f"{said.actor} wrote an email to {said.text('to')}{said.about_target}: “{said.text('subject')}”"
+
+
+def _uploaded(said: _Said) -> str:
+    size = said.detail.get("size")
+    shown_size = f" ({format_size(size)})" if isinstance(size, int) else ""
+    return f"{said.actor} attached {said.text('filename')}{shown_size} to {said.target}"
+
+
+def _copied(said: _Said) -> str:
+    copied = said.detail.get("attachment_ids")
+    count = len(copied) if isinstance(copied, list) else 0
+    files = "1 file" if count == 1 else f"{count} files"
+    return f"{said.actor} copied {files} from {said.names.chat(said.detail.get('interaction_id'))} to {said.target}"
+
+
+def _accepted(said: _Said) -> str:
+    wait = said.detail.get("wait_seconds")
+    waited = f"; the customer had waited {duration_text(wait)}" if isinstance(wait, (int, float)) else ""
+    return f"{said.actor} accepted {said.target}{waited}"
+
+
+def _interaction_fields(said: _Said) -> str:
+    fields = said.detail.get("fields")
+    named = ", ".join(field_label(f) for f in fields) if isinstance(fields, list) and fields else "the details"
+    return f"{said.actor} changed {named}{said.of_target}"
+
+
+def _kb_imported(said: _Said) -> str:
+    counts = ", ".join(f"{said.text(key) or 0} {key}" for key in ("created", "updated", "skipped"))
+    return f"{said.actor} imported {said.text('file')} into the knowledge base: {counts}"
+
+
+# Done by the delivery worker, though the row names the email's author as its actor.
+_DONE_BY_THE_SYSTEM = frozenset({"email.sent", "email.failed", "email.sending"})
+# action -> (short label for a column, sentence).
+_SENTENCES: dict[str, tuple[str, Callable[[_Said], str]]] = {
+    "interaction.requested": ("Chat requested", lambda s: f"{s.actor} started {s.target} in {s.names.queue(s.detail.get('queue_id'))}"),
+    "interaction.offered": ("Chat offered", lambda s: f"{s.actor} offered {s.target} to {s.names.user(s.detail.get('agent_id'))}"),
+    "interaction.offer_timed_out": ("Offer timed out", lambda s: f"{s.names.user(s.detail.get('agent_id'))} did not answer the offer of {s.target} in time"),
+    "interaction.accepted": ("Chat accepted", _accepted),
+    "interaction.rejected": ("Chat rejected", lambda s: f"{s.actor} rejected {s.target}{s.note('reason')}"),
+    "interaction.transferred_to_queue": (
+        "Chat transferred to a queue",
+        lambda s: f"{s.actor} transferred {s.target} from {s.names.queue(s.detail.get('from_queue'))} to {s.names.queue(s.detail.get('to_queue'))}{s.note('note')}",
+    ),
+    "interaction.transfer_requested": (
+        "Transfer requested",
+        lambda s: f"{s.actor} asked {s.names.user(s.detail.get('to_agent'))} to take over {s.target}{s.note('note')}",
+    ),
+    "interaction.transfer_accepted": ("Transfer accepted", lambda s: f"{s.actor} accepted the transfer of {s.target} from {s.names.user(s.detail.get('from_agent'))}"),
+    "interaction.transfer_declined": ("Transfer declined", lambda s: f"{s.actor} declined the transfer of {s.target} from {s.names.user(s.detail.get('from_agent'))}"),
+    "interaction.customer_ended": ("Customer left", lambda s: f"{s.actor} ended {s.target}"),
+    "interaction.closed": ("Chat closed", _closed),
+    "interaction.updated": ("Chat details changed", _interaction_fields),
+    "interaction.rated": ("Chat rated", lambda s: f"{s.actor} rated {s.target} {s.text('rating')} of 5"),
+    "interaction.article_sent": ("Article sent", lambda s: f"{s.actor} sent knowledge article {s.text('article')} in {s.target}"),
+    "record.created": ("Record created", _record_created),
+    "record.updated": ("Record changed", lambda s: f"{s.actor} changed {s.target}{_record_changes(s)}"),
+    "record.escalated": ("Record escalated", _escalated),
+    "record.replied": ("Replied by email", lambda s: f"{s.actor} replied to {s.target} by email{_state_move(s)}"),
+    "record.resolved": ("Record resolved", lambda s: f"{s.actor} resolved {s.target}: the reply by email was delivered{_state_move(s)}"),
+    "attachment.uploaded": ("File attached", _uploaded),
+    "attachment.downloaded": ("File downloaded", lambda s: f"{s.actor} downloaded {s.text('filename')} from {s.target}"),
+    "attachment.copied": ("Files copied", _copied),
+    "email.queued": ("Email written", _email_queued),
+    "email.sending": ("Email sending", _email("is being sent")),
+    "email.sent": ("Email sent", _email("was sent")),
+    "email.failed": ("Email failed", _email("could not be sent")),
+    "queue.created": ("Queue created", lambda s: f"{s.actor} created {s.target}"),
+    "queue.hours_changed": ("Business hours changed", _hours_changed),
+    "presence.changed": ("Presence changed", lambda s: f"{s.actor} set their presence to {words(s.text('presence'))}"),
+    "presence.after_hours": (
+        "After-hours chats",
+        lambda s: f"{s.actor} opted {'in to' if s.detail.get('enabled') else 'out of'} chats outside business hours",
+    ),
+    "presence.expired": ("Presence expired", lambda s: f"{s.actor} set {s.target} Offline: their workspace was not seen for a while"),
+    "login": ("Signed in", lambda s: f"{s.actor} signed in"),
+    "logout": ("Signed out", lambda s: f"{s.actor} signed out"),
+    "login.failed": ("Sign-in failed", lambda s: f"{s.actor} failed to sign in as “{s.text('username')}”"),
+    "session.revoked_other_client": ("Copied session ended", _revoked),
+    "user.created": ("User created", lambda s: f"{s.actor} created the user {s.target} with the roles {_roles(s)}"),
+    "user.password_changed": ("Password changed", lambda s: f"{s.actor} changed the password of {s.target}"),
+    "user.deactivated": ("User deactivated", lambda s: f"{s.actor} deactivated {s.target}"),
+    "user.roles_changed": ("Roles changed", _roles_changed),
+    "canned.created": ("Canned response added", lambda s: f"{s.actor} added {s.target}"),
+    "canned.deleted": ("Canned response deleted", lambda s: f"{s.actor} deleted {s.target}"),
+    "kb.article_created": ("Article created", lambda s: f"{s.actor} created knowledge article {s.text('number')}"),
+    "kb.article_updated": ("Article updated", lambda s: f"{s.actor} updated knowledge article {s.text('number')}"),
+    "kb.imported": ("Knowledge imported", _kb_imported),
+}
+# Every action with a sentence of its own; the tests check the code writes no other.
+KNOWN_ACTIONS = frozenset(_SENTENCES)

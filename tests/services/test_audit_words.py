@@ -1,0 +1,137 @@
+"""The audit trail in words: sentences with names and labels for every action the code writes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlmodel import Session, col, select
+
+from agent_workspace.config import PROJECT_ROOT
+from agent_workspace.models import AuditLog, EmailStatus
+from agent_workspace.services import audit, audit_words, auth, canned, hours, routing
+from agent_workspace.services.errors import ValidationError
+from agent_workspace.services.knowledge.articles import upsert_article
+from tests.factories import make_queue, make_user
+from tests.services.helpers import make_agent, use_fast_argon2
+from tests.services.record_helpers import StatementCounter, whole_story
+
+_ACTION = re.compile(r'action\s*=\s*("[^"]+"(?:\s+if\s+[\w.]+\s+else\s+"[^"]+")?)')
+
+
+def actions_in_the_code() -> set[str]:
+    """Every audit action string the package writes (``action="…"``, a conditional pair,
+    and the email outcomes ``email.{status}``); argparse's ``action=`` is not one."""
+    found = {f"email.{status}" for status in EmailStatus}
+    for path in (PROJECT_ROOT / "agent_workspace").rglob("*.py"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if "add_argument" not in line:
+                for match in _ACTION.finditer(line):
+                    found |= set(re.findall(r'"([^"]+)"', match.group(1)))
+    return found
+
+
+def sentences(session: Session, *, here: tuple[str, int] | None = None) -> list[str]:
+    entries = list(session.exec(select(AuditLog).order_by(col(AuditLog.id))))
+    return [line.text for line in audit_words.describe(session, entries, here=here)]
+
+
+def test_every_action_the_code_writes_has_a_sentence() -> None:
+    written = actions_in_the_code()
+
+    assert {"interaction.transfer_declined", "record.replied", "kb.article_created", "email.failed", "login"} <= written
+    assert written - audit_words.KNOWN_ACTIONS == set()
+
+
+def test_a_chats_life_reads_as_sentences_with_names(session: Session) -> None:
+    story = whole_story(session)
+    chat, case = story.chat.number, story.case.number
+
+    said = sentences(session)
+
+    assert f"System offered the chat {chat} to Ann Agent" in said
+    assert f"Ann Agent transferred the chat {chat} from General to Billing: Billing knows refunds" in said
+    assert f"Carol Agent declined the transfer of the chat {chat} from Bob Agent" in said
+    assert f"Ann Agent changed Category, Priority, Short description, Work notes of the chat {chat}" in said
+    assert f"Bob Agent escalated {case}: priority 2 - High → 1 - Critical, group Network, level 1. Reason: Charged twice for three months" in said
+    assert f"The customer rated the chat {chat} 4 of 5" in said
+    assert "Carol Agent set their presence to Available" in said
+    on_its_page = sentences(session, here=("interaction", story.chat.id))
+    assert "The customer rated the chat 4 of 5" in on_its_page
+    assert "Ann Agent changed Category, Priority, Short description, Work notes" in on_its_page
+    assert f"Bob Agent created case {case} from the chat" in on_its_page
+    for text in said:
+        assert not re.search(r'[{}\[\]"]|_id\b', text), text
+
+
+def test_email_outcomes_are_told_by_the_system(session: Session) -> None:
+    story = whole_story(session)
+    audit.record(
+        session, action="email.failed", actor_kind="agent", actor_id=story.bob.id, target_kind="interaction",
+        target_id=story.chat.id, email_id=1, to="ada@example.com", subject="Your invoice", error="550 mailbox unavailable",
+    )
+    session.commit()
+
+    [line] = audit_words.describe(session, [session.exec(select(AuditLog).where(AuditLog.action == "email.failed")).one()])
+
+    assert line.actor == "System"
+    assert line.text == f"The email to ada@example.com “Your invoice” about the chat {story.chat.number} could not be sent: 550 mailbox unavailable"
+
+
+def test_accounts_queues_and_knowledge_read_in_words(session: Session, monkeypatch) -> None:
+    use_fast_argon2(monkeypatch)
+    queue = make_queue(session, "General")
+    lead = make_agent(session, "ann_agent", queues=[queue])
+    auth.create_user(session, username="bob", password="a long enough password", display_name="Bob Agent", roles=["workspace_user", "supervisor"])
+    auth.set_roles(session, username="bob", roles=["workspace_user"])
+    auth.deactivate(session, username="bob")
+    with pytest.raises(ValidationError):
+        auth.finish_login(session, check=auth.begin_login(session, username="nobody", client_address="192.0.2.1"), ok=False)
+    hours.set_hours(session, queue_id=queue.id, weekly_hours="Mon-Fri 09:00-17:00", time_zone="Europe/Berlin", closures="", closed_message="", actor_id=lead.id)
+    response = canned.create(session, title="Greeting", body="Hello!", queue_id=None, created_by_id=lead.id)
+    canned.delete(session, response_id=response.id, actor_id=lead.id)
+    upsert_article(session, title="Reset a password", body="Open Settings.", actor_id=lead.id)
+    routing.set_after_hours(session, user_id=lead.id, enabled=True)
+    session.commit()
+
+    said = sentences(session)
+
+    assert "System created the user Bob Agent with the roles Supervisor, Workspace user" in said
+    assert "System set the roles of Bob Agent to Workspace user (removed: Supervisor)" in said
+    assert "System deactivated Bob Agent" in said
+    assert "Someone failed to sign in as “nobody”" in said
+    assert "Ann Agent changed the business hours of the queue General: Mon-Fri 09:00-17:00 (Europe/Berlin)" in said
+    assert "Ann Agent deleted a canned response" in said  # its title went with it
+    assert any(re.fullmatch(r"Ann Agent created knowledge article KB\d+", text) for text in said)
+    assert "Ann Agent opted in to chats outside business hours" in said
+
+
+def test_an_action_without_a_sentence_still_reads_as_words(session: Session) -> None:
+    agent = make_user(session, "ann_agent")
+    audit.record(
+        session, action="widget.spun_up", actor_kind="agent", actor_id=agent.id, target_kind="widget", target_id=7,
+        widget_id=7, speeds=[1, 2], limits={"max_rpm": 9}, noisy=True,
+    )
+    session.commit()
+
+    [line] = audit_words.describe(session, list(session.exec(select(AuditLog))))
+
+    assert (line.actor, line.text) == ("Ann Agent", "Ann Agent: widget spun up (widget) — limits Max rpm 9, noisy yes, speeds 1, 2")
+    assert audit_words.action_label("widget.spun_up") == "Widget spun up"
+
+
+def test_names_for_many_rows_are_read_once_per_kind(session: Session) -> None:
+    for number in range(30):
+        agent = make_agent(session, f"agent_{number}", queues=[make_queue(session, f"Queue {number}")])
+        audit.record(session, action="presence.changed", actor_kind="agent", actor_id=agent.id, target_kind="user", target_id=agent.id, presence="away")
+        audit.record(session, action="queue.created", actor_kind="system", target_kind="queue", target_id=number + 1)
+    session.commit()
+    entries = list(session.exec(select(AuditLog)))
+
+    with StatementCounter(writer=True) as few:
+        audit_words.describe(session, entries[:2])
+    with StatementCounter(writer=True) as many:
+        lines = audit_words.describe(session, entries)
+
+    assert many.statements == few.statements <= 2  # the people, the queues
+    assert lines[0].text == "Agent 0 set their presence to Away" and lines[1].text == "System created the queue Queue 0"

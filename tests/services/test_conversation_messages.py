@@ -1,0 +1,260 @@
+"""Conversation messages through the real service interface: posting, limits, who may write, typing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session
+
+from agent_workspace.models import Interaction, SenderKind, utcnow
+from agent_workspace.services import conversations, routing
+from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
+from agent_workspace.services.events import InteractionChanged, MessagePosted
+from tests.services.helpers import bodies, fresh, live_chat, make_agent, post, start
+
+
+@pytest.fixture
+def agent(session: Session, queue):
+    """An Available member of ``queue`` with room for two chats."""
+    return make_agent(session, "grace", queues=[queue], capacity=2)
+
+
+# ------------------------------------------------------------------ messages
+
+
+def test_customer_may_write_while_waiting(session: Session, queue) -> None:
+    item = start(session, queue)
+    message = post(session, item, "Are you there?")
+    assert message.sender_kind == SenderKind.CUSTOMER
+    assert message.sender_name == "Ada Lovelace"
+    assert bodies(session, item, SenderKind.CUSTOMER) == ["Are you there?"]
+
+
+def test_post_message_is_idempotent_by_client_id(session: Session, queue, agent) -> None:
+    item = live_chat(session, queue, agent)
+    first, changes = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Hello", client_id="retry-0001"
+    )
+    assert changes
+    again, changes_again = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Hello", client_id="retry-0001"
+    )
+    assert again.id == first.id
+    assert changes_again == []
+    assert bodies(session, item, SenderKind.CUSTOMER) == ["Hello"]
+    # The same client id in another chat is another message.
+    other = start(session, queue)
+    post(session, other, "Hello", client_id="retry-0001")
+    assert bodies(session, other, SenderKind.CUSTOMER) == ["Hello"]
+
+
+def test_a_retried_send_stored_before_the_chat_ended_is_still_sent(session: Session, queue, agent) -> None:
+    """The page's first try was stored but its answer lost; the customer left meanwhile."""
+    item = live_chat(session, queue, agent)
+    first, _ = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Bye", client_id="retry-0002"
+    )
+    conversations.customer_end(session, interaction_id=item.id)
+    again, changes = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Bye", client_id="retry-0002"
+    )
+    assert (again.id, changes) == (first.id, [])
+    with pytest.raises(Conflict):
+        conversations.post_message(
+            session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Bye", client_id="retry-0003"
+        )
+
+
+def test_a_message_carries_what_it_follows_and_ends_its_senders_typing(session: Session, queue, agent) -> None:
+    item = live_chat(session, queue, agent)
+    before = post(session, item, "First")
+    conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.AGENT, user_id=agent.id)
+    assert fresh(session, Interaction, item.id).agent_typing_at is not None
+    message, changes = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.AGENT, sender_user_id=agent.id, body="Hi", client_id="follows-0001"
+    )
+    assert changes == [MessagePosted(item.id, message=changes[0].message, follows_id=before.id)]
+    assert (changes[0].message.id, changes[0].message.sender_name) == (message.id, agent.display_name)
+    assert fresh(session, Interaction, item.id).agent_typing_at is None
+
+
+def test_post_message_idempotency_survives_a_fresh_session(session: Session, database_url, queue, agent) -> None:
+    """The retry comes from another request / worker: a different Session."""
+    from agent_workspace import db
+
+    item = live_chat(session, queue, agent)
+    item_id, agent_id = item.id, agent.id
+    # End our read transaction: on SQLite, BEGIN IMMEDIATE holds the write lock.
+    session.commit()
+    with Session(db.get_engine(), expire_on_commit=False) as one:
+        m1, _ = conversations.post_message(
+            one, interaction_id=item_id, sender_kind=SenderKind.AGENT, body="Hi", client_id="agent-msg-1",
+            sender_user_id=agent_id,
+        )
+    with Session(db.get_engine(), expire_on_commit=False) as two:
+        m2, _ = conversations.post_message(
+            two, interaction_id=item_id, sender_kind=SenderKind.AGENT, body="Hi", client_id="agent-msg-1",
+            sender_user_id=agent_id,
+        )
+    assert m1.id == m2.id
+    assert bodies(session, item, SenderKind.AGENT) == ["Hi"]
+
+
+def test_message_length_limit(session: Session, queue) -> None:
+    item = start(session, queue)
+    assert len(post(session, item, "x" * 4000).body) == 4000
+    with pytest.raises(ValidationError, match="4,001"):
+        post(session, item, "x" * 4001)
+    session.rollback()
+    assert len(bodies(session, item, SenderKind.CUSTOMER)) == 1
+
+
+@pytest.mark.parametrize("body", ["", "   ", "\n\t\n", "\x00\x07"])
+def test_empty_messages_are_refused(session: Session, queue, body) -> None:
+    item = start(session, queue)
+    with pytest.raises(ValidationError):
+        post(session, item, body)
+    session.rollback()
+    assert bodies(session, item, SenderKind.CUSTOMER) == []
+
+
+def test_control_characters_are_stripped(session: Session, queue) -> None:
+    item = start(session, queue)
+    message = post(session, item, "  he\x00l\x07lo\x1b[31m\r\nsecond\tline\x08  ")
+    assert message.body == "hello[31m\nsecond\tline"
+    assert bodies(session, item, SenderKind.CUSTOMER) == ["hello[31m\nsecond\tline"]
+
+
+def test_del_and_c1_control_characters_are_stripped(session: Session, queue) -> None:
+    item = start(session, queue)
+    # \x9b is the 8-bit CSI (same as ESC [), \x85 NEL, \x7f DEL: all Unicode category Cc.
+    message = post(session, item, "a\x7fb\x9b31mc\x85d")
+    assert message.body == "ab31mcd"
+
+
+def test_whitespace_hidden_between_control_characters_is_an_empty_message(session: Session, queue) -> None:
+    item = start(session, queue)
+    with pytest.raises(ValidationError):
+        post(session, item, "\x00   \x00")
+    # Trimming happens after the control characters are gone.
+    assert post(session, item, "\x00  hi  \x00").body == "hi"
+
+
+@pytest.mark.parametrize("client_id", ["", "short", "has space!", "x" * 65, "ünicode-id"])
+def test_a_valid_client_id_is_required(session: Session, queue, client_id) -> None:
+    item = start(session, queue)
+    with pytest.raises(ValidationError):
+        conversations.post_message(
+            session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Hi", client_id=client_id
+        )
+
+
+def test_post_to_an_unknown_chat_is_not_found(session: Session) -> None:
+    with pytest.raises(NotFound):
+        conversations.post_message(
+            session, interaction_id=4242, sender_kind=SenderKind.CUSTOMER, body="Hi", client_id="client-0001"
+        )
+
+
+def test_only_the_assigned_agent_writes_in_a_live_chat(session: Session, queue, agent) -> None:
+    other = make_agent(session, "linus", queues=[queue])
+    waiting = start(session, queue)  # offered to one of the two: nobody may write as agent yet
+    for user in (agent, other):
+        with pytest.raises(Forbidden):
+            post(session, waiting, "I'm on it", kind=SenderKind.AGENT, user=user)
+    session.rollback()
+    taker = fresh(session, Interaction, waiting.id).offered_to_id
+    taker_user = agent if taker == agent.id else other
+    bystander = other if taker_user is agent else agent
+    routing.accept(session, user_id=taker_user.id, queue_id=queue.id)
+
+    message = post(session, waiting, "Hello, I'm here to help", kind=SenderKind.AGENT, user=taker_user)
+    assert message.sender_name == taker_user.display_name
+    assert message.sender_user_id == taker_user.id
+    with pytest.raises(Forbidden):
+        post(session, waiting, "Let me butt in", kind=SenderKind.AGENT, user=bystander)
+    with pytest.raises(Forbidden):
+        post(session, waiting, "No user", kind=SenderKind.AGENT, user=None)
+    session.rollback()
+    assert bodies(session, waiting, SenderKind.AGENT) == ["Hello, I'm here to help"]
+
+
+def test_no_messages_after_close(session: Session, queue, agent) -> None:
+    item = live_chat(session, queue, agent)
+    post(session, item, "Thanks!", client_id="before-close")
+    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+
+    for kind, user in ((SenderKind.CUSTOMER, None), (SenderKind.AGENT, agent)):
+        with pytest.raises(Conflict):
+            post(session, item, "One more thing", kind=kind, user=user)
+    session.rollback()
+    assert "One more thing" not in bodies(session, item)
+    # A retried send of a message stored before the close is still a harmless no-op.
+    assert post(session, item, "Thanks!", client_id="before-close").body == "Thanks!"
+
+
+def test_messages_after_cursor(session: Session, queue) -> None:
+    item = start(session, queue)
+    other = start(session, queue)
+    sent = [post(session, item, f"line {i}") for i in range(5)]
+    post(session, other, "elsewhere")
+
+    everything = conversations.messages_after(session, interaction_id=item.id)
+    assert [m.body for m in everything][1:] == [f"line {i}" for i in range(5)]  # after the acknowledgement
+    assert [m.id for m in everything] == sorted(m.id for m in everything)
+    after = conversations.messages_after(session, interaction_id=item.id, after_id=sent[1].id)
+    assert [m.body for m in after] == ["line 2", "line 3", "line 4"]
+    assert conversations.messages_after(session, interaction_id=item.id, after_id=sent[-1].id) == []
+    limited = conversations.messages_after(session, interaction_id=item.id, after_id=sent[0].id, limit=2)
+    assert [m.body for m in limited] == ["line 1", "line 2"]
+
+
+def test_a_posted_message_travels_in_its_change_with_the_id_it_follows(session: Session, queue) -> None:
+    item = start(session, queue)
+    other = start(session, queue)
+    acknowledgement = conversations.messages_after(session, interaction_id=item.id)[-1]
+    first, changes = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="first", client_id="client-posted-1"
+    )
+    post(session, other, "in another chat, in between")
+    second, later = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="second", client_id="client-posted-2"
+    )
+
+    [posted] = changes
+    assert isinstance(posted, MessagePosted) and isinstance(posted, InteractionChanged)
+    assert (posted.interaction_id, posted.follows_id) == (item.id, acknowledgement.id)
+    assert (posted.message.id, posted.message.body, posted.message.sender_name) == (first.id, "first", "Ada Lovelace")
+    assert later[0].follows_id == first.id  # the other chat's message is not in this chain
+    _, repeated = conversations.post_message(
+        session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="first", client_id="client-posted-1"
+    )
+    assert repeated == []  # a retry changes nothing and tells nobody
+
+
+# ------------------------------------------------------------------ typing
+
+
+def test_typing_signals(session: Session, queue, agent) -> None:
+    item = live_chat(session, queue, agent)
+    stranger = make_agent(session, "linus", queues=[queue])
+
+    assert conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER)
+    assert conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.AGENT, user_id=agent.id)
+    row = fresh(session, Interaction, item.id)
+    assert conversations.is_typing(row.customer_typing_at)
+    assert conversations.is_typing(row.agent_typing_at)
+    assert not conversations.is_typing(row.agent_typing_at, now=utcnow() + timedelta(seconds=5))
+    assert not conversations.is_typing(None)
+    with pytest.raises(Forbidden):
+        conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.AGENT, user_id=stranger.id)
+    session.rollback()
+
+    # Sending a message clears the sender's typing flag.
+    post(session, item, "done typing")
+    assert fresh(session, Interaction, item.id).customer_typing_at is None
+    # Closed or unknown chats: no signal.
+    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=False)
+    assert conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER) == []
+    assert conversations.set_typing(session, interaction_id=777, sender_kind=SenderKind.CUSTOMER) == []

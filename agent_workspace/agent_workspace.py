@@ -10,8 +10,9 @@ import reflex as rx
 
 from agent_workspace import mailer, realtime, routes
 from agent_workspace.api import build_api
-from agent_workspace.config import public_site, settings, upload_quotas
+from agent_workspace.config import public_site, settings, upload_quotas, widget_origins
 from agent_workspace.db import run_blocking, session_scope
+from agent_workspace.frame_policy import frame_policy
 from agent_workspace.pages.chat import chat
 from agent_workspace.pages.index import index
 from agent_workspace.pages.kb_article import ArticlePageState, kb_article
@@ -19,6 +20,7 @@ from agent_workspace.pages.login import login
 from agent_workspace.pages.record import record
 from agent_workspace.pages.records import cases, incidents, interactions
 from agent_workspace.pages.supervisor import supervisor
+from agent_workspace.pages.widget import widget
 from agent_workspace.pages.workspace import workspace
 from agent_workspace.security import DenyByDefault
 from agent_workspace.services import attachment_storage, attachments, availability, chat_files, knowledge, lockout, routing
@@ -28,6 +30,7 @@ from agent_workspace.state.left_messages import LeftMessagesState
 from agent_workspace.state.records import RecordListState, RecordPageState
 from agent_workspace.state.supervisor import SupervisorState
 from agent_workspace.state.tools import ToolsState
+from agent_workspace.state.widget import WidgetState
 from agent_workspace.state.workspace import WorkspaceState
 from agent_workspace.uploads import upload_limit
 
@@ -107,6 +110,8 @@ app.api_transformer = [
         max_files=upload_quotas().files_per_upload,
         too_many_message=chat_files.upload_too_many(),
     ),
+    # Outermost: every response, the compiled pages' HTML included, says who may frame it.
+    frame_policy(embed_paths=[routes.WIDGET], origins=widget_origins()),
 ]
 app.add_middleware(DenyByDefault())
 app.register_lifespan_task(sweeper)
@@ -129,7 +134,14 @@ app.add_page(
     title="Supervisor · Agent Workspace",
     on_load=[AuthState.require_login, SupervisorState.load],
 )
-app.add_page(chat, route=routes.CHAT, title="Chat with support", on_load=CustomerChatState.on_load)
+# The queue a link names (?queue=) starts the form on it: the widget's "open in a new tab" link.
+app.add_page(chat, route=routes.CHAT, title="Chat with support", on_load=[CustomerChatState.on_load, WidgetState.choose_queue])
+app.add_page(
+    widget,
+    route=routes.WIDGET,
+    title="Chat with support",
+    on_load=[CustomerChatState.on_load, WidgetState.choose_queue],
+)
 app.add_page(kb_article, route=routes.KB_ARTICLE, title="Knowledge article", on_load=ArticlePageState.load)
 for route, page, title in ((routes.INTERACTIONS, interactions, "Interactions"), (routes.CASES, cases, "Cases"), (routes.INCIDENTS, incidents, "Incidents")):
     app.add_page(page, route=route, title=f"{title} · Agent Workspace", on_load=[AuthState.require_login, RecordListState.load])

@@ -26,6 +26,8 @@ from agent_workspace.services import attachments, auth, conversations, routing
 from agent_workspace.services.events import Change
 from agent_workspace.services.errors import NotFound, ServiceError
 from agent_workspace.services.transcripts import transcript_text
+from agent_workspace.state.chat_cookies import CHAT_COOKIE
+from agent_workspace.widget_api import launcher_availability
 
 
 def _client(request: Request) -> auth.Client:
@@ -110,7 +112,6 @@ async def customer_transcript(request: Request) -> Response:
     )
 
 
-CHAT_COOKIE = "aw_chat"
 INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf")
 
 
@@ -182,6 +183,7 @@ def build_api() -> Starlette:
             Route("/api/transcript/{public_id}", customer_transcript, methods=["GET"]),
             Route("/api/attachments/{public_id}", download_attachment, methods=["GET"]),
             Route("/api/health", health, methods=["GET"]),
+            Route("/api/widget/availability", launcher_availability, methods=["GET"]),
             *exports.ROUTES,
         ]
     )

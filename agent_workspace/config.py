@@ -142,6 +142,17 @@ class PublicSite:
     def secure_cookies(self) -> bool:
         return self.public_url.startswith("https://")
 
+    @property
+    def embeddable_cookies(self) -> bool:
+        """Whether the customer's cookies can be ``Partitioned; Secure; SameSite=None``
+        (what the chat widget needs inside a host site's iframe): browsers keep
+        ``Secure`` cookies only from https and from loopback over plain http. The
+        cookie's attributes are compiled into the page, so this is decided for the
+        one origin every page is served from: a loopback URL only counts when it
+        is configured, since without AW_PUBLIC_URL the app is also opened by a LAN
+        address over plain http, where a ``Secure`` cookie would be dropped."""
+        return self.secure_cookies or (self.configured and urlsplit(self.public_url).hostname in _LOOPBACK_HOSTS)
+
 
 def default_public_url() -> str:
     """Where ``make run`` serves: localhost on ``PORT`` (3000)."""
@@ -159,3 +170,30 @@ def public_site() -> PublicSite:
     if hops < 0:
         raise ValueError("AW_TRUSTED_PROXY_HOPS must be 0 or more.")
     return PublicSite(public_url=url, trusted_proxy_hops=hops, configured=configured)
+
+
+def widget_origins() -> tuple[str, ...]:
+    """``AW_WIDGET_ORIGINS``: the sites that may embed the chat widget, as origins
+    (``https://shop.example.com``), separated by commas or spaces; none by default.
+    Anything but a bare ``scheme://host[:port]`` is refused at start-up, so a typo
+    cannot silently open framing to more than was meant (``*`` included)."""
+    origins = []
+    for raw in os.environ.get("AW_WIDGET_ORIGINS", "").replace(",", " ").split():
+        parts = urlsplit(raw)
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or "*" in raw
+            or port == -1
+            or parts.username is not None
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(f"AW_WIDGET_ORIGINS takes origins like https://shop.example.com, not {raw!r}.")
+        origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+    return tuple(dict.fromkeys(origins))

@@ -9,6 +9,7 @@ WORKSPACE = "/workspace"
 SUPERVISOR = "/supervisor"
 CHAT = "/chat"
 KB_ARTICLE = "/kb/[number]"
+WIDGET = "/widget"  # the chat inside a host site's iframe (assets/widget.js)
 
 # The record lists and one record's page, per kind ("interaction", "case", "incident").
 INTERACTIONS = "/interactions"

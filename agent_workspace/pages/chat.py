@@ -275,7 +275,7 @@ def conversation() -> rx.Component:
                 size="5",
             ),
             rx.spacer(),
-            rx.text(CustomerChatState.number, size="1", color_scheme="gray"),
+            rx.text(CustomerChatState.number, size="1", color_scheme="gray", id="aw-chat-number"),  # read by widget_frame.js
             width="100%",
             align="center",
         ),
@@ -316,35 +316,39 @@ def conversation() -> rx.Component:
     )
 
 
+def chat_phase() -> rx.Component:
+    """What the customer sees now: the form, a message being left, or the chat."""
+    return rx.cond(
+        CustomerChatState.loaded,
+        rx.match(
+            CustomerChatState.phase,
+            (Phase.FORM, prechat_form()),
+            (Phase.LEAVE, leave_message_form()),
+            (Phase.LEFT, message_left()),
+            conversation(),
+        ),
+        rx.center(rx.spinner(size="3"), padding="32px"),
+    )
+
+
+def chat_ticks() -> rx.Component:
+    """Every phase ticks (also while a message is being written, so the tab stays
+    registered); before a chat starts, the topic's availability is read again."""
+    return rx.box(
+        rx.cond(
+            CustomerChatState.phase == Phase.FORM,
+            rx.moment(interval=10000, on_change=CustomerChatState.tick),
+            rx.moment(interval=15000, on_change=CustomerChatState.tick),
+        ),
+        display="none",
+    )
+
+
 def chat() -> rx.Component:
     return rx.el.main(
         rx.center(
-            rx.card(
-                rx.cond(
-                    CustomerChatState.loaded,
-                    rx.match(
-                        CustomerChatState.phase,
-                        (Phase.FORM, prechat_form()),
-                        (Phase.LEAVE, leave_message_form()),
-                        (Phase.LEFT, message_left()),
-                        conversation(),
-                    ),
-                    rx.center(rx.spinner(size="3"), padding="32px"),
-                ),
-                width="100%",
-                max_width="640px",
-                size="3",
-            ),
-            # Every phase ticks (also while a message is being written, so the tab stays
-            # registered); before a chat starts, the topic's availability is read again.
-            rx.box(
-                rx.cond(
-                    CustomerChatState.phase == Phase.FORM,
-                    rx.moment(interval=10000, on_change=CustomerChatState.tick),
-                    rx.moment(interval=15000, on_change=CustomerChatState.tick),
-                ),
-                display="none",
-            ),
+            rx.card(chat_phase(), width="100%", max_width="640px", size="3"),
+            chat_ticks(),
             padding="16px",
         )
     )

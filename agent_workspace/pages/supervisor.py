@@ -7,6 +7,7 @@ import reflex as rx
 from agent_workspace.components.form import error_callout, text_area, text_field
 from agent_workspace.components.layout import app_header, role_gate
 from agent_workspace.components.messages import message_list, transcript_message
+from agent_workspace.components.widget_snippet import widget_snippets
 from agent_workspace.state.auth import AuthState
 from agent_workspace.state.supervisor import HOURS_FIELDS, AgentRow, AuditRow, CannedRow, ChatRow, HoursRow, QueueRow, SupervisorState
 
@@ -197,6 +198,7 @@ def _dashboard() -> rx.Component:
         _table("Canned responses", ["Title", "Queue", "Reply", ""], SupervisorState.canned, _canned),
         _canned_form(),
         _business_hours(),
+        widget_snippets(SupervisorState.widget_snippets),
         _table("Audit log (latest 100)", ["When (UTC)", "Who", "Action", "Detail"], SupervisorState.audit, _audit),
         _viewer(),
         rx.box(rx.moment(interval=5000, on_change=SupervisorState.tick), display="none"),

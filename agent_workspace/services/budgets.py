@@ -45,6 +45,7 @@ class Budget(StrEnum):
     UPLOAD = "upload"  # one upload request (its files are counted by the upload quota)
     LOGIN = "login"  # a sign-in attempt, whatever the username
     EVENT = "event"  # any event of a public state, spent by the middleware before its handler
+    LAUNCHER = "launcher"  # the chat widget's availability poll (a host page, not a tab, spends it)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ ALLOWANCES = {
     Budget.RATE: Allowance(per_tab=5, seconds=600),
     Budget.UPLOAD: Allowance(per_tab=10, seconds=600),
     Budget.LOGIN: Allowance(per_tab=10, seconds=300),
+    Budget.LAUNCHER: Allowance(per_tab=12, seconds=60),  # launchers ask every 30 s and when the page is shown again
 }
 
 

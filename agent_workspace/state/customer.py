@@ -16,8 +16,7 @@ import reflex as rx
 
 from agent_workspace import realtime
 from agent_workspace.models import InteractionState, SenderKind
-from agent_workspace.api import CHAT_COOKIE
-from agent_workspace.config import public_site, settings
+from agent_workspace.config import settings
 from agent_workspace.db import run_blocking
 from agent_workspace.security import Access, access, bound_to_cookie
 from agent_workspace.services import availability, chat_files, conversations, left_messages, routing, views
@@ -25,6 +24,7 @@ from agent_workspace.services.budgets import Budget, OverBudget
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, MessageData, MessagePosted
 from agent_workspace.state import customer_limits
+from agent_workspace.state.chat_cookies import BROWSER_COOKIE, CHAT_COOKIE, STRICT_BROWSER_COOKIE, STRICT_CHAT_COOKIE, carry_over, customer_cookie
 from agent_workspace.state.common import assign_changed, call, call_mailing, plain, read
 from agent_workspace.state.customer_reads import PrefetchedPlace, newcomer_outlooks, prefetch_places
 from agent_workspace.state.outlook import OutlookView, outlook_view, valid_time_zone
@@ -39,8 +39,6 @@ from agent_workspace.state.views import (
 )
 
 REGISTER_SECONDS = 5 * 60  # re-register the tab well before the sweeper forgets it (15 min)
-
-SECURE = public_site().secure_cookies  # the chat cookies travel only over https when the site is https
 
 
 class Phase(StrEnum):
@@ -80,9 +78,9 @@ def _queue_options(session) -> list[list[str]]:
 @access(Access.PUBLIC)
 class CustomerChatState(rx.State):
     # Also read by /api/attachments to let the customer fetch their chat's files.
-    chat_key: str = rx.Cookie("", name=CHAT_COOKIE, path="/", max_age=7 * 24 * 3600, same_site="strict", secure=SECURE)
+    chat_key: str = customer_cookie(CHAT_COOKIE, max_age=7 * 24 * 3600)
     # issue 17: this browser's random id (services.views.browser_hash), the "same browser" sign.
-    browser_key: str = rx.Cookie("", name="aw_browser", path="/", max_age=365 * 24 * 3600, same_site="strict", secure=SECURE)
+    browser_key: str = customer_cookie(BROWSER_COOKIE, max_age=365 * 24 * 3600)
     _interaction_id: int = 0
     _last_registered: float = 0.0
     _listed_at: float = 0.0  # wall clock when queue_options were read
@@ -124,6 +122,7 @@ class CustomerChatState(rx.State):
     async def on_load(self):
         self._listed_at = time.time()
         self.queue_options = await read(_queue_options)
+        expired = carry_over(self, {"chat_key": STRICT_CHAT_COOKIE, "browser_key": STRICT_BROWSER_COOKIE})
         if self.chat_key and not self._interaction_id:
             try:
                 self._interaction_id = await call(
@@ -136,7 +135,7 @@ class CustomerChatState(rx.State):
         else:
             await self._show_topic_outlook()
         self.loaded = True
-        return rx.call_script("Intl.DateTimeFormat().resolvedOptions().timeZone", callback=CustomerChatState.set_time_zone)
+        return [*expired, rx.call_script("Intl.DateTimeFormat().resolvedOptions().timeZone", callback=CustomerChatState.set_time_zone)]
 
     @rx.event
     async def set_time_zone(self, name: str):

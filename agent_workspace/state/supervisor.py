@@ -7,9 +7,10 @@ import dataclasses
 import reflex as rx
 
 from agent_workspace import realtime
+from agent_workspace.config import settings
 from agent_workspace.models import Interaction, Role
 from agent_workspace.security import Access, access, current_principal
-from agent_workspace.services import auth, canned, dashboard, routing, views
+from agent_workspace.services import auth, canned, dashboard, routing, views, widget
 from agent_workspace.services import hours as business_hours
 from agent_workspace.services.errors import NotFound, ServiceError, ValidationError
 from agent_workspace.state.common import assign_changed, call, clock, iso, plain, read
@@ -106,6 +107,10 @@ def _snapshot(session) -> dict:
         "audit": dashboard.recent_audit(session, limit=100),
         "canned": canned.list_all(session),
         "queue_options": [[str(q.id), q.name] for q in queues],
+        "widget_snippets": [
+            ["All queues", widget.snippet(settings().public_base_url)],
+            *([q.name, widget.snippet(settings().public_base_url, queue_id=q.id)] for q in queues),
+        ],
         "business_hours": [
             HoursRow(q.id, q.name, q.weekly_hours, q.time_zone, q.closures, q.closed_message, business_hours.describe(business_hours.hours_of(q)))
             for q in queues
@@ -131,6 +136,7 @@ class SupervisorState(rx.State):
     audit: list[AuditRow] = []
     canned: list[CannedRow] = []
     queue_options: list[list[str]] = []
+    widget_snippets: list[list[str]] = []  # [queue name, the chat widget's snippet for it]
     canned_error: str = ""
     business_hours: list[HoursRow] = []
     _hours_errors: dict[int, str] = {}  # queue id -> why its last save was refused
@@ -179,6 +185,7 @@ class SupervisorState(rx.State):
         self.chats = [ChatRow(c.interaction_id, c.number, c.customer_name, c.queue_name, c.agent_name or "—", c.state.replace("_", " "), iso(c.requested_at)) for c in data["chats"]]
         self.canned = [CannedRow(r.id, r.title, r.body, queue) for r, queue in data["canned"]]
         self.queue_options = data["queue_options"]
+        assign_changed(self, widget_snippets=data["widget_snippets"])
         self._show_hours(data["business_hours"])
         self.audit = [AuditRow(f"{at:%Y-%m-%d} {clock(at)}", actor, action, _cut(detail)) for at, actor, action, detail in data["audit"]]
 

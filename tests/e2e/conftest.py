@@ -148,6 +148,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]
         "AW_ATTACHMENT_MAX_BYTES": str(ATTACHMENT_LIMIT),
         "AW_CHATS_PER_ADDRESS": "10000",  # every test customer comes from 127.0.0.1
         "AW_FILES_PER_ADDRESS_HOUR": "10000",  # likewise (the per-chat quotas stay as shipped)
+        "AW_WIDGET_ORIGINS": f"http://localhost:{_free_port()}",  # tests/e2e/test_widget.py serves its host site there
         "AW_SMTP_HOST": "127.0.0.1",
         "AW_SMTP_PORT": str(mailbox.port),
         "REFLEX_USE_SYSTEM_BUN": "1",

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from agent_workspace.models import Interaction, Message
 from agent_workspace.services import conversations
+from agent_workspace.state.chat_cookies import PARTITIONED_CHAT_COOKIE, STRICT_CHAT_COOKIE
 from tests.e2e.conftest import agent_page, sign_in, start_customer_chat, unique
 from tests.e2e.test_interaction_tools import chat_pair
 
@@ -206,8 +207,11 @@ def test_a_customer_cannot_reach_another_customers_chat(app_server, world, new_c
     expect(victim.get_by_role("log", name="Conversation").get_by_text("Sent")).to_be_visible()
 
     attacker_context = new_context()
-    for guess in ("1", "2", "IMS0001001", "x" * 32):
-        attacker_context.add_cookies([{"name": "aw_chat", "value": guess, "url": base}])
+    # The chat cookie, and the Strict one it replaced (carried over from browsers that hold it).
+    guesses = [(PARTITIONED_CHAT_COOKIE, guess) for guess in ("1", "2", "IMS0001001", "x" * 32)] + [(STRICT_CHAT_COOKIE, "IMS0001001")]
+    for cookie, guess in guesses:
+        attacker_context.clear_cookies()
+        attacker_context.add_cookies([{"name": cookie, "value": guess, "url": base}])
         attacker = attacker_context.new_page()
         attacker.goto(f"{base}/chat")
         expect(attacker.get_by_role("button", name="Start chat")).to_be_visible()

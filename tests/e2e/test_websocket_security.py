@@ -17,18 +17,8 @@ from sqlmodel import col, select
 import agent_workspace.agent_workspace  # noqa: F401  (registers every page and state)
 from agent_workspace import security
 from agent_workspace.models import (
-    Attachment,
-    AuditLog,
-    EmailStatus,
-    ClientConnection,
-    Interaction,
-    Message,
-    OfferRejection,
-    OutgoingEmail,
-    Queue,
-    SenderKind,
-    SupportRecord,
-    User,
+    Attachment, AuditLog, ClientConnection, EmailStatus, Interaction, Message, OfferRejection, OutgoingEmail, Queue, SenderKind,
+    SupportRecord, User,
 )
 from agent_workspace.security import Access, rule_for
 from agent_workspace.services import attachment_storage, attachments, auth, chat_files, conversations, email, left_messages, records, routing, transfers
@@ -39,6 +29,7 @@ from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.left_messages import LeftMessagesState
 from agent_workspace.state.supervisor import SupervisorState
 from agent_workspace.state.tools import ToolsState
+from agent_workspace.state.widget import WidgetState
 from agent_workspace.state.workspace import LiveState, WorkspaceState
 from tests.e2e.record_handlers import RECORD_PAYLOADS, RECORD_STATES, record_attacks
 from tests.e2e.ws_client import USER_AGENT, EventClient
@@ -49,6 +40,7 @@ EXPECTED = {
     AuthState: Access.PUBLIC,
     LoginState: Access.PUBLIC,
     CustomerChatState: Access.PUBLIC,
+    WidgetState: Access.PUBLIC,
     WorkspaceState: Access.WORKSPACE,
     LiveState: Access.WORKSPACE,
     ToolsState: Access.WORKSPACE,

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from agent_workspace import db, mailer
-from agent_workspace.models import AgentNotice, AuditLog, EmailStatus, Message, OutgoingEmail, SenderKind, utcnow
+from agent_workspace.models import AgentNotice, AuditLog, Message, OutgoingEmail, SenderKind, utcnow
 from agent_workspace.services import conversations, outbox
 from agent_workspace.services import email as email_service
 from agent_workspace.services.email import MAX_ATTEMPTS, RETRY_DELAYS, Outcome, SmtpSettings

@@ -14,7 +14,7 @@ from agent_workspace import db
 from agent_workspace.models import Attachment, SenderKind, SupportRecord
 from agent_workspace.services import attachments, records
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
-from tests.factories import add_message, make_customer, make_interaction, make_queue, make_user
+from tests.factories import add_message, make_customer, make_interaction, make_queue
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(24)
 

@@ -23,7 +23,15 @@ from agent_workspace.pages.supervisor import supervisor
 from agent_workspace.pages.widget import widget
 from agent_workspace.pages.workspace import workspace
 from agent_workspace.security import DenyByDefault
-from agent_workspace.services import attachment_storage, attachments, availability, chat_files, knowledge, lockout, routing
+from agent_workspace.services import (
+    attachment_storage,
+    attachments,
+    availability,
+    chat_files,
+    knowledge,
+    lockout,
+    routing,
+)
 from agent_workspace.state.auth import AuthState, LoginState
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.left_messages import LeftMessagesState
@@ -98,7 +106,9 @@ app = rx.App(stylesheets=["/styles.css"])
 # A websocket frame over EVENT_MAX_BYTES is refused and its socket closed before
 # Reflex parses it (Reflex's default is 1 MB). Uploads go over HTTP with their own limit.
 app.sio.eio.max_http_buffer_size = EVENT_MAX_BYTES
-if not public_site().configured:  # no public URL named: the websocket takes the page's own origin (python-socketio's rule)
+if (
+    not public_site().configured
+):  # no public URL named: the websocket takes the page's own origin (python-socketio's rule)
     app.sio.eio.cors_allowed_origins = None
 # Our HTTP routes beside Reflex's, and the upload size and file-count limits in front of all of them.
 app.api_transformer = [
@@ -135,7 +145,9 @@ app.add_page(
     on_load=[AuthState.require_login, SupervisorState.load],
 )
 # The queue a link names (?queue=) starts the form on it: the widget's "open in a new tab" link.
-app.add_page(chat, route=routes.CHAT, title="Chat with support", on_load=[CustomerChatState.on_load, WidgetState.choose_queue])
+app.add_page(
+    chat, route=routes.CHAT, title="Chat with support", on_load=[CustomerChatState.on_load, WidgetState.choose_queue]
+)
 app.add_page(
     widget,
     route=routes.WIDGET,
@@ -143,7 +155,15 @@ app.add_page(
     on_load=[CustomerChatState.on_load, WidgetState.choose_queue],
 )
 app.add_page(kb_article, route=routes.KB_ARTICLE, title="Knowledge article", on_load=ArticlePageState.load)
-for route, page, title in ((routes.INTERACTIONS, interactions, "Interactions"), (routes.CASES, cases, "Cases"), (routes.INCIDENTS, incidents, "Incidents")):
-    app.add_page(page, route=route, title=f"{title} · Agent Workspace", on_load=[AuthState.require_login, RecordListState.load])
+for route, page, title in (
+    (routes.INTERACTIONS, interactions, "Interactions"),
+    (routes.CASES, cases, "Cases"),
+    (routes.INCIDENTS, incidents, "Incidents"),
+):
+    app.add_page(
+        page, route=route, title=f"{title} · Agent Workspace", on_load=[AuthState.require_login, RecordListState.load]
+    )
 for route in (routes.INTERACTION_RECORD, routes.CASE_RECORD, routes.INCIDENT_RECORD):
-    app.add_page(record, route=route, title="Record · Agent Workspace", on_load=[AuthState.require_login, RecordPageState.load])
+    app.add_page(
+        record, route=route, title="Record · Agent Workspace", on_load=[AuthState.require_login, RecordPageState.load]
+    )

@@ -23,8 +23,8 @@ from agent_workspace.db import session_scope
 from agent_workspace.models import Presence
 from agent_workspace.security import SESSION_COOKIE, client_address, client_from, identify, session_token_from_headers
 from agent_workspace.services import attachments, auth, conversations, routing
-from agent_workspace.services.events import Change
 from agent_workspace.services.errors import NotFound, ServiceError
+from agent_workspace.services.events import Change
 from agent_workspace.services.transcripts import transcript_text
 from agent_workspace.state.chat_cookies import CHAT_COOKIE
 from agent_workspace.widget_api import launcher_availability
@@ -57,7 +57,9 @@ async def start_session(request: Request) -> Response:
         token = await asyncio.to_thread(_redeem, request.path_params["ticket"], _client(request))
     except ServiceError as error:
         return RedirectResponse(f"/login?error={quote(str(error))}", status_code=303)
-    response = RedirectResponse(routes.return_path(request.query_params.get("next")) or routes.WORKSPACE, status_code=303)
+    response = RedirectResponse(
+        routes.return_path(request.query_params.get("next")) or routes.WORKSPACE, status_code=303
+    )
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -115,7 +117,9 @@ async def customer_transcript(request: Request) -> Response:
 INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf")
 
 
-def _authorize_download(public_id: str, session_token: str | None, chat_key: str | None, client: auth.Client) -> tuple[str, str, str]:
+def _authorize_download(
+    public_id: str, session_token: str | None, chat_key: str | None, client: auth.Client
+) -> tuple[str, str, str]:
     """(path, content type, filename) if the caller may have the file; NotFound otherwise."""
     principal = identify(session_token, client)
     with session_scope() as session:

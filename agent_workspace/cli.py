@@ -81,7 +81,10 @@ def _user_deactivate(args: argparse.Namespace) -> int:
 def _user_set_roles(args: argparse.Namespace) -> int:
     with session_scope() as session:
         ended = auth.set_roles(session, username=args.username, roles=args.role or [])
-    print(f"Roles of {args.username}: {', '.join(sorted(args.role or [])) or 'none'}." + (" Their open tabs were signed out." if ended else ""))
+    print(
+        f"Roles of {args.username}: {', '.join(sorted(args.role or [])) or 'none'}."
+        + (" Their open tabs were signed out." if ended else "")
+    )
     return 0
 
 
@@ -94,7 +97,12 @@ def _queue_create(args: argparse.Namespace) -> int:
 
 def _queue_hours(args: argparse.Namespace) -> int:
     """Change only the options given (then print the result); with none, just print."""
-    given = {"weekly_hours": args.weekly, "time_zone": args.time_zone, "closures": args.closures, "closed_message": args.message}
+    given = {
+        "weekly_hours": args.weekly,
+        "time_zone": args.time_zone,
+        "closures": args.closures,
+        "closed_message": args.message,
+    }
     changing = any(value is not None for value in given.values())
     with session_scope(writer=changing) as session:
         queue = session.exec(select(Queue).where(Queue.name == args.name)).first()
@@ -103,14 +111,19 @@ def _queue_hours(args: argparse.Namespace) -> int:
         if changing:
             current = {name: getattr(queue, name) for name in given}
             business_hours.set_hours(
-                session, queue_id=queue.id, **{name: current[name] if value is None else value for name, value in given.items()}, actor_id=None
+                session,
+                queue_id=queue.id,
+                **{name: current[name] if value is None else value for name, value in given.items()},
+                actor_id=None,
             )
             print(f"Business hours of {queue.name!r} saved.")
         hours, now = business_hours.hours_of(queue), utcnow()
         print(business_hours.describe(hours))
         opening = business_hours.next_opening(hours, now)
         if opening is not None:
-            print(f"Closed now; opens {business_hours.opening_text(hours, opening, now)} ({opening:%Y-%m-%d %H:%M} UTC).")
+            print(
+                f"Closed now; opens {business_hours.opening_text(hours, opening, now)} ({opening:%Y-%m-%d %H:%M} UTC)."
+            )
         elif business_hours.is_open(hours, now):
             print("Open now.")
         else:
@@ -128,7 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="apply migrations up to the newest schema").set_defaults(func=_db_upgrade)
 
     seed_cmd = commands.add_parser("seed", help="load demo data into an empty database")
-    seed_cmd.add_argument("--print-logins", action="store_true", help="print the demo logins even if nothing was seeded")
+    seed_cmd.add_argument(
+        "--print-logins", action="store_true", help="print the demo logins even if nothing was seeded"
+    )
     seed_cmd.set_defaults(func=_seed)
 
     user = commands.add_parser("user", help="accounts").add_subparsers(dest="user_command", required=True)
@@ -148,9 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     deactivate = user.add_parser("deactivate", help="stop an account signing in and sign it out everywhere")
     deactivate.add_argument("--username", required=True)
     deactivate.set_defaults(func=_user_deactivate)
-    set_roles = user.add_parser("set-roles", help="give an account exactly these roles (losing one signs it out everywhere)")
+    set_roles = user.add_parser(
+        "set-roles", help="give an account exactly these roles (losing one signs it out everywhere)"
+    )
     set_roles.add_argument("--username", required=True)
-    set_roles.add_argument("--role", action="append", help="workspace_user, supervisor or admin; repeat for several; none for no role")
+    set_roles.add_argument(
+        "--role", action="append", help="workspace_user, supervisor or admin; repeat for several; none for no role"
+    )
     set_roles.set_defaults(func=_user_set_roles)
 
     queue = commands.add_parser("queue", help="chat queues").add_subparsers(dest="queue_command", required=True)
@@ -160,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     queue_create.set_defaults(func=_queue_create)
     queue_hours = queue.add_parser("hours", help="show or set a queue's business hours (only the options given change)")
     queue_hours.add_argument("--name", required=True)
-    queue_hours.add_argument("--weekly", help='e.g. "Mon-Fri 09:00-17:00; Sat 10:00-14:00"; "" is open around the clock')
+    queue_hours.add_argument(
+        "--weekly", help='e.g. "Mon-Fri 09:00-17:00; Sat 10:00-14:00"; "" is open around the clock'
+    )
     queue_hours.add_argument("--time-zone", help="IANA name, e.g. Europe/Berlin")
     queue_hours.add_argument("--closures", help='whole days, e.g. "2026-12-24, 2026-12-31..2027-01-01"')
     queue_hours.add_argument("--message", help="what customers read while the queue is closed")

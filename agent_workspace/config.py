@@ -136,7 +136,9 @@ class PublicSite:
         if parts.hostname not in _LOOPBACK_HOSTS:
             return (self.origin,)
         port = f":{parts.port}" if parts.port else ""
-        return tuple(dict.fromkeys([self.origin, *(f"{parts.scheme}://{host}{port}" for host in _LOOPBACK_HOSTS.values())]))
+        return tuple(
+            dict.fromkeys([self.origin, *(f"{parts.scheme}://{host}{port}" for host in _LOOPBACK_HOSTS.values())])
+        )
 
     @property
     def secure_cookies(self) -> bool:

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
-from functools import lru_cache, partial
+from functools import cache, partial
 from typing import TypeVar
 
 from sqlalchemy import event
@@ -17,7 +17,9 @@ from sqlmodel import Session, create_engine
 from agent_workspace.config import database_url
 
 DB_THREADS = 16
-MAIL_THREADS = 4  # the delivery worker's SMTP conversations: a slow mail server ties up these, never the database threads
+MAIL_THREADS = (
+    4  # the delivery worker's SMTP conversations: a slow mail server ties up these, never the database threads
+)
 
 
 def make_engine(url: str, *, writer: bool = True) -> Engine:
@@ -58,7 +60,7 @@ def make_engine(url: str, *, writer: bool = True) -> Engine:
     return create_engine(url, pool_size=2 * DB_THREADS + 4, max_overflow=10, pool_pre_ping=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def engine_for(url: str, writer: bool = True) -> Engine:
     if not url.startswith("sqlite") and not writer:
         return engine_for(url, True)  # one pool is enough for PostgreSQL
@@ -99,7 +101,7 @@ def session_scope(*, writer: bool = True) -> Iterator[Session]:
 T = TypeVar("T")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _executor(purpose: str) -> ThreadPoolExecutor:
     """The threads that run database work: one pool for work that writes, one
     for reads, so reads (the session check before every event, pushes) never

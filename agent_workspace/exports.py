@@ -34,7 +34,19 @@ from agent_workspace.services.record_lists import ListKind, ListQuery, ListRow
 from agent_workspace.services.record_params import query_from_params
 
 MAX_EXPORTS = 4  # at once, over all users: each holds a read thread while it reads a chunk
-CSV_HEADER = ("Number", "Customer", "Customer email", "Queue", "Agent", "State", "Opened (UTC)", "Closed (UTC)", "Duration (seconds)", "Rating", "Summary")
+CSV_HEADER = (
+    "Number",
+    "Customer",
+    "Customer email",
+    "Queue",
+    "Agent",
+    "State",
+    "Opened (UTC)",
+    "Closed (UTC)",
+    "Duration (seconds)",
+    "Rating",
+    "Summary",
+)
 # A cell a spreadsheet would run as a formula starts with one of these (OWASP's list).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -109,7 +121,9 @@ async def _principal(request: Request) -> auth.Principal | None:
     return await run_reading(identify, _session_token(request), _client(request))
 
 
-async def _stream(chunks: Iterator[list[ListRow]], first: list[ListRow], release: Callable[[], None]) -> AsyncIterator[str]:
+async def _stream(
+    chunks: Iterator[list[ListRow]], first: list[ListRow], release: Callable[[], None]
+) -> AsyncIterator[str]:
     """The CSV, each further chunk read on the read threads; the export's place is
     released when it ends, also when the client leaves."""
     try:

@@ -65,7 +65,10 @@ def add_kb_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     importer.add_argument("path", type=Path, metavar="PATH")
     importer.add_argument(
-        "--batch-size", type=_positive_int, default=1000, metavar="N",
+        "--batch-size",
+        type=_positive_int,
+        default=1000,
+        metavar="N",
         help="lines written and committed together (default: 1000)",
     )
     importer.set_defaults(func=run_import)
@@ -89,9 +92,7 @@ def add_kb_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     searcher.add_argument("query", nargs="?", metavar="QUERY")
     searcher.add_argument("--stdin", action="store_true", help="read one query per line from stdin")
-    searcher.add_argument(
-        "--limit", type=_positive_int, default=5, metavar="K", help="results per query (default: 5)"
-    )
+    searcher.add_argument("--limit", type=_positive_int, default=5, metavar="K", help="results per query (default: 5)")
     searcher.add_argument("--json", action="store_true", help="print the result as one JSON object")
     searcher.set_defaults(func=run_search)
 
@@ -110,9 +111,7 @@ def run_import(args: argparse.Namespace) -> int:
     progress = TextProgressBar(sys.stderr, f"Importing {args.path.name}")
     try:
         with session_scope() as session:
-            report = knowledge.import_jsonl(
-                session, args.path, batch_size=args.batch_size, progress=progress
-            )
+            report = knowledge.import_jsonl(session, args.path, batch_size=args.batch_size, progress=progress)
     except (OSError, ServiceError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

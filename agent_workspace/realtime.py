@@ -20,7 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import reflex as rx
@@ -33,8 +33,8 @@ from agent_workspace.db import run_blocking, run_reading, session_scope
 from agent_workspace.models import ClientConnection, Interaction, QueueMember, utcnow
 from agent_workspace.security import clear_private_state, sign_out_events
 from agent_workspace.services.auth import SIGNED_OUT_TAB
-from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
 from agent_workspace.services.availability import WAITING_STATES
+from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,9 @@ def register_receiver(
 # ---------------------------------------------------------------- connections
 
 
-def register_client(session: Session, *, token: str, kind: str, user_id: int | None = None, interaction_id: int | None = None) -> None:
+def register_client(
+    session: Session, *, token: str, kind: str, user_id: int | None = None, interaction_id: int | None = None
+) -> None:
     """Remember (or refresh) which tab belongs to whom. A tab marked signed out
     stays so until it is cleared (``sign_out_tabs``): an event that passed the
     session check just before the sign-out committed cannot register it again."""
@@ -157,21 +159,29 @@ def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, Target]
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tokens_statement(users: bool, chats: bool, queues: bool) -> CompoundSelect:
     """The lookup for one shape of change set, built once: every message and
     queue change runs it, and building a statement costs more than running it.
     Each branch tags the tabs it finds with what they hear about."""
     token, kind, user_id = col(ClientConnection.token), col(ClientConnection.kind), col(ClientConnection.user_id)
     chat_of_tab = col(ClientConnection.interaction_id)
-    waiting_in_queues = col(Interaction.queue_id).in_(bindparam("queue", expanding=True)) & col(Interaction.state).in_(WAITING_STATES)
+    waiting_in_queues = col(Interaction.queue_id).in_(bindparam("queue", expanding=True)) & col(Interaction.state).in_(
+        WAITING_STATES
+    )
     branches = []
     if users:
-        branches.append(sa_select(token, kind, literal_column("'user'"), user_id).where(user_id.in_(bindparam("user", expanding=True))))
+        branches.append(
+            sa_select(token, kind, literal_column("'user'"), user_id).where(
+                user_id.in_(bindparam("user", expanding=True))
+            )
+        )
     if chats:
         chat_ids = bindparam("chat", expanding=True)
         branches += [
-            sa_select(token, kind, literal_column("'chat'"), chat_of_tab).where(kind == "customer", chat_of_tab.in_(chat_ids)),
+            sa_select(token, kind, literal_column("'chat'"), chat_of_tab).where(
+                kind == "customer", chat_of_tab.in_(chat_ids)
+            ),
             sa_select(token, kind, literal_column("'chat'"), col(Interaction.id))
             .join(Interaction, or_(col(Interaction.agent_id) == user_id, col(Interaction.offered_to_id) == user_id))
             .where(col(Interaction.id).in_(chat_ids)),
@@ -337,7 +347,11 @@ SIGN_OUT_SECONDS = 1.0  # how often every worker looks for tabs whose sessions e
 def signed_out_tabs(session: Session) -> list[str]:
     """The tabs ``services.auth.end_sessions`` left signed out, not yet cleared."""
     return list(
-        session.exec(select(ClientConnection.token).where(col(ClientConnection.user_id).is_(None), ClientConnection.kind == SIGNED_OUT_TAB))
+        session.exec(
+            select(ClientConnection.token).where(
+                col(ClientConnection.user_id).is_(None), ClientConnection.kind == SIGNED_OUT_TAB
+            )
+        )
     )
 
 
@@ -346,7 +360,11 @@ def claim_signed_out(session: Session, tokens: Iterable[str]) -> list[str]:
     claimed = [
         token
         for token in tokens
-        if session.execute(delete(ClientConnection).where(col(ClientConnection.token) == token, ClientConnection.kind == SIGNED_OUT_TAB)).rowcount
+        if session.execute(
+            delete(ClientConnection).where(
+                col(ClientConnection.token) == token, ClientConnection.kind == SIGNED_OUT_TAB
+            )
+        ).rowcount
     ]
     session.commit()
     return claimed

@@ -44,7 +44,9 @@ def transcript_path(number: str) -> str:
 
 # Where a sign-in may send the browser back to: our own private pages, by path only
 # (never another host, a scheme or "//host"), so ?next= cannot redirect off the site.
-_RETURN_PATH = re.compile(r"^/(workspace|supervisor|interactions|cases|incidents|(interaction|case|incident)/[A-Za-z0-9]{1,20})$")
+_RETURN_PATH = re.compile(
+    r"^/(workspace|supervisor|interactions|cases|incidents|(interaction|case|incident)/[A-Za-z0-9]{1,20})$"
+)
 
 
 def return_path(path: object) -> str | None:

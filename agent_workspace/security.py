@@ -35,8 +35,6 @@ import reflex as rx
 from reflex.config import get_config
 from reflex.constants import RouteVar
 from reflex.middleware import Middleware
-from reflex_base.event import Event as ReflexEvent
-from reflex_base.event.context import EventContext
 from reflex.state import (
     BaseState,
     FrontendEventExceptionState,
@@ -45,6 +43,8 @@ from reflex.state import (
     StateUpdate,
     UpdateVarsInternalState,
 )
+from reflex_base.event import Event as ReflexEvent
+from reflex_base.event.context import EventContext
 
 from agent_workspace.db import run_reading, session_scope
 from agent_workspace.models import Role
@@ -169,7 +169,9 @@ def identify(token: str | None, client: auth.Client) -> auth.Principal | None:
 
 # The principal the middleware found for the event being handled (its txid), so
 # the handler's own checks (``WorkspaceState._me``) cost no second database read.
-_event_principal: ContextVar[tuple[str, str, auth.Principal | None] | None] = ContextVar("aw_event_principal", default=None)
+_event_principal: ContextVar[tuple[str, str, auth.Principal | None] | None] = ContextVar(
+    "aw_event_principal", default=None
+)
 
 
 def _event_id() -> str | None:
@@ -270,7 +272,9 @@ async def _within_public_budget(state: BaseState) -> bool:
     data = state.router_data
     try:
         await budgets.spend(
-            budgets.Budget.EVENT, token=str(data.get(RouteVar.CLIENT_TOKEN, "")), address=str(data.get(RouteVar.CLIENT_IP, ""))
+            budgets.Budget.EVENT,
+            token=str(data.get(RouteVar.CLIENT_TOKEN, "")),
+            address=str(data.get(RouteVar.CLIENT_IP, "")),
         )
     except budgets.OverBudget:
         return False

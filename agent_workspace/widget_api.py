@@ -66,7 +66,9 @@ def _answer(body: dict, status: int, request: Request, **headers: str) -> Respon
 
 async def launcher_availability(request: Request) -> Response:
     """``?queue=<id>`` (none: every queue), ``tz=<IANA zone>``, ``page=<the launcher's random id>``."""
-    if len(request.scope.get("query_string", b"")) > MAX_QUERY_BYTES or request.headers.get("content-length", "0") not in ("", "0"):
+    if len(request.scope.get("query_string", b"")) > MAX_QUERY_BYTES or request.headers.get(
+        "content-length", "0"
+    ) not in ("", "0"):
         return _answer({"error": "Request too large."}, 413, request)
     page = request.query_params.get("page", "")
     if not _PAGE_ID.fullmatch(page):

@@ -140,7 +140,15 @@ async def run_one(args, template: AppTemplate, base: Path) -> Result:
         if cookie is None:
             raise RuntimeError("the legitimate agent could not sign in before the attack")
         pair = await LegitPair(template.names, backend.port, template.queue_ids[LEGIT_QUEUE], cookie).open()
-        plan = Plan(args.attack, backend.port, template.names, template.queue_ids, args.seconds, tabs=args.tabs, upload_files=args.upload_files)
+        plan = Plan(
+            args.attack,
+            backend.port,
+            template.names,
+            template.queue_ids,
+            args.seconds,
+            tabs=args.tabs,
+            upload_files=args.upload_files,
+        )
         attacker = multiprocessing.get_context("spawn").Process(target=run_attacker, args=(plan, theirs), daemon=True)
         attacker.start()
         ready = await receive(ours, 60)
@@ -207,7 +215,9 @@ def row(r: Result) -> str:
         return f"| {r.attack} | – | – | – | – | – | – | – | ERROR: {r.error} |"
     t = r.tally
     sent = f"{t['sent']:,}" + (f" files, {t['requests']} requests" if t["requests"] else "")
-    refused = f"{t['refused']:,} / {t['disconnects']}" + (f" ({t['send_failures']} failed sends)" if t["send_failures"] else "")
+    refused = f"{t['refused']:,} / {t['disconnects']}" + (
+        f" ({t['send_failures']} failed sends)" if t["send_failures"] else ""
+    )
     signs = {None: "–", True: "yes", False: "**no**"}[r.agent_signs_in]
     missed = r.targets()
     note = f" {t['note']}" if t.get("note") else ""
@@ -240,7 +250,11 @@ def report(results: list[Result], args, loop_s: float, commit: str) -> str:
     ]
     tracebacks = [f"{r.attack}: {r.server_tracebacks}" for r in results if r.server_tracebacks]
     if tracebacks:
-        lines.append("Server log tracebacks: " + ", ".join(tracebacks) + (" (logs kept with --keep-logs)" if not args.keep_logs else ""))
+        lines.append(
+            "Server log tracebacks: "
+            + ", ".join(tracebacks)
+            + (" (logs kept with --keep-logs)" if not args.keep_logs else "")
+        )
     return "\n".join(lines)
 
 
@@ -293,7 +307,11 @@ def main(argv=None) -> int:
     print(report(results, args, loop_s, commit))
     print(f"\nTotal {time.monotonic() - started:.0f} s.")
     if args.json:
-        args.json.write_text(json.dumps({"loop_s": loop_s, "commit": commit, "results": [asdict(r) for r in results]}, indent=1, default=str))
+        args.json.write_text(
+            json.dumps(
+                {"loop_s": loop_s, "commit": commit, "results": [asdict(r) for r in results]}, indent=1, default=str
+            )
+        )
     return 0 if all(not r.error and not r.targets() for r in results) else 1
 
 

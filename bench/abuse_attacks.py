@@ -69,9 +69,24 @@ class AttackTab(Tab):
 class Attacker:
     """One hostile socket that comes back when the server closes it."""
 
-    def __init__(self, plan: Plan, tally: Tally, *, states=("customer",), path="/chat", bind=ATTACKER_ADDRESS,
-                 prepare: Callable[[Tab], Awaitable[None]] | None = None):
-        self.plan, self.tally, self.states, self.path, self.bind, self.prepare = plan, tally, states, path, bind, prepare
+    def __init__(
+        self,
+        plan: Plan,
+        tally: Tally,
+        *,
+        states=("customer",),
+        path="/chat",
+        bind=ATTACKER_ADDRESS,
+        prepare: Callable[[Tab], Awaitable[None]] | None = None,
+    ):
+        self.plan, self.tally, self.states, self.path, self.bind, self.prepare = (
+            plan,
+            tally,
+            states,
+            path,
+            bind,
+            prepare,
+        )
         self.tab: AttackTab | None = None
 
     async def ensure(self) -> AttackTab:
@@ -90,7 +105,7 @@ class Attacker:
             tab = await self.ensure()
             await tab.send(handler, payload)
             self.tally.sent += 1
-        except (ProtocolError, OSError, asyncio.TimeoutError):
+        except (TimeoutError, ProtocolError, OSError):
             self.tally.send_failures += 1
             await asyncio.sleep(0.2)  # the server is refusing connections: try again shortly
 
@@ -158,7 +173,11 @@ async def refused_flood(plan: Plan, tally: Tally, go) -> None:
     form = chat_form("Budget prober", plan.queue_ids[PUBLIC_QUEUE])
 
     async def cycle() -> None:
-        for handler, payload in (("customer.start_chat", form), ("customer.end_chat", None), ("customer.new_chat", None)):
+        for handler, payload in (
+            ("customer.start_chat", form),
+            ("customer.end_chat", None),
+            ("customer.new_chat", None),
+        ):
             await starter.send(handler, payload)
 
     await asyncio.gather(
@@ -187,7 +206,9 @@ async def upload_flood(plan: Plan, tally: Tally, go) -> None:
 
     s = Attacker(plan, tally, prepare=public_chat(plan, "Upload flooder"))
     await s.ensure()
-    files = [("files", (f"note-{i}.txt", f"attachment {i}\n".encode() * 32, "text/plain")) for i in range(plan.upload_files)]
+    files = [
+        ("files", (f"note-{i}.txt", f"attachment {i}\n".encode() * 32, "text/plain")) for i in range(plan.upload_files)
+    ]
     transport = httpx.AsyncHTTPTransport(local_address=ATTACKER_ADDRESS)
     async with httpx.AsyncClient(transport=transport, base_url=f"http://127.0.0.1:{plan.port}", timeout=30) as http:
         until = await go()

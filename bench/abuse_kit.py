@@ -65,9 +65,16 @@ print("NAMES " + json.dumps(names))
 def _app_files(app_dir: Path) -> list[Path]:
     """The files of a checkout: git's list where it is a repository (read-only query), else its tree."""
     if (app_dir / ".git").exists():
-        out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=app_dir, capture_output=True, check=True).stdout.decode()
+        out = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=app_dir,
+            capture_output=True,
+            check=True,
+        ).stdout.decode()
         return [app_dir / f for f in out.split("\0") if f and (app_dir / f).is_file()]
-    return [p for p in app_dir.rglob("*") if p.is_file() and not SKIPPED_DIRS.intersection(p.relative_to(app_dir).parts)]
+    return [
+        p for p in app_dir.rglob("*") if p.is_file() and not SKIPPED_DIRS.intersection(p.relative_to(app_dir).parts)
+    ]
 
 
 class AppTemplate:
@@ -91,7 +98,9 @@ class AppTemplate:
         self.names: dict[str, str] = {}
 
     def env(self, db_file: Path, data_dir: Path) -> dict[str, str]:
-        return harness.app_env(database_url=f"sqlite:///{db_file}", data_dir=data_dir, extra={"AW_CHATS_PER_ADDRESS": CHATS_PER_ADDRESS})
+        return harness.app_env(
+            database_url=f"sqlite:///{db_file}", data_dir=data_dir, extra={"AW_CHATS_PER_ADDRESS": CHATS_PER_ADDRESS}
+        )
 
     def cli(self, env: dict[str, str], *args: str) -> str:
         return harness.run_cli(self, env, *args).stdout
@@ -103,9 +112,26 @@ class AppTemplate:
         for name in (LEGIT_QUEUE, PUBLIC_QUEUE):
             out = self.cli(env, "queue", "create", "--name", name)
             self.queue_ids[name] = int(re.search(r"\(id (\d+)\)", out).group(1))
-        self.cli(env, "user", "create", "--username", AGENT_USERNAME, "--password", AGENT_PASSWORD, "--display-name", "Abuse Agent",
-                 "--role", "workspace_user", "--capacity", "4", "--queue", LEGIT_QUEUE)
-        out = subprocess.run([sys.executable, "-c", NAMES_SCRIPT], cwd=self.dir, env=env, capture_output=True, text=True, check=False)
+        self.cli(
+            env,
+            "user",
+            "create",
+            "--username",
+            AGENT_USERNAME,
+            "--password",
+            AGENT_PASSWORD,
+            "--display-name",
+            "Abuse Agent",
+            "--role",
+            "workspace_user",
+            "--capacity",
+            "4",
+            "--queue",
+            LEGIT_QUEUE,
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", NAMES_SCRIPT], cwd=self.dir, env=env, capture_output=True, text=True, check=False
+        )
         line = next((x for x in out.stdout.splitlines() if x.startswith("NAMES ")), None)
         if line is None:
             raise RuntimeError(f"could not read the app's handler names:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
@@ -125,7 +151,9 @@ class Backend:
         self.db_file = base / "app.db"
         shutil.copy2(template.db_file, self.db_file)
         self.data_dir = base / "data"
-        self.process = harness.AppProcess(template, template.env(self.db_file, self.data_dir), log_path=base / "server.log")
+        self.process = harness.AppProcess(
+            template, template.env(self.db_file, self.data_dir), log_path=base / "server.log"
+        )
 
     def start(self) -> Backend:
         self.process.start().wait_healthy(timeout=300)
@@ -206,7 +234,7 @@ class Tab:
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), min(remaining, 0.5))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return True
 
@@ -219,13 +247,17 @@ def customer_tab(names: dict[str, str]) -> Tab:
 
 
 def chat_form(name: str, queue_id: int, question: str = "A question for the abuse harness") -> dict:
-    return {"form": {"name": name, "email": "visitor@abuse.example.com", "queue_id": str(queue_id), "question": question}}
+    return {
+        "form": {"name": name, "email": "visitor@abuse.example.com", "queue_id": str(queue_id), "question": question}
+    }
 
 
 SESSION_PATH = re.compile(r"/api/session/([A-Za-z0-9_\-.~%]+)")
 
 
-async def sign_in(names: dict[str, str], port: int, *, bind: str | None = None, password: str = AGENT_PASSWORD) -> str | None:
+async def sign_in(
+    names: dict[str, str], port: int, *, bind: str | None = None, password: str = AGENT_PASSWORD
+) -> str | None:
     """Sign in the way the login page does (LoginState.login over the websocket, then the
     page follows ``/api/session/<ticket>``); returns the session cookie, or None if refused."""
     tab = Tab(names, ("login",), "/login")
@@ -252,7 +284,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def _redeem(port: int, ticket: str) -> str | None:
     """Follow the login page's ``/api/session/<ticket>``: its 303 carries the session cookie."""
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/session/{ticket}", headers={"User-Agent": harness.USER_AGENT})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/session/{ticket}", headers={"User-Agent": harness.USER_AGENT}
+    )
     try:
         headers = urllib.request.build_opener(_NoRedirect).open(request, timeout=WAIT_S).headers
     except urllib.error.HTTPError as error:  # the unfollowed 303
@@ -318,7 +352,10 @@ class LegitPair:
             await self.agent.send("workspace.tick", {"_value": ""})
 
     def _offered(self, v: dict) -> bool:
-        return any(c.get("queue_id") == self.queue_id and (c.get("offered_to_me") or c.get("can_accept")) for c in v.get("inbox", []))
+        return any(
+            c.get("queue_id") == self.queue_id and (c.get("offered_to_me") or c.get("can_accept"))
+            for c in v.get("inbox", [])
+        )
 
     async def chat_once(self) -> Round:
         """Start a chat, have it accepted, one message each way, end and close it."""
@@ -333,14 +370,19 @@ class LegitPair:
             result.refused = str(c.vars.get("form_error") or f"phase {c.vars.get('phase')!r}")[:120]
         await a.send("workspace.accept", {"queue_id": self.queue_id})
         tab = lambda v: next((t for t in v.get("tabs", []) if t.get("customer_name") == mine), None)  # noqa: E731
-        if not (await a.wait_until(lambda v: tab(v) is not None) and await c.wait_until(lambda v: v.get("phase") == "chatting")):
+        if not (
+            await a.wait_until(lambda v: tab(v) is not None)
+            and await c.wait_until(lambda v: v.get("phase") == "chatting")
+        ):
             await self._reset(tab(a.vars))
             return result
         chat_id = tab(a.vars)["interaction_id"]
         body = f"legit to agent {self.rounds} {time.time():.6f}"
         sent = time.monotonic()
         await c.send("customer.send", {"form": {"body": body}})
-        if await a.wait_until(lambda v: any(m.get("body") == body for m in (v.get("conversations") or {}).get(str(chat_id), []))):
+        if await a.wait_until(
+            lambda v: any(m.get("body") == body for m in (v.get("conversations") or {}).get(str(chat_id), []))
+        ):
             result.to_agent_s = time.monotonic() - sent
         body = f"legit to customer {self.rounds} {time.time():.6f}"
         sent = time.monotonic()
@@ -361,7 +403,9 @@ class LegitPair:
 
     async def close(self) -> None:
         self._ticker.cancel()
-        await asyncio.gather(self.agent.close(), *([self.customer.close()] if self.customer else []), return_exceptions=True)
+        await asyncio.gather(
+            self.agent.close(), *([self.customer.close()] if self.customer else []), return_exceptions=True
+        )
 
 
 def new_base() -> Path:

@@ -68,24 +68,51 @@ def build(path: Path, *, waiting: int, agents: int, closed: int) -> list[int]:
         session.add(customer)
         session.flush()
         for a in range(agents):
-            user = User(username=f"agent{a}", display_name=f"Agent {a}", password_hash="x", roles="workspace_user",
-                        capacity=4, presence=Presence.AVAILABLE)
+            user = User(
+                username=f"agent{a}",
+                display_name=f"Agent {a}",
+                password_hash="x",
+                roles="workspace_user",
+                capacity=4,
+                presence=Presence.AVAILABLE,
+            )
             session.add(user)
             session.flush()
             session.add(QueueMember(queue_id=queue.id, user_id=user.id))
             for c in range(4):  # every seat taken: the customers are busy-waiting
-                session.add(Interaction(public_id=f"wip-{a}-{c}", state=InteractionState.WORK_IN_PROGRESS, queue_id=queue.id,
-                                        agent_id=user.id, customer_id=customer.id, question="q",
-                                        accepted_at=now - timedelta(seconds=rng.randint(0, 900))))
+                session.add(
+                    Interaction(
+                        public_id=f"wip-{a}-{c}",
+                        state=InteractionState.WORK_IN_PROGRESS,
+                        queue_id=queue.id,
+                        agent_id=user.id,
+                        customer_id=customer.id,
+                        question="q",
+                        accepted_at=now - timedelta(seconds=rng.randint(0, 900)),
+                    )
+                )
         for h in range(closed):  # handle-time history: a queue's whole past, of which the last 20 count
             closed_at = now - timedelta(minutes=h)
-            session.add(Interaction(public_id=f"done-{h}", state=InteractionState.CLOSED_COMPLETE, queue_id=queue.id,
-                                    customer_id=customer.id, question="q", closed_at=closed_at,
-                                    accepted_at=closed_at - timedelta(seconds=rng.randint(60, 900))))
+            session.add(
+                Interaction(
+                    public_id=f"done-{h}",
+                    state=InteractionState.CLOSED_COMPLETE,
+                    queue_id=queue.id,
+                    customer_id=customer.id,
+                    question="q",
+                    closed_at=closed_at,
+                    accepted_at=closed_at - timedelta(seconds=rng.randint(60, 900)),
+                )
+            )
         ids = []
         for w in range(waiting):
-            item = Interaction(public_id=f"wait-{w}", queue_id=queue.id, customer_id=customer.id, question="q",
-                               requested_at=now - timedelta(seconds=waiting - w))
+            item = Interaction(
+                public_id=f"wait-{w}",
+                queue_id=queue.id,
+                customer_id=customer.id,
+                question="q",
+                requested_at=now - timedelta(seconds=waiting - w),
+            )
             session.add(item)
             session.flush()
             ids.append(item.id)
@@ -111,9 +138,13 @@ def main() -> None:
     parser.add_argument("--closed", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
-    print(f"# availability read, SQLite, {args.agents} agents x 4 seats all busy, {args.closed} closed chats; "
-          f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
-    print("| waiting | outlooks p50 / p95 ms | places only p50 / p95 ms | per customer (outlooks) | last customer's own read p50 ms |")
+    print(
+        f"# availability read, SQLite, {args.agents} agents x 4 seats all busy, {args.closed} closed chats; "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
+    print(
+        "| waiting | outlooks p50 / p95 ms | places only p50 / p95 ms | per customer (outlooks) | last customer's own read p50 ms |"
+    )
     print("|---:|---|---|---:|---:|")
     for waiting in (int(n) for n in args.waiting.split(",")):
         with tempfile.TemporaryDirectory() as tmp:
@@ -122,7 +153,9 @@ def main() -> None:
             engine = db.make_engine(f"sqlite:///{path}", writer=False)
             with Session(engine) as session:
                 outlooks = availability.chat_outlooks(session, interaction_ids=ids)
-                assert len(outlooks) == waiting and all(o.status == availability.Availability.BUSY for o in outlooks.values())
+                assert len(outlooks) == waiting and all(
+                    o.status == availability.Availability.BUSY for o in outlooks.values()
+                )
                 full = timed(lambda: availability.chat_outlooks(session, interaction_ids=ids), args.rounds)
                 base = timed(lambda: places_only(session, ids), args.rounds)
                 own = timed(lambda: availability.chat_outlook(session, interaction_id=ids[-1]), args.rounds)

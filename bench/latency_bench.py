@@ -159,7 +159,9 @@ EventNamespace.on_event = on_event
 EventNamespace.emit_update = emit_update
 '''
 
-PROBE = REFLEX_PROBE + '''
+PROBE = (
+    REFLEX_PROBE
+    + """
 
 
 def _wrap(module, attr, name, mark=None):
@@ -207,7 +209,8 @@ _wrap(views, "agent_snapshot", "views.agent_snapshot (in thread)", "agent_snapsh
 _wrap(views, "customer_snapshot", "views.customer_snapshot (in thread)", "customer_snapshot (thread)")
 _wrap(notices, "unseen_notices", "notices.unseen_notices (in thread)", "unseen_notices (thread)")
 _wrap(common, "_run", "state.common._run: one service call, session + commit")
-'''
+"""
+)
 
 
 class BenchError(RuntimeError):
@@ -237,7 +240,11 @@ def _copy_tree(files: list[str], src: Path, dst: Path) -> None:
 
 
 def copy_app(dst: Path) -> None:
-    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"], capture_output=True, check=True).stdout
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        check=True,
+    ).stdout
     files = [f for f in listed.decode().split("\0") if f and not f.startswith(("bench/minimal_app/", "data/", ".web/"))]
     _copy_tree(files, ROOT, dst)
     for link in (".venv", ".tools"):
@@ -282,8 +289,17 @@ class Server:
     def start(self) -> None:
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
-                [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--single-port",
-                 "--frontend-port", str(self.port), "--backend-host", "127.0.0.1"],
+                [
+                    str(VENV_BIN / "reflex"),
+                    "run",
+                    "--env",
+                    "prod",
+                    "--single-port",
+                    "--frontend-port",
+                    str(self.port),
+                    "--backend-host",
+                    "127.0.0.1",
+                ],
                 cwd=self.cwd,
                 env={**self.env, "AW_PUBLIC_URL": self.base_url},  # the pages' origin, allowed to open the websocket
                 stdout=log,
@@ -327,7 +343,12 @@ class Server:
 
 def run_cli(cwd: Path, env: dict[str, str], *args: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "agent_workspace.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "agent_workspace.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if result.returncode != 0:
         raise BenchError(f"agent-workspace {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -374,18 +395,25 @@ class Pair:
         self._one(direction, index, record=record, timeout_ms=timeout_ms, gap=gap)
 
     def _one(self, direction: str, index: int, *, record: bool, timeout_ms: int, gap: float) -> None:
-        sender, receiver = (self.customer, self.agent) if direction == "customer → agent" else (self.agent, self.customer)
+        sender, receiver = (
+            (self.customer, self.agent) if direction == "customer → agent" else (self.agent, self.customer)
+        )
         marker = f"lat{uuid.uuid4().hex[:10]}"
         receiver.page.evaluate(EXPECT_JS, marker)
         sent_at = sender.send(f"{marker} message {index} of the latency benchmark")
         try:
-            receiver.page.wait_for_function(f"() => window.__latency.seen[{json.dumps(marker)}] !== undefined", timeout=timeout_ms)
+            receiver.page.wait_for_function(
+                f"() => window.__latency.seen[{json.dumps(marker)}] !== undefined", timeout=timeout_ms
+            )
         except PlaywrightTimeout:
             self.lost[direction] += 1
             echoed = sender.page.evaluate("(m) => document.body.innerText.includes(m)", marker)
             late = receiver.page.evaluate("(m) => document.body.innerText.includes(m)", marker)
-            print(f"  {self.app}, {direction}: message {index} ({marker}) not shown within {timeout_ms / 1000:.0f} s"
-                  f" (sender page shows it: {echoed}; receiver page shows it now: {late})", flush=True)
+            print(
+                f"  {self.app}, {direction}: message {index} ({marker}) not shown within {timeout_ms / 1000:.0f} s"
+                f" (sender page shows it: {echoed}; receiver page shows it now: {late})",
+                flush=True,
+            )
             if sum(self.lost.values()) > 5:
                 raise BenchError(f"{self.app}: more than 5 messages not delivered") from None
             return
@@ -562,10 +590,16 @@ def profile_table(log_path: Path) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=50, help="measured messages per direction per app (default 50)")
-    parser.add_argument("--gap", type=float, default=0.25, help="pause after each delivered message, seconds (default 0.25)")
-    parser.add_argument("--pace", type=float, default=1.2,
-                        help="at least this many seconds between two messages of one side (default 1.2: our app"
-                             " allows a customer 10 messages per 10 s)")
+    parser.add_argument(
+        "--gap", type=float, default=0.25, help="pause after each delivered message, seconds (default 0.25)"
+    )
+    parser.add_argument(
+        "--pace",
+        type=float,
+        default=1.2,
+        help="at least this many seconds between two messages of one side (default 1.2: our app"
+        " allows a customer 10 messages per 10 s)",
+    )
     parser.add_argument("--timeout", type=int, default=900, help="hard limit for the whole run, seconds (default 900)")
     parser.add_argument("--profile", action="store_true", help="also time our app's server-side delivery steps")
     parser.add_argument("--json", type=Path, help="write the raw latencies here")
@@ -595,7 +629,9 @@ def main() -> int:
             for directory, source in ((app_dir, PROBE), (minimal_dir, REFLEX_PROBE)):
                 (directory / "_latency_probe.py").write_text(source)
                 with open(directory / "rxconfig.py", "a") as f:
-                    f.write("\nimport _latency_probe  # added by bench/latency_bench.py --profile, temporary copy only\n")
+                    f.write(
+                        "\nimport _latency_probe  # added by bench/latency_bench.py --profile, temporary copy only\n"
+                    )
 
         ours_env = {
             **base_env(),
@@ -609,8 +645,24 @@ def main() -> int:
         run_cli(app_dir, ours_env, "db", "upgrade")
         run_cli(app_dir, ours_env, "seed")
         run_cli(app_dir, ours_env, "queue", "create", "--name", queue)
-        run_cli(app_dir, ours_env, "user", "create", "--username", agent_user, "--password", AGENT_PASSWORD,
-                "--display-name", "Bench Agent", "--role", "workspace_user", "--queue", queue, "--capacity", "4")
+        run_cli(
+            app_dir,
+            ours_env,
+            "user",
+            "create",
+            "--username",
+            agent_user,
+            "--password",
+            AGENT_PASSWORD,
+            "--display-name",
+            "Bench Agent",
+            "--role",
+            "workspace_user",
+            "--queue",
+            queue,
+            "--capacity",
+            "4",
+        )
 
         ours = Server("Agent Workspace", app_dir, ours_env, tmp / "ours.log")
         minimal_env = {**base_env(), "MINIMAL_CHAT_DB": str(data_dir / "minimal.db")}
@@ -637,7 +689,10 @@ def main() -> int:
                 pairs = [open_ours(browser, ours, queue, agent_user, expect), open_minimal(browser, minimal, expect)]
                 skews = [side.skew_ms for pair in pairs for side in (pair.customer, pair.agent)]
                 if max(skews) - min(skews) > 2:
-                    print(f"warning: page clocks differ by {max(skews) - min(skews):.1f} ms against Date.now()", flush=True)
+                    print(
+                        f"warning: page clocks differ by {max(skews) - min(skews):.1f} ms against Date.now()",
+                        flush=True,
+                    )
                 for pair in pairs:
                     for i in range(WARMUP):
                         for direction in pair.results:
@@ -668,14 +723,20 @@ def main() -> int:
                     raise BenchError("the apps did not write their probe logs within 60 s")
                 time.sleep(0.2)
         print()
-        print(f"Message delivery latency, {args.messages} messages each way per app, {os.cpu_count()} CPU cores,"
-              f" {time.strftime('%Y-%m-%d')}, run took {time.monotonic() - started:.0f} s")
+        print(
+            f"Message delivery latency, {args.messages} messages each way per app, {os.cpu_count()} CPU cores,"
+            f" {time.strftime('%Y-%m-%d')}, run took {time.monotonic() - started:.0f} s"
+        )
         print()
         print(table(ours_pair, minimal_pair))
         print()
-        target = max(summary(ours_pair.results[d])["p50"] / summary(minimal_pair.results[d])["p50"] for d in ours_pair.results)
-        print(f"target: our p50 within 1.5x of the minimal app's -> worst direction {target:.2f}x: "
-              + ("met" if target <= 1.5 else "NOT met"))
+        target = max(
+            summary(ours_pair.results[d])["p50"] / summary(minimal_pair.results[d])["p50"] for d in ours_pair.results
+        )
+        print(
+            f"target: our p50 within 1.5x of the minimal app's -> worst direction {target:.2f}x: "
+            + ("met" if target <= 1.5 else "NOT met")
+        )
         if args.profile:
             print()
             print(timeline_table(pairs, [probe_log, minimal_probe_log]))

@@ -163,17 +163,39 @@ class LoadCustomer(CustomerTab):
         while not run.stopping:
             self.round += 1
             queue_id = run.queue_ids[self.index % len(run.queue_ids)]
-            chat = Chat(name=f"Load c{self.index} r{self.round} {uuid.uuid4().hex[:4]}", queue_id=queue_id, started_at=time.time())
+            chat = Chat(
+                name=f"Load c{self.index} r{self.round} {uuid.uuid4().hex[:4]}",
+                queue_id=queue_id,
+                started_at=time.time(),
+            )
             run.chats[chat.name] = chat
             self.chat = chat
-            await self.send("start_chat", {"form": {"name": chat.name, "email": f"c{self.index}@load.example.com", "queue_id": str(queue_id), "question": "A load-test question"}})
+            await self.send(
+                "start_chat",
+                {
+                    "form": {
+                        "name": chat.name,
+                        "email": f"c{self.index}@load.example.com",
+                        "queue_id": str(queue_id),
+                        "question": "A load-test question",
+                    }
+                },
+            )
             run.stats.chats_started += 1
             try:
-                await self.wait_until(lambda v: v.get("phase") in ("waiting", "chatting") or v.get("form_error"), timeout=60, what="the chat to start")
+                await self.wait_until(
+                    lambda v: v.get("phase") in ("waiting", "chatting") or v.get("form_error"),
+                    timeout=60,
+                    what="the chat to start",
+                )
                 if self.vars.get("form_error"):
                     run.stats.errors[f"start_chat refused: {self.vars['form_error']}"] += 1
                     return
-                await self.wait_until(lambda v: v.get("phase") == "chatting" or run.stopping, timeout=run.args.duration + 120, what="an agent")
+                await self.wait_until(
+                    lambda v: v.get("phase") == "chatting" or run.stopping,
+                    timeout=run.args.duration + 120,
+                    what="an agent",
+                )
             except AssertionError:
                 run.stats.errors["customer never got an agent"] += 1
                 return
@@ -262,7 +284,11 @@ class LoadAgent(AgentTab):
     async def close_when_settled(self, chat: Chat) -> None:
         await self.send("close_chat", {"interaction_id": chat.interaction_id})
         try:
-            await self.wait_until(lambda v: chat.interaction_id not in {t["interaction_id"] for t in v.get("tabs", [])}, timeout=30, what="closed")
+            await self.wait_until(
+                lambda v: chat.interaction_id not in {t["interaction_id"] for t in v.get("tabs", [])},
+                timeout=30,
+                what="closed",
+            )
             self.run.stats.chats_closed += 1
         except AssertionError:
             self.run.stats.errors["close_chat not confirmed"] += 1
@@ -285,7 +311,7 @@ class LoadAgent(AgentTab):
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), 0.5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
 
@@ -306,7 +332,11 @@ class Run:
         """Wait until everything sent in this chat arrived (or the timeout), before ending it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            pending = [m for m in chat.sent_to_agent | chat.sent_to_customer if m not in self.stats.delivered and m not in self.stats.failed]
+            pending = [
+                m
+                for m in chat.sent_to_agent | chat.sent_to_customer
+                if m not in self.stats.delivered and m not in self.stats.failed
+            ]
             if not pending:
                 return
             await asyncio.sleep(0.1)
@@ -342,7 +372,13 @@ class Servers:
             for name in ("a", "b")[: self.args.processes]:
                 copy = harness.AppCopy(self.base, name=f"load-{name}")
                 self.copies.append(copy)
-                env = harness.app_env(database_url=self.database_url, data_dir=self.base / f"data-{name}", redis_url=harness.redis_url(self.redis_db), workers=self.args.workers, extra=extra)
+                env = harness.app_env(
+                    database_url=self.database_url,
+                    data_dir=self.base / f"data-{name}",
+                    redis_url=harness.redis_url(self.redis_db),
+                    workers=self.args.workers,
+                    extra=extra,
+                )
                 if name == "a":
                     harness.run_cli(copy, env, "db", "upgrade")
                 self.apps.append(harness.AppProcess(copy, env, log_path=self.base / f"server-{name}.log").start())
@@ -396,7 +432,15 @@ def seed(database_url: str, *, queues: int, agents: int, capacity: int) -> tuple
         users = []
         for n in range(agents):
             username = f"loadagent{n:03d}"
-            auth.create_user(session, username=username, password=PASSWORD, display_name=f"Agent {n:03d}", roles=["workspace_user"], capacity=capacity, queues=[names[n % queues]])
+            auth.create_user(
+                session,
+                username=username,
+                password=PASSWORD,
+                display_name=f"Agent {n:03d}",
+                roles=["workspace_user"],
+                capacity=capacity,
+                queues=[names[n % queues]],
+            )
             users.append(username)
     cookies = [harness.session_cookie(engine, u, PASSWORD) for u in users]
     engine.dispose()
@@ -428,10 +472,12 @@ def stored_chat_names(database_url: str, ids: list[str]) -> dict[str, str]:
         return {}
     engine = make_engine(database_url, writer=False)
     with Session(engine) as session:
-        rows = session.exec(text(
-            "SELECT m.body, c.name FROM message m JOIN interaction i ON i.id = m.interaction_id "
-            "JOIN customer c ON c.id = i.customer_id WHERE m.body LIKE 'L|%'"
-        )).all()
+        rows = session.exec(
+            text(
+                "SELECT m.body, c.name FROM message m JOIN interaction i ON i.id = m.interaction_id "
+                "JOIN customer c ON c.id = i.customer_id WHERE m.body LIKE 'L|%'"
+            )
+        ).all()
     engine.dispose()
     wanted = set(ids)
     return {body.split("|")[1]: name for body, name in rows if body.split("|")[1] in wanted}
@@ -446,7 +492,9 @@ def count_stored(database_url: str) -> tuple[int, int]:
 
     engine = make_engine(database_url)
     with Session(engine) as session:
-        total, distinct = session.exec(text("SELECT count(*), count(DISTINCT body) FROM message WHERE body LIKE 'L|%'")).one()
+        total, distinct = session.exec(
+            text("SELECT count(*), count(DISTINCT body) FROM message WHERE body LIKE 'L|%'")
+        ).one()
     engine.dispose()
     return int(total), int(distinct)
 
@@ -460,14 +508,18 @@ async def measure_idle(servers: Servers, port: int, clients: int) -> dict:
     redis_before = servers.redis_memory()
     tabs = [CustomerTab() for _ in range(clients)]
     for chunk in range(0, clients, 50):
-        await asyncio.gather(*(t.connect(port, tick=False) for t in tabs[chunk:chunk + 50]))
-        await asyncio.gather(*(t.send("on_load") for t in tabs[chunk:chunk + 50]))
+        await asyncio.gather(*(t.connect(port, tick=False) for t in tabs[chunk : chunk + 50]))
+        await asyncio.gather(*(t.send("on_load") for t in tabs[chunk : chunk + 50]))
     await asyncio.gather(*(t.wait_until(lambda v: v.get("loaded"), timeout=60) for t in tabs))
     await asyncio.sleep(2)
     after = sum(s[1] for s in servers.snapshot().values())
     redis_after = servers.redis_memory()
     await asyncio.gather(*(t.close() for t in tabs))
-    return {"idle_clients": clients, "rss_per_idle_kb": (after - before) / clients / 1024, "redis_per_idle_kb": (redis_after - redis_before) / clients / 1024}
+    return {
+        "idle_clients": clients,
+        "rss_per_idle_kb": (after - before) / clients / 1024,
+        "redis_per_idle_kb": (redis_after - redis_before) / clients / 1024,
+    }
 
 
 async def run_load(args, servers: Servers) -> dict:
@@ -483,10 +535,12 @@ async def run_load(args, servers: Servers) -> dict:
     run.queue_ids = queue_ids
     agents = [LoadAgent(run, args.capacity) for _ in range(agents_n)]
     for chunk in range(0, agents_n, 25):
-        await asyncio.gather(*(a.connect(agent_port, c) for a, c in zip(agents[chunk:chunk + 25], cookies[chunk:chunk + 25])))
+        await asyncio.gather(
+            *(a.connect(agent_port, c) for a, c in zip(agents[chunk : chunk + 25], cookies[chunk : chunk + 25]))
+        )
     customers = [LoadCustomer(run, i) for i in range(args.chats)]
     for chunk in range(0, args.chats, 50):
-        await asyncio.gather(*(c.connect(customer_port) for c in customers[chunk:chunk + 50]))
+        await asyncio.gather(*(c.connect(customer_port) for c in customers[chunk : chunk + 50]))
 
     cpu_before, wall_before = servers.snapshot(), time.monotonic()
     gen_before = os.times()
@@ -605,13 +659,19 @@ def report(r: dict) -> str:
         f"accept ms p50/p95/p99: {f(r['accept_ms'])}; queue wait s p50/p95: {r['queue_wait_s'][0]:.1f} / {r['queue_wait_s'][1]:.1f}",
         f"server CPU {r['server_cpu_pct']:.0f}% RSS {r['server_rss_mb']:.0f} MB; generator CPU {r['generator_cpu_pct']:.0f}%; machine: 10M-step Python loop {r['python_loop_s']:.2f} s",
     ]
-    lines.append("by send time (s from start: messages, p50 / p95 / max ms): " + "; ".join(
-        f"{t['from_s']:.0f}: {t['messages']}, {t['p50_ms']:.0f} / {t['p95_ms']:.0f} / {t['max_ms']:.0f}" for t in r.get("timeline", [])
-    ))
+    lines.append(
+        "by send time (s from start: messages, p50 / p95 / max ms): "
+        + "; ".join(
+            f"{t['from_s']:.0f}: {t['messages']}, {t['p50_ms']:.0f} / {t['p95_ms']:.0f} / {t['max_ms']:.0f}"
+            for t in r.get("timeline", [])
+        )
+    )
     for p in r["server"]:
         lines.append(f"   pid {p['pid']}: CPU {p['cpu_pct']:.0f}% RSS {p['rss_mb']:.0f} MB  {p['cmd']}")
     if "rss_per_idle_kb" in r:
-        lines.append(f"idle connected client: {r['rss_per_idle_kb']:.0f} KB server RSS, {r['redis_per_idle_kb']:.0f} KB Redis ({r['idle_clients']} clients)")
+        lines.append(
+            f"idle connected client: {r['rss_per_idle_kb']:.0f} KB server RSS, {r['redis_per_idle_kb']:.0f} KB Redis ({r['idle_clients']} clients)"
+        )
     if r["errors"]:
         lines.append(f"errors: {r['errors']}")
     for line in r.get("misdelivered_sample", []):
@@ -620,7 +680,13 @@ def report(r: dict) -> str:
 
 
 def ok(r: dict) -> bool:
-    return r["lost"] == 0 and r["unprocessed"] == 0 and r["duplicated"] == 0 and r["misdelivered"] == 0 and r["stored"] == r["stored_distinct"]
+    return (
+        r["lost"] == 0
+        and r["unprocessed"] == 0
+        and r["duplicated"] == 0
+        and r["misdelivered"] == 0
+        and r["stored"] == r["stored_distinct"]
+    )
 
 
 def machine_speed() -> float:
@@ -650,7 +716,9 @@ async def one(args) -> dict:
                     print(f"--- {app.log_path.name} (last 6000 chars)\n{log[-6000:]}")
                 tracebacks = log.count("Traceback")
                 if tracebacks:
-                    print(f"server log {app.log_path.name}: {tracebacks} tracebacks (kept in {logs}); last:\n{log[log.rfind('Traceback'):][-3000:]}")
+                    print(
+                        f"server log {app.log_path.name}: {tracebacks} tracebacks (kept in {logs}); last:\n{log[log.rfind('Traceback') :][-3000:]}"
+                    )
             servers.stop()
     return result
 
@@ -677,25 +745,27 @@ def render_section(results: list[dict]) -> str:
         + f" per connected, loaded, idle customer tab ({r['idle_clients']} tabs)."
         for r in idle
     ]
-    return "\n".join([
-        SECTION_HEADING,
-        "",
-        f"Run on {date.today().isoformat()}, {platform.machine()} machine with {cpu} CPU cores (a 10-million-step Python loop took {results[0].get('python_loop_s', float('nan')):.2f} s before the run), Python {platform.python_version()}, app at commit {results[0].get('commit', '?')}; the load generator runs on the same cores (its CPU is in the table).",
-        "",
-        f"Command: `.venv/bin/python bench/load.py --matrix --interval {results[0]['interval']:g} --duration {results[0]['duration']:g} --write-docs` (one run: `bench/load.py --mode sqlite|scaleout --chats N`).",
-        "",
-        "Each chat is one customer tab and a share of an agent tab (agents of capacity "
-        f"{results[0]['capacity']}, {results[0]['queues']} queues, each agent in one); both sides write one message every "
-        f"{results[0]['interval']:.0f} s; customers start their first chat spread over the first {results[0].get('ramp', 4):.0f} s; a chat lasts {max(1, results[0].get('chat_messages', 10) // 2)}-{results[0].get('chat_messages', 10) * 3 // 2} customer messages ({results[0].get('chat_messages', 10)} on average), then the customer ends it, the agent closes it and the customer starts a new one. "
-        f"{results[0]['duration']:.0f} s of load per row, then the generator waits for what is in flight. Latency is from the sender's send to the first delta that shows the message to the other side; the steady-state column counts only messages sent after the first {results[0].get('warmup', 0):.0f} s, once the first wave of chats has been placed. "
-        "`scaleout` runs two app processes (one Granian worker each) on one PostgreSQL database and one Redis: customers on process A, agents on B, so every message and every claim crosses processes.",
-        "",
-        *rows,
-        "",
-        "Memory per idle client:",
-        *idle_lines,
-        "",
-    ])
+    return "\n".join(
+        [
+            SECTION_HEADING,
+            "",
+            f"Run on {date.today().isoformat()}, {platform.machine()} machine with {cpu} CPU cores (a 10-million-step Python loop took {results[0].get('python_loop_s', float('nan')):.2f} s before the run), Python {platform.python_version()}, app at commit {results[0].get('commit', '?')}; the load generator runs on the same cores (its CPU is in the table).",
+            "",
+            f"Command: `.venv/bin/python bench/load.py --matrix --interval {results[0]['interval']:g} --duration {results[0]['duration']:g} --write-docs` (one run: `bench/load.py --mode sqlite|scaleout --chats N`).",
+            "",
+            "Each chat is one customer tab and a share of an agent tab (agents of capacity "
+            f"{results[0]['capacity']}, {results[0]['queues']} queues, each agent in one); both sides write one message every "
+            f"{results[0]['interval']:.0f} s; customers start their first chat spread over the first {results[0].get('ramp', 4):.0f} s; a chat lasts {max(1, results[0].get('chat_messages', 10) // 2)}-{results[0].get('chat_messages', 10) * 3 // 2} customer messages ({results[0].get('chat_messages', 10)} on average), then the customer ends it, the agent closes it and the customer starts a new one. "
+            f"{results[0]['duration']:.0f} s of load per row, then the generator waits for what is in flight. Latency is from the sender's send to the first delta that shows the message to the other side; the steady-state column counts only messages sent after the first {results[0].get('warmup', 0):.0f} s, once the first wave of chats has been placed. "
+            "`scaleout` runs two app processes (one Granian worker each) on one PostgreSQL database and one Redis: customers on process A, agents on B, so every message and every claim crosses processes.",
+            "",
+            *rows,
+            "",
+            "Memory per idle client:",
+            *idle_lines,
+            "",
+        ]
+    )
 
 
 def write_docs(results: list[dict], analysis: str = "") -> None:
@@ -706,7 +776,7 @@ def write_docs(results: list[dict], analysis: str = "") -> None:
         text = text.rstrip("\n") + "\n\n" + section
     else:
         end = text.find("\n## ", start + len(SECTION_HEADING))
-        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
+        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
     DOCS_FILE.write_text(text)
 
 
@@ -720,11 +790,25 @@ def parse_args(argv=None):
     p.add_argument("--agents", type=int, default=0, help="default: enough capacity for all chats + 15%%")
     p.add_argument("--capacity", type=int, default=4)
     p.add_argument("--queues", type=int, default=4)
-    p.add_argument("--interval", type=float, default=4.0, help="seconds between messages of one side of one chat (4: one message per chat every 2 s)")
-    p.add_argument("--chat-messages", type=int, default=10, help="customer messages per chat before it ends, on average (from half to one and a half times this)")
-    p.add_argument("--ramp", type=float, default=20.0, help="customers start their first chat spread over this many seconds")
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=4.0,
+        help="seconds between messages of one side of one chat (4: one message per chat every 2 s)",
+    )
+    p.add_argument(
+        "--chat-messages",
+        type=int,
+        default=10,
+        help="customer messages per chat before it ends, on average (from half to one and a half times this)",
+    )
+    p.add_argument(
+        "--ramp", type=float, default=20.0, help="customers start their first chat spread over this many seconds"
+    )
     p.add_argument("--duration", type=float, default=60.0, help="seconds of load (max 900)")
-    p.add_argument("--warmup", type=float, default=30.0, help="steady-state latency counts messages sent after this many seconds")
+    p.add_argument(
+        "--warmup", type=float, default=30.0, help="steady-state latency counts messages sent after this many seconds"
+    )
     p.add_argument("--drain", type=float, default=120.0, help="at most this long, wait for in-flight messages")
     p.add_argument("--processes", type=int, default=2, help="app processes in scaleout mode")
     p.add_argument("--workers", type=int, default=1, help="Granian workers per process in scaleout mode")
@@ -757,7 +841,9 @@ def main(argv=None) -> int:
         result = asyncio.run(one(run_args))
         result["chat_messages"] = args.chat_messages
         result["ramp"] = args.ramp
-        result["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        result["commit"] = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
         results.append(result)
         print(report(result), flush=True)
         print("PASS" if ok(result) else "FAIL: lost, duplicated or misdelivered messages", flush=True)

@@ -40,12 +40,12 @@ def main() -> None:
     from sqlalchemy import event
     from sqlmodel import Session
 
+    from agent_workspace import realtime
     from agent_workspace.db import make_engine
     from agent_workspace.migrations import upgrade
     from agent_workspace.models import SenderKind
     from agent_workspace.services import auth, conversations, routing, views
     from agent_workspace.services.events import InteractionChanged, QueueChanged
-    from agent_workspace import realtime
     from agent_workspace.state.views import card_view, message_view
     from tests.scaleout import harness
 
@@ -68,12 +68,22 @@ def main() -> None:
             queue = routing.create_queue(s, name="Profile")
             agent_ids = []
             for n in range(args.agents_per_queue):
-                user = auth.create_user(s, username=f"prof{n}", password="profile-password", display_name=f"Prof {n}", roles=["workspace_user"], capacity=args.chats, queues=["Profile"])
+                user = auth.create_user(
+                    s,
+                    username=f"prof{n}",
+                    password="profile-password",
+                    display_name=f"Prof {n}",
+                    roles=["workspace_user"],
+                    capacity=args.chats,
+                    queues=["Profile"],
+                )
                 agent_ids.append(user.id)
                 routing.set_presence(s, user_id=user.id, presence="available")
             chats = []
             for n in range(args.agents_per_queue * args.chats):
-                started = conversations.start_chat(s, name=f"C{n}", email=f"c{n}@example.com", queue_id=queue.id, question="q")
+                started = conversations.start_chat(
+                    s, name=f"C{n}", email=f"c{n}@example.com", queue_id=queue.id, question="q"
+                )
                 chats.append(started.interaction.id)
             for agent_id in agent_ids:
                 for _ in range(args.chats):
@@ -83,11 +93,22 @@ def main() -> None:
                         break
             for chat_id in chats:
                 for m in range(args.messages):
-                    conversations.post_message(s, interaction_id=chat_id, sender_kind=SenderKind.CUSTOMER if m % 2 else SenderKind.AGENT, sender_user_id=s.get(conversations.Interaction, chat_id).agent_id, body=f"message {m} " + "x" * 40, client_id=f"prof-{chat_id:05d}-{m:04d}")
+                    conversations.post_message(
+                        s,
+                        interaction_id=chat_id,
+                        sender_kind=SenderKind.CUSTOMER if m % 2 else SenderKind.AGENT,
+                        sender_user_id=s.get(conversations.Interaction, chat_id).agent_id,
+                        body=f"message {m} " + "x" * 40,
+                        client_id=f"prof-{chat_id:05d}-{m:04d}",
+                    )
             for n in range(args.waiting):
-                conversations.start_chat(s, name=f"W{n}", email=f"w{n}@example.com", queue_id=queue.id, question="waiting")
+                conversations.start_chat(
+                    s, name=f"W{n}", email=f"w{n}@example.com", queue_id=queue.id, question="waiting"
+                )
             for n in range(args.agents_per_queue * 2):  # clients to resolve: one tab per agent and per customer
-                realtime.register_client(s, token=f"agent-token-{n}", kind="agent", user_id=agent_ids[n % len(agent_ids)])
+                realtime.register_client(
+                    s, token=f"agent-token-{n}", kind="agent", user_id=agent_ids[n % len(agent_ids)]
+                )
             for chat_id in chats:
                 realtime.register_client(s, token=f"cust-token-{chat_id}", kind="customer", interaction_id=chat_id)
 
@@ -113,27 +134,71 @@ def main() -> None:
 
         def agent_payload(snapshot):
             # What WorkspaceState sends: the whole inbox and every tab with all its messages.
-            tabs = [{"messages": [dataclasses.asdict(message_view(m, attachment_base="/api/attachments")) for m in d.new_messages], **{k: str(v) for k, v in dataclasses.asdict(d).items() if k != "new_messages"}} for d in snapshot.open_interactions]
+            tabs = [
+                {
+                    "messages": [
+                        dataclasses.asdict(message_view(m, attachment_base="/api/attachments")) for m in d.new_messages
+                    ],
+                    **{k: str(v) for k, v in dataclasses.asdict(d).items() if k != "new_messages"},
+                }
+                for d in snapshot.open_interactions
+            ]
             inbox = [dataclasses.asdict(card_view(c)) for c in snapshot.inbox]
             return len(json.dumps({"tabs": tabs, "inbox": inbox}))
 
-        print(f"database: {'PostgreSQL' if args.pg else 'SQLite'}; {args.agents_per_queue} agents in the queue, {args.chats} open chats each with {args.messages} messages, {args.waiting} waiting")
-        timed("views.agent_snapshot, all cursors at 0 (a fresh tab)", lambda s: views.agent_snapshot(s, user_id=agent, cursors={}), writer=False, size=agent_payload)
+        print(
+            f"database: {'PostgreSQL' if args.pg else 'SQLite'}; {args.agents_per_queue} agents in the queue, {args.chats} open chats each with {args.messages} messages, {args.waiting} waiting"
+        )
+        timed(
+            "views.agent_snapshot, all cursors at 0 (a fresh tab)",
+            lambda s: views.agent_snapshot(s, user_id=agent, cursors={}),
+            writer=False,
+            size=agent_payload,
+        )
         last = {c: 10**9 for c in chats}
-        timed("views.agent_snapshot, cursors current (a push)", lambda s: views.agent_snapshot(s, user_id=agent, cursors=last), writer=False)
-        timed("views.chat_deltas, one chat (an agent's message push)", lambda s: views.chat_deltas(s, cursors={one_chat: 10**9}), writer=False)
-        timed("views.customer_snapshot (every customer push)", lambda s: views.customer_snapshot(s, interaction_id=one_chat, after_id=10**9), writer=False)
+        timed(
+            "views.agent_snapshot, cursors current (a push)",
+            lambda s: views.agent_snapshot(s, user_id=agent, cursors=last),
+            writer=False,
+        )
+        timed(
+            "views.chat_deltas, one chat (an agent's message push)",
+            lambda s: views.chat_deltas(s, cursors={one_chat: 10**9}),
+            writer=False,
+        )
+        timed(
+            "views.customer_snapshot (every customer push)",
+            lambda s: views.customer_snapshot(s, interaction_id=one_chat, after_id=10**9),
+            writer=False,
+        )
         counter = [0]
 
         def post(s):
             counter[0] += 1
-            return conversations.post_message(s, interaction_id=one_chat, sender_kind=SenderKind.AGENT, sender_user_id=one_agent, body="hello", client_id=f"profpost{counter[0]:06d}")
+            return conversations.post_message(
+                s,
+                interaction_id=one_chat,
+                sender_kind=SenderKind.AGENT,
+                sender_user_id=one_agent,
+                body="hello",
+                client_id=f"profpost{counter[0]:06d}",
+            )
 
         timed("conversations.post_message", post)
-        msg_targets = timed("realtime.tokens_for([InteractionChanged])  (message)", lambda s: realtime.tokens_for(s, [InteractionChanged(one_chat)]), writer=False)
-        queue_targets = timed("realtime.tokens_for([QueueChanged])  (arrival/offer/accept/close)", lambda s: realtime.tokens_for(s, [QueueChanged(queue.id), InteractionChanged(one_chat)]), writer=False)
-        print(f"clients poked per message: {len(msg_targets)}; per queue change: {len(queue_targets)} "
-              f"({sum(1 for k in queue_targets.values() if k == 'agent')} agent tabs, each re-reading its whole snapshot)")
+        msg_targets = timed(
+            "realtime.tokens_for([InteractionChanged])  (message)",
+            lambda s: realtime.tokens_for(s, [InteractionChanged(one_chat)]),
+            writer=False,
+        )
+        queue_targets = timed(
+            "realtime.tokens_for([QueueChanged])  (arrival/offer/accept/close)",
+            lambda s: realtime.tokens_for(s, [QueueChanged(queue.id), InteractionChanged(one_chat)]),
+            writer=False,
+        )
+        print(
+            f"clients poked per message: {len(msg_targets)}; per queue change: {len(queue_targets)} "
+            f"({sum(1 for k in queue_targets.values() if k == 'agent')} agent tabs, each re-reading its whole snapshot)"
+        )
         engine.dispose()
         reader.dispose()
     finally:

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,19 +35,86 @@ from sqlmodel import Session  # noqa: E402
 from agent_workspace.db import make_engine  # noqa: E402
 from agent_workspace.migrations import upgrade  # noqa: E402
 from agent_workspace.services.record_access import Viewer  # noqa: E402
-from agent_workspace.services.record_lists import ListKind, ListQuery, Scope, SortColumn, export_chunks, list_records  # noqa: E402
+from agent_workspace.services.record_lists import (  # noqa: E402
+    ListKind,
+    ListQuery,
+    Scope,
+    SortColumn,
+    export_chunks,
+    list_records,
+)
 
 DOCS_FILE = ROOT / "docs" / "performance.md"
-DOCS_INTRO = "# Performance\n\nMeasurements of the workspace's heavier paths, each with the command that reproduces it.\n"
+DOCS_INTRO = (
+    "# Performance\n\nMeasurements of the workspace's heavier paths, each with the command that reproduces it.\n"
+)
 SECTION_HEADING = "## Record lists and search"
 RANDOM_SEED = 20261202
 QUEUES = ("General", "Billing", "Technical", "Returns", "Accounts")
 AGENTS = 12
 MESSAGES_PER_CHAT = 8
-START = datetime(2025, 1, 1, tzinfo=timezone.utc)
-FIRST_NAMES = ("Ada", "Alan", "Grace", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances", "Edsger", "Radia", "Donald", "Hedy", "Niklaus", "Sophie", "Zoë", "Jürgen", "Chloé", "Søren", "Ines")
-LAST_NAMES = ("Lovelace", "Turing", "Hopper", "Torvalds", "Hamilton", "Ritchie", "Liskov", "Thompson", "Allen", "Dijkstra", "Perlman", "Knuth", "Lamarr", "Wirth", "Wilson", "Müller", "Dubois", "Kierkegaard", "García", "Rossi")
-TOPICS = ("invoice", "refund", "delivery", "password", "router", "subscription", "warranty", "parcel", "account", "discount", "printer", "upgrade", "café", "voucher", "installation")
+START = datetime(2025, 1, 1, tzinfo=UTC)
+FIRST_NAMES = (
+    "Ada",
+    "Alan",
+    "Grace",
+    "Linus",
+    "Margaret",
+    "Dennis",
+    "Barbara",
+    "Ken",
+    "Frances",
+    "Edsger",
+    "Radia",
+    "Donald",
+    "Hedy",
+    "Niklaus",
+    "Sophie",
+    "Zoë",
+    "Jürgen",
+    "Chloé",
+    "Søren",
+    "Ines",
+)
+LAST_NAMES = (
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "Torvalds",
+    "Hamilton",
+    "Ritchie",
+    "Liskov",
+    "Thompson",
+    "Allen",
+    "Dijkstra",
+    "Perlman",
+    "Knuth",
+    "Lamarr",
+    "Wirth",
+    "Wilson",
+    "Müller",
+    "Dubois",
+    "Kierkegaard",
+    "García",
+    "Rossi",
+)
+TOPICS = (
+    "invoice",
+    "refund",
+    "delivery",
+    "password",
+    "router",
+    "subscription",
+    "warranty",
+    "parcel",
+    "account",
+    "discount",
+    "printer",
+    "upgrade",
+    "café",
+    "voucher",
+    "installation",
+)
 FILLER = (
     "hello thanks please could you check my order again today because the last time it did not work and I am "
     "waiting since monday for an answer about this problem with the app on my phone or laptop at home or office "
@@ -71,16 +138,29 @@ def build(path: Path, interactions: int) -> None:
     db.execute("PRAGMA synchronous=OFF")
     db.execute("BEGIN")
     now = _stamp(START)
-    db.executemany("INSERT INTO queue (id, name, description, active, weekly_hours, time_zone, closures, closed_message) VALUES (?, ?, '', 1, '', 'UTC', '', '')", list(enumerate(QUEUES, 1)))
-    users = [(n, f"agent{n}", f"Agent {LAST_NAMES[n % len(LAST_NAMES)]} {n}", "workspace_user") for n in range(1, AGENTS + 1)]
+    db.executemany(
+        "INSERT INTO queue (id, name, description, active, weekly_hours, time_zone, closures, closed_message) VALUES (?, ?, '', 1, '', 'UTC', '', '')",
+        list(enumerate(QUEUES, 1)),
+    )
+    users = [
+        (n, f"agent{n}", f"Agent {LAST_NAMES[n % len(LAST_NAMES)]} {n}", "workspace_user") for n in range(1, AGENTS + 1)
+    ]
     users.append((AGENTS + 1, "supervisor", "Sam Supervisor", "supervisor,workspace_user"))
     db.executemany(
         "INSERT INTO user (id, username, display_name, email, password_hash, roles, capacity, presence, presence_changed_at, active, password_changed_at, created_at, after_hours)"
         f" VALUES (?, ?, ?, '', 'x', ?, 4, 'offline', '{now}', 1, '{now}', '{now}', 0)",
         users,
     )
-    members = {queue_id: [agent for agent in range(1, AGENTS + 1) if agent % len(QUEUES) + 1 == queue_id or agent % 3 + 1 == queue_id] for queue_id in range(1, len(QUEUES) + 1)}
-    db.executemany("INSERT INTO queue_member (queue_id, user_id) VALUES (?, ?)", [(q, a) for q, agents in members.items() for a in agents])
+    members = {
+        queue_id: [
+            agent for agent in range(1, AGENTS + 1) if agent % len(QUEUES) + 1 == queue_id or agent % 3 + 1 == queue_id
+        ]
+        for queue_id in range(1, len(QUEUES) + 1)
+    }
+    db.executemany(
+        "INSERT INTO queue_member (queue_id, user_id) VALUES (?, ?)",
+        [(q, a) for q, agents in members.items() for a in agents],
+    )
     customers, chats, messages, records = [], [], [], []
     seconds_in_year = 365 * 86400
     for n in range(1, interactions + 1):
@@ -89,33 +169,85 @@ def build(path: Path, interactions: int) -> None:
         queue_id = rnd.randint(1, len(QUEUES))
         requested = START + timedelta(seconds=seconds_in_year * n // interactions + rnd.randint(0, 60))
         roll = rnd.random()
-        state = "closed_complete" if roll < 0.9 else "closed_abandoned" if roll < 0.96 else rnd.choice(("queued", "offered", "work_in_progress"))
+        state = (
+            "closed_complete"
+            if roll < 0.9
+            else "closed_abandoned"
+            if roll < 0.96
+            else rnd.choice(("queued", "offered", "work_in_progress"))
+        )
         agent = rnd.choice(members[queue_id]) if state in ("closed_complete", "work_in_progress") else None
         closed = requested + timedelta(seconds=rnd.randint(60, 3600)) if state.startswith("closed") else None
         rating = rnd.randint(1, 5) if state == "closed_complete" and rnd.random() < 0.6 else None
         topic = rnd.choice(TOPICS)
         question = f"Question about my {topic}: {' '.join(rnd.choices(FILLER, k=10))}"
         work_notes = f"Promised a {NOTE_WORD} about the {topic}" if n % 50 == 0 else ""
-        chats.append((n, f"IMS{1000 + n:07d}", f"p{n}", state, queue_id, agent, n, question, question[:160], _stamp(requested), closed and _stamp(closed), rating, _stamp(closed or requested), work_notes))
+        chats.append(
+            (
+                n,
+                f"IMS{1000 + n:07d}",
+                f"p{n}",
+                state,
+                queue_id,
+                agent,
+                n,
+                question,
+                question[:160],
+                _stamp(requested),
+                closed and _stamp(closed),
+                rating,
+                _stamp(closed or requested),
+                work_notes,
+            )
+        )
         for m in range(MESSAGES_PER_CHAT):
             words = rnd.choices(FILLER, k=rnd.randint(6, 16)) + [rnd.choice(TOPICS)]
             if n % 2000 == 0 and m == 3:
                 words.append(RARE_WORD)
             rnd.shuffle(words)
             kind = "customer" if m % 2 == 0 else "agent"
-            messages.append((n, kind, agent if kind == "agent" else None, name if kind == "customer" else "Agent", " ".join(words), f"c{m}", _stamp(requested + timedelta(seconds=30 * m))))
+            messages.append(
+                (
+                    n,
+                    kind,
+                    agent if kind == "agent" else None,
+                    name if kind == "customer" else "Agent",
+                    " ".join(words),
+                    f"c{m}",
+                    _stamp(requested + timedelta(seconds=30 * m)),
+                )
+            )
         if n % 10 == 0:
             kind = "case" if n % 20 == 0 else "incident"
             record_id = len(records) + 1
             finished = rnd.random() < 0.7
-            records.append((record_id, kind, f"{'CS' if kind == 'case' else 'INC'}{1000 + record_id:07d}", n, n, f"Follow up on the {topic}", question, "resolved" if finished else "in_progress", agent, _stamp(requested + timedelta(hours=1)), _stamp(requested + timedelta(days=2))))
-    db.executemany("INSERT INTO customer (id, name, email, client_address, created_at) VALUES (?, ?, ?, '', ?)", customers)
+            records.append(
+                (
+                    record_id,
+                    kind,
+                    f"{'CS' if kind == 'case' else 'INC'}{1000 + record_id:07d}",
+                    n,
+                    n,
+                    f"Follow up on the {topic}",
+                    question,
+                    "resolved" if finished else "in_progress",
+                    agent,
+                    _stamp(requested + timedelta(hours=1)),
+                    _stamp(requested + timedelta(days=2)),
+                )
+            )
+    db.executemany(
+        "INSERT INTO customer (id, name, email, client_address, created_at) VALUES (?, ?, ?, '', ?)", customers
+    )
     db.executemany(
         "INSERT INTO interaction (id, number, public_id, state, queue_id, agent_id, customer_id, question, short_description, requested_at, closed_at, rating, updated_at,"
         " work_notes, category, priority, transfer_note, rating_comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'inquiry', 4, '', '')",
         chats,
     )
-    db.executemany("INSERT INTO message (interaction_id, sender_kind, sender_user_id, sender_name, body, client_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", messages)
+    db.executemany(
+        "INSERT INTO message (interaction_id, sender_kind, sender_user_id, sender_name, body, client_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        messages,
+    )
     db.executemany(
         "INSERT INTO support_record (id, kind, number, interaction_id, customer_id, short_description, description, state, created_by_id, created_at, updated_at,"
         " priority, resolution_notes, escalation_level, escalation_group, escalation_reason, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 4, '', 0, '', '', 'chat')",
@@ -155,24 +287,37 @@ def measurements(session: Session, interactions: int) -> list[tuple[str, Callabl
         return lambda: list_records(session, viewer, query)
 
     def like_baseline() -> object:
-        return session.connection().exec_driver_sql(
-            "SELECT count(DISTINCT interaction_id) FROM message WHERE body LIKE ?", (f"%{RARE_WORD}%",)
-        ).scalar_one()
+        return (
+            session.connection()
+            .exec_driver_sql(
+                "SELECT count(DISTINCT interaction_id) FROM message WHERE body LIKE ?", (f"%{RARE_WORD}%",)
+            )
+            .scalar_one()
+        )
 
     def fts_alone() -> object:
-        return session.connection().exec_driver_sql(
-            "SELECT count(DISTINCT m.interaction_id) FROM message m WHERE m.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?)", (f'"{RARE_WORD}"',)
-        ).scalar_one()
+        return (
+            session.connection()
+            .exec_driver_sql(
+                "SELECT count(DISTINCT m.interaction_id) FROM message m WHERE m.id IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?)",
+                (f'"{RARE_WORD}"',),
+            )
+            .scalar_one()
+        )
 
     def export_10k(**fields) -> Callable[[], object]:
         """As the CSV route reads: a fresh short session per chunk."""
+
         def export() -> int:
             exported = 0
-            for chunk in export_chunks(lambda: Session(session.get_bind()), supervisor, ListQuery(scope=Scope.ALL, **fields)):
+            for chunk in export_chunks(
+                lambda: Session(session.get_bind()), supervisor, ListQuery(scope=Scope.ALL, **fields)
+            ):
                 exported += len(chunk)
                 if exported >= 10_000:
                     break
             return exported
+
         return export
 
     rows: list[tuple[str, Callable[[], object]]] = [
@@ -183,35 +328,52 @@ def measurements(session: Session, interactions: int) -> list[tuple[str, Callabl
     ]
     for column in SortColumn:
         for descending in (False, True):
-            rows.append((f"Sort by {column.value} {'descending' if descending else 'ascending'}", page(sort=column, descending=descending)))
+            rows.append(
+                (
+                    f"Sort by {column.value} {'descending' if descending else 'ascending'}",
+                    page(sort=column, descending=descending),
+                )
+            )
     last_week = date(2025, 12, 24)
     rows += [
         ("Filter: state closed abandoned", page(state="closed_abandoned")),
         ("Filter: queue", page(queue_id=2)),
         ("Filter: agent", page(agent_id=3)),
         ("Filter: one week", page(date_from=last_week, date_to=last_week + timedelta(days=6))),
-        ("Filter: queue + state + week, sorted by duration", page(queue_id=2, state="closed_complete", date_from=last_week, date_to=last_week + timedelta(days=6), sort=SortColumn.DURATION)),
+        (
+            "Filter: queue + state + week, sorted by duration",
+            page(
+                queue_id=2,
+                state="closed_complete",
+                date_from=last_week,
+                date_to=last_week + timedelta(days=6),
+                sort=SortColumn.DURATION,
+            ),
+        ),
         ("Agent's queues, sort by customer", page(agent, scope=Scope.MY_QUEUES, sort=SortColumn.CUSTOMER)),
         ("Agent's queues, sort by queue", page(agent, scope=Scope.MY_QUEUES, sort=SortColumn.QUEUE)),
         ("Agent's queues, sort by duration", page(agent, scope=Scope.MY_QUEUES, sort=SortColumn.DURATION)),
-        ("Agent's queues, filter agent + sort by customer", page(agent, scope=Scope.MY_QUEUES, agent_id=1, sort=SortColumn.CUSTOMER)),
+        (
+            "Agent's queues, filter agent + sort by customer",
+            page(agent, scope=Scope.MY_QUEUES, agent_id=1, sort=SortColumn.CUSTOMER),
+        ),
         (f"Search by number ({number})", page(text=number)),
-        ("Search by customer name (\"hopper\")", page(text="hopper")),
-        ("Search by email (\"grace.4\")", page(text="grace.4")),
-        ("Search by part of an email in capitals (\"GRACE.18@EXAMPLE\")", page(text="GRACE.18@EXAMPLE")),
-        (f"Search by digits alone (\"{interactions // 2}\")", page(text=str(interactions // 2))),
-        (f"Search by a word of the work notes (\"{NOTE_WORD}\"), FTS", page(text=NOTE_WORD)),
-        (f"Search by a rare word (\"{RARE_WORD}\"), FTS", page(text=RARE_WORD)),
-        ("Search by two words (\"router warranty\"), FTS", page(text="router warranty")),
-        ("Search by a common word (\"invoice\"), FTS", page(text="invoice")),
+        ('Search by customer name ("hopper")', page(text="hopper")),
+        ('Search by email ("grace.4")', page(text="grace.4")),
+        ('Search by part of an email in capitals ("GRACE.18@EXAMPLE")', page(text="GRACE.18@EXAMPLE")),
+        (f'Search by digits alone ("{interactions // 2}")', page(text=str(interactions // 2))),
+        (f'Search by a word of the work notes ("{NOTE_WORD}"), FTS', page(text=NOTE_WORD)),
+        (f'Search by a rare word ("{RARE_WORD}"), FTS', page(text=RARE_WORD)),
+        ('Search by two words ("router warranty"), FTS', page(text="router warranty")),
+        ('Search by a common word ("invoice"), FTS', page(text="invoice")),
         ("Agent's queues, search by two words", page(agent, scope=Scope.MY_QUEUES, text="router warranty")),
-        ("Search by five one-letter words (\"i o u a e\"), FTS", page(text="i o u a e")),
+        ('Search by five one-letter words ("i o u a e"), FTS', page(text="i o u a e")),
         (f"Baseline: LIKE '%{RARE_WORD}%' over message bodies (raw SQL)", like_baseline),
         (f"FTS5 MATCH '{RARE_WORD}' alone (raw SQL)", fts_alone),
         ("Cases, all, first page", page(kind=ListKind.CASE)),
         ("Incidents, agent's queues, first page", page(agent, kind=ListKind.INCIDENT, scope=Scope.MY_QUEUES)),
         ("Cases, search by two words", page(kind=ListKind.CASE, text="router warranty")),
-        ("Cases, search by five one-letter words (\"i o u a e\"), FTS", page(kind=ListKind.CASE, text="i o u a e")),
+        ('Cases, search by five one-letter words ("i o u a e"), FTS', page(kind=ListKind.CASE, text="i o u a e")),
         ("Export 10,000 rows (CSV rows, all)", export_10k()),
         ("Export 10,000 rows sorted by queue (no index walks that order)", export_10k(sort=SortColumn.QUEUE)),
     ]
@@ -275,7 +437,7 @@ def run(db_path: Path, interactions: int, runs: int) -> str:
         f"Command: `python bench/records.py --interactions {interactions} --runs {runs}`\n\n"
         f"Data: {interactions:,} interactions over a year ({MESSAGES_PER_CHAT} messages each, {interactions * MESSAGES_PER_CHAT:,} messages), "
         f"{len(QUEUES)} queues, {AGENTS} agents, a case or incident for one chat in ten. Each row is the median of {runs} runs of "
-        "`list_records` (page size 25, the COUNT included) or of the export, as the pages call them; \"found\" is the total.\n\n"
+        '`list_records` (page size 25, the COUNT included) or of the export, as the pages call them; "found" is the total.\n\n'
         "| Measurement | Median (ms) | Found |\n|---|---:|---:|\n"
     )
     return header + "\n".join(lines) + "\n" + NOTES
@@ -286,7 +448,7 @@ def write_docs(section: str) -> None:
     body = f"{SECTION_HEADING}\n\n{section}"
     if SECTION_HEADING in text:
         before, _, rest = text.partition(SECTION_HEADING)
-        after = rest[rest.find("\n## "):] if "\n## " in rest else ""
+        after = rest[rest.find("\n## ") :] if "\n## " in rest else ""
         text = before + body + after
     else:
         text = text.rstrip("\n") + "\n\n" + body

@@ -23,7 +23,13 @@ from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -56,17 +62,35 @@ def main() -> None:
         "PATH": f"{ROOT / '.tools/node_modules/.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
     }
     for command in (["db", "upgrade"], ["seed"]):
-        subprocess.run([sys.executable, "-m", "agent_workspace.cli", *command], env=env, cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "agent_workspace.cli", *command], env=env, cwd=ROOT, check=True, capture_output=True
+        )
     server = subprocess.Popen(
-        ["reflex", "run", "--env", "prod", "--single-port", "--frontend-port", str(port), "--backend-host", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            "reflex",
+            "run",
+            "--env",
+            "prod",
+            "--single-port",
+            "--frontend-port",
+            str(port),
+            "--backend-host",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         wait_for(f"{base}/api/health")
         wait_for(f"{base}/login")
         OUT.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(
+                executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=CHROMIUM_ARGS
+            )
             size = {"viewport": {"width": 1360, "height": 860}}
             agent = browser.new_context(**size).new_page()
             agent.goto(f"{base}/login")
@@ -96,16 +120,36 @@ def main() -> None:
 
             # A queue outside its business hours says when it is back, in the visitor's time zone.
             subprocess.run(
-                [sys.executable, "-m", "agent_workspace.cli", "queue", "hours", "--name", "General Support",
-                 "--weekly", "Mon-Fri 08:00-18:00", "--time-zone", "Europe/Berlin",
-                 "--closures", f"{time.strftime('%Y-%m-%d')}..{time.strftime('%Y-%m-%d', time.gmtime(time.time() + 86400))}",
-                 "--message", "Our team is at the winter meetup today and tomorrow."],
-                env=env, cwd=ROOT, check=True, capture_output=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "agent_workspace.cli",
+                    "queue",
+                    "hours",
+                    "--name",
+                    "General Support",
+                    "--weekly",
+                    "Mon-Fri 08:00-18:00",
+                    "--time-zone",
+                    "Europe/Berlin",
+                    "--closures",
+                    f"{time.strftime('%Y-%m-%d')}..{time.strftime('%Y-%m-%d', time.gmtime(time.time() + 86400))}",
+                    "--message",
+                    "Our team is at the winter meetup today and tomorrow.",
+                ],
+                env=env,
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
             )
-            closed = browser.new_context(viewport={"width": 420, "height": 820}, timezone_id="America/New_York").new_page()
+            closed = browser.new_context(
+                viewport={"width": 420, "height": 820}, timezone_id="America/New_York"
+            ).new_page()
             closed.goto(f"{base}/chat")
             closed.get_by_label("What do you need help with?").select_option(label="General Support")
-            expect(closed.get_by_role("status", name="Availability")).to_contain_text("is closed right now", timeout=15_000)
+            expect(closed.get_by_role("status", name="Availability")).to_contain_text(
+                "is closed right now", timeout=15_000
+            )
             closed.screenshot(path=OUT / "customer-closed.png")
 
             agent.get_by_label("Presence").click()
@@ -141,7 +185,9 @@ def main() -> None:
             agent.get_by_role("button", name="Close", exact=True).click()
             expect(agent.get_by_role("tab", name="Priya Natarajan")).to_have_count(0)
             with agent.context.expect_page() as opened:  # the lists open beside the Inbox
-                agent.get_by_role("navigation", name="Sections").get_by_role("link", name="Interactions (opens in a new tab)").click()
+                agent.get_by_role("navigation", name="Sections").get_by_role(
+                    "link", name="Interactions (opens in a new tab)"
+                ).click()
             agent = opened.value
             agent.set_viewport_size(size["viewport"])
             agent.get_by_label("Search by number, customer or words").fill("VPN")

@@ -51,9 +51,7 @@ def make_queue(session: Session, name: str = "General") -> Queue:
     return queue
 
 
-def make_customer(
-    session: Session, name: str = "Ada Lovelace", email: str = "ada@example.com"
-) -> Customer:
+def make_customer(session: Session, name: str = "Ada Lovelace", email: str = "ada@example.com") -> Customer:
     customer = Customer(name=name, email=email)
     session.add(customer)
     session.commit()

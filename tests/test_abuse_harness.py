@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bench.abuse import Result
 from bench import abuse_attacks
+from bench.abuse import Result
 from bench.abuse_attacks import paced
 from bench.abuse_kit import Round
 
@@ -14,7 +14,9 @@ def quiet(**changes) -> Result:
     """An attack that did nothing the targets mind."""
     result = Result(
         attack="typing-flood",
-        rss_before=200, rss_end=210, rss_after=205,
+        rss_before=200,
+        rss_end=210,
+        rss_after=205,
         unattacked=[Round(0.02, 0.005, 0.006)] * 3,
         attacked=[Round(0.04, 0.01, 0.02)] * 5,
     )
@@ -31,7 +33,9 @@ def test_each_target_is_checked():
     assert quiet(rss_after=301).targets() == ["RSS +101 MB"]
     assert quiet(attacked=[Round(0.2, 0.01, 0.02)] * 5).targets() == ["start 10.0x, max 0.20 s"]
     slow_but_proportionate = Round(2.5, 0.01, 0.02)
-    assert quiet(unattacked=[slow_but_proportionate] * 3, attacked=[slow_but_proportionate] * 3).targets() == ["start 1.0x, max 2.50 s"]
+    assert quiet(unattacked=[slow_but_proportionate] * 3, attacked=[slow_but_proportionate] * 3).targets() == [
+        "start 1.0x, max 2.50 s"
+    ]
     assert quiet(attacked=[Round(0.04, None, 0.02)]).targets() == ["delivery not measured or timed out"]
     assert quiet(orphans=3).targets() == ["3 orphan files"]
     assert quiet(agent_signs_in=False).targets() == ["agent locked out"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -15,7 +15,9 @@ from agent_workspace.services import hours, routing
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agent_workspace.cli", *args], capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "agent_workspace.cli", *args], capture_output=True, text=True, check=False
+    )
 
 
 @pytest.fixture
@@ -41,7 +43,22 @@ def counts() -> tuple[int, int]:
 
 def test_user_and_queue_create(cli_database):
     assert run_cli("queue", "create", "--name", "Returns", "--description", "Send things back").returncode == 0
-    created = run_cli("user", "create", "--username", "zoe", "--password", "long-enough-pw", "--role", "workspace_user", "--role", "supervisor", "--capacity", "3", "--queue", "Returns")
+    created = run_cli(
+        "user",
+        "create",
+        "--username",
+        "zoe",
+        "--password",
+        "long-enough-pw",
+        "--role",
+        "workspace_user",
+        "--role",
+        "supervisor",
+        "--capacity",
+        "3",
+        "--queue",
+        "Returns",
+    )
     assert created.returncode == 0, created.stderr
     with session_scope(writer=False) as session:
         user = session.exec(select(User).where(User.username == "zoe")).one()
@@ -55,9 +72,15 @@ def test_user_and_queue_create(cli_database):
     ("args", "message"),
     [
         (("user", "create", "--username", "dup", "--password", "long-enough-pw"), "is taken"),
-        (("user", "create", "--username", "x2", "--password", "long-enough-pw", "--role", "wizard"), "Unknown role 'wizard'"),
+        (
+            ("user", "create", "--username", "x2", "--password", "long-enough-pw", "--role", "wizard"),
+            "Unknown role 'wizard'",
+        ),
         (("user", "create", "--username", "x3", "--password", "short"), "at least 8 characters"),
-        (("user", "create", "--username", "x4", "--password", "long-enough-pw", "--queue", "Nope"), "No queue named 'Nope'"),
+        (
+            ("user", "create", "--username", "x4", "--password", "long-enough-pw", "--queue", "Nope"),
+            "No queue named 'Nope'",
+        ),
         (("queue", "create", "--name", "Dup"), "exists already"),
         (("user", "set-password", "--username", "ghost", "--password", "long-enough-pw"), "No user named"),
     ],
@@ -84,7 +107,18 @@ def test_queue_hours_sets_only_the_options_given_and_prints_them(cli_database):
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.splitlines() == ["Open around the clock", "Open now."]
 
-    saved = run_cli("queue", "hours", "--name", "Billing", "--weekly", "mon-fri 9:00-17:00", "--time-zone", "Europe/Berlin", "--message", "Back soon")
+    saved = run_cli(
+        "queue",
+        "hours",
+        "--name",
+        "Billing",
+        "--weekly",
+        "mon-fri 9:00-17:00",
+        "--time-zone",
+        "Europe/Berlin",
+        "--message",
+        "Back soon",
+    )
     assert saved.returncode == 0, saved.stderr
     assert "Mon–Fri 09:00–17:00 (Europe/Berlin)" in saved.stdout
     assert stored_hours("Billing") == ("Mon-Fri 09:00-17:00", "Europe/Berlin", "", "Back soon")
@@ -101,7 +135,7 @@ def test_queue_hours_sets_only_the_options_given_and_prints_them(cli_database):
 
 def test_queue_hours_tells_when_a_closed_queue_opens(cli_database):
     assert run_cli("queue", "create", "--name", "Nights").returncode == 0
-    opens = (datetime.now(timezone.utc) + timedelta(days=3)).date()  # a weekday it is not today (nor tomorrow)
+    opens = (datetime.now(UTC) + timedelta(days=3)).date()  # a weekday it is not today (nor tomorrow)
     day = hours.DAY_NAMES[opens.weekday()]
     saved = run_cli("queue", "hours", "--name", "Nights", "--weekly", f"{day} 03:00-04:00")
     assert saved.returncode == 0, saved.stderr
@@ -112,7 +146,10 @@ def test_queue_hours_tells_when_a_closed_queue_opens(cli_database):
     ("args", "message"),
     [
         (("--weekly", "Mon 09:00-25:00"), 'Weekly hours: "25:00" in "Mon 09:00-25:00" is not a time'),
-        (("--weekly", "Mon-Fri 09:00-17:00", "--time-zone", "Mars/Olympus"), 'Time zone: "Mars/Olympus" is not a known time zone'),
+        (
+            ("--weekly", "Mon-Fri 09:00-17:00", "--time-zone", "Mars/Olympus"),
+            'Time zone: "Mars/Olympus" is not a known time zone',
+        ),
         (("--closures", "2026-12-24..2026-12-01"), 'Closures: "2026-12-24..2026-12-01" ends before it starts.'),
         (("--message", "x" * 501), "Out-of-hours message: at most 500 characters."),
     ],
@@ -120,7 +157,15 @@ def test_queue_hours_tells_when_a_closed_queue_opens(cli_database):
 def test_queue_hours_bad_input_changes_nothing(cli_database, args, message):
     with session_scope() as session:
         queue = routing.create_queue(session, name="Billing")
-        hours.set_hours(session, queue_id=queue.id, weekly_hours="Sat 10:00-14:00", time_zone="UTC", closures="2026-12-24", closed_message="", actor_id=None)
+        hours.set_hours(
+            session,
+            queue_id=queue.id,
+            weekly_hours="Sat 10:00-14:00",
+            time_zone="UTC",
+            closures="2026-12-24",
+            closed_message="",
+            actor_id=None,
+        )
     before = stored_hours("Billing")
     result = run_cli("queue", "hours", "--name", "Billing", *args)
     assert result.returncode == 2

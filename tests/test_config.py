@@ -13,14 +13,27 @@ def test_widget_origins_are_none_by_default(monkeypatch):
 
 
 def test_widget_origins_take_commas_or_spaces_and_drop_repeats_and_a_trailing_slash(monkeypatch):
-    monkeypatch.setenv("AW_WIDGET_ORIGINS", " https://www.example.com/, https://Shop.Example.com:8443  http://localhost:5000 https://www.example.com")
+    monkeypatch.setenv(
+        "AW_WIDGET_ORIGINS",
+        " https://www.example.com/, https://Shop.Example.com:8443  http://localhost:5000 https://www.example.com",
+    )
     assert widget_origins() == ("https://www.example.com", "https://shop.example.com:8443", "http://localhost:5000")
 
 
 @pytest.mark.parametrize(
     "value",
-    ["*", "https://*.example.com", "www.example.com", "ftp://example.com", "https://example.com/shop", "https://example.com?x=1",
-     "https://user@example.com", "https://example.com:99999", "'self'", "https://"],
+    [
+        "*",
+        "https://*.example.com",
+        "www.example.com",
+        "ftp://example.com",
+        "https://example.com/shop",
+        "https://example.com?x=1",
+        "https://user@example.com",
+        "https://example.com:99999",
+        "'self'",
+        "https://",
+    ],
 )
 def test_anything_but_an_origin_is_refused_at_start_up(monkeypatch, value):
     monkeypatch.setenv("AW_WIDGET_ORIGINS", f"https://ok.example.com {value}")
@@ -30,8 +43,13 @@ def test_anything_but_an_origin_is_refused_at_start_up(monkeypatch, value):
 
 @pytest.mark.parametrize(
     ("url", "embeddable"),
-    [("https://chat.example.com", True), ("http://localhost:3000", True), ("http://127.0.0.1:3000", True),
-     ("http://192.168.1.20:3000", False), ("http://chat.lan", False)],
+    [
+        ("https://chat.example.com", True),
+        ("http://localhost:3000", True),
+        ("http://127.0.0.1:3000", True),
+        ("http://192.168.1.20:3000", False),
+        ("http://chat.lan", False),
+    ],
 )
 def test_the_chat_cookies_can_be_partitioned_on_https_and_loopback_only(url, embeddable):
     assert PublicSite(public_url=url, trusted_proxy_hops=0).embeddable_cookies is embeddable

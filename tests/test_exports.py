@@ -31,7 +31,9 @@ def http(database_url: str) -> Iterator[TestClient]:
         yield client
 
 
-def _person(session: Session, monkeypatch: pytest.MonkeyPatch, username: str, *, roles: tuple[str, ...], queues: list[str]) -> str:
+def _person(
+    session: Session, monkeypatch: pytest.MonkeyPatch, username: str, *, roles: tuple[str, ...], queues: list[str]
+) -> str:
     """A user and their session cookie's value."""
     use_fast_argon2(monkeypatch)
     auth.create_user(session, username=username, password=PASSWORD, roles=list(roles), queues=queues)
@@ -51,7 +53,7 @@ def world(session: Session, monkeypatch: pytest.MonkeyPatch) -> dict:
     """Two queues with a closed chat each (one customer's name is a formula), an agent
     of each queue and a supervisor."""
     billing, returns = routing.create_queue(session, name="Billing"), routing.create_queue(session, name="Returns")
-    formula = make_customer(session, name="=HYPERLINK(\"http://evil.example\",\"Click\")", email="mallory@example.com")
+    formula = make_customer(session, name='=HYPERLINK("http://evil.example","Click")', email="mallory@example.com")
     billing_chat = chat(session, queue=billing, customer=formula, messages=("Refund the double charge please",))
     add_message(session, billing_chat, "+1 555 0100 is my number", sender_name=formula.name)
     returns_chat = chat(session, queue=returns, question="Return a cracked kettle")
@@ -82,40 +84,68 @@ def test_the_export_is_refused_to_anyone_but_a_supervisor(http: TestClient, worl
     assert _get(http, path, world["supervisor"]).status_code == 403
 
 
-def test_a_supervisor_exports_exactly_the_filtered_rows_with_formulas_neutralised(http: TestClient, world: dict) -> None:
-    response = _get(http, "/api/export/interaction.csv", world["supervisor"], scope="all", queue=str(world["billing"].id), state="closed_complete")
+def test_a_supervisor_exports_exactly_the_filtered_rows_with_formulas_neutralised(
+    http: TestClient, world: dict
+) -> None:
+    response = _get(
+        http,
+        "/api/export/interaction.csv",
+        world["supervisor"],
+        scope="all",
+        queue=str(world["billing"].id),
+        state="closed_complete",
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     rows = _rows(response)
     assert [row["Number"] for row in rows] == [world["billing_chat"].number]  # not the other queue's, not the open chat
-    assert rows[0]["Customer"] == "'=HYPERLINK(\"http://evil.example\",\"Click\")"
+    assert rows[0]["Customer"] == '\'=HYPERLINK("http://evil.example","Click")'
     assert rows[0]["Queue"] == "Billing"
     everything = _rows(_get(http, "/api/export/interaction.csv", world["supervisor"], scope="all"))
-    assert {row["Number"] for row in everything} == {world[name].number for name in ("billing_chat", "returns_chat", "open_chat")}
+    assert {row["Number"] for row in everything} == {
+        world[name].number for name in ("billing_chat", "returns_chat", "open_chat")
+    }
 
 
-def test_a_chat_closed_by_closing_its_tab_reads_closed_not_saved_in_the_csv(http: TestClient, world: dict, session: Session) -> None:
+def test_a_chat_closed_by_closing_its_tab_reads_closed_not_saved_in_the_csv(
+    http: TestClient, world: dict, session: Session
+) -> None:
     item = world["returns_chat"]
     item.close_reason = CloseReason.TAB_CLOSED
     session.add(item)
     session.commit()
-    rows = {row["Number"]: row["State"] for row in _rows(_get(http, "/api/export/interaction.csv", world["supervisor"], scope="all"))}
+    rows = {
+        row["Number"]: row["State"]
+        for row in _rows(_get(http, "/api/export/interaction.csv", world["supervisor"], scope="all"))
+    }
     assert (rows[item.number], rows[world["billing_chat"].number]) == ("Closed, not saved", "Closed complete")
 
 
 def _export_request(token: str) -> Request:
     """The export link as the browser sends it, for calling the route itself (the
     test client would read the whole response before handing it over)."""
-    return Request({
-        "type": "http", "method": "GET", "scheme": "http", "server": ("testserver", 80), "path": "/api/export/interaction.csv",
-        "path_params": {"kind": "interaction"}, "query_string": b"scope=all&sort=customer&desc=0",
-        "headers": [(b"cookie", f"{SESSION_COOKIE}={token}".encode()), (b"user-agent", BROWSER.user_agent.encode())],
-        "client": (BROWSER.address, 50000),
-    })
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "scheme": "http",
+            "server": ("testserver", 80),
+            "path": "/api/export/interaction.csv",
+            "path_params": {"kind": "interaction"},
+            "query_string": b"scope=all&sort=customer&desc=0",
+            "headers": [
+                (b"cookie", f"{SESSION_COOKIE}={token}".encode()),
+                (b"user-agent", BROWSER.user_agent.encode()),
+            ],
+            "client": (BROWSER.address, 50000),
+        }
+    )
 
 
-async def test_a_stalled_export_holds_no_connection_and_a_second_one_of_the_same_user_waits(world: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_stalled_export_holds_no_connection_and_a_second_one_of_the_same_user_waits(
+    world: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(record_lists, "EXPORT_CHUNK", 1)
     pool = db.get_engine(writer=False).pool
     response = await exports.export_list(_export_request(world["supervisor"]))
@@ -127,7 +157,9 @@ async def test_a_stalled_export_holds_no_connection_and_a_second_one_of_the_same
     assert (again.status_code, again.body) == (429, b"Your last export is still downloading: wait for it to finish.")
     chunks += [chunk async for chunk in body]
     text = "".join(chunks)
-    assert [row["Number"] for row in csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))] == [world[name].number for name in ("billing_chat", "returns_chat", "open_chat")]
+    assert [row["Number"] for row in csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))] == [
+        world[name].number for name in ("billing_chat", "returns_chat", "open_chat")
+    ]
     left = await exports.export_list(_export_request(world["supervisor"]))  # the first one's place is free again
     assert left.status_code == 200
     await anext(left.body_iterator)
@@ -152,12 +184,29 @@ def test_a_few_exports_run_at_once_over_all_users() -> None:
 
 
 def test_neutral_prefixes_every_formula_start() -> None:
-    assert [exports.neutral(cell) for cell in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "plain", "")] == ["'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "plain", ""]
+    assert [exports.neutral(cell) for cell in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "plain", "")] == [
+        "'=1+1",
+        "'+1",
+        "'-1",
+        "'@SUM(A1)",
+        "'\tx",
+        "plain",
+        "",
+    ]
 
 
 @pytest.mark.parametrize(
     "params",
-    [{"sort": "password"}, {"scope": "everyone"}, {"from": "2026-13-01"}, {"from": "2026-05-02", "to": "2026-05-01"}, {"q": "x" * 201}, {"queue": "one"}, {"state": "deleted"}, {"desc": "maybe"}],
+    [
+        {"sort": "password"},
+        {"scope": "everyone"},
+        {"from": "2026-13-01"},
+        {"from": "2026-05-02", "to": "2026-05-01"},
+        {"q": "x" * 201},
+        {"queue": "one"},
+        {"state": "deleted"},
+        {"desc": "maybe"},
+    ],
 )
 def test_bad_parameters_are_a_400_with_a_message(http: TestClient, world: dict, params: dict[str, str]) -> None:
     response = _get(http, "/api/export/interaction.csv", world["supervisor"], **params)

@@ -35,7 +35,17 @@ async def test_the_widget_page_may_be_framed_by_the_app_and_the_named_sites_only
 
 async def test_every_other_response_is_never_framed():
     async with _client() as client:
-        for path in ("/", "/chat", "/workspace", "/supervisor", "/login", "/widget.js", "/widgets", "/kb/KB0001", "/api/health"):
+        for path in (
+            "/",
+            "/chat",
+            "/workspace",
+            "/supervisor",
+            "/login",
+            "/widget.js",
+            "/widgets",
+            "/kb/KB0001",
+            "/api/health",
+        ):
             response = await client.get(path)
             assert NOT_FRAMED in response.headers.get_list("content-security-policy"), path
             assert response.headers["x-frame-options"] == "DENY", path

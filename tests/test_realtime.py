@@ -18,13 +18,17 @@ from tests.services.helpers import make_agent
 
 
 def _chat(session: Session, queue, name: str) -> int:
-    started = conversations.start_chat(session, name=name, email=f"{name.lower()}@example.com", queue_id=queue.id, question="Help?")
+    started = conversations.start_chat(
+        session, name=name, email=f"{name.lower()}@example.com", queue_id=queue.id, question="Help?"
+    )
     realtime.register_client(session, token=f"customer-{name}", kind="customer", interaction_id=started.interaction.id)
     return started.interaction.id
 
 
 def _heard(session: Session, changes: list) -> dict[str, tuple[str, list]]:
-    return {token: (target.kind, list(target.changes)) for token, target in realtime.tokens_for(session, changes).items()}
+    return {
+        token: (target.kind, list(target.changes)) for token, target in realtime.tokens_for(session, changes).items()
+    }
 
 
 def _world(session: Session):
@@ -44,7 +48,10 @@ def test_a_chat_change_reaches_its_customer_and_its_agent_only(session: Session)
     routing.set_presence(session, user_id=grace.id, presence=Presence.AVAILABLE)
     routing.accept(session, user_id=grace.id, queue_id=billing.id)
 
-    assert _heard(session, [InteractionChanged(chat)]) == {"customer-Ada": ("customer", [InteractionChanged(chat)]), "agent-grace": ("agent", [InteractionChanged(chat)])}
+    assert _heard(session, [InteractionChanged(chat)]) == {
+        "customer-Ada": ("customer", [InteractionChanged(chat)]),
+        "agent-grace": ("agent", [InteractionChanged(chat)]),
+    }
 
 
 def test_an_offered_chat_change_reaches_the_agent_it_is_offered_to(session: Session) -> None:
@@ -53,7 +60,10 @@ def test_an_offered_chat_change_reaches_the_agent_it_is_offered_to(session: Sess
     chat = _chat(session, billing, "Ada")
     routing.drain(session)
 
-    assert _heard(session, [InteractionChanged(chat)]) == {"customer-Ada": ("customer", [InteractionChanged(chat)]), "agent-grace": ("agent", [InteractionChanged(chat)])}
+    assert _heard(session, [InteractionChanged(chat)]) == {
+        "customer-Ada": ("customer", [InteractionChanged(chat)]),
+        "agent-grace": ("agent", [InteractionChanged(chat)]),
+    }
 
 
 def test_a_queue_change_reaches_its_members_and_the_customers_waiting_in_it(session: Session) -> None:
@@ -65,7 +75,11 @@ def test_a_queue_change_reaches_its_members_and_the_customers_waiting_in_it(sess
     routing.accept(session, user_id=grace.id, queue_id=billing.id)  # Ada is now chatting, not waiting
 
     moved = [QueueChanged(billing.id)]
-    assert _heard(session, moved) == {"agent-grace": ("agent", moved), "agent-alan": ("agent", moved), "customer-Bob": ("customer", moved)}
+    assert _heard(session, moved) == {
+        "agent-grace": ("agent", moved),
+        "agent-alan": ("agent", moved),
+        "customer-Bob": ("customer", moved),
+    }
 
 
 def test_each_tab_hears_only_the_changes_that_concern_it(session: Session) -> None:
@@ -143,7 +157,10 @@ def test_queue_changes_to_many_tabs_are_read_ahead_once_for_all_of_them(monkeypa
 
     asyncio.run(scenario())
 
-    assert reads == [{"tab-3": [AgentChanged(7)]}, {"tab-1": [QueueChanged(1), QueueChanged(2)], "tab-2": [QueueChanged(1)]}]
+    assert reads == [
+        {"tab-3": [AgentChanged(7)]},
+        {"tab-1": [QueueChanged(1), QueueChanged(2)], "tab-2": [QueueChanged(1)]},
+    ]
     assert app.tabs["tab-1"].pushes == [([QueueChanged(1), QueueChanged(2)], "read for tab-1")]
     assert app.tabs["tab-2"].pushes == [([QueueChanged(1)], "read for tab-2")]
     assert app.tabs["tab-3"].pushes == [([AgentChanged(7)], "read for tab-3")]

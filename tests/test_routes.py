@@ -16,7 +16,17 @@ from tests.services.helpers import use_fast_argon2
 
 
 @pytest.mark.parametrize(
-    "path", ["/workspace", "/supervisor", "/interactions", "/cases", "/incidents", "/interaction/IMS0001028", "/case/cs1001", "/incident/INC0001002"]
+    "path",
+    [
+        "/workspace",
+        "/supervisor",
+        "/interactions",
+        "/cases",
+        "/incidents",
+        "/interaction/IMS0001028",
+        "/case/cs1001",
+        "/incident/INC0001002",
+    ],
 )
 def test_our_private_pages_are_places_to_come_back_to(path: str) -> None:
     assert routes.return_path(path) == path
@@ -26,8 +36,20 @@ def test_our_private_pages_are_places_to_come_back_to(path: str) -> None:
 @pytest.mark.parametrize(
     "path",
     [
-        "//evil.example/workspace", "https://evil.example/", "/\\evil.example", "/workspace/../../evil", "/chat", "/login",
-        "/api/logout", "/interaction/IMS1?x=1", "/interaction/" + "9" * 40, "", None, 7, ["/workspace"], "/workspace\n",
+        "//evil.example/workspace",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/workspace/../../evil",
+        "/chat",
+        "/login",
+        "/api/logout",
+        "/interaction/IMS1?x=1",
+        "/interaction/" + "9" * 40,
+        "",
+        None,
+        7,
+        ["/workspace"],
+        "/workspace\n",
     ],
 )
 def test_anything_else_is_not(path: object) -> None:

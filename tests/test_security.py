@@ -69,7 +69,11 @@ def test_upgrade_ends_sessions_opened_before_browser_binding(tmp_path: Path) -> 
                 " 'workspace_user', 4, 'offline', '2026-01-01 00:00:00', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
             )
         ).lastrowid
-        for token_hash, ticket_hash, revoked in (("live", None, None), (None, "pending", None), ("ended", None, "2026-01-01 00:00:00")):
+        for token_hash, ticket_hash, revoked in (
+            ("live", None, None),
+            (None, "pending", None),
+            ("ended", None, "2026-01-01 00:00:00"),
+        ):
             session.execute(
                 text(
                     "INSERT INTO auth_session (token_hash, ticket_hash, user_id, created_at, expires_at, revoked_at)"

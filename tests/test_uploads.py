@@ -64,7 +64,9 @@ class Body:
 async def test_a_declared_length_over_the_limit_is_refused_without_reading_the_body():
     body = Body(10 * LIMIT)
     async with _client() as client:
-        response = await client.post("/_upload", content=body, headers={**_headers(), "Content-Length": str(10 * LIMIT)})
+        response = await client.post(
+            "/_upload", content=body, headers={**_headers(), "Content-Length": str(10 * LIMIT)}
+        )
     assert (response.status_code, response.text) == (413, MESSAGE)
     assert response.headers["connection"] == "close"
     assert body.pulled == 0
@@ -124,7 +126,11 @@ class Parts:
         self.total = sum(len(piece) for piece in self._pieces())
 
     def _pieces(self) -> list[bytes]:
-        pieces = [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="__reflex_event_args"\r\n\r\n{{}}\r\n'.encode()] if self.with_args else []
+        pieces = (
+            [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="__reflex_event_args"\r\n\r\n{{}}\r\n'.encode()]
+            if self.with_args
+            else []
+        )
         pieces += [
             f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="f{n}.txt"\r\n\r\nfile {n}\r\n'.encode()
             for n in range(self.count)
@@ -139,7 +145,15 @@ class Parts:
 
 def _counting_client() -> httpx.AsyncClient:
     inner = Starlette(routes=[Route("/_upload", _parse, methods=["POST"])])
-    guard = UploadLimit(inner, max_body=LIMIT, message=MESSAGE, error_vars={}, max_files=MAX_FILES, too_many_message=TOO_MANY, connected=_connected)
+    guard = UploadLimit(
+        inner,
+        max_body=LIMIT,
+        message=MESSAGE,
+        error_vars={},
+        max_files=MAX_FILES,
+        too_many_message=TOO_MANY,
+        connected=_connected,
+    )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=guard), base_url="http://test")
 
 
@@ -148,7 +162,9 @@ async def test_a_body_with_too_many_files_is_cut_off_within_two_parts_of_the_lim
     async with _counting_client() as client:
         response = await client.post("/_upload", content=body, headers=_headers())
     assert (response.status_code, response.text) == (413, TOO_MANY)
-    one_part = len(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="f10.txt"\r\n\r\nfile 10\r\n')
+    one_part = len(
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="f10.txt"\r\n\r\nfile 10\r\n'
+    )
     # Five files, Reflex's arguments field, and the part that makes the count certain (it may be the closing line).
     assert body.pulled <= (MAX_FILES + 3) * one_part < body.total  # the app never saw the rest
 

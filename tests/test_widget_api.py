@@ -35,7 +35,9 @@ def fresh(monkeypatch):
 
 def _client() -> httpx.AsyncClient:
     app = Starlette(routes=[Route(PATH, widget_api.launcher_availability, methods=["GET"])])
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.9", 5000)), base_url="http://test")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("203.0.113.9", 5000)), base_url="http://test"
+    )
 
 
 def _page() -> str:
@@ -47,14 +49,19 @@ async def test_a_launcher_hears_its_queues_availability_in_words(session):
     make_agent(session, "ann", queues=[billing])
     empty = make_queue(session, "Returns")
     async with _client() as client:
-        free = await client.get(PATH, params={"queue": billing.id, "tz": "Europe/Paris", "page": _page()}, headers={"Origin": HOST})
+        free = await client.get(
+            PATH, params={"queue": billing.id, "tz": "Europe/Paris", "page": _page()}, headers={"Origin": HOST}
+        )
         nobody = await client.get(PATH, params={"queue": empty.id, "page": _page()})
         every = await client.get(PATH, params={"page": _page()})
     assert free.status_code == 200
     assert free.json() == {"status": "available", "text": "An agent is available now."}
     assert free.headers["access-control-allow-origin"] == HOST
     assert free.headers["cache-control"] == "public, max-age=5"
-    assert nobody.json() == {"status": "nobody", "text": "Nobody from Returns is available right now. Leave us a message."}
+    assert nobody.json() == {
+        "status": "nobody",
+        "text": "Nobody from Returns is available right now. Leave us a message.",
+    }
     assert "access-control-allow-origin" not in nobody.headers  # no Origin named: nobody else reads it
     assert every.json()["status"] == "available"  # every queue: the best one
 
@@ -62,7 +69,9 @@ async def test_a_launcher_hears_its_queues_availability_in_words(session):
 async def test_another_site_cannot_read_it_and_an_unknown_queue_is_not_found(session):
     queue = make_queue(session, "Billing")
     async with _client() as client:
-        other = await client.get(PATH, params={"queue": queue.id, "page": _page()}, headers={"Origin": "https://evil.example"})
+        other = await client.get(
+            PATH, params={"queue": queue.id, "page": _page()}, headers={"Origin": "https://evil.example"}
+        )
         missing = await client.get(PATH, params={"queue": queue.id + 1000, "page": _page()})
         bad = await client.get(PATH, params={"queue": "1 OR 1=1", "page": _page()})
         arabic_digits = await client.get(PATH, params={"queue": "\u0661", "page": _page()})  # "١" is decimal, not ASCII
@@ -93,7 +102,9 @@ async def test_a_launcher_spends_its_budget_and_an_address_its_own(session):
     per_page = ALLOWANCES[Budget.LAUNCHER].per_tab
     page = _page()
     async with _client() as client:
-        answers = [(await client.get(PATH, params={"queue": queue.id, "page": page})).status_code for _ in range(per_page + 1)]
+        answers = [
+            (await client.get(PATH, params={"queue": queue.id, "page": page})).status_code for _ in range(per_page + 1)
+        ]
         another = await client.get(PATH, params={"queue": queue.id, "page": _page()})
     assert answers == [200] * per_page + [429]
     assert another.status_code == 200  # another page of the same address has its own
@@ -121,10 +132,16 @@ async def test_requests_arriving_together_when_the_read_is_stale_make_one_read(s
 
     monkeypatch.setattr(widget_api, "read", slow_read)
     async with _client() as client:
-        answers = await asyncio.gather(*(client.get(PATH, params={"queue": queue.id, "page": _page()}) for _ in range(8)))
+        answers = await asyncio.gather(
+            *(client.get(PATH, params={"queue": queue.id, "page": _page()}) for _ in range(8))
+        )
     assert [a.status_code for a in answers] == [200] * 8
     assert reads == [1]
-    monkeypatch.setattr(widget_api, "_launcher_reads", (time.monotonic() - widget_api.LAUNCHER_CACHE_SECONDS, *widget_api._launcher_reads[1:]))
+    monkeypatch.setattr(
+        widget_api,
+        "_launcher_reads",
+        (time.monotonic() - widget_api.LAUNCHER_CACHE_SECONDS, *widget_api._launcher_reads[1:]),
+    )
     async with _client() as client:
         await asyncio.gather(*(client.get(PATH, params={"queue": queue.id, "page": _page()}) for _ in range(8)))
     assert reads == [1, 1]  # expired: read once more, not once per request

@@ -20,12 +20,25 @@ def _hit(hit: AssistHit) -> rx.Component:
             ),
             rx.heading(hit.title, size="2", as_="h4"),
             rx.text(
-                rx.foreach(hit.snippet, lambda part: rx.cond(part.highlighted, rx.el.mark(part.text), rx.text.span(part.text))),
+                rx.foreach(
+                    hit.snippet, lambda part: rx.cond(part.highlighted, rx.el.mark(part.text), rx.text.span(part.text))
+                ),
                 size="1",
             ),
             rx.hstack(
-                rx.button("Open", size="1", variant="soft", on_click=AssistState.open_article(hit.number), aria_label="Open " + hit.title),
-                rx.button("Send in chat", size="1", on_click=AssistState.send_in_chat(hit.number), aria_label="Send in chat: " + hit.title),
+                rx.button(
+                    "Open",
+                    size="1",
+                    variant="soft",
+                    on_click=AssistState.open_article(hit.number),
+                    aria_label="Open " + hit.title,
+                ),
+                rx.button(
+                    "Send in chat",
+                    size="1",
+                    on_click=AssistState.send_in_chat(hit.number),
+                    aria_label="Send in chat: " + hit.title,
+                ),
                 spacing="2",
             ),
             spacing="1",
@@ -71,7 +84,9 @@ def assist_panel(tab: ChatTab) -> rx.Component:
             _article(),
             rx.cond(
                 AssistState.results.length() > 0,
-                rx.vstack(rx.foreach(AssistState.results, _hit), spacing="2", width="100%", aria_label="Knowledge articles"),
+                rx.vstack(
+                    rx.foreach(AssistState.results, _hit), spacing="2", width="100%", aria_label="Knowledge articles"
+                ),
                 rx.text("No matching articles.", size="2", color_scheme="gray"),
             ),
         ),

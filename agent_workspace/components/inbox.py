@@ -31,12 +31,23 @@ def inbox_card(card: InboxCardView) -> rx.Component:
                 align="center",
             ),
             rx.text(card.question, size="2", class_name="aw-question"),
-            rx.cond(card.transfer_note != "", rx.text("Transfer note: ", card.transfer_note, size="2", color_scheme="amber")),
+            rx.cond(
+                card.transfer_note != "", rx.text("Transfer note: ", card.transfer_note, size="2", color_scheme="amber")
+            ),
             rx.hstack(
-                rx.text("Waiting ", rx.moment(card.requested_at, from_now=True, interval=5000), size="1", color_scheme="gray"),
+                rx.text(
+                    "Waiting ",
+                    rx.moment(card.requested_at, from_now=True, interval=5000),
+                    size="1",
+                    color_scheme="gray",
+                ),
                 rx.cond(
                     card.offered_to_me,
-                    rx.text(countdown(expires_at=card.offer_expires_at, label="Time to accept"), size="1", color_scheme="orange"),
+                    rx.text(
+                        countdown(expires_at=card.offer_expires_at, label="Time to accept"),
+                        size="1",
+                        color_scheme="orange",
+                    ),
                 ),
                 spacing="3",
                 wrap="wrap",
@@ -98,7 +109,12 @@ def transfer_offer_card(offer: TransferOfferView) -> rx.Component:
             rx.cond(offer.note != "", rx.text("Note: ", offer.note, size="2", color_scheme="amber")),
             rx.hstack(
                 rx.button("Accept transfer", on_click=WorkspaceState.answer_transfer(offer.interaction_id, True)),
-                rx.button("Decline transfer", variant="soft", color_scheme="red", on_click=WorkspaceState.answer_transfer(offer.interaction_id, False)),
+                rx.button(
+                    "Decline transfer",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=WorkspaceState.answer_transfer(offer.interaction_id, False),
+                ),
                 spacing="2",
             ),
             spacing="2",
@@ -137,19 +153,29 @@ def inbox_panel() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.heading("Inbox", size="5", as_="h2"),
-            rx.text("Your queues: ", rx.foreach(WorkspaceState.queue_names, lambda n: rx.badge(n, variant="outline", margin_right="4px")), size="2"),
+            rx.text(
+                "Your queues: ",
+                rx.foreach(WorkspaceState.queue_names, lambda n: rx.badge(n, variant="outline", margin_right="4px")),
+                size="2",
+            ),
             align="center",
             spacing="4",
             wrap="wrap",
         ),
         rx.cond(
             WorkspaceState.presence != "available",
-            rx.callout("You are not Available: new chats are not offered to you. Set your presence to Available to receive and accept chats.", icon="info", size="1"),
+            rx.callout(
+                "You are not Available: new chats are not offered to you. Set your presence to Available to receive and accept chats.",
+                icon="info",
+                size="1",
+            ),
         ),
         rx.foreach(WorkspaceState.transfer_offers, transfer_offer_card),
         rx.cond(
             WorkspaceState.inbox_count == 0,
-            rx.center(rx.text("No customers are waiting in your queues.", color_scheme="gray"), padding="32px", width="100%"),
+            rx.center(
+                rx.text("No customers are waiting in your queues.", color_scheme="gray"), padding="32px", width="100%"
+            ),
             rx.vstack(rx.foreach(WorkspaceState.inbox, inbox_card), spacing="3", width="100%"),
         ),
         left_messages_section(),
@@ -170,7 +196,13 @@ def reject_dialog() -> rx.Component:
                     rx.text_area(id="reject-reason", name="reason", required=True, width="100%"),
                     error_callout(WorkspaceState.reject_error),
                     rx.hstack(
-                        rx.button("Cancel", type="button", variant="soft", color_scheme="gray", on_click=WorkspaceState.cancel_reject),
+                        rx.button(
+                            "Cancel",
+                            type="button",
+                            variant="soft",
+                            color_scheme="gray",
+                            on_click=WorkspaceState.cancel_reject,
+                        ),
                         rx.button("Reject chat", type="submit", color_scheme="red", high_contrast=True),
                         justify="end",
                         width="100%",

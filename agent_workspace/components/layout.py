@@ -25,7 +25,14 @@ def logout_button() -> rx.Component:
 def new_tab_link(label: rx.Var | str, href: rx.Var | str, **props) -> rx.Component:
     """A link that opens beside the page, saying so to screen readers: from the Inbox,
     where leaving the page would leave the agent's live chats and let their offers lapse."""
-    return rx.link(label, rx.el.span(" (opens in a new tab)", class_name="aw-visually-hidden"), href=href, is_external=True, rel="noopener noreferrer", **props)
+    return rx.link(
+        label,
+        rx.el.span(" (opens in a new tab)", class_name="aw-visually-hidden"),
+        href=href,
+        is_external=True,
+        rel="noopener noreferrer",
+        **props,
+    )
 
 
 def _section_link(label: str, href: str, key: str, current: str) -> rx.Component:
@@ -87,13 +94,17 @@ def loading(text: str = "") -> rx.Component:
     return rx.center(rx.spinner(size="3"), rx.text(text) if text else rx.fragment(), min_height="60vh", role="status")
 
 
-def role_gate(*, role: str, allowed: rx.Var, loaded: rx.Var, body: rx.Component, loading_text: str = "") -> rx.Component:
+def role_gate(
+    *, role: str, allowed: rx.Var, loaded: rx.Var, body: rx.Component, loading_text: str = ""
+) -> rx.Component:
     """A private page: a spinner until the session is known, a clear refusal
     without the role (the server refuses the events anyway), then the page."""
     refusal = rx.center(
         rx.vstack(
             rx.heading(f"You need the {role} role", as_="h1", size="5"),
-            rx.text(f"Your account is signed in, but it does not have the {role} role. Ask an administrator to grant it."),
+            rx.text(
+                f"Your account is signed in, but it does not have the {role} role. Ask an administrator to grant it."
+            ),
             logout_button(),
             spacing="3",
             align="center",

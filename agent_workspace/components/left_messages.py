@@ -30,7 +30,12 @@ def left_message_card(message: LeftMessageView) -> rx.Component:
             rx.text(message.customer_email, size="2", **WRAP),
             rx.text(message.message, size="2", white_space="pre-wrap", class_name="aw-question", **WRAP),
             rx.hstack(
-                rx.text("Left ", rx.moment(message.created_at, from_now=True, interval=60_000), size="1", color_scheme="gray"),
+                rx.text(
+                    "Left ",
+                    rx.moment(message.created_at, from_now=True, interval=60_000),
+                    size="1",
+                    color_scheme="gray",
+                ),
                 # Only delivered replies reached the customer; the others are shown as what they are.
                 rx.cond(
                     message.replies_sent > 0,
@@ -41,7 +46,14 @@ def left_message_card(message: LeftMessageView) -> rx.Component:
                     rx.text(
                         "Waiting to be sent: ",
                         message.replies_queued.to_string(),
-                        rx.cond(message.retry_at != "", rx.fragment(" (an attempt failed; next try ", rx.moment(message.retry_at, from_now=True, interval=60_000), ")")),
+                        rx.cond(
+                            message.retry_at != "",
+                            rx.fragment(
+                                " (an attempt failed; next try ",
+                                rx.moment(message.retry_at, from_now=True, interval=60_000),
+                                ")",
+                            ),
+                        ),
                         size="1",
                         color_scheme="amber",
                     ),
@@ -100,7 +112,14 @@ def reply_dialog() -> rx.Component:
                         max_length=mail.SUBJECT_MAX,
                         required=True,
                     ),
-                    text_area("Message", name="body", control_id="left-reply-body", rows="8", max_length=mail.BODY_MAX, required=True),
+                    text_area(
+                        "Message",
+                        name="body",
+                        control_id="left-reply-body",
+                        rows="8",
+                        max_length=mail.BODY_MAX,
+                        required=True,
+                    ),
                     rx.hstack(
                         rx.el.input(type="checkbox", id="left-reply-resolve", name="resolve"),
                         rx.el.label("Mark as resolved", html_for="left-reply-resolve", class_name="aw-label"),
@@ -109,7 +128,13 @@ def reply_dialog() -> rx.Component:
                     ),
                     error_callout(LeftMessagesState.reply_error),
                     rx.hstack(
-                        rx.button("Cancel", type="button", variant="soft", color_scheme="gray", on_click=LeftMessagesState.close_reply),
+                        rx.button(
+                            "Cancel",
+                            type="button",
+                            variant="soft",
+                            color_scheme="gray",
+                            on_click=LeftMessagesState.close_reply,
+                        ),
                         rx.button(
                             rx.cond(LeftMessagesState.sending, "Sending…", "Send"),
                             type="submit",

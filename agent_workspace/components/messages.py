@@ -155,7 +155,9 @@ def _shown(m: MessageView) -> dict:
 
 
 def agent_message(interaction_id: rx.Var[int]) -> Callable[[MessageView], rx.Component]:
-    return lambda m: agent_bubble(interaction_id=interaction_id, client_id=m.client_id, status=m.status, error=m.error, **_shown(m))
+    return lambda m: agent_bubble(
+        interaction_id=interaction_id, client_id=m.client_id, status=m.status, error=m.error, **_shown(m)
+    )
 
 
 def customer_message(m: MessageView) -> rx.Component:

@@ -10,7 +10,12 @@ from agent_workspace.state.records import COLUMN_LABELS, SCOPE_LABELS, SEARCH_CH
 
 SEARCH_LABEL = "Search by number, customer or words"
 CONTROL_STYLE = {"height": "36px", "box_sizing": "border-box"}  # selects and date fields line up
-DOWNLOAD_STYLE = {"color": "var(--accent-11)", "font_weight": "500", "text_decoration": "underline", "text_underline_offset": "3px"}
+DOWNLOAD_STYLE = {
+    "color": "var(--accent-11)",
+    "font_weight": "500",
+    "text_decoration": "underline",
+    "text_underline_offset": "3px",
+}
 
 
 def download_link(label: str, href: rx.Var) -> rx.Component:
@@ -25,7 +30,9 @@ def scope_control() -> rx.Component:
         rx.segmented_control.root(
             rx.segmented_control.item(SCOPE_LABELS[Scope.MINE], value=Scope.MINE.value),
             rx.segmented_control.item(SCOPE_LABELS[Scope.MY_QUEUES], value=Scope.MY_QUEUES.value),
-            rx.cond(RecordListState.sees_all, rx.segmented_control.item(SCOPE_LABELS[Scope.ALL], value=Scope.ALL.value)),
+            rx.cond(
+                RecordListState.sees_all, rx.segmented_control.item(SCOPE_LABELS[Scope.ALL], value=Scope.ALL.value)
+            ),
             value=RecordListState.scope,
             on_change=RecordListState.choose_scope,
             aria_labelledby="scope-label",
@@ -58,7 +65,14 @@ def _date(label: str, name: str, value: rx.Var) -> rx.Component:
     control_id = f"filter-{name}"
     return rx.vstack(
         rx.el.label(label, html_for=control_id, class_name="aw-label"),
-        rx.el.input(type="date", id=control_id, name=name, default_value=value, class_name="aw-native-select", style=CONTROL_STYLE),
+        rx.el.input(
+            type="date",
+            id=control_id,
+            name=name,
+            default_value=value,
+            class_name="aw-native-select",
+            style=CONTROL_STYLE,
+        ),
         spacing="1",
     )
 
@@ -73,7 +87,13 @@ def filters_form() -> rx.Component:
             _date("Opened to", "to", RecordListState.date_to),
             rx.hstack(
                 rx.button("Apply filters", type="submit", variant="outline"),
-                rx.button("Clear filters", type="button", variant="soft", color_scheme="gray", on_click=RecordListState.clear_filters),
+                rx.button(
+                    "Clear filters",
+                    type="button",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=RecordListState.clear_filters,
+                ),
                 spacing="2",
             ),
             spacing="3",
@@ -89,7 +109,11 @@ def filters_form() -> rx.Component:
 
 
 # What the search box suggests, per list: a number of its own kind, a name, a word.
-SEARCH_EXAMPLES = {"interactions": "IMS0001028, Ada Lovelace, refund…", "cases": "CS0001001, Ada Lovelace, refund…", "incidents": "INC0001002, Ada Lovelace, outage…"}
+SEARCH_EXAMPLES = {
+    "interactions": "IMS0001028, Ada Lovelace, refund…",
+    "cases": "CS0001001, Ada Lovelace, refund…",
+    "incidents": "INC0001002, Ada Lovelace, outage…",
+}
 
 
 def search_form(noun: str) -> rx.Component:
@@ -144,7 +168,11 @@ def _header(column: SortColumn) -> rx.Component:
 def _row(row: RowView) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.link(row.number, href=row.href), white_space="nowrap"),
-        rx.table.cell(rx.vstack(rx.text(row.customer, size="2"), rx.text(row.customer_email, size="1", color_scheme="gray"), spacing="0")),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row.customer, size="2"), rx.text(row.customer_email, size="1", color_scheme="gray"), spacing="0"
+            )
+        ),
         rx.table.cell(row.queue),
         rx.table.cell(row.agent),
         rx.table.cell(row.state, white_space="nowrap"),
@@ -183,10 +211,19 @@ def paging(noun: str) -> rx.Component:
     page, count = RecordListState.page, RecordListState.page_count
     return rx.el.nav(
         rx.hstack(
-            rx.button("Previous page", variant="soft", disabled=page <= 1, on_click=RecordListState.go_to_page(page - 1)),
+            rx.button(
+                "Previous page", variant="soft", disabled=page <= 1, on_click=RecordListState.go_to_page(page - 1)
+            ),
             rx.text("Page ", page.to_string(), " of ", count.to_string(), size="2"),
-            rx.button("Next page", variant="soft", disabled=page >= count, on_click=RecordListState.go_to_page(page + 1)),
-            rx.text(RecordListState.total.to_string(), rx.cond(RecordListState.total == 1, f" {noun[:-1]}", f" {noun} in all"), size="2", color_scheme="gray"),
+            rx.button(
+                "Next page", variant="soft", disabled=page >= count, on_click=RecordListState.go_to_page(page + 1)
+            ),
+            rx.text(
+                RecordListState.total.to_string(),
+                rx.cond(RecordListState.total == 1, f" {noun[:-1]}", f" {noun} in all"),
+                size="2",
+                color_scheme="gray",
+            ),
             align="center",
             spacing="3",
             wrap="wrap",

@@ -32,7 +32,11 @@ def breadcrumb() -> rx.Component:
 
 def section(title: str, *children: rx.Component, when: rx.Var | None = None, empty: str = "") -> rx.Component:
     """A titled part of the page; ``empty`` says in words that there is nothing (``when`` false)."""
-    body = rx.cond(when, rx.fragment(*children), rx.text(empty, size="2", color_scheme="gray")) if when is not None else rx.fragment(*children)
+    body = (
+        rx.cond(when, rx.fragment(*children), rx.text(empty, size="2", color_scheme="gray"))
+        if when is not None
+        else rx.fragment(*children)
+    )
     heading_id = "section-" + title.lower().replace(" ", "-")
     return rx.el.section(
         rx.vstack(rx.heading(title, as_="h2", size="4", id=heading_id), body, spacing="2", width="100%"),
@@ -54,15 +58,30 @@ def details() -> rx.Component:
         "Details",
         rx.el.dl(
             rx.foreach(RecordPageState.details, _field),
-            style={"display": "grid", "grid_template_columns": "minmax(120px, max-content) 1fr", "gap": "4px 16px", "margin": "0"},
+            style={
+                "display": "grid",
+                "grid_template_columns": "minmax(120px, max-content) 1fr",
+                "gap": "4px 16px",
+                "margin": "0",
+            },
         ),
         rx.cond(
             RecordPageState.description != "",
-            rx.vstack(rx.text(rx.cond(RecordPageState.kind == "interaction", "Question", "Description"), weight="medium", size="2"), _prose(RecordPageState.description), spacing="1"),
+            rx.vstack(
+                rx.text(
+                    rx.cond(RecordPageState.kind == "interaction", "Question", "Description"), weight="medium", size="2"
+                ),
+                _prose(RecordPageState.description),
+                spacing="1",
+            ),
         ),
         rx.cond(
             RecordPageState.resolution_notes != "",
-            rx.vstack(rx.text("Resolution notes", weight="medium", size="2"), _prose(RecordPageState.resolution_notes), spacing="1"),
+            rx.vstack(
+                rx.text("Resolution notes", weight="medium", size="2"),
+                _prose(RecordPageState.resolution_notes),
+                spacing="1",
+            ),
         ),
     )
 
@@ -72,19 +91,39 @@ def _prose(text: rx.Var) -> rx.Component:
 
 
 def _history_line(line: HistoryView) -> rx.Component:
-    return rx.el.li(rx.text(rx.text(line.at, as_="span", color_scheme="gray"), " · ", line.text, size="2"))  # the text names the actor
+    return rx.el.li(
+        rx.text(rx.text(line.at, as_="span", color_scheme="gray"), " · ", line.text, size="2")
+    )  # the text names the actor
 
 
 def _history(title: str, lines: rx.Var, empty: str) -> rx.Component:
-    return section(title, rx.el.ul(rx.foreach(lines, _history_line), style={"padding_left": "1.2em", "margin": "0"}), when=lines.length() > 0, empty=empty)
+    return section(
+        title,
+        rx.el.ul(rx.foreach(lines, _history_line), style={"padding_left": "1.2em", "margin": "0"}),
+        when=lines.length() > 0,
+        empty=empty,
+    )
 
 
 def _related(record: RelatedView) -> rx.Component:
-    return rx.el.li(rx.text(rx.link(record.number, href=record.href), " · ", record.summary, " · ", record.state, size="2"))
+    return rx.el.li(
+        rx.text(rx.link(record.number, href=record.href), " · ", record.summary, " · ", record.state, size="2")
+    )
 
 
 def _email(mail: EmailView) -> rx.Component:
-    return rx.el.li(rx.text(rx.text(mail.time, as_="span", color_scheme="gray"), " · to ", mail.to_address, " · ", mail.subject, " · ", mail.status, size="2"))
+    return rx.el.li(
+        rx.text(
+            rx.text(mail.time, as_="span", color_scheme="gray"),
+            " · to ",
+            mail.to_address,
+            " · ",
+            mail.subject,
+            " · ",
+            mail.status,
+            size="2",
+        )
+    )
 
 
 def _conversation() -> rx.Component:
@@ -104,7 +143,9 @@ def _notices() -> rx.Component:
         ),
         rx.cond(
             RecordPageState.history_notice != "",
-            rx.callout(RecordPageState.history_notice, icon="triangle_alert", color_scheme="amber", width="100%", role="status"),
+            rx.callout(
+                RecordPageState.history_notice, icon="triangle_alert", color_scheme="amber", width="100%", role="status"
+            ),
         ),
     )
 
@@ -113,7 +154,14 @@ def record_body() -> rx.Component:
     return rx.vstack(
         breadcrumb(),
         rx.hstack(
-            rx.heading(RecordPageState.record_number, " · ", RecordPageState.title, as_="h1", size="6", style={"overflow_wrap": "anywhere"}),
+            rx.heading(
+                RecordPageState.record_number,
+                " · ",
+                RecordPageState.title,
+                as_="h1",
+                size="6",
+                style={"overflow_wrap": "anywhere"},
+            ),
             rx.badge(RecordPageState.state_label, size="2", variant="soft"),
             align="center",
             spacing="3",
@@ -121,14 +169,22 @@ def record_body() -> rx.Component:
         ),
         _notices(),
         rx.hstack(
-            rx.cond(RecordPageState.transcript_href != "", download_link("Download transcript", RecordPageState.transcript_href)),
+            rx.cond(
+                RecordPageState.transcript_href != "",
+                download_link("Download transcript", RecordPageState.transcript_href),
+            ),
             rx.link("Back to the list", href=RecordPageState.list_href),
             spacing="4",
             wrap="wrap",
         ),
         details(),
         _conversation(),
-        section("Work notes", _prose(RecordPageState.work_notes), when=RecordPageState.work_notes != "", empty="No work notes."),
+        section(
+            "Work notes",
+            _prose(RecordPageState.work_notes),
+            when=RecordPageState.work_notes != "",
+            empty="No work notes.",
+        ),
         section(
             "Related records",
             rx.el.ul(rx.foreach(RecordPageState.related, _related), style={"padding_left": "1.2em", "margin": "0"}),
@@ -145,7 +201,11 @@ def record_body() -> rx.Component:
         _history("Escalations", RecordPageState.escalations, "No escalations."),
         section(
             "Rating",
-            rx.text(RecordPageState.rating, rx.cond(RecordPageState.rating_comment != "", " · “" + RecordPageState.rating_comment + "”", ""), size="2"),
+            rx.text(
+                RecordPageState.rating,
+                rx.cond(RecordPageState.rating_comment != "", " · “" + RecordPageState.rating_comment + "”", ""),
+                size="2",
+            ),
             when=RecordPageState.rating != "",
             empty="Not rated.",
         ),

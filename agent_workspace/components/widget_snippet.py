@@ -31,7 +31,7 @@ def widget_snippets(rows: rx.Var[list[list[str]]]) -> rx.Component:
         rx.heading("Chat widget", as_="h2", size="4"),
         rx.text(
             "Paste one of these tags into your site's pages to add a chat launcher. "
-            "Name the site in AW_WIDGET_ORIGINS first (README, \"Chat widget\").",
+            'Name the site in AW_WIDGET_ORIGINS first (README, "Chat widget").',
             size="2",
             color_scheme="gray",
         ),

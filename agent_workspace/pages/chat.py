@@ -16,11 +16,20 @@ def prechat_form() -> rx.Component:
             rx.text("Tell us who you are and what you need.", color_scheme="gray"),
             # Back from the message form brings back what was typed there.
             text_field(
-                "Your name", name="name", required=True, max_length=120, auto_complete="name",
+                "Your name",
+                name="name",
+                required=True,
+                max_length=120,
+                auto_complete="name",
                 default_value=CustomerChatState.leave_name,
             ),
             text_field(
-                "Email", name="email", type="email", required=True, max_length=254, auto_complete="email",
+                "Email",
+                name="email",
+                type="email",
+                required=True,
+                max_length=254,
+                auto_complete="email",
                 default_value=CustomerChatState.leave_email,
             ),
             rx.vstack(
@@ -40,7 +49,11 @@ def prechat_form() -> rx.Component:
             ),
             outlook_notice(),
             text_area(
-                "Your question", name="question", required=True, max_length=1000, rows="4",
+                "Your question",
+                name="question",
+                required=True,
+                max_length=1000,
+                rows="4",
                 default_value=CustomerChatState.leave_text,
             ),
             error_callout(CustomerChatState.form_error),
@@ -139,15 +152,31 @@ def leave_message_form() -> rx.Component:
                 color_scheme="gray",
             ),
             text_field(
-                "Your name", name="name", control_id="leave-name", required=True, max_length=120,
-                auto_complete="name", default_value=CustomerChatState.leave_name,
+                "Your name",
+                name="name",
+                control_id="leave-name",
+                required=True,
+                max_length=120,
+                auto_complete="name",
+                default_value=CustomerChatState.leave_name,
             ),
             text_field(
-                "Email", name="email", control_id="leave-email", type="email", required=True, max_length=254,
-                auto_complete="email", default_value=CustomerChatState.leave_email,
+                "Email",
+                name="email",
+                control_id="leave-email",
+                type="email",
+                required=True,
+                max_length=254,
+                auto_complete="email",
+                default_value=CustomerChatState.leave_email,
             ),
             text_area(
-                "Your message", name="message", control_id="leave-message", required=True, max_length=4000, rows="6",
+                "Your message",
+                name="message",
+                control_id="leave-message",
+                required=True,
+                max_length=4000,
+                rows="6",
                 default_value=CustomerChatState.leave_text,
             ),
             error_callout(CustomerChatState.leave_error),
@@ -248,7 +277,13 @@ def survey() -> rx.Component:
                 rx.el.fieldset(
                     rx.el.legend("How did we do? (1 = poor, 5 = excellent)", class_name="aw-label"),
                     rx.radio_group.root(
-                        rx.hstack(*[rx.radio_group.item(str(n), value=str(n), aria_label=f"{n} out of 5") for n in range(1, 6)], spacing="3"),
+                        rx.hstack(
+                            *[
+                                rx.radio_group.item(str(n), value=str(n), aria_label=f"{n} out of 5")
+                                for n in range(1, 6)
+                            ],
+                            spacing="3",
+                        ),
                         name="rating",
                         direction="row",
                     ),
@@ -270,12 +305,16 @@ def conversation() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.heading(
-                rx.cond(CustomerChatState.agent_name != "", "Chatting with " + CustomerChatState.agent_name, "Support chat"),
+                rx.cond(
+                    CustomerChatState.agent_name != "", "Chatting with " + CustomerChatState.agent_name, "Support chat"
+                ),
                 as_="h1",
                 size="5",
             ),
             rx.spacer(),
-            rx.text(CustomerChatState.number, size="1", color_scheme="gray", id="aw-chat-number"),  # read by widget_frame.js
+            rx.text(
+                CustomerChatState.number, size="1", color_scheme="gray", id="aw-chat-number"
+            ),  # read by widget_frame.js
             width="100%",
             align="center",
         ),
@@ -285,14 +324,26 @@ def conversation() -> rx.Component:
             class_name="aw-scroll",
             width="100%",
         ),
-        rx.cond(CustomerChatState.agent_typing, rx.text(CustomerChatState.agent_name, " is typing…", size="1", color_scheme="gray", role="status")),
+        rx.cond(
+            CustomerChatState.agent_typing,
+            rx.text(CustomerChatState.agent_name, " is typing…", size="1", color_scheme="gray", role="status"),
+        ),
         rx.cond(
             CustomerChatState.phase == Phase.ENDED,
             rx.vstack(
-                rx.callout("This chat has ended. Thank you for contacting us.", icon="circle_check", role="status", width="100%"),
+                rx.callout(
+                    "This chat has ended. Thank you for contacting us.",
+                    icon="circle_check",
+                    role="status",
+                    width="100%",
+                ),
                 survey(),
                 rx.hstack(
-                    rx.link(rx.button("Download transcript", variant="outline"), href=CustomerChatState.transcript_url, is_external=True),
+                    rx.link(
+                        rx.button("Download transcript", variant="outline"),
+                        href=CustomerChatState.transcript_url,
+                        is_external=True,
+                    ),
                     rx.button("Start a new chat", variant="soft", on_click=CustomerChatState.new_chat),
                     spacing="3",
                 ),

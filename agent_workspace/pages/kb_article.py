@@ -47,7 +47,13 @@ def kb_article() -> rx.Component:
                     rx.cond(
                         ArticlePageState.found,
                         rx.vstack(
-                            rx.text(ArticlePageState.article_number, " · ", ArticlePageState.category, size="1", color_scheme="gray"),
+                            rx.text(
+                                ArticlePageState.article_number,
+                                " · ",
+                                ArticlePageState.category,
+                                size="1",
+                                color_scheme="gray",
+                            ),
                             rx.heading(ArticlePageState.title, as_="h1", size="6"),
                             rx.box(rx.markdown(ArticlePageState.body, use_raw=False), class_name="aw-article"),
                             rx.link("Chat with support", href="/chat"),

@@ -15,13 +15,20 @@ def login() -> rx.Component:
             rx.heading("Sign in to the Agent Workspace", as_="h1", size="5"),
             rx.cond(
                 LoginState.back_to != "",
-                rx.callout(rx.text("Sign in to continue to ", rx.code(LoginState.back_to), "."), icon="log-in", role="status", width="100%"),
+                rx.callout(
+                    rx.text("Sign in to continue to ", rx.code(LoginState.back_to), "."),
+                    icon="log-in",
+                    role="status",
+                    width="100%",
+                ),
             ),
             error_callout(LoginState.error),
             rx.form(
                 rx.vstack(
                     text_field("Username", name="username", auto_complete="username", required=True, auto_focus=True),
-                    text_field("Password", name="password", type="password", auto_complete="current-password", required=True),
+                    text_field(
+                        "Password", name="password", type="password", auto_complete="current-password", required=True
+                    ),
                     rx.button(
                         rx.cond(LoginState.busy, "Signing in…", "Sign in"),
                         type="submit",

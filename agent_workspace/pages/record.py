@@ -18,4 +18,10 @@ def record() -> rx.Component:
         width="100%",
         padding="12px 20px",
     )
-    return role_gate(role="workspace_user", allowed=AuthState.is_workspace_user, loaded=RecordPageState.loaded, body=body, loading_text="Loading the record…")
+    return role_gate(
+        role="workspace_user",
+        allowed=AuthState.is_workspace_user,
+        loaded=RecordPageState.loaded,
+        body=body,
+        loading_text="Loading the record…",
+    )

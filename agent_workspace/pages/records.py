@@ -36,7 +36,13 @@ def list_page(kind: ListKind) -> rx.Component:
         width="100%",
         padding="12px 20px",
     )
-    return role_gate(role="workspace_user", allowed=AuthState.is_workspace_user, loaded=RecordListState.loaded, body=body, loading_text=f"Loading {title.lower()}…")
+    return role_gate(
+        role="workspace_user",
+        allowed=AuthState.is_workspace_user,
+        loaded=RecordListState.loaded,
+        body=body,
+        loading_text=f"Loading {title.lower()}…",
+    )
 
 
 def interactions() -> rx.Component:

@@ -9,7 +9,16 @@ from agent_workspace.components.layout import app_header, role_gate
 from agent_workspace.components.messages import message_list, transcript_message
 from agent_workspace.components.widget_snippet import widget_snippets
 from agent_workspace.state.auth import AuthState
-from agent_workspace.state.supervisor import HOURS_FIELDS, AgentRow, AuditRow, CannedRow, ChatRow, HoursRow, QueueRow, SupervisorState
+from agent_workspace.state.supervisor import (
+    HOURS_FIELDS,
+    AgentRow,
+    AuditRow,
+    CannedRow,
+    ChatRow,
+    HoursRow,
+    QueueRow,
+    SupervisorState,
+)
 
 
 def _table(caption: str, headers: list[str], rows, render) -> rx.Component:
@@ -24,7 +33,17 @@ def _table(caption: str, headers: list[str], rows, render) -> rx.Component:
 
 
 def _queue(row: QueueRow) -> rx.Component:
-    cells = [row.name, row.waiting.to_string(), row.longest, row.average, row.accepted.to_string(), row.abandoned.to_string(), row.transferred.to_string(), row.rating, row.hours_status]
+    cells = [
+        row.name,
+        row.waiting.to_string(),
+        row.longest,
+        row.average,
+        row.accepted.to_string(),
+        row.abandoned.to_string(),
+        row.transferred.to_string(),
+        row.rating,
+        row.hours_status,
+    ]
     return rx.table.row(*[rx.table.cell(c) for c in cells])
 
 
@@ -40,7 +59,15 @@ def _chat(row: ChatRow) -> rx.Component:
         rx.table.cell(row.queue),
         rx.table.cell(row.agent),
         rx.table.cell(row.state),
-        rx.table.cell(rx.button("View", size="1", variant="soft", on_click=SupervisorState.view_chat(row.interaction_id), aria_label="View " + row.number)),
+        rx.table.cell(
+            rx.button(
+                "View",
+                size="1",
+                variant="soft",
+                on_click=SupervisorState.view_chat(row.interaction_id),
+                aria_label="View " + row.number,
+            )
+        ),
     )
 
 
@@ -49,7 +76,16 @@ def _canned(row: CannedRow) -> rx.Component:
         rx.table.cell(row.title),
         rx.table.cell(row.queue),
         rx.table.cell(row.body),
-        rx.table.cell(rx.button("Delete", size="1", variant="soft", color_scheme="red", on_click=SupervisorState.delete_canned(row.id), aria_label="Delete " + row.title)),
+        rx.table.cell(
+            rx.button(
+                "Delete",
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                on_click=SupervisorState.delete_canned(row.id),
+                aria_label="Delete " + row.title,
+            )
+        ),
     )
 
 
@@ -73,8 +109,19 @@ def _canned_form() -> rx.Component:
                 width="100%",
                 spacing="3",
             ),
-            text_area("Reply", name="body", control_id="canned-body", rows="2", max_length=2000, placeholder="Hi {customer_first_name}, ..."),
-            rx.text("Placeholders: {customer_first_name}, {customer_name}, {agent_name}, {number}", size="1", color_scheme="gray"),
+            text_area(
+                "Reply",
+                name="body",
+                control_id="canned-body",
+                rows="2",
+                max_length=2000,
+                placeholder="Hi {customer_first_name}, ...",
+            ),
+            rx.text(
+                "Placeholders: {customer_first_name}, {customer_name}, {agent_name}, {number}",
+                size="1",
+                color_scheme="gray",
+            ),
             error_callout(SupervisorState.canned_error),
             rx.button("Save canned response", type="submit", variant="outline"),
             spacing="2",
@@ -91,7 +138,14 @@ def _hours_form(row: HoursRow) -> rx.Component:
     control = "hours-" + row.queue_id.to_string() + "-"
 
     def field(kind, label: str, name: str, suffix: str, **props) -> rx.Component:
-        return kind(label, name=name, control_id=control + suffix, default_value=getattr(row, name), max_length=HOURS_FIELDS[name][1], **props)
+        return kind(
+            label,
+            name=name,
+            control_id=control + suffix,
+            default_value=getattr(row, name),
+            max_length=HOURS_FIELDS[name][1],
+            **props,
+        )
 
     return rx.form(
         rx.el.fieldset(
@@ -99,7 +153,13 @@ def _hours_form(row: HoursRow) -> rx.Component:
             rx.text(row.description, size="1", color_scheme="gray"),
             rx.el.input(type="hidden", name="queue_id", value=row.queue_id),
             rx.hstack(
-                field(text_field, "Weekly hours", "weekly_hours", "weekly", placeholder="Mon-Fri 09:00-17:00; Sat 10:00-14:00"),
+                field(
+                    text_field,
+                    "Weekly hours",
+                    "weekly_hours",
+                    "weekly",
+                    placeholder="Mon-Fri 09:00-17:00; Sat 10:00-14:00",
+                ),
                 field(text_field, "Time zone", "time_zone", "zone", placeholder="Europe/Berlin"),
                 width="100%",
                 spacing="3",
@@ -120,9 +180,9 @@ def _business_hours() -> rx.Component:
     return rx.vstack(
         rx.heading("Business hours", as_="h2", size="4"),
         rx.text(
-            "Days and times in the queue's time zone, e.g. \"Mon-Fri 09:00-12:00, 13:00-17:00; Sat 10:00-14:00\" "
+            'Days and times in the queue\'s time zone, e.g. "Mon-Fri 09:00-12:00, 13:00-17:00; Sat 10:00-14:00" '
             "(22:00-02:00 runs past midnight; empty: open around the clock). Closures are whole days: "
-            "\"2026-12-24, 2026-12-31..2027-01-01\".",
+            '"2026-12-24, 2026-12-31..2027-01-01".',
             size="1",
             color_scheme="gray",
         ),
@@ -191,10 +251,29 @@ def _dashboard() -> rx.Component:
     return rx.vstack(
         app_header(current="supervisor"),
         rx.heading("Supervisor dashboard", as_="h1", size="6"),
-        _table("Queues today", ["Queue", "Waiting", "Longest wait", "Average wait", "Accepted", "Abandoned", "Transferred", "Satisfaction", "Hours"], SupervisorState.queues, _queue),
-        _table("Agents today", ["Agent", "Presence", "Chats", "Handled", "Avg handle time"], SupervisorState.agents, _agent),
+        _table(
+            "Queues today",
+            [
+                "Queue",
+                "Waiting",
+                "Longest wait",
+                "Average wait",
+                "Accepted",
+                "Abandoned",
+                "Transferred",
+                "Satisfaction",
+                "Hours",
+            ],
+            SupervisorState.queues,
+            _queue,
+        ),
+        _table(
+            "Agents today", ["Agent", "Presence", "Chats", "Handled", "Avg handle time"], SupervisorState.agents, _agent
+        ),
         _charts(),
-        _table("Active interactions", ["Number", "Customer", "Queue", "Agent", "State", ""], SupervisorState.chats, _chat),
+        _table(
+            "Active interactions", ["Number", "Customer", "Queue", "Agent", "State", ""], SupervisorState.chats, _chat
+        ),
         _table("Canned responses", ["Title", "Queue", "Reply", ""], SupervisorState.canned, _canned),
         _canned_form(),
         _business_hours(),
@@ -209,4 +288,6 @@ def _dashboard() -> rx.Component:
 
 
 def supervisor() -> rx.Component:
-    return role_gate(role="supervisor", allowed=AuthState.is_supervisor, loaded=SupervisorState.loaded, body=_dashboard())
+    return role_gate(
+        role="supervisor", allowed=AuthState.is_supervisor, loaded=SupervisorState.loaded, body=_dashboard()
+    )

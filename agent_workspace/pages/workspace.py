@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from agent_workspace.components.assist import assist_panel
+from agent_workspace.components.inbox import inbox_panel, notices, reject_dialog
+from agent_workspace.components.interaction import actions_toolbar, details_tab, record_tab, tool_dialogs
 from agent_workspace.components.layout import INBOX, app_header, new_tab_link, role_gate
 from agent_workspace.components.messages import agent_message, message_list
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.auth import AuthState
-from agent_workspace.components.assist import assist_panel
-from agent_workspace.components.inbox import inbox_panel, notices, reject_dialog
-from agent_workspace.components.interaction import actions_toolbar, details_tab, record_tab, tool_dialogs
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.views import ChatTab
 from agent_workspace.state.workspace import PRESENCE_LABELS, LiveState, WorkspaceState
@@ -50,7 +50,9 @@ def presence_picker() -> rx.Component:
             spacing="2",
         ),
         rx.hstack(
-            rx.switch(id="after-hours", size="1", checked=WorkspaceState.after_hours, on_change=WorkspaceState.set_after_hours),
+            rx.switch(
+                id="after-hours", size="1", checked=WorkspaceState.after_hours, on_change=WorkspaceState.set_after_hours
+            ),
             rx.el.label("Take chats after hours", html_for="after-hours", class_name="aw-label"),
             align="center",
             spacing="2",
@@ -68,8 +70,19 @@ def close_tab_dialog() -> rx.Component:
                 "to the interaction record. To keep it, use Close in the Details tab instead."
             ),
             rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Keep chat open", variant="soft", color_scheme="gray", on_click=WorkspaceState.cancel_close_tab)),
-                rx.alert_dialog.action(rx.button("End chat without saving", color_scheme="red", high_contrast=True, on_click=WorkspaceState.confirm_close_tab)),
+                rx.alert_dialog.cancel(
+                    rx.button(
+                        "Keep chat open", variant="soft", color_scheme="gray", on_click=WorkspaceState.cancel_close_tab
+                    )
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "End chat without saving",
+                        color_scheme="red",
+                        high_contrast=True,
+                        on_click=WorkspaceState.confirm_close_tab,
+                    )
+                ),
                 justify="end",
                 spacing="3",
                 margin_top="16px",
@@ -107,7 +120,9 @@ def customer_info(tab: ChatTab) -> rx.Component:
             rx.text(tab.customer_email, size="2"),
             rx.text("Question: ", tab.question, size="2"),
             rx.text("Waited ", tab.wait_text, " before accept", size="1", color_scheme="gray"),
-            rx.cond(tab.transfer_note != "", rx.text("Transfer note: ", tab.transfer_note, size="2", color_scheme="amber")),
+            rx.cond(
+                tab.transfer_note != "", rx.text("Transfer note: ", tab.transfer_note, size="2", color_scheme="amber")
+            ),
             rx.cond(
                 tab.earlier.length() > 0,
                 rx.vstack(
@@ -117,7 +132,16 @@ def customer_info(tab: ChatTab) -> rx.Component:
                         size="1",
                         color_scheme="gray",
                     ),
-                    rx.foreach(tab.earlier, lambda e: rx.text(new_tab_link(e.number, e.href, color_scheme="blue"), " · ", e.text, size="1", color_scheme=rx.cond(e.verified, "gray", "amber"))),
+                    rx.foreach(
+                        tab.earlier,
+                        lambda e: rx.text(
+                            new_tab_link(e.number, e.href, color_scheme="blue"),
+                            " · ",
+                            e.text,
+                            size="1",
+                            color_scheme=rx.cond(e.verified, "gray", "amber"),
+                        ),
+                    ),
                     spacing="1",
                 ),
             ),
@@ -140,7 +164,10 @@ def chat_log(interaction_id: rx.Var[int], customer_name: rx.Var[str]) -> rx.Comp
             class_name="aw-scroll",
             width="100%",
         ),
-        rx.cond(LiveState.typing_now[key], rx.text(customer_name, " is typing…", size="1", color_scheme="gray", role="status")),
+        rx.cond(
+            LiveState.typing_now[key],
+            rx.text(customer_name, " is typing…", size="1", color_scheme="gray", role="status"),
+        ),
     )
 
 
@@ -152,7 +179,9 @@ def active_chat(tab: ChatTab) -> rx.Component:
         chat_log(interaction_id=tab.interaction_id, customer_name=tab.customer_name),
         rx.cond(
             tab.customer_ended,
-            rx.callout("The customer ended the chat. Complete the Details and Close.", icon="info", size="1", width="100%"),
+            rx.callout(
+                "The customer ended the chat. Complete the Details and Close.", icon="info", size="1", width="100%"
+            ),
             rx.form(
                 rx.hstack(
                     rx.el.input(type="hidden", name="interaction_id", value=tab.interaction_id),
@@ -191,7 +220,10 @@ def active_chat(tab: ChatTab) -> rx.Component:
                         class_name="aw-quick",
                     ),
                 ),
-                rx.cond(ToolsState.quick_actions.length() == 0, rx.text("No quick action matches.", size="1", color_scheme="gray")),
+                rx.cond(
+                    ToolsState.quick_actions.length() == 0,
+                    rx.text("No quick action matches.", size="1", color_scheme="gray"),
+                ),
                 role="group",
                 aria_label="Quick actions",
                 spacing="1",
@@ -279,7 +311,9 @@ def tab_button(label: rx.Component, *, value, selected, class_name="aw-tab") -> 
 
 def interaction_trigger(tab: ChatTab) -> rx.Component:
     return chat_tab_trigger(
-        interaction_id=tab.interaction_id, customer_name=tab.customer_name, selected=WorkspaceState.active_tab == tab.interaction_id.to_string()
+        interaction_id=tab.interaction_id,
+        customer_name=tab.customer_name,
+        selected=WorkspaceState.active_tab == tab.interaction_id.to_string(),
     )
 
 
@@ -294,7 +328,10 @@ def chat_tab_trigger(interaction_id: rx.Var[int], customer_name: rx.Var[str], se
         tab_button(
             rx.hstack(
                 rx.text(customer_name),
-                rx.cond(unread > 0, rx.badge(unread.to_string(), color_scheme="red", aria_label=unread.to_string() + " unread")),
+                rx.cond(
+                    unread > 0,
+                    rx.badge(unread.to_string(), color_scheme="red", aria_label=unread.to_string() + " unread"),
+                ),
                 spacing="2",
                 align="center",
             ),
@@ -351,11 +388,15 @@ if (!window.__awShortcuts) {
 
 def shortcuts_help() -> rx.Component:
     return rx.dialog.root(
-        rx.dialog.trigger(rx.button(rx.icon("keyboard", size=14), "Shortcuts", size="2", variant="soft", id="aw-shortcuts-button")),
+        rx.dialog.trigger(
+            rx.button(rx.icon("keyboard", size=14), "Shortcuts", size="2", variant="soft", id="aw-shortcuts-button")
+        ),
         rx.dialog.content(
             rx.dialog.title("Keyboard shortcuts"),
             rx.table.root(
-                rx.table.body(*[rx.table.row(rx.table.cell(rx.el.kbd(keys)), rx.table.cell(text)) for keys, text in SHORTCUTS]),
+                rx.table.body(
+                    *[rx.table.row(rx.table.cell(rx.el.kbd(keys)), rx.table.cell(text)) for keys, text in SHORTCUTS]
+                ),
                 size="1",
             ),
             rx.dialog.close(rx.button("Close help", variant="soft", margin_top="12px")),
@@ -411,7 +452,11 @@ def alerts() -> rx.Component:
             rx.box(on_mount=rx.call_script(PLAY_ALERT)),
             key=LiveState.alert_seq.to_string(),
             id="aw-alert",
-            custom_attrs={"data-seq": LiveState.alert_seq.to_string(), "data-sound": LiveState.sound_on, "data-text": LiveState.alert_text},
+            custom_attrs={
+                "data-seq": LiveState.alert_seq.to_string(),
+                "data-sound": LiveState.sound_on,
+                "data-text": LiveState.alert_text,
+            },
             display="none",
         ),
         spacing="2",
@@ -432,7 +477,10 @@ def workspace_body() -> rx.Component:
             tab_button(
                 rx.hstack(
                     rx.text("Inbox"),
-                    rx.cond(WorkspaceState.inbox_count > 0, rx.badge(WorkspaceState.inbox_count.to_string(), color_scheme="blue")),
+                    rx.cond(
+                        WorkspaceState.inbox_count > 0,
+                        rx.badge(WorkspaceState.inbox_count.to_string(), color_scheme="blue"),
+                    ),
                     spacing="2",
                     align="center",
                 ),
@@ -447,7 +495,10 @@ def workspace_body() -> rx.Component:
             width="100%",
             class_name="aw-tablist",
         ),
-        rx.cond(WorkspaceState.active_tab == "inbox", rx.box(inbox_panel(), role="tabpanel", aria_label="Inbox", width="100%")),
+        rx.cond(
+            WorkspaceState.active_tab == "inbox",
+            rx.box(inbox_panel(), role="tabpanel", aria_label="Inbox", width="100%"),
+        ),
         rx.foreach(WorkspaceState.tabs, interaction_panel),
         reject_dialog(),
         close_tab_dialog(),

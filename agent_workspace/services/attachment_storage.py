@@ -126,7 +126,9 @@ def sweep_orphans(*, storage_dir: Path | None = None, now: float | None = None) 
     with session_scope(writer=False) as session:
         for start in range(0, len(candidates), SWEEP_CHUNK):
             names = [path.name for path in candidates[start : start + SWEEP_CHUNK]]
-            recorded.update(session.exec(select(Attachment.storage_name).where(col(Attachment.storage_name).in_(names))).all())
+            recorded.update(
+                session.exec(select(Attachment.storage_name).where(col(Attachment.storage_name).in_(names))).all()
+            )
     orphans = [path for path in candidates if path.name not in recorded]
     for path in orphans:
         path.unlink(missing_ok=True)

@@ -143,9 +143,7 @@ def check_file(filename: str, data: bytes, *, max_bytes: int | None = None) -> C
     if not data:
         raise ValidationError(f"“{name}” is empty.")
     if len(data) > limit:
-        raise ValidationError(
-            f"File too large: {_megabytes(len(data))} MB (limit {_megabytes(limit)} MB)"
-        )
+        raise ValidationError(f"File too large: {_megabytes(len(data))} MB (limit {_megabytes(limit)} MB)")
     file_type = _check_type(name, data)
     if not PurePath(name).suffix:
         name = name[: MAX_FILENAME_LENGTH - 5] + file_type.extensions[0]
@@ -229,9 +227,7 @@ def store_attachment(
     return attachment
 
 
-def open_attachment(
-    session: Session, *, public_id: str, storage_dir: Path | None = None
-) -> tuple[Attachment, Path]:
+def open_attachment(session: Session, *, public_id: str, storage_dir: Path | None = None) -> tuple[Attachment, Path]:
     """The attachment row and the path of its file; ``NotFound`` if either is missing."""
     attachment = session.exec(select(Attachment).where(Attachment.public_id == public_id)).first()
     if attachment is None:
@@ -275,9 +271,7 @@ def can_download(
     return any(can_view_record(session, viewer, record) for record in made_from_it)
 
 
-def record_download(
-    session: Session, *, attachment: Attachment, actor_kind: str, actor_id: int | None
-) -> None:
+def record_download(session: Session, *, attachment: Attachment, actor_kind: str, actor_id: int | None) -> None:
     """Log that a file was handed out: who saw a customer's file is worth knowing."""
     target_kind, target_id = (
         ("record", attachment.record_id)
@@ -334,9 +328,7 @@ def copy_files(originals: list[Attachment], storage_dir: Path | None = None) -> 
     return copies
 
 
-def record_copies(
-    session: Session, *, copies: list[FileCopy], interaction_id: int, record_id: int
-) -> list[Attachment]:
+def record_copies(session: Session, *, copies: list[FileCopy], interaction_id: int, record_id: int) -> list[Attachment]:
     """The rows (and audit entry) of files ``copy_files`` made for a case or
     incident; the caller commits. A copy, not a link to the chat's row: the
     record's files stay with the record (and its wider audience) whatever later
@@ -398,8 +390,7 @@ def _check_type(filename: str, data: bytes) -> FileType:
     extension = PurePath(filename).suffix.lower()
     if extension and extension not in ALLOWED_EXTENSIONS:
         raise ValidationError(
-            f"“{filename}” cannot be shared: {extension} files are not allowed. "
-            f"Allowed are {ALLOWED_TYPES_TEXT}."
+            f"“{filename}” cannot be shared: {extension} files are not allowed. Allowed are {ALLOWED_TYPES_TEXT}."
         )
     detected = _sniff_binary(data)
     if detected is None and _is_text(data):

@@ -41,7 +41,9 @@ def changes(row: object, wanted: Mapping[str, Any], *, long_texts: Collection[st
     second copy of text that can run to pages and hold customers' details.
     Call it before applying the change."""
     return {
-        field: {"length": [len(getattr(row, field)), len(value)]} if field in long_texts else [getattr(row, field), value]
+        field: {"length": [len(getattr(row, field)), len(value)]}
+        if field in long_texts
+        else [getattr(row, field), value]
         for field, value in wanted.items()
         if getattr(row, field) != value
     }

@@ -106,7 +106,9 @@ def entries_about(session: Session, *, target_kind: str, target_ids: Collection[
     )
 
 
-def describe(session: Session, entries: Sequence[AuditLog], *, here: tuple[str, int] | None = None) -> list[HistoryLine]:
+def describe(
+    session: Session, entries: Sequence[AuditLog], *, here: tuple[str, int] | None = None
+) -> list[HistoryLine]:
     """One line per entry, in the same order. ``here`` is the (target kind, id) of the
     page the lines are shown on: that chat reads "the chat", any other "the chat IMS0001028"."""
     parsed = [_detail(entry) for entry in entries]
@@ -141,7 +143,9 @@ class _Names:
     here: tuple[str, int] | None
 
     @classmethod
-    def read(cls, session: Session, entries: Sequence[AuditLog], details: list[dict], here: tuple[str, int] | None) -> _Names:
+    def read(
+        cls, session: Session, entries: Sequence[AuditLog], details: list[dict], here: tuple[str, int] | None
+    ) -> _Names:
         def targets(kind: str) -> set[int]:
             return _ids(entry.target_id for entry in entries if entry.target_kind == kind)
 
@@ -213,7 +217,7 @@ class _Said:
         return "" if value is None else _plain(value)
 
     def note(self, key: str) -> str:
-        """": the note" when there is one."""
+        """ ": the note" when there is one."""
         value = self.text(key).strip()
         return f": {value}" if value else ""
 
@@ -227,7 +231,7 @@ class _Said:
 
     @property
     def of_target(self) -> str:
-        """" of the chat IMS0001028" unless the page is that chat's own."""
+        """ " of the chat IMS0001028" unless the page is that chat's own."""
         return self._unless_here("of")
 
     @property
@@ -290,7 +294,11 @@ def _quoted(value: Any) -> str:
 
 
 # How an edited field's values read; any other field's are quoted ("“Printer offline”").
-_SHOWN_AS: dict[str, Callable[[Any], str]] = {"priority": priority_label, "state": record_state_label, "category": words}
+_SHOWN_AS: dict[str, Callable[[Any], str]] = {
+    "priority": priority_label,
+    "state": record_state_label,
+    "category": words,
+}
 
 
 def _field_change(field: str, value: Any) -> str:
@@ -308,7 +316,7 @@ def _field_change(field: str, value: Any) -> str:
 
 
 def _changes(said: _Said) -> str:
-    """": priority 4 - Low → 2 - High, …" from an edit's ``changes`` ({field: [old, new]})."""
+    """ ": priority 4 - Low → 2 - High, …" from an edit's ``changes`` ({field: [old, new]})."""
     changes = said.detail.get("changes")
     if not isinstance(changes, dict) or not changes:
         return ""
@@ -362,7 +370,11 @@ def _roles(said: _Said) -> str:
 
 def _roles_changed(said: _Said) -> str:
     removed = said.detail.get("removed")
-    lost = f" (removed: {', '.join(ROLE_LABELS.get(r, words(r)) for r in removed)})" if isinstance(removed, list) and removed else ""
+    lost = (
+        f" (removed: {', '.join(ROLE_LABELS.get(r, words(r)) for r in removed)})"
+        if isinstance(removed, list) and removed
+        else ""
+    )
     return f"{said.actor} set the roles of {said.target} to {_roles(said)}{lost}"
 
 
@@ -423,9 +435,18 @@ def _kb_imported(said: _Said) -> str:
 _DONE_BY_THE_SYSTEM = frozenset({"email.sent", "email.failed", "email.sending"})
 # action -> (short label for a column, sentence).
 _SENTENCES: dict[str, tuple[str, Callable[[_Said], str]]] = {
-    "interaction.requested": ("Chat requested", lambda s: f"{s.actor} started {s.target} in {s.names.queue(s.detail.get('queue_id'))}"),
-    "interaction.offered": ("Chat offered", lambda s: f"{s.actor} offered {s.target} to {s.names.user(s.detail.get('agent_id'))}"),
-    "interaction.offer_timed_out": ("Offer timed out", lambda s: f"{s.names.user(s.detail.get('agent_id'))} did not answer the offer of {s.target} in time"),
+    "interaction.requested": (
+        "Chat requested",
+        lambda s: f"{s.actor} started {s.target} in {s.names.queue(s.detail.get('queue_id'))}",
+    ),
+    "interaction.offered": (
+        "Chat offered",
+        lambda s: f"{s.actor} offered {s.target} to {s.names.user(s.detail.get('agent_id'))}",
+    ),
+    "interaction.offer_timed_out": (
+        "Offer timed out",
+        lambda s: f"{s.names.user(s.detail.get('agent_id'))} did not answer the offer of {s.target} in time",
+    ),
     "interaction.accepted": ("Chat accepted", _accepted),
     "interaction.rejected": ("Chat rejected", lambda s: f"{s.actor} rejected {s.target}{s.note('reason')}"),
     "interaction.transferred_to_queue": (
@@ -436,20 +457,35 @@ _SENTENCES: dict[str, tuple[str, Callable[[_Said], str]]] = {
         "Transfer requested",
         lambda s: f"{s.actor} asked {s.names.user(s.detail.get('to_agent'))} to take over {s.target}{s.note('note')}",
     ),
-    "interaction.transfer_accepted": ("Transfer accepted", lambda s: f"{s.actor} accepted the transfer of {s.target} from {s.names.user(s.detail.get('from_agent'))}"),
-    "interaction.transfer_declined": ("Transfer declined", lambda s: f"{s.actor} declined the transfer of {s.target} from {s.names.user(s.detail.get('from_agent'))}"),
+    "interaction.transfer_accepted": (
+        "Transfer accepted",
+        lambda s: f"{s.actor} accepted the transfer of {s.target} from {s.names.user(s.detail.get('from_agent'))}",
+    ),
+    "interaction.transfer_declined": (
+        "Transfer declined",
+        lambda s: f"{s.actor} declined the transfer of {s.target} from {s.names.user(s.detail.get('from_agent'))}",
+    ),
     "interaction.customer_ended": ("Customer left", lambda s: f"{s.actor} ended {s.target}"),
     "interaction.closed": ("Chat closed", _closed),
     "interaction.updated": ("Chat details changed", _interaction_changed),
     "interaction.rated": ("Chat rated", lambda s: f"{s.actor} rated {s.target} {s.text('rating')} of 5"),
-    "interaction.article_sent": ("Article sent", lambda s: f"{s.actor} sent knowledge article {s.text('article')} in {s.target}"),
+    "interaction.article_sent": (
+        "Article sent",
+        lambda s: f"{s.actor} sent knowledge article {s.text('article')} in {s.target}",
+    ),
     "record.created": ("Record created", _record_created),
     "record.updated": ("Record changed", lambda s: f"{s.actor} changed {s.target}{_changes(s)}"),
     "record.escalated": ("Record escalated", _escalated),
     "record.replied": ("Replied by email", lambda s: f"{s.actor} replied to {s.target} by email{_state_move(s)}"),
-    "record.resolved": ("Record resolved", lambda s: f"{s.actor} resolved {s.target}: the reply by email was delivered{_state_move(s)}"),
+    "record.resolved": (
+        "Record resolved",
+        lambda s: f"{s.actor} resolved {s.target}: the reply by email was delivered{_state_move(s)}",
+    ),
     "attachment.uploaded": ("File attached", _uploaded),
-    "attachment.downloaded": ("File downloaded", lambda s: f"{s.actor} downloaded {s.text('filename')} from {s.target}"),
+    "attachment.downloaded": (
+        "File downloaded",
+        lambda s: f"{s.actor} downloaded {s.text('filename')} from {s.target}",
+    ),
     "attachment.copied": ("Files copied", _copied),
     "email.queued": ("Email written", _email_queued),
     "email.sending": ("Email sending", _email("is being sent")),
@@ -462,7 +498,10 @@ _SENTENCES: dict[str, tuple[str, Callable[[_Said], str]]] = {
         "After-hours chats",
         lambda s: f"{s.actor} opted {'in to' if s.detail.get('enabled') else 'out of'} chats outside business hours",
     ),
-    "presence.expired": ("Presence expired", lambda s: f"{s.actor} set {s.target} Offline: their workspace was not seen for a while"),
+    "presence.expired": (
+        "Presence expired",
+        lambda s: f"{s.actor} set {s.target} Offline: their workspace was not seen for a while",
+    ),
     "login": ("Signed in", lambda s: f"{s.actor} signed in"),
     "logout": ("Signed out", lambda s: f"{s.actor} signed out"),
     "login.failed": ("Sign-in failed", lambda s: f"{s.actor} failed to sign in as “{s.text('username')}”"),

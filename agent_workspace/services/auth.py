@@ -116,9 +116,7 @@ def create_user(
 ) -> User:
     username = username.strip().lower()
     if not _USERNAME.match(username):
-        raise ValidationError(
-            "A username has 2-64 characters: lowercase letters, digits, '.', '_' or '-'."
-        )
+        raise ValidationError("A username has 2-64 characters: lowercase letters, digits, '.', '_' or '-'.")
     if not 1 <= capacity <= 20:
         raise ValidationError("Chat capacity must be between 1 and 20.")
     _validate_password(password)
@@ -143,7 +141,9 @@ def create_user(
     session.flush()
     for queue_id in queue_ids:
         session.add(QueueMember(queue_id=queue_id, user_id=user.id))
-    audit.record(session, action="user.created", actor_kind="system", target_kind="user", target_id=user.id, roles=role_text)
+    audit.record(
+        session, action="user.created", actor_kind="system", target_kind="user", target_id=user.id, roles=role_text
+    )
     session.commit()
     return user
 
@@ -193,7 +193,9 @@ def finish_login(session: Session, *, check: LoginCheck, ok: bool, session_hours
     The wait is checked again here: attempts that were checked at the same time
     as this one may have failed since, and their verdicts come first.
     """
-    refusal = lockout.refusal(lockout.recent_failures(session, username=check.username, client_address=check.client_address))
+    refusal = lockout.refusal(
+        lockout.recent_failures(session, username=check.username, client_address=check.client_address)
+    )
     user = session.get(User, check.user_id) if ok and refusal is None else None
     if user is None or not user.active or user.password_hash != check.password_hash:
         # A refused attempt counts like a failure whatever the password, so its answer reveals nothing.
@@ -348,7 +350,9 @@ def end_sessions(session: Session, *, user_id: int) -> list[str]:
     (the CLI included): every worker's sweep finds them in the database."""
     now = utcnow()
     session.execute(
-        update(AuthSession).where(col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None)).values(revoked_at=now)
+        update(AuthSession)
+        .where(col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=now)
     )
     tokens = list(session.exec(select(ClientConnection.token).where(ClientConnection.user_id == user_id)))
     if tokens:
@@ -368,7 +372,9 @@ def logout(session: Session, *, token: str) -> list[str]:
     if auth is None or auth.revoked_at is not None:
         return []
     tokens = end_sessions(session, user_id=auth.user_id)
-    audit.record(session, action="logout", actor_kind="agent", actor_id=auth.user_id, target_kind="user", target_id=auth.user_id)
+    audit.record(
+        session, action="logout", actor_kind="agent", actor_id=auth.user_id, target_kind="user", target_id=auth.user_id
+    )
     session.commit()
     return tokens
 
@@ -416,7 +422,13 @@ def set_roles(session: Session, *, username: str, roles: list[str] | tuple[str, 
     user.roles = role_text
     tokens = end_sessions(session, user_id=user.id) if removed else []
     audit.record(
-        session, action="user.roles_changed", actor_kind="system", target_kind="user", target_id=user.id, roles=role_text, removed=sorted(removed)
+        session,
+        action="user.roles_changed",
+        actor_kind="system",
+        target_kind="user",
+        target_id=user.id,
+        roles=role_text,
+        removed=sorted(removed),
     )
     session.commit()
     return tokens

@@ -37,7 +37,16 @@ from sqlalchemy import Boolean, and_, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from agent_workspace.models import Interaction, InteractionState, OfferRejection, Presence, Queue, QueueMember, User, utcnow
+from agent_workspace.models import (
+    Interaction,
+    InteractionState,
+    OfferRejection,
+    Presence,
+    Queue,
+    QueueMember,
+    User,
+    utcnow,
+)
 from agent_workspace.services import hours
 
 WAITING_STATES = (InteractionState.QUEUED, InteractionState.OFFERED)
@@ -89,14 +98,18 @@ class _QueueFacts:
     waiting: int  # how many
 
 
-def queue_outlooks(session: Session, *, queue_ids: Collection[int] | None = None, now: datetime | None = None) -> dict[int, Outlook]:
+def queue_outlooks(
+    session: Session, *, queue_ids: Collection[int] | None = None, now: datetime | None = None
+) -> dict[int, Outlook]:
     """For someone about to start a chat, per active queue (or those given)."""
     now = now or utcnow()
     facts = _read_facts(session, queue_ids=queue_ids, now=now, line=False)
     return {queue_id: _Line(f, now).outlook(f.waiting + 1, rejected_by=frozenset()) for queue_id, f in facts.items()}
 
 
-def chat_outlooks(session: Session, *, interaction_ids: Collection[int], now: datetime | None = None) -> dict[int, Outlook]:
+def chat_outlooks(
+    session: Session, *, interaction_ids: Collection[int], now: datetime | None = None
+) -> dict[int, Outlook]:
     """For customers already in line, in a few statements whatever their number:
     when a queue moves, every customer waiting in it is told at once. Chats no
     longer waiting are left out."""
@@ -134,7 +147,9 @@ def chat_outlook(session: Session, *, interaction_id: int, now: datetime | None 
     facts = _read_facts(session, queue_ids=[queue_id], now=now, line=False)
     if queue_id not in facts:
         return None
-    rejected_by = frozenset(user_id for _, user_id in connection.execute(_REJECTIONS, {"interaction_ids": [interaction_id]}))
+    rejected_by = frozenset(
+        user_id for _, user_id in connection.execute(_REJECTIONS, {"interaction_ids": [interaction_id]})
+    )
     return _Line(facts[queue_id], now).outlook(ahead + 1, rejected_by=rejected_by)
 
 
@@ -147,7 +162,7 @@ def open_queue_ids(session: Session, *, now: datetime | None = None) -> frozense
 
 
 def when_back(opens_at: datetime, *, time_zone: str, now: datetime | None = None) -> str:
-    """"today at 09:00", "tomorrow at 09:00", "Monday 7 December at 09:00": in the
+    """ "today at 09:00", "tomorrow at 09:00", "Monday 7 December at 09:00": in the
     reader's time zone, which the page sends (UTC when it is unknown)."""
     zone = ZoneInfo(time_zone)
     local, today = opens_at.astimezone(zone), (now or utcnow()).astimezone(zone).date()
@@ -190,7 +205,9 @@ class _Line:
                 agents, facts.handle_seconds, max(position, facts.waiting + 1), queue_id=facts.queue_id
             )
         wait = waits[position - 1]
-        return Outlook(facts.queue_id, Availability.AVAILABLE if wait == 0 else Availability.BUSY, position, wait_seconds=wait)
+        return Outlook(
+            facts.queue_id, Availability.AVAILABLE if wait == 0 else Availability.BUSY, position, wait_seconds=wait
+        )
 
 
 def _waits(agents: list[_Agent], handle: float, places: int, *, queue_id: int) -> list[int]:
@@ -213,7 +230,9 @@ def _waits(agents: list[_Agent], handle: float, places: int, *, queue_id: int) -
     return waits
 
 
-def _read_facts(session: Session, *, queue_ids: Collection[int] | None, now: datetime, line: bool) -> dict[int, _QueueFacts]:
+def _read_facts(
+    session: Session, *, queue_ids: Collection[int] | None, now: datetime, line: bool
+) -> dict[int, _QueueFacts]:
     """Five statements and one per queue; ``line``: the waiting chats in
     order, else only how many there are."""
     connection = session.connection()
@@ -229,7 +248,9 @@ def _read_facts(session: Session, *, queue_ids: Collection[int] | None, now: dat
         agents_of[queue_id].append(agent)
     if agents:
         for agent_id, accepted_at in connection.execute(_CHATS_IN_PROGRESS, {"user_ids": list(agents)}):
-            agents[agent_id].chat_ages.append(max((now - _aware(accepted_at)).total_seconds(), 0.0) if accepted_at else 0.0)
+            agents[agent_id].chat_ages.append(
+                max((now - _aware(accepted_at)).total_seconds(), 0.0) if accepted_at else 0.0
+            )
         for agent_id, queue_id in connection.execute(_OFFERS_HELD, {"user_ids": list(agents)}):
             agents[agent_id].offered_from.append(queue_id)
     handle: dict[int, list[float]] = defaultdict(list)
@@ -250,7 +271,8 @@ def _read_facts(session: Session, *, queue_ids: Collection[int] | None, now: dat
             hours=_hours_of_row(row),
             closed_message=row[4],
             agents=agents_of[row[0]],
-            handle_seconds=(sum(handle[row[0]]) + PRIOR_CHATS * DEFAULT_HANDLE_SECONDS) / (len(handle[row[0]]) + PRIOR_CHATS),
+            handle_seconds=(sum(handle[row[0]]) + PRIOR_CHATS * DEFAULT_HANDLE_SECONDS)
+            / (len(handle[row[0]]) + PRIOR_CHATS),
             line=lines[row[0]],
             waiting=waiting[row[0]],
         )
@@ -303,35 +325,46 @@ _RECENT_HANDLES = (
 )
 _LINE = (
     sa_select(Interaction.id, Interaction.queue_id)
-    .where(col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)), col(Interaction.state).in_(WAITING_STATES))
+    .where(
+        col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)),
+        col(Interaction.state).in_(WAITING_STATES),
+    )
     .order_by(col(Interaction.queue_id), col(Interaction.requested_at), col(Interaction.id))
 )
 _WAITING_COUNTS = (
     sa_select(Interaction.queue_id, func.count())
-    .where(col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)), col(Interaction.state).in_(WAITING_STATES))
+    .where(
+        col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)),
+        col(Interaction.state).in_(WAITING_STATES),
+    )
     .group_by(Interaction.queue_id)
 )
-_THIS_CHAT = sa_select(Interaction.queue_id, Interaction.requested_at, Interaction.id).where(
-    col(Interaction.id) == bindparam("interaction_id"), col(Interaction.state).in_(WAITING_STATES)
-).subquery()
-_PLACE_OF_CHAT = (
-    sa_select(
-        _THIS_CHAT.c.queue_id,
-        sa_select(func.count())
-        .where(
-            col(Interaction.queue_id) == _THIS_CHAT.c.queue_id,
-            col(Interaction.state).in_(WAITING_STATES),
-            or_(
-                col(Interaction.requested_at) < _THIS_CHAT.c.requested_at,
-                and_(col(Interaction.requested_at) == _THIS_CHAT.c.requested_at, col(Interaction.id) < _THIS_CHAT.c.id),
-            ),
-        )
-        .scalar_subquery(),
-    )
+_THIS_CHAT = (
+    sa_select(Interaction.queue_id, Interaction.requested_at, Interaction.id)
+    .where(col(Interaction.id) == bindparam("interaction_id"), col(Interaction.state).in_(WAITING_STATES))
+    .subquery()
 )
-_QUEUES_OF_CHATS = sa_select(Interaction.queue_id).where(
-    col(Interaction.id).in_(bindparam("interaction_ids", expanding=True)), col(Interaction.state).in_(WAITING_STATES)
-).distinct()
+_PLACE_OF_CHAT = sa_select(
+    _THIS_CHAT.c.queue_id,
+    sa_select(func.count())
+    .where(
+        col(Interaction.queue_id) == _THIS_CHAT.c.queue_id,
+        col(Interaction.state).in_(WAITING_STATES),
+        or_(
+            col(Interaction.requested_at) < _THIS_CHAT.c.requested_at,
+            and_(col(Interaction.requested_at) == _THIS_CHAT.c.requested_at, col(Interaction.id) < _THIS_CHAT.c.id),
+        ),
+    )
+    .scalar_subquery(),
+)
+_QUEUES_OF_CHATS = (
+    sa_select(Interaction.queue_id)
+    .where(
+        col(Interaction.id).in_(bindparam("interaction_ids", expanding=True)),
+        col(Interaction.state).in_(WAITING_STATES),
+    )
+    .distinct()
+)
 _REJECTIONS = sa_select(OfferRejection.interaction_id, OfferRejection.user_id).where(
     col(OfferRejection.interaction_id).in_(bindparam("interaction_ids", expanding=True))
 )

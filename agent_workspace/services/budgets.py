@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
-from limits.errors import StorageError
 from limits.aio.storage import MemoryStorage
-from limits.storage import storage_from_string
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.errors import StorageError
+from limits.storage import storage_from_string
 
 from agent_workspace.config import database_url, settings
 from agent_workspace.services.errors import ValidationError

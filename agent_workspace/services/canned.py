@@ -41,7 +41,14 @@ def create(session: Session, *, title: str, body: str, queue_id: int | None, cre
     response = CannedResponse(title=title, body=body, queue_id=queue_id, created_by_id=created_by_id)
     session.add(response)
     session.flush()
-    audit.record(session, action="canned.created", actor_kind="agent", actor_id=created_by_id, target_kind="canned", target_id=response.id)
+    audit.record(
+        session,
+        action="canned.created",
+        actor_kind="agent",
+        actor_id=created_by_id,
+        target_kind="canned",
+        target_id=response.id,
+    )
     session.commit()
     return response
 
@@ -51,14 +58,23 @@ def delete(session: Session, *, response_id: int, actor_id: int) -> None:
     if response is None:
         raise NotFound("No such canned response.")
     session.delete(response)
-    audit.record(session, action="canned.deleted", actor_kind="agent", actor_id=actor_id, target_kind="canned", target_id=response_id)
+    audit.record(
+        session,
+        action="canned.deleted",
+        actor_kind="agent",
+        actor_id=actor_id,
+        target_kind="canned",
+        target_id=response_id,
+    )
     session.commit()
 
 
 def list_all(session: Session) -> list[tuple[CannedResponse, str]]:
     """(response, queue name or "All queues") for the supervisor's list."""
     rows = session.exec(
-        select(CannedResponse, Queue.name).join(Queue, col(Queue.id) == col(CannedResponse.queue_id), isouter=True).order_by(CannedResponse.title)
+        select(CannedResponse, Queue.name)
+        .join(Queue, col(Queue.id) == col(CannedResponse.queue_id), isouter=True)
+        .order_by(CannedResponse.title)
     ).all()
     return [(response, name or "All queues") for response, name in rows]
 
@@ -106,7 +122,16 @@ def quick_actions(session: Session, *, interaction_id: int, user_id: int, typed:
         for response in responses:
             if rest.lower() in response.title.lower():
                 actions.append(
-                    QuickAction("r", f"/r {response.title}", fill(response.body, customer_name=customer.name, agent_name=agent.display_name, number=item.number or ""))
+                    QuickAction(
+                        "r",
+                        f"/r {response.title}",
+                        fill(
+                            response.body,
+                            customer_name=customer.name,
+                            agent_name=agent.display_name,
+                            number=item.number or "",
+                        ),
+                    )
                 )
     if command in ("", "t", "tq"):
         actions.append(QuickAction("tq", "/tq Transfer to another queue"))

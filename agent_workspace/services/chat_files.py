@@ -92,10 +92,7 @@ def check_upload(
 
 def upload_too_many() -> str:
     """What the upload endpoint answers a body with more files than an upload may carry."""
-    return (
-        f"Too many files: at most {upload_quotas().files_per_upload} per upload. "
-        "Send the others in another upload."
-    )
+    return f"Too many files: at most {upload_quotas().files_per_upload} per upload. Send the others in another upload."
 
 
 def share_file(

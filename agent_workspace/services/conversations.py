@@ -31,7 +31,6 @@ from agent_workspace.models import (
 from agent_workspace.services import audit, availability, routing
 from agent_workspace.services import email as mail
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
-from agent_workspace.services.text import check_sizes, clean_text, strip_invisible
 from agent_workspace.services.events import (
     AgentChanged,
     Change,
@@ -40,6 +39,7 @@ from agent_workspace.services.events import (
     MessagePosted,
     QueueChanged,
 )
+from agent_workspace.services.text import check_sizes, clean_text, strip_invisible
 from agent_workspace.services.transcripts import transcript_text
 
 MAX_MESSAGE_LENGTH = 4000
@@ -49,7 +49,9 @@ MAX_COMMENT_LENGTH = 1000
 TYPING_SECONDS = 4
 # Pages debounce keystrokes by up to 1.5 s before they report typing.
 TYPING_AFTER_SEND_GRACE = timedelta(seconds=2)
-EMAIL_PATTERN = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+EMAIL_PATTERN = re.compile(
+    r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 # Messages stored per chat (the public page's budgets count attempts per tab and address).
 MAX_CUSTOMER_MESSAGES_PER_WINDOW = 10
 MESSAGE_RATE_WINDOW = timedelta(seconds=10)
@@ -77,8 +79,14 @@ def start_chat(
 ) -> StartedChat:
     """A customer's request: validated, queued, acknowledged, then offered if someone is free."""
     customer, queue, question = new_request(
-        session, name=name, email=email, queue_id=queue_id, text=question, field="Your question",
-        limit=MAX_QUESTION_LENGTH, client_address=client_address,
+        session,
+        name=name,
+        email=email,
+        queue_id=queue_id,
+        text=question,
+        field="Your question",
+        limit=MAX_QUESTION_LENGTH,
+        client_address=client_address,
     )
     item = Interaction(
         public_id=secrets.token_urlsafe(24),
@@ -100,7 +108,14 @@ def start_chat(
             client_id=f"sys-ack-{item.id}",
         )
     )
-    audit.record(session, action="interaction.requested", actor_kind="customer", target_kind="interaction", target_id=item.id, queue_id=queue.id)
+    audit.record(
+        session,
+        action="interaction.requested",
+        actor_kind="customer",
+        target_kind="interaction",
+        target_id=item.id,
+        queue_id=queue.id,
+    )
     session.commit()
     changes: list[Change] = [QueueChanged(queue.id), InteractionChanged(item.id)]
     changes += routing.drain(session, queue_id=queue.id)
@@ -252,13 +267,19 @@ def _lock_chat(session: Session, interaction_id: int, *, sender_user_id: int | N
     cursor (the highest id it holds) never jumps over a message still being
     written. SQLite writers are serialised already."""
     statement = _CHAT_FOR_UPDATE if routing.is_postgres(session) else _CHAT
-    chat = session.connection().execute(statement, {"interaction_id": interaction_id, "sender_user_id": sender_user_id or 0}).first()
+    chat = (
+        session.connection()
+        .execute(statement, {"interaction_id": interaction_id, "sender_user_id": sender_user_id or 0})
+        .first()
+    )
     if chat is None:
         raise NotFound("That chat does not exist.")
     return chat
 
 
-def _sender_name(session: Session, chat, interaction_id: int, sender_kind: SenderKind, sender_user_id: int | None) -> str:
+def _sender_name(
+    session: Session, chat, interaction_id: int, sender_kind: SenderKind, sender_user_id: int | None
+) -> str:
     """Who is writing, once they may write here."""
     if chat.state not in OPEN_STATES or chat.customer_ended_at is not None:
         raise Conflict("This chat has ended; the message was not sent.")
@@ -292,7 +313,9 @@ def system_message(session: Session, *, interaction_id: int, body: str) -> Messa
     return message
 
 
-def messages_after(session: Session, *, interaction_id: int, after_id: int = 0, limit: int = MESSAGES_PER_READ) -> list[Message]:
+def messages_after(
+    session: Session, *, interaction_id: int, after_id: int = 0, limit: int = MESSAGES_PER_READ
+) -> list[Message]:
     """The resync cursor: everything after the last message a page holds."""
     return list(
         session.exec(
@@ -304,7 +327,9 @@ def messages_after(session: Session, *, interaction_id: int, after_id: int = 0, 
     )
 
 
-def set_typing(session: Session, *, interaction_id: int, sender_kind: SenderKind, user_id: int | None = None) -> list[Change]:
+def set_typing(
+    session: Session, *, interaction_id: int, sender_kind: SenderKind, user_id: int | None = None
+) -> list[Change]:
     """Mark one side as typing. A signal that arrives just after that side's
     own message is the page's debounced keystroke of the text it already sent:
     it is dropped, so "typing…" does not linger after a send."""
@@ -364,7 +389,13 @@ def end_by_customer(session: Session, item: Interaction, *, note: str) -> tuple[
         item.customer_ended_at = now
     system_message(session, interaction_id=item.id, body=note)
     item.updated_at = now
-    audit.record(session, action="interaction.customer_ended", actor_kind="customer", target_kind="interaction", target_id=item.id)
+    audit.record(
+        session,
+        action="interaction.customer_ended",
+        actor_kind="customer",
+        target_kind="interaction",
+        target_id=item.id,
+    )
     return changes, freed_offer
 
 
@@ -383,7 +414,11 @@ def close(session: Session, *, interaction_id: int, user_id: int, save_history: 
     if save_history and not item.short_description.strip():
         raise ValidationError("Add a short description before closing.")
     now = utcnow()
-    system_message(session, interaction_id=item.id, body="The agent ended the chat." if item.customer_ended_at is None else "Chat closed.")
+    system_message(
+        session,
+        interaction_id=item.id,
+        body="The agent ended the chat." if item.customer_ended_at is None else "Chat closed.",
+    )
     session.flush()
     item.state = InteractionState.CLOSED_COMPLETE
     if save_history:
@@ -394,7 +429,15 @@ def close(session: Session, *, interaction_id: int, user_id: int, save_history: 
         item.transcript = None
     item.closed_at = now
     item.updated_at = now
-    audit.record(session, action="interaction.closed", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, saved_history=save_history)
+    audit.record(
+        session,
+        action="interaction.closed",
+        actor_kind="agent",
+        actor_id=user_id,
+        target_kind="interaction",
+        target_id=item.id,
+        saved_history=save_history,
+    )
     session.commit()
     changes: list[Change] = [InteractionChanged(item.id), AgentChanged(user_id)]
     return changes + routing.drain(session)
@@ -426,11 +469,24 @@ def update_details(
         raise ValidationError("Priority is 1 (critical) to 4 (low).")
     if len(work_notes) > 10_000:
         raise ValidationError("Work notes are limited to 10,000 characters.")
-    wanted = {"short_description": short_description, "category": category, "priority": priority, "work_notes": work_notes}
+    wanted = {
+        "short_description": short_description,
+        "category": category,
+        "priority": priority,
+        "work_notes": work_notes,
+    }
     changed = audit.changes(item, wanted, long_texts=("work_notes",))
     if not changed:
         return []
-    audit.record(session, action="interaction.updated", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, changes=changed)
+    audit.record(
+        session,
+        action="interaction.updated",
+        actor_kind="agent",
+        actor_id=user_id,
+        target_kind="interaction",
+        target_id=item.id,
+        changes=changed,
+    )
     for field in changed:
         setattr(item, field, wanted[field])
     item.updated_at = utcnow()
@@ -453,5 +509,12 @@ def rate(session: Session, *, interaction_id: int, rating: int, comment: str = "
         raise ValidationError("Choose a rating from 1 to 5.")
     item.rating = rating
     item.rating_comment = comment
-    audit.record(session, action="interaction.rated", actor_kind="customer", target_kind="interaction", target_id=item.id, rating=rating)
+    audit.record(
+        session,
+        action="interaction.rated",
+        actor_kind="customer",
+        target_kind="interaction",
+        target_id=item.id,
+        rating=rating,
+    )
     session.commit()

@@ -7,14 +7,13 @@ so the dashboard costs the same on day 1 and on day 1,000.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
 from agent_workspace.models import AuditLog, Customer, Interaction, InteractionState, Queue, User, utcnow
-from agent_workspace.services import audit_words
+from agent_workspace.services import audit_words, routing
 from agent_workspace.services import hours as business_hours
-from agent_workspace.services import routing
 
 
 @dataclass(frozen=True)
@@ -63,11 +62,11 @@ class ActiveChat:
 
 def start_of_day(now: datetime | None = None) -> datetime:
     now = now or utcnow()
-    return now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _as_utc(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def queue_stats(session: Session, *, since: datetime, now: datetime | None = None) -> list[QueueStats]:
@@ -83,18 +82,26 @@ def queue_stats(session: Session, *, since: datetime, now: datetime | None = Non
         )
         waits = [(now - _as_utc(at)).total_seconds() for at in waiting_since]
 
-        def count(*conditions) -> int:
-            return session.exec(select(func.count()).select_from(Interaction).where(Interaction.queue_id == queue.id, *conditions)).one()
+        def count(*conditions, queue_id: int = queue.id) -> int:
+            return session.exec(
+                select(func.count()).select_from(Interaction).where(Interaction.queue_id == queue_id, *conditions)
+            ).one()
 
         transferred = session.exec(
             select(func.count())
             .select_from(AuditLog)
-            .where(AuditLog.action == "interaction.transferred_to_queue", AuditLog.at >= since, AuditLog.detail.contains(f'"from_queue": {queue.id},'))
+            .where(
+                AuditLog.action == "interaction.transferred_to_queue",
+                AuditLog.at >= since,
+                AuditLog.detail.contains(f'"from_queue": {queue.id},'),
+            )
         ).one()
         ratings = list(
             session.exec(
                 select(Interaction.rating).where(
-                    Interaction.queue_id == queue.id, Interaction.closed_at >= since, col(Interaction.rating).is_not(None)
+                    Interaction.queue_id == queue.id,
+                    Interaction.closed_at >= since,
+                    col(Interaction.rating).is_not(None),
                 )
             )
         )
@@ -106,7 +113,9 @@ def queue_stats(session: Session, *, since: datetime, now: datetime | None = Non
                 longest_wait_seconds=int(max(waits, default=0)),
                 average_wait_seconds=int(sum(waits) / len(waits)) if waits else 0,
                 accepted_today=count(Interaction.accepted_at >= since),
-                abandoned_today=count(Interaction.state == InteractionState.CLOSED_ABANDONED, Interaction.closed_at >= since),
+                abandoned_today=count(
+                    Interaction.state == InteractionState.CLOSED_ABANDONED, Interaction.closed_at >= since
+                ),
                 transferred_today=transferred,
                 average_rating=round(sum(ratings) / len(ratings), 1) if ratings else None,
                 ratings_today=len(ratings),
@@ -128,7 +137,9 @@ def agent_stats(session: Session, *, since: datetime) -> list[AgentStats]:
                 )
             )
         )
-        durations = [(_as_utc(closed) - _as_utc(accepted)).total_seconds() for accepted, closed in handled if accepted and closed]
+        durations = [
+            (_as_utc(closed) - _as_utc(accepted)).total_seconds() for accepted, closed in handled if accepted and closed
+        ]
         result.append(
             AgentStats(
                 user_id=load.user_id,
@@ -146,7 +157,11 @@ def agent_stats(session: Session, *, since: datetime) -> list[AgentStats]:
 def hourly(session: Session, *, since: datetime, now: datetime | None = None) -> list[HourBucket]:
     """Requests and average wait per hour of the window (for the charts)."""
     now = now or utcnow()
-    rows = list(session.exec(select(Interaction.requested_at, Interaction.wait_seconds).where(Interaction.requested_at >= since)))
+    rows = list(
+        session.exec(
+            select(Interaction.requested_at, Interaction.wait_seconds).where(Interaction.requested_at >= since)
+        )
+    )
     hours = int((now - since).total_seconds() // 3600) + 1
     buckets: list[list[int]] = [[] for _ in range(hours)]
     counts = [0] * hours

@@ -132,9 +132,7 @@ def list_emails(session: Session, *, interaction_id: int) -> list[OutgoingEmail]
     """The emails sent (or waiting) for one chat, oldest first."""
     return list(
         session.exec(
-            select(OutgoingEmail)
-            .where(OutgoingEmail.interaction_id == interaction_id)
-            .order_by(OutgoingEmail.id)
+            select(OutgoingEmail).where(OutgoingEmail.interaction_id == interaction_id).order_by(OutgoingEmail.id)
         ).all()
     )
 
@@ -171,9 +169,7 @@ def _validated(to_address: str, subject: str, body: str) -> tuple[str, str, str]
     if not subject:
         raise ValidationError("A subject is required.")
     if len(subject) > SUBJECT_MAX or any(ch < " " or ch == "\x7f" for ch in subject):
-        raise ValidationError(
-            f"The subject can be at most {SUBJECT_MAX} characters, without control characters."
-        )
+        raise ValidationError(f"The subject can be at most {SUBJECT_MAX} characters, without control characters.")
     if not body.strip():
         raise ValidationError("The message is empty.")
     if len(body) > BODY_MAX:
@@ -238,7 +234,10 @@ def deliver(delivery: Delivery, smtp: SmtpSettings) -> Outcome:
         text = "; ".join(f"{code} {_text(reply)}" for code, reply in answers)
         return Outcome(f"Recipient refused: {text}"[:ERROR_MAX], permanent=all(code >= 500 for code, _ in answers))
     except smtplib.SMTPDataError as error:
-        return Outcome(f"Message refused: {error.smtp_code} {_text(error.smtp_error)}"[:ERROR_MAX], permanent=error.smtp_code >= 500)
+        return Outcome(
+            f"Message refused: {error.smtp_code} {_text(error.smtp_error)}"[:ERROR_MAX],
+            permanent=error.smtp_code >= 500,
+        )
     except smtplib.SMTPResponseException as error:  # the server's or our configuration: worth retrying
         return Outcome(f"{type(error).__name__}: {error.smtp_code} {_text(error.smtp_error)}"[:ERROR_MAX])
     except (smtplib.SMTPException, OSError) as error:

@@ -36,7 +36,7 @@ import logging
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -99,7 +99,9 @@ class _Plan:
     def __init__(self, hours: BusinessHours):
         self.zone = ZoneInfo(hours.time_zone)
         weekly = hours.weekly or tuple((day, MIDNIGHT, MIDNIGHT) for day in range(7))
-        self.by_day = [tuple((opens, closes) for day, opens, closes in weekly if day == weekday) for weekday in range(7)]
+        self.by_day = [
+            tuple((opens, closes) for day, opens, closes in weekly if day == weekday) for weekday in range(7)
+        ]
         merged = _merge(hours.closures)
         self.closure_starts = [first for first, _ in merged]
         self.closure_ends = [last for _, last in merged]
@@ -115,12 +117,12 @@ class _Plan:
     def instant(self, day: date, clock: time) -> datetime:
         """The UTC instant of a local wall-clock time (see the module docstring on DST)."""
         local = datetime.combine(day, clock, tzinfo=self.zone)
-        utc = local.astimezone(timezone.utc)
+        utc = local.astimezone(UTC)
         if utc.astimezone(self.zone).replace(tzinfo=None) == local.replace(tzinfo=None):
             return utc  # fold=0: the first occurrence of a repeated time
         # Skipped: the first instant whose wall clock reads ``clock`` or later (the jump).
         wanted = local.replace(tzinfo=None)
-        low = int(local.replace(fold=1).astimezone(timezone.utc).timestamp())
+        low = int(local.replace(fold=1).astimezone(UTC).timestamp())
         high = int(utc.timestamp())
         while high - low > 1:
             middle = (low + high) // 2
@@ -128,7 +130,7 @@ class _Plan:
                 high = middle
             else:
                 low = middle
-        return datetime.fromtimestamp(high, timezone.utc)
+        return datetime.fromtimestamp(high, UTC)
 
     def spans(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """Open [start, end) spans, in UTC, of the intervals that begin on local ``day``."""
@@ -225,7 +227,9 @@ def parse_weekly_hours(text: str) -> Weekly:
                 raise ValidationError(f'Weekly hours: "{part}" in "{group}" is not an interval (HH:MM-HH:MM).')
             opens, closes = _clock(interval[1], group, closing=False), _clock(interval[2], group, closing=True)
             if opens == closes and interval[2] != "24:00":
-                raise ValidationError(f'Weekly hours: "{part}" in "{group}" opens and closes at once; the whole day is 00:00-24:00.')
+                raise ValidationError(
+                    f'Weekly hours: "{part}" in "{group}" opens and closes at once; the whole day is 00:00-24:00.'
+                )
             weekly += [(day, opens, closes) for day in days]
     weekly.sort(key=lambda entry: (entry[0], entry[1]))
     _check_overlaps(weekly)
@@ -283,7 +287,9 @@ def valid_time_zone(name: str) -> str:
         except (ZoneInfoNotFoundError, ValueError):
             if name.lower() in _zones_by_lower_name():
                 return _zones_by_lower_name()[name.lower()]
-    raise ValidationError(f'Time zone: "{name[:MAX_TIME_ZONE_CHARS]}" is not a known time zone; use an IANA name such as Europe/Berlin, America/New_York or UTC.')
+    raise ValidationError(
+        f'Time zone: "{name[:MAX_TIME_ZONE_CHARS]}" is not a known time zone; use an IANA name such as Europe/Berlin, America/New_York or UTC.'
+    )
 
 
 def hours_of(queue: Queue) -> BusinessHours:
@@ -308,7 +314,7 @@ def from_texts(weekly: str, zone: str, closures: str) -> BusinessHours:
 
 def _utc(at: datetime) -> datetime:
     """Stored times come back naive from SQLite; they are UTC."""
-    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def is_open(hours: BusinessHours, at: datetime) -> bool:

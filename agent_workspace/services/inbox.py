@@ -73,8 +73,17 @@ def cards_for_many(session: Session, *, user_ids: Collection[int]) -> dict[int, 
             rows_of_queues[queues] = [row for row in rows if row[3] in queues]
         cards, first_eligible_seen = result[user_id], set()
         for (
-            interaction_id, number, state, queue_id, offered_to_id, offer_expires_at, question, requested_at,
-            transfer_note, queue_name, customer_name,
+            interaction_id,
+            number,
+            state,
+            queue_id,
+            offered_to_id,
+            offer_expires_at,
+            question,
+            requested_at,
+            transfer_note,
+            queue_name,
+            customer_name,
         ) in rows_of_queues[queues]:
             mine = state == InteractionState.OFFERED and offered_to_id == user_id
             if state == InteractionState.OFFERED and not mine:
@@ -135,6 +144,9 @@ _WAITING_CARDS = (
     )
     .join(Queue, col(Queue.id) == col(Interaction.queue_id))
     .join(Customer, col(Customer.id) == col(Interaction.customer_id))
-    .where(col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)), col(Interaction.state).in_(WAITING_STATES))
+    .where(
+        col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)),
+        col(Interaction.state).in_(WAITING_STATES),
+    )
     .order_by(col(Interaction.requested_at), col(Interaction.id))
 )

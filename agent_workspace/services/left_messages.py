@@ -33,8 +33,8 @@ from agent_workspace.models import (
     utcnow,
 )
 from agent_workspace.services import audit, conversations, records, routing
-from agent_workspace.services.availability import WAITING_STATES
 from agent_workspace.services import email as mail  # not ``email``: leave_message takes an ``email`` argument
+from agent_workspace.services.availability import WAITING_STATES
 from agent_workspace.services.email import SmtpSettings
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.events import Change, QueueChanged
@@ -116,7 +116,9 @@ def leave_message_instead(session: Session, *, interaction_id: int, name: str, e
     if item is None or item.state not in WAITING_STATES:
         raise Conflict("Your chat is no longer waiting: an agent may have joined it.")
     # The chat already counted against the address's budget: this is the same request.
-    record = _store(session, queue_id=item.queue_id, name=name, email=email, message=message, client_address="", chat=item)
+    record = _store(
+        session, queue_id=item.queue_id, name=name, email=email, message=message, client_address="", chat=item
+    )
     changes, freed_offer = conversations.end_by_customer(
         session, item, note=f"The customer left a message instead ({record.number})."
     )
@@ -127,12 +129,25 @@ def leave_message_instead(session: Session, *, interaction_id: int, name: str, e
 
 
 def _store(
-    session: Session, *, queue_id: int, name: str, email: str, message: str, client_address: str, chat: Interaction | None = None
+    session: Session,
+    *,
+    queue_id: int,
+    name: str,
+    email: str,
+    message: str,
+    client_address: str,
+    chat: Interaction | None = None,
 ) -> SupportRecord:
     """Validate and add the customer and the case (no commit); ``chat``: the chat it replaces."""
     customer, queue, message = conversations.new_request(
-        session, name=name, email=email, queue_id=queue_id, text=message, field="Your message",
-        limit=MAX_MESSAGE_LENGTH, client_address=client_address,
+        session,
+        name=name,
+        email=email,
+        queue_id=queue_id,
+        text=message,
+        field="Your message",
+        limit=MAX_MESSAGE_LENGTH,
+        client_address=client_address,
     )
     record = SupportRecord(
         kind=KIND,
@@ -229,7 +244,10 @@ def open_left_messages(session: Session, *, queue_ids: Collection[int], limit: i
         return []
     rows = session.exec(
         select(
-            SupportRecord, Queue.name, Customer.name, Customer.email,
+            SupportRecord,
+            Queue.name,
+            Customer.name,
+            Customer.email,
             _replies(func.count(col(OutgoingEmail.id)), EmailStatus.SENT),
             _replies(func.count(col(OutgoingEmail.id)), EmailStatus.QUEUED, EmailStatus.SENDING),
             _replies(func.count(col(OutgoingEmail.id)), EmailStatus.FAILED),
@@ -342,8 +360,14 @@ def _move(session: Session, record: SupportRecord, state: RecordState, *, user_i
     previous, record.state, record.updated_at = record.state, state, utcnow()
     session.add(record)
     audit.record(
-        session, action=action, actor_kind="agent", actor_id=user_id, target_kind="record", target_id=record.id,
-        state=[previous, record.state], **details,
+        session,
+        action=action,
+        actor_kind="agent",
+        actor_id=user_id,
+        target_kind="record",
+        target_id=record.id,
+        state=[previous, record.state],
+        **details,
     )
 
 

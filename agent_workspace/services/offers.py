@@ -15,7 +15,16 @@ from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from agent_workspace.config import settings
-from agent_workspace.models import Interaction, InteractionState, OfferRejection, Presence, Queue, QueueMember, User, utcnow
+from agent_workspace.models import (
+    Interaction,
+    InteractionState,
+    OfferRejection,
+    Presence,
+    Queue,
+    QueueMember,
+    User,
+    utcnow,
+)
 from agent_workspace.services import audit, hours
 from agent_workspace.services.events import Change, ChatOffered, QueueChanged
 
@@ -63,7 +72,8 @@ def drain(session: Session, *, queue_id: int | None = None, now: datetime | None
     changes: list[Change] = []
     for interaction_id, item_queue_id in waiting:
         candidates = [
-            seat for user_id, seat in seats.items()
+            seat
+            for user_id, seat in seats.items()
             if seat.free > 0
             and user_id in members.get(item_queue_id, ())
             and (interaction_id, user_id) not in declined
@@ -86,7 +96,14 @@ def drain(session: Session, *, queue_id: int | None = None, now: datetime | None
         if offered.rowcount == 1:
             seat.load += 1
             seat.free -= 1
-            audit.record(session, action="interaction.offered", actor_kind="system", target_kind="interaction", target_id=interaction_id, agent_id=seat.user_id)
+            audit.record(
+                session,
+                action="interaction.offered",
+                actor_kind="system",
+                target_kind="interaction",
+                target_id=interaction_id,
+                agent_id=seat.user_id,
+            )
             changes += [ChatOffered(seat.user_id), QueueChanged(item_queue_id)]
         if not any(s.free > 0 for s in seats.values()):
             break
@@ -131,4 +148,3 @@ def _free_seats(session: Session) -> dict[int, _Seat]:
         user_id: _Seat(user_id, n, capacity - n, since, after_hours)
         for user_id, capacity, since, after_hours, n in rows
     }
-

@@ -66,8 +66,12 @@ def claim_due(session: Session, *, limit: int, now: datetime | None = None) -> t
         .where(col(OutgoingEmail.id).in_(due_ids.scalar_subquery()), _due(now))  # re-checked on the row itself
         .values(status=EmailStatus.SENDING, claimed_at=now, attempts=OutgoingEmail.attempts + 1)
         .returning(
-            OutgoingEmail.id, OutgoingEmail.to_address, OutgoingEmail.subject, OutgoingEmail.body,
-            OutgoingEmail.message_id, OutgoingEmail.attempts,
+            OutgoingEmail.id,
+            OutgoingEmail.to_address,
+            OutgoingEmail.subject,
+            OutgoingEmail.body,
+            OutgoingEmail.message_id,
+            OutgoingEmail.attempts,
         )
         .execution_options(synchronize_session=False)
     ).all()
@@ -80,7 +84,9 @@ def _stale_for_good(session: Session, now: datetime) -> list[OutgoingEmail]:
     return list(session.exec(select(OutgoingEmail).where(stale).with_for_update(skip_locked=True)).all())
 
 
-def record_outcome(session: Session, delivery: Delivery, outcome: Outcome, *, now: datetime | None = None) -> list[Change]:
+def record_outcome(
+    session: Session, delivery: Delivery, outcome: Outcome, *, now: datetime | None = None
+) -> list[Change]:
     """After the SMTP conversation, in a short transaction: sent, queued again with backoff, or failed.
 
     A delivered reply that resolves its case resolves it here, with the
@@ -113,7 +119,12 @@ def record_outcome(session: Session, delivery: Delivery, outcome: Outcome, *, no
 
 def _give_up(session: Session, row: OutgoingEmail, error: str) -> list[Change]:
     """The email failed for good: recorded, and its author gets a notice (their tabs show it)."""
-    row.status, row.error, row.next_attempt_at, row.claimed_at = EmailStatus.FAILED, error[: email.ERROR_MAX], None, None
+    row.status, row.error, row.next_attempt_at, row.claimed_at = (
+        EmailStatus.FAILED,
+        error[: email.ERROR_MAX],
+        None,
+        None,
+    )
     session.add(row)
     email.audit_outcome(session, row)
     if row.created_by_id is None:

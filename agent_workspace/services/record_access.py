@@ -22,7 +22,9 @@ class Viewer:
     """The signed-in person asking for records."""
 
     user_id: int
-    sees_all: bool  # supervisors (administrators manage accounts; they see records as supervisors do only with that role)
+    sees_all: (
+        bool  # supervisors (administrators manage accounts; they see records as supervisors do only with that role)
+    )
 
     @classmethod
     def of(cls, user_id: int, roles: frozenset[str] | set[str]) -> Viewer:
@@ -63,4 +65,8 @@ def can_view_record(session: Session, viewer: Viewer, record: SupportRecord) -> 
     chat = session.get(Interaction, record.interaction_id) if record.interaction_id is not None else None
     if chat is None:
         return False
-    return (record.queue_id is None and chat.queue_id in queues) or chat.agent_id == viewer.user_id or _wrote_in(session, viewer.user_id, chat.id)
+    return (
+        (record.queue_id is None and chat.queue_id in queues)
+        or chat.agent_id == viewer.user_id
+        or _wrote_in(session, viewer.user_id, chat.id)
+    )

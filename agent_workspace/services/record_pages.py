@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
@@ -111,8 +111,6 @@ class RecordPage:
     resolution_notes: str  # cases/incidents
 
 
-
-
 def record_page(session: Session, viewer: Viewer, number: str) -> RecordPage:
     """The record with this number (IMS…, CS…, INC…, any case, surrounding spaces
     ignored) if ``viewer`` may see it; ``NotFound`` otherwise, the same message
@@ -185,8 +183,18 @@ def _interaction_page(session: Session, viewer: Viewer, number: str) -> RecordPa
     item, customer, queue, agent = _chat_with_names(session, number)
     if not can_view_interaction(session, viewer, item):
         raise NotFound(NOT_FOUND)
-    related = list(session.exec(select(SupportRecord).where(SupportRecord.interaction_id == item.id).order_by(col(SupportRecord.id))))
-    entries = _audit_rows(session, ("interaction", item.id), related_kind="record", related_ids=[r.id for r in related], related_actions=ESCALATION_ACTIONS)
+    related = list(
+        session.exec(
+            select(SupportRecord).where(SupportRecord.interaction_id == item.id).order_by(col(SupportRecord.id))
+        )
+    )
+    entries = _audit_rows(
+        session,
+        ("interaction", item.id),
+        related_kind="record",
+        related_ids=[r.id for r in related],
+        related_actions=ESCALATION_ACTIONS,
+    )
     own, lines = _in_words(session, entries, here=("interaction", item.id))
     closed = item.state not in OPEN_STATES
     saved = (item.transcript is not None) if closed else None
@@ -243,25 +251,46 @@ def _interaction_details(item: Interaction, customer: Customer, queue: Queue, ag
 
 def _conversation(session: Session, interaction_id: int) -> list[ConversationLine]:
     rows = session.exec(
-        select(Message.created_at, Message.sender_kind, Message.sender_name, Message.body, Attachment.public_id, Attachment.filename)
+        select(
+            Message.created_at,
+            Message.sender_kind,
+            Message.sender_name,
+            Message.body,
+            Attachment.public_id,
+            Attachment.filename,
+        )
         .outerjoin(Attachment, col(Attachment.id) == col(Message.attachment_id))
         .where(Message.interaction_id == interaction_id)
         .order_by(col(Message.id))
     )
     return [
-        ConversationLine(at=at, sender_kind=kind, sender_name=name, body=body, attachment_public_id=public_id or "", attachment_name=filename or "")
+        ConversationLine(
+            at=at,
+            sender_kind=kind,
+            sender_name=name,
+            body=body,
+            attachment_public_id=public_id or "",
+            attachment_name=filename or "",
+        )
         for at, kind, name, body, public_id, filename in rows
     ]
 
 
 def _related_record(record: SupportRecord) -> RelatedRecord:
-    return RelatedRecord(kind=record.kind, number=record.number or "", summary=record.short_description, state_label=state_label(ListKind(record.kind), record.state))
+    return RelatedRecord(
+        kind=record.kind,
+        number=record.number or "",
+        summary=record.short_description,
+        state_label=state_label(ListKind(record.kind), record.state),
+    )
 
 
 # ---------------------------------------------------------------- cases and incidents
 
 
-def _record_with_names(session: Session, kind: ListKind, number: str) -> tuple[SupportRecord, Customer | None, Queue | None, User | None]:
+def _record_with_names(
+    session: Session, kind: ListKind, number: str
+) -> tuple[SupportRecord, Customer | None, Queue | None, User | None]:
     row = session.exec(
         select(SupportRecord, Customer, Queue, User)
         .outerjoin(Customer, col(Customer.id) == col(SupportRecord.customer_id))
@@ -278,12 +307,24 @@ def _record_page(session: Session, viewer: Viewer, kind: ListKind, number: str) 
     record, customer, queue, creator = _record_with_names(session, kind, number)
     if not can_view_record(session, viewer, record):
         raise NotFound(NOT_FOUND)
-    chat = session.exec(
-        select(Interaction, Queue.name).join(Queue, col(Queue.id) == col(Interaction.queue_id)).where(Interaction.id == record.interaction_id)
-    ).first() if record.interaction_id is not None else None
+    chat = (
+        session.exec(
+            select(Interaction, Queue.name)
+            .join(Queue, col(Queue.id) == col(Interaction.queue_id))
+            .where(Interaction.id == record.interaction_id)
+        ).first()
+        if record.interaction_id is not None
+        else None
+    )
     item, chat_queue = chat if chat else (None, None)
     chat_ids = [item.id] if item else []
-    entries = _audit_rows(session, ("record", record.id), related_kind="interaction", related_ids=chat_ids, related_actions=TRANSFER_ACTIONS)
+    entries = _audit_rows(
+        session,
+        ("record", record.id),
+        related_kind="interaction",
+        related_ids=chat_ids,
+        related_actions=TRANSFER_ACTIONS,
+    )
     own, lines = _in_words(session, entries, here=("record", record.id))
     return RecordPage(
         kind=kind,
@@ -296,7 +337,16 @@ def _record_page(session: Session, viewer: Viewer, kind: ListKind, number: str) 
         details=_record_details(record, customer, queue.name if queue else chat_queue, creator, item),
         conversation=_conversation(session, item.id) if item else [],
         work_notes="",
-        related=[RelatedRecord(ListKind.INTERACTION, item.number or "", item.short_description or _start_of(item.question), state_label(ListKind.INTERACTION, item.state))] if item else [],
+        related=[
+            RelatedRecord(
+                ListKind.INTERACTION,
+                item.number or "",
+                item.short_description or _start_of(item.question),
+                state_label(ListKind.INTERACTION, item.state),
+            )
+        ]
+        if item
+        else [],
         emails=_emails(session, OutgoingEmail.record_id == record.id),
         transfers=[line for entry, line in lines if entry.action in TRANSFER_ACTIONS],
         escalations=[line for entry, line in lines if entry.action in ESCALATION_ACTIONS],
@@ -308,9 +358,23 @@ def _record_page(session: Session, viewer: Viewer, kind: ListKind, number: str) 
     )
 
 
-def _record_details(record: SupportRecord, customer: Customer | None, queue_name: str | None, creator: User | None, chat: Interaction | None) -> list[Field]:
-    source = f"Chat {chat.number}" if chat else "A message left on the public page" if record.source == RecordSource.LEFT_MESSAGE else "—"
-    escalation = f"Level {record.escalation_level}, {record.escalation_group}" if record.escalation_level else "Not escalated"
+def _record_details(
+    record: SupportRecord,
+    customer: Customer | None,
+    queue_name: str | None,
+    creator: User | None,
+    chat: Interaction | None,
+) -> list[Field]:
+    source = (
+        f"Chat {chat.number}"
+        if chat
+        else "A message left on the public page"
+        if record.source == RecordSource.LEFT_MESSAGE
+        else "—"
+    )
+    escalation = (
+        f"Level {record.escalation_level}, {record.escalation_group}" if record.escalation_level else "Not escalated"
+    )
     return [
         Field("Number", record.number or ""),
         Field("State", state_label(ListKind(record.kind), record.state)),
@@ -318,7 +382,10 @@ def _record_details(record: SupportRecord, customer: Customer | None, queue_name
         Field("Queue", queue_name or "—"),
         Field("Customer", customer.name if customer else "—"),
         Field("Email", customer.email if customer else "—"),
-        Field("Created by", creator.display_name if creator else "The customer" if record.source == RecordSource.LEFT_MESSAGE else "—"),
+        Field(
+            "Created by",
+            creator.display_name if creator else "The customer" if record.source == RecordSource.LEFT_MESSAGE else "—",
+        ),
         Field("Source", source),
         Field("Opened", _when(record.created_at)),
         Field("Updated", _when(record.updated_at)),
@@ -331,7 +398,12 @@ def _record_details(record: SupportRecord, customer: Customer | None, queue_name
 
 
 def _audit_rows(
-    session: Session, own: tuple[str, int], *, related_kind: str, related_ids: Collection[int], related_actions: tuple[str, ...]
+    session: Session,
+    own: tuple[str, int],
+    *,
+    related_kind: str,
+    related_ids: Collection[int],
+    related_actions: tuple[str, ...],
 ) -> list[AuditLog]:
     """The record's own audit rows, and the transfers or escalations of the records
     related to it, oldest first, in one statement."""
@@ -341,12 +413,18 @@ def _audit_rows(
     if related_ids:
         wanted = or_(
             mine,
-            and_(AuditLog.target_kind == related_kind, col(AuditLog.target_id).in_(list(related_ids)), col(AuditLog.action).in_(related_actions)),
+            and_(
+                AuditLog.target_kind == related_kind,
+                col(AuditLog.target_id).in_(list(related_ids)),
+                col(AuditLog.action).in_(related_actions),
+            ),
         )
     return list(session.exec(select(AuditLog).where(wanted).order_by(col(AuditLog.at), col(AuditLog.id))))
 
 
-def _in_words(session: Session, entries: list[AuditLog], *, here: tuple[str, int]) -> tuple[list[HistoryLine], list[tuple[AuditLog, HistoryLine]]]:
+def _in_words(
+    session: Session, entries: list[AuditLog], *, here: tuple[str, int]
+) -> tuple[list[HistoryLine], list[tuple[AuditLog, HistoryLine]]]:
     """The record's own history, and every entry with its line (for transfers and escalations)."""
     lines = list(zip(entries, audit_words.describe(session, entries, here=here)))
     own = [line for entry, line in lines if (entry.target_kind, entry.target_id) == here]
@@ -356,7 +434,15 @@ def _in_words(session: Session, entries: list[AuditLog], *, here: tuple[str, int
 def _emails(session: Session, belongs) -> list[EmailLine]:
     configured = email.SmtpSettings.from_settings().configured
     rows = session.exec(select(OutgoingEmail).where(belongs).order_by(col(OutgoingEmail.id)))
-    return [EmailLine(at=row.created_at, to_address=row.to_address, subject=row.subject, status=_sentence_case(email.delivery_text(row, configured=configured))) for row in rows]
+    return [
+        EmailLine(
+            at=row.created_at,
+            to_address=row.to_address,
+            subject=row.subject,
+            status=_sentence_case(email.delivery_text(row, configured=configured)),
+        )
+        for row in rows
+    ]
 
 
 def _sentence_case(text: str) -> str:
@@ -369,7 +455,7 @@ def _start_of(text: str, limit: int = 80) -> str:
 
 
 def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _when(at: datetime | None) -> str:

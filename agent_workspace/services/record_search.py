@@ -34,7 +34,9 @@ _interaction_fts = table("interaction_fts", column("rowid"), column("interaction
 _support_record_fts = table("support_record_fts", column("rowid"), column("support_record_fts"))
 # PostgreSQL: the documents of the GIN indexes, as migration 0011 writes them.
 _INTERACTION_DOCUMENT = "interaction.question || ' ' || interaction.short_description || ' ' || interaction.work_notes || ' ' || interaction.transfer_note"
-_SUPPORT_RECORD_DOCUMENT = "support_record.short_description || ' ' || support_record.description || ' ' || support_record.resolution_notes"
+_SUPPORT_RECORD_DOCUMENT = (
+    "support_record.short_description || ' ' || support_record.description || ' ' || support_record.resolution_notes"
+)
 
 
 def words_of(text: str) -> list[str]:
@@ -50,7 +52,13 @@ def customer_ids_matching(dialect: str, text: str) -> Select:
     needle = text.strip()
     needles = {needle, needle.lower(), needle.upper()} if dialect == "sqlite" and not needle.isascii() else {needle}
     return sa_select(col(Customer.id)).where(
-        or_(*(_contains_text(dialect, column_, each) for each in sorted(needles) for column_ in (col(Customer.name), col(Customer.email))))
+        or_(
+            *(
+                _contains_text(dialect, column_, each)
+                for each in sorted(needles)
+                for column_ in (col(Customer.name), col(Customer.email))
+            )
+        )
     )
 
 
@@ -76,12 +84,16 @@ def chat_ids_with_words(dialect: str, words: list[str]) -> list[CompoundSelect]:
 def record_ids_with_words(dialect: str, words: list[str]) -> list[Select]:
     """One query of case/incident ids per word: those whose short description,
     description or resolution notes have it (the last word as for chats)."""
-    return [_record_ids_with_word(dialect, word, prefix=_as_prefix(words, position)) for position, word in enumerate(words)]
+    return [
+        _record_ids_with_word(dialect, word, prefix=_as_prefix(words, position)) for position, word in enumerate(words)
+    ]
 
 
 def _record_ids_with_word(dialect: str, word: str, *, prefix: bool) -> Select:
     if dialect == "sqlite":
-        return sa_select(_support_record_fts.c.rowid).where(_support_record_fts.c.support_record_fts.match(_phrase(word, prefix=prefix)))
+        return sa_select(_support_record_fts.c.rowid).where(
+            _support_record_fts.c.support_record_fts.match(_phrase(word, prefix=prefix))
+        )
     document = func.to_tsvector(_SIMPLE, literal_column(_SUPPORT_RECORD_DOCUMENT))
     return sa_select(col(SupportRecord.id)).where(document.op("@@")(_tsquery(word, prefix=prefix)))
 
@@ -113,5 +125,7 @@ def _chat_ids_with_word_postgresql(word: str, *, prefix: bool) -> CompoundSelect
     query = _tsquery(word, prefix=prefix)
     return union(
         sa_select(col(Message.interaction_id)).where(func.to_tsvector(_SIMPLE, col(Message.body)).op("@@")(query)),
-        sa_select(col(Interaction.id)).where(func.to_tsvector(_SIMPLE, literal_column(_INTERACTION_DOCUMENT)).op("@@")(query)),
+        sa_select(col(Interaction.id)).where(
+            func.to_tsvector(_SIMPLE, literal_column(_INTERACTION_DOCUMENT)).op("@@")(query)
+        ),
     )

@@ -22,7 +22,13 @@ from agent_workspace.services.transcripts import transcript_text
 
 NUMBER_PREFIXES = {"case": "CS", "incident": "INC"}
 # A case's or incident's states, in order, as people read them.
-STATE_LABELS = {"new": "New", "in_progress": "In progress", "on_hold": "On hold", "resolved": "Resolved", "closed": "Closed"}
+STATE_LABELS = {
+    "new": "New",
+    "in_progress": "In progress",
+    "on_hold": "On hold",
+    "resolved": "Resolved",
+    "closed": "Closed",
+}
 STATES = tuple(STATE_LABELS)
 FINISHED_STATES = ("resolved", "closed")
 HIGHEST_PRIORITY = 1
@@ -160,9 +166,7 @@ def update_record(
     return record
 
 
-def escalate(
-    session: Session, *, record_id: int, actor_id: int, group: str, reason: str
-) -> SupportRecord:
+def escalate(session: Session, *, record_id: int, actor_id: int, group: str, reason: str) -> SupportRecord:
     """Hand the record up a level: one step more urgent, to ``group``, with the reason why."""
     record = _get(session, record_id)
     group = group.strip()
@@ -227,9 +231,7 @@ def list_for_interaction(session: Session, *, interaction_id: int) -> list[Suppo
     """The cases and incidents created from one chat, oldest first."""
     return list(
         session.exec(
-            select(SupportRecord)
-            .where(SupportRecord.interaction_id == interaction_id)
-            .order_by(SupportRecord.id)
+            select(SupportRecord).where(SupportRecord.interaction_id == interaction_id).order_by(SupportRecord.id)
         ).all()
     )
 
@@ -254,9 +256,7 @@ def _valid_short_description(text: str) -> str:
     if not text:
         raise ValidationError("A short description is required.")
     if len(text) > SHORT_DESCRIPTION_MAX:
-        raise ValidationError(
-            f"The short description can be at most {SHORT_DESCRIPTION_MAX} characters."
-        )
+        raise ValidationError(f"The short description can be at most {SHORT_DESCRIPTION_MAX} characters.")
     return text
 
 

@@ -136,7 +136,15 @@ def set_presence(session: Session, *, user_id: int, presence: str) -> list[Chang
     if user.presence != presence:
         user.presence = presence
         user.presence_changed_at = utcnow()
-        audit.record(session, action="presence.changed", actor_kind="agent", actor_id=user_id, target_kind="user", target_id=user_id, presence=presence)
+        audit.record(
+            session,
+            action="presence.changed",
+            actor_kind="agent",
+            actor_id=user_id,
+            target_kind="user",
+            target_id=user_id,
+            presence=presence,
+        )
         changes += [QueueChanged(queue_id) for queue_id in queue_ids_of(session, user_id)]
     released = _release_offers_of(session, user_id) if presence != Presence.AVAILABLE else []
     session.commit()
@@ -151,7 +159,15 @@ def set_after_hours(session: Session, *, user_id: int, enabled: bool) -> list[Ch
     changes: list[Change] = [AgentChanged(user_id)]
     if user.after_hours != enabled:
         user.after_hours = enabled
-        audit.record(session, action="presence.after_hours", actor_kind="agent", actor_id=user_id, target_kind="user", target_id=user_id, enabled=enabled)
+        audit.record(
+            session,
+            action="presence.after_hours",
+            actor_kind="agent",
+            actor_id=user_id,
+            target_kind="user",
+            target_id=user_id,
+            enabled=enabled,
+        )
         changes += [QueueChanged(queue_id) for queue_id in queue_ids_of(session, user_id)]
     session.commit()
     if enabled:
@@ -170,14 +186,14 @@ def touch_agent(session: Session, *, user_id: int) -> None:
 
 def _offered_to(user_id: int, queue_id: int):
     return and_(
-        Interaction.queue_id == queue_id, Interaction.state == InteractionState.OFFERED, Interaction.offered_to_id == user_id
+        Interaction.queue_id == queue_id,
+        Interaction.state == InteractionState.OFFERED,
+        Interaction.offered_to_id == user_id,
     )
 
 
 def _eligible_for(user_id: int, queue_id: int):
-    rejected = exists().where(
-        OfferRejection.interaction_id == Interaction.id, OfferRejection.user_id == user_id
-    )
+    rejected = exists().where(OfferRejection.interaction_id == Interaction.id, OfferRejection.user_id == user_id)
     return and_(
         Interaction.queue_id == queue_id,
         or_(
@@ -191,7 +207,9 @@ def closed_queue_refusal(queue_name: str) -> str:
     return f"{queue_name} is closed now. Switch on Take chats after hours to take its chats."
 
 
-def accept(session: Session, *, user_id: int, queue_id: int, offer_id: int | None = None) -> tuple[Interaction, list[Change]]:
+def accept(
+    session: Session, *, user_id: int, queue_id: int, offer_id: int | None = None
+) -> tuple[Interaction, list[Change]]:
     """Claim the oldest request of ``queue_id`` that this agent may take, or the
     chat ``offer_id`` if it is offered to them (Accept on that offer's card).
 
@@ -217,7 +235,11 @@ def accept(session: Session, *, user_id: int, queue_id: int, offer_id: int | Non
     for _ in range(CLAIM_RETRIES):
         candidate = select(Interaction.id).where(eligible)
         # The card's offer first if it is this agent's, then the oldest: no picking out of line.
-        first = [~and_(col(Interaction.id) == offer_id, mine)] if isinstance(offer_id, int) and not isinstance(offer_id, bool) else []
+        first = (
+            [~and_(col(Interaction.id) == offer_id, mine)]
+            if isinstance(offer_id, int) and not isinstance(offer_id, bool)
+            else []
+        )
         candidate = candidate.order_by(*first, col(Interaction.requested_at), col(Interaction.id)).limit(1)
         if is_postgres(session):
             candidate = candidate.with_for_update(skip_locked=True)
@@ -255,7 +277,15 @@ def accept(session: Session, *, user_id: int, queue_id: int, offer_id: int | Non
             client_id=f"sys-accept-{item.id}-{int(now.timestamp() * 1000)}",
         )
     )
-    audit.record(session, action="interaction.accepted", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, wait_seconds=item.wait_seconds)
+    audit.record(
+        session,
+        action="interaction.accepted",
+        actor_kind="agent",
+        actor_id=user_id,
+        target_kind="interaction",
+        target_id=item.id,
+        wait_seconds=item.wait_seconds,
+    )
     changes: list[Change] = [InteractionChanged(item.id), QueueChanged(queue_id), AgentChanged(user_id)]
     released = _release_offers_of(session, user_id) if active_chat_count(session, user_id) >= agent.capacity else []
     session.commit()
@@ -282,7 +312,15 @@ def reject(session: Session, *, user_id: int, interaction_id: int, reason: str) 
         session.add(OfferRejection(interaction_id=interaction_id, user_id=user_id, reason=reason))
     if item.state == InteractionState.OFFERED:
         _requeue(item)
-    audit.record(session, action="interaction.rejected", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=interaction_id, reason=reason)
+    audit.record(
+        session,
+        action="interaction.rejected",
+        actor_kind="agent",
+        actor_id=user_id,
+        target_kind="interaction",
+        target_id=interaction_id,
+        reason=reason,
+    )
     session.commit()
     # The freed seat may take a chat from any of the agent's queues.
     return [QueueChanged(item.queue_id), AgentChanged(user_id)] + drain(session)
@@ -300,9 +338,7 @@ def _release_offers_of(session: Session, user_id: int) -> list[Change]:
     """Hand an agent's pending offers back to their queues (no commit)."""
     changes: list[Change] = []
     for item in session.exec(
-        select(Interaction).where(
-            Interaction.offered_to_id == user_id, Interaction.state == InteractionState.OFFERED
-        )
+        select(Interaction).where(Interaction.offered_to_id == user_id, Interaction.state == InteractionState.OFFERED)
     ):
         _requeue(item)
         changes.append(QueueChanged(item.queue_id))
@@ -337,8 +373,18 @@ def sweep(
         agent_id = item.offered_to_id
         result = session.execute(
             update(Interaction)
-            .where(col(Interaction.id) == item.id, Interaction.state == InteractionState.OFFERED, Interaction.offered_to_id == agent_id)
-            .values(state=InteractionState.QUEUED, offered_to_id=None, offered_at=None, offer_expires_at=None, updated_at=now)
+            .where(
+                col(Interaction.id) == item.id,
+                Interaction.state == InteractionState.OFFERED,
+                Interaction.offered_to_id == agent_id,
+            )
+            .values(
+                state=InteractionState.QUEUED,
+                offered_to_id=None,
+                offered_at=None,
+                offer_expires_at=None,
+                updated_at=now,
+            )
         )
         if result.rowcount != 1 or agent_id is None:
             continue
@@ -355,7 +401,14 @@ def sweep(
                 body=f"You missed an offer from {queue.name}; you are Away. Set yourself Available to get chats again.",
                 level="warning",
             )
-        audit.record(session, action="interaction.offer_timed_out", actor_kind="system", target_kind="interaction", target_id=item.id, agent_id=agent_id)
+        audit.record(
+            session,
+            action="interaction.offer_timed_out",
+            actor_kind="system",
+            target_kind="interaction",
+            target_id=item.id,
+            agent_id=agent_id,
+        )
         changes += [QueueChanged(item.queue_id), AgentChanged(agent_id)]
         changes += _away_agent_changes(session, agent_id)
     cutoff = now - timedelta(seconds=presence_grace_seconds)
@@ -370,7 +423,11 @@ def sweep(
     for user_id in gone:
         result = session.execute(
             update(User)
-            .where(col(User.id) == user_id, User.presence != Presence.OFFLINE, or_(col(User.last_seen_at).is_(None), col(User.last_seen_at) < cutoff))
+            .where(
+                col(User.id) == user_id,
+                User.presence != Presence.OFFLINE,
+                or_(col(User.last_seen_at).is_(None), col(User.last_seen_at) < cutoff),
+            )
             .values(presence=Presence.OFFLINE, presence_changed_at=now)
         )
         if result.rowcount == 1:
@@ -385,7 +442,9 @@ def sweep(
 def _away_agent_changes(session: Session, user_id: int) -> list[Change]:
     """An agent stopped being Available: their other offers go back, and their
     queues' waiting customers are told who is left (no commit)."""
-    return _release_offers_of(session, user_id) + [QueueChanged(queue_id) for queue_id in queue_ids_of(session, user_id)]
+    return _release_offers_of(session, user_id) + [
+        QueueChanged(queue_id) for queue_id in queue_ids_of(session, user_id)
+    ]
 
 
 def agent_loads(session: Session, *, queue_id: int | None = None) -> list[AgentLoad]:

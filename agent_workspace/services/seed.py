@@ -33,11 +33,27 @@ class DemoLogin:
 
 DEMO_USERS = [
     # username, display name, password, roles, capacity, queues, note
-    ("alice", "Alice Martin", "alice-demo-pass", [Role.WORKSPACE_USER], 4, ["General Support", "Billing", "Technical Support"], "agent, all queues"),
+    (
+        "alice",
+        "Alice Martin",
+        "alice-demo-pass",
+        [Role.WORKSPACE_USER],
+        4,
+        ["General Support", "Billing", "Technical Support"],
+        "agent, all queues",
+    ),
     ("bob", "Bob Chen", "bob-demo-pass", [Role.WORKSPACE_USER], 4, ["General Support", "Technical Support"], "agent"),
     ("carol", "Carol Diaz", "carol-demo-pass", [Role.WORKSPACE_USER], 4, ["Billing", "General Support"], "agent"),
     ("dan", "Dan Okafor", "dan-demo-pass", [Role.WORKSPACE_USER], 2, ["Technical Support"], "agent, capacity 2"),
-    ("sam", "Sam Patel", "sam-demo-pass", [Role.WORKSPACE_USER, Role.SUPERVISOR], 4, ["General Support", "Billing", "Technical Support"], "supervisor"),
+    (
+        "sam",
+        "Sam Patel",
+        "sam-demo-pass",
+        [Role.WORKSPACE_USER, Role.SUPERVISOR],
+        4,
+        ["General Support", "Billing", "Technical Support"],
+        "supervisor",
+    ),
     ("nora", "Nora Quinn", "nora-demo-pass", [], 4, [], "no workspace_user role (sees the refusal)"),
 ]
 

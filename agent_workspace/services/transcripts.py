@@ -20,7 +20,9 @@ from agent_workspace.services.errors import NotFound
 # The printed columns of a chat's messages, in order, built once: every close
 # saves a transcript, and loading whole rows cost more than printing them.
 _TRANSCRIPT_LINES = (
-    sa_select(Message.created_at, Message.sender_kind, Message.sender_name, Message.body, Attachment.filename, Attachment.size)
+    sa_select(
+        Message.created_at, Message.sender_kind, Message.sender_name, Message.body, Attachment.filename, Attachment.size
+    )
     .outerjoin(Attachment, col(Attachment.id) == col(Message.attachment_id))
     .where(col(Message.interaction_id) == bindparam("interaction_id"))
     .order_by(col(Message.id))

@@ -10,10 +10,10 @@ from sqlmodel import Session, col, select
 
 from agent_workspace.models import Interaction, InteractionState, Presence, Queue, User, utcnow
 from agent_workspace.services import audit, routing
-from agent_workspace.services.notices import notify
 from agent_workspace.services.conversations import system_message
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
+from agent_workspace.services.notices import notify
 
 MAX_NOTE_LENGTH = 1000
 
@@ -51,14 +51,35 @@ def to_queue(session: Session, *, interaction_id: int, user_id: int, queue_id: i
     item.transfer_note = note
     item.transfer_to_id = item.transfer_from_id = item.transfer_requested_at = None
     item.updated_at = utcnow()
-    system_message(session, interaction_id=item.id, body=f"{agent.display_name} is transferring you to {target.name}. Please stay in the chat: the next available agent will continue.")
-    audit.record(session, action="interaction.transferred_to_queue", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, from_queue=old_queue, to_queue=target.id, note=note)
+    system_message(
+        session,
+        interaction_id=item.id,
+        body=f"{agent.display_name} is transferring you to {target.name}. Please stay in the chat: the next available agent will continue.",
+    )
+    audit.record(
+        session,
+        action="interaction.transferred_to_queue",
+        actor_kind="agent",
+        actor_id=user_id,
+        target_kind="interaction",
+        target_id=item.id,
+        from_queue=old_queue,
+        to_queue=target.id,
+        note=note,
+    )
     session.commit()
-    changes: list[Change] = [InteractionChanged(item.id), QueueChanged(old_queue), QueueChanged(target.id), AgentChanged(user_id)]
+    changes: list[Change] = [
+        InteractionChanged(item.id),
+        QueueChanged(old_queue),
+        QueueChanged(target.id),
+        AgentChanged(user_id),
+    ]
     return changes + routing.drain(session)
 
 
-def to_agent(session: Session, *, interaction_id: int, user_id: int, target_user_id: int, note: str = "") -> list[Change]:
+def to_agent(
+    session: Session, *, interaction_id: int, user_id: int, target_user_id: int, note: str = ""
+) -> list[Change]:
     """Offer the chat to a named agent; it stays with the sender until they accept."""
     item = _my_live_chat(session, interaction_id=interaction_id, user_id=user_id)
     note = _clean_note(note)
@@ -77,7 +98,16 @@ def to_agent(session: Session, *, interaction_id: int, user_id: int, target_user
     item.transfer_requested_at = utcnow()
     item.transfer_note = note
     notify(session, user_id=target.id, body=f"{sender.display_name} wants to transfer {item.number} to you.")
-    audit.record(session, action="interaction.transfer_requested", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, to_agent=target.id, note=note)
+    audit.record(
+        session,
+        action="interaction.transfer_requested",
+        actor_kind="agent",
+        actor_id=user_id,
+        target_kind="interaction",
+        target_id=item.id,
+        to_agent=target.id,
+        note=note,
+    )
     session.commit()
     return [InteractionChanged(item.id), AgentChanged(target.id), AgentChanged(user_id)]
 
@@ -86,7 +116,9 @@ def pending_for(session: Session, *, user_id: int) -> list[Interaction]:
     """Transfers offered to this agent and not yet answered."""
     return list(
         session.exec(
-            select(Interaction).where(Interaction.transfer_to_id == user_id, Interaction.state == InteractionState.WORK_IN_PROGRESS).order_by(col(Interaction.transfer_requested_at))
+            select(Interaction)
+            .where(Interaction.transfer_to_id == user_id, Interaction.state == InteractionState.WORK_IN_PROGRESS)
+            .order_by(col(Interaction.transfer_requested_at))
         )
     )
 
@@ -107,12 +139,34 @@ def answer(session: Session, *, interaction_id: int, user_id: int, accept: bool)
     sender = session.get(User, sender_id)
     if accept:
         item.agent_id = user_id
-        system_message(session, interaction_id=item.id, body=f"{me.display_name} joined the chat (transferred from {sender.display_name}).")
-        notify(session, user_id=sender_id, body=f"{me.display_name} accepted the transfer of {item.number}.", level="success")
+        system_message(
+            session,
+            interaction_id=item.id,
+            body=f"{me.display_name} joined the chat (transferred from {sender.display_name}).",
+        )
+        notify(
+            session,
+            user_id=sender_id,
+            body=f"{me.display_name} accepted the transfer of {item.number}.",
+            level="success",
+        )
     else:
-        notify(session, user_id=sender_id, body=f"{me.display_name} declined the transfer of {item.number}; the chat stays with you.", level="warning")
+        notify(
+            session,
+            user_id=sender_id,
+            body=f"{me.display_name} declined the transfer of {item.number}; the chat stays with you.",
+            level="warning",
+        )
     item.updated_at = utcnow()
-    audit.record(session, action="interaction.transfer_accepted" if accept else "interaction.transfer_declined", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=item.id, from_agent=sender_id)
+    audit.record(
+        session,
+        action="interaction.transfer_accepted" if accept else "interaction.transfer_declined",
+        actor_kind="agent",
+        actor_id=user_id,
+        target_kind="interaction",
+        target_id=item.id,
+        from_agent=sender_id,
+    )
     session.commit()
     changes: list[Change] = [InteractionChanged(item.id), AgentChanged(user_id), AgentChanged(sender_id)]
     return changes + (routing.drain(session) if accept else [])
@@ -126,4 +180,3 @@ def candidates(session: Session, *, user_id: int) -> list[routing.AgentLoad]:
 def transfer_queues(session: Session, *, interaction_id: int) -> list[Queue]:
     item = session.get(Interaction, interaction_id)
     return [q for q in routing.active_queues(session) if item is None or q.id != item.queue_id]
-

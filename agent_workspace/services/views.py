@@ -6,11 +6,11 @@ with the page's cursors, so a refresh can never lose or duplicate a message.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass, field
 import hashlib
 import re
 import secrets
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam
@@ -29,9 +29,9 @@ from agent_workspace.models import (
     User,
 )
 from agent_workspace.services import audit_words, availability, email, records, routing, transfers
-from agent_workspace.services.inbox import InboxCard, cards_for, cards_for_many
 from agent_workspace.services.conversations import MESSAGES_PER_READ, is_typing
 from agent_workspace.services.events import MessageData
+from agent_workspace.services.inbox import InboxCard, cards_for, cards_for_many
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,9 @@ def earlier_line(number: str | None, summary: str, at: datetime, *, verified: bo
     return EarlierInteraction(number=number or "", text=text, verified=verified)
 
 
-def interaction_data(session: Session, item: Interaction, *, after_id: int | None = 0, with_work: bool = False) -> InteractionData:
+def interaction_data(
+    session: Session, item: Interaction, *, after_id: int | None = 0, with_work: bool = False
+) -> InteractionData:
     """One chat with the messages after ``after_id`` (None: no messages).
 
     ``with_work`` adds what only the agent sees: cases, incidents, emails.
@@ -226,18 +228,16 @@ def interaction_data(session: Session, item: Interaction, *, after_id: int | Non
     agent = session.get(User, item.agent_id) if item.agent_id else None
     earlier = list(
         session.exec(
-            select(Interaction.number, Interaction.short_description, Interaction.requested_at, Interaction.browser_hash)
+            select(
+                Interaction.number, Interaction.short_description, Interaction.requested_at, Interaction.browser_hash
+            )
             .join(Customer, col(Customer.id) == col(Interaction.customer_id))
             .where(Customer.email == customer.email, Interaction.id != item.id)
             .order_by(col(Interaction.requested_at).desc())
             .limit(5)
         )
     )
-    messages = (
-        new_messages(session, interaction_id=item.id, after_id=after_id)
-        if after_id is not None
-        else []
-    )
+    messages = new_messages(session, interaction_id=item.id, after_id=after_id) if after_id is not None else []
     return InteractionData(
         id=item.id,
         number=item.number or "",
@@ -262,7 +262,10 @@ def interaction_data(session: Session, item: Interaction, *, after_id: int | Non
         agent_typing=is_typing(item.agent_typing_at),
         agent_name=agent.display_name if agent else "",
         transfer_note=item.transfer_note,
-        earlier_interactions=[earlier_line(number, summary, at, verified=same_browser(item.browser_hash, browser)) for number, summary, at, browser in earlier],
+        earlier_interactions=[
+            earlier_line(number, summary, at, verified=same_browser(item.browser_hash, browser))
+            for number, summary, at, browser in earlier
+        ],
         new_messages=messages,
         records=_records(session, item.id) if with_work else [],
         emails=[
@@ -278,7 +281,12 @@ def interaction_data(session: Session, item: Interaction, *, after_id: int | Non
 
 
 def agent_snapshot(
-    session: Session, *, user_id: int, cursors: dict[int, int], known: set[int] | None = None, reread: set[int] | None = None
+    session: Session,
+    *,
+    user_id: int,
+    cursors: dict[int, int],
+    known: set[int] | None = None,
+    reread: set[int] | None = None,
 ) -> AgentSnapshot:
     """The agent's header, inbox and open chats; messages after each cursor.
 
@@ -314,7 +322,9 @@ def agent_snapshot(
         ).first()
         is not None,
         inbox=cards_for(session, user_id=user_id),
-        transfer_offers=[interaction_data(session, item, after_id=None) for item in transfers.pending_for(session, user_id=user_id)],
+        transfer_offers=[
+            interaction_data(session, item, after_id=None) for item in transfers.pending_for(session, user_id=user_id)
+        ],
         open_ids=[item.id for item in mine],
         open_interactions=[
             interaction_data(session, item, after_id=cursors.get(item.id, 0), with_work=True)
@@ -438,7 +448,16 @@ _CUSTOMER_CHAT = (
 def customer_snapshot(session: Session, *, interaction_id: int, after_id: int) -> CustomerSnapshot:
     """The customer's view in two statements, and the outlook only while waiting."""
     (
-        number, public_id, state, agent_typing_at, customer_ended_at, rating, queue_name, agent_name, customer_name, customer_email,
+        number,
+        public_id,
+        state,
+        agent_typing_at,
+        customer_ended_at,
+        rating,
+        queue_name,
+        agent_name,
+        customer_name,
+        customer_email,
     ) = session.connection().execute(_CUSTOMER_CHAT, {"interaction_id": interaction_id}).one()
     return CustomerSnapshot(
         number=number or "",
@@ -450,7 +469,9 @@ def customer_snapshot(session: Session, *, interaction_id: int, after_id: int) -
         customer_ended=customer_ended_at is not None,
         rated=rating is not None,
         new_messages=new_messages(session, interaction_id=interaction_id, after_id=after_id),
-        outlook=availability.chat_outlook(session, interaction_id=interaction_id) if state in availability.WAITING_STATES else None,
+        outlook=availability.chat_outlook(session, interaction_id=interaction_id)
+        if state in availability.WAITING_STATES
+        else None,
         customer_name=customer_name,
         customer_email=customer_email,
     )

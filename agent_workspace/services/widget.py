@@ -14,7 +14,9 @@ LEAVE_A_MESSAGE = "Leave us a message."
 _RANK = {Availability.AVAILABLE: 0, Availability.BUSY: 1, Availability.NOBODY: 2, Availability.CLOSED: 3}
 
 
-def snippet(base_url: str, *, queue_id: int | None = None, title: str = DEFAULT_TITLE, color: str = DEFAULT_COLOR) -> str:
+def snippet(
+    base_url: str, *, queue_id: int | None = None, title: str = DEFAULT_TITLE, color: str = DEFAULT_COLOR
+) -> str:
     """The one script tag a host page needs (``queue_id`` None: the visitor picks the topic)."""
     queue = f' data-queue="{queue_id}"' if queue_id is not None else ""
     return (

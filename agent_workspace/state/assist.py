@@ -64,7 +64,15 @@ def _send_article(session, *, interaction_id: int, user_id: int, number: str) ->
         client_id=f"kb-{uuid.uuid4().hex}",
         article_number=article.number,
     )
-    audit.record(session, action="interaction.article_sent", actor_kind="agent", actor_id=user_id, target_kind="interaction", target_id=interaction_id, article=article.number)
+    audit.record(
+        session,
+        action="interaction.article_sent",
+        actor_kind="agent",
+        actor_id=user_id,
+        target_kind="interaction",
+        target_id=interaction_id,
+        article=article.number,
+    )
     session.commit()
     return message, changes
 
@@ -143,11 +151,13 @@ class AssistState(rx.State):
         workspace = await self.get_state(WorkspaceState)
         try:
             _message, changes = await call(
-                _send_article, interaction_id=self.interaction_id, user_id=await workspace._me(), number=str(number)[:20]
+                _send_article,
+                interaction_id=self.interaction_id,
+                user_id=await workspace._me(),
+                number=str(number)[:20],
             )
         except ServiceError as error:
             return rx.toast.error(str(error))
         await workspace._refresh()
         workspace._publish(changes)
         return rx.toast.success("Article sent in the chat.")
-

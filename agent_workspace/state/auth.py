@@ -122,7 +122,9 @@ class LoginState(rx.State):
         try:
             form = form if isinstance(form, dict) else {}
             username, password = form.get("username", ""), form.get("password", "")
-            check_sizes({"The username": (username, lockout.USERNAME_CHARS), "The password": (password, PASSWORD_CHARS)})
+            check_sizes(
+                {"The username": (username, lockout.USERNAME_CHARS), "The password": (password, PASSWORD_CHARS)}
+            )
             ticket = await sign_in(username=username, password=password, client_address=session.client_ip)
         except ServiceError as error:
             self.error = str(error)

@@ -15,16 +15,23 @@ from enum import StrEnum
 import reflex as rx
 
 from agent_workspace import realtime
-from agent_workspace.models import InteractionState, SenderKind
 from agent_workspace.config import settings
 from agent_workspace.db import run_blocking
+from agent_workspace.models import InteractionState, SenderKind
 from agent_workspace.security import Access, access, bound_to_cookie
 from agent_workspace.services import availability, chat_files, conversations, left_messages, routing, views
 from agent_workspace.services.budgets import Budget, OverBudget
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, MessageData, MessagePosted
 from agent_workspace.state import customer_limits
-from agent_workspace.state.chat_cookies import BROWSER_COOKIE, CHAT_COOKIE, STRICT_BROWSER_COOKIE, STRICT_CHAT_COOKIE, carry_over, customer_cookie
+from agent_workspace.state.chat_cookies import (
+    BROWSER_COOKIE,
+    CHAT_COOKIE,
+    STRICT_BROWSER_COOKIE,
+    STRICT_CHAT_COOKIE,
+    carry_over,
+    customer_cookie,
+)
 from agent_workspace.state.common import assign_changed, call, call_mailing, plain, read
 from agent_workspace.state.customer_reads import PrefetchedPlace, newcomer_outlooks, prefetch_places
 from agent_workspace.state.outlook import OutlookView, outlook_view, valid_time_zone
@@ -135,7 +142,12 @@ class CustomerChatState(rx.State):
         else:
             await self._show_topic_outlook()
         self.loaded = True
-        return [*expired, rx.call_script("Intl.DateTimeFormat().resolvedOptions().timeZone", callback=CustomerChatState.set_time_zone)]
+        return [
+            *expired,
+            rx.call_script(
+                "Intl.DateTimeFormat().resolvedOptions().timeZone", callback=CustomerChatState.set_time_zone
+            ),
+        ]
 
     @rx.event
     async def set_time_zone(self, name: str):
@@ -169,7 +181,9 @@ class CustomerChatState(rx.State):
         page's queued events arrive before its on_load: resume from the chat cookie."""
         if not self._interaction_id and self.chat_key:
             try:
-                self._interaction_id = await call(_resume, public_id=self.chat_key, token=self.router.session.client_token)
+                self._interaction_id = await call(
+                    _resume, public_id=self.chat_key, token=self.router.session.client_token
+                )
             except ServiceError:
                 self.chat_key = ""
                 return 0
@@ -228,7 +242,9 @@ class CustomerChatState(rx.State):
     def _append(self, stored: list[MessageData]) -> None:
         if not stored:
             return
-        self.messages = merge_messages(plain(self.messages), [message_view(m, attachment_base="/api/attachments") for m in stored])
+        self.messages = merge_messages(
+            plain(self.messages), [message_view(m, attachment_base="/api/attachments") for m in stored]
+        )
         self.last_id = max(self.last_id, max(m.id for m in stored))
         if self.agent_typing and any(m.sender_kind == SenderKind.AGENT for m in stored):
             self.agent_typing = False  # an agent's message ends their typing
@@ -318,7 +334,9 @@ class CustomerChatState(rx.State):
         message.status = "sending"
         self.messages = list(plain(self.messages))
         yield
-        await self._stored(*await deliver(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER))
+        await self._stored(
+            *await deliver(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
+        )
 
     @rx.event
     async def typing(self):
@@ -385,7 +403,9 @@ class CustomerChatState(rx.State):
             return
         rating = int(fields["rating"]) if fields["rating"].isdecimal() else 0
         try:
-            await call(conversations.rate, interaction_id=self._interaction_id, rating=rating, comment=fields["comment"])
+            await call(
+                conversations.rate, interaction_id=self._interaction_id, rating=rating, comment=fields["comment"]
+            )
         except ServiceError as error:
             self.rating_error = str(error)
             return
@@ -420,7 +440,9 @@ class CustomerChatState(rx.State):
                 value[:most] for value, (_label, most) in zip(typed, customer_limits.LEAVE_FIELDS.values())
             )
         self.leave_error = ""
-        self.leave_queue = self.queue_name if self._interaction_id else dict(plain(self.queue_options)).get(self.topic, "")
+        self.leave_queue = (
+            self.queue_name if self._interaction_id else dict(plain(self.queue_options)).get(self.topic, "")
+        )
         self.phase = Phase.LEAVE
 
     @rx.event
@@ -471,7 +493,9 @@ class CustomerChatState(rx.State):
         self._publish(left.changes)
         yield  # the visitor sees the confirmation page before the mail server answers
         try:
-            self.left_confirmed = (await call_mailing(left_messages.send_confirmation, record_id=left.record_id)) is not None
+            self.left_confirmed = (
+                await call_mailing(left_messages.send_confirmation, record_id=left.record_id)
+            ) is not None
         except ServiceError:  # the message is stored; only the confirmation could not be written
             self.left_confirmed = False
 

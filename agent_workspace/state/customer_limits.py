@@ -42,7 +42,10 @@ def form_fields(form: object, fields: Mapping[str, tuple[str, int]]) -> dict[str
     ValidationError for the first that is not. A missing field is empty."""
     form = form if isinstance(form, dict) else {}
     values = {name: form.get(name, "") for name in fields}
-    values = {name: str(value) if isinstance(value, int) and not isinstance(value, bool) else value for name, value in values.items()}
+    values = {
+        name: str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        for name, value in values.items()
+    }
     check_sizes({label: (values[name], limit) for name, (label, limit) in fields.items()})
     return values
 

@@ -35,7 +35,9 @@ async def prefetch_inboxes(batch: dict[str, list[Change]]) -> dict[str, Prefetch
     """For tabs a queue change or an offer reached, their inboxes, read before
     their states are locked and in one read for all of them: every member's tab
     re-reads its inbox many times a minute in a busy queue."""
-    tokens = [token for token, changes in batch.items() if any(isinstance(c, (QueueChanged, ChatOffered)) for c in changes)]
+    tokens = [
+        token for token, changes in batch.items() if any(isinstance(c, (QueueChanged, ChatOffered)) for c in changes)
+    ]
     if not tokens:
         return {}
     read_at = time.time()

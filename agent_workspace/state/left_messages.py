@@ -13,8 +13,8 @@ import time
 import reflex as rx
 
 from agent_workspace.security import Access, access, current_principal
-from agent_workspace.services import left_messages, routing
 from agent_workspace.services import email as mail
+from agent_workspace.services import left_messages, routing
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.state.common import assign_changed, call_mailing, iso, read
 
@@ -136,7 +136,12 @@ class LeftMessagesState(rx.State):
             principal = await current_principal(self)
             if principal is None or self.sending:
                 return
-            if not isinstance(subject, str) or not isinstance(body, str) or len(subject) > mail.SUBJECT_MAX or len(body) > mail.BODY_MAX:
+            if (
+                not isinstance(subject, str)
+                or not isinstance(body, str)
+                or len(subject) > mail.SUBJECT_MAX
+                or len(body) > mail.BODY_MAX
+            ):
                 self.reply_error = OVERSIZED
                 return
             record_id, number = self.reply_id, self.reply_number
@@ -144,7 +149,12 @@ class LeftMessagesState(rx.State):
         resolve = bool(form.get("resolve"))
         try:
             done = await call_mailing(
-                left_messages.reply, record_id=record_id, user_id=principal.user_id, subject=subject, body=body, resolve=resolve
+                left_messages.reply,
+                record_id=record_id,
+                user_id=principal.user_id,
+                subject=subject,
+                body=body,
+                resolve=resolve,
             )
         except ServiceError as error:
             async with self:

@@ -46,7 +46,9 @@ def alert(live: LiveState, text: str) -> None:
     live.alert_text = text
 
 
-def fold_messages(live: LiveState, key: str, new: list[MessageView], customer_typing: bool, *, shown: bool, alerting: bool) -> None:
+def fold_messages(
+    live: LiveState, key: str, new: list[MessageView], customer_typing: bool, *, shown: bool, alerting: bool
+) -> None:
     """New messages and the typing flag of one chat (``key``) into the per-chat vars:
     customer messages count as unread unless the chat is ``shown``, and raise an
     alert when ``alerting``."""
@@ -93,6 +95,8 @@ def update_urgency(live: LiveState, tabs: list[ChatTab], waiting_since: dict[str
             urgency[key] = ""
             continue
         waited = now - waiting_since.setdefault(key, now)
-        urgency[key] = "critical" if waited >= CRITICAL_AFTER_SECONDS else "warning" if waited >= WARNING_AFTER_SECONDS else ""
+        urgency[key] = (
+            "critical" if waited >= CRITICAL_AFTER_SECONDS else "warning" if waited >= WARNING_AFTER_SECONDS else ""
+        )
     if urgency != live.urgency:
         live.urgency = urgency

@@ -52,7 +52,10 @@ def outlook_view(outlook: Outlook | None, *, queue_name: str, time_zone: str, wa
     """The words for someone choosing ``queue_name`` (``waiting`` False) or in its line."""
     if outlook is None:
         return OutlookView()
-    return dataclasses.replace(_words(outlook, queue_name=queue_name, time_zone=time_zone, waiting=waiting), position=outlook.position if waiting else 0)
+    return dataclasses.replace(
+        _words(outlook, queue_name=queue_name, time_zone=time_zone, waiting=waiting),
+        position=outlook.position if waiting else 0,
+    )
 
 
 def _words(outlook: Outlook, *, queue_name: str, time_zone: str, waiting: bool) -> OutlookView:
@@ -78,9 +81,15 @@ def _words(outlook: Outlook, *, queue_name: str, time_zone: str, waiting: bool) 
     if not waiting:
         if outlook.status == Availability.AVAILABLE:
             return OutlookView(
-                outlook.status, headline="An agent is available now.", detail="Start the chat and you'll be connected in a moment."
+                outlook.status,
+                headline="An agent is available now.",
+                detail="Start the chat and you'll be connected in a moment.",
             )
-        return OutlookView(outlook.status, headline="All agents are busy.", detail=f"Expected wait: {wait_words(outlook.wait_seconds)}.")
+        return OutlookView(
+            outlook.status,
+            headline="All agents are busy.",
+            detail=f"Expected wait: {wait_words(outlook.wait_seconds)}.",
+        )
     if outlook.status == Availability.AVAILABLE:
         return OutlookView(outlook.status, headline="An agent is about to join.")
     return OutlookView(outlook.status, headline=f"Estimated wait: {wait_words(outlook.wait_seconds)}.")
@@ -90,4 +99,3 @@ def _choices(waiting: bool) -> str:
     if waiting:
         return "You can leave a message and we'll reply by email, or keep waiting: an agent takes your chat as soon as one is available."
     return "You can leave a message and we'll reply by email, or start the chat and wait for the next free agent."
-

@@ -149,7 +149,17 @@ class RecordListState(rx.State):
     @rx.var
     def filters_key(self) -> str:
         """Changes whenever the filters do, so the form shows them afresh (e.g. after Clear)."""
-        return "|".join((self.kind, self.state_filter, self.queue_filter, self.agent_filter, self.date_from, self.date_to, self.search_text))
+        return "|".join(
+            (
+                self.kind,
+                self.state_filter,
+                self.queue_filter,
+                self.agent_filter,
+                self.date_from,
+                self.date_to,
+                self.search_text,
+            )
+        )
 
     def _params(self) -> dict[str, str]:
         """The list's filters as the export link's parameters ("" left out)."""
@@ -210,7 +220,11 @@ class RecordListState(rx.State):
         viewer = await _viewer_of(self)
         if viewer is None:
             return None
-        if not isinstance(value, str) or value not in {s.value for s in Scope} or (value == Scope.ALL and not viewer.sees_all):
+        if (
+            not isinstance(value, str)
+            or value not in {s.value for s in Scope}
+            or (value == Scope.ALL and not viewer.sees_all)
+        ):
             self.error = "Pick Mine or My queues."
             return None
         self.scope, self.page = value, 1
@@ -227,7 +241,11 @@ class RecordListState(rx.State):
                 raise ValidationError("The filters could not be read.")
             queue = _choice(form.get("queue", ""), [q[0] for q in self.queue_options], "Queue")
             agent = _choice(form.get("agent", ""), [a[0] for a in self.agent_options], "Agent")
-            state, date_from, date_to = _text(form.get("state", ""), "State"), _text(form.get("from", ""), "Opened from"), _text(form.get("to", ""), "Opened to")
+            state, date_from, date_to = (
+                _text(form.get("state", ""), "State"),
+                _text(form.get("from", ""), "Opened from"),
+                _text(form.get("to", ""), "Opened to"),
+            )
             query_from_params(ListKind(self.kind), {**self._params(), "state": state, "from": date_from, "to": date_to})
         except ValidationError as error:
             self.error = str(error)
@@ -242,7 +260,9 @@ class RecordListState(rx.State):
         viewer = await _viewer_of(self)
         if viewer is None:
             return None
-        self.state_filter = self.queue_filter = self.agent_filter = self.date_from = self.date_to = self.search_text = ""
+        self.state_filter = self.queue_filter = self.agent_filter = self.date_from = self.date_to = self.search_text = (
+            ""
+        )
         self.page = 1
         await self._show(viewer)
         return None
@@ -276,7 +296,9 @@ class RecordListState(rx.State):
         if not isinstance(column, str) or column not in {c.value for c in SortColumn}:
             self.error = "That column cannot be sorted."
             return None
-        self.descending = not self.descending if column == self.sort else column in (SortColumn.OPENED, SortColumn.CLOSED)
+        self.descending = (
+            not self.descending if column == self.sort else column in (SortColumn.OPENED, SortColumn.CLOSED)
+        )
         self.sort, self.page = column, 1
         await self._show(viewer)
         return None
@@ -396,9 +418,16 @@ class RecordPageState(rx.State):
         self.description, self.resolution_notes = page.description, page.resolution_notes
         self.conversation = [_line(line) for line in page.conversation]
         self.work_notes = page.work_notes
-        self.related = [RelatedView(r.kind, r.number, routes.record_path(r.kind, r.number), r.summary, r.state_label) for r in page.related]
+        self.related = [
+            RelatedView(r.kind, r.number, routes.record_path(r.kind, r.number), r.summary, r.state_label)
+            for r in page.related
+        ]
         self.emails = [EmailView(e.to_address, e.subject, e.status, when(e.at)) for e in page.emails]
-        self.transfers, self.escalations, self.history = history_views(page.transfers), history_views(page.escalations), history_views(page.history)
+        self.transfers, self.escalations, self.history = (
+            history_views(page.transfers),
+            history_views(page.escalations),
+            history_views(page.history),
+        )
         self.rating = f"{page.rating} / 5" if page.rating is not None else ""
         self.rating_comment = page.rating_comment
         has_chat = page.kind == ListKind.INTERACTION or any(r.kind == ListKind.INTERACTION for r in page.related)

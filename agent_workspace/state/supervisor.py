@@ -112,7 +112,15 @@ def _snapshot(session) -> dict:
             *([q.name, widget.snippet(settings().public_base_url, queue_id=q.id)] for q in queues),
         ],
         "business_hours": [
-            HoursRow(q.id, q.name, q.weekly_hours, q.time_zone, q.closures, q.closed_message, business_hours.describe(business_hours.hours_of(q)))
+            HoursRow(
+                q.id,
+                q.name,
+                q.weekly_hours,
+                q.time_zone,
+                q.closures,
+                q.closed_message,
+                business_hours.describe(business_hours.hours_of(q)),
+            )
             for q in queues
         ],
     }
@@ -178,20 +186,43 @@ class SupervisorState(rx.State):
             for q in data["queues"]
         ]
         self.agents = [
-            AgentRow(a.display_name, a.presence.title(), f"{a.active_chats} / {a.capacity}", a.handled_today, wait_text(a.average_handle_seconds))
+            AgentRow(
+                a.display_name,
+                a.presence.title(),
+                f"{a.active_chats} / {a.capacity}",
+                a.handled_today,
+                wait_text(a.average_handle_seconds),
+            )
             for a in data["agents"]
         ]
         self.hours = [{"hour": h.hour, "requests": h.requests, "wait": h.average_wait_seconds} for h in data["hours"]]
-        self.chats = [ChatRow(c.interaction_id, c.number, c.customer_name, c.queue_name, c.agent_name or "—", c.state.replace("_", " "), iso(c.requested_at)) for c in data["chats"]]
+        self.chats = [
+            ChatRow(
+                c.interaction_id,
+                c.number,
+                c.customer_name,
+                c.queue_name,
+                c.agent_name or "—",
+                c.state.replace("_", " "),
+                iso(c.requested_at),
+            )
+            for c in data["chats"]
+        ]
         self.canned = [CannedRow(r.id, r.title, r.body, queue) for r, queue in data["canned"]]
         self.queue_options = data["queue_options"]
         assign_changed(self, widget_snippets=data["widget_snippets"])
         self._show_hours(data["business_hours"])
-        self.audit = [AuditRow(f"{at:%Y-%m-%d} {clock(at)}", actor, action, _cut(detail)) for at, actor, action, detail in data["audit"]]
+        self.audit = [
+            AuditRow(f"{at:%Y-%m-%d} {clock(at)}", actor, action, _cut(detail))
+            for at, actor, action, detail in data["audit"]
+        ]
 
     def _show_hours(self, rows: list[HoursRow]) -> None:
         """The forms with their refusals; rows that did not change are not re-sent every tick."""
-        assign_changed(self, business_hours=[dataclasses.replace(row, error=self._hours_errors.get(row.queue_id, "")) for row in rows])
+        assign_changed(
+            self,
+            business_hours=[dataclasses.replace(row, error=self._hours_errors.get(row.queue_id, "")) for row in rows],
+        )
 
     @rx.event
     async def tick(self, _value: str = ""):
@@ -255,11 +286,17 @@ class SupervisorState(rx.State):
         principal = await self._supervisor()
         if principal is None:
             return None
-        queue_id = next((row.queue_id for row in self.business_hours if str(row.queue_id) == str(form.get("queue_id", ""))), None)
+        queue_id = next(
+            (row.queue_id for row in self.business_hours if str(row.queue_id) == str(form.get("queue_id", ""))), None
+        )
         if queue_id is None:  # only the queues this page lists (and holds errors for)
             return rx.toast.error("No such queue.")
         fields = {name: str(form.get(name, "")) for name in HOURS_FIELDS}
-        oversized = [f"{label}: at most {limit:,} characters." for name, (label, limit) in HOURS_FIELDS.items() if len(fields[name]) > limit]
+        oversized = [
+            f"{label}: at most {limit:,} characters."
+            for name, (label, limit) in HOURS_FIELDS.items()
+            if len(fields[name]) > limit
+        ]
         try:
             if oversized:
                 raise ValidationError(oversized[0])

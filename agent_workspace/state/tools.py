@@ -18,8 +18,8 @@ from agent_workspace.models import Interaction, SenderKind, SupportRecord
 from agent_workspace.security import Access, access
 from agent_workspace.services import canned, chat_files, conversations, email, records, transfers
 from agent_workspace.services.errors import NotFound, ServiceError
-from agent_workspace.state.common import call, call_mailing, read
 from agent_workspace.state.assist import AssistState
+from agent_workspace.state.common import call, call_mailing, read
 from agent_workspace.state.workspace import WorkspaceState
 
 TYPING_SIGNAL_SECONDS = 2.0
@@ -28,7 +28,10 @@ PRESENCE_TEXT = {"available": "Available", "away": "Away", "offline": "Offline"}
 
 def _agent_choices(session, *, user_id: int) -> list[list[str]]:
     return [
-        [str(a.user_id), f"{a.display_name} — {PRESENCE_TEXT.get(a.presence, a.presence)}, {a.active_chats}/{a.capacity} chats"]
+        [
+            str(a.user_id),
+            f"{a.display_name} — {PRESENCE_TEXT.get(a.presence, a.presence)}, {a.active_chats}/{a.capacity} chats",
+        ]
         for a in transfers.candidates(session, user_id=user_id)
         if a.presence == "available" and a.active_chats < a.capacity
     ]
@@ -151,7 +154,11 @@ class ToolsState(rx.State):
                 choices = []
             if kind == "email":
                 defaults = await read(email.compose_defaults, interaction_id=interaction_id)
-                self.email_to, self.email_subject, self.email_body = defaults["to_address"], defaults["subject"], defaults["body"]
+                self.email_to, self.email_subject, self.email_body = (
+                    defaults["to_address"],
+                    defaults["subject"],
+                    defaults["body"],
+                )
         except ServiceError as error:
             return rx.toast.error(str(error))
         self.interaction_id, self.choices, self.error = interaction_id, choices, ""
@@ -283,7 +290,9 @@ class ToolsState(rx.State):
         if kind not in ("case", "incident"):
             return None
         try:
-            record = await run_blocking(_create_record, interaction_id=_int(interaction_id), user_id=await self._user_id(), kind=kind)
+            record = await run_blocking(
+                _create_record, interaction_id=_int(interaction_id), user_id=await self._user_id(), kind=kind
+            )
         except ServiceError as error:
             return rx.toast.error(str(error))
         workspace = await self._workspace()
@@ -326,7 +335,9 @@ class ToolsState(rx.State):
             return None
         self.record_error = ""
         await self._after([])
-        return rx.toast.success(f"{record.number} escalated to {record.escalation_group} (level {record.escalation_level}).")
+        return rx.toast.success(
+            f"{record.number} escalated to {record.escalation_group} (level {record.escalation_level})."
+        )
 
     # ------------------------------------------------------------ composer: typing and quick actions
 
@@ -337,7 +348,9 @@ class ToolsState(rx.State):
         user_id = await self._user_id()
         if text.startswith("/"):
             try:
-                found = await read(canned.quick_actions, interaction_id=interaction_id, user_id=user_id, typed=text[:100])
+                found = await read(
+                    canned.quick_actions, interaction_id=interaction_id, user_id=user_id, typed=text[:100]
+                )
             except ServiceError:
                 found = []
             self.quick_for = interaction_id
@@ -350,7 +363,12 @@ class ToolsState(rx.State):
             kept = {chat: at for chat, at in self._typing_sent_at.items() if now - at < TYPING_SIGNAL_SECONDS}
             self._typing_sent_at = {**kept, interaction_id: now}
             try:
-                changes = await call(conversations.set_typing, interaction_id=interaction_id, sender_kind=SenderKind.AGENT, user_id=user_id)
+                changes = await call(
+                    conversations.set_typing,
+                    interaction_id=interaction_id,
+                    sender_kind=SenderKind.AGENT,
+                    user_id=user_id,
+                )
             except ServiceError:
                 return
             (await self._workspace())._publish(changes)
@@ -370,5 +388,10 @@ class ToolsState(rx.State):
         if action.command == "r":
             return fill_input(composer, action.text)
         if action.command in ("tq", "ta"):
-            return [fill_input(composer, ""), ToolsState.open_dialog("transfer_queue" if action.command == "tq" else "transfer_agent", interaction_id)]
+            return [
+                fill_input(composer, ""),
+                ToolsState.open_dialog(
+                    "transfer_queue" if action.command == "tq" else "transfer_agent", interaction_id
+                ),
+            ]
         return [fill_input(composer, ""), AssistState.search_from_chat(interaction_id, action.text)]

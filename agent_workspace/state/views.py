@@ -276,7 +276,10 @@ def update_tab(tab: ChatTab, data: InteractionData) -> ChatTab:
     tab.requested_at = iso(data.requested_at)
     tab.accepted_at = iso(data.accepted_at)
     tab.wait_text = wait_text(data.wait_seconds)
-    tab.earlier = [EarlierView(e.number, routes.record_path("interaction", e.number), e.text, e.verified) for e in data.earlier_interactions]
+    tab.earlier = [
+        EarlierView(e.number, routes.record_path("interaction", e.number), e.text, e.verified)
+        for e in data.earlier_interactions
+    ]
     tab.transfer_note = data.transfer_note
     tab.customer_ended = data.customer_ended
     tab.records = [

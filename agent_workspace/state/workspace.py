@@ -13,9 +13,9 @@ from agent_workspace.config import settings
 from agent_workspace.models import InteractionState, Presence, SenderKind
 from agent_workspace.security import Access, access, clear_private_state, current_principal, hold_private
 from agent_workspace.services import conversations, routing, transfers, views
-from agent_workspace.services.notices import dismiss_notice, unseen_notices
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
+from agent_workspace.services.notices import dismiss_notice, unseen_notices
 from agent_workspace.state.common import assign_changed, call, plain, read, row_id, send_turn
 from agent_workspace.state.inbox import PrefetchedInbox, accept_blocker, prefetch_inboxes
 from agent_workspace.state.live import LiveState, alert, fold_messages, forget_closed, update_urgency
@@ -145,19 +145,30 @@ class WorkspaceState(rx.State):
             views.agent_snapshot, user_id=self._uid, cursors=dict(self._cursors), known=known, reread=chats
         )
         assign_changed(
-            self, display_name=snapshot.display_name, presence=snapshot.presence, capacity=snapshot.capacity,
-            active_chats=snapshot.active_chats, after_hours=snapshot.after_hours, queue_names=snapshot.queue_names,
+            self,
+            display_name=snapshot.display_name,
+            presence=snapshot.presence,
+            capacity=snapshot.capacity,
+            active_chats=snapshot.active_chats,
+            after_hours=snapshot.after_hours,
+            queue_names=snapshot.queue_names,
         )
         self._queue_ids = snapshot.queue_ids
         self._set_inbox([card_view(card) for card in snapshot.inbox], await self._live())
         self.transfer_offers = [transfer_offer_view(t) for t in snapshot.transfer_offers]
-        shown = [[n.level, n.body, str(n.id)] for n in await read(unseen_notices, user_id=self._uid)] if snapshot.has_notices else []
+        shown = (
+            [[n.level, n.body, str(n.id)] for n in await read(unseen_notices, user_id=self._uid)]
+            if snapshot.has_notices
+            else []
+        )
         if shown != self.notices:
             self.notices = shown
         existing = {tab.interaction_id: tab for tab in plain(self.tabs)}
         read_in_full = {d.id: d for d in snapshot.open_interactions}
         self.tabs = [
-            update_tab(existing.get(i) or ChatTab(interaction_id=i), read_in_full[i]) if i in read_in_full else existing[i]
+            update_tab(existing.get(i) or ChatTab(interaction_id=i), read_in_full[i])
+            if i in read_in_full
+            else existing[i]
             for i in snapshot.open_ids
         ]
         open_keys = {str(i) for i in snapshot.open_ids}
@@ -186,7 +197,14 @@ class WorkspaceState(rx.State):
     def _apply_live(self, live: LiveState, interaction_id: int, new: list, customer_typing: bool) -> None:
         """Fold new messages and the typing flag of one chat into the small per-chat vars."""
         views_ = [message_view(m, attachment_base=ATTACHMENT_BASE) for m in new]
-        fold_messages(live, str(interaction_id), views_, customer_typing, shown=self.active_tab == str(interaction_id), alerting=self.loaded)
+        fold_messages(
+            live,
+            str(interaction_id),
+            views_,
+            customer_typing,
+            shown=self.active_tab == str(interaction_id),
+            alerting=self.loaded,
+        )
         if new:
             self._cursors[interaction_id] = max(self._cursors.get(interaction_id, 0), max(m.id for m in new))
 
@@ -219,7 +237,9 @@ class WorkspaceState(rx.State):
             typing = typing and not any(m.sender_kind == SenderKind.CUSTOMER for m in carried)
             self._apply_live(live, interaction_id, carried, typing)
         deltas = await read(views.chat_deltas, cursors=unread_cursors) if unread_cursors else []
-        gone = {d.interaction_id for d in deltas if d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != self._uid}
+        gone = {
+            d.interaction_id for d in deltas if d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != self._uid
+        }
         for delta in deltas:
             if delta.interaction_id not in gone:
                 self._apply_live(live, delta.interaction_id, delta.new_messages, delta.customer_typing)
@@ -299,7 +319,9 @@ class WorkspaceState(rx.State):
     @rx.event
     async def answer_transfer(self, interaction_id: int, accept: bool):
         try:
-            changes = await call(transfers.answer, interaction_id=int(interaction_id), user_id=await self._me(), accept=bool(accept))
+            changes = await call(
+                transfers.answer, interaction_id=int(interaction_id), user_id=await self._me(), accept=bool(accept)
+            )
         except ServiceError as error:
             await self._refresh()
             return rx.toast.error(str(error))
@@ -342,7 +364,7 @@ class WorkspaceState(rx.State):
         try:
             try:
                 item, changes = await asyncio.wait_for(asyncio.shield(claim), settings().delayed_claim_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 async with self:
                     self.claim_delayed = True
                 item, changes = await claim
@@ -396,7 +418,9 @@ class WorkspaceState(rx.State):
         """Store a message with this tab's state unlocked: pushes to the tab and its
         sends in other chats go on meanwhile. The message shows as Sending only
         if storing is ``slow``; then Sent (or Failed, with why)."""
-        delivery = start_delivery(message, interaction_id=interaction_id, sender_kind=SenderKind.AGENT, sender_user_id=self._uid)
+        delivery = start_delivery(
+            message, interaction_id=interaction_id, sender_kind=SenderKind.AGENT, sender_user_id=self._uid
+        )
         if await slow(delivery):
             async with self:
                 await self._show(interaction_id, message)
@@ -447,7 +471,9 @@ class WorkspaceState(rx.State):
                 await self._me()
                 live = await self._live()
                 chat = plain(live.conversations).get(str(interaction_id), [])
-                message = next((m for m in chat if m.client_id == client_id), None) if self._tab(interaction_id) else None
+                message = (
+                    next((m for m in chat if m.client_id == client_id), None) if self._tab(interaction_id) else None
+                )
                 retrying = message is not None and message.status == "failed"
                 if retrying:
                     message.status = "sending"
@@ -491,7 +517,11 @@ class WorkspaceState(rx.State):
         await self._drop_tab(interaction_id)
         await self._refresh_inbox()
         self._publish(changes)
-        return rx.toast.success("Chat closed; transcript saved to the record." if save_history else "Chat ended; history not saved to the record.")
+        return rx.toast.success(
+            "Chat closed; transcript saved to the record."
+            if save_history
+            else "Chat ended; history not saved to the record."
+        )
 
 
 hold_private(LiveState, owner=WorkspaceState)

@@ -15,16 +15,14 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
-
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
-
 from sqlmodel import Session
 
 from agent_workspace.config import PROJECT_ROOT
@@ -98,7 +96,17 @@ class RunningApp:
 
     # How the app is started, and the pages that say it is up (with how long each may take).
     def command(self) -> list[str]:
-        return ["reflex", "run", "--env", "prod", "--single-port", "--frontend-port", str(self.port), "--backend-host", "127.0.0.1"]
+        return [
+            "reflex",
+            "run",
+            "--env",
+            "prod",
+            "--single-port",
+            "--frontend-port",
+            str(self.port),
+            "--backend-host",
+            "127.0.0.1",
+        ]
 
     ready = (("/api/health", 420), ("/login", 60))
 
@@ -220,7 +228,9 @@ def set_presence(page: Page, label: str) -> None:
     expect(page.get_by_label("Presence")).to_contain_text(label)
 
 
-def start_customer_chat(new_context, base_url: str, *, name: str, queue: str, question: str, email: str = "customer@example.com") -> Page:
+def start_customer_chat(
+    new_context, base_url: str, *, name: str, queue: str, question: str, email: str = "customer@example.com"
+) -> Page:
     page = new_context().new_page()
     page.goto(f"{base_url}/chat")
     page.get_by_label("Your name").fill(name)
@@ -245,7 +255,14 @@ class World:
             routing.create_queue(session, name=name)
         return name
 
-    def agent(self, *, queues: list[str], capacity: int = 4, roles: tuple[str, ...] = ("workspace_user",), name: str | None = None) -> tuple[str, str]:
+    def agent(
+        self,
+        *,
+        queues: list[str],
+        capacity: int = 4,
+        roles: tuple[str, ...] = ("workspace_user",),
+        name: str | None = None,
+    ) -> tuple[str, str]:
         username = f"agent{uuid.uuid4().hex[:8]}"
         password = "correct-horse-battery"
         with Session(self.engine) as session:

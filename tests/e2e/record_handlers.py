@@ -25,8 +25,12 @@ def record_attacks(victim) -> dict[tuple[type, str], list]:
         (RecordListState, "load"): [{}],
         (RecordPageState, "load"): [{}],
         (RecordListState, "choose_scope"): [{"value": "all"}, {"value": "my_queues"}],
-        (RecordListState, "apply_filters"): [{"form": {"state": "", "queue": str(victim.queue_id), "agent": "", "from": "", "to": ""}}],
-        (RecordListState, "run_search"): [{"form": {"q": "Secret"}}],  # a word of the victim's question, echoed back harmlessly
+        (RecordListState, "apply_filters"): [
+            {"form": {"state": "", "queue": str(victim.queue_id), "agent": "", "from": "", "to": ""}}
+        ],
+        (RecordListState, "run_search"): [
+            {"form": {"q": "Secret"}}
+        ],  # a word of the victim's question, echoed back harmlessly
         (RecordListState, "sort_by"): [{"column": "customer"}],
         (RecordListState, "go_to_page"): [{"page": 1}, {"page": 2}],
         (RecordListState, "clear_filters"): [{}],

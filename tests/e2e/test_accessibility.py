@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import Page, expect
-
 from sqlmodel import select
 
 from agent_workspace.config import PROJECT_ROOT
@@ -30,7 +29,9 @@ def test_public_pages(app_server, world, new_context):
     page = new_context().new_page()
     for path, landmark in (("/", "Chat with support"), ("/login", "Sign in"), ("/chat", "Start chat")):
         page.goto(app_server.base_url + path)
-        expect(page.get_by_role("button", name=landmark).or_(page.get_by_role("link", name=landmark)).first).to_be_visible()
+        expect(
+            page.get_by_role("button", name=landmark).or_(page.get_by_role("link", name=landmark)).first
+        ).to_be_visible()
         assert serious_violations(page) == [], path
     with world.session() as session:
         number = session.exec(select(KnowledgeArticle.number).order_by(KnowledgeArticle.id)).first()

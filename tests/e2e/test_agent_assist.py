@@ -15,7 +15,9 @@ def test_assist_finds_sends_and_the_customer_opens_the_article(app_server, world
     queue = world.queue()
     username, password = world.agent(queues=[queue])
     name = unique("Ivy")
-    customer = start_customer_chat(new_context, app_server.base_url, name=name, queue=queue, question="I forgot my pasword, how do I reest it?")
+    customer = start_customer_chat(
+        new_context, app_server.base_url, name=name, queue=queue, question="I forgot my pasword, how do I reest it?"
+    )
     agent = agent_page(new_context, app_server.base_url, username, password)
     accept_chat(agent, name)
 

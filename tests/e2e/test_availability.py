@@ -35,8 +35,13 @@ def _close_for_two_days(world, queue_name: str, message: str = "") -> None:
     with world.session() as session:
         queue_id = session.exec(select(Queue.id).where(Queue.name == queue_name)).one()
         hours.set_hours(
-            session, queue_id=queue_id, weekly_hours="Mon-Sun 08:00-17:00", time_zone="UTC",
-            closures=f"{today}..{today + timedelta(days=1)}", closed_message=message, actor_id=None,
+            session,
+            queue_id=queue_id,
+            weekly_hours="Mon-Sun 08:00-17:00",
+            time_zone="UTC",
+            closures=f"{today}..{today + timedelta(days=1)}",
+            closed_message=message,
+            actor_id=None,
         )
 
 
@@ -112,7 +117,9 @@ def test_nobody_on_duty_is_said_before_starting_and_a_message_can_be_left(app_se
     expect(page.get_by_role("heading", name="Thanks, we got your message")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("A confirmation is on its way to your inbox.")
     with world.session() as session:
-        record = session.exec(select(SupportRecord).where(SupportRecord.description == "My parcel never arrived.")).one()
+        record = session.exec(
+            select(SupportRecord).where(SupportRecord.description == "My parcel never arrived.")
+        ).one()
     expect(page.get_by_role("status")).to_contain_text(record.number)
     confirmation = app_server.mailbox.wait_for(f"We received your message ({record.number})")
     assert confirmation["To"] == "writer@example.com"
@@ -122,7 +129,9 @@ def test_bad_input_in_the_message_form_changes_nothing(app_server, world, new_co
     queue = world.queue("Typo")
     page = _choose_topic(new_context().new_page(), app_server.base_url, queue)
     page.get_by_role("status", name="Availability").get_by_role("button", name="Leave a message").click()
-    expect(page.get_by_role("heading", name="Leave a message")).to_be_visible()  # else the pre-chat form's field is filled
+    expect(
+        page.get_by_role("heading", name="Leave a message")
+    ).to_be_visible()  # else the pre-chat form's field is filled
     page.get_by_label("Your name").fill("Someone")
     page.get_by_label("Email").fill("not-an-email@x")
     page.get_by_label("Your message").fill("Hello")
@@ -154,7 +163,9 @@ def test_a_waiting_customer_can_leave_a_message_instead(app_server, world, new_c
     base = app_server.base_url
     queue = world.queue("Instead")
     name = unique("Leaver")
-    customer = start_customer_chat(new_context, base, name=name, queue=queue, question="Never mind the chat.", email="leaver@example.com")
+    customer = start_customer_chat(
+        new_context, base, name=name, queue=queue, question="Never mind the chat.", email="leaver@example.com"
+    )
     banner = customer.get_by_role("status", name="Your place in line")
     banner.get_by_role("button", name="Leave a message").click()
     expect(customer.get_by_label("Your name")).to_have_value(name)
@@ -211,7 +222,11 @@ def test_the_new_public_handlers_refuse_hostile_input_over_the_websocket(app_ser
         client.send(handlers["set_time_zone"], {"name": huge}, path="/chat")
         client.send(handlers["set_time_zone"], {"name": {"nested": [huge]}}, path="/chat")
         client.send(handlers["choose_topic"], {"queue_id": [huge] * 3}, path="/chat")
-        client.send(handlers["leave_message"], {"form": {"name": "A", "email": "a@example.com", "message": "out of order"}}, path="/chat")
+        client.send(
+            handlers["leave_message"],
+            {"form": {"name": "A", "email": "a@example.com", "message": "out of order"}},
+            path="/chat",
+        )
         client.send(handlers["choose_topic"], {"queue_id": str(queue_id)}, path="/chat")
         client.send(handlers["open_leave_form"], {"typed": [[huge], {"a": huge}, huge, huge, huge, huge]}, path="/chat")
         client.drain()
@@ -223,8 +238,12 @@ def test_the_new_public_handlers_refuse_hostile_input_over_the_websocket(app_ser
         client.drain()
         assert client.latest(CustomerChatState)["topic"] == str(queue_id)
         mark = client.mark()
-        client.send(handlers["leave_message"], {"form": {"name": "A", "email": "a@example.com", "message": huge}}, path="/chat")
-        client.wait_for_value(CustomerChatState, "leave_error", "The message is too long: 30,000 characters (limit 4,000).", after=mark)
+        client.send(
+            handlers["leave_message"], {"form": {"name": "A", "email": "a@example.com", "message": huge}}, path="/chat"
+        )
+        client.wait_for_value(
+            CustomerChatState, "leave_error", "The message is too long: 30,000 characters (limit 4,000).", after=mark
+        )
         client.send(handlers["leave_message"], {"form": ["not", "a", "dict"]}, path="/chat")
         client.drain()
         assert client.latest(CustomerChatState)["phase"] == "leave"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
 from sqlmodel import func, select
@@ -16,7 +16,9 @@ def _stored(world, name: str) -> tuple:
     with world.session() as session:
         queue = session.exec(select(Queue).where(Queue.name == name)).one()
         audits = session.exec(
-            select(func.count()).select_from(AuditLog).where(AuditLog.action == "queue.hours_changed", AuditLog.target_id == queue.id)
+            select(func.count())
+            .select_from(AuditLog)
+            .where(AuditLog.action == "queue.hours_changed", AuditLog.target_id == queue.id)
         ).one()
         return queue.weekly_hours, queue.time_zone, queue.closures, queue.closed_message, audits
 
@@ -28,13 +30,21 @@ def test_supervisor_closes_a_queue_and_a_bad_time_zone_changes_nothing(app_serve
     sign_in(page, base, "sam", "sam-demo-pass")
     expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
     page.goto(f"{base}/supervisor")
-    status = page.get_by_role("table", name="Queues today").get_by_role("row").filter(has_text=queue).get_by_role("cell").last
+    status = (
+        page.get_by_role("table", name="Queues today")
+        .get_by_role("row")
+        .filter(has_text=queue)
+        .get_by_role("cell")
+        .last
+    )
     expect(status).to_have_text("Open")
 
     form = page.get_by_role("group", name=queue)
     expect(form).to_contain_text("Open around the clock")
-    today = datetime.now(timezone.utc).date()  # the queue's zone is UTC
-    form.get_by_label("Closures").fill(f"{today}, {today + timedelta(days=1)}")  # still closed if the day turns meanwhile
+    today = datetime.now(UTC).date()  # the queue's zone is UTC
+    form.get_by_label("Closures").fill(
+        f"{today}, {today + timedelta(days=1)}"
+    )  # still closed if the day turns meanwhile
     form.get_by_label("Out-of-hours message").fill("Closed for stocktaking.")
     form.get_by_role("button", name=f"Save hours for {queue}").click()
     reopens = today + timedelta(days=2)

@@ -155,8 +155,12 @@ def test_close_saves_the_transcript_and_closing_the_tab_does_not(app_server, wor
     expect(dropped_page.get_by_text("This chat has ended.")).to_be_visible()
 
     with world.session() as session:
-        saved = session.exec(select(Interaction).where(Interaction.question == "Reset my password").order_by(Interaction.id.desc())).first()
-        unsaved = session.exec(select(Interaction).where(Interaction.question == "Change my address").order_by(Interaction.id.desc())).first()
+        saved = session.exec(
+            select(Interaction).where(Interaction.question == "Reset my password").order_by(Interaction.id.desc())
+        ).first()
+        unsaved = session.exec(
+            select(Interaction).where(Interaction.question == "Change my address").order_by(Interaction.id.desc())
+        ).first()
         assert saved.state == "closed_complete" and saved.close_reason == "agent_ended"
         assert f"Hello {kept}" in saved.transcript
         assert unsaved.state == "closed_complete" and unsaved.close_reason == "tab_closed_without_saving"
@@ -193,7 +197,9 @@ def test_customer_ends_the_chat_and_the_agent_wraps_up(app_server, world, new_co
     agent.get_by_role("button", name="Close", exact=True).click()
     expect(agent.get_by_role("tab", name=name)).to_have_count(0)
     with world.session() as session:
-        item = session.exec(select(Interaction).where(Interaction.question == "Cancel my plan").order_by(Interaction.id.desc())).first()
+        item = session.exec(
+            select(Interaction).where(Interaction.question == "Cancel my plan").order_by(Interaction.id.desc())
+        ).first()
         assert item.close_reason == "customer_ended" and item.transcript
 
 
@@ -201,14 +207,18 @@ def test_a_customer_cannot_reach_another_customers_chat(app_server, world, new_c
     base = app_server.base_url
     queue = world.queue()
     victim_name = unique("Wendy")
-    victim = start_customer_chat(new_context, base, name=victim_name, queue=queue, question="My account number is 99-1234")
+    victim = start_customer_chat(
+        new_context, base, name=victim_name, queue=queue, question="My account number is 99-1234"
+    )
     victim.get_by_label("Message").fill("secret detail")
     victim.get_by_role("button", name="Send", exact=True).click()
     expect(victim.get_by_role("log", name="Conversation").get_by_text("Sent")).to_be_visible()
 
     attacker_context = new_context()
     # The chat cookie, and the Strict one it replaced (carried over from browsers that hold it).
-    guesses = [(PARTITIONED_CHAT_COOKIE, guess) for guess in ("1", "2", "IMS0001001", "x" * 32)] + [(STRICT_CHAT_COOKIE, "IMS0001001")]
+    guesses = [(PARTITIONED_CHAT_COOKIE, guess) for guess in ("1", "2", "IMS0001001", "x" * 32)] + [
+        (STRICT_CHAT_COOKIE, "IMS0001001")
+    ]
     for cookie, guess in guesses:
         attacker_context.clear_cookies()
         attacker_context.add_cookies([{"name": cookie, "value": guess, "url": base}])
@@ -261,7 +271,9 @@ def test_a_refused_send_shows_failed_and_retry_sends_it_once(app_server, world, 
     refused = own.filter(has_text="burst 11")
     expect(refused).to_contain_text("Failed: Slow down")
     # The log overflows and stays scrolled to the newest message on both sides.
-    assert customer.get_by_role("log", name="Conversation").evaluate("log => log.parentElement.scrollHeight > log.parentElement.clientHeight")
+    assert customer.get_by_role("log", name="Conversation").evaluate(
+        "log => log.parentElement.scrollHeight > log.parentElement.clientHeight"
+    )
     assert refused.evaluate(SHOWN_IN_ITS_LOG)
     assert agent.get_by_test_id("message").filter(has_text="burst 10").evaluate(SHOWN_IN_ITS_LOG)
     expect(agent.get_by_role("log", name="Conversation")).to_contain_text("burst 10")
@@ -270,7 +282,9 @@ def test_a_refused_send_shows_failed_and_retry_sends_it_once(app_server, world, 
     # Once the window has passed (the burst is aged in the database rather than
     # waited for), Retry stores it exactly once.
     with world.session() as session:
-        item = session.exec(select(Interaction).where(Interaction.question == "Flood test").order_by(Interaction.id.desc())).first()
+        item = session.exec(
+            select(Interaction).where(Interaction.question == "Flood test").order_by(Interaction.id.desc())
+        ).first()
         for message in session.exec(select(Message).where(Message.interaction_id == item.id)):
             message.created_at -= conversations.MESSAGE_RATE_WINDOW
             session.add(message)

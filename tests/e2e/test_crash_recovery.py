@@ -48,6 +48,11 @@ def test_kill_and_restart_keeps_every_sent_message(app_server, world, new_contex
     agent.get_by_role("button", name="Send").click()
     expect(customer_log).to_contain_text("after restart")
     with world.session() as session:
-        assert session.exec(select(func.count()).select_from(Message).where(Message.body == "typed while down")).one() == 1
+        assert (
+            session.exec(select(func.count()).select_from(Message).where(Message.body == "typed while down")).one() == 1
+        )
         for n in range(3):
-            assert session.exec(select(func.count()).select_from(Message).where(Message.body == f"before crash {n}")).one() == 1
+            assert (
+                session.exec(select(func.count()).select_from(Message).where(Message.body == f"before crash {n}")).one()
+                == 1
+            )

@@ -34,9 +34,16 @@ def test_a_chat_stores_its_browser_and_another_browser_with_the_same_email_is_un
         victim.close()
         attacker.close()
     with world.session() as session:
-        first, second = session.exec(select(Interaction).where(Interaction.queue_id == queue_id).order_by(Interaction.id)).all()
+        first, second = session.exec(
+            select(Interaction).where(Interaction.queue_id == queue_id).order_by(Interaction.id)
+        ).all()
         first.short_description = f"Victim summary {mark}"
         session.commit()
-        assert first.browser_hash == views.browser_hash(victim_key) and second.browser_hash not in (None, first.browser_hash)
+        assert first.browser_hash == views.browser_hash(victim_key) and second.browser_hash not in (
+            None,
+            first.browser_hash,
+        )
         lines = views.interaction_data(session, second).earlier_interactions
-    assert lines == [views.EarlierInteraction(first.number, f"{first.requested_at:%Y-%m-%d} · {views.UNVERIFIED}", verified=False)]
+    assert lines == [
+        views.EarlierInteraction(first.number, f"{first.requested_at:%Y-%m-%d} · {views.UNVERIFIED}", verified=False)
+    ]

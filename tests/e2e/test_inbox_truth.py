@@ -84,7 +84,10 @@ def test_an_offer_counts_down_by_the_second_in_the_browser(app_server, world, ne
     start_customer_chat(new_context, base, name=name, queue=queue, question="Cannot log in")
     agent = agent_page(new_context, base, username, password)
     events_sent: list[str] = []
-    agent.on("websocket", lambda ws: ws.on("framesent", lambda frame: events_sent.append(frame) if str(frame).startswith("42") else None))
+    agent.on(
+        "websocket",
+        lambda ws: ws.on("framesent", lambda frame: events_sent.append(frame) if str(frame).startswith("42") else None),
+    )
     agent.reload()  # a new socket, now watched
 
     timer = inbox_card(agent, name).get_by_role("timer")

@@ -70,7 +70,9 @@ def test_attachments_both_ways_and_refused_by_the_server(app_server, world, new_
     url = app_server.base_url + href
     assert agent.request.get(url).text() == "error code 0x80070005\n"
     assert customer.request.get(url).status == 200
-    outsider = start_customer_chat(new_context, app_server.base_url, name=unique("Mallory"), queue=_queue, question="hi")
+    outsider = start_customer_chat(
+        new_context, app_server.base_url, name=unique("Mallory"), queue=_queue, question="hi"
+    )
     assert outsider.request.get(url).status == 404
     try:
         urllib.request.urlopen(url, timeout=5)
@@ -126,7 +128,9 @@ def test_transfer_to_agent_accept_and_decline(app_server, world, new_context):
     expect(agent.get_by_role("tab", name=name)).to_be_visible()
 
     offer("Second try")
-    colleague.get_by_test_id("transfer-card").filter(has_text=name).get_by_role("button", name="Accept transfer").click()
+    colleague.get_by_test_id("transfer-card").filter(has_text=name).get_by_role(
+        "button", name="Accept transfer"
+    ).click()
     expect(colleague.get_by_role("tab", name=name)).to_be_visible()
     expect(agent.get_by_role("status", name="Notices")).to_contain_text("accepted the transfer")
     expect(agent.get_by_role("tab", name=name)).to_have_count(0)
@@ -153,8 +157,12 @@ def test_details_update_persists_and_is_audited(app_server, world, new_context):
     expect(agent.get_by_label("Priority")).to_have_value("2")
     expect(agent.get_by_label("Work notes")).to_have_value("Checked disk usage: 95% full")
     with world.session() as session:
-        item = session.exec(select(Interaction).where(Interaction.short_description == "Laptop slow after update")).one()
-        assert session.exec(select(AuditLog).where(AuditLog.action == "interaction.updated", AuditLog.target_id == item.id)).first()
+        item = session.exec(
+            select(Interaction).where(Interaction.short_description == "Laptop slow after update")
+        ).one()
+        assert session.exec(
+            select(AuditLog).where(AuditLog.action == "interaction.updated", AuditLog.target_id == item.id)
+        ).first()
 
 
 def test_case_and_incident_created_and_escalated(app_server, world, new_context):

@@ -57,7 +57,9 @@ def test_an_agent_of_the_queue_replies_by_email_and_resolves(app_server, world, 
 
     expect(dialog).to_be_hidden()
     # Queued at once; the delivery worker sends it and resolves the case, and the list's tick shows it.
-    expect(agent.get_by_text(f"Reply to {email} queued for sending. {left.number} is resolved when it is delivered.")).to_be_visible()
+    expect(
+        agent.get_by_text(f"Reply to {email} queued for sending. {left.number} is resolved when it is delivered.")
+    ).to_be_visible()
     expect(card).to_have_count(0, timeout=TICK_TIMEOUT_MS)
     message = app_server.mailbox.wait_for(subject)
     assert message["To"] == email
@@ -68,7 +70,9 @@ def test_an_agent_of_the_queue_replies_by_email_and_resolves(app_server, world, 
     # A message left while the page is open appears without a reload.
     later_name = unique("Later")
     later = leave(world, queue, name=later_name, message="One more thing", email=email)
-    expect(section.get_by_role("article", name=f"Message from {later_name}")).to_contain_text(later.number, timeout=TICK_TIMEOUT_MS)
+    expect(section.get_by_role("article", name=f"Message from {later_name}")).to_contain_text(
+        later.number, timeout=TICK_TIMEOUT_MS
+    )
 
 
 def test_a_refused_reply_keeps_the_dialog_open_with_the_reason(app_server, world, new_context):

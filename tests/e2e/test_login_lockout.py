@@ -34,7 +34,17 @@ class BackendOnlyApp(RunningApp):
     """``reflex run --env prod --backend-only``: the websocket and the HTTP routes, no pages."""
 
     def command(self) -> list[str]:
-        return ["reflex", "run", "--env", "prod", "--backend-only", "--backend-port", str(self.port), "--backend-host", "127.0.0.1"]
+        return [
+            "reflex",
+            "run",
+            "--env",
+            "prod",
+            "--backend-only",
+            "--backend-port",
+            str(self.port),
+            "--backend-host",
+            "127.0.0.1",
+        ]
 
     ready = (("/api/health", 180),)
 
@@ -149,7 +159,10 @@ def test_the_wait_doubles_with_each_failure_and_says_how_long(proxied_app, proxi
         assert _attempt_from(proxied_app, attacker, username, WRONG) == "Wrong username or password."
     for seconds in (1, 2, 4):
         unit = "second" if seconds == 1 else "seconds"
-        assert _attempt_from(proxied_app, attacker, username, WRONG) == f"Too many failed attempts. Try again in {seconds} {unit}."
+        assert (
+            _attempt_from(proxied_app, attacker, username, WRONG)
+            == f"Too many failed attempts. Try again in {seconds} {unit}."
+        )
         _age_failures(proxied_world, timedelta(seconds=seconds, milliseconds=200))
         assert _attempt_from(proxied_app, attacker, username, WRONG) == "Wrong username or password."
     assert _attempt_from(proxied_app, attacker, username, WRONG) == "Too many failed attempts. Try again in 8 seconds."
@@ -159,11 +172,18 @@ def test_one_address_guessing_many_usernames_runs_out_of_budget(proxied_app, pro
     username, password = proxied_world.agent(queues=[])
     sprayer = _address()
     for _ in range(lockout.MAX_FAILED_PER_ADDRESS):
-        assert _attempt_from(proxied_app, sprayer, f"guess-{uuid.uuid4().hex[:8]}", WRONG) == "Wrong username or password."
-    assert _attempt_from(proxied_app, sprayer, username, password) == "Too many failed attempts. Try again in 5 minutes."
+        assert (
+            _attempt_from(proxied_app, sprayer, f"guess-{uuid.uuid4().hex[:8]}", WRONG) == "Wrong username or password."
+        )
+    assert (
+        _attempt_from(proxied_app, sprayer, username, password) == "Too many failed attempts. Try again in 5 minutes."
+    )
     # Another address of the same /64 is the same subscriber.
     same_network = sprayer.removesuffix("::1") + "::beef"
-    assert _attempt_from(proxied_app, same_network, username, password) == "Too many failed attempts. Try again in 5 minutes."
+    assert (
+        _attempt_from(proxied_app, same_network, username, password)
+        == "Too many failed attempts. Try again in 5 minutes."
+    )
     assert _attempt_from(proxied_app, _address(), username, password).startswith("/api/session/")
 
 

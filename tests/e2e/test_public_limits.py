@@ -28,7 +28,12 @@ REFUSED_BY_THE_PAGE = "Slow down: too many attempts from this page. Try again in
 def _form(world, queue: str, **fields) -> dict:
     with world.session() as session:
         queue_id = session.exec(select(Queue.id).where(Queue.name == queue)).one()
-    return {"name": unique("Limits"), "email": "limits@example.com", "queue_id": str(queue_id), "question": "Help"} | fields
+    return {
+        "name": unique("Limits"),
+        "email": "limits@example.com",
+        "queue_id": str(queue_id),
+        "question": "Help",
+    } | fields
 
 
 def _customers_named(world, prefix: str) -> int:
@@ -52,9 +57,15 @@ def test_an_oversized_field_is_refused_with_a_clear_message_and_nothing_kept(app
     client = EventClient(app_server.base_url)
     try:
         mark = client.mark()
-        client.send(HANDLERS["start_chat"], {"form": _form(world, queue, name="Oversized " + "n" * 200_000)}, path="/chat")
-        client.wait_for_value(CustomerChatState, "form_error", "Your name is too long: 200,010 characters (limit 120).", after=mark)
-        client.send(HANDLERS["start_chat"], {"form": _form(world, queue, question={"nested": ["q" * 100]})}, path="/chat")
+        client.send(
+            HANDLERS["start_chat"], {"form": _form(world, queue, name="Oversized " + "n" * 200_000)}, path="/chat"
+        )
+        client.wait_for_value(
+            CustomerChatState, "form_error", "Your name is too long: 200,010 characters (limit 120).", after=mark
+        )
+        client.send(
+            HANDLERS["start_chat"], {"form": _form(world, queue, question={"nested": ["q" * 100]})}, path="/chat"
+        )
         client.drain()
         assert client.latest(CustomerChatState)["form_error"] == "Your question must be text."
         assert _customers_named(world, "Oversized") == 0
@@ -64,7 +75,9 @@ def test_an_oversized_field_is_refused_with_a_clear_message_and_nothing_kept(app
     before = chatting.latest(CustomerChatState)["messages"]
     mark = chatting.mark()
     chatting.send(HANDLERS["send"], {"form": {"body": "b" * 200_000}}, path="/chat")
-    chatting.wait_for_value(CustomerChatState, "send_error", "The message is too long: 200,000 characters (limit 4,000).", after=mark)
+    chatting.wait_for_value(
+        CustomerChatState, "send_error", "The message is too long: 200,000 characters (limit 4,000).", after=mark
+    )
     assert chatting.latest(CustomerChatState)["messages"] == before  # the refused message is not kept
 
 
@@ -104,18 +117,25 @@ def test_two_hundred_refused_sends_leave_the_tab_bounded(chatting):
     assert len(stored) <= ALLOWANCES[Budget.SEND].per_tab
     assert 1 <= len(unsent) <= MAX_UNSENT  # the chat refused some (10 per 10 s): a few bubbles offer Retry
     assert len(view["messages"]) <= 1 + len(stored) + MAX_UNSENT  # the greeting, stored ones, a few unsent
-    assert view["send_error"] in (TOO_MANY_UNSENT, "Slow down: too many attempts from this page. Try again in a few seconds.")
+    assert view["send_error"] in (
+        TOO_MANY_UNSENT,
+        "Slow down: too many attempts from this page. Try again in a few seconds.",
+    )
 
 
 def test_twenty_typing_signals_in_a_second_make_at_most_one_write(world, chatting):
     with world.session() as session:
-        chat_id = session.exec(select(Interaction.id).where(Interaction.public_id == chatting.latest(CustomerChatState)["chat_key"])).one()
+        chat_id = session.exec(
+            select(Interaction.id).where(Interaction.public_id == chatting.latest(CustomerChatState)["chat_key"])
+        ).one()
         # Every write of this chat's typing time is counted, by the database itself.
         session.execute(text(f"CREATE TABLE IF NOT EXISTS typing_writes_{chat_id} (at TEXT)"))
-        session.execute(text(
-            f"CREATE TRIGGER typing_written_{chat_id} AFTER UPDATE OF customer_typing_at ON interaction "
-            f"WHEN NEW.id = {chat_id} BEGIN INSERT INTO typing_writes_{chat_id} VALUES (NEW.customer_typing_at); END"
-        ))
+        session.execute(
+            text(
+                f"CREATE TRIGGER typing_written_{chat_id} AFTER UPDATE OF customer_typing_at ON interaction "
+                f"WHEN NEW.id = {chat_id} BEGIN INSERT INTO typing_writes_{chat_id} VALUES (NEW.customer_typing_at); END"
+            )
+        )
         session.commit()
     try:
         started = time.monotonic()
@@ -145,7 +165,9 @@ def test_a_frame_of_almost_a_megabyte_closes_the_socket_and_reaches_no_handler(a
     attacker = EventClient(app_server.base_url)
     closed = threading.Event()
     attacker.sio.on("disconnect", lambda *reason: closed.set(), namespace=NAMESPACE)
-    attacker.send(HANDLERS["start_chat"], {"form": _form(world, queue, name="Megabyte " + ALMOST_A_MEGABYTE)}, path="/chat")
+    attacker.send(
+        HANDLERS["start_chat"], {"form": _form(world, queue, name="Megabyte " + ALMOST_A_MEGABYTE)}, path="/chat"
+    )
     assert closed.wait(timeout=15)
     assert attacker.deltas == []  # no handler answered
 

@@ -58,7 +58,9 @@ def test_an_agent_finds_a_closed_chat_by_its_number_and_reads_it(app_server, wor
     agent = opened.value
     expect(agent.get_by_role("heading", name="Interactions", level=1)).to_be_visible()
     expect(workspace.get_by_role("heading", name="Inbox")).to_be_visible()
-    expect(agent.get_by_role("navigation", name="Sections").get_by_role("link", name="Interactions")).to_have_attribute("aria-current", "page")
+    expect(agent.get_by_role("navigation", name="Sections").get_by_role("link", name="Interactions")).to_have_attribute(
+        "aria-current", "page"
+    )
     table = agent.get_by_role("table", name="Interactions")
     expect(table.get_by_role("row").filter(has_text=name)).to_contain_text(number)
     expect(agent.get_by_role("columnheader", name=re.compile("Opened"))).to_have_attribute("aria-sort", "descending")
@@ -77,8 +79,20 @@ def test_an_agent_finds_a_closed_chat_by_its_number_and_reads_it(app_server, wor
     expect(conversation).to_contain_text("It prints again, thank you")
     expect(agent.get_by_text("This record is closed, read-only.")).to_be_visible()
     expect(agent.get_by_text(TAB_CLOSED_NOTICE)).to_have_count(0)
-    expect(agent.get_by_role("link", name="Download transcript")).to_have_attribute("href", f"/api/records/{number}/transcript.txt")
-    for title in ("Details", "Conversation", "Work notes", "Related records", "Emails", "Transfers", "Escalations", "Rating", "History"):
+    expect(agent.get_by_role("link", name="Download transcript")).to_have_attribute(
+        "href", f"/api/records/{number}/transcript.txt"
+    )
+    for title in (
+        "Details",
+        "Conversation",
+        "Work notes",
+        "Related records",
+        "Emails",
+        "Transfers",
+        "Escalations",
+        "Rating",
+        "History",
+    ):
         expect(agent.get_by_role("heading", name=title, exact=True, level=2)).to_be_visible()
     assert serious_violations(agent) == [], "record"
     _shoot(agent, "record")
@@ -119,7 +133,9 @@ def _closed_chats(world, queue_name: str, questions: list[str]) -> None:
     with world.session() as session:
         queue_id = session.exec(select(Queue.id).where(Queue.name == queue_name)).one()
         for question in questions:
-            item = conversations.start_chat(session, name=unique("Exported"), email="export@example.com", queue_id=queue_id, question=question).interaction
+            item = conversations.start_chat(
+                session, name=unique("Exported"), email="export@example.com", queue_id=queue_id, question=question
+            ).interaction
             item.state, item.closed_at = InteractionState.CLOSED_COMPLETE, utcnow() + timedelta(minutes=3)
             session.add(item)
         session.commit()
@@ -133,7 +149,9 @@ def test_a_supervisor_exports_the_filtered_list(app_server, world, new_context, 
     page = new_context().new_page()
     sign_in(page, app_server.base_url, username, password)
     with page.context.expect_page() as opened:
-        page.get_by_role("navigation", name="Sections").get_by_role("link", name="Interactions (opens in a new tab)").click()
+        page.get_by_role("navigation", name="Sections").get_by_role(
+            "link", name="Interactions (opens in a new tab)"
+        ).click()
     page = opened.value
     expect(page.get_by_role("radio", name="All")).to_be_checked()
     page.get_by_label("Queue", exact=True).select_option(label=kept)
@@ -158,8 +176,14 @@ def test_a_supervisor_exports_the_filtered_list(app_server, world, new_context, 
 def test_earlier_interactions_link_to_their_record_page(app_server, world, new_context):
     queue = world.queue("Returning")
     username, password = world.agent(queues=[queue])
-    name, email, first_question = unique("Rita"), f"{unique('rita').replace(' ', '')}@example.com", unique("Kettle arrived cracked")
-    customer = start_customer_chat(new_context, app_server.base_url, name=name, queue=queue, question=first_question, email=email)
+    name, email, first_question = (
+        unique("Rita"),
+        f"{unique('rita').replace(' ', '')}@example.com",
+        unique("Kettle arrived cracked"),
+    )
+    customer = start_customer_chat(
+        new_context, app_server.base_url, name=name, queue=queue, question=first_question, email=email
+    )
     agent = agent_page(new_context, app_server.base_url, username, password)
     accept_chat(agent, name)
     agent.get_by_role("button", name="Close", exact=True).click()
@@ -194,7 +218,9 @@ def test_a_signed_out_visitor_signs_in_and_lands_on_the_record_they_asked_for(ap
     page = new_context().new_page()
     page.goto(f"{app_server.base_url}/interaction/{number}")
     expect(page).to_have_url(re.compile(r"/login\?next=%2Finteraction%2F" + number + "$"))
-    expect(page.get_by_role("status").filter(has_text="Sign in to continue to")).to_contain_text(f"/interaction/{number}")
+    expect(page.get_by_role("status").filter(has_text="Sign in to continue to")).to_contain_text(
+        f"/interaction/{number}"
+    )
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()

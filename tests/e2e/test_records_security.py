@@ -22,7 +22,12 @@ def _customer(world, client: EventClient) -> None:
     queue_name = world.queue("Curious")
     with world.session() as session:
         queue_id = session.exec(select(Queue.id).where(Queue.name == queue_name)).one()
-    form = {"name": "Curious Customer", "email": "curious@example.com", "queue_id": str(queue_id), "question": "What can I see?"}
+    form = {
+        "name": "Curious Customer",
+        "email": "curious@example.com",
+        "queue_id": str(queue_id),
+        "question": "What can I see?",
+    }
     client.send(CustomerChatState.on_load, path="/chat")
     client.send(CustomerChatState.event_handlers["start_chat"], {"form": form}, path="/chat")
     client.drain()
@@ -59,7 +64,14 @@ def _guesses(chat: str, record: str) -> list[str]:
     """The victim's own numbers as typed in any case, and their neighbours."""
     base = int(chat.removeprefix("IMS"))
     around = [f"/interaction/IMS{n:07d}" for n in range(base - 2, base + 3)]
-    return [*around, f"/interaction/{chat.lower()}", f"/case/{chat}", f"/case/{record}", f"/incident/{record}", f"/interaction/{record}"]
+    return [
+        *around,
+        f"/interaction/{chat.lower()}",
+        f"/case/{chat}",
+        f"/case/{record}",
+        f"/incident/{record}",
+        f"/interaction/{record}",
+    ]
 
 
 def test_an_agent_of_another_queue_guessing_numbers_opens_nothing(app_server, world, monkeypatch):
@@ -79,12 +91,16 @@ def test_an_agent_of_another_queue_guessing_numbers_opens_nothing(app_server, wo
             client.wait_for_value(RecordPageState, "loaded", True, after=mark)
             assert client.latest(RecordPageState).get("found") is not True, path
         client.send(RecordListState.event_handlers["load"], path="/interactions")
-        client.send(RecordListState.event_handlers["run_search"], {"form": {"q": "Secret"}}, path="/interactions")  # the victim's question
+        client.send(
+            RecordListState.event_handlers["run_search"], {"form": {"q": "Secret"}}, path="/interactions"
+        )  # the victim's question
         client.drain()
     finally:
         client.close()
     received = "\n".join(client.received)
-    leaked = [secret for secret in victim.secrets if secret in received and secret not in (chat, record)]  # the numbers it typed come back in its own URL
+    leaked = [
+        secret for secret in victim.secrets if secret in received and secret not in (chat, record)
+    ]  # the numbers it typed come back in its own URL
     assert not leaked, f"the intruder received {leaked}"
     assert _victim_snapshot(world, victim, intruder_id) == before
 

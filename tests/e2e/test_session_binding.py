@@ -52,12 +52,18 @@ def _wait_for_revocation(world, user_id: int, timeout: float = 15) -> list[dict]
 
 def _owner_of(world, context: BrowserContext) -> int:
     with world.session() as session:
-        return session.exec(select(AuthSession.user_id).where(AuthSession.token_hash == hash_token(_session_cookie(context)))).one()
+        return session.exec(
+            select(AuthSession.user_id).where(AuthSession.token_hash == hash_token(_session_cookie(context)))
+        ).one()
 
 
 def _live_sessions(world, user_id: int) -> int:
     with world.session() as session:
-        return len(session.exec(select(AuthSession).where(AuthSession.user_id == user_id, col(AuthSession.revoked_at).is_(None))).all())
+        return len(
+            session.exec(
+                select(AuthSession).where(AuthSession.user_id == user_id, col(AuthSession.revoked_at).is_(None))
+            ).all()
+        )
 
 
 def _signed_out(page: Page) -> None:

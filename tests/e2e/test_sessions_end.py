@@ -36,7 +36,9 @@ HYDRATE = format_event_handler(State.event_handlers["hydrate"])
 def _cookie_for(world, username: str, password: str) -> str:
     with world.session() as session:
         ticket, _ = auth.login(session, username=username, password=password)
-        token = auth.redeem_ticket(session, ticket=ticket, client=auth.Client(user_agent=USER_AGENT, address="127.0.0.1"))
+        token = auth.redeem_ticket(
+            session, ticket=ticket, client=auth.Client(user_agent=USER_AGENT, address="127.0.0.1")
+        )
     return f"{security.SESSION_COOKIE}={token}"
 
 
@@ -70,7 +72,12 @@ def _live_chat(app_server, world) -> LiveChat:
     agent.send(WorkspaceState.event_handlers["set_presence"], {"label": "Available"})
     agent.drain()
     customer.send(CustomerChatState.on_load, path="/chat")
-    form = {"name": f"Customer {mark}", "email": f"c-{mark}@example.com", "queue_id": str(queue_id), "question": f"Question {mark}"}
+    form = {
+        "name": f"Customer {mark}",
+        "email": f"c-{mark}@example.com",
+        "queue_id": str(queue_id),
+        "question": f"Question {mark}",
+    }
     customer.send(CustomerChatState.event_handlers["start_chat"], {"form": form}, path="/chat")
     customer.drain()
     agent.send(WorkspaceState.event_handlers["accept"], {"queue_id": queue_id})
@@ -78,8 +85,18 @@ def _live_chat(app_server, world) -> LiveChat:
     customer.send(CustomerChatState.event_handlers["send"], {"form": {"body": f"Secret before {mark}"}}, path="/chat")
     agent.wait_for_text(f"Secret before {mark}")  # pushed to the agent's tab
     with world.session() as session:
-        chat_id = session.exec(select(ClientConnection.interaction_id).where(ClientConnection.token == customer.token)).one()
-    return LiveChat(username, password, cookie, agent, customer, chat_id, (f"Customer {mark}", f"c-{mark}", f"Question {mark}", f"Secret before {mark}", f"Agent {mark}"))
+        chat_id = session.exec(
+            select(ClientConnection.interaction_id).where(ClientConnection.token == customer.token)
+        ).one()
+    return LiveChat(
+        username,
+        password,
+        cookie,
+        agent,
+        customer,
+        chat_id,
+        (f"Customer {mark}", f"c-{mark}", f"Question {mark}", f"Secret before {mark}", f"Agent {mark}"),
+    )
 
 
 def _hydrate(client: EventClient) -> dict:
@@ -124,7 +141,9 @@ def test_a_logged_out_tab_gets_no_push_and_an_empty_hydrate(app_server, world):
         assert _pushed_to(world, chat.chat_id) >= {chat.agent.token}
         mark = chat.agent.mark()
         response = httpx.get(
-            f"{app_server.base_url}/api/logout", headers={"Cookie": chat.cookie, "User-Agent": USER_AGENT}, follow_redirects=False
+            f"{app_server.base_url}/api/logout",
+            headers={"Cookie": chat.cookie, "User-Agent": USER_AGENT},
+            follow_redirects=False,
         )
         assert response.status_code == 303
         _signed_out(chat.agent, after=mark)
@@ -134,7 +153,9 @@ def test_a_logged_out_tab_gets_no_push_and_an_empty_hydrate(app_server, world):
             assert session.exec(select(User.presence).where(User.username == chat.username)).one() == Presence.OFFLINE
 
         heard = len(chat.agent.received)
-        chat.customer.send(CustomerChatState.event_handlers["send"], {"form": {"body": "Secret after logout"}}, path="/chat")
+        chat.customer.send(
+            CustomerChatState.event_handlers["send"], {"form": {"body": "Secret after logout"}}, path="/chat"
+        )
         chat.customer.wait_for_text("Secret after logout")
         chat.agent.drain()
         assert "Secret after logout" not in "".join(chat.agent.received[heard:])
@@ -153,7 +174,9 @@ def test_a_tab_token_without_its_cookie_gets_nothing_private(app_server, world):
     try:
         snapshot = _hydrate(thief)
         assert snapshot[WorkspaceState.get_full_name()]["tabs_rx_state_"] == []
-        thief.send(WorkspaceState.event_handlers["select_child_tab"], {"interaction_id": chat.chat_id, "value": "assist"})
+        thief.send(
+            WorkspaceState.event_handlers["select_child_tab"], {"interaction_id": chat.chat_id, "value": "assist"}
+        )
         thief.drain()
         _assert_nothing_private(chat, thief)
     finally:
@@ -188,13 +211,20 @@ def test_another_agents_cookie_with_this_tabs_token_acts_as_nobody_but_themselve
     chat = _live_chat(app_server, world)
     chat.agent.close()
     other_name, other_password = world.agent(queues=[])
-    intruder = EventClient(app_server.base_url, token=chat.agent.token, cookie=_cookie_for(world, other_name, other_password))
+    intruder = EventClient(
+        app_server.base_url, token=chat.agent.token, cookie=_cookie_for(world, other_name, other_password)
+    )
     try:
         # No hydrate first: straight to handlers that show or act on the tab's chat.
         intruder.send(AssistState.event_handlers["search_from_chat"], {"interaction_id": chat.chat_id, "query": "vpn"})
-        intruder.send(WorkspaceState.event_handlers["select_child_tab"], {"interaction_id": chat.chat_id, "value": "details"})
+        intruder.send(
+            WorkspaceState.event_handlers["select_child_tab"], {"interaction_id": chat.chat_id, "value": "details"}
+        )
         intruder.send(ToolsState.event_handlers["open_dialog"], {"kind": "email", "interaction_id": chat.chat_id})
-        intruder.send(WorkspaceState.event_handlers["send_message"], {"form": {"interaction_id": str(chat.chat_id), "body": "intrusion"}})
+        intruder.send(
+            WorkspaceState.event_handlers["send_message"],
+            {"form": {"interaction_id": str(chat.chat_id), "body": "intrusion"}},
+        )
         intruder.send(WorkspaceState.event_handlers["set_presence"], {"label": "Away"})
         intruder.drain()
         _assert_nothing_private(chat, intruder)
@@ -205,7 +235,11 @@ def test_another_agents_cookie_with_this_tabs_token_acts_as_nobody_but_themselve
         intruder.close()
         chat.customer.close()
     with world.session() as session:
-        presence = dict(session.exec(select(User.username, User.presence).where(User.username.in_([chat.username, other_name]))).all())
+        presence = dict(
+            session.exec(
+                select(User.username, User.presence).where(User.username.in_([chat.username, other_name]))
+            ).all()
+        )
     assert presence == {chat.username: "available", other_name: "away"}  # it acted as the intruder, never as the agent
     assert "intrusion" not in "".join(chat.customer.received)
 
@@ -238,7 +272,9 @@ def test_signing_out_in_one_tab_signs_out_the_other_tab_with_a_chat_open(app_ser
     queue = world.queue("Walk")
     username, password = world.agent(queues=[queue])
     first = agent_page(new_context, app_server.base_url, username, password)
-    customer = start_customer_chat(new_context, app_server.base_url, name=f"Walker {mark}", queue=queue, question=f"Walk question {mark}")
+    customer = start_customer_chat(
+        new_context, app_server.base_url, name=f"Walker {mark}", queue=queue, question=f"Walk question {mark}"
+    )
     first.get_by_test_id("inbox-card").filter(has_text=f"Walker {mark}").get_by_role("button", name="Accept").click()
     expect(first.get_by_text(f"Walk question {mark}")).to_be_visible()
     customer.get_by_label("Message").fill(f"Hello before {mark}")

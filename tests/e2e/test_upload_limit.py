@@ -50,7 +50,9 @@ def _stored(world) -> tuple[int, int, int]:
     """Attachment rows, upload audit rows and files on disk."""
     with world.session() as session:
         rows = session.exec(select(func.count()).select_from(Attachment)).one()
-        audited = session.exec(select(func.count()).select_from(AuditLog).where(AuditLog.action == "attachment.uploaded")).one()
+        audited = session.exec(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == "attachment.uploaded")
+        ).one()
     folder = world.app.data_dir / "attachments"
     files = len(list(folder.iterdir())) if folder.exists() else 0
     return rows, audited, files
@@ -58,7 +60,7 @@ def _stored(world) -> tuple[int, int, int]:
 
 def _multipart_head() -> bytes:
     return (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.txt\"\r\n"
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="big.txt"\r\n'
         "Content-Type: text/plain\r\n\r\n"
     ).encode()
 
@@ -168,7 +170,9 @@ def test_the_person_uploading_is_told_why(app_server, world, new_context, tmp_pa
     agent.get_by_role("button", name="Add attachment").click()
     agent.locator("#attachments input[type=file]").set_input_files(huge)
     agent.get_by_role("button", name="Upload", exact=True).click()
-    expect(agent.get_by_role("dialog").get_by_role("alert")).to_contain_text("Upload too large: the limit is 0.3 MB per upload.")
+    expect(agent.get_by_role("dialog").get_by_role("alert")).to_contain_text(
+        "Upload too large: the limit is 0.3 MB per upload."
+    )
 
     customer.locator("#customer-attachments input[type=file]").set_input_files(huge)
     customer.get_by_role("button", name="Upload files").click()

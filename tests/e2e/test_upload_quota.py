@@ -77,7 +77,9 @@ def _messages(world, tab: Tab) -> list[str]:
     """What the customer has posted in the chat."""
     with world.session() as session:
         chat = session.exec(select(Interaction).where(Interaction.public_id == tab.chat_key)).one()
-        query = select(Message.body).where(Message.interaction_id == chat.id, Message.sender_kind == SenderKind.CUSTOMER)
+        query = select(Message.body).where(
+            Message.interaction_id == chat.id, Message.sender_kind == SenderKind.CUSTOMER
+        )
         return list(session.exec(query.order_by(Message.id)))
 
 
@@ -124,7 +126,9 @@ def test_a_refused_file_leaves_nothing_on_disk(app_server, world, customer):
 
 def test_the_customer_is_told_in_the_page(app_server, world, new_context, tmp_path):
     queue = world.queue("Upload page")
-    customer = start_customer_chat(new_context, app_server.base_url, name=unique("Picker"), queue=queue, question="Files")
+    customer = start_customer_chat(
+        new_context, app_server.base_url, name=unique("Picker"), queue=queue, question="Files"
+    )
     before = _stored(world)
     chosen = []
     for n in range(PER_UPLOAD + 1):

@@ -17,12 +17,33 @@ from sqlmodel import col, select
 import agent_workspace.agent_workspace  # noqa: F401  (registers every page and state)
 from agent_workspace import security
 from agent_workspace.models import (
-    Attachment, AuditLog, ClientConnection, EmailStatus, Interaction, Message, OfferRejection, OutgoingEmail, Queue, SenderKind,
-    SupportRecord, User,
+    Attachment,
+    AuditLog,
+    ClientConnection,
+    EmailStatus,
+    Interaction,
+    Message,
+    OfferRejection,
+    OutgoingEmail,
+    Queue,
+    SenderKind,
+    SupportRecord,
+    User,
 )
-from agent_workspace.security import Access, rule_for
-from agent_workspace.services import attachment_storage, attachments, auth, chat_files, conversations, email, left_messages, records, routing, transfers
 from agent_workspace.pages.kb_article import ArticlePageState
+from agent_workspace.security import Access, rule_for
+from agent_workspace.services import (
+    attachment_storage,
+    attachments,
+    auth,
+    chat_files,
+    conversations,
+    email,
+    left_messages,
+    records,
+    routing,
+    transfers,
+)
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.auth import AuthState, LoginState
 from agent_workspace.state.customer import CustomerChatState
@@ -71,9 +92,26 @@ PAYLOADS = {
     "transfer_to_queue": {"form": {"queue_id": "1", "note": "x"}},
     "transfer_to_agent": {"form": {"agent_id": "1", "note": "x"}},
     "send_email": {"form": {"to_address": "victim@example.com", "subject": "s", "body": "b"}},
-    "save_details": {"form": {"interaction_id": "1", "short_description": "x", "category": "inquiry", "priority": "3", "work_notes": ""}},
+    "save_details": {
+        "form": {
+            "interaction_id": "1",
+            "short_description": "x",
+            "category": "inquiry",
+            "priority": "3",
+            "work_notes": "",
+        }
+    },
     "create_record": {"interaction_id": 1, "kind": "case"},
-    "save_record": {"form": {"record_id": "1", "short_description": "x", "description": "", "priority": "3", "state": "new", "resolution_notes": ""}},
+    "save_record": {
+        "form": {
+            "record_id": "1",
+            "short_description": "x",
+            "description": "",
+            "priority": "3",
+            "state": "new",
+            "resolution_notes": "",
+        }
+    },
     "escalate": {"form": {"record_id": "1", "group": "Network", "reason": "r"}},
     "open_for": {"interaction_id": 1},
     "search": {"query": "password"},
@@ -85,7 +123,15 @@ PAYLOADS = {
     "search_from_chat": {"interaction_id": 1, "query": "vpn"},
     "create_canned": {"form": {"title": "Injected", "body": "x", "queue_id": ""}},
     "delete_canned": {"response_id": 1},
-    "save_hours": {"form": {"queue_id": "1", "weekly_hours": "Mon 09:00-10:00", "time_zone": "UTC", "closures": "2000-01-01", "closed_message": "Injected"}},
+    "save_hours": {
+        "form": {
+            "queue_id": "1",
+            "weekly_hours": "Mon 09:00-10:00",
+            "time_zone": "UTC",
+            "closures": "2000-01-01",
+            "closed_message": "Injected",
+        }
+    },
     "open_reply": {"record_id": 1},
     "send_reply": {"form": {"subject": "Re: your message", "body": "intrusion", "resolve": "on"}},
     "close_reply": {},
@@ -124,19 +170,46 @@ def test_every_state_has_a_rule():
 # offer timeouts) changes presences, offers and writes "system" audit rows at
 # any time, so those are left out.
 WATCHED_TABLES = (
-    "user", "queue", "queue_member", "customer", "interaction", "message", "attachment",
-    "support_record", "outgoing_email", "knowledge_article", "agent_notice", "auth_session", "canned_response",
+    "user",
+    "queue",
+    "queue_member",
+    "customer",
+    "interaction",
+    "message",
+    "attachment",
+    "support_record",
+    "outgoing_email",
+    "knowledge_article",
+    "agent_notice",
+    "auth_session",
+    "canned_response",
 )
 
 
 def _snapshot(world, token: str) -> dict[str, object]:
     with world.session() as session:
         counts = {table: session.exec(text(f'SELECT count(*) FROM "{table}"')).one()[0] for table in WATCHED_TABLES}
-        counts["audit by people"] = session.exec(select(func.count()).select_from(AuditLog).where(AuditLog.actor_kind != "system")).one()
+        counts["audit by people"] = session.exec(
+            select(func.count()).select_from(AuditLog).where(AuditLog.actor_kind != "system")
+        ).one()
         counts["this client registered"] = session.get(ClientConnection, token) is not None
-        counts["business hours"] = tuple(session.exec(select(Queue.id, Queue.weekly_hours, Queue.time_zone, Queue.closures, Queue.closed_message).order_by(Queue.id)).all())
+        counts["business hours"] = tuple(
+            session.exec(
+                select(Queue.id, Queue.weekly_hours, Queue.time_zone, Queue.closures, Queue.closed_message).order_by(
+                    Queue.id
+                )
+            ).all()
+        )
         counts["interactions"] = tuple(
-            session.exec(select(Interaction.id, Interaction.agent_id, Interaction.queue_id, Interaction.short_description, Interaction.closed_at).order_by(Interaction.id)).all()
+            session.exec(
+                select(
+                    Interaction.id,
+                    Interaction.agent_id,
+                    Interaction.queue_id,
+                    Interaction.short_description,
+                    Interaction.closed_at,
+                ).order_by(Interaction.id)
+            ).all()
         )
         return counts
 
@@ -145,7 +218,9 @@ def _cookie_for(world, username: str, password: str) -> str:
     """A session cookie bound, like a browser's, to the client that will use it (EventClient)."""
     with world.session() as session:
         ticket, _ = auth.login(session, username=username, password=password)
-        token = auth.redeem_ticket(session, ticket=ticket, client=auth.Client(user_agent=USER_AGENT, address="127.0.0.1"))
+        token = auth.redeem_ticket(
+            session, ticket=ticket, client=auth.Client(user_agent=USER_AGENT, address="127.0.0.1")
+        )
     return f"{security.SESSION_COOKIE}={token}"
 
 
@@ -188,8 +263,20 @@ def test_the_same_calls_work_for_an_agent(app_server, world):
     with world.session() as session:
         user = session.exec(select(User).where(User.username == username)).one()
         assert user.presence == "available"
-        assert session.exec(select(func.count()).select_from(ClientConnection).where(ClientConnection.user_id == user.id)).one() == 1
-        assert session.exec(select(func.count()).select_from(AuditLog).where(AuditLog.actor_id == user.id, AuditLog.action == "presence.changed")).one() == 1
+        assert (
+            session.exec(
+                select(func.count()).select_from(ClientConnection).where(ClientConnection.user_id == user.id)
+            ).one()
+            == 1
+        )
+        assert (
+            session.exec(
+                select(func.count())
+                .select_from(AuditLog)
+                .where(AuditLog.actor_id == user.id, AuditLog.action == "presence.changed")
+            ).one()
+            == 1
+        )
 
 
 def test_a_revoked_session_is_refused_at_once(app_server, world):
@@ -267,24 +354,70 @@ def _victim(world, monkeypatch) -> Victim:
     colleague_name, _ = world.agent(queues=[])
     with world.session() as session:
         queue = session.exec(select(Queue).where(Queue.name == queue_name)).one()
-        owner, colleague = (session.exec(select(User).where(User.username == n)).one() for n in (owner_name, colleague_name))
+        owner, colleague = (
+            session.exec(select(User).where(User.username == n)).one() for n in (owner_name, colleague_name)
+        )
         for agent in (owner, colleague):
             routing.touch_agent(session, user_id=agent.id)
             routing.set_presence(session, user_id=agent.id, presence="available")
         chat = conversations.start_chat(
-            session, name=f"Victim {mark}", email=f"victim-{mark}@example.com", queue_id=queue.id, question=f"Secret question {mark}"
+            session,
+            name=f"Victim {mark}",
+            email=f"victim-{mark}@example.com",
+            queue_id=queue.id,
+            question=f"Secret question {mark}",
         ).interaction
         routing.accept(session, user_id=owner.id, queue_id=queue.id)
-        conversations.post_message(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, body=f"Secret message {mark}", client_id=f"cust-{mark}")
-        conversations.post_message(session, interaction_id=chat.id, sender_kind=SenderKind.AGENT, sender_user_id=owner.id, body=f"Secret reply {mark}", client_id=f"owner-{mark}")
+        conversations.post_message(
+            session,
+            interaction_id=chat.id,
+            sender_kind=SenderKind.CUSTOMER,
+            body=f"Secret message {mark}",
+            client_id=f"cust-{mark}",
+        )
+        conversations.post_message(
+            session,
+            interaction_id=chat.id,
+            sender_kind=SenderKind.AGENT,
+            sender_user_id=owner.id,
+            body=f"Secret reply {mark}",
+            client_id=f"owner-{mark}",
+        )
         secret_file = attachments.check_file(f"secret-{mark}.txt", b"secret\n")
-        chat_files.share_file(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, checked=secret_file, storage_name=attachment_storage.write_file(secret_file.data))
+        chat_files.share_file(
+            session,
+            interaction_id=chat.id,
+            sender_kind=SenderKind.CUSTOMER,
+            checked=secret_file,
+            storage_name=attachment_storage.write_file(secret_file.data),
+        )
         record = records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=owner.id)
-        sent = email.send_email(session, interaction_id=chat.id, to_address=f"victim-{mark}@example.com", subject=f"Secret subject {mark}", body="b", created_by_id=owner.id)
-        transfers.to_agent(session, interaction_id=chat.id, user_id=owner.id, target_user_id=colleague.id, note=f"Secret note {mark}")
+        sent = email.send_email(
+            session,
+            interaction_id=chat.id,
+            to_address=f"victim-{mark}@example.com",
+            subject=f"Secret subject {mark}",
+            body="b",
+            created_by_id=owner.id,
+        )
+        transfers.to_agent(
+            session, interaction_id=chat.id, user_id=owner.id, target_user_id=colleague.id, note=f"Secret note {mark}"
+        )
         routing.set_presence(session, user_id=owner.id, presence="away")  # the waiting chat stays unoffered
-        waiting = conversations.start_chat(session, name=f"Waiting {mark}", email=f"waiting-{mark}@example.com", queue_id=queue.id, question=f"Secret wait {mark}").interaction
-        left = left_messages.leave_message(session, queue_id=queue.id, name=f"Left {mark}", email=f"left-{mark}@example.com", message=f"Secret left {mark}")
+        waiting = conversations.start_chat(
+            session,
+            name=f"Waiting {mark}",
+            email=f"waiting-{mark}@example.com",
+            queue_id=queue.id,
+            question=f"Secret wait {mark}",
+        ).interaction
+        left = left_messages.leave_message(
+            session,
+            queue_id=queue.id,
+            name=f"Left {mark}",
+            email=f"left-{mark}@example.com",
+            message=f"Secret left {mark}",
+        )
         attachment = session.exec(select(Attachment).where(Attachment.interaction_id == chat.id)).one()
         assert session.get(Interaction, chat.id).agent_id == owner.id and sent.id
         return Victim(
@@ -294,7 +427,15 @@ def _victim(world, monkeypatch) -> Victim:
             record_id=record.id,
             left_record_id=left.record_id,
             owner_client_id=f"owner-{mark}",
-            secrets=(mark, chat.public_id, waiting.public_id, attachment.public_id, chat.number, record.number, left.number),
+            secrets=(
+                mark,
+                chat.public_id,
+                waiting.public_id,
+                attachment.public_id,
+                chat.number,
+                record.number,
+                left.number,
+            ),
         )
 
 
@@ -320,18 +461,29 @@ def _victim_snapshot(world, victim: Victim, intruder_id: int) -> dict[str, objec
     """Every row of the victim's chats, and what the intruder left in the audit log."""
     chats = (victim.chat_id, victim.waiting_id)
     with world.session() as session:
+
         def rows(model, *where):
             return [row.model_dump() for row in session.exec(select(model).where(*where).order_by(model.id))]
 
-        record_ids = [r.id for r in session.exec(select(SupportRecord).where(col(SupportRecord.interaction_id).in_(chats)))]
+        record_ids = [
+            r.id for r in session.exec(select(SupportRecord).where(col(SupportRecord.interaction_id).in_(chats)))
+        ]
         record_ids.append(victim.left_record_id)
         return {
             "interactions": rows(Interaction, col(Interaction.id).in_(chats)),
             "messages": rows(Message, col(Message.interaction_id).in_(chats)),
             "records": rows(SupportRecord, col(SupportRecord.id).in_(record_ids)),
-            "emails": rows(OutgoingEmail, or_(col(OutgoingEmail.interaction_id).in_(chats), col(OutgoingEmail.record_id).in_(record_ids))),
-            "attachments": rows(Attachment, or_(col(Attachment.interaction_id).in_(chats), col(Attachment.record_id).in_(record_ids))),
-            "rejections": [r.model_dump() for r in session.exec(select(OfferRejection).where(col(OfferRejection.interaction_id).in_(chats)))],
+            "emails": rows(
+                OutgoingEmail,
+                or_(col(OutgoingEmail.interaction_id).in_(chats), col(OutgoingEmail.record_id).in_(record_ids)),
+            ),
+            "attachments": rows(
+                Attachment, or_(col(Attachment.interaction_id).in_(chats), col(Attachment.record_id).in_(record_ids))
+            ),
+            "rejections": [
+                r.model_dump()
+                for r in session.exec(select(OfferRejection).where(col(OfferRejection.interaction_id).in_(chats)))
+            ],
             "audit about the victim": rows(
                 AuditLog,
                 or_(
@@ -339,7 +491,9 @@ def _victim_snapshot(world, victim: Victim, intruder_id: int) -> dict[str, objec
                     (AuditLog.target_kind == "record") & col(AuditLog.target_id).in_(record_ids),
                 ),
             ),
-            "audit by the intruder": rows(AuditLog, AuditLog.actor_id == intruder_id, AuditLog.action != "presence.changed"),
+            "audit by the intruder": rows(
+                AuditLog, AuditLog.actor_id == intruder_id, AuditLog.action != "presence.changed"
+            ),
             "stored files": sorted(p.name for p in (world.app.data_dir / "attachments").iterdir()),
         }
 
@@ -367,8 +521,13 @@ def _attacks(victim: Victim, *, intruder_id: int, intruder_queue_id: int) -> dic
         (WorkspaceState, "select_child_tab"): [{"interaction_id": chat, "value": "details"}],
         (WorkspaceState, "open_reject"): [{"interaction_id": victim.waiting_id}],
         (WorkspaceState, "open_close_tab"): [{"interaction_id": chat}],
-        (ToolsState, "open_dialog"): [{"kind": kind, "interaction_id": chat} for kind in ("attach", "transfer_queue", "transfer_agent", "email")],
-        (ToolsState, "composer_changed"): [{"interaction_id": chat, "text": "/r"}, {"interaction_id": chat, "text": "typing"}],
+        (ToolsState, "open_dialog"): [
+            {"kind": kind, "interaction_id": chat} for kind in ("attach", "transfer_queue", "transfer_agent", "email")
+        ],
+        (ToolsState, "composer_changed"): [
+            {"interaction_id": chat, "text": "/r"},
+            {"interaction_id": chat, "text": "typing"},
+        ],
         (AssistState, "open_for"): [{"interaction_id": chat}],
         (AssistState, "search_from_chat"): [{"interaction_id": chat, "query": "password"}],
         (AssistState, "search"): [{"query": "password"}],
@@ -377,24 +536,51 @@ def _attacks(victim: Victim, *, intruder_id: int, intruder_queue_id: int) -> dic
         (WorkspaceState, "reject"): [{"form": {"reason": "intrusion"}}],
         (WorkspaceState, "send_message"): [{"form": {"interaction_id": str(chat), "body": "intrusion"}}],
         (WorkspaceState, "retry_message"): [{"interaction_id": chat, "client_id": victim.owner_client_id}],
-        (WorkspaceState, "answer_transfer"): [{"interaction_id": chat, "accept": True}, {"interaction_id": chat, "accept": False}],
+        (WorkspaceState, "answer_transfer"): [
+            {"interaction_id": chat, "accept": True},
+            {"interaction_id": chat, "accept": False},
+        ],
         (WorkspaceState, "confirm_close_tab"): [{}],
         (WorkspaceState, "close_chat"): [{"interaction_id": chat}],
         (ToolsState, "transfer_to_queue"): [{"form": {"queue_id": str(intruder_queue_id), "note": "x"}}],
         (ToolsState, "transfer_to_agent"): [{"form": {"agent_id": str(intruder_id), "note": "x"}}],
-        (ToolsState, "send_email"): [{"form": {"to_address": "attacker@example.com", "subject": "s", "body": "b", "include_transcript": True}}],
+        (ToolsState, "send_email"): [
+            {"form": {"to_address": "attacker@example.com", "subject": "s", "body": "b", "include_transcript": True}}
+        ],
         (ToolsState, "upload"): [Upload(files=(("intrusion.txt", b"intrusion\n"),))],
         (ToolsState, "save_details"): [
-            {"form": {"interaction_id": str(chat), "short_description": "hijacked", "category": "inquiry", "priority": "1", "work_notes": "hijacked"}}
+            {
+                "form": {
+                    "interaction_id": str(chat),
+                    "short_description": "hijacked",
+                    "category": "inquiry",
+                    "priority": "1",
+                    "work_notes": "hijacked",
+                }
+            }
         ],
-        (ToolsState, "create_record"): [{"interaction_id": chat, "kind": "case"}, {"interaction_id": chat, "kind": "incident"}],
+        (ToolsState, "create_record"): [
+            {"interaction_id": chat, "kind": "case"},
+            {"interaction_id": chat, "kind": "incident"},
+        ],
         (ToolsState, "save_record"): [
-            {"form": {"record_id": str(record), "short_description": "hijacked", "description": "", "priority": "1", "state": "resolved", "resolution_notes": "x"}}
+            {
+                "form": {
+                    "record_id": str(record),
+                    "short_description": "hijacked",
+                    "description": "",
+                    "priority": "1",
+                    "state": "resolved",
+                    "resolution_notes": "x",
+                }
+            }
         ],
         (ToolsState, "escalate"): [{"form": {"record_id": str(record), "group": "Network", "reason": "intrusion"}}],
         (ToolsState, "run_quick_action"): [{"index": 0}],
         (AssistState, "send_in_chat"): [{"number": "KB0010001"}],
-        (LeftMessagesState, "send_reply"): [{"form": {"subject": "Re: your message", "body": "intrusion", "resolve": "on"}}],
+        (LeftMessagesState, "send_reply"): [
+            {"form": {"subject": "Re: your message", "body": "intrusion", "resolve": "on"}}
+        ],
         (LeftMessagesState, "tick"): [{"_value": ""}],
         (LeftMessagesState, "close_reply"): [{}],
         (WorkspaceState, "cancel_reject"): [{}],
@@ -411,7 +597,12 @@ def _attacks(victim: Victim, *, intruder_id: int, intruder_queue_id: int) -> dic
 
 def agent_handlers() -> set[tuple[type[State], str]]:
     """Every handler of every state an agent of any queue may call."""
-    return {(cls, name) for cls in app_states() if rule_for(cls.get_full_name()) == Access.WORKSPACE for name in cls.event_handlers}
+    return {
+        (cls, name)
+        for cls in app_states()
+        if rule_for(cls.get_full_name()) == Access.WORKSPACE
+        for name in cls.event_handlers
+    }
 
 
 def _upload(app_server, client: EventClient, cookie: str, handler, upload: Upload) -> str:
@@ -456,7 +647,9 @@ def test_an_agent_of_another_queue_can_do_nothing_to_someone_elses_chat(app_serv
         intruder_queue_id = session.exec(select(Queue.id).where(Queue.name == intruder_queue)).one()
     attacks = _attacks(victim, intruder_id=intruder_id, intruder_queue_id=intruder_queue_id)
     missing = agent_handlers() - set(attacks)
-    assert not missing, f"no attack for {sorted(f'{cls.__name__}.{name}' for cls, name in missing)}: add one to _attacks"
+    assert not missing, (
+        f"no attack for {sorted(f'{cls.__name__}.{name}' for cls, name in missing)}: add one to _attacks"
+    )
     assert len(attacks) >= 40
 
     cookie = _cookie_for(world, intruder_name, intruder_password)

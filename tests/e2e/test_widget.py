@@ -27,7 +27,9 @@ from tests.e2e.test_accessibility import AXE
 from tests.e2e.test_interaction_tools import accept_chat
 
 SHOTS = Path("/tmp/shots")
-README_SNIPPET = re.search(r'<script src="https://support\.example\.com/widget\.js"[^>]*></script>', (PROJECT_ROOT / "README.md").read_text()).group(0)
+README_SNIPPET = re.search(
+    r'<script src="https://support\.example\.com/widget\.js"[^>]*></script>', (PROJECT_ROOT / "README.md").read_text()
+).group(0)
 
 
 class HostSite:
@@ -37,7 +39,9 @@ class HostSite:
     def __init__(self, port: int, app_url: str):
         self.url = f"http://localhost:{port}"
         self.pages: dict[str, str] = {}
-        self.csp = f"default-src 'self'; script-src {app_url}; frame-src {app_url}; connect-src {app_url}; style-src 'self'"
+        self.csp = (
+            f"default-src 'self'; script-src {app_url}; frame-src {app_url}; connect-src {app_url}; style-src 'self'"
+        )
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,7 +75,10 @@ def _port_of(origins: str) -> int:
 # its own, partitioned by the top-level site; Playwright turns that off
 # (microsoft/playwright#32230), which leaves the frame no storage at all. The
 # last --disable-features wins: Playwright's list without ThirdPartyStoragePartitioning.
-AS_SHIPPED = [*CHROMIUM_ARGS, "--disable-features=AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBrowserClose,MediaRouter,PaintHolding,HttpsUpgrades"]
+AS_SHIPPED = [
+    *CHROMIUM_ARGS,
+    "--disable-features=AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBrowserClose,MediaRouter,PaintHolding,HttpsUpgrades",
+]
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +111,9 @@ def host_site(app_server) -> Iterator[HostSite]:
 
 
 def _snippet(app_url: str, queue_id: int) -> str:
-    return README_SNIPPET.replace("https://support.example.com", app_url).replace('data-queue="3"', f'data-queue="{queue_id}"')
+    return README_SNIPPET.replace("https://support.example.com", app_url).replace(
+        'data-queue="3"', f'data-queue="{queue_id}"'
+    )
 
 
 def _queue_id(world, name: str) -> int:
@@ -151,7 +160,9 @@ def _axe_violations(target) -> list[str]:
     ]
 
 
-def test_a_visitor_chats_from_another_site_and_finds_the_chat_after_reload_and_navigation(app_server, world, new_context, host_site):
+def test_a_visitor_chats_from_another_site_and_finds_the_chat_after_reload_and_navigation(
+    app_server, world, new_context, host_site
+):
     queue = world.queue("Widget")
     username, password = world.agent(queues=[queue], name=unique("Agent"))
     agent = agent_page(new_context, app_server.base_url, username, password)
@@ -213,7 +224,9 @@ def test_a_visitor_chats_from_another_site_and_finds_the_chat_after_reload_and_n
     for text in ("Hello from the agent", "Thanks, it is order 42", "Your parcel leaves today"):
         expect(log).to_contain_text(text)
     expect(launcher(visitor)).to_have_accessible_name("Chat with us")
-    assert not [line for line in console if "Content Security Policy" in line], console  # the host's strict CSP let it all run
+    assert not [line for line in console if "Content Security Policy" in line], (
+        console
+    )  # the host's strict CSP let it all run
 
     # A file the agent sends downloads inside the panel (its cookie is the frame's).
     agent.get_by_role("button", name="Add attachment").click()
@@ -224,7 +237,9 @@ def test_a_visitor_chats_from_another_site_and_finds_the_chat_after_reload_and_n
     with visitor.expect_download() as download:
         log.get_by_role("link", name="label.txt").click()
     assert Path(download.value.path()).read_bytes() == b"parcel 42\n"
-    assert _axe_violations(visitor.frame(url=re.compile(r"/widget/?\?"))) == [], "the chat in the panel, its link visited"
+    assert _axe_violations(visitor.frame(url=re.compile(r"/widget/?\?"))) == [], (
+        "the chat in the panel, its link visited"
+    )
     assert _axe_violations(visitor) == [], "host page with the widget open"
 
 
@@ -232,9 +247,13 @@ def test_the_panel_is_full_screen_on_a_phone_and_follows_dark_mode(app_server, w
     queue = world.queue("Widget")
     _launchers_say(app_server, _queue_id(world, queue), "nobody")
     home = host_site.page_with_snippet("/phone", "Phone shop", _snippet(app_server.base_url, _queue_id(world, queue)))
-    phone = new_context(viewport={"width": 390, "height": 844}, color_scheme="dark", is_mobile=True, has_touch=True).new_page()
+    phone = new_context(
+        viewport={"width": 390, "height": 844}, color_scheme="dark", is_mobile=True, has_touch=True
+    ).new_page()
     phone.goto(home)
-    expect(phone.get_by_role("status", name="Support availability")).to_contain_text("Nobody from")  # no agent in this queue
+    expect(phone.get_by_role("status", name="Support availability")).to_contain_text(
+        "Nobody from"
+    )  # no agent in this queue
     phone.screenshot(path=SHOTS / "widget-mobile-closed.png")
     launcher(phone).click()
     expect(chat_frame(phone).get_by_role("button", name="Start chat")).to_be_visible()
@@ -259,7 +278,9 @@ def test_only_the_named_sites_may_frame_the_chat(app_server, new_context, host_s
     intruder = HostSite(0, app_server.base_url)
     try:
         intruder.url = f"http://localhost:{intruder.server.server_address[1]}"
-        intruder.pages["/"] = f"<!doctype html><title>Intruder</title><iframe title='chat' src='{app_server.base_url}/widget'></iframe>"
+        intruder.pages["/"] = (
+            f"<!doctype html><title>Intruder</title><iframe title='chat' src='{app_server.base_url}/widget'></iframe>"
+        )
         page = new_context().new_page()
         with page.expect_response(f"{app_server.base_url}/widget") as framed:
             page.goto(intruder.url + "/")
@@ -272,7 +293,9 @@ def test_only_the_named_sites_may_frame_the_chat(app_server, new_context, host_s
         intruder.server.shutdown()
 
 
-def test_where_the_frame_gets_no_storage_the_panel_offers_the_chat_in_a_tab_of_its_own(app_server, world, browser, host_site):
+def test_where_the_frame_gets_no_storage_the_panel_offers_the_chat_in_a_tab_of_its_own(
+    app_server, world, browser, host_site
+):
     """Playwright's default Chromium gives a third-party frame no storage at all
     (like a browser blocking all third-party storage): the app cannot run there."""
     queue_id = _queue_id(world, world.queue("Widget"))
@@ -288,7 +311,9 @@ def test_where_the_frame_gets_no_storage_the_panel_offers_the_chat_in_a_tab_of_i
         expect(visitor.locator("aw-chat-widget iframe")).to_be_hidden()  # not the app's error page
         with context.expect_page() as opened:
             own_tab.click()
-        expect(opened.value.get_by_label("What do you need help with?")).to_have_value(str(queue_id))  # the snippet's queue
+        expect(opened.value.get_by_label("What do you need help with?")).to_have_value(
+            str(queue_id)
+        )  # the snippet's queue
     finally:
         context.close()
 
@@ -301,7 +326,9 @@ HEARD = """window.addEventListener("message", (event) => {
 });"""
 
 
-def test_a_panel_restored_open_after_a_reload_leaves_the_focus_on_the_host_page(app_server, world, new_context, host_site):
+def test_a_panel_restored_open_after_a_reload_leaves_the_focus_on_the_host_page(
+    app_server, world, new_context, host_site
+):
     snippet = _snippet(app_server.base_url, _queue_id(world, world.queue("Widget")))
     host_site.pages["/search"] = (
         "<!doctype html><html lang='en'><head><title>Search · Shop</title></head><body><main><h1>Search</h1>"
@@ -318,7 +345,9 @@ def test_a_panel_restored_open_after_a_reload_leaves_the_focus_on_the_host_page(
     visitor.wait_for_function("() => window.__awReady === true")
     # Messages from one window to another arrive in order: once this probe is
     # heard in the frame, anything the host sent it when it was ready was too.
-    visitor.evaluate("() => document.querySelector('aw-chat-widget').shadowRoot.querySelector('iframe').contentWindow.postMessage({ probe: 1 }, '*')")
+    visitor.evaluate(
+        "() => document.querySelector('aw-chat-widget').shadowRoot.querySelector('iframe').contentWindow.postMessage({ probe: 1 }, '*')"
+    )
     visitor.frame(url=re.compile(r"/widget/?\\?")).wait_for_function("() => window.__awProbed === true")
     expect(visitor.get_by_label("Search the shop")).to_be_focused()
 
@@ -332,4 +361,6 @@ def test_a_host_page_without_crypto_random_uuid_still_gets_its_launcher(app_serv
     visitor.add_init_script("if (window.top === window) delete Crypto.prototype.randomUUID;")
     visitor.goto(home)
     expect(launcher(visitor)).to_be_visible()
-    expect(visitor.get_by_role("status", name="Support availability")).to_contain_text("Leave us a message.")  # polled with its page id
+    expect(visitor.get_by_role("status", name="Support availability")).to_contain_text(
+        "Leave us a message."
+    )  # polled with its page id

@@ -61,12 +61,16 @@ class Cluster:
         username = f"agent{uuid.uuid4().hex[:8]}"
         with self.session() as session:
             user = auth.create_user(
-                session, username=username, password=PASSWORD, display_name=username.title(),
-                roles=["workspace_user"], capacity=capacity, queues=queues,
+                session,
+                username=username,
+                password=PASSWORD,
+                display_name=username.title(),
+                roles=["workspace_user"],
+                capacity=capacity,
+                queues=queues,
             )
             user_id = user.id
         return user_id, harness.session_cookie(self.engine, username, PASSWORD)
-
 
     def sign_off(self, *user_ids: int) -> None:
         """Agents of a finished test go Offline now, so no later presence
@@ -104,11 +108,19 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         for name, workers in (("a", 1), ("b", b_workers)):
             copy = harness.AppCopy(base, name=name)
             copies.append(copy)
-            env = harness.app_env(database_url=database_url, data_dir=base / f"data-{name}", redis_url=redis_url, workers=workers, extra=extra)
+            env = harness.app_env(
+                database_url=database_url,
+                data_dir=base / f"data-{name}",
+                redis_url=redis_url,
+                workers=workers,
+                extra=extra,
+            )
             if name == "a":
                 harness.run_cli(copy, env, "db", "upgrade")
             single_port = name == "a" and os.environ.get("AW_SCALE_SINGLE_PORT") == "1"
-            apps.append(harness.AppProcess(copy, env, single_port=single_port, log_path=base / f"server-{name}.log").start())
+            apps.append(
+                harness.AppProcess(copy, env, single_port=single_port, log_path=base / f"server-{name}.log").start()
+            )
         for app in apps:
             app.wait_healthy(timeout=420)
         from agent_workspace.db import make_engine

@@ -134,7 +134,9 @@ def _repo_files() -> list[str]:
     """Tracked files plus untracked, not ignored ones (read-only git query)."""
     out = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, capture_output=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
     ).stdout.decode()
     return [f for f in out.split("\0") if f and (ROOT / f).is_file()]
 
@@ -156,7 +158,14 @@ class AppCopy:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def app_env(*, database_url: str, data_dir: Path, redis_url: str | None = None, workers: int = 1, extra: dict[str, str] | None = None) -> dict[str, str]:
+def app_env(
+    *,
+    database_url: str,
+    data_dir: Path,
+    redis_url: str | None = None,
+    workers: int = 1,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
     env = {
         **os.environ,
         "AW_DATABASE_URL": database_url,
@@ -179,7 +188,11 @@ def app_env(*, database_url: str, data_dir: Path, redis_url: str | None = None, 
 def run_cli(copy: AppCopy, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [sys.executable, "-m", "agent_workspace.cli", *args],
-        cwd=copy.dir, env=env, capture_output=True, text=True, check=False,
+        cwd=copy.dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"agent-workspace {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -189,7 +202,15 @@ def run_cli(copy: AppCopy, env: dict[str, str], *args: str) -> subprocess.Comple
 class AppProcess:
     """``reflex run --env prod`` from a copy, in its own process group."""
 
-    def __init__(self, copy: AppCopy, env: dict[str, str], *, port: int | None = None, single_port: bool = False, log_path: Path | None = None):
+    def __init__(
+        self,
+        copy: AppCopy,
+        env: dict[str, str],
+        *,
+        port: int | None = None,
+        single_port: bool = False,
+        log_path: Path | None = None,
+    ):
         self.copy = copy
         self.env = env
         self.port = port or free_port()
@@ -209,7 +230,11 @@ class AppProcess:
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
                 ["reflex", "run", "--env", "prod", *mode, "--backend-host", "127.0.0.1"],
-                cwd=self.copy.dir, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=self.copy.dir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         return self
 
@@ -219,7 +244,9 @@ class AppProcess:
         url = f"{self.base_url}/api/health"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the app on port {self.port} exited ({self.process.returncode}):\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"the app on port {self.port} exited ({self.process.returncode}):\n{self.log_tail()}"
+                )
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
                     if response.status == 200:
@@ -314,7 +341,16 @@ class WsClient:
         self.bytes_in = 0
         self.callback_errors = 0
 
-    async def connect(self, port: int, *, cookie: str | None = None, path: str = "/", host: str = "127.0.0.1", timeout: float = 15, bind: str | None = None) -> WsClient:
+    async def connect(
+        self,
+        port: int,
+        *,
+        cookie: str | None = None,
+        path: str = "/",
+        host: str = "127.0.0.1",
+        timeout: float = 15,
+        bind: str | None = None,
+    ) -> WsClient:
         from wsproto import ConnectionType, WSConnection
         from wsproto.events import Request
 
@@ -330,7 +366,7 @@ class WsClient:
         self._task = asyncio.create_task(self._read_loop())
         try:
             await asyncio.wait_for(self._connected.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self.close()
             raise ProtocolError(f"no Socket.IO connect within {timeout} s ({self._error})") from None
         if self._error:
@@ -400,7 +436,7 @@ class WsClient:
             elif body.startswith("2"):
                 payload = body[1:]
                 if payload.startswith(NAMESPACE):
-                    payload = payload[len(NAMESPACE) + 1:]
+                    payload = payload[len(NAMESPACE) + 1 :]
                 while payload and payload[0].isdigit():  # an ack id
                     payload = payload[1:]
                 message = json.loads(payload)
@@ -463,5 +499,7 @@ def session_cookie(engine, username: str, password: str) -> str:
 
     with Session(engine, expire_on_commit=False) as session:
         ticket, _ = auth.login(session, username=username, password=password)
-        token = auth.redeem_ticket(session, ticket=ticket, client=auth.Client(user_agent=USER_AGENT, address="127.0.0.1"))
+        token = auth.redeem_ticket(
+            session, ticket=ticket, client=auth.Client(user_agent=USER_AGENT, address="127.0.0.1")
+        )
     return f"{SESSION_COOKIE}={token}"

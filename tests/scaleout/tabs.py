@@ -71,11 +71,13 @@ class Tab:
             if remaining <= 0:
                 summary = {k: self.vars.get(k) for k in ("phase", "presence", "active_chats", "claiming_queue_id")}
                 summary["inbox"] = len(self.vars.get("inbox", []))
-                raise AssertionError(f"{type(self).__name__} never saw {what or predicate} within {timeout} s; now: {summary}")
+                raise AssertionError(
+                    f"{type(self).__name__} never saw {what or predicate} within {timeout} s; now: {summary}"
+                )
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), min(remaining, 0.5))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return self.vars
 
@@ -120,7 +122,9 @@ class AgentTab(Tab):
         return [m["body"] for m in (self.messages_of(tab) if tab else []) if m["sender_kind"] == kind]
 
 
-async def open_chat(cluster, *, prefix: str, capacity: int, question: str, customer_ticks: bool = True) -> tuple[AgentTab, CustomerTab, int, int]:
+async def open_chat(
+    cluster, *, prefix: str, capacity: int, question: str, customer_ticks: bool = True
+) -> tuple[AgentTab, CustomerTab, int, int]:
     """An agent on B (Available) and a customer on A, chatting: the customer starts
     a chat, it is offered to the agent and the agent accepts it. Returns the two
     tabs, the chat's id and the agent's user id."""
@@ -131,7 +135,17 @@ async def open_chat(cluster, *, prefix: str, capacity: int, question: str, custo
     await agent.load()
     await agent.go_available()
     await customer.load()
-    await customer.send("start_chat", {"form": {"name": f"{prefix} Customer", "email": f"{prefix.lower()}@example.com", "queue_id": str(queue_id), "question": question}})
+    await customer.send(
+        "start_chat",
+        {
+            "form": {
+                "name": f"{prefix} Customer",
+                "email": f"{prefix.lower()}@example.com",
+                "queue_id": str(queue_id),
+                "question": question,
+            }
+        },
+    )
     await customer.wait_until(lambda v: v.get("phase") == "waiting", what="waiting")
     # The offer is made on A (where the chat started) and pushed to the agent's socket on B.
     await agent.wait_until(lambda v: any(c["offered_to_me"] for c in v.get("inbox", [])), what="the offer")

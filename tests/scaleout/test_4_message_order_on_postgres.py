@@ -41,7 +41,9 @@ def test_concurrent_writers_in_one_chat_form_one_chain_in_commit_order(pg_url: s
     with Session(engine, expire_on_commit=False) as session:
         queue = make_queue(session, "Order")
         agent = make_agent(session, "ordering", queues=[queue])
-        chat = conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="q").interaction
+        chat = conversations.start_chat(
+            session, name="Ada", email="ada@example.com", queue_id=queue.id, question="q"
+        ).interaction
         routing.accept(session, user_id=agent.id, queue_id=queue.id)
 
     chain: list[tuple[int, int]] = []  # (follows_id, id) in the order the commits returned
@@ -53,8 +55,12 @@ def test_concurrent_writers_in_one_chat_form_one_chain_in_commit_order(pg_url: s
         for n in range(MESSAGES_EACH):
             with Session(engine, expire_on_commit=False) as session:
                 _, changes = conversations.post_message(
-                    session, interaction_id=chat.id, sender_kind=SenderKind.AGENT, body=f"{writer}-{n}",
-                    client_id=f"order-{writer:02d}-{n:04d}", sender_user_id=agent.id,
+                    session,
+                    interaction_id=chat.id,
+                    sender_kind=SenderKind.AGENT,
+                    body=f"{writer}-{n}",
+                    client_id=f"order-{writer:02d}-{n:04d}",
+                    sender_user_id=agent.id,
                 )
             with lock:
                 chain.append((changes[0].follows_id, changes[0].message.id))
@@ -70,6 +76,10 @@ def test_concurrent_writers_in_one_chat_form_one_chain_in_commit_order(pg_url: s
     follows = dict((message_id, follows_id) for follows_id, message_id in chain)
     assert len(follows) == WRITERS * MESSAGES_EACH
     # Every message follows exactly the one stored before it: one unbroken chain.
-    broken = [(previous, current, follows[current]) for previous, current in zip(stored, stored[1:]) if current in follows and follows[current] != previous]
+    broken = [
+        (previous, current, follows[current])
+        for previous, current in zip(stored, stored[1:])
+        if current in follows and follows[current] != previous
+    ]
     assert broken == []
     engine.dispose()

@@ -20,13 +20,20 @@ def _store_unannounced(cluster, *, interaction_id: int, agent_id: int, body: str
     """An agent message stored with its push lost on the way (nobody is told)."""
     with cluster.session() as session:
         conversations.post_message(
-            session, interaction_id=interaction_id, sender_kind=SenderKind.AGENT, sender_user_id=agent_id, body=body, client_id=uuid.uuid4().hex
+            session,
+            interaction_id=interaction_id,
+            sender_kind=SenderKind.AGENT,
+            sender_user_id=agent_id,
+            body=body,
+            client_id=uuid.uuid4().hex,
         )
 
 
 async def test_a_message_whose_push_was_lost_shows_after_the_next_message_or_the_next_quiet_tick(cluster):
     # Ticks are sent by hand below.
-    agent, customer, interaction_id, agent_id = await open_chat(cluster, prefix="Heal", capacity=1, question="Lost pushes?", customer_ticks=False)
+    agent, customer, interaction_id, agent_id = await open_chat(
+        cluster, prefix="Heal", capacity=1, question="Lost pushes?", customer_ticks=False
+    )
     try:
         # The next message's push follows a message the tab never got: it reads both, in order.
         _store_unannounced(cluster, interaction_id=interaction_id, agent_id=agent_id, body="lost one")
@@ -40,7 +47,9 @@ async def test_a_message_whose_push_was_lost_shows_after_the_next_message_or_the
         for _ in range(4 * (RESYNC_QUIET_SECONDS + 1)):  # a tick every half second, for twice the quiet time
             await customer.send("tick", {"_value": ""})
             try:
-                await customer.wait_until(lambda v: "lost two" in customer.bodies("agent"), timeout=0.5, what="the quiet tick's read")
+                await customer.wait_until(
+                    lambda v: "lost two" in customer.bodies("agent"), timeout=0.5, what="the quiet tick's read"
+                )
                 break
             except AssertionError:
                 continue

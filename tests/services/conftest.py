@@ -53,6 +53,4 @@ def agent(session: Session):
 @pytest.fixture
 def chat(session: Session, agent):
     """The agent's chat with Ada, the email's recipient."""
-    return make_interaction(
-        session, queue=make_queue(session), customer=make_customer(session), agent=agent
-    )
+    return make_interaction(session, queue=make_queue(session), customer=make_customer(session), agent=agent)

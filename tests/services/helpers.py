@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from argon2 import PasswordHasher
@@ -30,7 +30,7 @@ T = TypeVar("T", bound=SQLModel)
 OFFER_SECONDS = 30
 
 # A fixed, distinct past instant so requested_at values are fully under the test's control.
-T0 = datetime(2025, 1, 1, 9, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 1, 9, 0, 0, tzinfo=UTC)
 
 
 def at(seconds: float) -> datetime:
@@ -148,9 +148,7 @@ def start(
     question: str = "My invoice shows the wrong amount.",
 ) -> Interaction:
     """A chat started as a customer starts one (so it is offered if an agent is free)."""
-    return conversations.start_chat(
-        session, name=name, email=email, queue_id=queue.id, question=question
-    ).interaction
+    return conversations.start_chat(session, name=name, email=email, queue_id=queue.id, question=question).interaction
 
 
 def accept(session: Session, user: User, queue: Queue) -> Interaction:
@@ -170,8 +168,9 @@ def live_chat(session: Session, queue: Queue, agent: User) -> Interaction:
 _client_ids = iter(range(10**6))
 
 
-def post(session: Session, item: Interaction, body: str, *, kind=SenderKind.CUSTOMER, user=None,
-         client_id: str | None = None) -> Message:
+def post(
+    session: Session, item: Interaction, body: str, *, kind=SenderKind.CUSTOMER, user=None, client_id: str | None = None
+) -> Message:
     """``body`` sent in ``item`` by the customer (or, with ``kind`` and ``user``, an agent)."""
     message, _ = conversations.post_message(
         session,

@@ -11,7 +11,11 @@ from tests.services.helpers import count
 
 def leave(session: Session, queue, **overrides) -> left_messages.LeftMessage:
     """A visitor leaves a message on ``queue``'s page."""
-    fields = {"name": "Ada Lovelace", "email": "ada@example.com", "message": "My invoice is wrong.\nPlease call me."} | overrides
+    fields = {
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "message": "My invoice is wrong.\nPlease call me.",
+    } | overrides
     return left_messages.leave_message(session, queue_id=queue.id, **fields)
 
 

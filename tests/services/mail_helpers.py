@@ -34,9 +34,7 @@ class Inbox:
 
     def messages(self) -> list[email.message.EmailMessage]:
         return [
-            email.message_from_bytes(
-                envelope.content.replace(b"\r\n", b"\n"), policy=email.policy.default
-            )
+            email.message_from_bytes(envelope.content.replace(b"\r\n", b"\n"), policy=email.policy.default)
             for envelope in self.envelopes
         ]
 

@@ -17,7 +17,16 @@ from sqlmodel import Session
 
 from agent_workspace import db
 from agent_workspace.models import Attachment, Interaction, Presence, Queue, SenderKind, SupportRecord, User
-from agent_workspace.services import attachment_storage, attachments, chat_files, conversations, email, records, routing, transfers
+from agent_workspace.services import (
+    attachment_storage,
+    attachments,
+    chat_files,
+    conversations,
+    email,
+    records,
+    routing,
+    transfers,
+)
 from agent_workspace.services.record_access import Viewer
 from tests.factories import make_queue, make_user
 from tests.services.helpers import fresh, make_agent
@@ -55,9 +64,13 @@ def post(session: Session, chat: Interaction, body: str, *, user: User | None = 
     )
 
 
-def live_chat(session: Session, queue: Queue, agent: User, *, question: str = "My invoice shows the wrong amount.") -> Interaction:
+def live_chat(
+    session: Session, queue: Queue, agent: User, *, question: str = "My invoice shows the wrong amount."
+) -> Interaction:
     """A customer's chat in ``queue``, offered to and accepted by ``agent``."""
-    started = conversations.start_chat(session, name="Ada Lovelace", email="ada@example.com", queue_id=queue.id, question=question)
+    started = conversations.start_chat(
+        session, name="Ada Lovelace", email="ada@example.com", queue_id=queue.id, question=question
+    )
     claimed, _ = routing.accept(session, user_id=agent.id, queue_id=queue.id)
     assert claimed.id == started.interaction.id
     return claimed
@@ -66,7 +79,10 @@ def live_chat(session: Session, queue: Queue, agent: User, *, question: str = "M
 def share_png(session: Session, chat: Interaction, filename: str = "bill.png") -> Attachment:
     checked = attachments.check_file(filename, PNG)
     message, _ = chat_files.share_file(
-        session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, checked=checked,
+        session,
+        interaction_id=chat.id,
+        sender_kind=SenderKind.CUSTOMER,
+        checked=checked,
         storage_name=attachment_storage.write_file(checked.data),
     )
     return session.get(Attachment, message.attachment_id)
@@ -84,8 +100,13 @@ def whole_story(session: Session, *, save_history: bool = True, messages: int = 
     file = share_png(session, chat)
     post(session, chat, "Let me look at that invoice.", user=ann)
     conversations.update_details(
-        session, interaction_id=chat.id, user_id=ann.id, short_description="Invoice charged twice",
-        category="billing", priority=2, work_notes="Double charge on the March invoice.",
+        session,
+        interaction_id=chat.id,
+        user_id=ann.id,
+        short_description="Invoice charged twice",
+        category="billing",
+        priority=2,
+        work_notes="Double charge on the March invoice.",
     )
     transfers.to_queue(session, interaction_id=chat.id, user_id=ann.id, queue_id=billing.id, note=TRANSFER_NOTE)
     routing.accept(session, user_id=bob.id, queue_id=billing.id)
@@ -95,13 +116,27 @@ def whole_story(session: Session, *, save_history: bool = True, messages: int = 
     case = records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=bob.id)
     records.escalate(session, record_id=case.id, actor_id=bob.id, group="Network", reason=ESCALATION_REASON)
     email.send_email(
-        session, interaction_id=chat.id, to_address="ada@example.com", subject="Your invoice",
-        body="We refunded the second charge.", created_by_id=bob.id,
+        session,
+        interaction_id=chat.id,
+        to_address="ada@example.com",
+        subject="Your invoice",
+        body="We refunded the second charge.",
+        created_by_id=bob.id,
     )
     post(session, chat, "Refunded, anything else?", user=bob)
     conversations.close(session, interaction_id=chat.id, user_id=bob.id, save_history=save_history)
     conversations.rate(session, interaction_id=chat.id, rating=4, comment="Quick help")
-    return Story(general, billing, ann, bob, carol, boss, fresh(session, Interaction, chat.id), fresh(session, SupportRecord, case.id), file)
+    return Story(
+        general,
+        billing,
+        ann,
+        bob,
+        carol,
+        boss,
+        fresh(session, Interaction, chat.id),
+        fresh(session, SupportRecord, case.id),
+        file,
+    )
 
 
 class StatementCounter:

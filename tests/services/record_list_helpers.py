@@ -27,7 +27,15 @@ def chat(
 ) -> Interaction:
     """An interaction with the fields a list shows set exactly, and its messages."""
     customer = customer or make_customer(session)
-    item = make_interaction(session, queue=queue, customer=customer, state=state, agent=agent, question=question, short_description=question[:160])
+    item = make_interaction(
+        session,
+        queue=queue,
+        customer=customer,
+        state=state,
+        agent=agent,
+        question=question,
+        short_description=question[:160],
+    )
     if requested_at is not None:
         item.requested_at = requested_at
     item.closed_at, item.rating = closed_at, rating

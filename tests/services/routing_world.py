@@ -91,7 +91,11 @@ class World:
 
     def offer_marks(self) -> dict[int, int]:
         """Chat -> the audit id of its latest offer."""
-        rows = self.s.exec(select(AuditLog.target_id, func.max(AuditLog.id)).where(AuditLog.action == "interaction.offered").group_by(AuditLog.target_id))
+        rows = self.s.exec(
+            select(AuditLog.target_id, func.max(AuditLog.id))
+            .where(AuditLog.action == "interaction.offered")
+            .group_by(AuditLog.target_id)
+        )
         return dict(rows.all())
 
     def db_declined(self) -> set[tuple[int, int]]:
@@ -99,9 +103,15 @@ class World:
 
     def recent_customer_messages(self, chat_id: int) -> int:
         since = utcnow() - conversations.MESSAGE_RATE_WINDOW
-        return len(self.s.exec(select(Message.id).where(
-            Message.interaction_id == chat_id, Message.sender_kind == SenderKind.CUSTOMER, Message.created_at >= since,
-        )).all())
+        return len(
+            self.s.exec(
+                select(Message.id).where(
+                    Message.interaction_id == chat_id,
+                    Message.sender_kind == SenderKind.CUSTOMER,
+                    Message.created_at >= since,
+                )
+            ).all()
+        )
 
     def pick_chat(self, c: int, *, live: bool) -> int:
         """Any chat; with ``live``, preferably one an agent is working on."""
@@ -138,8 +148,11 @@ class World:
 
     def start(self, q: int) -> None:
         started = conversations.start_chat(
-            self.s, name=f"Customer {len(self.chats)}", email="c@example.com",
-            queue_id=self.queue_ids[q], question=f"Question number {len(self.chats)}",
+            self.s,
+            name=f"Customer {len(self.chats)}",
+            email="c@example.com",
+            queue_id=self.queue_ids[q],
+            question=f"Question number {len(self.chats)}",
         )
         self.chats.append(started.interaction.id)
 
@@ -207,8 +220,10 @@ class World:
         had_offers = self.offers_of(user_id)
         declined = self.db_declined()
         eligible = [
-            r for r in self.rows()
-            if r.queue_id == queue_id and (
+            r
+            for r in self.rows()
+            if r.queue_id == queue_id
+            and (
                 (r.state == InteractionState.QUEUED and (r.id, user_id) not in declined)
                 or (r.state == InteractionState.OFFERED and r.offered_to_id == user_id)
             )
@@ -266,13 +281,15 @@ class World:
         else:
             now = utcnow() + timedelta(seconds=jump or 0)
         lapsed = [
-            (r.id, r.offered_to_id) for r in self.rows()
+            (r.id, r.offered_to_id)
+            for r in self.rows()
             if r.state == InteractionState.OFFERED and r.offer_expires_at < now
         ]
         cutoff = now - timedelta(seconds=GRACE_SECONDS)
         self.s.expire_all()
         gone = [
-            u.id for u in self.s.exec(select(User))
+            u.id
+            for u in self.s.exec(select(User))
             if u.presence != Presence.OFFLINE and (u.last_seen_at is None or u.last_seen_at < cutoff)
         ]
         routing.sweep(self.s, presence_grace_seconds=GRACE_SECONDS, now=now)
@@ -294,7 +311,15 @@ class World:
         queue_id = self.queue_ids[q]
         today = utcnow().date()
         closures = f"{today - timedelta(days=1)}..{today + timedelta(days=2)}" if closed else ""
-        hours.set_hours(self.s, queue_id=queue_id, weekly_hours="", time_zone="UTC", closures=closures, closed_message="", actor_id=None)
+        hours.set_hours(
+            self.s,
+            queue_id=queue_id,
+            weekly_hours="",
+            time_zone="UTC",
+            closures=closures,
+            closed_message="",
+            actor_id=None,
+        )
         (self.closed_queues.add if closed else self.closed_queues.discard)(queue_id)
         self.closed_mark[queue_id] = self.audit_mark()
         self.events.append("hours: closed a queue" if closed else "hours: opened a queue")
@@ -323,7 +348,11 @@ class World:
             client_id = earlier[len(earlier) // 2]
             stored_id, stored_body = self.sent[(chat_id, client_id)]
             message, changes = conversations.post_message(
-                self.s, interaction_id=chat_id, sender_kind=kind, body=body, client_id=client_id,
+                self.s,
+                interaction_id=chat_id,
+                sender_kind=kind,
+                body=body,
+                client_id=client_id,
                 sender_user_id=user_id,
             )
             assert (message.id, message.body, changes) == (stored_id, stored_body, [])
@@ -331,16 +360,21 @@ class World:
             return
         client_id = f"client-{next(self.client_ids):06d}"
         call = lambda: conversations.post_message(  # noqa: E731
-            self.s, interaction_id=chat_id, sender_kind=kind, body=body, client_id=client_id,
+            self.s,
+            interaction_id=chat_id,
+            sender_kind=kind,
+            body=body,
+            client_id=client_id,
             sender_user_id=user_id,
         )
         if row.state not in OPEN_STATES or row.customer_ended_at is not None:
             return self.expect_error(Conflict, call)
-        if kind == SenderKind.AGENT and (
-            row.state != InteractionState.WORK_IN_PROGRESS or row.agent_id != user_id
-        ):
+        if kind == SenderKind.AGENT and (row.state != InteractionState.WORK_IN_PROGRESS or row.agent_id != user_id):
             return self.expect_error(Forbidden, call)
-        if kind == SenderKind.CUSTOMER and self.recent_customer_messages(chat_id) >= conversations.MAX_CUSTOMER_MESSAGES_PER_WINDOW:
+        if (
+            kind == SenderKind.CUSTOMER
+            and self.recent_customer_messages(chat_id) >= conversations.MAX_CUSTOMER_MESSAGES_PER_WINDOW
+        ):
             return self.expect_error(ValidationError, call)  # the public page's flood limit
         message, _ = call()
         self.events.append(f"post: stored ({kind})")
@@ -415,8 +449,12 @@ class World:
                 assert presence[r.offered_to_id] == Presence.AVAILABLE, "offer held by an agent who is not Available"
                 assert (r.id, r.offered_to_id) not in declined, "offered again to an agent who declined it"
                 mark = offered_at_mark[r.id]
-                if r.queue_id in self.closed_queues and mark > max(self.closed_mark[r.queue_id], self.opt_out_mark.get(r.offered_to_id, 0)):
-                    assert after_hours[r.offered_to_id], "a closed queue's chat was offered to an agent who did not opt in"
+                if r.queue_id in self.closed_queues and mark > max(
+                    self.closed_mark[r.queue_id], self.opt_out_mark.get(r.offered_to_id, 0)
+                ):
+                    assert after_hours[r.offered_to_id], (
+                        "a closed queue's chat was offered to an agent who did not opt in"
+                    )
             elif r.state == InteractionState.WORK_IN_PROGRESS:
                 assert r.agent_id is not None and r.offered_to_id is None
                 assert r.queue_id in self.members[r.agent_id]

@@ -67,9 +67,7 @@ def storage(tmp_path: Path) -> Path:
 @pytest.fixture
 def chat(session: Session):
     agent = make_user(session, "agent_one")
-    return make_interaction(
-        session, queue=make_queue(session), customer=make_customer(session), agent=agent
-    )
+    return make_interaction(session, queue=make_queue(session), customer=make_customer(session), agent=agent)
 
 
 def upload(session: Session, chat, filename: str, data: bytes, storage: Path, **kwargs):
@@ -97,9 +95,7 @@ def test_allowed_types_are_accepted_and_detected_from_content(
     assert (storage / attachment.storage_name).read_bytes() == data
 
 
-def test_a_name_without_extension_gets_the_one_its_content_has(
-    session: Session, chat, storage: Path
-) -> None:
+def test_a_name_without_extension_gets_the_one_its_content_has(session: Session, chat, storage: Path) -> None:
     assert upload(session, chat, "scan", PDF, storage).filename == "scan.pdf"
 
 
@@ -139,9 +135,7 @@ def test_a_plain_zip_or_a_macro_document_is_refused(session: Session, chat, stor
         upload(session, chat, "letter.docx", buffer.getvalue(), storage)
 
 
-def test_oversize_file_is_refused_with_sizes_in_megabytes(
-    session: Session, chat, storage: Path
-) -> None:
+def test_oversize_file_is_refused_with_sizes_in_megabytes(session: Session, chat, storage: Path) -> None:
     limit = 10 * 1024 * 1024
 
     with pytest.raises(ValidationError, match=r"^File too large: 10\.1 MB \(limit 10 MB\)$"):
@@ -174,15 +168,11 @@ def test_empty_file_is_refused(session: Session, chat, storage: Path) -> None:
         ("a" * 300 + ".pdf", "a" * 251 + ".pdf"),
     ],
 )
-def test_stored_filename_is_sanitized(
-    session: Session, chat, storage: Path, given: str, kept: str
-) -> None:
+def test_stored_filename_is_sanitized(session: Session, chat, storage: Path, given: str, kept: str) -> None:
     assert upload(session, chat, given, PDF, storage).filename == kept
 
 
-def test_files_are_private_random_names_outside_public_folders(
-    session: Session, chat, tmp_path: Path
-) -> None:
+def test_files_are_private_random_names_outside_public_folders(session: Session, chat, tmp_path: Path) -> None:
     attachment = attachments.store_attachment(
         session,
         interaction_id=chat.id,
@@ -204,9 +194,7 @@ def test_files_are_private_random_names_outside_public_folders(
         assert not stored.resolve().is_relative_to(public.resolve())
 
 
-def test_a_storage_folder_inside_the_published_assets_is_refused(
-    session: Session, chat
-) -> None:
+def test_a_storage_folder_inside_the_published_assets_is_refused(session: Session, chat) -> None:
     with pytest.raises(RuntimeError, match="served to anyone"):
         upload(session, chat, "screenshot.png", PNG, PROJECT_ROOT / "assets" / "uploads")
     assert not (PROJECT_ROOT / "assets" / "uploads").exists()
@@ -224,9 +212,7 @@ def test_upload_is_audited(session: Session, chat, storage: Path) -> None:
     attachment = upload(session, chat, "screenshot.png", PNG, storage)
 
     entry = session.exec(select(AuditLog).where(AuditLog.action == "attachment.uploaded")).one()
-    assert (entry.target_kind, entry.target_id, entry.actor_kind) == (
-        "interaction", chat.id, "customer"
-    )
+    assert (entry.target_kind, entry.target_id, entry.actor_kind) == ("interaction", chat.id, "customer")
     assert json.loads(entry.detail)["attachment_id"] == attachment.id
 
 
@@ -245,25 +231,26 @@ def test_a_closed_chat_takes_no_more_files(session: Session, storage: Path) -> N
 def test_an_unknown_chat_is_not_found(session: Session, storage: Path) -> None:
     with pytest.raises(NotFound):
         attachments.store_attachment(
-            session, interaction_id=404, filename="a.png", data=PNG,
-            uploaded_by_kind="customer", uploaded_by_user_id=None, storage_dir=storage,
+            session,
+            interaction_id=404,
+            filename="a.png",
+            data=PNG,
+            uploaded_by_kind="customer",
+            uploaded_by_user_id=None,
+            storage_dir=storage,
         )
 
 
 def test_open_attachment_finds_row_and_file(session: Session, chat, storage: Path) -> None:
     attachment = upload(session, chat, "screenshot.png", PNG, storage)
 
-    found, path = attachments.open_attachment(
-        session, public_id=attachment.public_id, storage_dir=storage
-    )
+    found, path = attachments.open_attachment(session, public_id=attachment.public_id, storage_dir=storage)
 
     assert found.id == attachment.id
     assert path.read_bytes() == PNG
 
 
-def test_open_attachment_is_not_found_for_unknown_id_or_missing_file(
-    session: Session, chat, storage: Path
-) -> None:
+def test_open_attachment_is_not_found_for_unknown_id_or_missing_file(session: Session, chat, storage: Path) -> None:
     attachment = upload(session, chat, "screenshot.png", PNG, storage)
     with pytest.raises(NotFound):
         attachments.open_attachment(session, public_id="nope", storage_dir=storage)
@@ -285,7 +272,10 @@ def test_download_permissions(session: Session, chat, storage: Path) -> None:
 
     def allowed(user_id=None, roles=frozenset(), customer_interaction_id=None) -> bool:
         return attachments.can_download(
-            session, attachment=attachment, user_id=user_id, roles=set(roles),
+            session,
+            attachment=attachment,
+            user_id=user_id,
+            roles=set(roles),
             customer_interaction_id=customer_interaction_id,
         )
 
@@ -322,8 +312,13 @@ def test_record_files_go_to_whoever_may_view_the_record(session: Session, chat, 
     session.add(record)
     session.commit()
     attachment = attachments.store_attachment(
-        session, record_id=record.id, filename="screenshot.png", data=PNG,
-        uploaded_by_kind="agent", uploaded_by_user_id=chat.agent_id, storage_dir=storage,
+        session,
+        record_id=record.id,
+        filename="screenshot.png",
+        data=PNG,
+        uploaded_by_kind="agent",
+        uploaded_by_user_id=chat.agent_id,
+        storage_dir=storage,
     )
     colleague = make_agent(session, "colleague", queues=[session.get(Queue, chat.queue_id)])
     other_queue_agent = make_agent(session, "agent_two", queues=[make_queue(session, "Billing")])
@@ -334,20 +329,18 @@ def test_record_files_go_to_whoever_may_view_the_record(session: Session, chat, 
     assert allowed(user_id=colleague.id, roles={"workspace_user"}, customer_interaction_id=None)
     assert allowed(user_id=chat.agent_id, roles={"workspace_user"}, customer_interaction_id=None)
     assert not allowed(user_id=other_queue_agent.id, roles={"workspace_user"}, customer_interaction_id=None)
-    assert not allowed(user_id=None, roles=set(), customer_interaction_id=chat.id)  # the customer: the chat's files only
+    assert not allowed(
+        user_id=None, roles=set(), customer_interaction_id=chat.id
+    )  # the customer: the chat's files only
 
 
 def test_downloads_are_audited(session: Session, chat, storage: Path) -> None:
     attachment = upload(session, chat, "screenshot.png", PNG, storage)
 
-    attachments.record_download(
-        session, attachment=attachment, actor_kind="agent", actor_id=chat.agent_id
-    )
+    attachments.record_download(session, attachment=attachment, actor_kind="agent", actor_id=chat.agent_id)
 
     entry = session.exec(select(AuditLog).where(AuditLog.action == "attachment.downloaded")).one()
-    assert (entry.target_kind, entry.target_id, entry.actor_id) == (
-        "interaction", chat.id, chat.agent_id
-    )
+    assert (entry.target_kind, entry.target_id, entry.actor_id) == ("interaction", chat.id, chat.agent_id)
 
 
 def test_copies_for_a_record_are_independent_files_and_rows(session: Session, chat, storage: Path) -> None:
@@ -368,8 +361,6 @@ def test_copies_for_a_record_are_independent_files_and_rows(session: Session, ch
         assert copy.record_id == record.id and copy.interaction_id is None
         assert copy.public_id != original.public_id
         assert copy.storage_name != original.storage_name
-        assert (storage / copy.storage_name).read_bytes() == (
-            storage / original.storage_name
-        ).read_bytes()
+        assert (storage / copy.storage_name).read_bytes() == (storage / original.storage_name).read_bytes()
     assert attachments.list_attachments(session, record_id=record.id) == copies
     assert attachments.list_attachments(session, interaction_id=chat.id) == originals

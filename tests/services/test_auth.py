@@ -29,8 +29,12 @@ def _fast_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def alice(session: Session) -> User:
     return auth.create_user(
-        session, username="alice", password=PASSWORD, display_name="Alice Martin",
-        roles=[Role.WORKSPACE_USER, Role.SUPERVISOR], capacity=3,
+        session,
+        username="alice",
+        password=PASSWORD,
+        display_name="Alice Martin",
+        roles=[Role.WORKSPACE_USER, Role.SUPERVISOR],
+        capacity=3,
     )
 
 
@@ -63,8 +67,13 @@ def test_create_user_normalises_and_stores_roles_and_queues(session: Session) ->
     general = make_queue(session, "General")
     make_queue(session, "Billing")
     user = auth.create_user(
-        session, username="  Carol.D ", password=PASSWORD, roles=["supervisor", "workspace_user", "supervisor"],
-        capacity=20, queues=["General"], email=" carol@example.com ",
+        session,
+        username="  Carol.D ",
+        password=PASSWORD,
+        roles=["supervisor", "workspace_user", "supervisor"],
+        capacity=20,
+        queues=["General"],
+        email=" carol@example.com ",
     )
     row = fresh(session, User, user.id)
     assert row.username == "carol.d"
@@ -193,9 +202,7 @@ def test_an_unknown_ticket_is_refused(session: Session, alice: User, ticket: str
 
 def test_a_ticket_expires_after_a_minute(session: Session, alice: User) -> None:
     ticket, _ = auth.login(session, username="alice", password=PASSWORD)
-    session.execute(
-        update(AuthSession).values(ticket_expires_at=utcnow() - timedelta(seconds=1))
-    )
+    session.execute(update(AuthSession).values(ticket_expires_at=utcnow() - timedelta(seconds=1)))
     session.commit()
 
     with pytest.raises(NotFound):
@@ -245,7 +252,9 @@ def test_logout_revokes_immediately(session: Session, alice: User) -> None:
     auth.logout(session, token=token)
 
     assert auth.principal_for_token(session, token, client=BROWSER) is None
-    assert auth.principal_for_token(session, other, client=BROWSER) is None  # issue 17: logout ends every session of the user
+    assert (
+        auth.principal_for_token(session, other, client=BROWSER) is None
+    )  # issue 17: logout ends every session of the user
     auth.logout(session, token=token)  # twice: harmless
     auth.logout(session, token="never-issued")
     revoked = session.exec(select(AuthSession).where(col(AuthSession.revoked_at).is_not(None))).all()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -16,7 +16,7 @@ from agent_workspace.services.events import QueueChanged
 from tests.factories import make_customer, make_interaction
 from tests.services.helpers import at, make_agent, make_waiting, offers_to
 
-NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)  # a Wednesday
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # a Wednesday
 
 
 def _in_progress(session: Session, queue, agent: User, *, running_seconds: float) -> Interaction:
@@ -28,18 +28,25 @@ def _in_progress(session: Session, queue, agent: User, *, running_seconds: float
 
 
 def _closed(session: Session, queue, *, handled_seconds: float, closed_ago: float = 600) -> None:
-    item = make_interaction(session, queue=queue, customer=make_customer(session), state=InteractionState.CLOSED_COMPLETE)
+    item = make_interaction(
+        session, queue=queue, customer=make_customer(session), state=InteractionState.CLOSED_COMPLETE
+    )
     item.closed_at = NOW - timedelta(seconds=closed_ago)
     item.accepted_at = item.closed_at - timedelta(seconds=handled_seconds)
     session.add(item)
     session.commit()
 
 
-def _closed_today(session: Session, queue, *, today=NOW.date()) -> None:
+def _closed_today(session: Session, queue, *, today=NOW.date()) -> None:  # noqa: B008 (NOW is a constant)
     """Hours that make ``queue`` closed on ``today`` (NOW's day unless the test runs on the real clock)."""
     hours.set_hours(
-        session, queue_id=queue.id, weekly_hours="Mon-Fri 09:00-17:00", time_zone="UTC",
-        closures=f"{today}..{today + timedelta(days=1)}", closed_message="Back on Friday.", actor_id=None,
+        session,
+        queue_id=queue.id,
+        weekly_hours="Mon-Fri 09:00-17:00",
+        time_zone="UTC",
+        closures=f"{today}..{today + timedelta(days=1)}",
+        closed_message="Back on Friday.",
+        actor_id=None,
     )
 
 
@@ -66,7 +73,11 @@ def test_busy_estimate_comes_from_recent_handle_times_and_running_chats(session:
 
     outlooks = availability.chat_outlooks(session, interaction_ids=[first.id, second.id], now=NOW)
 
-    assert (outlooks[first.id].status, outlooks[first.id].position, outlooks[first.id].wait_seconds) == (Availability.BUSY, 1, 150)
+    assert (outlooks[first.id].status, outlooks[first.id].position, outlooks[first.id].wait_seconds) == (
+        Availability.BUSY,
+        1,
+        150,
+    )
     assert (outlooks[second.id].position, outlooks[second.id].wait_seconds) == (2, 200)
     # Someone starting now is third: the first seat comes free again after 150 + 300 s.
     assert availability.queue_outlooks(session, now=NOW)[queue.id].wait_seconds == 450
@@ -95,9 +106,12 @@ def test_a_few_short_chats_do_not_make_every_wait_a_minute(session: Session, que
     _closed(session, queue, handled_seconds=13)
     _in_progress(session, queue, alice, running_seconds=1500)
     _in_progress(session, queue, alice, running_seconds=5)
-    waits = [o.wait_seconds for o in availability.chat_outlooks(
-        session, interaction_ids=[make_waiting(session, queue, requested_at=at(i)).id for i in range(3)], now=NOW
-    ).values()]
+    waits = [
+        o.wait_seconds
+        for o in availability.chat_outlooks(
+            session, interaction_ids=[make_waiting(session, queue, requested_at=at(i)).id for i in range(3)], now=NOW
+        ).values()
+    ]
     assert waits[0] >= 240 and waits == sorted(waits) and len(set(waits)) == 3
 
 
@@ -110,7 +124,9 @@ def test_without_history_the_default_handle_time_is_used(session: Session, queue
 
 def test_a_chat_every_available_agent_rejected_has_nobody(session: Session, queue) -> None:
     alice = make_agent(session, "alice", queues=[queue])
-    item = conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hi").interaction
+    item = conversations.start_chat(
+        session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hi"
+    ).interaction
     routing.reject(session, user_id=alice.id, interaction_id=item.id, reason="Not mine")
     assert availability.chat_outlook(session, interaction_id=item.id).status == Availability.NOBODY
     # For someone new the queue still has alice.
@@ -123,7 +139,7 @@ def test_closed_queue_says_when_it_opens_unless_an_agent_opted_in(session: Sessi
 
     outlook = availability.queue_outlooks(session, now=NOW)[queue.id]
     assert outlook.status == Availability.CLOSED
-    assert outlook.opens_at == datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
+    assert outlook.opens_at == datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
     assert outlook.closed_message == "Back on Friday."
 
     routing.set_after_hours(session, user_id=alice.id, enabled=True)
@@ -147,14 +163,16 @@ def test_places_in_line_count_the_chats_ahead_in_the_same_queue(session: Session
     session.execute(update(Interaction).where(col(Interaction.id) == first.id).values(state=InteractionState.OFFERED))
     session.commit()
 
-    outlooks = availability.chat_outlooks(session, interaction_ids=[first.id, tie_second.id, tie_third.id, elsewhere.id])
+    outlooks = availability.chat_outlooks(
+        session, interaction_ids=[first.id, tie_second.id, tie_third.id, elsewhere.id]
+    )
 
     assert [outlooks[i.id].position for i in (first, tie_second, tie_third, elsewhere)] == [1, 2, 3, 1]
     assert availability.queue_outlooks(session)[queue.id].position == 4
 
 
 def test_when_back_is_in_the_readers_time_zone() -> None:
-    opens = datetime(2026, 12, 4, 8, 0, tzinfo=timezone.utc)
+    opens = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
     assert availability.when_back(opens, time_zone="Europe/Berlin", now=NOW) == "Friday 4 December at 09:00"
     assert availability.when_back(opens, time_zone="UTC", now=opens - timedelta(hours=3)) == "today at 08:00"
     assert availability.when_back(opens, time_zone="America/New_York", now=NOW) == "Friday 4 December at 03:00"
@@ -183,7 +201,7 @@ def test_a_queue_that_opens_is_drained_by_the_sweep(session: Session, queue) -> 
     alice = make_agent(session, "alice", queues=[queue])
     _closed_today(session, queue)
     waiting = make_waiting(session, queue)
-    friday = datetime(2026, 12, 4, 9, 0, 1, tzinfo=timezone.utc)
+    friday = datetime(2026, 12, 4, 9, 0, 1, tzinfo=UTC)
     session.execute(update(User).values(last_seen_at=friday))
     session.commit()
 
@@ -217,7 +235,9 @@ def test_one_chats_outlook_equals_the_batched_read(session: Session, queue, othe
     _in_progress(session, queue, alice, running_seconds=30)
     _in_progress(session, queue, alice, running_seconds=90)
     _in_progress(session, other_queue, bob, running_seconds=10)
-    waiting = [make_waiting(session, q, requested_at=at(i)) for i, q in enumerate([queue, other_queue, queue, queue, queue])]
+    waiting = [
+        make_waiting(session, q, requested_at=at(i)) for i, q in enumerate([queue, other_queue, queue, queue, queue])
+    ]
     waiting.append(make_waiting(session, queue, requested_at=at(3)))  # a tie on requested_at
     routing.reject(session, user_id=alice.id, interaction_id=waiting[2].id, reason="Not mine")
 
@@ -229,7 +249,9 @@ def test_one_chats_outlook_equals_the_batched_read(session: Session, queue, othe
 
 def test_out_of_hours_accept_needs_the_opt_in_but_an_own_offer_can_be_taken(session: Session, queue) -> None:
     alice = make_agent(session, "alice", queues=[queue], capacity=2)
-    offered = conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hi").interaction
+    offered = conversations.start_chat(
+        session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hi"
+    ).interaction
     assert offers_to(session, alice.id) == [offered.id]
     _closed_today(session, queue, today=utcnow().date())  # accept reads the real clock
     later = make_waiting(session, queue)

@@ -69,7 +69,9 @@ async def test_every_address_of_one_ipv6_subscriber_spends_from_one_budget(monke
     allowed = ALLOWANCES[Budget.UPLOAD].per_tab
     assert await spend_all(Budget.UPLOAD, token="a", address="2001:db8:1:2::1", times=allowed) == [""] * allowed
 
-    assert (await spend_all(Budget.UPLOAD, token="b", address="2001:db8:1:2:ffff::9", times=1))[0].startswith("Slow down")
+    assert (await spend_all(Budget.UPLOAD, token="b", address="2001:db8:1:2:ffff::9", times=1))[0].startswith(
+        "Slow down"
+    )
     assert await spend_all(Budget.UPLOAD, token="c", address="2001:db8:1:3::1", times=1) == [""]
     assert budgets.network_of("::ffff:198.51.100.4") == "198.51.100.4"
     assert budgets.network_of("x" * 10_000) == "x" * 64
@@ -93,7 +95,10 @@ async def test_with_redis_every_worker_spends_from_the_same_budget(monkeypatch, 
     assert await spend_all(Budget.LOGIN, token="tab", times=allowed - 1) == [""] * (allowed - 1)
 
     budgets.reset()  # as another worker process: a new limiter on the same store
-    assert await spend_all(Budget.LOGIN, token="tab", times=2) == ["", "Slow down: too many attempts from this page. Try again in a few minutes."]
+    assert await spend_all(Budget.LOGIN, token="tab", times=2) == [
+        "",
+        "Slow down: too many attempts from this page. Try again in a few minutes.",
+    ]
 
     monkeypatch.setenv("AW_DATABASE_URL", f"sqlite:///{tmp_path / uuid.uuid4().hex}.db")
     budgets.reset()  # another deployment on the same Redis counts apart

@@ -14,22 +14,40 @@ def test_quick_actions_fill_placeholders_and_filter_by_queue(session):
     agent = make_user(session, username="ann")
     boss = make_user(session, username="sam", roles="workspace_user,supervisor")
     chat = make_interaction(session, queue=billing, customer=make_customer(session, name="Grace Hopper"), agent=agent)
-    canned.create(session, title="Greeting", body="Hi {customer_first_name}, I'm {agent_name} ({number}).", queue_id=None, created_by_id=boss.id)
-    canned.create(session, title="Refund policy", body="Refunds take 5 days.", queue_id=billing.id, created_by_id=boss.id)
+    canned.create(
+        session,
+        title="Greeting",
+        body="Hi {customer_first_name}, I'm {agent_name} ({number}).",
+        queue_id=None,
+        created_by_id=boss.id,
+    )
+    canned.create(
+        session, title="Refund policy", body="Refunds take 5 days.", queue_id=billing.id, created_by_id=boss.id
+    )
     canned.create(session, title="Reboot", body="Please restart.", queue_id=tech.id, created_by_id=boss.id)
 
     menu = canned.quick_actions(session, interaction_id=chat.id, user_id=agent.id, typed="/r")
     assert [a.label for a in menu] == ["/r Greeting", "/r Refund policy"]  # not Tech's
     assert menu[0].text == f"Hi Grace, I'm {agent.display_name} ({chat.number})."
-    assert [a.label for a in canned.quick_actions(session, interaction_id=chat.id, user_id=agent.id, typed="/r ref")] == ["/r Refund policy"]
-    assert [a.command for a in canned.quick_actions(session, interaction_id=chat.id, user_id=agent.id, typed="/")] == ["r", "r", "tq", "ta", "kb"]
+    assert [
+        a.label for a in canned.quick_actions(session, interaction_id=chat.id, user_id=agent.id, typed="/r ref")
+    ] == ["/r Refund policy"]
+    assert [a.command for a in canned.quick_actions(session, interaction_id=chat.id, user_id=agent.id, typed="/")] == [
+        "r",
+        "r",
+        "tq",
+        "ta",
+        "kb",
+    ]
     kb = canned.quick_actions(session, interaction_id=chat.id, user_id=agent.id, typed="/kb vpn drops")
     assert [(a.command, a.text) for a in kb] == [("kb", "vpn drops")]
     with pytest.raises(NotFound):
         canned.quick_actions(session, interaction_id=chat.id, user_id=boss.id, typed="/r")
 
 
-@pytest.mark.parametrize(("title", "body", "message"), [("", "x", "title"), ("T", "", "reply"), ("T", "Hi {nme}", "placeholder")])
+@pytest.mark.parametrize(
+    ("title", "body", "message"), [("", "x", "title"), ("T", "", "reply"), ("T", "Hi {nme}", "placeholder")]
+)
 def test_bad_canned_responses_are_refused(session, title, body, message):
     boss = make_user(session, username="sam")
     with pytest.raises(ValidationError, match=message):

@@ -72,7 +72,11 @@ def check(chat, count: int, size: int = 10, sender_kind=SenderKind.CUSTOMER, sen
     """``check_upload`` as the page's handler calls it: a read of its own."""
     with db.session_scope(writer=False) as reading:
         chat_files.check_upload(
-            reading, interaction_id=chat.id, sender_kind=sender_kind, sizes=[size] * count, sender_user_id=sender_user_id
+            reading,
+            interaction_id=chat.id,
+            sender_kind=sender_kind,
+            sizes=[size] * count,
+            sender_user_id=sender_user_id,
         )
 
 
@@ -144,16 +148,16 @@ def test_the_hourly_quota_per_address_spans_the_chats_started_from_it(
 
     sent = customer_sends(second, text_files(2, "second"))
     assert len(sent.messages) == 1
-    assert sent.problems == ["second-1.txt: Too many files have come from your network in the last hour: try again later."]
+    assert sent.problems == [
+        "second-1.txt: Too many files have come from your network in the last hour: try again later."
+    ]
     with pytest.raises(QuotaExceeded, match="from your network"):
         check(first, 1)
     check(elsewhere, 3)
     assert stored(session, storage) == (3, 3)
 
 
-def test_files_count_against_the_message_rate_before_they_are_written(
-    session: Session, chat, storage: Path
-) -> None:
+def test_files_count_against_the_message_rate_before_they_are_written(session: Session, chat, storage: Path) -> None:
     for n in range(conversations.MAX_CUSTOMER_MESSAGES_PER_WINDOW - 1):
         add_message(session, chat, f"message {n}")
     with pytest.raises(QuotaExceeded, match="Slow down"):
@@ -171,10 +175,14 @@ def test_agents_are_held_to_their_own_chat_not_to_the_customer_quotas(
     colleague = make_user(session, "agent_two")
     with pytest.raises(Forbidden):
         check(chat, 1, sender_kind=SenderKind.AGENT, sender_user_id=colleague.id)
-    sent = chat_files.send_files(interaction_id=chat.id, sender_kind=SenderKind.AGENT, sender_user_id=colleague.id, files=text_files(1))
+    sent = chat_files.send_files(
+        interaction_id=chat.id, sender_kind=SenderKind.AGENT, sender_user_id=colleague.id, files=text_files(1)
+    )
     assert sent.messages == [] and "Only the agent assigned" in sent.problems[0]
 
-    sent = chat_files.send_files(interaction_id=chat.id, sender_kind=SenderKind.AGENT, sender_user_id=agent.id, files=text_files(2))
+    sent = chat_files.send_files(
+        interaction_id=chat.id, sender_kind=SenderKind.AGENT, sender_user_id=agent.id, files=text_files(2)
+    )
     assert len(sent.messages) == 2 and sent.problems == []
     assert stored(session, storage) == (2, 2)
 
@@ -203,7 +211,9 @@ def test_once_the_chat_refuses_a_file_the_rest_are_not_written(
     monkeypatch.setenv("AW_FILES_PER_CHAT", "1")
     written: list[str] = []
     real_write = attachment_storage.write_file
-    monkeypatch.setattr(attachment_storage, "write_file", lambda data, d=None: written.append(real_write(data, d)) or written[-1])
+    monkeypatch.setattr(
+        attachment_storage, "write_file", lambda data, d=None: written.append(real_write(data, d)) or written[-1]
+    )
 
     sent = customer_sends(chat, text_files(4))
     assert sent.problems[-1] == "Not sent: note-2.txt, note-3.txt."

@@ -72,7 +72,12 @@ def test_a_message_carries_what_it_follows_and_ends_its_senders_typing(session: 
     conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.AGENT, user_id=agent.id)
     assert fresh(session, Interaction, item.id).agent_typing_at is not None
     message, changes = conversations.post_message(
-        session, interaction_id=item.id, sender_kind=SenderKind.AGENT, sender_user_id=agent.id, body="Hi", client_id="follows-0001"
+        session,
+        interaction_id=item.id,
+        sender_kind=SenderKind.AGENT,
+        sender_user_id=agent.id,
+        body="Hi",
+        client_id="follows-0001",
     )
     assert changes == [MessagePosted(item.id, message=changes[0].message, follows_id=before.id)]
     assert (changes[0].message.id, changes[0].message.sender_name) == (message.id, agent.display_name)
@@ -89,12 +94,20 @@ def test_post_message_idempotency_survives_a_fresh_session(session: Session, dat
     session.commit()
     with Session(db.get_engine(), expire_on_commit=False) as one:
         m1, _ = conversations.post_message(
-            one, interaction_id=item_id, sender_kind=SenderKind.AGENT, body="Hi", client_id="agent-msg-1",
+            one,
+            interaction_id=item_id,
+            sender_kind=SenderKind.AGENT,
+            body="Hi",
+            client_id="agent-msg-1",
             sender_user_id=agent_id,
         )
     with Session(db.get_engine(), expire_on_commit=False) as two:
         m2, _ = conversations.post_message(
-            two, interaction_id=item_id, sender_kind=SenderKind.AGENT, body="Hi", client_id="agent-msg-1",
+            two,
+            interaction_id=item_id,
+            sender_kind=SenderKind.AGENT,
+            body="Hi",
+            client_id="agent-msg-1",
             sender_user_id=agent_id,
         )
     assert m1.id == m2.id

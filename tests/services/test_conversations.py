@@ -36,7 +36,10 @@ def agent(session: Session, queue):
 
 def test_start_chat_queues_numbers_and_acknowledges(session: Session, queue) -> None:
     result = conversations.start_chat(
-        session, name="  Ada Lovelace ", email=" ada@example.com ", queue_id=queue.id,
+        session,
+        name="  Ada Lovelace ",
+        email=" ada@example.com ",
+        queue_id=queue.id,
         question="  My invoice shows the wrong amount.  ",
     )
     item = fresh(session, Interaction, result.interaction.id)
@@ -192,8 +195,11 @@ def test_close_saving_history(session: Session, queue, agent) -> None:
     assert row.close_reason == CloseReason.AGENT_ENDED
     assert row.closed_at is not None
     assert row.transcript.startswith(f"Chat {row.number}, started ")
-    for text in ("Ada Lovelace: My invoice is wrong", f"{agent.display_name}: Let me check",
-                 "— The agent ended the chat. —"):
+    for text in (
+        "Ada Lovelace: My invoice is wrong",
+        f"{agent.display_name}: Let me check",
+        "— The agent ended the chat. —",
+    ):
         assert text in row.transcript
     assert wip_count(session, agent.id) == 0
 
@@ -280,10 +286,16 @@ def test_close_does_not_offer_to_an_agent_who_went_away(session: Session, queue)
 
 def test_a_details_edit_keeps_each_old_and_new_value_in_the_audit(session: Session, queue, agent) -> None:
     item = live_chat(session, queue, agent)
+
     def edit(short_description: str, priority: int, work_notes: str) -> None:
         conversations.update_details(
-            session, interaction_id=item.id, user_id=agent.id, category="inquiry",
-            short_description=short_description, priority=priority, work_notes=work_notes,
+            session,
+            interaction_id=item.id,
+            user_id=agent.id,
+            category="inquiry",
+            short_description=short_description,
+            priority=priority,
+            work_notes=work_notes,
         )
 
     edit("Printer", 4, "Toner low.")
@@ -291,7 +303,9 @@ def test_a_details_edit_keeps_each_old_and_new_value_in_the_audit(session: Sessi
     edit("Printer offline", 2, "Toner low. Paper jam too.")
 
     first, second = session.exec(
-        select(AuditLog).where(AuditLog.action == "interaction.updated", AuditLog.target_id == item.id).order_by(AuditLog.id)
+        select(AuditLog)
+        .where(AuditLog.action == "interaction.updated", AuditLog.target_id == item.id)
+        .order_by(AuditLog.id)
     ).all()  # the third changed nothing and wrote nothing
     assert json.loads(second.detail) == {
         "changes": {
@@ -300,6 +314,9 @@ def test_a_details_edit_keeps_each_old_and_new_value_in_the_audit(session: Sessi
             "work_notes": {"length": [10, 25]},  # how much, not a second copy of the notes
         }
     }
-    assert json.loads(first.detail)["changes"]["short_description"] == [item.question, "Printer"]  # the question was the first
+    assert json.loads(first.detail)["changes"]["short_description"] == [
+        item.question,
+        "Printer",
+    ]  # the question was the first
     assert "Toner" not in first.detail + second.detail
     assert fresh(session, Interaction, item.id).work_notes == "Toner low. Paper jam too."

@@ -28,14 +28,41 @@ def test_queue_and_agent_figures_count_today_only(session):
     # Yesterday's history must not count.
     for day in range(1, 4):
         old = now - timedelta(days=day)
-        chat(InteractionState.CLOSED_COMPLETE, requested=old, accepted=old, closed=old + timedelta(minutes=9), wait=30, agent_=agent)
+        chat(
+            InteractionState.CLOSED_COMPLETE,
+            requested=old,
+            accepted=old,
+            closed=old + timedelta(minutes=9),
+            wait=30,
+            agent_=agent,
+        )
     # Today: two handled (5 and 15 minutes), one abandoned, one in progress, two waiting.
-    chat(InteractionState.CLOSED_COMPLETE, requested=now - timedelta(hours=3), accepted=now - timedelta(hours=3), closed=now - timedelta(hours=3) + timedelta(minutes=5), wait=20, agent_=agent)
-    rated = chat(InteractionState.CLOSED_COMPLETE, requested=now - timedelta(hours=2), accepted=now - timedelta(hours=2), closed=now - timedelta(hours=2) + timedelta(minutes=15), wait=40, agent_=agent)
+    chat(
+        InteractionState.CLOSED_COMPLETE,
+        requested=now - timedelta(hours=3),
+        accepted=now - timedelta(hours=3),
+        closed=now - timedelta(hours=3) + timedelta(minutes=5),
+        wait=20,
+        agent_=agent,
+    )
+    rated = chat(
+        InteractionState.CLOSED_COMPLETE,
+        requested=now - timedelta(hours=2),
+        accepted=now - timedelta(hours=2),
+        closed=now - timedelta(hours=2) + timedelta(minutes=15),
+        wait=40,
+        agent_=agent,
+    )
     rated.rating = 4
     session.commit()
     chat(InteractionState.CLOSED_ABANDONED, requested=now - timedelta(hours=1), closed=now - timedelta(minutes=50))
-    chat(InteractionState.WORK_IN_PROGRESS, requested=now - timedelta(minutes=30), accepted=now - timedelta(minutes=29), wait=60, agent_=agent)
+    chat(
+        InteractionState.WORK_IN_PROGRESS,
+        requested=now - timedelta(minutes=30),
+        accepted=now - timedelta(minutes=29),
+        wait=60,
+        agent_=agent,
+    )
     chat(InteractionState.QUEUED, requested=now - timedelta(seconds=90))
     chat(InteractionState.QUEUED, requested=now - timedelta(seconds=30))
 
@@ -63,7 +90,9 @@ def test_the_audit_log_reads_in_words_newest_first(session):
 
     assert rows[0][1:] == ("The customer", "Chat rated", f"The customer rated the chat {story.chat.number} 4 of 5")
     assert (
-        "Ann Agent", "Chat transferred to a queue", f"Ann Agent transferred the chat {story.chat.number} from General to Billing: {TRANSFER_NOTE}"
+        "Ann Agent",
+        "Chat transferred to a queue",
+        f"Ann Agent transferred the chat {story.chat.number} from General to Billing: {TRANSFER_NOTE}",
     ) in [row[1:] for row in rows]
     assert [row[0] for row in rows] == sorted((row[0] for row in rows), reverse=True)
     assert not any("{" in detail or "_" in action for _at, _actor, action, detail in rows)

@@ -10,7 +10,12 @@ from tests.factories import make_customer, make_interaction
 
 
 def _chat(session: Session, queue, *, email: str, summary: str, browser: str | None):
-    item = make_interaction(session, queue=queue, customer=make_customer(session, name="Victim Person", email=email), short_description=summary)
+    item = make_interaction(
+        session,
+        queue=queue,
+        customer=make_customer(session, name="Victim Person", email=email),
+        short_description=summary,
+    )
     item.browser_hash = views.browser_hash(browser) if browser else None
     session.commit()
     return item
@@ -18,14 +23,19 @@ def _chat(session: Session, queue, *, email: str, summary: str, browser: str | N
 
 def test_earlier_chats_from_another_browser_show_only_number_and_date(session: Session, queue) -> None:
     victim_browser, attacker_browser = views.new_browser_key(), views.new_browser_key()
-    earlier = _chat(session, queue, email="victim@example.com", summary="Refund to IBAN DE89 3704", browser=victim_browser)
+    earlier = _chat(
+        session, queue, email="victim@example.com", summary="Refund to IBAN DE89 3704", browser=victim_browser
+    )
     legacy = _chat(session, queue, email="victim@example.com", summary="Password reset for Victim", browser=None)
     now = _chat(session, queue, email="victim@example.com", summary="", browser=attacker_browser)
 
     lines = views.interaction_data(session, now).earlier_interactions
 
     assert sorted(lines, key=lambda e: e.number) == sorted(
-        (views.EarlierInteraction(item.number, f"{item.requested_at:%Y-%m-%d} · {views.UNVERIFIED}", verified=False) for item in (earlier, legacy)),
+        (
+            views.EarlierInteraction(item.number, f"{item.requested_at:%Y-%m-%d} · {views.UNVERIFIED}", verified=False)
+            for item in (earlier, legacy)
+        ),
         key=lambda e: e.number,
     )
     assert not any("Refund" in e.text or "Password" in e.text or "Victim" in e.text for e in lines)
@@ -37,7 +47,9 @@ def test_earlier_chats_from_the_same_browser_show_what_they_were_about(session: 
     now = _chat(session, queue, email="ada@example.com", summary="", browser=browser)
 
     assert views.interaction_data(session, now).earlier_interactions == [
-        views.EarlierInteraction(earlier.number, f"Invoice shows the wrong amount · {earlier.requested_at:%Y-%m-%d}", verified=True)
+        views.EarlierInteraction(
+            earlier.number, f"Invoice shows the wrong amount · {earlier.requested_at:%Y-%m-%d}", verified=True
+        )
     ]
 
 

@@ -29,10 +29,26 @@ def certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLConte
         pytest.skip("openssl is needed to make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # read by ssl.create_default_context
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -213,8 +229,12 @@ def test_bad_input_is_refused_and_nothing_is_written(
 
 def test_limits_are_inclusive(session: Session, chat, agent) -> None:
     outgoing = send(
-        session, chat, agent,
-        to_address="a" * 64 + "@" + "b" * 63 + ".example.com", subject="s" * 200, body="b" * 50_000,
+        session,
+        chat,
+        agent,
+        to_address="a" * 64 + "@" + "b" * 63 + ".example.com",
+        subject="s" * 200,
+        body="b" * 50_000,
     )
 
     assert outgoing.status == "queued"
@@ -223,12 +243,21 @@ def test_limits_are_inclusive(session: Session, chat, agent) -> None:
 def test_a_transcript_needs_a_chat_and_the_chat_must_exist(session: Session, agent) -> None:
     with pytest.raises(ValidationError):
         email_service.send_email(
-            session, interaction_id=None, to_address="ada@example.com", subject="Hi", body="Hi",
-            created_by_id=agent.id, include_transcript=True,
+            session,
+            interaction_id=None,
+            to_address="ada@example.com",
+            subject="Hi",
+            body="Hi",
+            created_by_id=agent.id,
+            include_transcript=True,
         )
     with pytest.raises(NotFound):
         email_service.send_email(
-            session, interaction_id=404, to_address="ada@example.com", subject="Hi", body="Hi",
+            session,
+            interaction_id=404,
+            to_address="ada@example.com",
+            subject="Hi",
+            body="Hi",
             created_by_id=agent.id,
         )
 
@@ -244,7 +273,8 @@ def test_compose_defaults(session: Session, chat) -> None:
 
 def test_list_emails_is_per_chat(session: Session, chat, agent) -> None:
     other = make_interaction(
-        session, queue=make_queue(session, "Other"),
+        session,
+        queue=make_queue(session, "Other"),
         customer=make_customer(session, "Bob", "bob@example.com"),
     )
     first = send(session, chat, agent, subject="First")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +18,7 @@ from agent_workspace.services.errors import NotFound, ValidationError
 from agent_workspace.services.events import QueueChanged
 from tests.factories import make_queue, make_user
 
-UTC = timezone.utc
+UTC = UTC
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -42,7 +42,10 @@ def test_the_grammar_and_its_normal_form():
     weekly = hours.parse_weekly_hours("mon-FRI 9:00-12:00, 13:00 - 17:00;\nSat,sun 10:00-14:00; Fri 22:00-02:00")
     assert weekly[:2] == ((0, time(9), time(12)), (0, time(13), time(17)))
     assert (4, time(22), time(2)) in weekly and (6, time(10), time(14)) in weekly
-    assert hours.weekly_text(weekly) == "Mon-Thu 09:00-12:00, 13:00-17:00; Fri 09:00-12:00, 13:00-17:00, 22:00-02:00; Sat-Sun 10:00-14:00"
+    assert (
+        hours.weekly_text(weekly)
+        == "Mon-Thu 09:00-12:00, 13:00-17:00; Fri 09:00-12:00, 13:00-17:00, 22:00-02:00; Sat-Sun 10:00-14:00"
+    )
     wrapped = hours.parse_weekly_hours("Sat-Mon 08:00-09:00")
     assert [day for day, _, _ in wrapped] == [0, 5, 6]
     assert hours.parse_weekly_hours("Mon 00:00-24:00") == ((0, time(0), time(0)),)
@@ -53,7 +56,10 @@ def test_the_grammar_and_its_normal_form():
 def test_days_with_the_same_hours_are_listed_together():
     weekly = hours.parse_weekly_hours("Mon,Wed 00:00-24:00; Sat-Sun 22:00-00:00")
     assert hours.weekly_text(weekly) == "Mon, Wed 00:00-24:00; Sat-Sun 22:00-24:00"
-    assert hours.weekly_text(hours.parse_weekly_hours("Sun 08:00-09:00; Mon-Tue 08:00-09:00")) == "Mon-Tue, Sun 08:00-09:00"
+    assert (
+        hours.weekly_text(hours.parse_weekly_hours("Sun 08:00-09:00; Mon-Tue 08:00-09:00"))
+        == "Mon-Tue, Sun 08:00-09:00"
+    )
 
 
 @pytest.mark.parametrize(
@@ -88,7 +94,10 @@ def test_closures_are_sorted_and_merged():
         (date(2026, 12, 24), date(2026, 12, 25)),
         (date(2026, 12, 30), date(2027, 1, 1)),
     )
-    assert hours.closures_text(hours.parse_closures("2026-12-24, 2026-12-31 .. 2027-01-01")) == "2026-12-24, 2026-12-31..2027-01-01"
+    assert (
+        hours.closures_text(hours.parse_closures("2026-12-24, 2026-12-31 .. 2027-01-01"))
+        == "2026-12-24, 2026-12-31..2027-01-01"
+    )
     assert hours.parse_closures(" ") == ()
 
 
@@ -125,7 +134,10 @@ def test_describe():
         == "Mon–Fri 09:00–17:00, Sat 10:00–14:00 (Europe/Berlin); closed 2026-12-24"
     )
     assert hours.describe(schedule("Mon 09:00-12:00, 13:00-24:00")) == "Mon 09:00–12:00 and 13:00–24:00 (UTC)"
-    assert hours.describe(schedule(closures="2026-12-31..2027-01-01")) == "Open around the clock (UTC); closed 2026-12-31–2027-01-01"
+    assert (
+        hours.describe(schedule(closures="2026-12-31..2027-01-01"))
+        == "Open around the clock (UTC); closed 2026-12-31–2027-01-01"
+    )
 
 
 # ---------------------------------------------------------------- open / next opening
@@ -228,7 +240,9 @@ def test_closed_for_400_days_never_opens():
     assert opening == utc(2027, 5, 27, 9)  # the first weekday after the closure
     assert hours.status_text(shorter, utc(2026, 5, 1, 12)) == "Closed (opens Thu 2027-05-27 09:00 UTC)"
     until = f"{start}..{start + timedelta(days=399)}"  # the horizon is 400 days from the instant asked about
-    assert hours.next_opening(schedule("Mon-Sun 11:00-14:00", closures=until), utc(2026, 5, 1, 12)) == utc(2027, 6, 5, 11)
+    assert hours.next_opening(schedule("Mon-Sun 11:00-14:00", closures=until), utc(2026, 5, 1, 12)) == utc(
+        2027, 6, 5, 11
+    )
     assert hours.next_opening(schedule("Mon-Sun 13:00-14:00", closures=until), utc(2026, 5, 1, 12)) is None
 
 
@@ -264,7 +278,12 @@ def _text(week: list) -> str:
     def clock(minutes: int) -> str:
         return "24:00" if minutes == 1440 else f"{minutes % 1440 // 60:02d}:{minutes % 60:02d}"
 
-    return "; ".join(f"{hours.DAY_NAMES[day]} {clock(start)}-{clock(start + length)}" for day, slot in enumerate(week) if slot for start, length in [slot])
+    return "; ".join(
+        f"{hours.DAY_NAMES[day]} {clock(start)}-{clock(start + length)}"
+        for day, slot in enumerate(week)
+        if slot
+        for start, length in [slot]
+    )
 
 
 def _built(week, zone, closures) -> hours.BusinessHours:
@@ -274,11 +293,19 @@ def _built(week, zone, closures) -> hours.BusinessHours:
     except ValidationError:
         assume(False)  # the generated intervals overlap across midnight
     first = date(2026, 1, 1)
-    ranges = tuple((first + timedelta(days=start), first + timedelta(days=start + length)) for start, length in closures)
+    ranges = tuple(
+        (first + timedelta(days=start), first + timedelta(days=start + length)) for start, length in closures
+    )
     return hours.BusinessHours(weekly, zone, ranges)
 
 
-PROPERTY = settings(max_examples=300, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.filter_too_much])
+PROPERTY = settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.filter_too_much],
+)
 
 
 @PROPERTY
@@ -324,11 +351,18 @@ def test_is_open_agrees_with_the_wall_clock_where_there_is_no_dst(week, zone, cl
 def _stored(session, queue_id: int) -> tuple:
     session.expire_all()
     queue = session.get(Queue, queue_id)
-    audits = session.exec(select(func.count()).select_from(AuditLog).where(AuditLog.action == "queue.hours_changed")).one()
+    audits = session.exec(
+        select(func.count()).select_from(AuditLog).where(AuditLog.action == "queue.hours_changed")
+    ).one()
     return queue.weekly_hours, queue.time_zone, queue.closures, queue.closed_message, audits
 
 
-GOOD = {"weekly_hours": "mon-fri 9:00-17:00", "time_zone": "europe/berlin", "closures": "2026-12-25, 2026-12-24", "closed_message": "  We are closed.  "}
+GOOD = {
+    "weekly_hours": "mon-fri 9:00-17:00",
+    "time_zone": "europe/berlin",
+    "closures": "2026-12-25, 2026-12-24",
+    "closed_message": "  We are closed.  ",
+}
 
 
 def test_set_hours_normalises_audits_and_tells_the_queue(session):
@@ -336,12 +370,27 @@ def test_set_hours_normalises_audits_and_tells_the_queue(session):
     boss = make_user(session, username="sam", roles="workspace_user,supervisor")
     changes = hours.set_hours(session, queue_id=queue.id, **GOOD, actor_id=boss.id)
     assert changes == [QueueChanged(queue.id)]
-    assert _stored(session, queue.id) == ("Mon-Fri 09:00-17:00", "Europe/Berlin", "2026-12-24..2026-12-25", "We are closed.", 1)
+    assert _stored(session, queue.id) == (
+        "Mon-Fri 09:00-17:00",
+        "Europe/Berlin",
+        "2026-12-24..2026-12-25",
+        "We are closed.",
+        1,
+    )
     entry = session.exec(select(AuditLog).where(AuditLog.action == "queue.hours_changed")).one()
-    assert (entry.actor_kind, entry.actor_id, entry.target_kind, entry.target_id) == ("agent", boss.id, "queue", queue.id)
+    assert (entry.actor_kind, entry.actor_id, entry.target_kind, entry.target_id) == (
+        "agent",
+        boss.id,
+        "queue",
+        queue.id,
+    )
     assert json.loads(entry.detail)["time_zone"] == "Europe/Berlin"
-    assert hours.describe(hours.hours_of(session.get(Queue, queue.id))).startswith("Mon–Fri 09:00–17:00 (Europe/Berlin)")
-    hours.set_hours(session, queue_id=queue.id, weekly_hours="", time_zone="UTC", closures="", closed_message="", actor_id=None)
+    assert hours.describe(hours.hours_of(session.get(Queue, queue.id))).startswith(
+        "Mon–Fri 09:00–17:00 (Europe/Berlin)"
+    )
+    hours.set_hours(
+        session, queue_id=queue.id, weekly_hours="", time_zone="UTC", closures="", closed_message="", actor_id=None
+    )
     assert _stored(session, queue.id) == ("", "UTC", "", "", 2)
     assert hours.hours_of(session.get(Queue, queue.id)).always_open
 
@@ -362,7 +411,9 @@ def test_bad_input_changes_nothing(session, field, value, message):
     hours.set_hours(session, queue_id=queue.id, **GOOD, actor_id=None)
     before = _stored(session, queue.id)
     with pytest.raises(ValidationError, match=message):
-        hours.set_hours(session, queue_id=queue.id, **{**GOOD, "time_zone": "UTC", "closures": "", field: value}, actor_id=None)
+        hours.set_hours(
+            session, queue_id=queue.id, **{**GOOD, "time_zone": "UTC", "closures": "", field: value}, actor_id=None
+        )
     session.rollback()
     assert _stored(session, queue.id) == before
 
@@ -370,9 +421,19 @@ def test_bad_input_changes_nothing(session, field, value, message):
 def test_the_dashboard_shows_each_queue_open_or_closed(session):
     make_queue(session, name="Always")
     closed_queue = make_queue(session, name="Holiday")
-    hours.set_hours(session, queue_id=closed_queue.id, weekly_hours="Mon-Fri 09:00-17:00", time_zone="Europe/Berlin", closures="2026-05-01", closed_message="", actor_id=None)
+    hours.set_hours(
+        session,
+        queue_id=closed_queue.id,
+        weekly_hours="Mon-Fri 09:00-17:00",
+        time_zone="Europe/Berlin",
+        closures="2026-05-01",
+        closed_message="",
+        actor_id=None,
+    )
     friday = utc(2026, 5, 1, 10)  # a weekday, but closed
-    stats = {s.name: s.hours_status for s in dashboard.queue_stats(session, since=dashboard.start_of_day(friday), now=friday)}
+    stats = {
+        s.name: s.hours_status for s in dashboard.queue_stats(session, since=dashboard.start_of_day(friday), now=friday)
+    }
     assert stats == {"Always": "Open", "Holiday": "Closed (opens Mon 09:00 Europe/Berlin)"}
 
 

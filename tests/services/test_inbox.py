@@ -98,7 +98,9 @@ def test_inboxes_read_once_for_many_agents_match_each_agents_own(session: Sessio
 def test_inbox_shows_at_most_two_hundred_cards(session: Session, queue) -> None:
     me = make_agent(session, "alice", queues=[queue], presence=Presence.AWAY)
     customer = make_customer(session)
-    items = [make_waiting(session, queue, requested_at=at(i), customer=customer) for i in range(inbox.INBOX_CARDS_SHOWN + 5)]
+    items = [
+        make_waiting(session, queue, requested_at=at(i), customer=customer) for i in range(inbox.INBOX_CARDS_SHOWN + 5)
+    ]
     routing.reject(session, user_id=me.id, interaction_id=items[0].id, reason="Not me")
 
     cards = inbox.cards_for(session, user_id=me.id)

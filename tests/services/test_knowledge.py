@@ -90,9 +90,7 @@ def test_normalize_folds_case_accents_and_punctuation(text: str, expected: str) 
         ("gdpr delete my data", "Data privacy request (GDPR access or deletion)"),
     ],
 )
-def test_misspelled_queries_find_the_right_article(
-    seed_index: KnowledgeIndex, query: str, expected_title: str
-) -> None:
+def test_misspelled_queries_find_the_right_article(seed_index: KnowledgeIndex, query: str, expected_title: str) -> None:
     assert expected_title in top_titles(seed_index, query)
 
 
@@ -113,12 +111,20 @@ def test_a_term_in_the_title_beats_the_same_term_in_the_body() -> None:
     index = KnowledgeIndex.from_articles(
         [
             KnowledgeArticle(
-                number="KB0010001", title="Meeting room booking", category="Facilities",
-                tags="", published=True, body=filler + "Ask reception if the projector fails.",
+                number="KB0010001",
+                title="Meeting room booking",
+                category="Facilities",
+                tags="",
+                published=True,
+                body=filler + "Ask reception if the projector fails.",
             ),
             KnowledgeArticle(
-                number="KB0010002", title="Projector shows no picture", category="Hardware",
-                tags="", published=True, body=filler,
+                number="KB0010002",
+                title="Projector shows no picture",
+                category="Hardware",
+                tags="",
+                published=True,
+                body=filler,
             ),
         ]
     )
@@ -160,8 +166,12 @@ def test_accented_query_matches_unaccented_article_and_back(seed_index: Knowledg
     index = KnowledgeIndex.from_articles(
         [
             KnowledgeArticle(
-                number="KB0010001", title="Réinitialiser le mot de passe", category="Comptes",
-                tags="", published=True, body="Ouvrez la page de réinitialisation.",
+                number="KB0010001",
+                title="Réinitialiser le mot de passe",
+                category="Comptes",
+                tags="",
+                published=True,
+                body="Ouvrez la page de réinitialisation.",
             )
         ]
     )
@@ -181,8 +191,12 @@ def test_an_edit_reaches_an_index_built_elsewhere(seeded: Session, database_url:
     assert not other_process_index.refresh_if_changed(seeded)
 
     knowledge.upsert_article(
-        seeded, number="KB0010001", title="Recover a lost passphrase", body="Use the recovery portal.",
-        category="Accounts & Access", tags=["passphrase"],
+        seeded,
+        number="KB0010001",
+        title="Recover a lost passphrase",
+        body="Use the recovery portal.",
+        category="Accounts & Access",
+        tags=["passphrase"],
     )
     seeded.commit()
 
@@ -225,8 +239,12 @@ def test_index_survives_concurrent_searches_and_updates() -> None:
             for i in range(30):
                 index.upsert(
                     KnowledgeArticle(
-                        number=f"KB{20001 + i % 5:07d}", title=f"VPN note {i}", body="vpn gateway",
-                        category="Network & VPN", tags="", published=True,
+                        number=f"KB{20001 + i % 5:07d}",
+                        title=f"VPN note {i}",
+                        body="vpn gateway",
+                        category="Network & VPN",
+                        tags="",
+                        published=True,
                     )
                 )
         except BaseException as error:  # noqa: BLE001 - reported below
@@ -247,8 +265,12 @@ def test_many_edits_compact_the_index_without_losing_articles() -> None:
     for i in range(150):
         index.upsert(
             KnowledgeArticle(
-                number="KB0010007", title=f"VPN not connecting (rev {i})", body="Reconnect the vpn.",
-                category="Network & VPN", tags="vpn", published=True,
+                number="KB0010007",
+                title=f"VPN not connecting (rev {i})",
+                body="Reconnect the vpn.",
+                category="Network & VPN",
+                tags="vpn",
+                published=True,
             )
         )
     assert len(index) == 49
@@ -261,9 +283,7 @@ def test_many_edits_compact_the_index_without_losing_articles() -> None:
 
 
 def test_unpublished_articles_stay_hidden(seeded: Session) -> None:
-    knowledge.upsert_article(
-        seeded, title="Draft: quantum router reboot", body="Not ready yet.", published=False
-    )
+    knowledge.upsert_article(seeded, title="Draft: quantum router reboot", body="Not ready yet.", published=False)
     seeded.commit()
     draft = seeded.exec(select(KnowledgeArticle).where(KnowledgeArticle.published == False)).one()  # noqa: E712
 
@@ -283,9 +303,7 @@ def test_unpublished_articles_stay_hidden(seeded: Session) -> None:
 def test_unpublishing_removes_an_article_from_search(seeded: Session) -> None:
     assert "Printer shows offline" in [h.title for h in knowledge.search_articles("printer offline")]
     article = knowledge.get_article(seeded, "KB0010016")
-    knowledge.upsert_article(
-        seeded, number=article.number, title=article.title, body=article.body, published=False
-    )
+    knowledge.upsert_article(seeded, number=article.number, title=article.title, body=article.body, published=False)
     seeded.commit()
     assert "Printer shows offline" not in [h.title for h in knowledge.search_articles("printer offline")]
 
@@ -353,9 +371,7 @@ def test_import_reports_bad_lines_and_keeps_the_good_ones(session: Session, tmp_
     assert progress[-1] == (8, 8)
 
 
-def test_import_updates_existing_numbers_and_numbers_new_lines_after_the_file(
-    seeded: Session, tmp_path: Path
-) -> None:
+def test_import_updates_existing_numbers_and_numbers_new_lines_after_the_file(seeded: Session, tmp_path: Path) -> None:
     path = write_lines(
         tmp_path / "update.jsonl",
         {"title": "A new article without a number", "body": "Body."},

@@ -35,14 +35,18 @@ def agent(session: Session, queue):
 # ---------------------------------------------------------------- the agents' list
 
 
-def test_the_list_shows_the_open_messages_of_the_given_queues_oldest_first(session: Session, queue, agent, smtp_server) -> None:
+def test_the_list_shows_the_open_messages_of_the_given_queues_oldest_first(
+    session: Session, queue, agent, smtp_server
+) -> None:
     _inbox, smtp = smtp_server
     other_queue = make_queue(session, "Returns")
     first = leave(session, queue, name="First")
     elsewhere = leave(session, other_queue, name="Elsewhere")
     second = leave(session, queue, name="Second", message="Where is my refund?")
     done = leave(session, queue, name="Done")
-    left_messages.reply(session, record_id=done.record_id, user_id=agent.id, subject="Sorted", body="Done.", resolve=True)
+    left_messages.reply(
+        session, record_id=done.record_id, user_id=agent.id, subject="Sorted", body="Done.", resolve=True
+    )
     work(session, smtp)
     chat = make_interaction(session, queue=queue, customer=make_customer(session))
     records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=agent.id)
@@ -52,9 +56,21 @@ def test_the_list_shows_the_open_messages_of_the_given_queues_oldest_first(sessi
     assert [m.record_id for m in found] == [first.record_id, second.record_id]
     latest = found[1]
     assert (latest.number, latest.queue_id, latest.queue_name) == (second.number, queue.id, "Billing")
-    assert (latest.customer_name, latest.customer_email, latest.message) == ("Second", "ada@example.com", "Where is my refund?")
-    assert (latest.state, latest.replies_sent, latest.replies_queued, latest.replies_failed, latest.retry_at) == ("new", 0, 0, 0, None)
-    assert [m.record_id for m in left_messages.open_left_messages(session, queue_ids=[other_queue.id])] == [elsewhere.record_id]
+    assert (latest.customer_name, latest.customer_email, latest.message) == (
+        "Second",
+        "ada@example.com",
+        "Where is my refund?",
+    )
+    assert (latest.state, latest.replies_sent, latest.replies_queued, latest.replies_failed, latest.retry_at) == (
+        "new",
+        0,
+        0,
+        0,
+        None,
+    )
+    assert [m.record_id for m in left_messages.open_left_messages(session, queue_ids=[other_queue.id])] == [
+        elsewhere.record_id
+    ]
     assert left_messages.open_left_messages(session, queue_ids=[]) == []
     assert len(left_messages.open_left_messages(session, queue_ids=[queue.id, other_queue.id], limit=2)) == 2
 
@@ -86,12 +102,20 @@ def test_a_member_replies_by_email_and_the_case_moves_on(session: Session, queue
     left = leave(session, queue)
 
     done = left_messages.reply(
-        session, record_id=left.record_id, user_id=agent.id, subject=f"Re: your message {left.number}", body="We fixed the invoice."
+        session,
+        record_id=left.record_id,
+        user_id=agent.id,
+        subject=f"Re: your message {left.number}",
+        body="We fixed the invoice.",
     )
 
     outgoing = done.email
     assert (outgoing.status, done.resolves_on_delivery) == ("queued", False)
-    assert (outgoing.record_id, outgoing.created_by_id, outgoing.to_address) == (left.record_id, agent.id, "ada@example.com")
+    assert (outgoing.record_id, outgoing.created_by_id, outgoing.to_address) == (
+        left.record_id,
+        agent.id,
+        "ada@example.com",
+    )
     assert fresh(session, SupportRecord, left.record_id).state == RecordState.IN_PROGRESS  # with the queued email
     [listed] = left_messages.open_left_messages(session, queue_ids=[queue.id])
     assert (listed.replies_sent, listed.replies_queued, listed.replies_failed) == (0, 1, 0)
@@ -105,7 +129,9 @@ def test_a_member_replies_by_email_and_the_case_moves_on(session: Session, queue
     assert (listed.state, listed.replies_sent, listed.replies_queued, listed.replies_failed) == ("in_progress", 1, 0, 0)
     activity = records.record_activity(session, record_id=left.record_id)
     assert [(a["actor"], a["action"]) for a in activity][1:] == [
-        ("Grace Hopper", "record.replied"), ("Grace Hopper", "email.queued"), ("Grace Hopper", "email.sent")
+        ("Grace Hopper", "record.replied"),
+        ("Grace Hopper", "email.queued"),
+        ("Grace Hopper", "email.sent"),
     ]
 
 
@@ -113,7 +139,9 @@ def test_a_reply_resolves_the_case_when_it_is_delivered(session: Session, queue,
     inbox, smtp = smtp_server
     left = leave(session, queue)
 
-    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True)
+    done = left_messages.reply(
+        session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True
+    )
 
     assert (done.email.status, done.resolves_on_delivery) == ("queued", True)
     assert fresh(session, SupportRecord, left.record_id).state == RecordState.IN_PROGRESS  # not answered yet
@@ -137,18 +165,24 @@ def test_a_reply_resolves_the_case_when_it_is_delivered(session: Session, queue,
 def test_without_smtp_the_reply_is_queued_and_the_case_still_moves_on(session: Session, queue, agent) -> None:
     left = leave(session, queue)
 
-    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Hi", body="Soon.", resolve=True)
+    done = left_messages.reply(
+        session, record_id=left.record_id, user_id=agent.id, subject="Hi", body="Soon.", resolve=True
+    )
     work(session, NO_SMTP)
 
     assert fresh(session, OutgoingEmail, done.email.id).status == "queued"
     assert fresh(session, SupportRecord, left.record_id).state == RecordState.IN_PROGRESS
 
 
-def test_a_reply_that_is_not_delivered_resolves_nothing_and_is_shown_as_what_it_is(session: Session, queue, agent) -> None:
+def test_a_reply_that_is_not_delivered_resolves_nothing_and_is_shown_as_what_it_is(
+    session: Session, queue, agent
+) -> None:
     """The customer never heard back: the case stays open and the list says the reply is not out."""
     unreachable = SmtpSettings(host="127.0.0.1", port=free_port(), mail_from="help@example.org")
     left = leave(session, queue)
-    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True)
+    done = left_messages.reply(
+        session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True
+    )
     first_at = utcnow()
 
     work(session, unreachable, at=first_at)
@@ -168,11 +202,15 @@ def test_a_reply_that_is_not_delivered_resolves_nothing_and_is_shown_as_what_it_
     assert notice.user_id == agent.id and notice.body.endswith(f"{left.number} stays open.")
 
 
-def test_a_case_finished_before_the_reply_was_delivered_is_left_as_it_is(session: Session, queue, agent, smtp_server) -> None:
+def test_a_case_finished_before_the_reply_was_delivered_is_left_as_it_is(
+    session: Session, queue, agent, smtp_server
+) -> None:
     """The resolve re-reads the case when the delivery is recorded: another agent's close stands."""
     _inbox, smtp = smtp_server
     left = leave(session, queue)
-    done = left_messages.reply(session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True)
+    done = left_messages.reply(
+        session, record_id=left.record_id, user_id=agent.id, subject="Sorted", body="Refunded.", resolve=True
+    )
     records.update_record(session, record_id=left.record_id, actor_id=agent.id, state="closed")
 
     work(session, smtp)
@@ -181,7 +219,9 @@ def test_a_case_finished_before_the_reply_was_delivered_is_left_as_it_is(session
     assert fresh(session, SupportRecord, left.record_id).state == RecordState.CLOSED
 
 
-def test_an_agent_of_another_queue_is_refused_and_nothing_is_written(session: Session, queue, agent, smtp_server) -> None:
+def test_an_agent_of_another_queue_is_refused_and_nothing_is_written(
+    session: Session, queue, agent, smtp_server
+) -> None:
     inbox, smtp = smtp_server
     outsider = make_user(session, "mallory")
     other_queue = make_queue(session, "Returns")
@@ -191,7 +231,9 @@ def test_an_agent_of_another_queue_is_refused_and_nothing_is_written(session: Se
     before = written(session)
 
     with pytest.raises(NotFound):
-        left_messages.reply(session, record_id=left.record_id, user_id=outsider.id, subject="Hi", body="Gotcha", resolve=True)
+        left_messages.reply(
+            session, record_id=left.record_id, user_id=outsider.id, subject="Hi", body="Gotcha", resolve=True
+        )
 
     assert written(session) == before
     assert fresh(session, SupportRecord, left.record_id).state == RecordState.NEW
@@ -214,7 +256,13 @@ def test_a_bad_reply_writes_nothing(session: Session, queue, agent, smtp_server,
     inbox, smtp = smtp_server
     left = leave(session, queue)
     before = written(session)
-    fields = {"record_id": left.record_id, "user_id": agent.id, "subject": "Hi", "body": "Hello", "resolve": True} | overrides
+    fields = {
+        "record_id": left.record_id,
+        "user_id": agent.id,
+        "subject": "Hi",
+        "body": "Hello",
+        "resolve": True,
+    } | overrides
 
     with pytest.raises((ValidationError, NotFound)):
         left_messages.reply(session, **fields)

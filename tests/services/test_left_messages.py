@@ -26,7 +26,6 @@ from tests.services.helpers import fresh
 from tests.services.left_message_helpers import leave, written
 from tests.services.mail_helpers import work
 
-
 # ---------------------------------------------------------------- leaving a message
 
 
@@ -38,13 +37,27 @@ def test_a_left_message_is_a_new_case_of_the_queue(session: Session, queue) -> N
     assert left.number == records.record_number("case", record.id) == record.number
     assert left.number.startswith("CS000")
     assert left.changes == [QueueChanged(queue.id)]
-    assert (record.kind, record.source, record.queue_id, record.state) == ("case", RecordSource.LEFT_MESSAGE, queue.id, "new")
+    assert (record.kind, record.source, record.queue_id, record.state) == (
+        "case",
+        RecordSource.LEFT_MESSAGE,
+        queue.id,
+        "new",
+    )
     assert record.short_description == "My invoice is wrong."
     assert record.description == "My invoice is wrong.\nPlease call me."
     assert record.interaction_id is None and record.created_by_id is None
-    assert (customer.name, customer.email, customer.client_address) == ("Ada Lovelace", "ada@example.com", "203.0.113.5")
+    assert (customer.name, customer.email, customer.client_address) == (
+        "Ada Lovelace",
+        "ada@example.com",
+        "203.0.113.5",
+    )
     [entry] = session.exec(select(AuditLog)).all()
-    assert (entry.action, entry.actor_kind, entry.target_kind, entry.target_id) == ("record.created", "customer", "record", record.id)
+    assert (entry.action, entry.actor_kind, entry.target_kind, entry.target_id) == (
+        "record.created",
+        "customer",
+        "record",
+        record.id,
+    )
 
 
 def test_the_short_description_is_the_first_line_cut_to_fit(session: Session, queue) -> None:
@@ -146,14 +159,18 @@ def test_the_confirmation_carries_no_text_the_visitor_chose(session: Session, qu
     assert left.number in body and queue.name in body
     activity = records.record_activity(session, record_id=left.record_id)
     assert [(a["actor"], a["action"]) for a in activity] == [
-        ("Customer", "record.created"), ("System", "email.queued"), ("System", "email.sent")
+        ("Customer", "record.created"),
+        ("System", "email.queued"),
+        ("System", "email.sent"),
     ]
 
 
 def test_one_address_gets_at_most_three_confirmations_a_day(session: Session, queue, smtp_server) -> None:
     inbox, smtp = smtp_server
     sent = [  # the same address, however it is capitalised
-        left_messages.send_confirmation(session, record_id=leave(session, queue, email=address).record_id, mail_configured=True)
+        left_messages.send_confirmation(
+            session, record_id=leave(session, queue, email=address).record_id, mail_configured=True
+        )
         for address in ("ada@example.com", "Ada@example.com", "ada@EXAMPLE.com", "ADA@example.com", "ada@example.com")
     ]
     work(session, smtp)
@@ -164,7 +181,9 @@ def test_one_address_gets_at_most_three_confirmations_a_day(session: Session, qu
 def test_only_a_left_message_gets_a_confirmation(session: Session, queue, smtp_server) -> None:
     inbox, smtp = smtp_server
     chat = make_interaction(session, queue=queue, customer=make_customer(session))
-    record = records.create_from_interaction(session, interaction_id=chat.id, kind="case", created_by_id=make_user(session).id)
+    record = records.create_from_interaction(
+        session, interaction_id=chat.id, kind="case", created_by_id=make_user(session).id
+    )
 
     with pytest.raises(NotFound):
         left_messages.send_confirmation(session, record_id=record.id, mail_configured=True)
@@ -178,15 +197,26 @@ def test_only_a_left_message_gets_a_confirmation(session: Session, queue, smtp_s
 def test_a_waiting_customer_leaves_a_message_instead_in_one_transaction(session: Session) -> None:
     queue = make_queue(session, "Instead")
     started = conversations.start_chat(
-        session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hello?", client_address="198.51.100.9"
+        session,
+        name="Ada",
+        email="ada@example.com",
+        queue_id=queue.id,
+        question="Hello?",
+        client_address="198.51.100.9",
     )
     left = left_messages.leave_message_instead(
         session, interaction_id=started.interaction.id, name="Ada", email="ada@example.com", message="Call me back."
     )
     session.expire_all()
     chat = session.get(Interaction, started.interaction.id)
-    assert (chat.state, chat.close_reason) == (InteractionState.CLOSED_ABANDONED, CloseReason.CUSTOMER_LEFT_BEFORE_ENGAGEMENT)
-    assert conversations.messages_after(session, interaction_id=chat.id)[-1].body == f"The customer left a message instead ({left.number})."
+    assert (chat.state, chat.close_reason) == (
+        InteractionState.CLOSED_ABANDONED,
+        CloseReason.CUSTOMER_LEFT_BEFORE_ENGAGEMENT,
+    )
+    assert (
+        conversations.messages_after(session, interaction_id=chat.id)[-1].body
+        == f"The customer left a message instead ({left.number})."
+    )
     record = session.get(SupportRecord, left.record_id)
     assert (record.queue_id, record.interaction_id) == (queue.id, chat.id)
     assert record.description == f"Call me back.\n\n— Written in chat {chat.number} —\nHello?"
@@ -194,16 +224,24 @@ def test_a_waiting_customer_leaves_a_message_instead_in_one_transaction(session:
     # Not twice: a chat that no longer waits cannot be left again, and nothing is written.
     records_before = len(session.exec(select(SupportRecord)).all())
     with pytest.raises(Conflict):
-        left_messages.leave_message_instead(session, interaction_id=chat.id, name="Ada", email="ada@example.com", message="Again")
+        left_messages.leave_message_instead(
+            session, interaction_id=chat.id, name="Ada", email="ada@example.com", message="Again"
+        )
     session.rollback()
     assert len(session.exec(select(SupportRecord)).all()) == records_before
 
 
 def waiting_chat(session: Session, queue, *lines: str) -> Interaction:
     """A chat still waiting for an agent, in which the customer wrote ``lines`` (stored directly: more than the rate limit allows)."""
-    chat = conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Is my order lost?").interaction
+    chat = conversations.start_chat(
+        session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Is my order lost?"
+    ).interaction
     for n, line in enumerate(lines):
-        session.add(Message(interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, sender_name="Ada", body=line, client_id=f"c{n}"))
+        session.add(
+            Message(
+                interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, sender_name="Ada", body=line, client_id=f"c{n}"
+            )
+        )
     session.commit()
     return chat
 
@@ -231,7 +269,9 @@ def test_what_the_customer_wrote_while_waiting_goes_into_the_case(session: Sessi
 def test_the_copied_chat_is_cut_to_a_sane_size(session: Session, queue) -> None:
     chat = waiting_chat(session, queue, *(f"{n:03d} " + "x" * 3995 for n in range(4)))
 
-    left = left_messages.leave_message_instead(session, interaction_id=chat.id, name="Ada", email="ada@example.com", message="See chat.")
+    left = left_messages.leave_message_instead(
+        session, interaction_id=chat.id, name="Ada", email="ada@example.com", message="See chat."
+    )
 
     description = fresh(session, SupportRecord, left.record_id).description
     copied = description.split(" —\n", 1)[1]
@@ -243,7 +283,9 @@ def test_the_copied_chat_is_cut_to_a_sane_size(session: Session, queue) -> None:
 def test_many_short_lines_are_cut_too(session: Session, queue) -> None:
     chat = waiting_chat(session, queue, *(f"line {n}" for n in range(left_messages.CHAT_COPY_MESSAGES + 1)))
 
-    left = left_messages.leave_message_instead(session, interaction_id=chat.id, name="Ada", email="ada@example.com", message="See chat.")
+    left = left_messages.leave_message_instead(
+        session, interaction_id=chat.id, name="Ada", email="ada@example.com", message="See chat."
+    )
 
     description = fresh(session, SupportRecord, left.record_id).description
     assert f"line {left_messages.CHAT_COPY_MESSAGES - 1}\n… (cut:" in description

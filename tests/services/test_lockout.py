@@ -179,7 +179,9 @@ def test_the_login_page_checks_the_password_outside_any_transaction(
     def turn_is_free() -> bool:
         """Asked from another thread: the write turn is reentrant for its holder."""
         with ThreadPoolExecutor(1) as other:
-            return other.submit(lambda: db._sqlite_write_turn.acquire(blocking=False) and not db._sqlite_write_turn.release()).result()
+            return other.submit(
+                lambda: db._sqlite_write_turn.acquire(blocking=False) and not db._sqlite_write_turn.release()
+            ).result()
 
     def watched(check, password):
         seen.append((turn_is_free(), db.get_engine().pool.checkedout(), db.get_engine(writer=False).pool.checkedout()))
@@ -210,7 +212,9 @@ def test_password_checks_beyond_the_waiting_room_are_told_busy_at_once(
 
     async def flood() -> list[str]:
         attempts = [
-            asyncio.ensure_future(auth_state.sign_in(username="alice", password=PASSWORD, client_address=f"192.0.2.{n}"))
+            asyncio.ensure_future(
+                auth_state.sign_in(username="alice", password=PASSWORD, client_address=f"192.0.2.{n}")
+            )
             for n in range(4)
         ]
         answered: set[asyncio.Future] = set()
@@ -229,7 +233,9 @@ def test_password_checks_beyond_the_waiting_room_are_told_busy_at_once(
 def test_failures_too_old_to_count_are_deleted(session: Session) -> None:
     """A guessing flood leaves no rows for ever: the sweeper forgets what counts for nothing."""
     now = utcnow()
-    session.add(LoginAttempt(username="old", client_address="192.0.2.1", at=now - lockout.FAILURE_MEMORY - timedelta(seconds=1)))
+    session.add(
+        LoginAttempt(username="old", client_address="192.0.2.1", at=now - lockout.FAILURE_MEMORY - timedelta(seconds=1))
+    )
     session.add(LoginAttempt(username="new", client_address="192.0.2.1", at=now - timedelta(minutes=5)))
     session.commit()
     assert lockout.forget_old_failures(session, now=now) == 1

@@ -23,5 +23,7 @@ def test_a_notice_is_shown_until_dismissed_and_only_its_agent_can_dismiss_it(ses
     notices.dismiss_notice(session, user_id=bob.id, notice_id=shown[0].id)  # not his
     assert notices.unseen_notices(session, user_id=alice.id)[0].id == shown[0].id
     notices.dismiss_notice(session, user_id=alice.id, notice_id=shown[0].id)
-    assert [n.body for n in notices.unseen_notices(session, user_id=alice.id)] == [f"Notice {n}" for n in (1, 3, 4, 5, 6)]
+    assert [n.body for n in notices.unseen_notices(session, user_id=alice.id)] == [
+        f"Notice {n}" for n in (1, 3, 4, 5, 6)
+    ]
     assert notices.unseen_notices(session, user_id=bob.id) == []

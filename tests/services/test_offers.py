@@ -101,7 +101,9 @@ def test_drain_respects_capacity_including_pending_offers(session: Session, queu
     assert [state_of(session, i) for i in items[1:]] == [InteractionState.QUEUED] * 2
 
 
-def test_drain_gives_a_seat_shared_by_two_queues_to_the_oldest_chat_of_either(session: Session, queue, other_queue) -> None:
+def test_drain_gives_a_seat_shared_by_two_queues_to_the_oldest_chat_of_either(
+    session: Session, queue, other_queue
+) -> None:
     agent = make_agent(session, "alice", queues=[queue, other_queue], capacity=1)
     newer = make_waiting(session, queue, requested_at=at(2))
     older = make_waiting(session, other_queue, requested_at=at(1))
@@ -233,7 +235,10 @@ def test_a_lapsed_offer_is_not_a_rejection_the_lone_agent_gets_it_again(session:
     assert session.exec(select(OfferRejection)).all() == []
     # She is told why she is Away.
     notice = session.exec(select(AgentNotice).where(AgentNotice.user_id == alice.id)).one()
-    assert notice.body == f"You missed an offer from {queue.name}; you are Away. Set yourself Available to get chats again."
+    assert (
+        notice.body
+        == f"You missed an offer from {queue.name}; you are Away. Set yourself Available to get chats again."
+    )
     assert notice.level == "warning"
     # Back to Available: nobody else is eligible, so the chat is offered to her again.
     routing.set_presence(session, user_id=alice.id, presence=Presence.AVAILABLE)

@@ -22,7 +22,6 @@ from tests.factories import make_customer, make_interaction, make_queue
 from tests.services.helpers import fresh
 from tests.services.mail_helpers import HeldInbox, Inbox, audit_actions, free_port, send, serve, work
 
-
 # ---------------------------------------------------------------- retries
 
 
@@ -85,7 +84,9 @@ def test_it_gives_up_after_the_last_attempt_and_tells_the_agent(session: Session
     assert email_service.delivery_text(stored, configured=True).startswith("failed: ConnectionRefusedError")
     [notice] = session.exec(select(AgentNotice)).all()
     assert (notice.user_id, notice.level) == (agent.id, "error")
-    assert notice.body.startswith("Your email to ada@example.com (“Your refund”) could not be sent: ConnectionRefusedError")
+    assert notice.body.startswith(
+        "Your email to ada@example.com (“Your refund”) could not be sent: ConnectionRefusedError"
+    )
     assert audit_actions(session) == ["email.queued", "email.failed"]
     assert work(session, closed, at=at + timedelta(days=1)) == []  # never again
 
@@ -106,7 +107,9 @@ def test_a_refused_recipient_fails_at_once(session: Session, chat, agent) -> Non
     stored = fresh(session, OutgoingEmail, outgoing.id)
     assert (stored.status, stored.attempts) == ("failed", 1)
     assert stored.error == "Recipient refused: 550 5.1.1 No such user here"
-    assert json.loads(session.exec(select(AuditLog).order_by(AuditLog.id.desc())).first().detail)["error"] == stored.error
+    assert (
+        json.loads(session.exec(select(AuditLog).order_by(AuditLog.id.desc())).first().detail)["error"] == stored.error
+    )
     assert session.exec(select(AgentNotice)).one().user_id == agent.id
 
 
@@ -154,7 +157,9 @@ def test_workers_running_together_send_each_email_once(session: Session, chat, a
     assert {fresh(session, OutgoingEmail, row.id).status for row in rows} == {"sent"}
 
 
-def test_an_email_left_sending_by_a_crashed_worker_is_sent_after_the_timeout(session: Session, chat, agent, smtp_server) -> None:
+def test_an_email_left_sending_by_a_crashed_worker_is_sent_after_the_timeout(
+    session: Session, chat, agent, smtp_server
+) -> None:
     inbox, smtp = smtp_server
     outgoing = send(session, chat, agent)
     session.commit()
@@ -176,7 +181,9 @@ def test_an_email_left_sending_by_a_crashed_worker_is_sent_after_the_timeout(ses
     assert fresh(session, OutgoingEmail, outgoing.id).status == "sent"
 
 
-def test_an_email_that_stops_its_worker_on_every_attempt_fails_in_the_end(session: Session, chat, agent, smtp_server) -> None:
+def test_an_email_that_stops_its_worker_on_every_attempt_fails_in_the_end(
+    session: Session, chat, agent, smtp_server
+) -> None:
     _inbox, smtp = smtp_server
     outgoing = send(session, chat, agent)
     session.commit()
@@ -205,11 +212,15 @@ def sqlite_write_lock_is_free(database_url: str) -> bool:
         probe.close()
 
 
-async def test_a_slow_mail_server_holds_no_database_lock_and_delays_no_chat(session: Session, chat, agent, database_url) -> None:
+async def test_a_slow_mail_server_holds_no_database_lock_and_delays_no_chat(
+    session: Session, chat, agent, database_url
+) -> None:
     """While the server sits on the message, no lock is held and another chat's message is stored."""
     inbox = HeldInbox()
     controller, smtp = serve(inbox)
-    other = make_interaction(session, queue=make_queue(session, "Other"), customer=make_customer(session, "Bob", "bob@example.com"))
+    other = make_interaction(
+        session, queue=make_queue(session, "Other"), customer=make_customer(session, "Bob", "bob@example.com")
+    )
     outgoing = send(session, chat, agent)
     session.commit()
     try:
@@ -224,7 +235,11 @@ async def test_a_slow_mail_server_holds_no_database_lock_and_delays_no_chat(sess
         def post() -> int:
             with db.session_scope() as writing:
                 message, _changes = conversations.post_message(
-                    writing, interaction_id=other.id, sender_kind=SenderKind.CUSTOMER, body="Still there?", client_id="client-0001"
+                    writing,
+                    interaction_id=other.id,
+                    sender_kind=SenderKind.CUSTOMER,
+                    body="Still there?",
+                    client_id="client-0001",
                 )
                 return message.id
 
@@ -242,7 +257,9 @@ async def test_a_slow_mail_server_holds_no_database_lock_and_delays_no_chat(sess
     assert len(inbox.envelopes) == 1
 
 
-async def test_the_running_worker_sends_what_a_handler_queues(session: Session, chat, agent, smtp_server, monkeypatch) -> None:
+async def test_the_running_worker_sends_what_a_handler_queues(
+    session: Session, chat, agent, smtp_server, monkeypatch
+) -> None:
     inbox, smtp = smtp_server
     monkeypatch.setenv("AW_SMTP_HOST", smtp.host)
     monkeypatch.setenv("AW_SMTP_PORT", str(smtp.port))
@@ -252,8 +269,12 @@ async def test_the_running_worker_sends_what_a_handler_queues(session: Session, 
     try:
         await asyncio.sleep(0)  # the worker starts and waits
         queued = await call_mailing(
-            email_service.send_email, interaction_id=chat.id, to_address="ada@example.com", subject="Woken",
-            body="Hello", created_by_id=agent.id,
+            email_service.send_email,
+            interaction_id=chat.id,
+            to_address="ada@example.com",
+            subject="Woken",
+            body="Hello",
+            created_by_id=agent.id,
         )
         assert queued.status == "queued"
         assert await asyncio.to_thread(inbox.received.wait, 30)

@@ -10,7 +10,7 @@ from agent_workspace.services.record_access import Viewer, can_view_interaction,
 from agent_workspace.services.record_lists import ListQuery, Scope, list_records
 from tests.factories import make_user
 from tests.services.helpers import fresh, make_agent, post
-from tests.services.record_list_helpers import agent_of, chat, support_record, supervisor_of
+from tests.services.record_list_helpers import agent_of, chat, supervisor_of, support_record
 
 
 def test_supervisors_see_all_agents_and_administrators_do_not() -> None:
@@ -35,7 +35,9 @@ def test_an_agent_of_another_queue_sees_nothing_of_a_chat_or_its_records(session
     assert can_view_record(session, agent_of(ann), left_message)
 
 
-def test_the_agent_who_took_a_transferred_chat_still_sees_it_outside_their_queues(session: Session, queue, other_queue) -> None:
+def test_the_agent_who_took_a_transferred_chat_still_sees_it_outside_their_queues(
+    session: Session, queue, other_queue
+) -> None:
     ann = make_agent(session, "ann", queues=[queue])
     bob = make_agent(session, "bob", queues=[other_queue])
     item = chat(session, queue=queue, agent=ann, state=InteractionState.WORK_IN_PROGRESS)
@@ -89,5 +91,7 @@ def test_an_agent_who_wrote_in_a_chat_keeps_it_after_transferring_it_to_a_queue_
     assert can_view_interaction(session, agent_of(ann), item)
     assert can_view_record(session, agent_of(ann), fresh(session, type(case), case.id))
     for scope in (Scope.MINE, Scope.MY_QUEUES):
-        assert [row.number for row in list_records(session, agent_of(ann), ListQuery(scope=scope)).rows] == [item.number]
+        assert [row.number for row in list_records(session, agent_of(ann), ListQuery(scope=scope)).rows] == [
+            item.number
+        ]
     assert not can_view_interaction(session, agent_of(cid), item)  # never wrote in it, not her queue now

@@ -12,7 +12,14 @@ from agent_workspace.services.errors import NotFound
 from agent_workspace.services.record_access import Viewer
 from tests.factories import add_message, make_queue
 from tests.services.helpers import fresh, make_agent
-from tests.services.record_helpers import ESCALATION_REASON, TRANSFER_NOTE, StatementCounter, live_chat, post, whole_story
+from tests.services.record_helpers import (
+    ESCALATION_REASON,
+    TRANSFER_NOTE,
+    StatementCounter,
+    live_chat,
+    post,
+    whole_story,
+)
 
 
 def details(page: record_pages.RecordPage) -> dict[str, str]:
@@ -29,12 +36,28 @@ def test_an_interaction_page_says_everything_in_words(session: Session) -> None:
     page = record_pages.record_page(session, story.viewer(story.boss), story.chat.number)
 
     assert (page.kind, page.number, page.title) == ("interaction", story.chat.number, "Invoice charged twice")
-    assert (page.state_label, page.closed, page.history_saved, page.history_notice) == ("Closed complete", True, True, "")
+    assert (page.state_label, page.closed, page.history_saved, page.history_notice) == (
+        "Closed complete",
+        True,
+        True,
+        "",
+    )
     assert details(page) | {"Opened": "", "Accepted": "", "Closed": ""} == {
-        "Number": story.chat.number, "State": "Closed complete", "Queue": "Billing", "Customer": "Ada Lovelace",
-        "Email": "ada@example.com", "Agent": "Bob Agent", "Category": "Billing", "Priority": "2 - High",
-        "Opened": "", "Accepted": "", "Closed": "", "Wait": "0 s", "Duration": "0 s",
-        "Close reason": "The agent ended the chat", "Rating": "4 of 5",
+        "Number": story.chat.number,
+        "State": "Closed complete",
+        "Queue": "Billing",
+        "Customer": "Ada Lovelace",
+        "Email": "ada@example.com",
+        "Agent": "Bob Agent",
+        "Category": "Billing",
+        "Priority": "2 - High",
+        "Opened": "",
+        "Accepted": "",
+        "Closed": "",
+        "Wait": "0 s",
+        "Duration": "0 s",
+        "Close reason": "The agent ended the chat",
+        "Rating": "4 of 5",
     }
     assert details(page)["Closed"].endswith(" UTC")
     bodies = [(line.sender_name, line.body) for line in page.conversation]
@@ -42,7 +65,9 @@ def test_an_interaction_page_says_everything_in_words(session: Session) -> None:
     [with_file] = [line for line in page.conversation if line.attachment_public_id]
     assert (with_file.attachment_public_id, with_file.attachment_name) == (story.file.public_id, "bill.png")
     assert page.work_notes == "Double charge on the March invoice."
-    assert [(r.kind, r.number, r.summary, r.state_label) for r in page.related] == [("case", story.case.number, "Invoice charged twice", "New")]
+    assert [(r.kind, r.number, r.summary, r.state_label) for r in page.related] == [
+        ("case", story.case.number, "Invoice charged twice", "New")
+    ]
     assert [(e.to_address, e.subject, e.status) for e in page.emails] == [
         ("ada@example.com", "Your invoice", "Queued, not sent: no mail server is configured")
     ]
@@ -75,7 +100,9 @@ def test_a_chat_closed_by_its_tab_says_its_history_was_not_saved(session: Sessio
     page = record_pages.record_page(session, viewer, story.chat.number)
 
     assert (page.closed, page.history_saved) == (True, False)
-    assert page.history_notice.startswith("The chat was closed by closing its tab: its history was not saved to the record.")
+    assert page.history_notice.startswith(
+        "The chat was closed by closing its tab: its history was not saved to the record."
+    )
     assert details(page)["Close reason"] == "Closed by closing the tab, without saving the history"
     assert "Customer line 1" in [line.body for line in page.conversation]  # the messages are still there
     assert "Bob Agent closed the chat by closing its tab: the conversation history was not saved" in texts(page.history)
@@ -88,8 +115,14 @@ def test_the_transcript_is_the_one_saved_at_close(session: Session) -> None:
     story = whole_story(session)
     viewer = story.viewer(story.boss)
 
-    assert record_pages.transcript_of(session, viewer, story.chat.number) == (f"{story.chat.number}-transcript.txt", story.chat.transcript)
-    assert record_pages.transcript_of(session, viewer, story.case.number) == (f"{story.chat.number}-transcript.txt", story.chat.transcript)
+    assert record_pages.transcript_of(session, viewer, story.chat.number) == (
+        f"{story.chat.number}-transcript.txt",
+        story.chat.transcript,
+    )
+    assert record_pages.transcript_of(session, viewer, story.case.number) == (
+        f"{story.chat.number}-transcript.txt",
+        story.chat.transcript,
+    )
 
 
 def test_a_number_is_found_however_it_is_typed(session: Session) -> None:
@@ -126,21 +159,42 @@ def test_a_case_page_shows_its_chat_escalations_and_resolution(session: Session)
 
     page = record_pages.record_page(session, viewer, story.case.number)
 
-    assert (page.kind, page.state_label, page.closed, page.history_saved, page.history_notice) == ("case", "New", False, None, "")
+    assert (page.kind, page.state_label, page.closed, page.history_saved, page.history_notice) == (
+        "case",
+        "New",
+        False,
+        None,
+        "",
+    )
     shown = details(page)
-    assert (shown["Priority"], shown["Escalation"], shown["Queue"], shown["Created by"]) == ("1 - Critical", "Level 1, Network", "Billing", "Bob Agent")
+    assert (shown["Priority"], shown["Escalation"], shown["Queue"], shown["Created by"]) == (
+        "1 - Critical",
+        "Level 1, Network",
+        "Billing",
+        "Bob Agent",
+    )
     assert shown["Source"] == f"Chat {story.chat.number}"
-    assert [(r.kind, r.number, r.state_label) for r in page.related] == [("interaction", story.chat.number, "Closed complete")]
+    assert [(r.kind, r.number, r.state_label) for r in page.related] == [
+        ("interaction", story.chat.number, "Closed complete")
+    ]
     assert page.conversation == record_pages.record_page(session, viewer, story.chat.number).conversation
     assert texts(page.history)[0] == f"Bob Agent created case {story.case.number} from the chat {story.chat.number}"
     assert texts(page.escalations) == [texts(page.history)[1]]
-    assert texts(page.transfers)[0] == f"Ann Agent transferred the chat {story.chat.number} from General to Billing: {TRANSFER_NOTE}"
+    assert (
+        texts(page.transfers)[0]
+        == f"Ann Agent transferred the chat {story.chat.number} from General to Billing: {TRANSFER_NOTE}"
+    )
     assert "Customer's question" in page.description and page.rating == 4
 
-    records.update_record(session, record_id=story.case.id, actor_id=story.bob.id, state="resolved", resolution_notes="Refunded.")
+    records.update_record(
+        session, record_id=story.case.id, actor_id=story.bob.id, state="resolved", resolution_notes="Refunded."
+    )
     resolved = record_pages.record_page(session, viewer, story.case.number)
     assert (resolved.state_label, resolved.closed, resolved.resolution_notes) == ("Resolved", True, "Refunded.")
-    assert texts(resolved.history)[-1] == f"Bob Agent changed {story.case.number}: resolution notes edited (0 → 9 characters), state New → Resolved"
+    assert (
+        texts(resolved.history)[-1]
+        == f"Bob Agent changed {story.case.number}: resolution notes edited (0 → 9 characters), state New → Resolved"
+    )
 
 
 def test_an_open_chat_is_not_read_only_and_has_no_verdict_on_its_history(session: Session, queue) -> None:
@@ -150,14 +204,21 @@ def test_an_open_chat_is_not_read_only_and_has_no_verdict_on_its_history(session
 
     page = record_pages.record_page(session, Viewer.of(agent.id, {"workspace_user"}), chat.number)
 
-    assert (page.closed, page.history_saved, page.history_notice, page.state_label) == (False, None, "", "Work in progress")
+    assert (page.closed, page.history_saved, page.history_notice, page.state_label) == (
+        False,
+        None,
+        "",
+        "Work in progress",
+    )
     assert details(page)["Closed"] == "—" and details(page)["Rating"] == "Not rated"
     assert page.conversation[-1].body == "Hello?"
 
 
 def test_a_left_message_is_a_case_without_a_chat(session: Session, queue) -> None:
     member = make_agent(session, "ann_agent", queues=[queue])
-    left = left_messages.leave_message(session, queue_id=queue.id, name="Ada Lovelace", email="ada@example.com", message="Call me back.")
+    left = left_messages.leave_message(
+        session, queue_id=queue.id, name="Ada Lovelace", email="ada@example.com", message="Call me back."
+    )
     record = fresh(session, SupportRecord, left.record_id)
     viewer = Viewer.of(member.id, {"workspace_user"})
 
@@ -166,7 +227,10 @@ def test_a_left_message_is_a_case_without_a_chat(session: Session, queue) -> Non
     assert (page.related, page.conversation, page.transfers) == ([], [], [])
     shown = details(page)
     assert (shown["Source"], shown["Created by"], shown["Queue"], shown["Customer"]) == (
-        "A message left on the public page", "The customer", "General", "Ada Lovelace"
+        "A message left on the public page",
+        "The customer",
+        "General",
+        "Ada Lovelace",
     )
     assert texts(page.history) == [f"The customer left a message in General: case {record.number} was opened"]
     with pytest.raises(NotFound, match="has no transcript"):
@@ -182,7 +246,11 @@ def _statements_for(number: str, viewer: Viewer) -> int:
 def test_a_page_costs_the_same_statements_however_long_the_chat(session: Session) -> None:
     story = whole_story(session, messages=2)
     agent, supervisor = story.viewer(story.bob), story.viewer(story.boss)
-    before = {(who, number): _statements_for(number, who) for who in (agent, supervisor) for number in (story.chat.number, story.case.number)}
+    before = {
+        (who, number): _statements_for(number, who)
+        for who in (agent, supervisor)
+        for number in (story.chat.number, story.case.number)
+    }
 
     chat = session.get(Interaction, story.chat.id)
     for number in range(60):
@@ -190,11 +258,21 @@ def test_a_page_costs_the_same_statements_however_long_the_chat(session: Session
     for number in range(20):  # more transfers, between more people and queues
         other = make_agent(session, f"agent_{number}", queues=[make_queue(session, f"Queue {number}")])
         audit.record(
-            session, action="interaction.transfer_requested", actor_kind="agent", actor_id=other.id,
-            target_kind="interaction", target_id=chat.id, to_agent=story.carol.id, note=f"Round {number}",
+            session,
+            action="interaction.transfer_requested",
+            actor_kind="agent",
+            actor_id=other.id,
+            target_kind="interaction",
+            target_id=chat.id,
+            to_agent=story.carol.id,
+            note=f"Round {number}",
         )
     session.commit()
 
-    after = {(who, number): _statements_for(number, who) for who in (agent, supervisor) for number in (story.chat.number, story.case.number)}
+    after = {
+        (who, number): _statements_for(number, who)
+        for who in (agent, supervisor)
+        for number in (story.chat.number, story.case.number)
+    }
     assert after == before
     assert max(after.values()) <= 14

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
@@ -18,9 +18,33 @@ from agent_workspace.services import record_search
 from agent_workspace.services.record_lists import ListKind, ListQuery, Scope, SortColumn, list_records, number_of
 from tests.factories import add_message, make_customer, make_queue, make_user
 from tests.scaleout import harness
-from tests.services.record_list_helpers import chat, support_record, supervisor_of
+from tests.services.record_list_helpers import chat, supervisor_of, support_record
 
-HOSTILE = ['"', '""', "AND", "OR", "NOT", "*", "a*", "NEAR(a b)", "body:x", "'", "\\", "(", ")", "-x", "^", "%", "_", "&", "|", "!", ":*", "'a':*", "a & b"]
+HOSTILE = [
+    '"',
+    '""',
+    "AND",
+    "OR",
+    "NOT",
+    "*",
+    "a*",
+    "NEAR(a b)",
+    "body:x",
+    "'",
+    "\\",
+    "(",
+    ")",
+    "-x",
+    "^",
+    "%",
+    "_",
+    "&",
+    "|",
+    "!",
+    ":*",
+    "'a':*",
+    "a & b",
+]
 
 
 @pytest.fixture
@@ -29,7 +53,11 @@ def sue(session: Session) -> User:
 
 
 def found(session: Session, viewer_user: User, search: str, kind: ListKind = ListKind.INTERACTION) -> list[str]:
-    page = list_records(session, supervisor_of(viewer_user), ListQuery(kind=kind, scope=Scope.ALL, text=search, sort=SortColumn.NUMBER, descending=False, page_size=100))
+    page = list_records(
+        session,
+        supervisor_of(viewer_user),
+        ListQuery(kind=kind, scope=Scope.ALL, text=search, sort=SortColumn.NUMBER, descending=False, page_size=100),
+    )
     assert page.total == len(page.rows)
     return [row.number for row in page.rows]
 
@@ -54,7 +82,9 @@ def test_a_number_in_any_form_reads_as_its_canonical_number(typed: str, expected
     assert number_of(typed) == expected
 
 
-@pytest.mark.parametrize("typed", ["", "IMS", "1028", "IMS-1028x", "CSV1001", "my IMS1028", "IMS1028 please", "XY0001028"])
+@pytest.mark.parametrize(
+    "typed", ["", "IMS", "1028", "IMS-1028x", "CSV1001", "my IMS1028", "IMS1028 please", "XY0001028"]
+)
 def test_other_text_is_not_a_number(typed: str) -> None:
     assert number_of(typed) is None
 
@@ -151,7 +181,9 @@ def test_quotes_and_operators_around_words_still_find_them(session: Session, que
     assert found(session, sue, "router NOT") == []  # not an operator: no word of it starts with "not"
 
 
-def test_a_message_sent_later_is_found_and_an_edited_one_by_its_new_words(session: Session, queue: Queue, sue: User) -> None:
+def test_a_message_sent_later_is_found_and_an_edited_one_by_its_new_words(
+    session: Session, queue: Queue, sue: User
+) -> None:
     item = chat(session, queue=queue)
     assert found(session, sue, "zeppelin") == []
     message = add_message(session, item, "A zeppelin flew by.")
@@ -165,7 +197,9 @@ def test_a_message_sent_later_is_found_and_an_edited_one_by_its_new_words(sessio
 def test_a_case_is_found_by_its_descriptions_or_its_chats_words(session: Session, queue: Queue, sue: User) -> None:
     talked = chat(session, queue=queue, messages=("The printer jams on page two.",))
     from_chat = support_record(session, interaction=talked, short_description="Hardware fault")
-    described = support_record(session, queue=queue, short_description="Printer toner", description="Customer wants a new cartridge.")
+    described = support_record(
+        session, queue=queue, short_description="Printer toner", description="Customer wants a new cartridge."
+    )
     assert found(session, sue, "printer", ListKind.CASE) == [from_chat.number, described.number]
     assert found(session, sue, "printer jams", ListKind.CASE) == [from_chat.number]
     assert found(session, sue, "hardware jams", ListKind.CASE) == [from_chat.number]  # one word each place
@@ -180,11 +214,17 @@ def _with(session: Session, item: Interaction, **fields) -> Interaction:
     return item
 
 
-def test_the_words_people_see_summary_work_notes_and_transfer_note_are_searched(session: Session, queue: Queue, sue: User) -> None:
+def test_the_words_people_see_summary_work_notes_and_transfer_note_are_searched(
+    session: Session, queue: Queue, sue: User
+) -> None:
     summary = _with(session, chat(session, queue=queue), short_description="Wobbly tripod")
     noted = _with(session, chat(session, queue=queue), work_notes="Offered a voucher")
     transferred = _with(session, chat(session, queue=queue), transfer_note="Needs a locksmith")
-    assert (found(session, sue, "tripod"), found(session, sue, "voucher"), found(session, sue, "locksmith")) == ([summary.number], [noted.number], [transferred.number])
+    assert (found(session, sue, "tripod"), found(session, sue, "voucher"), found(session, sue, "locksmith")) == (
+        [summary.number],
+        [noted.number],
+        [transferred.number],
+    )
     _with(session, noted, work_notes="Nothing offered")
     assert found(session, sue, "voucher") == []  # the update replaced the old words
 
@@ -195,19 +235,25 @@ def _changes(session: Session) -> int:
 
 def test_only_changes_of_the_searched_columns_touch_the_full_text_index(session: Session, queue: Queue) -> None:
     """Chats are updated all the time (state, typing): the trigger must not run then."""
-    trigger = session.execute(text("SELECT sql FROM sqlite_master WHERE name = 'interaction_fts_after_update'")).scalar_one()
+    trigger = session.execute(
+        text("SELECT sql FROM sqlite_master WHERE name = 'interaction_fts_after_update'")
+    ).scalar_one()
     assert "AFTER UPDATE OF question, short_description, work_notes, transfer_note ON interaction" in trigger
     item = chat(session, queue=queue)
     before = _changes(session)
-    _with(session, item, agent_typing_at=datetime.now(timezone.utc), state="work_in_progress")
+    _with(session, item, agent_typing_at=datetime.now(UTC), state="work_in_progress")
     assert _changes(session) - before == 1  # the row alone, no FTS rows
     before = _changes(session)
     _with(session, item, work_notes="Called back")
     assert _changes(session) - before > 1
 
 
-def test_a_case_is_found_by_its_resolution_notes_and_words_mean_the_same_as_for_chats(session: Session, queue: Queue, sue: User) -> None:
-    case = support_record(session, queue=queue, short_description="Login trouble", description="Customer cannot sign in.")
+def test_a_case_is_found_by_its_resolution_notes_and_words_mean_the_same_as_for_chats(
+    session: Session, queue: Queue, sue: User
+) -> None:
+    case = support_record(
+        session, queue=queue, short_description="Login trouble", description="Customer cannot sign in."
+    )
     case.resolution_notes = "Reset the authenticator app."
     session.add(case)
     session.commit()
@@ -228,7 +274,9 @@ def test_digits_alone_find_the_record_of_that_number_too(session: Session, queue
     assert found(session, sue, case.number.removeprefix("CS"), ListKind.CASE) == [case.number]
 
 
-def test_part_of_an_email_in_capitals_or_a_name_with_other_letters_finds_the_customer(session: Session, queue: Queue, sue: User) -> None:
+def test_part_of_an_email_in_capitals_or_a_name_with_other_letters_finds_the_customer(
+    session: Session, queue: Queue, sue: User
+) -> None:
     grace = chat(session, queue=queue, customer=make_customer(session, "Grace", "grace@example.com"))
     jurgen = chat(session, queue=queue, customer=make_customer(session, "Jürgen Groß", "jurgen@example.de"))
     assert found(session, sue, "GRACE@EXAMPLE") == [grace.number]
@@ -241,7 +289,12 @@ def test_search_keeps_the_viewers_scope(session: Session, queue: Queue, other_qu
     from tests.services.record_list_helpers import agent_of
 
     bob = make_agent(session, "bob", queues=[other_queue])
-    theirs = chat(session, queue=queue, customer=make_customer(session, "Grace Hopper", "grace@example.com"), messages=("secret plans",))
+    theirs = chat(
+        session,
+        queue=queue,
+        customer=make_customer(session, "Grace Hopper", "grace@example.com"),
+        messages=("secret plans",),
+    )
     for typed in ("secret", "grace", theirs.number):
         assert list_records(session, agent_of(bob), ListQuery(scope=Scope.ALL, text=typed)).total == 0
 
@@ -253,8 +306,16 @@ def _chat_at_0010(url: str) -> None:
     """A chat and a message written before revision 0011 existed (raw SQL: the models are newer)."""
     engine = make_engine(url)
     with engine.begin() as connection:
-        queue_id = connection.execute(text("INSERT INTO queue (name, description, active, weekly_hours, time_zone, closures, closed_message) VALUES ('Old', '', true, '', 'UTC', '', '') RETURNING id")).scalar_one()
-        customer_id = connection.execute(text("INSERT INTO customer (name, email, client_address, created_at) VALUES ('Old Timer', 'old@example.com', '', '2024-01-01') RETURNING id")).scalar_one()
+        queue_id = connection.execute(
+            text(
+                "INSERT INTO queue (name, description, active, weekly_hours, time_zone, closures, closed_message) VALUES ('Old', '', true, '', 'UTC', '', '') RETURNING id"
+            )
+        ).scalar_one()
+        customer_id = connection.execute(
+            text(
+                "INSERT INTO customer (name, email, client_address, created_at) VALUES ('Old Timer', 'old@example.com', '', '2024-01-01') RETURNING id"
+            )
+        ).scalar_one()
         interaction_id = connection.execute(
             text(
                 "INSERT INTO interaction (number, public_id, state, queue_id, customer_id, question, short_description, category, priority, work_notes,"
@@ -264,7 +325,9 @@ def _chat_at_0010(url: str) -> None:
             {"q": queue_id, "c": customer_id},
         ).scalar_one()
         connection.execute(
-            text("INSERT INTO message (interaction_id, sender_kind, sender_name, body, client_id, created_at) VALUES (:i, 'customer', 'Old Timer', 'My gadget broke', 'c1', '2024-01-01')"),
+            text(
+                "INSERT INTO message (interaction_id, sender_kind, sender_name, body, client_id, created_at) VALUES (:i, 'customer', 'Old Timer', 'My gadget broke', 'c1', '2024-01-01')"
+            ),
             {"i": interaction_id},
         )
     engine.dispose()
@@ -282,12 +345,19 @@ def _search_after_upgrade_downgrade_upgrade(url: str) -> None:
             sue = make_user(session, "sue", roles="supervisor")
             assert found(session, sue, "gadget") == ["IMS0000001"]  # backfilled by the migration
             assert found(session, sue, "gizmo") == ["IMS0000001"]  # the question, last word as a prefix
-            new = chat(session, queue=session.get(Queue, 1), customer=session.get(Customer, 1), messages=("Another gadget widget",))
+            new = chat(
+                session,
+                queue=session.get(Queue, 1),
+                customer=session.get(Customer, 1),
+                messages=("Another gadget widget",),
+            )
             assert found(session, sue, "gadget widget") == [new.number]
             assert found(session, sue, "old timer gadget") == []
             _with(session, new, work_notes="Sent a spare sprocket")
             assert found(session, sue, "sprocket") == [new.number]
-            case = support_record(session, interaction=new, short_description="Sprocket", description="The widget lost a cog.")
+            case = support_record(
+                session, interaction=new, short_description="Sprocket", description="The widget lost a cog."
+            )
             assert found(session, sue, "cog", ListKind.CASE) == [case.number]
             assert found(session, sue, "i o u a e", ListKind.CASE) == []
             for typed in HOSTILE:
@@ -303,11 +373,24 @@ def test_the_migration_backfills_and_survives_downgrade_and_upgrade_on_sqlite(tm
     with engine.connect() as connection:
         names = set(connection.execute(text("SELECT name FROM sqlite_master")).scalars())
     engine.dispose()
-    assert {"message_fts", "interaction_fts", "support_record_fts", "message_fts_after_insert", "support_record_fts_after_update", "ix_interaction_agent_requested"} <= names
+    assert {
+        "message_fts",
+        "interaction_fts",
+        "support_record_fts",
+        "message_fts_after_insert",
+        "support_record_fts_after_update",
+        "ix_interaction_agent_requested",
+    } <= names
     command.downgrade(alembic_config(url), "0010")
     engine = make_engine(url)
     with engine.connect() as connection:
-        left = set(connection.execute(text("SELECT name FROM sqlite_master WHERE name LIKE '%fts%' OR name LIKE 'ix_interaction_agent_requested'")).scalars())
+        left = set(
+            connection.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE name LIKE '%fts%' OR name LIKE 'ix_interaction_agent_requested'"
+                )
+            ).scalars()
+        )
     engine.dispose()
     assert left == set()
 
@@ -335,14 +418,31 @@ def test_the_migration_and_the_search_work_on_postgresql(postgres_url: str) -> N
     engine = make_engine(postgres_url)
     try:
         with engine.connect() as connection:
-            indexes = set(connection.execute(text("SELECT indexname FROM pg_indexes WHERE tablename IN ('message', 'interaction')")).scalars())
+            indexes = set(
+                connection.execute(
+                    text("SELECT indexname FROM pg_indexes WHERE tablename IN ('message', 'interaction')")
+                ).scalars()
+            )
             assert {"ix_message_fts", "ix_interaction_fts", "ix_interaction_agent_requested"} <= indexes
-            assert "ix_support_record_fts" in set(connection.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'support_record'")).scalars())
+            assert "ix_support_record_fts" in set(
+                connection.execute(
+                    text("SELECT indexname FROM pg_indexes WHERE tablename = 'support_record'")
+                ).scalars()
+            )
             connection.execute(text("SET enable_seqscan = off"))  # two rows: a scan would win otherwise
-            plan = "\n".join(connection.execute(text("EXPLAIN SELECT interaction_id FROM message WHERE to_tsvector('simple', body) @@ plainto_tsquery('simple', 'gadget')")).scalars())
+            plan = "\n".join(
+                connection.execute(
+                    text(
+                        "EXPLAIN SELECT interaction_id FROM message WHERE to_tsvector('simple', body) @@ plainto_tsquery('simple', 'gadget')"
+                    )
+                ).scalars()
+            )
             assert "ix_message_fts" in plan
             # The queries as record_search writes them use the GIN indexes of the joined texts.
-            for statement, index in ((record_search.chat_ids_with_words("postgresql", ["gizmo"])[0], "ix_interaction_fts"), (record_search.record_ids_with_words("postgresql", ["cog"])[0], "ix_support_record_fts")):
+            for statement, index in (
+                (record_search.chat_ids_with_words("postgresql", ["gizmo"])[0], "ix_interaction_fts"),
+                (record_search.record_ids_with_words("postgresql", ["cog"])[0], "ix_support_record_fts"),
+            ):
                 compiled = statement.compile(engine, compile_kwargs={"literal_binds": True})
                 assert index in "\n".join(connection.execute(text(f"EXPLAIN {compiled}")).scalars())
     finally:
@@ -359,10 +459,20 @@ def test_postgresql_lists_sort_and_page_like_sqlite(postgres_url: str) -> None:
             items = [chat(session, queue=queue, rating=rating) for rating in (3, None, 5)]
             for column in SortColumn:
                 for descending in (False, True):
-                    page = list_records(session, supervisor_of(sue), ListQuery(scope=Scope.ALL, sort=column, descending=descending, page_size=2))
+                    page = list_records(
+                        session,
+                        supervisor_of(sue),
+                        ListQuery(scope=Scope.ALL, sort=column, descending=descending, page_size=2),
+                    )
                     assert (page.total, len(page.rows)) == (3, 2)
-            by_rating = list_records(session, supervisor_of(sue), ListQuery(scope=Scope.ALL, sort=SortColumn.RATING, descending=True)).rows
-            assert [row.number for row in by_rating] == [items[2].number, items[0].number, items[1].number]  # empty last
+            by_rating = list_records(
+                session, supervisor_of(sue), ListQuery(scope=Scope.ALL, sort=SortColumn.RATING, descending=True)
+            ).rows
+            assert [row.number for row in by_rating] == [
+                items[2].number,
+                items[0].number,
+                items[1].number,
+            ]  # empty last
             assert found(session, sue, items[1].number.lower()) == [items[1].number]
     finally:
         engine.dispose()

@@ -32,9 +32,7 @@ def chat(session: Session, agent):
 
 
 def create(session: Session, chat, agent, kind: str = "case", **kwargs):
-    return records.create_from_interaction(
-        session, interaction_id=chat.id, kind=kind, created_by_id=agent.id, **kwargs
-    )
+    return records.create_from_interaction(session, interaction_id=chat.id, kind=kind, created_by_id=agent.id, **kwargs)
 
 
 def test_records_are_numbered_per_kind(session: Session, chat, agent) -> None:
@@ -51,9 +49,7 @@ def test_unknown_kind_or_chat_is_refused(session: Session, chat, agent) -> None:
     with pytest.raises(ValidationError):
         create(session, chat, agent, "problem")
     with pytest.raises(NotFound):
-        records.create_from_interaction(
-            session, interaction_id=404, kind="case", created_by_id=agent.id
-        )
+        records.create_from_interaction(session, interaction_id=404, kind="case", created_by_id=agent.id)
 
 
 def test_a_record_is_prefilled_from_the_chat(
@@ -63,8 +59,12 @@ def test_a_record_is_prefilled_from_the_chat(
     add_message(session, chat, "Hello, I was charged twice.")
     add_message(session, chat, "Let me check.", sender_kind=SenderKind.AGENT, sender_user=agent)
     screenshot = attachments.store_attachment(
-        session, interaction_id=chat.id, filename="bill.png", data=PNG,
-        uploaded_by_kind="customer", uploaded_by_user_id=None,
+        session,
+        interaction_id=chat.id,
+        filename="bill.png",
+        data=PNG,
+        uploaded_by_kind="customer",
+        uploaded_by_user_id=None,
     )
 
     session.commit()  # end the test's transaction: the service's own take the write lock
@@ -97,7 +97,12 @@ def chat_with_files(session: Session, chat, monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setenv("AW_ATTACHMENT_DIR", str(folder))
     for name in ("a.png", "b.png"):
         attachments.store_attachment(
-            session, interaction_id=chat.id, filename=name, data=PNG, uploaded_by_kind="customer", uploaded_by_user_id=None
+            session,
+            interaction_id=chat.id,
+            filename=name,
+            data=PNG,
+            uploaded_by_kind="customer",
+            uploaded_by_user_id=None,
         )
     session.commit()
     return chat, folder
@@ -127,7 +132,9 @@ def test_no_file_is_linked_copied_or_synced_inside_the_write_turn(
 
     for module, name in ((os, "fsync"), (os, "link"), (shutil, "copyfile")):
         monkeypatch.setattr(module, name, recording(name, getattr(module, name)))
-    record = records.create_with_files(interaction_id=chat.id, kind="case", created_by_id=agent.id, authorize=lambda s: None)
+    record = records.create_with_files(
+        interaction_id=chat.id, kind="case", created_by_id=agent.id, authorize=lambda s: None
+    )
 
     assert len(attachments.list_attachments(session, record_id=record.id)) == 2
     assert {name for name, _ in held} >= {"fsync", "link"}
@@ -166,15 +173,11 @@ def test_a_caller_refused_at_first_copies_nothing(
     assert _on_disk_and_recorded(session, folder) == before
 
 
-def test_short_description_prefers_the_given_then_the_chats_then_the_question(
-    session: Session, agent
-) -> None:
+def test_short_description_prefers_the_given_then_the_chats_then_the_question(session: Session, agent) -> None:
     queue, customer = make_queue(session), make_customer(session)
     long_question = "word " * 100
     chat = make_interaction(session, queue=queue, customer=customer, question=long_question)
-    summarised = make_interaction(
-        session, queue=queue, customer=customer, short_description="Double charge"
-    )
+    summarised = make_interaction(session, queue=queue, customer=customer, short_description="Double charge")
 
     assert create(session, chat, agent, short_description=" Refund ").short_description == "Refund"
     assert create(session, summarised, agent).short_description == "Double charge"
@@ -188,13 +191,16 @@ def test_update_changes_fields_and_records_them(session: Session, chat, agent) -
     prefilled = record.description
 
     records.update_record(
-        session, record_id=record.id, actor_id=agent.id, short_description="Charged twice",
-        priority=2, state="in_progress", description="Billing run from 1 March.",
+        session,
+        record_id=record.id,
+        actor_id=agent.id,
+        short_description="Charged twice",
+        priority=2,
+        state="in_progress",
+        description="Billing run from 1 March.",
     )
 
-    assert (record.short_description, record.priority, record.state) == (
-        "Charged twice", 2, "in_progress"
-    )
+    assert (record.short_description, record.priority, record.state) == ("Charged twice", 2, "in_progress")
     assert record.description == "Billing run from 1 March."
     update = records.record_activity(session, record_id=record.id)[-1]
     assert update["action"] == "record.updated"
@@ -239,7 +245,10 @@ def test_resolving_with_notes_is_accepted(session: Session, chat, agent) -> None
     record = create(session, chat, agent)
 
     records.update_record(
-        session, record_id=record.id, actor_id=agent.id, state="resolved",
+        session,
+        record_id=record.id,
+        actor_id=agent.id,
+        state="resolved",
         resolution_notes="Refunded the second charge.",
     )
 
@@ -248,13 +257,14 @@ def test_resolving_with_notes_is_accepted(session: Session, chat, agent) -> None
     assert changes == {"state": ["new", "resolved"], "resolution_notes": {"length": [0, 27]}}
 
 
-def test_escalate_raises_priority_and_level_and_shows_in_activity(
-    session: Session, chat, agent
-) -> None:
+def test_escalate_raises_priority_and_level_and_shows_in_activity(session: Session, chat, agent) -> None:
     record = create(session, chat, agent)
 
     records.escalate(
-        session, record_id=record.id, actor_id=agent.id, group="Billing L2",
+        session,
+        record_id=record.id,
+        actor_id=agent.id,
+        group="Billing L2",
         reason="Customer charged twice for three months.",
     )
 
@@ -271,39 +281,27 @@ def test_escalate_raises_priority_and_level_and_shows_in_activity(
 def test_priority_never_goes_above_one(session: Session, chat, agent) -> None:
     record = create(session, chat, agent)
     for level in (1, 2, 3, 4):
-        records.escalate(
-            session, record_id=record.id, actor_id=agent.id, group="Ops", reason=f"Round {level}"
-        )
+        records.escalate(session, record_id=record.id, actor_id=agent.id, group="Ops", reason=f"Round {level}")
 
     assert (record.priority, record.escalation_level) == (1, 4)
 
 
 @pytest.mark.parametrize("state", ["closed", "resolved"])
-def test_escalate_is_refused_on_finished_records(
-    session: Session, chat, agent, state: str
-) -> None:
+def test_escalate_is_refused_on_finished_records(session: Session, chat, agent, state: str) -> None:
     record = create(session, chat, agent)
-    records.update_record(
-        session, record_id=record.id, actor_id=agent.id, state=state, resolution_notes="Done."
-    )
+    records.update_record(session, record_id=record.id, actor_id=agent.id, state=state, resolution_notes="Done.")
 
     with pytest.raises(Conflict):
         records.escalate(session, record_id=record.id, actor_id=agent.id, group="Ops", reason="Why")
     assert record.escalation_level == 0
 
 
-@pytest.mark.parametrize(
-    ("group", "reason"), [("", "Needed"), ("Ops", " "), ("x" * 81, "Needed"), ("Ops", "x" * 1001)]
-)
-def test_escalate_needs_a_group_and_a_reason(
-    session: Session, chat, agent, group: str, reason: str
-) -> None:
+@pytest.mark.parametrize(("group", "reason"), [("", "Needed"), ("Ops", " "), ("x" * 81, "Needed"), ("Ops", "x" * 1001)])
+def test_escalate_needs_a_group_and_a_reason(session: Session, chat, agent, group: str, reason: str) -> None:
     record = create(session, chat, agent)
 
     with pytest.raises(ValidationError):
-        records.escalate(
-            session, record_id=record.id, actor_id=agent.id, group=group, reason=reason
-        )
+        records.escalate(session, record_id=record.id, actor_id=agent.id, group=group, reason=reason)
 
 
 def test_unknown_record_is_not_found(session: Session, agent) -> None:

@@ -247,11 +247,7 @@ def _run_concurrent_claims(queue_id: int, agents: list[User], threads_per_agent:
             with lock:
                 errors.append(error)
 
-    threads = [
-        threading.Thread(target=worker, args=(agent.id,))
-        for agent in agents
-        for _ in range(threads_per_agent)
-    ]
+    threads = [threading.Thread(target=worker, args=(agent.id,)) for agent in agents for _ in range(threads_per_agent)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -300,9 +296,7 @@ def _check_claims(session: Session, queue, agents, items, claims) -> list[Intera
     # One "joined" line per claimed chat.
     for row in claimed_rows:
         joined = session.exec(
-            select(Message).where(
-                Message.interaction_id == row.id, col(Message.body).like("% joined the chat.")
-            )
+            select(Message).where(Message.interaction_id == row.id, col(Message.body).like("% joined the chat."))
         ).all()
         assert len(joined) == 1
     return claimed_rows

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 from agent_workspace import realtime
 from agent_workspace.models import AuditLog, AuthSession, ClientConnection, QueueMember, Role, User
 from agent_workspace.services import auth
-from agent_workspace.services.events import AgentChanged, QueueChanged
 from agent_workspace.services.errors import NotFound, ValidationError
+from agent_workspace.services.events import AgentChanged, QueueChanged
 from tests.factories import BROWSER
 
 PASSWORD = "correct horse battery"
@@ -39,7 +39,9 @@ def _tabs(session: Session, user: User, *tokens: str) -> None:
 
 
 def _live_sessions(session: Session, user: User) -> int:
-    return len(session.exec(select(AuthSession).where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))).all())
+    return len(
+        session.exec(select(AuthSession).where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))).all()
+    )
 
 
 def _tab_rows(session: Session) -> dict[str, tuple[str, int | None]]:
@@ -57,7 +59,9 @@ def bob(session: Session) -> User:
     return _user(session, "bob")
 
 
-def test_logout_ends_every_session_and_tab_of_the_user_and_no_one_elses(session: Session, alice: User, bob: User) -> None:
+def test_logout_ends_every_session_and_tab_of_the_user_and_no_one_elses(
+    session: Session, alice: User, bob: User
+) -> None:
     first, second, bobs = _sign_in(session, "alice"), _sign_in(session, "alice"), _sign_in(session, "bob")
     _tabs(session, alice, "alice-tab-1", "alice-tab-2")
     _tabs(session, bob, "bob-tab")
@@ -149,6 +153,8 @@ def test_signed_out_tabs_are_claimed_once(session: Session, alice: User) -> None
 
     assert sorted(realtime.signed_out_tabs(session)) == ["alice-tab-1", "alice-tab-2"]
     assert realtime.claim_signed_out(session, ["alice-tab-1"]) == ["alice-tab-1"]
-    assert realtime.claim_signed_out(session, ["alice-tab-1", "alice-tab-2"]) == ["alice-tab-2"]  # another worker's turn
+    assert realtime.claim_signed_out(session, ["alice-tab-1", "alice-tab-2"]) == [
+        "alice-tab-2"
+    ]  # another worker's turn
     assert realtime.signed_out_tabs(session) == []
     assert _tab_rows(session) == {}

@@ -11,7 +11,9 @@ from tests.factories import make_customer, make_interaction, make_queue
 
 
 def test_rating_is_stored_once_after_the_chat_ended(session):
-    chat = make_interaction(session, queue=make_queue(session), customer=make_customer(session), state=InteractionState.WORK_IN_PROGRESS)
+    chat = make_interaction(
+        session, queue=make_queue(session), customer=make_customer(session), state=InteractionState.WORK_IN_PROGRESS
+    )
     with pytest.raises(Conflict, match="once it has ended"):
         conversations.rate(session, interaction_id=chat.id, rating=5)
     chat.state = InteractionState.CLOSED_COMPLETE

@@ -34,11 +34,19 @@ def test_customer_and_agent_messages_are_stripped_but_emoji_sequences_stay_whole
     session.commit()
 
     customer, _ = conversations.post_message(
-        session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, body=f"hi{BIDI} {FAMILY} {RAINBOW_FLAG}\u200d!", client_id="client-0001"
+        session,
+        interaction_id=chat.id,
+        sender_kind=SenderKind.CUSTOMER,
+        body=f"hi{BIDI} {FAMILY} {RAINBOW_FLAG}\u200d!",
+        client_id="client-0001",
     )
     reply, _ = conversations.post_message(
-        session, interaction_id=chat.id, sender_kind=SenderKind.AGENT, sender_user_id=agent.id,
-        body=f"ok\u2067{INVISIBLE}\u200dthen", client_id="client-0002",
+        session,
+        interaction_id=chat.id,
+        sender_kind=SenderKind.AGENT,
+        sender_user_id=agent.id,
+        body=f"ok\u2067{INVISIBLE}\u200dthen",
+        client_id="client-0002",
     )
 
     assert fresh(session, Message, customer.id).body == f"hi {FAMILY} {RAINBOW_FLAG}!"  # a joiner after no emoji goes
@@ -48,7 +56,13 @@ def test_customer_and_agent_messages_are_stripped_but_emoji_sequences_stay_whole
 def test_a_message_of_nothing_but_invisible_characters_is_refused(session: Session, queue):
     chat = start(session, queue)
     with pytest.raises(ValidationError, match="cannot be empty"):
-        conversations.post_message(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, body=BIDI + INVISIBLE, client_id="client-0003")
+        conversations.post_message(
+            session,
+            interaction_id=chat.id,
+            sender_kind=SenderKind.CUSTOMER,
+            body=BIDI + INVISIBLE,
+            client_id="client-0003",
+        )
 
 
 def test_size_is_checked_on_the_raw_text_before_any_clean_up(monkeypatch):

@@ -11,12 +11,20 @@ from tests.factories import make_customer, make_interaction, make_queue, make_us
 
 def test_a_late_keystroke_after_a_send_does_not_show_typing(session):
     agent = make_user(session, username="ann")
-    chat = make_interaction(session, queue=make_queue(session), customer=make_customer(session), agent=agent, state=InteractionState.WORK_IN_PROGRESS)
+    chat = make_interaction(
+        session,
+        queue=make_queue(session),
+        customer=make_customer(session),
+        agent=agent,
+        state=InteractionState.WORK_IN_PROGRESS,
+    )
     assert conversations.set_typing(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER) != []
     session.refresh(chat)
     assert conversations.is_typing(chat.customer_typing_at)
 
-    message, _ = conversations.post_message(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, body="hi", client_id="client-0001")
+    message, _ = conversations.post_message(
+        session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, body="hi", client_id="client-0001"
+    )
     session.refresh(chat)
     assert chat.customer_typing_at is None  # a message ends the typing
     assert conversations.set_typing(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER) == []

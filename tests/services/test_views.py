@@ -15,11 +15,20 @@ from tests.services.record_helpers import ESCALATION_REASON, whole_story
 
 def test_customer_snapshot_gives_the_place_in_line_only_while_waiting(session: Session) -> None:
     queue = make_queue(session, "Billing")
-    first = conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Invoice?").interaction
-    second = conversations.start_chat(session, name="Bob", email="bob@example.com", queue_id=queue.id, question="Refund?").interaction
+    first = conversations.start_chat(
+        session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Invoice?"
+    ).interaction
+    second = conversations.start_chat(
+        session, name="Bob", email="bob@example.com", queue_id=queue.id, question="Refund?"
+    ).interaction
 
     waiting = views.customer_snapshot(session, interaction_id=second.id, after_id=0)
-    assert (waiting.state, waiting.outlook.position, waiting.queue_name, waiting.agent_name) == (InteractionState.QUEUED, 2, "Billing", "")
+    assert (waiting.state, waiting.outlook.position, waiting.queue_name, waiting.agent_name) == (
+        InteractionState.QUEUED,
+        2,
+        "Billing",
+        "",
+    )
     assert waiting.outlook.status == Availability.NOBODY  # nobody is signed in yet
     assert (waiting.customer_name, waiting.customer_email) == ("Bob", "bob@example.com")
     assert [m.sender_kind for m in waiting.new_messages] == [SenderKind.SYSTEM]  # the acknowledgement
@@ -42,21 +51,31 @@ def test_inboxes_of_clients_find_the_agent_behind_each_tab(session: Session) -> 
     realtime.register_client(session, token="tab-of-alan", kind="agent", user_id=alan.id)
     conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Invoice?")
 
-    found = views.inboxes_of_clients(session, tokens=["tab-of-grace", "second-tab-of-grace", "tab-of-alan", "no-such-tab"])
+    found = views.inboxes_of_clients(
+        session, tokens=["tab-of-grace", "second-tab-of-grace", "tab-of-alan", "no-such-tab"]
+    )
 
     assert {token: user_id for token, (user_id, _) in found.items()} == {
-        "tab-of-grace": grace.id, "second-tab-of-grace": grace.id, "tab-of-alan": alan.id,
+        "tab-of-grace": grace.id,
+        "second-tab-of-grace": grace.id,
+        "tab-of-alan": alan.id,
     }
     offered_to = grace.id if found["tab-of-grace"][1].inbox[0].offered_to_me else alan.id
-    for token, (user_id, snapshot) in found.items():
+    for user_id, snapshot in found.values():
         assert snapshot == views.inbox_snapshot(session, user_id=user_id)
-        assert [(c.customer_name, c.offered_to_me) for c in snapshot.inbox] == ([("Ada", True)] if user_id == offered_to else [])
+        assert [(c.customer_name, c.offered_to_me) for c in snapshot.inbox] == (
+            [("Ada", True)] if user_id == offered_to else []
+        )
 
 
 def test_places_of_clients_only_for_customers_still_waiting(session: Session) -> None:
     queue = make_queue(session, "Billing")
-    first = conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Invoice?").interaction
-    second = conversations.start_chat(session, name="Bob", email="bob@example.com", queue_id=queue.id, question="Refund?").interaction
+    first = conversations.start_chat(
+        session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Invoice?"
+    ).interaction
+    second = conversations.start_chat(
+        session, name="Bob", email="bob@example.com", queue_id=queue.id, question="Refund?"
+    ).interaction
     realtime.register_client(session, token="tab-of-ada", kind="customer", interaction_id=first.id)
     realtime.register_client(session, token="tab-of-bob", kind="customer", interaction_id=second.id)
     agent = make_agent(session, "grace", queues=[queue], presence=Presence.AWAY)
@@ -77,7 +96,9 @@ def test_agent_snapshot_reads_in_full_only_new_and_named_chats(session: Session)
     queue = make_queue(session, "Billing")
     agent = make_agent(session, "grace", queues=[queue], capacity=3)
     for name in ("Ada", "Bob", "Cy"):
-        conversations.start_chat(session, name=name, email=f"{name.lower()}@example.com", queue_id=queue.id, question="?")
+        conversations.start_chat(
+            session, name=name, email=f"{name.lower()}@example.com", queue_id=queue.id, question="?"
+        )
     opened = [routing.accept(session, user_id=agent.id, queue_id=queue.id)[0].id for _ in range(3)]
     first, second, third = opened
 
@@ -90,7 +111,10 @@ def test_agent_snapshot_reads_in_full_only_new_and_named_chats(session: Session)
     assert partial.open_ids == opened
     assert [d.id for d in partial.open_interactions] == [second, third]
     assert [d.customer_name for d in partial.open_interactions] == ["Bob", "Cy"]
-    assert views.agent_snapshot(session, user_id=agent.id, cursors={}, known=set(opened), reread=set()).open_interactions == []
+    assert (
+        views.agent_snapshot(session, user_id=agent.id, cursors={}, known=set(opened), reread=set()).open_interactions
+        == []
+    )
 
 
 def test_the_details_tab_tells_each_records_activity_in_words(session: Session) -> None:

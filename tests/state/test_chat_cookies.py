@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import reflex as rx
 
+from agent_workspace.config import PublicSite
 from agent_workspace.state import chat_cookies
 from agent_workspace.state.chat_cookies import PARTITIONED_CHAT_COOKIE, PartitionedCookie, carry_over, customer_cookie
-from agent_workspace.config import PublicSite
 
 
 def test_on_https_or_loopback_the_chat_cookie_is_partitioned_secure_and_cross_site(monkeypatch):
@@ -17,7 +17,14 @@ def test_on_https_or_loopback_the_chat_cookie_is_partitioned_secure_and_cross_si
     cookie = customer_cookie("aw_chat", max_age=60)
     assert isinstance(cookie, PartitionedCookie)
     # What Reflex hands to universal-cookie's set() in the page.
-    assert cookie.options() == {"name": "aw_chat", "path": "/", "maxAge": 60, "secure": True, "sameSite": "none", "partitioned": True}
+    assert cookie.options() == {
+        "name": "aw_chat",
+        "path": "/",
+        "maxAge": 60,
+        "secure": True,
+        "sameSite": "none",
+        "partitioned": True,
+    }
 
 
 def test_on_plain_http_elsewhere_it_stays_strict(monkeypatch):
@@ -39,7 +46,9 @@ def _expired(events) -> list[str]:
 
 def test_a_strict_cookie_from_before_the_partitioned_ones_is_carried_over_once_and_expired(monkeypatch):
     monkeypatch.setattr(chat_cookies, "SITE", PublicSite(public_url="https://chat.example.com", trusted_proxy_hops=0))
-    tab = _tab(f"aw_chat=old-chat; aw_browser=old-browser; {PARTITIONED_CHAT_COOKIE}=ignored", chat_key="", browser_key="kept")
+    tab = _tab(
+        f"aw_chat=old-chat; aw_browser=old-browser; {PARTITIONED_CHAT_COOKIE}=ignored", chat_key="", browser_key="kept"
+    )
     expired = carry_over(tab, {"chat_key": "aw_chat", "browser_key": "aw_browser"})
     assert (tab.chat_key, tab.browser_key) == ("old-chat", "kept")  # a value of its own wins
     assert _expired(expired) == ["aw_chat", "aw_browser"]

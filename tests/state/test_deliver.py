@@ -16,7 +16,9 @@ from tests.services.helpers import make_agent
 def _live_chat(session: Session) -> int:
     queue = make_queue(session, "General")
     agent = make_agent(session, "grace", queues=[queue])
-    item = conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Help").interaction
+    item = conversations.start_chat(
+        session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Help"
+    ).interaction
     routing.accept(session, user_id=agent.id, queue_id=queue.id)
     session.commit()
     return item.id
@@ -24,7 +26,9 @@ def _live_chat(session: Session) -> int:
 
 def _customer_bodies(session: Session, interaction_id: int) -> list[str]:
     session.expire_all()
-    stmt = select(Message.body).where(Message.interaction_id == interaction_id, Message.sender_kind == SenderKind.CUSTOMER)
+    stmt = select(Message.body).where(
+        Message.interaction_id == interaction_id, Message.sender_kind == SenderKind.CUSTOMER
+    )
     return list(session.exec(stmt))
 
 
@@ -45,12 +49,16 @@ async def test_a_refused_message_fails_with_the_reason(session: Session) -> None
     assert _customer_bodies(session, chat) == []
 
 
-async def test_a_database_failure_fails_the_message_and_a_retry_stores_it_once(session: Session, database_url: str) -> None:
+async def test_a_database_failure_fails_the_message_and_a_retry_stores_it_once(
+    session: Session, database_url: str
+) -> None:
     chat = _live_chat(session)
     path = database_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as raw:
         raw.execute("ALTER TABLE message RENAME TO message_away")
-    message = MessageView(client_id="client-0003", sender_kind=SenderKind.CUSTOMER, body="still there?", status="sending")
+    message = MessageView(
+        client_id="client-0003", sender_kind=SenderKind.CUSTOMER, body="still there?", status="sending"
+    )
     assert await deliver(message, interaction_id=chat, sender_kind=SenderKind.CUSTOMER) == ([], {})
     assert (message.status, message.error) == ("failed", NOT_STORED)
 

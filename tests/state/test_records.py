@@ -10,7 +10,9 @@ from agent_workspace.state.records import history_views, when
 
 def test_history_lines_are_timed_to_the_second() -> None:
     at = datetime(2026, 12, 2, 14, 4, 31, 250_000)
-    lines = [HistoryLine(at=at, actor="Alice Martin", text="Alice Martin changed the chat: priority 4 - Low → 2 - High")]
+    lines = [
+        HistoryLine(at=at, actor="Alice Martin", text="Alice Martin changed the chat: priority 4 - Low → 2 - High")
+    ]
 
     [view] = history_views(lines)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from agent_workspace.services.events import InteractionChanged, MessageData, MessagePosted, QueueChanged
 from agent_workspace.state.views import carried_messages
@@ -12,8 +12,12 @@ CHAT = 7
 
 def posted(message_id: int, follows_id: int, chat: int = CHAT) -> MessagePosted:
     data = MessageData(
-        id=message_id, sender_kind="customer", sender_name="Ada", body=f"m{message_id}",
-        client_id=f"c{message_id}", created_at=datetime(2026, 11, 26, tzinfo=timezone.utc),
+        id=message_id,
+        sender_kind="customer",
+        sender_name="Ada",
+        body=f"m{message_id}",
+        client_id=f"c{message_id}",
+        created_at=datetime(2026, 11, 26, tzinfo=UTC),
     )
     return MessagePosted(chat, message=data, follows_id=follows_id)
 

@@ -100,9 +100,7 @@ def upsert_article(
     Runs in the caller's transaction; every process's index picks the change up
     on its next ``search_articles``.
     """
-    values = clean_fields(
-        number=number, title=title, body=body, category=category, tags=tags, published=published
-    )
+    values = clean_fields(number=number, title=title, body=body, category=category, tags=tags, published=published)
     article = None
     if number is not None:
         article = session.exec(select(KnowledgeArticle).where(KnowledgeArticle.number == number)).first()
@@ -135,4 +133,3 @@ def get_article(session: Session, number: str, published_only: bool = True) -> K
     if article is None or (published_only and not article.published):
         raise NotFound(f"There is no knowledge article {number}.")
     return article
-

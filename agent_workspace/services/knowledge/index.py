@@ -77,6 +77,7 @@ COMPACT_DEAD_SHARE = 0.25
 # stamped that long before our last look are re-read in case they committed late.
 COMMIT_LAG = timedelta(seconds=5)
 
+
 @dataclass(frozen=True)
 class SearchHit:
     """One search result; ``snippet_parts`` are (text, is_highlighted) segments, never HTML."""
@@ -176,9 +177,7 @@ class KnowledgeIndex:
             terms.append(term)
         return terms
 
-    def _add(
-        self, indexed: IndexedArticle, tag_text: str, body_text: str, *, keep_sorted: bool = False
-    ) -> None:
+    def _add(self, indexed: IndexedArticle, tag_text: str, body_text: str, *, keep_sorted: bool = False) -> None:
         self._variant_cache.clear()
         slot = len(self._articles)
         self._articles.append(indexed)
@@ -255,22 +254,16 @@ class KnowledgeIndex:
                 return True
             since = self._last_checked_at - COMMIT_LAG
             stamps = session.exec(
-                select(KnowledgeArticle.number, KnowledgeArticle.updated_at).where(
-                    KnowledgeArticle.updated_at >= since
-                )
+                select(KnowledgeArticle.number, KnowledgeArticle.updated_at).where(KnowledgeArticle.updated_at >= since)
             ).all()
-            changed = [
-                number for number, stamp in stamps if self._updated_at_by_number.get(number) != stamp
-            ]
+            changed = [number for number, stamp in stamps if self._updated_at_by_number.get(number) != stamp]
             if len(changed) > max(1000, len(self._slot_by_number) // 10):
                 self._load_all(session)  # a bulk import: one rebuild beats many upserts
                 self._last_checked_at = checked_at
                 return True
             for start in range(0, len(changed), 500):
                 rows = session.exec(
-                    select(KnowledgeArticle).where(
-                        KnowledgeArticle.number.in_(changed[start : start + 500])
-                    )
+                    select(KnowledgeArticle).where(KnowledgeArticle.number.in_(changed[start : start + 500]))
                 ).all()
                 for row in rows:
                     self.upsert(row)
@@ -406,8 +399,7 @@ class KnowledgeIndex:
             return {}
         most_frequent = max(frequency[word] for word in similarity)
         confidence = {
-            word: sim**3 * (frequency[word] / most_frequent) ** POPULARITY_EXPONENT
-            for word, sim in similarity.items()
+            word: sim**3 * (frequency[word] / most_frequent) ** POPULARITY_EXPONENT for word, sim in similarity.items()
         }
         best = max(confidence.values())
         kept = heapq.nlargest(MAX_VARIANTS_PER_TERM, confidence.items(), key=itemgetter(1))
@@ -438,4 +430,3 @@ _INDEX_DATA = (
     "_variant_cache",
     "_average_lengths",
 )
-

@@ -73,7 +73,7 @@ def import_jsonl(
     # in the file, so a later line of the file can never collide with them.
     total_lines = highest_in_file = 0
     with path.open("rb") as lines:
-        for total_lines, line in enumerate(lines, start=1):
+        for total_lines, line in enumerate(lines, start=1):  # noqa: B007 (the count is read after the loop)
             for digits in _NUMBER_IN_BYTES.findall(line):
                 highest_in_file = max(highest_in_file, int(digits))
     next_number = max(highest_number(session), highest_in_file, FIRST_NUMBER - 1) + 1
@@ -143,17 +143,13 @@ def _write_batch(session: Session, batch: dict[str, dict[str, Any]], report: Imp
     """Insert the new numbers and update the known ones: two statements, one commit."""
     existing = dict(
         session.exec(
-            select(KnowledgeArticle.number, KnowledgeArticle.id).where(
-                KnowledgeArticle.number.in_(list(batch))
-            )
+            select(KnowledgeArticle.number, KnowledgeArticle.id).where(KnowledgeArticle.number.in_(list(batch)))
         ).all()
     )
     now = utcnow()
     new_rows = [{**values, "updated_at": now} for number, values in batch.items() if number not in existing]
     changed_rows = [
-        {**values, "id": existing[number], "updated_at": now}
-        for number, values in batch.items()
-        if number in existing
+        {**values, "id": existing[number], "updated_at": now} for number, values in batch.items() if number in existing
     ]
     try:
         if new_rows:

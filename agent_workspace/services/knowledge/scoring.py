@@ -32,9 +32,7 @@ class QueryTerm:
     idf: float
 
 
-def bm25_scores(
-    postings: Postings, terms: list[QueryTerm], visible: Callable[[int], bool]
-) -> dict[int, float]:
+def bm25_scores(postings: Postings, terms: list[QueryTerm], visible: Callable[[int], bool]) -> dict[int, float]:
     """Sum over query terms of idf x the best-matching variant's BM25F weight.
 
     MaxScore pruning: terms are taken rarest first. Once the candidates'
@@ -116,9 +114,7 @@ def rerank(
     return ranked
 
 
-def _top_visible(
-    totals: dict[int, float], visible: Callable[[int], bool], count: int
-) -> list[tuple[int, float]]:
+def _top_visible(totals: dict[int, float], visible: Callable[[int], bool], count: int) -> list[tuple[int, float]]:
     """The ``count`` best visible candidates, best first.
 
     Hidden (unpublished or replaced) articles are rare, so the best 2 x count

@@ -90,6 +90,6 @@ def plain_text(markdown: str) -> str:
 
 
 def joined_compounds(text: str) -> str:
-    """" wifi email" for "Wi-Fi e-mail": index hyphenated words both ways."""
+    """ " wifi email" for "Wi-Fi e-mail": index hyphenated words both ways."""
     found = _HYPHENATED.findall(text) if "-" in text else ()
     return " " + " ".join(normalize(word.replace("-", "")) for word in found) if found else ""

@@ -37,7 +37,7 @@ from agent_workspace.services import email as mail  # not ``email``: leave_messa
 from agent_workspace.services.availability import WAITING_STATES
 from agent_workspace.services.email import SmtpSettings
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
-from agent_workspace.services.events import Change, QueueChanged
+from agent_workspace.services.events import QueueChanged, announce
 
 KIND = "case"  # a key of records.NUMBER_PREFIXES
 MAX_NAME_LENGTH = conversations.MAX_NAME_LENGTH
@@ -60,11 +60,10 @@ class RecordState(StrEnum):
 
 @dataclass(frozen=True)
 class LeftMessage:
-    """What ``leave_message`` stored: the case, its number for the customer, and who to tell."""
+    """What ``leave_message`` stored: the case and its number for the customer."""
 
     record_id: int
     number: str
-    changes: list[Change]
 
 
 @dataclass(frozen=True)
@@ -105,8 +104,9 @@ def leave_message(
     no way around the chat limit.
     """
     record = _store(session, queue_id=queue_id, name=name, email=email, message=message, client_address=client_address)
+    announce(session, QueueChanged(record.queue_id))
     session.commit()
-    return LeftMessage(record_id=record.id, number=record.number, changes=[QueueChanged(record.queue_id)])
+    return LeftMessage(record_id=record.id, number=record.number)
 
 
 def leave_message_instead(session: Session, *, interaction_id: int, name: str, email: str, message: str) -> LeftMessage:
@@ -119,13 +119,14 @@ def leave_message_instead(session: Session, *, interaction_id: int, name: str, e
     record = _store(
         session, queue_id=item.queue_id, name=name, email=email, message=message, client_address="", chat=item
     )
-    changes, freed_offer = conversations.end_by_customer(
+    freed_offer = conversations.end_by_customer(
         session, item, note=f"The customer left a message instead ({record.number})."
     )
+    announce(session, QueueChanged(record.queue_id))
     session.commit()
     if freed_offer:
-        changes += routing.drain(session)
-    return LeftMessage(record_id=record.id, number=record.number, changes=[QueueChanged(record.queue_id), *changes])
+        routing.drain(session)
+    return LeftMessage(record_id=record.id, number=record.number)
 
 
 def _store(

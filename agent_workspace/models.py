@@ -212,9 +212,6 @@ class Interaction(SQLModel, table=True):
     transfer_requested_at: datetime | None = None
     # Set when the customer leaves a chat the agent still has to wrap up.
     customer_ended_at: datetime | None = None
-    # Typing indicators: "typing" means a keystroke within the last few seconds.
-    customer_typing_at: datetime | None = None
-    agent_typing_at: datetime | None = None
     transcript: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # Post-chat survey: 1-5 and an optional comment from the customer.
     rating: int | None = None

@@ -38,7 +38,16 @@ from agent_workspace.security import clear_private_state, sign_out_events
 from agent_workspace.services import events
 from agent_workspace.services.auth import SIGNED_OUT_TAB
 from agent_workspace.services.availability import WAITING_STATES
-from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
+from agent_workspace.services.events import (
+    TYPING_SECONDS,
+    AgentChanged,
+    Change,
+    ChatOffered,
+    InteractionChanged,
+    QueueChanged,
+    Typing,
+    TypingStopped,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +83,7 @@ _gathering: dict[str, dict[str, list[Change]]] = {}  # client kind -> tab -> que
 # many more waiting customers than agents in a busy queue.
 QUEUE_REFRESH_SECONDS = {"agent": 0.5, "customer": 2.0}
 _NOT_READ = object()  # a push whose tab has not been read ahead for yet
+_typing_ends: dict[tuple[str, int, str], float] = {}  # (tab, chat, side) -> loop time its typing expires
 
 
 def bind(app: rx.App) -> None:
@@ -172,7 +182,7 @@ def _concern(change: Change) -> tuple[str, int] | None:
     """What a change is about, as ``tokens_for`` tags the tabs it finds."""
     if isinstance(change, (AgentChanged, ChatOffered)):
         return None if change.user_id is None else ("user", change.user_id)
-    if isinstance(change, InteractionChanged):
+    if isinstance(change, (InteractionChanged, Typing, TypingStopped)):
         return ("chat", change.interaction_id)
     return ("queue", change.queue_id)
 
@@ -264,6 +274,8 @@ async def poke(token: str, kind: str, changes: list[Change]) -> None:
     if kind not in QUEUE_REFRESH_SECONDS:
         log.warning("no receiver for client kind %r", kind)
         return
+    for typing in (c for c in changes if isinstance(c, Typing)):
+        _stop_typing_later(token, kind, typing)
     urgent = [c for c in changes if not isinstance(c, QueueChanged)]
     queued = [c for c in changes if isinstance(c, QueueChanged)]
     if queued:
@@ -273,6 +285,26 @@ async def poke(token: str, kind: str, changes: list[Change]) -> None:
         _gathering[kind].setdefault(token, []).extend(queued)
     if urgent:
         await _poke_now(token, kind, urgent)
+
+
+def _stop_typing_later(token: str, kind: str, typing: Typing) -> None:
+    """Tell the tab when ``TYPING_SECONDS`` pass without another signal: one timer
+    per tab and chat side, pushed back by each signal, so a spell of typing
+    costs one expiry push, not one per keystroke signal."""
+    key = (token, typing.interaction_id, typing.sender_kind)
+    ends = asyncio.get_running_loop().time() + TYPING_SECONDS
+    if key not in _typing_ends:
+        _spawn(_stop_typing(key, kind))
+    _typing_ends[key] = ends
+
+
+async def _stop_typing(key: tuple[str, int, str], kind: str) -> None:
+    loop = asyncio.get_running_loop()
+    while (left := _typing_ends[key] - loop.time()) > 0:
+        await asyncio.sleep(left)
+    del _typing_ends[key]
+    token, interaction_id, sender_kind = key
+    await _poke_now(token, kind, [TypingStopped(interaction_id, sender_kind)])
 
 
 async def _poke_gathered(kind: str) -> None:

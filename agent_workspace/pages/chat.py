@@ -6,6 +6,7 @@ import reflex as rx
 
 from agent_workspace.components.form import error_callout, file_drop, text_area, text_field
 from agent_workspace.components.messages import customer_message, message_list
+from agent_workspace.services.events import TYPING_THROTTLE_MS
 from agent_workspace.state.customer import CustomerChatState, Phase
 
 
@@ -229,7 +230,7 @@ def composer() -> rx.Component:
                     width="100%",
                     auto_complete="off",
                     max_length=4000,
-                    on_change=CustomerChatState.typing.debounce(1500),
+                    on_change=CustomerChatState.typing.throttle(TYPING_THROTTLE_MS),  # the first keystroke at once
                 ),
                 flex="1",
             ),

@@ -9,6 +9,7 @@ from agent_workspace.components.inbox import inbox_panel, notices, reject_dialog
 from agent_workspace.components.interaction import actions_toolbar, details_tab, record_tab, tool_dialogs
 from agent_workspace.components.layout import INBOX, app_header, new_tab_link, role_gate
 from agent_workspace.components.messages import agent_message, message_list
+from agent_workspace.services.events import TYPING_THROTTLE_MS
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.auth import AuthState
 from agent_workspace.state.tools import ToolsState
@@ -194,7 +195,13 @@ def active_chat(tab: ChatTab) -> rx.Component:
                             width="100%",
                             auto_complete="off",
                             max_length=4000,
-                            on_change=ToolsState.composer_changed(tab.interaction_id).debounce(300),
+                            # Typing goes out on the first keystroke (throttled, not
+                            # debounced: a debounce waits for a pause); "/" commands
+                            # are looked up once the text settles.
+                            on_change=[
+                                ToolsState.composer_changed(tab.interaction_id).debounce(300),
+                                ToolsState.composer_typing(tab.interaction_id).throttle(TYPING_THROTTLE_MS),
+                            ],
                         ),
                         flex="1",
                     ),

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -37,7 +37,9 @@ from agent_workspace.services.events import (
     MessageData,
     MessagePosted,
     QueueChanged,
+    Typing,
     announce,
+    signal,
 )
 from agent_workspace.services.text import check_sizes, clean_text, strip_invisible
 from agent_workspace.services.transcripts import transcript_text
@@ -46,8 +48,7 @@ MAX_MESSAGE_LENGTH = 4000
 MAX_QUESTION_LENGTH = 1000
 MAX_NAME_LENGTH = 120
 MAX_COMMENT_LENGTH = 1000
-TYPING_SECONDS = 4
-# Pages debounce keystrokes by up to 1.5 s before they report typing.
+# A keystroke's signal may still be on its way when that side's message is stored.
 TYPING_AFTER_SEND_GRACE = timedelta(seconds=2)
 EMAIL_PATTERN = re.compile(
     r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -166,8 +167,6 @@ _CHAT = (
         Interaction.state,
         Interaction.customer_ended_at,
         Interaction.agent_id,
-        Interaction.agent_typing_at,
-        Interaction.customer_typing_at,
         Customer.name.label("customer_name"),
         User.display_name.label("agent_name"),
     )
@@ -183,10 +182,6 @@ _RECENT_CUSTOMER_MESSAGES = sa_select(func.count()).where(
 )
 _LAST_MESSAGE_ID = sa_select(func.max(Message.id)).where(col(Message.interaction_id) == bindparam("interaction_id"))
 _INSERT_MESSAGE = insert(Message).returning(Message.id)
-_END_TYPING = {
-    kind: (column, update(Interaction).where(col(Interaction.id) == bindparam("interaction_id")).values({column: None}))
-    for kind, column in ((SenderKind.AGENT, "agent_typing_at"), (SenderKind.CUSTOMER, "customer_typing_at"))
-}
 
 
 class Posted(NamedTuple):
@@ -245,9 +240,6 @@ def post_message(
     except IntegrityError:  # the same send again, or raced in from another worker
         session.rollback()
         return Posted(_stored_message(session, interaction_id, client_id), None)
-    typing_column, end_typing = _END_TYPING.get(sender_kind, (None, None))
-    if typing_column and getattr(chat, typing_column) is not None:  # a message ends its sender's typing
-        conn.execute(end_typing, {"interaction_id": interaction_id})
     message = Message(id=message_id, **values)
     if attachment_id is not None:  # a file's details are read with the message
         announce(session, InteractionChanged(interaction_id))
@@ -332,11 +324,17 @@ def messages_after(
     )
 
 
-def set_typing(session: Session, *, interaction_id: int, sender_kind: SenderKind, user_id: int | None = None) -> bool:
-    """Mark one side as typing (False: the signal was dropped). A signal that arrives just after that side's
-    own message is the page's debounced keystroke of the text it already sent:
-    it is dropped, so "typing…" does not linger after a send."""
-    item = session.get(Interaction, interaction_id)
+def signal_typing(
+    session: Session, *, interaction_id: int, sender_kind: SenderKind, user_id: int | None = None
+) -> bool:
+    """Tell the chat's other side that this side is typing (False: the signal was
+    dropped). A read, never a write: typing is not history, and a write here
+    would queue behind the chat's messages for the lock. A signal that arrives
+    just after that side's own message is a keystroke of the text it already
+    sent: it is dropped, so "typing…" does not linger after a send."""
+    item = session.exec(
+        select(Interaction.state, Interaction.agent_id).where(col(Interaction.id) == interaction_id)
+    ).first()
     if item is None or item.state not in OPEN_STATES:
         return False
     if sender_kind == SenderKind.AGENT and item.agent_id != user_id:
@@ -349,17 +347,8 @@ def set_typing(session: Session, *, interaction_id: int, sender_kind: SenderKind
     ).first()
     if last_sent is not None and utcnow() - last_sent < TYPING_AFTER_SEND_GRACE:
         return False
-    if sender_kind == SenderKind.AGENT:
-        item.agent_typing_at = utcnow()
-    else:
-        item.customer_typing_at = utcnow()
-    announce(session, InteractionChanged(interaction_id))
-    session.commit()
+    signal(Typing(interaction_id, sender_kind))
     return True
-
-
-def is_typing(at: datetime | None, now: datetime | None = None) -> bool:
-    return at is not None and (now or utcnow()) - at < timedelta(seconds=TYPING_SECONDS)
 
 
 def customer_end(session: Session, *, interaction_id: int) -> None:

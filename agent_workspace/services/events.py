@@ -74,7 +74,33 @@ class ChatOffered:
     user_id: int
 
 
-Change = QueueChanged | InteractionChanged | AgentChanged | ChatOffered
+@dataclass(frozen=True)
+class Typing:
+    """One side of a chat is typing. Never stored: it is sent at once (``signal``)
+    and the other side shows it until ``TYPING_SECONDS`` pass without another,
+    or that side's message arrives."""
+
+    interaction_id: int
+    sender_kind: str
+
+
+@dataclass(frozen=True)
+class TypingStopped:
+    """``TYPING_SECONDS`` passed since this tab last heard ``Typing`` for the chat."""
+
+    interaction_id: int
+    sender_kind: str
+
+
+# A tab sends typing at most once per TYPING_SIGNAL_SECONDS (its page throttles
+# keystroke events to one per TYPING_THROTTLE_MS, the first at once); the other
+# side shows it until TYPING_SECONDS pass without another: within 0.5 s of the
+# first keystroke, cleared 2.5-4 s after the last one, or at once by a message.
+TYPING_SECONDS = 4.0
+TYPING_SIGNAL_SECONDS = 1.5
+TYPING_THROTTLE_MS = 1000
+
+Change = QueueChanged | InteractionChanged | AgentChanged | ChatOffered | Typing | TypingStopped
 
 
 # ---------------------------------------------------------------- the unit of work
@@ -108,6 +134,11 @@ def hold(session: Session) -> None:
 def release(session: Session) -> None:
     """Publish the changes ``hold`` kept, once each, in the order they were announced."""
     publish(session.info.pop(_HELD, []))
+
+
+def signal(*changes: Change) -> None:
+    """Publish at once what is never stored (typing): no transaction to wait for."""
+    publish(list(changes))
 
 
 def publish(changes: list[Change]) -> None:

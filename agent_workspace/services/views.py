@@ -29,7 +29,7 @@ from agent_workspace.models import (
     User,
 )
 from agent_workspace.services import audit_words, availability, email, records, routing, transfers
-from agent_workspace.services.conversations import MESSAGES_PER_READ, is_typing
+from agent_workspace.services.conversations import MESSAGES_PER_READ
 from agent_workspace.services.events import MessageData
 from agent_workspace.services.inbox import InboxCard, cards_for, cards_for_many
 
@@ -78,8 +78,6 @@ class InteractionData:
     closed_at: datetime | None
     wait_seconds: int | None
     customer_ended: bool
-    customer_typing: bool
-    agent_typing: bool
     agent_name: str
     transfer_note: str
     earlier_interactions: list[EarlierInteraction]
@@ -258,8 +256,6 @@ def interaction_data(
         closed_at=item.closed_at,
         wait_seconds=item.wait_seconds,
         customer_ended=item.customer_ended_at is not None,
-        customer_typing=is_typing(item.customer_typing_at),
-        agent_typing=is_typing(item.agent_typing_at),
         agent_name=agent.display_name if agent else "",
         transfer_note=item.transfer_note,
         earlier_interactions=[
@@ -416,7 +412,6 @@ class CustomerSnapshot:
     state: str
     queue_name: str
     agent_name: str
-    agent_typing: bool
     customer_ended: bool
     rated: bool
     new_messages: list[MessageData]
@@ -430,7 +425,6 @@ _CUSTOMER_CHAT = (
         Interaction.number,
         Interaction.public_id,
         Interaction.state,
-        Interaction.agent_typing_at,
         Interaction.customer_ended_at,
         Interaction.rating,
         Queue.name,
@@ -451,7 +445,6 @@ def customer_snapshot(session: Session, *, interaction_id: int, after_id: int) -
         number,
         public_id,
         state,
-        agent_typing_at,
         customer_ended_at,
         rating,
         queue_name,
@@ -465,7 +458,6 @@ def customer_snapshot(session: Session, *, interaction_id: int, after_id: int) -
         state=state,
         queue_name=queue_name,
         agent_name=agent_name or "",
-        agent_typing=is_typing(agent_typing_at),
         customer_ended=customer_ended_at is not None,
         rated=rating is not None,
         new_messages=new_messages(session, interaction_id=interaction_id, after_id=after_id),
@@ -479,19 +471,17 @@ def customer_snapshot(session: Session, *, interaction_id: int, after_id: int) -
 
 @dataclass(frozen=True)
 class ChatDelta:
-    """What a message or typing push changes in an open chat: the cheap refresh."""
+    """What a message push changes in an open chat: the cheap refresh."""
 
     interaction_id: int
     state: str
     agent_id: int | None
     customer_ended: bool
-    customer_typing: bool
-    agent_typing: bool
     new_messages: list[MessageData]
 
 
 def chat_deltas(session: Session, *, cursors: dict[int, int]) -> list[ChatDelta]:
-    """New messages after each cursor and the live flags, for these chats only."""
+    """New messages after each cursor and the chat's state, for these chats only."""
     if not cursors:
         return []
     items = session.exec(select(Interaction).where(col(Interaction.id).in_(list(cursors)))).all()
@@ -501,8 +491,6 @@ def chat_deltas(session: Session, *, cursors: dict[int, int]) -> list[ChatDelta]
             state=item.state,
             agent_id=item.agent_id,
             customer_ended=item.customer_ended_at is not None,
-            customer_typing=is_typing(item.customer_typing_at),
-            agent_typing=is_typing(item.agent_typing_at),
             new_messages=new_messages(session, interaction_id=item.id, after_id=cursors[item.id]),
         )
         for item in items

@@ -22,7 +22,7 @@ from agent_workspace.security import Access, access, bound_to_cookie
 from agent_workspace.services import availability, chat_files, conversations, left_messages, routing, views
 from agent_workspace.services.budgets import Budget, OverBudget
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.services.events import Change, MessageData, MessagePosted
+from agent_workspace.services.events import Change, MessageData, MessagePosted, Typing, TypingStopped
 from agent_workspace.state import customer_limits
 from agent_workspace.state.chat_cookies import (
     BROWSER_COOKIE,
@@ -43,6 +43,7 @@ from agent_workspace.state.views import (
     message_view,
     slow,
     start_delivery,
+    typing_after,
 )
 
 REGISTER_SECONDS = 5 * 60  # re-register the tab well before the sweeper forgets it (15 min)
@@ -96,7 +97,7 @@ class CustomerChatState(rx.State):
     _customer: tuple[str, str] = ("", "")  # name and email of this tab's chat, for leaving a message
 
     _time_zone: str = "UTC"  # the visitor's, as their browser names it
-    _typing_at: float = 0.0  # wall clock of the last typing signal this tab stored
+    _typing_at: float = 0.0  # wall clock of the last typing signal this tab sent
 
     loaded: bool = False
     queue_options: list[list[str]] = []
@@ -198,6 +199,15 @@ class CustomerChatState(rx.State):
         if not self._interaction_id:
             return
         self._heard_at = time.time()
+        if changes and any(isinstance(c, (Typing, TypingStopped)) for c in changes):
+            typing = typing_after(
+                changes, interaction_id=self._interaction_id, side=SenderKind.AGENT, shown=self.agent_typing
+            )
+            if typing != self.agent_typing:
+                self.agent_typing = typing
+            changes = [c for c in changes if not isinstance(c, (Typing, TypingStopped))]
+            if not changes:
+                return
         if changes and self.phase == Phase.CHATTING and all(isinstance(c, MessagePosted) for c in changes):
             carried = carried_messages(changes, interaction_id=self._interaction_id, cursor=self.last_id)
             if carried is not None:
@@ -226,7 +236,7 @@ class CustomerChatState(rx.State):
             queue_name=snap.queue_name,
             rated=snap.rated,
             agent_name=snap.agent_name,
-            agent_typing=snap.agent_typing,
+            agent_typing=self.agent_typing and phase == Phase.CHATTING,
             phase=phase,
             transcript_url=f"/api/transcript/{snap.public_id}" if phase == Phase.ENDED else self.transcript_url,
         )
@@ -334,7 +344,7 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def typing(self):
-        """At most one signal per ``TYPING_SIGNAL_SECONDS`` is stored and pushed;
+        """At most one signal per ``TYPING_SIGNAL_SECONDS`` is sent to the agent;
         the rest are dropped here, before any other work."""
         now = customer_limits.typing_due(self._typing_at)
         if now is None:
@@ -346,7 +356,7 @@ class CustomerChatState(rx.State):
         self._typing_at = now
         if not await self._chat():
             return
-        await call(conversations.set_typing, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
+        await read(conversations.signal_typing, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
@@ -491,8 +501,7 @@ class CustomerChatState(rx.State):
     async def tick(self, _value: str = ""):
         """Every 15 s: keeps the tab registered and, after a quiet spell, re-reads
         the chat, so a push lost on the way heals (every waiting customer's tab
-        ticks, and pages loaded together tick together). While the agent types
-        the page ticks every 2 s and always reads: typing signals expire without a push.
+        ticks, and pages loaded together tick together).
         Before a chat starts, the chosen topic's availability is read again."""
         if self.phase == Phase.FORM:
             await self._show_topic_outlook()
@@ -502,7 +511,7 @@ class CustomerChatState(rx.State):
         if time.monotonic() - self._last_registered >= REGISTER_SECONDS:
             self._last_registered = time.monotonic()
             await call(_resume, public_id=self.chat_key, token=self.router.session.client_token)
-        if self.agent_typing or time.time() - self._heard_at >= settings().resync_quiet_seconds:
+        if time.time() - self._heard_at >= settings().resync_quiet_seconds:
             await self._refresh()
 
 

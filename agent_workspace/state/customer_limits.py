@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from agent_workspace.services import budgets, conversations, left_messages
 from agent_workspace.services.budgets import Budget
 from agent_workspace.services.errors import ValidationError
+from agent_workspace.services.events import TYPING_SIGNAL_SECONDS
 from agent_workspace.services.text import check_sizes
 
 # Field name -> (label, most characters).
@@ -34,7 +35,6 @@ RATE_FIELDS = {"rating": ("The rating", 2), "comment": ("The comment", conversat
 # Messages shown Sending or Failed (Retry) at once; a send beyond them is refused, not kept.
 MAX_UNSENT = 3
 TOO_MANY_UNSENT = f"{MAX_UNSENT} messages are not sent yet: retry them before writing more."
-TYPING_SIGNAL_SECONDS = 2.0  # at most one typing signal a tab stores and pushes in this time
 
 
 def form_fields(form: object, fields: Mapping[str, tuple[str, int]]) -> dict[str, str]:
@@ -64,6 +64,6 @@ def check_room(messages: list) -> None:
 
 def typing_due(last_signal_at: float) -> float | None:
     """Now (wall clock: a tab's events may run on any worker), if a typing signal
-    may be stored and pushed; None within ``TYPING_SIGNAL_SECONDS`` of the last."""
+    may be sent; None within ``TYPING_SIGNAL_SECONDS`` of the last."""
     now = time.time()
     return now if now - last_signal_at >= TYPING_SIGNAL_SECONDS else None

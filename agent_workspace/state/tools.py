@@ -18,11 +18,11 @@ from agent_workspace.models import Interaction, SenderKind, SupportRecord
 from agent_workspace.security import Access, access
 from agent_workspace.services import canned, chat_files, conversations, email, records, transfers
 from agent_workspace.services.errors import NotFound, ServiceError
+from agent_workspace.services.events import TYPING_SIGNAL_SECONDS
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.common import call, call_mailing, read
 from agent_workspace.state.workspace import WorkspaceState
 
-TYPING_SIGNAL_SECONDS = 2.0
 PRESENCE_TEXT = {"available": "Available", "away": "Away", "offline": "Offline"}
 
 
@@ -340,7 +340,7 @@ class ToolsState(rx.State):
 
     @rx.event
     async def composer_changed(self, interaction_id: int, text: str):
-        """Debounced keystrokes: tell the customer we are typing; "/" opens quick actions."""
+        """The settled text of the composer: "/" opens quick actions."""
         interaction_id = _int(interaction_id)
         user_id = await self._user_id()
         if text.startswith("/"):
@@ -354,14 +354,22 @@ class ToolsState(rx.State):
             self.quick_actions = [QuickActionView(a.command, a.label, a.text) for a in found]
             return
         self.quick_for, self.quick_actions = 0, []
+
+    @rx.event
+    async def composer_typing(self, interaction_id: int, text: str):
+        """Keystrokes (throttled by the page): tell the customer we are typing."""
+        interaction_id = _int(interaction_id)
+        if not text or text.startswith("/"):
+            return
+        user_id = await self._user_id()
         now = time.time()  # wall clock: a tab's events may run on any worker
         if text and now - self._typing_sent_at.get(interaction_id, 0.0) >= TYPING_SIGNAL_SECONDS:
             # Only chats that signalled within the spell are remembered: the dict stays small.
             kept = {chat: at for chat, at in self._typing_sent_at.items() if now - at < TYPING_SIGNAL_SECONDS}
             self._typing_sent_at = {**kept, interaction_id: now}
             try:
-                await call(
-                    conversations.set_typing,
+                await read(
+                    conversations.signal_typing,
                     interaction_id=interaction_id,
                     sender_kind=SenderKind.AGENT,
                     user_id=user_id,

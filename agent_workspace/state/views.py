@@ -13,7 +13,14 @@ from agent_workspace import routes
 from agent_workspace.db import run_blocking, session_scope
 from agent_workspace.services import conversations
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.services.events import Change, InteractionChanged, MessageData, MessagePosted
+from agent_workspace.services.events import (
+    Change,
+    InteractionChanged,
+    MessageData,
+    MessagePosted,
+    Typing,
+    TypingStopped,
+)
 from agent_workspace.services.inbox import InboxCard
 from agent_workspace.services.routing import closed_queue_refusal
 from agent_workspace.services.views import InteractionData
@@ -183,6 +190,19 @@ async def slow(delivery: asyncio.Future) -> bool:
     which spares a delta of the whole conversation and a flicker."""
     done, _pending = await asyncio.wait({delivery}, timeout=SENDING_SHOWN_AFTER_SECONDS)
     return not done
+
+
+def typing_after(changes: list[Change], *, interaction_id: int, side: str, shown: bool) -> bool:
+    """Whether ``side`` of the chat shows as typing after these changes, in their
+    order: a signal starts it, its expiry or that side's message ends it."""
+    for change in changes:
+        if getattr(change, "interaction_id", None) != interaction_id:
+            continue
+        if isinstance(change, (Typing, TypingStopped)) and change.sender_kind == side:
+            shown = isinstance(change, Typing)
+        elif isinstance(change, MessagePosted) and change.message.sender_kind == side:
+            shown = False
+    return shown
 
 
 def carried_messages(changes: list[Change], *, interaction_id: int, cursor: int) -> list[MessageData] | None:

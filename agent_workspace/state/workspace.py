@@ -14,7 +14,15 @@ from agent_workspace.models import InteractionState, Presence, SenderKind
 from agent_workspace.security import Access, access, clear_private_state, current_principal, hold_private
 from agent_workspace.services import conversations, routing, transfers, views
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
+from agent_workspace.services.events import (
+    AgentChanged,
+    Change,
+    ChatOffered,
+    InteractionChanged,
+    QueueChanged,
+    Typing,
+    TypingStopped,
+)
 from agent_workspace.services.notices import dismiss_notice, unseen_notices
 from agent_workspace.state.common import assign_changed, call, plain, read, row_id, send_turn
 from agent_workspace.state.inbox import PrefetchedInbox, accept_blocker, prefetch_inboxes
@@ -32,6 +40,7 @@ from agent_workspace.state.views import (
     slow,
     start_delivery,
     transfer_offer_view,
+    typing_after,
     update_tab,
 )
 
@@ -175,7 +184,7 @@ class WorkspaceState(rx.State):
         live = await self._live()
         self._forget_closed(live, open_keys)
         for data in snapshot.open_interactions:
-            self._apply_live(live, data.id, data.new_messages, data.customer_typing)
+            self._apply_live(live, data.id, data.new_messages)
         update_urgency(live, self.tabs, self._waiting_since)
         if self.active_tab != "inbox" and self.active_tab not in open_keys:
             self.active_tab = "inbox"
@@ -194,14 +203,18 @@ class WorkspaceState(rx.State):
         self._cursors = {i: c for i, c in self._cursors.items() if str(i) in open_keys}
         self._waiting_since = {k: v for k, v in self._waiting_since.items() if k in open_keys}
 
-    def _apply_live(self, live: LiveState, interaction_id: int, new: list, customer_typing: bool) -> None:
-        """Fold new messages and the typing flag of one chat into the small per-chat vars."""
+    def _apply_live(self, live: LiveState, interaction_id: int, new: list, typing: bool | None = None) -> None:
+        """Fold new messages and the customer's typing into the small per-chat vars.
+        ``typing`` None: as shown, unless the customer's own message ended it."""
+        key = str(interaction_id)
+        if typing is None:
+            typing = live.typing_now.get(key, False) and not any(m.sender_kind == SenderKind.CUSTOMER for m in new)
         views_ = [message_view(m, attachment_base=ATTACHMENT_BASE) for m in new]
         fold_messages(
             live,
-            str(interaction_id),
+            key,
             views_,
-            customer_typing,
+            typing,
             shown=self.active_tab == str(interaction_id),
             alerting=self.loaded,
         )
@@ -223,18 +236,25 @@ class WorkspaceState(rx.State):
             for c in changes
         ):
             await self._refresh_inbox(prefetched)
+        live = await self._live()
+        signalled = {c.interaction_id for c in changes if isinstance(c, (Typing, TypingStopped))}
+        for interaction_id in signalled & set(self._cursors) - {
+            c.interaction_id for c in changes if isinstance(c, InteractionChanged)
+        }:
+            shown = live.typing_now.get(str(interaction_id), False)
+            typing = typing_after(changes, interaction_id=interaction_id, side=SenderKind.CUSTOMER, shown=shown)
+            self._apply_live(live, interaction_id, [], typing)
         touched = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)} & set(self._cursors)
         if not touched:
             return
-        live = await self._live()
         unread_cursors = {}
         for interaction_id in touched:
             carried = carried_messages(changes, interaction_id=interaction_id, cursor=self._cursors[interaction_id])
             if carried is None:
                 unread_cursors[interaction_id] = self._cursors[interaction_id]
                 continue
-            typing = live.typing_now.get(str(interaction_id), False)
-            typing = typing and not any(m.sender_kind == SenderKind.CUSTOMER for m in carried)
+            shown = live.typing_now.get(str(interaction_id), False)
+            typing = typing_after(changes, interaction_id=interaction_id, side=SenderKind.CUSTOMER, shown=shown)
             self._apply_live(live, interaction_id, carried, typing)
         deltas = await read(views.chat_deltas, cursors=unread_cursors) if unread_cursors else []
         gone = {
@@ -242,7 +262,7 @@ class WorkspaceState(rx.State):
         }
         for delta in deltas:
             if delta.interaction_id not in gone:
-                self._apply_live(live, delta.interaction_id, delta.new_messages, delta.customer_typing)
+                self._apply_live(live, delta.interaction_id, delta.new_messages)
         ended = mark_customer_ended(plain(self.tabs), {d.interaction_id for d in deltas if d.customer_ended})
         if ended:
             self.tabs = ended

@@ -178,8 +178,13 @@ def test_typing_indicators_both_ways(app_server, world, new_context):
     expect(agent.get_by_role("tab", name=name)).to_be_visible()
     customer.get_by_label("Message").press_sequentially("Where is my parcel", delay=30)
     expect(agent.get_by_text(f"{name} is typing…")).to_be_visible()
+    customer.get_by_label("Message").press("Enter")  # the message ends the typing at once
+    expect(agent.get_by_role("log", name="Conversation").last).to_contain_text("Where is my parcel")
+    expect(agent.get_by_text(f"{name} is typing…")).to_be_hidden()
     agent.get_by_label("Message").press_sequentially("Checking now", delay=30)
     expect(customer.get_by_text("Tess Typer is typing…")).to_be_visible()
+    # Nobody sends: the signal expires by itself (TYPING_SECONDS after the last one).
+    expect(customer.get_by_text("Tess Typer is typing…")).to_be_hidden(timeout=10_000)
 
 
 def test_customer_ends_the_chat_and_the_agent_wraps_up(app_server, world, new_context):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlmodel import Session
 
-from agent_workspace.models import Interaction, SenderKind, utcnow
+from agent_workspace.models import Interaction, SenderKind
 from agent_workspace.services import conversations, routing
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.events import InteractionChanged, MessagePosted
@@ -68,13 +66,9 @@ def test_a_retried_send_stored_before_the_chat_ended_is_still_sent(session: Sess
         )
 
 
-def test_a_message_carries_what_it_follows_and_ends_its_senders_typing(
-    session: Session, queue, agent, announced
-) -> None:
+def test_a_message_carries_what_it_follows(session: Session, queue, agent, announced) -> None:
     item = live_chat(session, queue, agent)
     before = post(session, item, "First")
-    conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.AGENT, user_id=agent.id)
-    assert fresh(session, Interaction, item.id).agent_typing_at is not None
     announced.take()
     message, follows = conversations.post_message(
         session,
@@ -88,7 +82,6 @@ def test_a_message_carries_what_it_follows_and_ends_its_senders_typing(
     assert follows == before.id
     assert changes == [MessagePosted(item.id, message=changes[0].message, follows_id=before.id)]
     assert (changes[0].message.id, changes[0].message.sender_name) == (message.id, agent.display_name)
-    assert fresh(session, Interaction, item.id).agent_typing_at is None
 
 
 def test_post_message_idempotency_survives_a_fresh_session(session: Session, database_url, queue, agent) -> None:
@@ -258,27 +251,3 @@ def test_a_posted_message_travels_in_its_change_with_the_id_it_follows(session: 
 
 
 # ------------------------------------------------------------------ typing
-
-
-def test_typing_signals(session: Session, queue, agent) -> None:
-    item = live_chat(session, queue, agent)
-    stranger = make_agent(session, "linus", queues=[queue])
-
-    assert conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER)
-    assert conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.AGENT, user_id=agent.id)
-    row = fresh(session, Interaction, item.id)
-    assert conversations.is_typing(row.customer_typing_at)
-    assert conversations.is_typing(row.agent_typing_at)
-    assert not conversations.is_typing(row.agent_typing_at, now=utcnow() + timedelta(seconds=5))
-    assert not conversations.is_typing(None)
-    with pytest.raises(Forbidden):
-        conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.AGENT, user_id=stranger.id)
-    session.rollback()
-
-    # Sending a message clears the sender's typing flag.
-    post(session, item, "done typing")
-    assert fresh(session, Interaction, item.id).customer_typing_at is None
-    # Closed or unknown chats: no signal.
-    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=False)
-    assert conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER) is False
-    assert conversations.set_typing(session, interaction_id=777, sender_kind=SenderKind.CUSTOMER) is False

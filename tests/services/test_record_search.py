@@ -241,7 +241,7 @@ def test_only_changes_of_the_searched_columns_touch_the_full_text_index(session:
     assert "AFTER UPDATE OF question, short_description, work_notes, transfer_note ON interaction" in trigger
     item = chat(session, queue=queue)
     before = _changes(session)
-    _with(session, item, agent_typing_at=datetime.now(UTC), state="work_in_progress")
+    _with(session, item, updated_at=datetime.now(UTC), state="work_in_progress")
     assert _changes(session) - before == 1  # the row alone, no FTS rows
     before = _changes(session)
     _with(session, item, work_notes="Called back")

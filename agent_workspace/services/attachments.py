@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agent_workspace.config import settings
 from agent_workspace.models import (
@@ -298,7 +298,7 @@ def list_attachments(
     query = (
         select(Attachment)
         .where(Attachment.interaction_id == interaction_id, Attachment.record_id == record_id)
-        .order_by(Attachment.id)
+        .order_by(col(Attachment.id))
     )
     return list(session.exec(query).all())
 
@@ -381,7 +381,7 @@ def _owner(session: Session, interaction_id: int | None, record_id: int | None) 
         if interaction.state not in OPEN_STATES:
             raise Conflict("This chat has ended; files can no longer be added to it.")
         return "interaction", interaction_id
-    if session.get(SupportRecord, record_id) is None:
+    if record_id is None or session.get(SupportRecord, record_id) is None:
         raise NotFound("That case or incident does not exist.")
     return "record", record_id
 

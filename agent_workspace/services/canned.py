@@ -127,8 +127,8 @@ def quick_actions(session: Session, *, interaction_id: int, user_id: int, typed:
                         f"/r {response.title}",
                         fill(
                             response.body,
-                            customer_name=customer.name,
-                            agent_name=agent.display_name,
+                            customer_name=customer.name if customer else "",
+                            agent_name=agent.display_name if agent else "",
                             number=item.number or "",
                         ),
                     )

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agent_workspace.db import session_scope
-from agent_workspace.models import AuditLog, Interaction, SupportRecord, User, utcnow
+from agent_workspace.models import AuditLog, Interaction, SupportRecord, User, stored_id, utcnow
 from agent_workspace.services import attachments, audit
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.transcripts import transcript_text
@@ -72,7 +72,7 @@ def create_from_interaction(
     )
     session.add(record)
     session.flush()
-    record.number = record_number(kind, record.id)
+    record.number = record_number(kind, stored_id(record))
     audit.record(
         session,
         action="record.created",
@@ -84,7 +84,9 @@ def create_from_interaction(
         kind=kind,
         interaction_id=interaction.id,
     )
-    attachments.record_copies(session, copies=list(file_copies), interaction_id=interaction.id, record_id=record.id)
+    attachments.record_copies(
+        session, copies=list(file_copies), interaction_id=stored_id(interaction), record_id=stored_id(record)
+    )
     session.commit()
     return record
 
@@ -212,9 +214,9 @@ def record_activity(session: Session, *, record_id: int) -> list[dict[str, Any]]
     _get(session, record_id)
     rows = session.exec(
         select(AuditLog, User)
-        .join(User, AuditLog.actor_id == User.id, isouter=True)
+        .join(User, col(AuditLog.actor_id) == col(User.id), isouter=True)
         .where(AuditLog.target_kind == "record", AuditLog.target_id == record_id)
-        .order_by(AuditLog.at, AuditLog.id)
+        .order_by(col(AuditLog.at), col(AuditLog.id))
     ).all()
     return [
         {
@@ -231,7 +233,7 @@ def list_for_interaction(session: Session, *, interaction_id: int) -> list[Suppo
     """The cases and incidents created from one chat, oldest first."""
     return list(
         session.exec(
-            select(SupportRecord).where(SupportRecord.interaction_id == interaction_id).order_by(SupportRecord.id)
+            select(SupportRecord).where(SupportRecord.interaction_id == interaction_id).order_by(col(SupportRecord.id))
         ).all()
     )
 
@@ -272,7 +274,7 @@ def _description_from(session: Session, interaction: Interaction) -> str:
     return (
         f"Created from chat {interaction.number}.\n\n"
         f"Customer's question:\n{interaction.question.strip()}\n\n"
-        f"Transcript so far:\n{transcript_text(session, interaction_id=interaction.id)}"
+        f"Transcript so far:\n{transcript_text(session, interaction_id=stored_id(interaction))}"
     )
 
 

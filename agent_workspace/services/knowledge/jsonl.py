@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agent_workspace.models import KnowledgeArticle, utcnow
 from agent_workspace.services import audit
@@ -143,7 +143,9 @@ def _write_batch(session: Session, batch: dict[str, dict[str, Any]], report: Imp
     """Insert the new numbers and update the known ones: two statements, one commit."""
     existing = dict(
         session.exec(
-            select(KnowledgeArticle.number, KnowledgeArticle.id).where(KnowledgeArticle.number.in_(list(batch)))
+            select(col(KnowledgeArticle.number), col(KnowledgeArticle.id)).where(
+                col(KnowledgeArticle.number).in_(list(batch))
+            )
         ).all()
     )
     now = utcnow()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import reflex as rx
 
 from agent_workspace.state.customer import CustomerChatState
+from agent_workspace.state.message_status import MessageStatus
 from agent_workspace.state.views import MessageView
 from agent_workspace.state.workspace import WorkspaceState
 
@@ -22,8 +23,8 @@ def _status(status: rx.Var[str], error: rx.Var[str], retry: rx.event.EventSpec |
         failed.append(rx.button("Retry", size="1", variant="soft", color_scheme="red", on_click=retry))
     return rx.match(
         status,
-        ("sending", rx.text("Sending…", size="1", color_scheme="gray", class_name="aw-status")),
-        ("failed", rx.hstack(*failed, align="center")),
+        (MessageStatus.SENDING, rx.text("Sending…", size="1", color_scheme="gray", class_name="aw-status")),
+        (MessageStatus.FAILED, rx.hstack(*failed, align="center")),
         rx.text("Sent", size="1", color_scheme="gray", class_name="aw-status"),
     )
 
@@ -137,7 +138,7 @@ def transcript_bubble(
     return _bubble(
         mine_kind="agent",
         retry=None,
-        sender_kind=sender_kind, sender_name=sender_name, body=body, time=time, status=rx.Var.create("sent"),
+        sender_kind=sender_kind, sender_name=sender_name, body=body, time=time, status=rx.Var.create(MessageStatus.SENT),
         error=rx.Var.create(""), attachment_url=attachment_url, attachment_name=attachment_name, is_image=is_image,
     )  # fmt: skip
 

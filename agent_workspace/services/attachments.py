@@ -29,6 +29,7 @@ from agent_workspace.models import (
     SupportRecord,
 )
 from agent_workspace.services import attachment_storage, audit
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.record_access import Viewer, can_view_interaction, can_view_record
 
@@ -177,7 +178,7 @@ def record_attachment(
     session.flush()
     audit.record(
         session,
-        action="attachment.uploaded",
+        action=AuditAction.ATTACHMENT_UPLOADED,
         actor_kind=uploaded_by_kind,
         actor_id=uploaded_by_user_id,
         target_kind=target_kind,
@@ -280,7 +281,7 @@ def record_download(session: Session, *, attachment: Attachment, actor_kind: str
     )
     audit.record(
         session,
-        action="attachment.downloaded",
+        action=AuditAction.ATTACHMENT_DOWNLOADED,
         actor_kind=actor_kind,
         actor_id=actor_id,
         target_kind=target_kind,
@@ -354,7 +355,7 @@ def record_copies(session: Session, *, copies: list[FileCopy], interaction_id: i
     session.flush()
     audit.record(
         session,
-        action="attachment.copied",
+        action=AuditAction.ATTACHMENT_COPIED,
         actor_kind="system",
         target_kind="record",
         target_id=record_id,

@@ -24,6 +24,7 @@ from agent_workspace.models import (
 )
 from agent_workspace.services import audit_words, routing
 from agent_workspace.services import hours as business_hours
+from agent_workspace.services.audit import AuditAction
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def queue_stats(session: Session, *, since: datetime, now: datetime | None = Non
             select(func.count())
             .select_from(AuditLog)
             .where(
-                AuditLog.action == "interaction.transferred_to_queue",
+                AuditLog.action == AuditAction.INTERACTION_TRANSFERRED_TO_QUEUE,
                 AuditLog.at >= since,
                 col(AuditLog.detail).contains(f'"from_queue": {queue.id},'),
             )

@@ -30,7 +30,8 @@ from agent_workspace.models import (
     User,
     stored_id,
 )
-from agent_workspace.services import audit_words, email
+from agent_workspace.services import audit_words, email, value_labels
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.audit_words import HistoryLine
 from agent_workspace.services.errors import NotFound
 from agent_workspace.services.record_access import Viewer, can_view_interaction, can_view_record
@@ -48,12 +49,12 @@ ABANDONED_NOTICE = (
     " Below is the raw message log, kept as every chat's is."
 )
 TRANSFER_ACTIONS = (
-    "interaction.transferred_to_queue",
-    "interaction.transfer_requested",
-    "interaction.transfer_accepted",
-    "interaction.transfer_declined",
+    AuditAction.INTERACTION_TRANSFERRED_TO_QUEUE,
+    AuditAction.INTERACTION_TRANSFER_REQUESTED,
+    AuditAction.INTERACTION_TRANSFER_ACCEPTED,
+    AuditAction.INTERACTION_TRANSFER_DECLINED,
 )
-ESCALATION_ACTIONS = ("record.escalated",)
+ESCALATION_ACTIONS = (AuditAction.RECORD_ESCALATED,)
 
 
 @dataclass(frozen=True)
@@ -240,14 +241,14 @@ def _interaction_details(item: Interaction, customer: Customer, queue: Queue, ag
         Field("Customer", customer.name),
         Field("Email", customer.email),
         Field("Agent", agent.display_name if agent else "—"),
-        Field("Category", audit_words.words(item.category)),
-        Field("Priority", audit_words.priority_label(item.priority)),
+        Field("Category", value_labels.words(item.category)),
+        Field("Priority", value_labels.priority_label(item.priority)),
         Field("Opened", _when(item.requested_at)),
         Field("Accepted", _when(item.accepted_at)),
         Field("Closed", _when(item.closed_at)),
-        Field("Wait", audit_words.duration_text(item.wait_seconds)),
-        Field("Duration", audit_words.duration_text(duration)),
-        Field("Close reason", audit_words.close_reason_label(item.close_reason)),
+        Field("Wait", value_labels.duration_text(item.wait_seconds)),
+        Field("Duration", value_labels.duration_text(duration)),
+        Field("Close reason", value_labels.close_reason_label(item.close_reason)),
         Field("Rating", _rating(item.rating)),
     ]
 
@@ -381,7 +382,7 @@ def _record_details(
     return [
         Field("Number", record.number or ""),
         Field("State", state_label(ListKind(record.kind), record.state)),
-        Field("Priority", audit_words.priority_label(record.priority)),
+        Field("Priority", value_labels.priority_label(record.priority)),
         Field("Queue", queue_name or "—"),
         Field("Customer", customer.name if customer else "—"),
         Field("Email", customer.email if customer else "—"),

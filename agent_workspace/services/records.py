@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from agent_workspace.db import session_scope
 from agent_workspace.models import AuditLog, Interaction, SupportRecord, User, stored_id, utcnow
 from agent_workspace.services import attachments, audit
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.transcripts import transcript_text
 
@@ -75,7 +76,7 @@ def create_from_interaction(
     record.number = record_number(kind, stored_id(record))
     audit.record(
         session,
-        action="record.created",
+        action=AuditAction.RECORD_CREATED,
         actor_kind="agent",
         actor_id=created_by_id,
         target_kind="record",
@@ -154,7 +155,7 @@ def update_record(
         return record
     audit.record(
         session,
-        action="record.updated",
+        action=AuditAction.RECORD_UPDATED,
         actor_kind="agent",
         actor_id=actor_id,
         target_kind="record",
@@ -195,7 +196,7 @@ def escalate(session: Session, *, record_id: int, actor_id: int, group: str, rea
     record.updated_at = now
     audit.record(
         session,
-        action="record.escalated",
+        action=AuditAction.RECORD_ESCALATED,
         actor_kind="agent",
         actor_id=actor_id,
         target_kind="record",

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from agent_workspace.models import KnowledgeArticle, utcnow
 from agent_workspace.services import audit
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import ValidationError
 from agent_workspace.services.knowledge.articles import (
     FIRST_NUMBER,
@@ -103,7 +104,7 @@ def import_jsonl(
         progress(total_lines, total_lines)
     audit.record(
         session,
-        action="kb.imported",
+        action=AuditAction.KB_IMPORTED,
         actor_kind="agent" if actor_id else "system",
         actor_id=actor_id,
         file=path.name,

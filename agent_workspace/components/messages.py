@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.message_status import MessageStatus
@@ -17,7 +18,7 @@ from agent_workspace.state.views import MessageView
 from agent_workspace.state.workspace import WorkspaceState
 
 
-def _status(status: rx.Var[str], error: rx.Var[str], retry: rx.event.EventSpec | None) -> rx.Component:
+def _status(status: rx.Var[str], error: rx.Var[str], retry: EventSpec | None) -> rx.Component:
     failed = [rx.text("Failed: ", error, size="1", color_scheme="red", class_name="aw-status")]
     if retry is not None:
         failed.append(rx.button("Retry", size="1", variant="soft", color_scheme="red", on_click=retry))
@@ -43,7 +44,7 @@ def _attachment(url: rx.Var[str], name: rx.Var[str], is_image: rx.Var[bool]) -> 
 def _bubble(
     *,
     mine_kind: str,
-    retry: rx.event.EventSpec | None,
+    retry: EventSpec | None,
     sender_kind: rx.Var[str],
     sender_name: rx.Var[str],
     body: rx.Var[str],

@@ -34,7 +34,7 @@ from sqlalchemy import join as sa_join
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlalchemy.types import NullType
-from sqlmodel import Session, SQLModel, col, func
+from sqlmodel import Session, SQLModel, col, func, select
 
 from agent_workspace.models import (
     CloseReason,
@@ -471,9 +471,7 @@ def _queue_rank(session: Session, source: _Source) -> ColumnElement[int] | None:
     ranks: dict[int, int] = {
         queue_id: rank
         for rank, queue_id in enumerate(
-            session.connection()
-            .execute(sa_select(non_null(Queue.id)).order_by(col(Queue.name), col(Queue.id)))
-            .scalars()
+            session.exec(select(non_null(Queue.id)).order_by(col(Queue.name), col(Queue.id)))
         )
     }
     return case(ranks, value=source.queue_id) if ranks else None

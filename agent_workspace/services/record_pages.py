@@ -11,7 +11,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, or_
+from sqlalchemy import Result, and_, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -254,7 +254,8 @@ def _interaction_details(item: Interaction, customer: Customer, queue: Queue, ag
 
 
 def _conversation(session: Session, interaction_id: int) -> list[ConversationLine]:
-    rows = session.connection().execute(
+    # Six columns: more than sqlmodel's select types, so SQLAlchemy's (with the session's autoflush).
+    rows: Result[datetime, str, str, str, str | None, str | None] = session.execute(
         sa_select(
             col(Message.created_at),
             col(Message.sender_kind),

@@ -279,21 +279,17 @@ class KnowledgeIndex:
             return bool(changed)
 
     def _load_all(self, session: Session) -> None:
-        rows = (
-            session.connection()
-            .execute(
-                sa_select(
-                    col(KnowledgeArticle.number),
-                    col(KnowledgeArticle.title),
-                    col(KnowledgeArticle.body),
-                    col(KnowledgeArticle.category),
-                    col(KnowledgeArticle.tags),
-                    col(KnowledgeArticle.published),
-                    col(KnowledgeArticle.updated_at),
-                )
+        rows = session.execute(
+            sa_select(
+                col(KnowledgeArticle.number),
+                col(KnowledgeArticle.title),
+                col(KnowledgeArticle.body),
+                col(KnowledgeArticle.category),
+                col(KnowledgeArticle.tags),
+                col(KnowledgeArticle.published),
+                col(KnowledgeArticle.updated_at),
             )
-            .all()
-        )
+        ).all()
         self.rebuild(StoredArticle(*row[:6]) for row in rows)
         self._updated_at_by_number = {row[0]: row[6] for row in rows}
 

@@ -51,18 +51,18 @@ STALE_CLIENT_SECONDS = 15 * 60
 EVENT_MAX_BYTES = 256 * 1024
 
 
-def _sweep(open_before: frozenset[int] | None) -> tuple[list, frozenset[int]]:
+def _sweep(open_before: frozenset[int] | None) -> frozenset[int]:
     config = settings()
     with session_scope() as session:
         open_now = availability.open_queue_ids(session)
-        changes = routing.sweep(
+        routing.sweep(
             session,
             presence_grace_seconds=config.presence_grace_seconds,
             # The first run drains every open queue: it may have opened while the app was down.
             hours_turned=open_now if open_before is None else open_now ^ open_before,
         )
         realtime.forget_stale_clients(session, older_than_seconds=STALE_CLIENT_SECONDS)
-        return changes, open_now
+        return open_now
 
 
 FORGET_FAILURES_SECONDS = 300
@@ -81,8 +81,7 @@ async def sweeper() -> None:
     forgotten_at: float = -FORGET_FAILURES_SECONDS
     while True:
         try:
-            changes, open_before = await run_blocking(_sweep, open_before)
-            await realtime.publish(changes)
+            open_before = await run_blocking(_sweep, open_before)
             await run_blocking(attachment_storage.sweep_orphans_when_due)  # at start-up, then every few minutes
             if time.monotonic() - forgotten_at >= FORGET_FAILURES_SECONDS:
                 forgotten_at = time.monotonic()

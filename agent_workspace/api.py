@@ -24,7 +24,6 @@ from agent_workspace.models import Presence, stored_id
 from agent_workspace.security import SESSION_COOKIE, client_address, client_from, identify, session_token_from_headers
 from agent_workspace.services import attachments, auth, conversations, routing
 from agent_workspace.services.errors import NotFound, ServiceError
-from agent_workspace.services.events import Change
 from agent_workspace.services.transcripts import transcript_text
 from agent_workspace.state.chat_cookies import CHAT_COOKIE
 from agent_workspace.widget_api import launcher_availability
@@ -72,25 +71,25 @@ async def start_session(request: Request) -> Response:
     return response
 
 
-def _logout(token: str, client: auth.Client) -> tuple[list[str], list[Change]]:
+def _logout(token: str, client: auth.Client) -> list[str]:
     """Only the session's own browser logs out; a copy is revoked (and audited) by identify.
-    Returns the user's tabs to sign out, and what their going Offline changed: a
-    signed-out agent is offered no chat (its offers go back to the line at once)."""
+    Returns the user's tabs to sign out. The agent goes Offline: a signed-out
+    agent is offered no chat (its offers go back to the line at once)."""
     principal = identify(token, client)
     if principal is None:
-        return [], []
+        return []
     with session_scope() as session:
         tokens = auth.logout(session, token=token)
-        return tokens, routing.set_presence(session, user_id=principal.user_id, presence=Presence.OFFLINE)
+        routing.set_presence(session, user_id=principal.user_id, presence=Presence.OFFLINE)
+        return tokens
 
 
 async def logout(request: Request) -> Response:
     """Revoke the session and drop the cookie (SameSite=strict: no cross-site logout)."""
     token = _session_token(request)
     if token:
-        tokens, changes = await asyncio.to_thread(_logout, token, _client(request))
+        tokens = await asyncio.to_thread(_logout, token, _client(request))
         await realtime.sign_out_tabs(tokens)
-        await realtime.publish(changes)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=_secure_cookies(request))
     return response

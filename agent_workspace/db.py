@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,11 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from agent_workspace.config import database_url
+from agent_workspace.services import events
 
 DB_THREADS = 16
-MAIL_THREADS = (
-    4  # the delivery worker's SMTP conversations: a slow mail server ties up these, never the database threads
-)
+# The delivery worker's SMTP conversations: a slow mail server ties up these, never the database threads.
+MAIL_THREADS = 4
 
 
 def make_engine(url: str, *, writer: bool = True) -> Engine:
@@ -89,13 +90,18 @@ def session_scope(*, writer: bool = True) -> Iterator[Session]:
     """
     url = database_url()
     turn = _sqlite_write_turn if writer and url.startswith("sqlite") else nullcontext()
-    with turn, Session(engine_for(url, writer), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    session = Session(engine_for(url, writer), expire_on_commit=False)
+    events.hold(session)
+    try:
+        with turn, session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        events.release(session)  # what committed is announced, outside the write turn
 
 
 T = TypeVar("T")
@@ -110,17 +116,27 @@ def _executor(purpose: str) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(MAIL_THREADS if purpose == "mail" else DB_THREADS, thread_name_prefix=f"aw-db-{purpose}")
 
 
+async def _in_pool(purpose: str, fn: Callable[..., T], args: tuple, kwargs: dict) -> T:
+    """Run ``fn`` on one of the pools with the caller's context variables, as
+    ``asyncio.to_thread`` does: what commits there is announced as the event
+    that asked for it (the realtime layer reads which tab that was)."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(
+        _executor(purpose), partial(context.run, fn, *args, **kwargs)
+    )
+
+
 async def run_blocking(fn: Callable[..., T], /, *args, **kwargs) -> T:
     """Run blocking database work off the event loop, on a pool sized to the
     engines' connection pools (no connection is opened and dropped per call)."""
-    return await asyncio.get_running_loop().run_in_executor(_executor("write"), partial(fn, *args, **kwargs))
+    return await _in_pool("write", fn, args, kwargs)
 
 
 async def run_mailing(fn: Callable[..., T], /, *args, **kwargs) -> T:
     """Run an SMTP conversation (no session: it must not hold the database) on the mail threads."""
-    return await asyncio.get_running_loop().run_in_executor(_executor("mail"), partial(fn, *args, **kwargs))
+    return await _in_pool("mail", fn, args, kwargs)
 
 
 async def run_reading(fn: Callable[..., T], /, *args, **kwargs) -> T:
     """``run_blocking`` for work that only reads."""
-    return await asyncio.get_running_loop().run_in_executor(_executor("read"), partial(fn, *args, **kwargs))
+    return await _in_pool("read", fn, args, kwargs)

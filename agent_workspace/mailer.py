@@ -13,11 +13,9 @@ import asyncio
 import logging
 from datetime import datetime
 
-from agent_workspace import realtime
 from agent_workspace.db import MAIL_THREADS, run_blocking, run_mailing, run_reading, session_scope
 from agent_workspace.services import email, outbox
 from agent_workspace.services.email import Delivery, SmtpSettings
-from agent_workspace.services.events import Change
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
@@ -37,42 +35,42 @@ def _has_due(now: datetime | None) -> bool:
         return outbox.has_due(session, now=now)
 
 
-def _claim(limit: int, now: datetime | None) -> tuple[list[Delivery], list[Change]]:
+def _claim(limit: int, now: datetime | None) -> list[Delivery]:
     with session_scope() as session:
         return outbox.claim_due(session, limit=limit, now=now)
 
 
-def _record(delivery: Delivery, outcome: email.Outcome, now: datetime | None) -> list[Change]:
+def _record(delivery: Delivery, outcome: email.Outcome, now: datetime | None) -> None:
     with session_scope() as session:
-        return outbox.record_outcome(session, delivery, outcome, now=now)
+        outbox.record_outcome(session, delivery, outcome, now=now)
 
 
-async def claim(limit: int, *, now: datetime | None = None) -> tuple[list[Delivery], list[Change]]:
+async def claim(limit: int, *, now: datetime | None = None) -> list[Delivery]:
     """Up to ``limit`` due emails for this worker (none without a due one: a read first, no write lock)."""
     if limit <= 0 or not await run_reading(_has_due, now):
-        return [], []
+        return []
     return await run_blocking(_claim, limit, now)
 
 
-async def deliver_one(delivery: Delivery, smtp: SmtpSettings, *, now: datetime | None = None) -> list[Change]:
+async def deliver_one(delivery: Delivery, smtp: SmtpSettings, *, now: datetime | None = None) -> None:
     """The SMTP conversation on a mail thread, then its outcome in a transaction of its own."""
     outcome = await run_mailing(email.deliver, delivery, smtp)
-    return await run_blocking(_record, delivery, outcome, now)
+    await run_blocking(_record, delivery, outcome, now)
 
 
-async def deliver_due(smtp: SmtpSettings, *, now: datetime | None = None, limit: int = MAIL_THREADS) -> list[Change]:
-    """One pass, waiting for every email it claimed: what ``run`` does, for tests and the CLI."""
+async def deliver_due(smtp: SmtpSettings, *, now: datetime | None = None, limit: int = MAIL_THREADS) -> int:
+    """One pass, waiting for every email it claimed: what ``run`` does, for tests and the CLI.
+    Returns how many it tried."""
     if not smtp.configured:
-        return []
-    deliveries, changes = await claim(limit, now=now)
-    for done in await asyncio.gather(*(deliver_one(d, smtp, now=now) for d in deliveries)):
-        changes += done
-    return changes
+        return 0
+    deliveries = await claim(limit, now=now)
+    await asyncio.gather(*(deliver_one(d, smtp, now=now) for d in deliveries))
+    return len(deliveries)
 
 
-async def _deliver_and_publish(delivery: Delivery, smtp: SmtpSettings) -> None:
+async def _deliver(delivery: Delivery, smtp: SmtpSettings) -> None:
     try:
-        await realtime.publish(await deliver_one(delivery, smtp))
+        await deliver_one(delivery, smtp)
     except Exception:  # the claim goes stale and another pass retries it
         log.exception("delivering email %s failed", delivery.email_id)
     finally:
@@ -91,10 +89,8 @@ async def run() -> None:
         try:
             smtp = SmtpSettings.from_settings()
             if smtp.configured:
-                deliveries, changes = await claim(MAIL_THREADS - len(_in_flight))
-                await realtime.publish(changes)
-                for delivery in deliveries:
-                    task = asyncio.create_task(_deliver_and_publish(delivery, smtp))
+                for delivery in await claim(MAIL_THREADS - len(_in_flight)):
+                    task = asyncio.create_task(_deliver(delivery, smtp))
                     _in_flight.add(task)
         except asyncio.CancelledError:
             raise

@@ -1,7 +1,9 @@
 """Telling browser tabs that something changed: the only caller of ``app.modify_state``.
 
-Services return change notices (``services.events``); ``publish`` turns them
-into the client tokens to refresh, looked up in the database
+Services announce change notices on their session (``services.events``); once
+the transaction commits they reach ``publish`` here, which turns them into the
+client tokens to refresh (never the tab whose event made the change: it
+shows its own action itself), looked up in the database
 (``client_connection``), and pokes each one with the changes that concern it.
 A poked state re-reads what it shows from the database after its own cursor,
 or, for a ``MessagePosted`` that continues that cursor, appends the message
@@ -25,6 +27,7 @@ from typing import Any
 
 import reflex as rx
 from reflex.state import StateUpdate
+from reflex_base.event.context import EventContext
 from sqlalchemy import CompoundSelect, bindparam, delete, literal_column, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
@@ -32,6 +35,7 @@ from sqlmodel import Session, col, select
 from agent_workspace.db import run_blocking, run_reading, session_scope
 from agent_workspace.models import ClientConnection, Interaction, QueueMember, utcnow
 from agent_workspace.security import clear_private_state, sign_out_events
+from agent_workspace.services import events
 from agent_workspace.services.auth import SIGNED_OUT_TAB
 from agent_workspace.services.availability import WAITING_STATES
 from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
@@ -61,6 +65,7 @@ class Receiver:
 
 _receivers: dict[str, Receiver] = {}
 _app: rx.App | None = None
+_loop: asyncio.AbstractEventLoop | None = None
 _background: set[asyncio.Task] = set()
 _pending: dict[str, list[Change]] = {}  # tokens with a push under way -> changes that came meanwhile
 _gathering: dict[str, dict[str, list[Change]]] = {}  # client kind -> tab -> queue changes waiting to be pushed together
@@ -72,8 +77,47 @@ _NOT_READ = object()  # a push whose tab has not been read ahead for yet
 
 
 def bind(app: rx.App) -> None:
-    global _app
+    """Publish what every transaction of this process commits, to this app's tabs."""
+    global _app, _loop
     _app = app
+    try:
+        _loop = asyncio.get_running_loop()
+    except RuntimeError:  # at import: the server's loop is learnt when it starts (``sign_out_loop``)
+        pass
+    events.set_publisher(_publish_committed)
+
+
+def _origin_token() -> str | None:
+    """The tab whose event is running here (context variables follow work into
+    the database threads), or None outside an event (a timer, an HTTP route)."""
+    try:
+        return EventContext.get().token or None
+    except LookupError:
+        return None
+
+
+def _publish_committed(changes: list[Change]) -> None:
+    """``services.events``' publisher, in the thread that committed: the audience
+    is read there, after the write lock is released, then the pushes start on
+    the event loop before the committing caller resumes (its own page update
+    would otherwise delay every receiver's)."""
+    loop = _loop
+    if _app is None or loop is None or loop.is_closed():
+        return
+    origin = _origin_token()
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        _spawn(publish(changes, exclude_token=origin))
+        return
+    try:
+        targets: dict[str, Target] | None = resolve(changes)
+    except Exception:  # publish reads them again on the loop's read threads
+        log.exception("finding the tabs for %d changes failed", len(changes))
+        targets = None
+    loop.call_soon_threadsafe(lambda: _spawn(publish(changes, exclude_token=origin, targets=targets)))
 
 
 def register_receiver(
@@ -320,24 +364,6 @@ async def publish(
     )
 
 
-def publish_later(
-    changes: list[Change], *, exclude_token: str | None = None, targets: dict[str, Target] | None = None
-) -> None:
-    """Schedule a publish after the current event releases its state lock."""
-    if changes:
-        _spawn(publish(changes, exclude_token=exclude_token, targets=targets))
-
-
-async def publish_ahead(
-    changes: list[Change], *, exclude_token: str | None = None, targets: dict[str, Target] | None = None
-) -> None:
-    """``publish_later``, and let the pushes start before the caller goes on: a
-    message's receiver then does not wait while the sender's own page update is
-    computed and sent. Never awaits the pushes, so no two tabs wait on each other."""
-    publish_later(changes, exclude_token=exclude_token, targets=targets)
-    await asyncio.sleep(0)
-
-
 # ---------------------------------------------------------------- signing out
 
 
@@ -403,7 +429,10 @@ async def _sign_out(token: str) -> None:
 
 
 async def sign_out_loop() -> None:
-    """Lifespan task: sign out the tabs whose sessions ended in another process."""
+    """Lifespan task: sign out the tabs whose sessions ended in another process.
+    Started on the server's loop, it is where committed changes are published."""
+    global _loop
+    _loop = asyncio.get_running_loop()
     while True:
         try:
             await sign_out_tabs()

@@ -84,7 +84,7 @@ def main() -> None:
                 started = conversations.start_chat(
                     s, name=f"C{n}", email=f"c{n}@example.com", queue_id=queue.id, question="q"
                 )
-                chats.append(started.interaction.id)
+                chats.append(started.id)
             for agent_id in agent_ids:
                 for _ in range(args.chats):
                     try:

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from agent_workspace import db
 from agent_workspace.migrations import upgrade
+from tests.announced import Announced, hearing
 
 
 @pytest.fixture
@@ -30,3 +31,10 @@ def session(database_url: str) -> Iterator[Session]:
     """A session on the test database (writer engine); commit as the service would."""
     with Session(db.get_engine(), expire_on_commit=False) as s:
         yield s
+
+
+@pytest.fixture
+def announced() -> Iterator[Announced]:
+    """What services announce, as the realtime layer would hear it once their transaction commits."""
+    with hearing() as heard:
+        yield heard

@@ -21,8 +21,8 @@ def _chat(session: Session, queue, name: str) -> int:
     started = conversations.start_chat(
         session, name=name, email=f"{name.lower()}@example.com", queue_id=queue.id, question="Help?"
     )
-    realtime.register_client(session, token=f"customer-{name}", kind="customer", interaction_id=started.interaction.id)
-    return started.interaction.id
+    realtime.register_client(session, token=f"customer-{name}", kind="customer", interaction_id=started.id)
+    return started.id
 
 
 def _heard(session: Session, changes: list) -> dict[str, tuple[str, list]]:
@@ -82,14 +82,16 @@ def test_a_queue_change_reaches_its_members_and_the_customers_waiting_in_it(sess
     }
 
 
-def test_each_tab_hears_only_the_changes_that_concern_it(session: Session) -> None:
+def test_each_tab_hears_only_the_changes_that_concern_it(session: Session, announced) -> None:
     """An accept tells the queue's members the queue moved; only the chat's own
     agent and customer hear that the chat changed."""
     billing, _shipping, grace, alan, _ship = _world(session)
     ada = _chat(session, billing, "Ada")
     _chat(session, billing, "Bob")
     routing.set_presence(session, user_id=grace.id, presence=Presence.AVAILABLE)
-    _item, changes = routing.accept(session, user_id=grace.id, queue_id=billing.id)
+    announced.take()
+    routing.accept(session, user_id=grace.id, queue_id=billing.id)
+    changes = announced.take()
 
     heard = _heard(session, changes)
     assert heard["agent-grace"] == ("agent", changes)

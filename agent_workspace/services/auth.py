@@ -410,7 +410,7 @@ def set_password(session: Session, *, username: str, password: str) -> User:
     user = _user_named(session, username)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
-    end_sessions(session, user_id=user.id)
+    end_sessions(session, user_id=stored_id(user))
     audit.record(
         session, action=AuditAction.USER_PASSWORD_CHANGED, actor_kind="system", target_kind="user", target_id=user.id
     )
@@ -424,7 +424,7 @@ def deactivate(session: Session, *, username: str) -> list[str]:
     if not user.active:
         return []
     user.active = False
-    tokens = end_sessions(session, user_id=user.id)
+    tokens = end_sessions(session, user_id=stored_id(user))
     audit.record(
         session, action=AuditAction.USER_DEACTIVATED, actor_kind="system", target_kind="user", target_id=user.id
     )
@@ -442,7 +442,7 @@ def set_roles(session: Session, *, username: str, roles: list[str] | tuple[str, 
     if role_text == user.roles:
         return []
     user.roles = role_text
-    tokens = end_sessions(session, user_id=user.id) if removed else []
+    tokens = end_sessions(session, user_id=stored_id(user)) if removed else []
     audit.record(
         session,
         action=AuditAction.USER_ROLES_CHANGED,

@@ -34,7 +34,6 @@ from agent_workspace.models import (
 )
 from agent_workspace.services import attachment_storage, attachments, conversations
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationError
-from agent_workspace.services.events import Change
 
 QUOTA_WINDOW = timedelta(hours=1)
 
@@ -51,10 +50,9 @@ class IncomingFile:
 
 @dataclass
 class SentFiles:
-    """What became of one upload request: the messages posted, who must hear, what was refused."""
+    """What became of one upload request: the messages posted and what was refused."""
 
     messages: list[Message] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -103,7 +101,7 @@ def share_file(
     checked: attachments.CheckedFile,
     storage_name: str,
     sender_user_id: int | None = None,
-) -> tuple[Message, list[Change]]:
+) -> Message:
     """Record a file already written as ``storage_name`` and post it in the chat:
     the row and its message in the caller's one transaction, counted again
     under the chat's lock (a concurrent upload cannot slip past a quota; SQLite
@@ -124,7 +122,7 @@ def share_file(
         uploaded_by_kind=sender_kind,
         uploaded_by_user_id=sender_user_id,
     )
-    message, changes = conversations.post_message(
+    message, _follows = conversations.post_message(
         session,
         interaction_id=interaction_id,
         sender_kind=sender_kind,
@@ -135,7 +133,7 @@ def share_file(
     )
     if message.attachment_id != attachment.id:  # the insert was undone; so was the row
         raise Conflict(f"“{checked.filename}” could not be sent. Try again.")
-    return message, changes
+    return message
 
 
 def send_files(
@@ -162,7 +160,7 @@ def send_files(
         storage_name = attachment_storage.write_file(checked.data, storage_dir)
         try:
             with session_scope() as session:
-                message, changes = share_file(
+                message = share_file(
                     session,
                     interaction_id=interaction_id,
                     sender_kind=sender_kind,
@@ -180,7 +178,6 @@ def send_files(
                 sent.problems.append(f"Not sent: {', '.join(left)}.")
             break
         sent.messages.append(message)
-        sent.changes += changes
     return sent
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy import select as sa_select
@@ -33,11 +33,11 @@ from agent_workspace.services import email as mail
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.events import (
     AgentChanged,
-    Change,
     InteractionChanged,
     MessageData,
     MessagePosted,
     QueueChanged,
+    announce,
 )
 from agent_workspace.services.text import check_sizes, clean_text, strip_invisible
 from agent_workspace.services.transcripts import transcript_text
@@ -60,12 +60,6 @@ MESSAGES_PER_READ = 1000
 CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
-@dataclass(frozen=True)
-class StartedChat:
-    interaction: Interaction
-    changes: list[Change]
-
-
 def validate_email(email: str) -> str:
     email = email.strip()
     # The mailer's own rule: an address accepted here can always be written to.
@@ -76,7 +70,7 @@ def validate_email(email: str) -> str:
 
 def start_chat(
     session: Session, *, name: str, email: str, queue_id: int, question: str, client_address: str = ""
-) -> StartedChat:
+) -> Interaction:
     """A customer's request: validated, queued, acknowledged, then offered if someone is free."""
     customer, queue, question = new_request(
         session,
@@ -116,10 +110,10 @@ def start_chat(
         target_id=item.id,
         queue_id=queue.id,
     )
+    announce(session, QueueChanged(queue.id), InteractionChanged(item.id))
     session.commit()
-    changes: list[Change] = [QueueChanged(queue.id), InteractionChanged(item.id)]
-    changes += routing.drain(session, queue_id=queue.id)
-    return StartedChat(item, changes)
+    routing.drain(session, queue_id=queue.id)
+    return item
 
 
 def new_request(
@@ -195,6 +189,15 @@ _END_TYPING = {
 }
 
 
+class Posted(NamedTuple):
+    """A message ``post_message`` stored (or found stored: a retry), and the id of
+    the chat's message it follows when it was stored just now: the sender's page
+    moves its cursor past its own message only if it was at ``follows_id``."""
+
+    message: Message
+    follows_id: int | None
+
+
 def post_message(
     session: Session,
     *,
@@ -205,12 +208,12 @@ def post_message(
     sender_user_id: int | None = None,
     attachment_id: int | None = None,
     article_number: str | None = None,
-) -> tuple[Message, list[Change]]:
+) -> Posted:
     """Store one message once. A customer may write while waiting; an agent only in their own live chat.
 
     The hot path of the product, so it is a handful of plain statements: read
     and lock the chat with both names in one, insert, commit. A retried send
-    (same client id) returns the stored message.
+    (same client id) returns the stored message, with no ``follows_id``.
     """
     if not CLIENT_ID_PATTERN.match(client_id or ""):
         raise ValidationError("The message has no valid client id.")
@@ -221,7 +224,7 @@ def post_message(
     except (Conflict, Forbidden, ValidationError):
         stored = _stored_message(session, interaction_id, client_id)
         if stored is not None:  # a retry of a send that was stored before the chat ended
-            return stored, []
+            return Posted(stored, None)
         raise
     # Under the chat's lock nothing else writes in this chat: the last id is the one this message follows.
     conn = session.connection()
@@ -241,24 +244,26 @@ def post_message(
         message_id = conn.execute(_INSERT_MESSAGE, values).scalar_one()
     except IntegrityError:  # the same send again, or raced in from another worker
         session.rollback()
-        return _stored_message(session, interaction_id, client_id), []
+        return Posted(_stored_message(session, interaction_id, client_id), None)
     typing_column, end_typing = _END_TYPING.get(sender_kind, (None, None))
     if typing_column and getattr(chat, typing_column) is not None:  # a message ends its sender's typing
         conn.execute(end_typing, {"interaction_id": interaction_id})
-    session.commit()
     message = Message(id=message_id, **values)
     if attachment_id is not None:  # a file's details are read with the message
-        return message, [InteractionChanged(interaction_id)]
-    data = MessageData(
-        id=message_id,
-        sender_kind=sender_kind,
-        sender_name=sender_name,
-        body=body,
-        client_id=client_id,
-        created_at=message.created_at,
-        article_number=article_number or "",
-    )
-    return message, [MessagePosted(interaction_id, message=data, follows_id=follows_id or 0)]
+        announce(session, InteractionChanged(interaction_id))
+    else:
+        data = MessageData(
+            id=message_id,
+            sender_kind=sender_kind,
+            sender_name=sender_name,
+            body=body,
+            client_id=client_id,
+            created_at=message.created_at,
+            article_number=article_number or "",
+        )
+        announce(session, MessagePosted(interaction_id, message=data, follows_id=follows_id or 0))
+    session.commit()
+    return Posted(message, follows_id or 0)
 
 
 def _lock_chat(session: Session, interaction_id: int, *, sender_user_id: int | None):
@@ -327,15 +332,13 @@ def messages_after(
     )
 
 
-def set_typing(
-    session: Session, *, interaction_id: int, sender_kind: SenderKind, user_id: int | None = None
-) -> list[Change]:
-    """Mark one side as typing. A signal that arrives just after that side's
+def set_typing(session: Session, *, interaction_id: int, sender_kind: SenderKind, user_id: int | None = None) -> bool:
+    """Mark one side as typing (False: the signal was dropped). A signal that arrives just after that side's
     own message is the page's debounced keystroke of the text it already sent:
     it is dropped, so "typing…" does not linger after a send."""
     item = session.get(Interaction, interaction_id)
     if item is None or item.state not in OPEN_STATES:
-        return []
+        return False
     if sender_kind == SenderKind.AGENT and item.agent_id != user_id:
         raise Forbidden("Not your chat.")
     last_sent = session.exec(
@@ -345,40 +348,42 @@ def set_typing(
         .limit(1)
     ).first()
     if last_sent is not None and utcnow() - last_sent < TYPING_AFTER_SEND_GRACE:
-        return []
+        return False
     if sender_kind == SenderKind.AGENT:
         item.agent_typing_at = utcnow()
     else:
         item.customer_typing_at = utcnow()
+    announce(session, InteractionChanged(interaction_id))
     session.commit()
-    return [InteractionChanged(interaction_id)]
+    return True
 
 
 def is_typing(at: datetime | None, now: datetime | None = None) -> bool:
     return at is not None and (now or utcnow()) - at < timedelta(seconds=TYPING_SECONDS)
 
 
-def customer_end(session: Session, *, interaction_id: int) -> list[Change]:
+def customer_end(session: Session, *, interaction_id: int) -> None:
     """The customer leaves. Before an agent took it: closed abandoned. After: the agent wraps up."""
     item = session.get(Interaction, interaction_id)
     if item is None:
         raise NotFound("That chat does not exist.")
     if item.state not in OPEN_STATES or item.customer_ended_at is not None:
-        return []
-    changes, freed_offer = end_by_customer(session, item, note="The customer ended the chat.")
+        return
+    freed_offer = end_by_customer(session, item, note="The customer ended the chat.")
     session.commit()
-    return changes + routing.drain(session) if freed_offer else changes
+    if freed_offer:
+        routing.drain(session)
 
 
-def end_by_customer(session: Session, item: Interaction, *, note: str) -> tuple[list[Change], bool]:
+def end_by_customer(session: Session, item: Interaction, *, note: str) -> bool:
     """``customer_end`` of an open chat, in the caller's transaction (no commit);
     True if it held an offer, whose seat the caller must drain after the commit."""
     now = utcnow()
-    changes: list[Change] = [InteractionChanged(item.id), QueueChanged(item.queue_id)]
+    announce(session, InteractionChanged(item.id), QueueChanged(item.queue_id))
     freed_offer = item.state == InteractionState.OFFERED
     if item.state in routing.WAITING_STATES:
         if item.offered_to_id:
-            changes.append(AgentChanged(item.offered_to_id))
+            announce(session, AgentChanged(item.offered_to_id))
         item.state = InteractionState.CLOSED_ABANDONED
         item.close_reason = CloseReason.CUSTOMER_LEFT_BEFORE_ENGAGEMENT
         item.closed_at = now
@@ -396,10 +401,10 @@ def end_by_customer(session: Session, item: Interaction, *, note: str) -> tuple[
         target_kind="interaction",
         target_id=item.id,
     )
-    return changes, freed_offer
+    return freed_offer
 
 
-def close(session: Session, *, interaction_id: int, user_id: int, save_history: bool) -> list[Change]:
+def close(session: Session, *, interaction_id: int, user_id: int, save_history: bool) -> None:
     """End a chat from the agent side.
 
     ``save_history=True`` is Close in the Details tab: a short description is
@@ -438,9 +443,9 @@ def close(session: Session, *, interaction_id: int, user_id: int, save_history: 
         target_id=item.id,
         saved_history=save_history,
     )
+    announce(session, InteractionChanged(item.id), AgentChanged(user_id))
     session.commit()
-    changes: list[Change] = [InteractionChanged(item.id), AgentChanged(user_id)]
-    return changes + routing.drain(session)
+    routing.drain(session)
 
 
 CATEGORIES = ("inquiry", "request", "incident", "complaint", "billing", "technical")
@@ -455,8 +460,9 @@ def update_details(
     category: str,
     priority: int,
     work_notes: str,
-) -> list[Change]:
-    """Update chat information from the Details tab; every change is audited."""
+) -> bool:
+    """Update chat information from the Details tab; every change is audited.
+    False if nothing differed (nothing is written)."""
     item = session.get(Interaction, interaction_id)
     if item is None or item.agent_id != user_id:
         raise NotFound("That chat is not yours.")
@@ -477,7 +483,7 @@ def update_details(
     }
     changed = audit.changes(item, wanted, long_texts=("work_notes",))
     if not changed:
-        return []
+        return False
     audit.record(
         session,
         action="interaction.updated",
@@ -490,8 +496,9 @@ def update_details(
     for field in changed:
         setattr(item, field, wanted[field])
     item.updated_at = utcnow()
+    announce(session, InteractionChanged(item.id))
     session.commit()
-    return [InteractionChanged(item.id)]
+    return True
 
 
 def rate(session: Session, *, interaction_id: int, rating: int, comment: str = "") -> None:

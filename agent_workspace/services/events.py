@@ -1,13 +1,20 @@
-"""What a service tells the realtime layer: who must hear that something changed.
+"""What a service tells the realtime layer: that something changed, and about what.
 
-Services return these after their commit; the state layer hands them to
-``agent_workspace.realtime.publish``, which finds the browser tabs to refresh.
+A service records its changes on the session it writes with (``announce``);
+they are published once that transaction commits, never before and never for
+one that rolls back, so no tab re-reads a row that is not there yet. The
+realtime layer installs the publisher (``set_publisher``) and finds the browser
+tabs that must hear each change. Nothing here knows about browsers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)
@@ -68,3 +75,59 @@ class ChatOffered:
 
 
 Change = QueueChanged | InteractionChanged | AgentChanged | ChatOffered
+
+
+# ---------------------------------------------------------------- the unit of work
+
+_RECORDED = "aw.changes.recorded"  # announced in the open transaction
+_HELD = "aw.changes.held"  # committed, held until the unit of work ends (``hold``)
+
+Publisher = Callable[[list[Change]], None]
+_publisher: Publisher | None = None
+
+
+def set_publisher(publisher: Publisher | None) -> None:
+    """Who hears committed changes (the realtime layer; a test's collector; None: nobody)."""
+    global _publisher
+    _publisher = publisher
+
+
+def announce(session: Session, *changes: Change) -> None:
+    """Publish ``changes`` when the session's current transaction commits."""
+    if not session.in_transaction():
+        session.begin()  # a transaction of its own, so that a rollback drops them (no connection yet)
+    session.info.setdefault(_RECORDED, []).extend(changes)
+
+
+def hold(session: Session) -> None:
+    """Keep committed changes until ``release``: the unit of work publishes them
+    once it has let go of the write lock, since finding their audience reads."""
+    session.info[_HELD] = []
+
+
+def release(session: Session) -> None:
+    """Publish the changes ``hold`` kept, once each, in the order they were announced."""
+    publish(session.info.pop(_HELD, []))
+
+
+def publish(changes: list[Change]) -> None:
+    if changes and _publisher is not None:
+        _publisher(list(dict.fromkeys(changes)))
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    recorded = session.info.pop(_RECORDED, None)
+    if not recorded:
+        return
+    held = session.info.get(_HELD)
+    if held is None:
+        publish(recorded)
+    else:
+        held.extend(recorded)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, _previous_transaction) -> None:
+    """Any rollback, also of a transaction that had not reached the database yet."""
+    session.info.pop(_RECORDED, None)

@@ -46,7 +46,7 @@ from agent_workspace.models import Queue
 from agent_workspace.services import audit
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import NotFound, ValidationError
-from agent_workspace.services.events import Change, QueueChanged
+from agent_workspace.services.events import QueueChanged, announce
 
 log = logging.getLogger(__name__)
 
@@ -430,7 +430,7 @@ def set_hours(
     closures: str,
     closed_message: str,
     actor_id: int | None,
-) -> list[Change]:
+) -> None:
     """Validate all four, then store the normalised texts and audit, in one commit."""
     for label, text, limit in (
         ("Weekly hours", weekly_hours, MAX_WEEKLY_CHARS),
@@ -460,8 +460,9 @@ def set_hours(
         closures=closed,
         closed_message=queue.closed_message,
     )
+    announce(session, QueueChanged(queue_id))
     session.commit()
     # A queue that opens is a capacity event. (Imported here: routing reads hours.)
     from agent_workspace.services import routing
 
-    return [QueueChanged(queue_id), *routing.drain(session)]
+    routing.drain(session)

@@ -42,7 +42,7 @@ from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.availability import WAITING_STATES
 from agent_workspace.services.email import SmtpSettings
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
-from agent_workspace.services.events import Change, QueueChanged
+from agent_workspace.services.events import QueueChanged, announce
 
 KIND = "case"  # a key of records.NUMBER_PREFIXES
 MAX_NAME_LENGTH = conversations.MAX_NAME_LENGTH
@@ -65,11 +65,10 @@ class RecordState(StrEnum):
 
 @dataclass(frozen=True)
 class LeftMessage:
-    """What ``leave_message`` stored: the case, its number for the customer, and who to tell."""
+    """What ``leave_message`` stored: the case and its number for the customer."""
 
     record_id: int
     number: str
-    changes: list[Change]
 
 
 @dataclass(frozen=True)
@@ -110,8 +109,9 @@ def leave_message(
     no way around the chat limit.
     """
     record = _store(session, queue_id=queue_id, name=name, email=email, message=message, client_address=client_address)
+    announce(session, QueueChanged(queue_id))
     session.commit()
-    return LeftMessage(record_id=record.id, number=record.number, changes=[QueueChanged(record.queue_id)])
+    return LeftMessage(record_id=stored_id(record), number=record.number or "")
 
 
 def leave_message_instead(session: Session, *, interaction_id: int, name: str, email: str, message: str) -> LeftMessage:
@@ -124,13 +124,14 @@ def leave_message_instead(session: Session, *, interaction_id: int, name: str, e
     record = _store(
         session, queue_id=item.queue_id, name=name, email=email, message=message, client_address="", chat=item
     )
-    changes, freed_offer = conversations.end_by_customer(
+    freed_offer = conversations.end_by_customer(
         session, item, note=f"The customer left a message instead ({record.number})."
     )
+    announce(session, QueueChanged(item.queue_id))
     session.commit()
     if freed_offer:
-        changes += routing.drain(session)
-    return LeftMessage(record_id=record.id, number=record.number, changes=[QueueChanged(record.queue_id), *changes])
+        routing.drain(session)
+    return LeftMessage(record_id=stored_id(record), number=record.number or "")
 
 
 def _store(

@@ -30,10 +30,10 @@ from agent_workspace.models import (
 )
 from agent_workspace.services import audit, hours
 from agent_workspace.services.audit import AuditAction
-from agent_workspace.services.events import Change, ChatOffered, QueueChanged
+from agent_workspace.services.events import ChatOffered, QueueChanged, announce
 
 
-def drain(session: Session, *, queue_id: int | None = None, now: datetime | None = None) -> list[Change]:
+def drain(session: Session, *, queue_id: int | None = None, now: datetime | None = None) -> int:
     """Offer the oldest waiting chats to Available agents with free capacity.
 
     Called on every capacity event: arrival, close, transfer, reject, timeout,
@@ -42,12 +42,13 @@ def drain(session: Session, *, queue_id: int | None = None, now: datetime | None
     each offer goes to the least-loaded member of the chat's queue who has not
     rejected it (outside the queue's business hours, only to members who opted
     in to after-hours chats), and is a conditional UPDATE, so two processes
-    draining at once never offer one chat twice.
+    draining at once never offer one chat twice. Commits; returns how many
+    chats it offered.
     """
     now = now or utcnow()
     seats = _free_seats(session)
     if not seats:
-        return []
+        return 0
     queue_filter = [Interaction.queue_id == queue_id] if queue_id is not None else []
     waiting = list(
         session.exec(
@@ -58,7 +59,7 @@ def drain(session: Session, *, queue_id: int | None = None, now: datetime | None
         )
     )
     if not waiting:
-        return []
+        return 0
     members: dict[int, set[int]] = {}
     for member_queue_id, user_id in session.exec(
         select(QueueMember.queue_id, QueueMember.user_id).where(col(QueueMember.user_id).in_(list(seats)))
@@ -73,7 +74,7 @@ def drain(session: Session, *, queue_id: int | None = None, now: datetime | None
     )
     closed = closed_queues(session, {item_queue_id for _, item_queue_id in waiting}, now)
     offer_seconds = settings().offer_timeout_seconds
-    changes: list[Change] = []
+    made = 0
     for interaction_id, item_queue_id in waiting:
         candidates = [
             seat
@@ -108,11 +109,12 @@ def drain(session: Session, *, queue_id: int | None = None, now: datetime | None
                 target_id=interaction_id,
                 agent_id=seat.user_id,
             )
-            changes += [ChatOffered(seat.user_id), QueueChanged(item_queue_id)]
+            announce(session, ChatOffered(seat.user_id), QueueChanged(item_queue_id))
+            made += 1
         if not any(s.free > 0 for s in seats.values()):
             break
     session.commit()
-    return changes
+    return made
 
 
 def closed_queues(session: Session, queue_ids: set[int], now: datetime) -> set[int]:

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from agent_workspace.models import EmailStatus, OutgoingEmail, SupportRecord, non_null, utcnow
 from agent_workspace.services import email, left_messages, notices
 from agent_workspace.services.email import Delivery, Outcome
-from agent_workspace.services.events import AgentChanged, Change
+from agent_workspace.services.events import AgentChanged, announce
 
 # Far above one SMTP conversation (each step times out after email.SMTP_TIMEOUT_SECONDS).
 SENDING_TIMEOUT = timedelta(minutes=10)
@@ -47,14 +47,15 @@ def has_due(session: Session, *, now: datetime | None = None) -> bool:
     return session.exec(select(OutgoingEmail.id).where(or_(_due(now), stale_for_good)).limit(1)).first() is not None
 
 
-def claim_due(session: Session, *, limit: int, now: datetime | None = None) -> tuple[list[Delivery], list[Change]]:
+def claim_due(session: Session, *, limit: int, now: datetime | None = None) -> list[Delivery]:
     """Take up to ``limit`` due emails for this worker, oldest first, in one transaction.
 
     Emails whose worker stopped on their last attempt fail here (an email that
-    crashes its worker is not tried for ever); what changed is returned for them.
+    crashes its worker is not tried for ever).
     """
     now = now or utcnow()
-    changes = [change for row in _stale_for_good(session, now) for change in _give_up(session, row, INTERRUPTED)]
+    for row in _stale_for_good(session, now):
+        _give_up(session, row, INTERRUPTED)
     due_ids = (
         select(OutgoingEmail.id)
         .where(_due(now))
@@ -77,7 +78,7 @@ def claim_due(session: Session, *, limit: int, now: datetime | None = None) -> t
         .execution_options(synchronize_session=False)
     ).all()
     session.commit()
-    return sorted((Delivery(*row) for row in claimed), key=lambda d: d.email_id), changes
+    return sorted((Delivery(*row) for row in claimed), key=lambda d: d.email_id)
 
 
 def _stale_for_good(session: Session, now: datetime) -> list[OutgoingEmail]:
@@ -85,19 +86,17 @@ def _stale_for_good(session: Session, now: datetime) -> list[OutgoingEmail]:
     return list(session.exec(select(OutgoingEmail).where(stale).with_for_update(skip_locked=True)).all())
 
 
-def record_outcome(
-    session: Session, delivery: Delivery, outcome: Outcome, *, now: datetime | None = None
-) -> list[Change]:
+def record_outcome(session: Session, delivery: Delivery, outcome: Outcome, *, now: datetime | None = None) -> None:
     """After the SMTP conversation, in a short transaction: sent, queued again with backoff, or failed.
 
     A delivered reply that resolves its case resolves it here, with the
-    outcome. Returns who must hear of it (the agent who wrote it).
+    outcome. The agent who wrote it hears of it.
     """
     now = now or utcnow()
     row = session.get(OutgoingEmail, delivery.email_id, with_for_update=True, populate_existing=True)
     if row is None or row.status != EmailStatus.SENDING or row.attempts != delivery.attempt:
         session.commit()  # taken over after our claim went stale: that worker records it
-        return []
+        return
     row.claimed_at = None
     if outcome.error is None:
         row.status, row.sent_at, row.error, row.next_attempt_at = EmailStatus.SENT, now, "", None
@@ -105,20 +104,19 @@ def record_outcome(
         email.audit_outcome(session, row)
         if row.resolves_record and row.record_id is not None and row.created_by_id is not None:
             left_messages.resolve_answered(session, record_id=row.record_id, user_id=row.created_by_id, outgoing=row)
-        changes = _tell_author(row)
+        _tell_author(session, row)
     else:
         retry_at = None if outcome.permanent else email.next_attempt_at(row.attempts, now)
         if retry_at is None:
-            changes = _give_up(session, row, outcome.error)
+            _give_up(session, row, outcome.error)
         else:
             row.status, row.error, row.next_attempt_at = EmailStatus.QUEUED, outcome.error, retry_at
             session.add(row)
-            changes = _tell_author(row)
+            _tell_author(session, row)
     session.commit()
-    return changes
 
 
-def _give_up(session: Session, row: OutgoingEmail, error: str) -> list[Change]:
+def _give_up(session: Session, row: OutgoingEmail, error: str) -> None:
     """The email failed for good: recorded, and its author gets a notice (their tabs show it)."""
     row.status, row.error, row.next_attempt_at, row.claimed_at = (
         EmailStatus.FAILED,
@@ -129,7 +127,7 @@ def _give_up(session: Session, row: OutgoingEmail, error: str) -> list[Change]:
     session.add(row)
     email.audit_outcome(session, row)
     if row.created_by_id is None:
-        return []
+        return
     record = session.get(SupportRecord, row.record_id) if row.record_id is not None else None
     stays_open = f" {record.number} stays open." if record is not None and row.resolves_record else ""
     notices.notify(
@@ -138,9 +136,10 @@ def _give_up(session: Session, row: OutgoingEmail, error: str) -> list[Change]:
         body=f"Your email to {row.to_address} (“{row.subject[:80]}”) could not be sent: {row.error[:200]}{stays_open}",
         level="error",
     )
-    return _tell_author(row)
+    _tell_author(session, row)
 
 
-def _tell_author(row: OutgoingEmail) -> list[Change]:
+def _tell_author(session: Session, row: OutgoingEmail) -> None:
     """The agent's tabs re-read their chats (and the email list in them)."""
-    return [AgentChanged(row.created_by_id)] if row.created_by_id is not None else []
+    if row.created_by_id is not None:
+        announce(session, AgentChanged(row.created_by_id))

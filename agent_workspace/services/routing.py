@@ -37,7 +37,7 @@ from agent_workspace.services import audit, notices
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.availability import WAITING_STATES
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
-from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
+from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged, announce
 from agent_workspace.services.offers import closed_queues, drain
 
 CLAIM_RETRIES = 5
@@ -129,7 +129,7 @@ def lock_agent(session: Session, user_id: int) -> User:
 # ---------------------------------------------------------------- presence
 
 
-def set_presence(session: Session, *, user_id: int, presence: str) -> list[Change]:
+def set_presence(session: Session, *, user_id: int, presence: str) -> None:
     """Change an agent's presence; leaving Available hands back pending offers.
 
     The agent's queues change too: who is available is what their waiting
@@ -137,7 +137,7 @@ def set_presence(session: Session, *, user_id: int, presence: str) -> list[Chang
     if presence not in {p.value for p in Presence}:
         raise ValidationError("Presence is Available, Away or Offline.")
     user = lock_agent(session, user_id)
-    changes: list[Change] = [AgentChanged(user_id)]
+    announce(session, AgentChanged(user_id))
     if user.presence != presence:
         user.presence = presence
         user.presence_changed_at = utcnow()
@@ -150,18 +150,17 @@ def set_presence(session: Session, *, user_id: int, presence: str) -> list[Chang
             target_id=user_id,
             presence=presence,
         )
-        changes += [QueueChanged(queue_id) for queue_id in queue_ids_of(session, user_id)]
-    released = _release_offers_of(session, user_id) if presence != Presence.AVAILABLE else []
+        announce(session, *(QueueChanged(queue_id) for queue_id in queue_ids_of(session, user_id)))
+    released = _release_offers_of(session, user_id) if presence != Presence.AVAILABLE else 0
     session.commit()
     if presence == Presence.AVAILABLE or released:
-        changes += released + drain(session)
-    return changes
+        drain(session)
 
 
-def set_after_hours(session: Session, *, user_id: int, enabled: bool) -> list[Change]:
+def set_after_hours(session: Session, *, user_id: int, enabled: bool) -> None:
     """Opt in (or out) to be offered chats of the agent's queues while they are closed."""
     user = lock_agent(session, user_id)
-    changes: list[Change] = [AgentChanged(user_id)]
+    announce(session, AgentChanged(user_id))
     if user.after_hours != enabled:
         user.after_hours = enabled
         audit.record(
@@ -173,11 +172,10 @@ def set_after_hours(session: Session, *, user_id: int, enabled: bool) -> list[Ch
             target_id=user_id,
             enabled=enabled,
         )
-        changes += [QueueChanged(queue_id) for queue_id in queue_ids_of(session, user_id)]
+        announce(session, *(QueueChanged(queue_id) for queue_id in queue_ids_of(session, user_id)))
     session.commit()
     if enabled:
-        changes += drain(session)
-    return changes
+        drain(session)
 
 
 def touch_agent(session: Session, *, user_id: int) -> None:
@@ -214,9 +212,7 @@ def closed_queue_refusal(queue_name: str) -> str:
     return f"{queue_name} is closed now. Switch on Take chats after hours to take its chats."
 
 
-def accept(
-    session: Session, *, user_id: int, queue_id: int, offer_id: int | None = None
-) -> tuple[Interaction, list[Change]]:
+def accept(session: Session, *, user_id: int, queue_id: int, offer_id: int | None = None) -> Interaction:
     """Claim the oldest request of ``queue_id`` that this agent may take, or the
     chat ``offer_id`` if it is offered to them (Accept on that offer's card).
 
@@ -293,15 +289,15 @@ def accept(
         target_id=item.id,
         wait_seconds=item.wait_seconds,
     )
-    changes: list[Change] = [InteractionChanged(item.id), QueueChanged(queue_id), AgentChanged(user_id)]
-    released = _release_offers_of(session, user_id) if active_chat_count(session, user_id) >= agent.capacity else []
+    announce(session, InteractionChanged(stored_id(item)), QueueChanged(queue_id), AgentChanged(user_id))
+    released = _release_offers_of(session, user_id) if active_chat_count(session, user_id) >= agent.capacity else 0
     session.commit()
     if released:
-        changes += released + drain(session)
-    return item, changes
+        drain(session)
+    return item
 
 
-def reject(session: Session, *, user_id: int, interaction_id: int, reason: str) -> list[Change]:
+def reject(session: Session, *, user_id: int, interaction_id: int, reason: str) -> None:
     """Decline a waiting chat: it goes back to the queue and is never offered to this agent again."""
     reason = reason.strip()
     if not reason:
@@ -328,9 +324,9 @@ def reject(session: Session, *, user_id: int, interaction_id: int, reason: str) 
         target_id=interaction_id,
         reason=reason,
     )
+    announce(session, QueueChanged(item.queue_id), AgentChanged(user_id))
     session.commit()
-    # The freed seat may take a chat from any of the agent's queues.
-    return [QueueChanged(item.queue_id), AgentChanged(user_id)] + drain(session)
+    drain(session)  # the freed seat may take a chat from any of the agent's queues
 
 
 def _requeue(item: Interaction) -> None:
@@ -341,15 +337,16 @@ def _requeue(item: Interaction) -> None:
     item.updated_at = utcnow()
 
 
-def _release_offers_of(session: Session, user_id: int) -> list[Change]:
-    """Hand an agent's pending offers back to their queues (no commit)."""
-    changes: list[Change] = []
+def _release_offers_of(session: Session, user_id: int) -> int:
+    """Hand an agent's pending offers back to their queues (no commit); how many."""
+    released = 0
     for item in session.exec(
         select(Interaction).where(Interaction.offered_to_id == user_id, Interaction.state == InteractionState.OFFERED)
     ):
         _requeue(item)
-        changes.append(QueueChanged(item.queue_id))
-    return changes
+        announce(session, QueueChanged(item.queue_id))
+        released += 1
+    return released
 
 
 # ---------------------------------------------------------------- timers
@@ -357,7 +354,7 @@ def _release_offers_of(session: Session, user_id: int) -> list[Change]:
 
 def sweep(
     session: Session, *, presence_grace_seconds: int, now: datetime | None = None, hours_turned: Collection[int] = ()
-) -> list[Change]:
+) -> None:
     """Expire lapsed offers and agents whose tabs are all gone; tell queues whose
     business hours have just opened or closed them (``hours_turned``, as the
     caller saw it) and drain what opened.
@@ -368,7 +365,8 @@ def sweep(
     Safe to run in every worker at once: every change is a conditional update.
     """
     now = now or utcnow()
-    changes: list[Change] = [QueueChanged(queue_id) for queue_id in hours_turned]
+    changed = bool(hours_turned)
+    announce(session, *(QueueChanged(queue_id) for queue_id in hours_turned))
     lapsed = list(
         session.exec(
             select(Interaction).where(
@@ -416,8 +414,9 @@ def sweep(
             target_id=item.id,
             agent_id=agent_id,
         )
-        changes += [QueueChanged(item.queue_id), AgentChanged(agent_id)]
-        changes += _away_agent_changes(session, agent_id)
+        announce(session, QueueChanged(item.queue_id), AgentChanged(agent_id))
+        _not_available(session, agent_id)
+        changed = True
     cutoff = now - timedelta(seconds=presence_grace_seconds)
     gone = list(
         session.exec(
@@ -441,19 +440,19 @@ def sweep(
             audit.record(
                 session, action=AuditAction.PRESENCE_EXPIRED, actor_kind="system", target_kind="user", target_id=user_id
             )
-            changes += [AgentChanged(user_id)] + _away_agent_changes(session, user_id)
+            announce(session, AgentChanged(user_id))
+            _not_available(session, user_id)
+            changed = True
     session.commit()
-    if changes:
-        changes += drain(session, now=now)
-    return list(dict.fromkeys(changes))
+    if changed:
+        drain(session, now=now)
 
 
-def _away_agent_changes(session: Session, user_id: int) -> list[Change]:
+def _not_available(session: Session, user_id: int) -> None:
     """An agent stopped being Available: their other offers go back, and their
     queues' waiting customers are told who is left (no commit)."""
-    return _release_offers_of(session, user_id) + [
-        QueueChanged(queue_id) for queue_id in queue_ids_of(session, user_id)
-    ]
+    _release_offers_of(session, user_id)
+    announce(session, *(QueueChanged(queue_id) for queue_id in queue_ids_of(session, user_id)))
 
 
 def agent_loads(session: Session, *, queue_id: int | None = None) -> list[AgentLoad]:

@@ -13,7 +13,7 @@ from agent_workspace.services import audit, routing
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.conversations import system_message
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
-from agent_workspace.services.events import AgentChanged, Change, InteractionChanged, QueueChanged
+from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged, announce
 from agent_workspace.services.notices import notify
 
 MAX_NOTE_LENGTH = 1000
@@ -42,7 +42,7 @@ def _agent(session: Session, user_id: int | None) -> User:
     return agent
 
 
-def to_queue(session: Session, *, interaction_id: int, user_id: int, queue_id: int, note: str = "") -> list[Change]:
+def to_queue(session: Session, *, interaction_id: int, user_id: int, queue_id: int, note: str = "") -> None:
     """Release the agent and put the chat back in line, in its original place, in another queue."""
     item = _my_live_chat(session, interaction_id=interaction_id, user_id=user_id)
     note = _clean_note(note)
@@ -75,19 +75,18 @@ def to_queue(session: Session, *, interaction_id: int, user_id: int, queue_id: i
         to_queue=target.id,
         note=note,
     )
-    session.commit()
-    changes: list[Change] = [
-        InteractionChanged(item.id),
+    announce(
+        session,
+        InteractionChanged(stored_id(item)),
         QueueChanged(old_queue),
-        QueueChanged(target.id),
+        QueueChanged(stored_id(target)),
         AgentChanged(user_id),
-    ]
-    return changes + routing.drain(session)
+    )
+    session.commit()
+    routing.drain(session)
 
 
-def to_agent(
-    session: Session, *, interaction_id: int, user_id: int, target_user_id: int, note: str = ""
-) -> list[Change]:
+def to_agent(session: Session, *, interaction_id: int, user_id: int, target_user_id: int, note: str = "") -> None:
     """Offer the chat to a named agent; it stays with the sender until they accept."""
     item = _my_live_chat(session, interaction_id=interaction_id, user_id=user_id)
     note = _clean_note(note)
@@ -116,8 +115,8 @@ def to_agent(
         to_agent=target.id,
         note=note,
     )
+    announce(session, InteractionChanged(stored_id(item)), AgentChanged(stored_id(target)), AgentChanged(user_id))
     session.commit()
-    return [InteractionChanged(item.id), AgentChanged(target.id), AgentChanged(user_id)]
 
 
 def pending_for(session: Session, *, user_id: int) -> list[Interaction]:
@@ -131,7 +130,7 @@ def pending_for(session: Session, *, user_id: int) -> list[Interaction]:
     )
 
 
-def answer(session: Session, *, interaction_id: int, user_id: int, accept: bool) -> list[Change]:
+def answer(session: Session, *, interaction_id: int, user_id: int, accept: bool) -> None:
     """The target agent accepts (the chat moves with its history) or declines (it stays)."""
     item = session.get(Interaction, interaction_id)
     if item is None or item.transfer_to_id != user_id:
@@ -142,6 +141,10 @@ def answer(session: Session, *, interaction_id: int, user_id: int, accept: bool)
         raise Conflict(f"You are at your capacity of {me.capacity} chats.")
     item.transfer_to_id = item.transfer_from_id = item.transfer_requested_at = None
     if item.state != InteractionState.WORK_IN_PROGRESS or item.agent_id != sender_id:
+        # The offer is gone: both agents' inboxes stop showing it.
+        announce(session, InteractionChanged(stored_id(item)), AgentChanged(user_id))
+        if sender_id is not None:
+            announce(session, AgentChanged(sender_id))
         session.commit()
         raise Conflict("The chat ended or moved before you answered.")
     sender = _agent(session, sender_id)
@@ -175,9 +178,10 @@ def answer(session: Session, *, interaction_id: int, user_id: int, accept: bool)
         target_id=item.id,
         from_agent=sender_id,
     )
+    announce(session, InteractionChanged(stored_id(item)), AgentChanged(user_id), AgentChanged(stored_id(sender)))
     session.commit()
-    changes: list[Change] = [InteractionChanged(item.id), AgentChanged(user_id), AgentChanged(sender_id)]
-    return changes + (routing.drain(session) if accept else [])
+    if accept:
+        routing.drain(session)
 
 
 def candidates(session: Session, *, user_id: int) -> list[routing.AgentLoad]:

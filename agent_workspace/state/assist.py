@@ -9,7 +9,7 @@ import uuid
 import reflex as rx
 
 from agent_workspace.config import settings
-from agent_workspace.models import Interaction, Message, SenderKind
+from agent_workspace.models import Interaction, SenderKind
 from agent_workspace.security import Access, access
 from agent_workspace.services import audit, conversations, knowledge
 from agent_workspace.services.audit import AuditAction
@@ -54,17 +54,9 @@ def _published(session, *, number: str) -> tuple[str, str, str]:
     return article.number, article.title, article.body
 
 
-def _send_article(session, *, interaction_id: int, user_id: int, number: str) -> tuple[Message, list]:
+def _send_article(session, *, interaction_id: int, user_id: int, number: str) -> None:
+    """The article's link as the agent's message, audited in the same transaction."""
     article = knowledge.get_article(session, number, published_only=True)
-    message, changes = conversations.post_message(
-        session,
-        interaction_id=interaction_id,
-        sender_kind=SenderKind.AGENT,
-        sender_user_id=user_id,
-        body=f"This article may help: {article.title} — {settings().public_base_url}/kb/{article.number}",
-        client_id=f"kb-{uuid.uuid4().hex}",
-        article_number=article.number,
-    )
     audit.record(
         session,
         action=AuditAction.INTERACTION_ARTICLE_SENT,
@@ -74,8 +66,15 @@ def _send_article(session, *, interaction_id: int, user_id: int, number: str) ->
         target_id=interaction_id,
         article=article.number,
     )
-    session.commit()
-    return message, changes
+    conversations.post_message(
+        session,
+        interaction_id=interaction_id,
+        sender_kind=SenderKind.AGENT,
+        sender_user_id=user_id,
+        body=f"This article may help: {article.title} — {settings().public_base_url}/kb/{article.number}",
+        client_id=f"kb-{uuid.uuid4().hex}",
+        article_number=article.number,
+    )
 
 
 def _hit(hit: knowledge.SearchHit) -> AssistHit:
@@ -151,7 +150,7 @@ class AssistState(rx.State):
     async def send_in_chat(self, number: str):
         workspace = await self.get_state(WorkspaceState)
         try:
-            _message, changes = await call(
+            await call(
                 _send_article,
                 interaction_id=self.interaction_id,
                 user_id=await workspace._me(),
@@ -160,5 +159,4 @@ class AssistState(rx.State):
         except ServiceError as error:
             return rx.toast.error(str(error))
         await workspace._refresh()
-        workspace._publish(changes)
         return rx.toast.success("Article sent in the chat.")

@@ -17,7 +17,7 @@ import reflex as rx
 from agent_workspace import realtime
 from agent_workspace.config import settings
 from agent_workspace.db import run_blocking
-from agent_workspace.models import InteractionState, SenderKind
+from agent_workspace.models import Interaction, InteractionState, SenderKind
 from agent_workspace.security import Access, access, bound_to_cookie
 from agent_workspace.services import availability, chat_files, conversations, left_messages, routing, views
 from agent_workspace.services.budgets import Budget, OverBudget
@@ -63,10 +63,10 @@ def _resume(session, *, public_id: str, token: str) -> int:
     return item.id
 
 
-def _start(session, *, token: str, browser_hash: str, **form) -> conversations.StartedChat:
+def _start(session, *, token: str, browser_hash: str, **form) -> Interaction:
     started = conversations.start_chat(session, **form)
-    started.interaction.browser_hash = browser_hash  # issue 17: earlier chats from this browser are shown in full
-    realtime.register_client(session, token=token, kind="customer", interaction_id=started.interaction.id)
+    started.browser_hash = browser_hash  # issue 17: earlier chats from this browser are shown in full
+    realtime.register_client(session, token=token, kind="customer", interaction_id=started.id)
     return started
 
 
@@ -249,9 +249,6 @@ class CustomerChatState(rx.State):
         if self.agent_typing and any(m.sender_kind == SenderKind.AGENT for m in stored):
             self.agent_typing = False  # an agent's message ends their typing
 
-    def _publish(self, changes: list[Change], targets: dict[str, realtime.Target] | None = None) -> None:
-        realtime.publish_later(changes, exclude_token=self.router.session.client_token, targets=targets)
-
     @rx.event
     async def start_chat(self, form: dict):
         if self._interaction_id and self.phase not in (Phase.ENDED, Phase.LEFT):
@@ -280,20 +277,17 @@ class CustomerChatState(rx.State):
             self.form_error = str(error)
             return
         self.form_error = ""
-        self._interaction_id = started.interaction.id
+        self._interaction_id = started.id
         self._last_registered = time.monotonic()  # _start registered the tab
-        self.chat_key = started.interaction.public_id
+        self.chat_key = started.public_id
         self.messages, self.last_id, self.transcript_url = [], 0, ""
         await self._refresh()
-        self._publish(started.changes)
 
-    async def _stored(self, changes: list[Change], targets: dict[str, realtime.Target]) -> None:
-        """A send or retry is settled (Sent or Failed): tell the agent, then show it here."""
-        await realtime.publish_ahead(changes, exclude_token=self.router.session.client_token, targets=targets)
+    def _stored(self, message: MessageView, follows_id: int | None) -> None:
+        """A send or retry is settled (Sent or Failed): show it here."""
         self.messages = list(plain(self.messages))
-        own = carried_messages(changes, interaction_id=self._interaction_id, cursor=self.last_id)
-        if own:  # nothing came in between: the cursor moves past our own message
-            self.last_id = own[-1].id
+        if follows_id is not None and follows_id == self.last_id:
+            self.last_id = message.id  # nothing came in between: past our own message
 
     @rx.event
     async def send(self, form: dict):
@@ -319,7 +313,7 @@ class CustomerChatState(rx.State):
         delivery = start_delivery(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
         if await slow(delivery):
             yield  # shows it Sending…
-        await self._stored(*await delivery)
+        self._stored(message, await delivery)
 
     @rx.event
     async def retry(self, client_id: str):
@@ -334,8 +328,8 @@ class CustomerChatState(rx.State):
         message.status = "sending"
         self.messages = list(plain(self.messages))
         yield
-        await self._stored(
-            *await deliver(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
+        self._stored(
+            message, await deliver(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
         )
 
     @rx.event
@@ -352,10 +346,7 @@ class CustomerChatState(rx.State):
         self._typing_at = now
         if not await self._chat():
             return
-        changes = await call(
-            conversations.set_typing, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER
-        )
-        self._publish(changes)
+        await call(conversations.set_typing, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
@@ -380,16 +371,14 @@ class CustomerChatState(rx.State):
         )
         self.upload_error = " ".join(sent.problems)
         await self._refresh()
-        self._publish(sent.changes)
         yield rx.clear_selected_files("customer-attachments")
 
     @rx.event
     async def end_chat(self):
         if not await self._chat():
             return
-        changes = await call(conversations.customer_end, interaction_id=self._interaction_id)
+        await call(conversations.customer_end, interaction_id=self._interaction_id)
         await self._refresh()
-        self._publish(changes)
 
     @rx.event
     async def rate(self, form: dict):
@@ -490,7 +479,6 @@ class CustomerChatState(rx.State):
         self.left_number, self.left_email = left.number, fields["email"].strip()
         self.phase = Phase.LEFT
         self.chat_key, self._interaction_id = "", 0
-        self._publish(left.changes)
         yield  # the visitor sees the confirmation page before the mail server answers
         try:
             self.left_confirmed = (

@@ -6,7 +6,6 @@ import dataclasses
 
 import reflex as rx
 
-from agent_workspace import realtime
 from agent_workspace.config import settings
 from agent_workspace.models import Interaction, Role, stored_id
 from agent_workspace.security import Access, access, current_principal
@@ -300,12 +299,11 @@ class SupervisorState(rx.State):
         try:
             if oversized:
                 raise ValidationError(oversized[0])
-            changes = await call(business_hours.set_hours, queue_id=queue_id, **fields, actor_id=principal.user_id)
+            await call(business_hours.set_hours, queue_id=queue_id, **fields, actor_id=principal.user_id)
         except ServiceError as error:
             self._hours_errors = {**self._hours_errors, queue_id: str(error)}
             self._show_hours(plain(self.business_hours))
             return None
         self._hours_errors = {k: v for k, v in self._hours_errors.items() if k != queue_id}
-        realtime.publish_later(changes, exclude_token=self.router.session.client_token)
         await self._refresh()
         return rx.toast.success("Business hours saved.")

@@ -132,10 +132,8 @@ class ToolsState(rx.State):
     async def _user_id(self) -> int:
         return await (await self._workspace())._me()
 
-    async def _after(self, changes) -> None:
-        workspace = await self._workspace()
-        await workspace._refresh()
-        workspace._publish(changes)
+    async def _after(self) -> None:
+        await (await self._workspace())._refresh()
 
     # ------------------------------------------------------------ dialogs
 
@@ -173,14 +171,13 @@ class ToolsState(rx.State):
 
     async def _run(self, fn, success: str, **kwargs):
         try:
-            result = await call(fn, **kwargs)
+            await call(fn, **kwargs)
         except ServiceError as error:
             self.error = str(error)
             return None
         self.dialog = ""
         self.error = ""
-        changes = result if isinstance(result, list) else []
-        await self._after(changes)
+        await self._after()
         return rx.toast.success(success)
 
     @rx.event
@@ -221,7 +218,7 @@ class ToolsState(rx.State):
             self.error = str(error)
             return None
         self.dialog = ""
-        await self._after([])
+        await self._after()
         # Queued, not yet sent: the chat's email list shows its delivery as the worker records it.
         if not email.SmtpSettings.from_settings().configured:
             return rx.toast.info("Email queued, not sent: no mail server is configured.")
@@ -261,7 +258,7 @@ class ToolsState(rx.State):
         self.error = " ".join(sent.problems)
         if not sent.problems:
             self.dialog = ""
-        await self._after(sent.changes)
+        await self._after()
         yield rx.clear_selected_files("attachments")
 
     # ------------------------------------------------------------ details
@@ -270,7 +267,7 @@ class ToolsState(rx.State):
     async def save_details(self, form: dict):
         interaction_id = _int(form.get("interaction_id"))
         try:
-            changes = await call(
+            saved = await call(
                 conversations.update_details,
                 interaction_id=interaction_id,
                 user_id=await self._user_id(),
@@ -283,8 +280,8 @@ class ToolsState(rx.State):
             self.details_error, self.details_status = str(error), ""
             return
         self.details_error = ""
-        self.details_status = "Saved" if changes else "No changes to save"
-        await self._after(changes)
+        self.details_status = "Saved" if saved else "No changes to save"
+        await self._after()
 
     @rx.event
     async def create_record(self, interaction_id: int, kind: str):
@@ -318,7 +315,7 @@ class ToolsState(rx.State):
             self.record_error = str(error)
             return None
         self.record_error = ""
-        await self._after([])
+        await self._after()
         return rx.toast.success("Record saved.")
 
     @rx.event
@@ -335,7 +332,7 @@ class ToolsState(rx.State):
             self.record_error = str(error)
             return None
         self.record_error = ""
-        await self._after([])
+        await self._after()
         return rx.toast.success(
             f"{record.number} escalated to {record.escalation_group} (level {record.escalation_level})."
         )
@@ -364,7 +361,7 @@ class ToolsState(rx.State):
             kept = {chat: at for chat, at in self._typing_sent_at.items() if now - at < TYPING_SIGNAL_SECONDS}
             self._typing_sent_at = {**kept, interaction_id: now}
             try:
-                changes = await call(
+                await call(
                     conversations.set_typing,
                     interaction_id=interaction_id,
                     sender_kind=SenderKind.AGENT,
@@ -372,7 +369,6 @@ class ToolsState(rx.State):
                 )
             except ServiceError:
                 return
-            (await self._workspace())._publish(changes)
 
     @rx.event
     def close_quick_actions(self):

@@ -9,7 +9,7 @@ import logging
 import reflex as rx
 from sqlalchemy.exc import SQLAlchemyError
 
-from agent_workspace import realtime, routes
+from agent_workspace import routes
 from agent_workspace.db import run_blocking, session_scope
 from agent_workspace.services import conversations
 from agent_workspace.services.errors import ServiceError
@@ -133,25 +133,22 @@ class ChatTab:
     child_tab: str = "details"
 
 
-def _post_and_route(**message) -> tuple[MessageData | None, list[Change], dict[str, realtime.Target]]:
-    """Store the message, then find who must see it, in the same worker-thread
-    trip; the lookup runs after the write's transaction, not inside it."""
+def _post(**message) -> conversations.Posted:
     with session_scope() as session:
-        stored, changes = conversations.post_message(session, **message)
-    return stored, changes, realtime.resolve(changes)
+        return conversations.post_message(session, **message)
 
 
 async def deliver(
     message: MessageView, *, interaction_id: int, sender_kind: str, sender_user_id: int | None = None
-) -> tuple[list[Change], dict[str, realtime.Target]]:
+) -> int | None:
     """Store a page's pending message and flip it to Sent (or Failed, with why).
 
-    Returns the changes to publish and the tabs they go to; the client id makes
-    a retry a no-op.
+    Returns the id of the message it follows when it was stored just now (see
+    ``conversations.Posted``); the client id makes a retry a no-op.
     """
     try:
-        stored, changes, targets = await run_blocking(
-            _post_and_route,
+        stored, follows_id = await run_blocking(
+            _post,
             interaction_id=interaction_id,
             sender_kind=sender_kind,
             sender_user_id=sender_user_id,
@@ -160,20 +157,20 @@ async def deliver(
         )
     except ServiceError as error:
         message.status, message.error = "failed", str(error)
-        return [], {}
+        return None
     except SQLAlchemyError:
         # Not stored (the database is down or locked too long): the page keeps it, Retry resends it.
         log.exception("storing message %s of interaction %s failed", message.client_id, interaction_id)
         message.status, message.error = "failed", NOT_STORED
-        return [], {}
+        return None
     message.id, message.status, message.error = stored.id, "sent", ""
     message.time = clock(stored.created_at)
-    return changes, targets
+    return follows_id
 
 
 def start_delivery(
     message: MessageView, *, interaction_id: int, sender_kind: str, sender_user_id: int | None = None
-) -> asyncio.Future[tuple[list[Change], dict[str, realtime.Target]]]:
+) -> asyncio.Future[int | None]:
     """Start ``deliver`` now; a page shows the message as Sending only if it is ``slow``."""
     return asyncio.ensure_future(
         deliver(message, interaction_id=interaction_id, sender_kind=sender_kind, sender_user_id=sender_user_id)

@@ -283,9 +283,6 @@ class WorkspaceState(rx.State):
             self._last_heartbeat = time.monotonic()
             await call(_register_agent, token=self.router.session.client_token, user_id=self._uid)
 
-    def _publish(self, changes: list[Change], targets: dict[str, realtime.Target] | None = None) -> None:
-        realtime.publish_later(changes, exclude_token=self.router.session.client_token, targets=targets)
-
     # ------------------------------------------------------------ presence and inbox
 
     @rx.event
@@ -293,17 +290,15 @@ class WorkspaceState(rx.State):
         wanted = {v: k for k, v in PRESENCE_LABELS.items()}.get(label)
         if wanted is None:
             return rx.toast.error("Presence is Available, Away or Offline.")
-        changes = await call(routing.set_presence, user_id=await self._me(), presence=wanted.value)
+        await call(routing.set_presence, user_id=await self._me(), presence=wanted.value)
         await self._refresh(chats=set())
-        self._publish(changes)
         return None
 
     @rx.event
     async def set_after_hours(self, enabled: bool):
         """The agent's opt-in to be offered chats of their queues while those are closed."""
-        changes = await call(routing.set_after_hours, user_id=await self._me(), enabled=bool(enabled))
+        await call(routing.set_after_hours, user_id=await self._me(), enabled=bool(enabled))
         await self._refresh(chats=set())
-        self._publish(changes)
 
     @rx.event
     async def dismiss_notice(self, index: int):
@@ -319,7 +314,7 @@ class WorkspaceState(rx.State):
     @rx.event
     async def answer_transfer(self, interaction_id: int, accept: bool):
         try:
-            changes = await call(
+            await call(
                 transfers.answer, interaction_id=int(interaction_id), user_id=await self._me(), accept=bool(accept)
             )
         except ServiceError as error:
@@ -328,7 +323,6 @@ class WorkspaceState(rx.State):
         await self._refresh(chats={int(interaction_id)} if accept else set())
         if accept:
             self.active_tab = str(int(interaction_id))
-        self._publish(changes)
         return None
 
     @rx.event
@@ -363,11 +357,11 @@ class WorkspaceState(rx.State):
         )
         try:
             try:
-                item, changes = await asyncio.wait_for(asyncio.shield(claim), settings().delayed_claim_seconds)
+                item = await asyncio.wait_for(asyncio.shield(claim), settings().delayed_claim_seconds)
             except TimeoutError:
                 async with self:
                     self.claim_delayed = True
-                item, changes = await claim
+                item = await claim
         except ServiceError as error:
             async with self:
                 self.claiming_queue_id = 0
@@ -380,7 +374,6 @@ class WorkspaceState(rx.State):
             self.claim_delayed = False
             await self._refresh(chats={item.id})
             self.active_tab = str(item.id)
-            self._publish(changes)
 
     @rx.event
     def open_reject(self, interaction_id: int):
@@ -395,7 +388,7 @@ class WorkspaceState(rx.State):
     @rx.event
     async def reject(self, form: dict):
         try:
-            changes = await call(
+            await call(
                 routing.reject,
                 user_id=await self._me(),
                 interaction_id=self.reject_target_id,
@@ -407,7 +400,6 @@ class WorkspaceState(rx.State):
         self.reject_target_id = 0
         self.reject_error = ""
         await self._refresh(chats=set())
-        self._publish(changes)
 
     # ------------------------------------------------------------ conversation
 
@@ -424,12 +416,10 @@ class WorkspaceState(rx.State):
         if await slow(delivery):
             async with self:
                 await self._show(interaction_id, message)
-        changes, targets = await delivery
-        await realtime.publish_ahead(changes, exclude_token=self.router.session.client_token, targets=targets)
+        follows_id = await delivery
         async with self:
-            own = carried_messages(changes, interaction_id=interaction_id, cursor=self._cursors.get(interaction_id, 0))
-            if own:  # nothing came in between: the cursor moves past our own message
-                self._cursors[interaction_id] = own[-1].id
+            if follows_id is not None and follows_id == self._cursors.get(interaction_id, 0):
+                self._cursors[interaction_id] = message.id  # nothing came in between: past our own message
             update_urgency(await self._show(interaction_id, message), self.tabs, self._waiting_since)
 
     async def _show(self, interaction_id: int, message: MessageView) -> LiveState:
@@ -506,7 +496,7 @@ class WorkspaceState(rx.State):
 
     async def _end(self, interaction_id: int, *, save_history: bool):
         try:
-            changes = await call(
+            await call(
                 conversations.close,
                 interaction_id=interaction_id,
                 user_id=await self._me(),
@@ -516,7 +506,6 @@ class WorkspaceState(rx.State):
             return rx.toast.error(str(error))
         await self._drop_tab(interaction_id)
         await self._refresh_inbox()
-        self._publish(changes)
         return rx.toast.success(
             "Chat closed; transcript saved to the record."
             if save_history

@@ -56,7 +56,7 @@ async def test_twenty_agents_on_two_processes_claim_two_hundred_chats(cluster):
             # Distinct, known arrival times: chat n arrived n milliseconds after the first one.
             session.execute(
                 update(Interaction)
-                .where(col(Interaction.id) == started.interaction.id)
+                .where(col(Interaction.id) == started.id)
                 .values(requested_at=base + timedelta(milliseconds=n))
             )
         session.commit()

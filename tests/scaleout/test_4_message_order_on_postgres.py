@@ -41,9 +41,7 @@ def test_concurrent_writers_in_one_chat_form_one_chain_in_commit_order(pg_url: s
     with Session(engine, expire_on_commit=False) as session:
         queue = make_queue(session, "Order")
         agent = make_agent(session, "ordering", queues=[queue])
-        chat = conversations.start_chat(
-            session, name="Ada", email="ada@example.com", queue_id=queue.id, question="q"
-        ).interaction
+        chat = conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="q")
         routing.accept(session, user_id=agent.id, queue_id=queue.id)
 
     chain: list[tuple[int, int]] = []  # (follows_id, id) in the order the commits returned

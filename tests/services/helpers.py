@@ -148,19 +148,19 @@ def start(
     question: str = "My invoice shows the wrong amount.",
 ) -> Interaction:
     """A chat started as a customer starts one (so it is offered if an agent is free)."""
-    return conversations.start_chat(session, name=name, email=email, queue_id=queue.id, question=question).interaction
+    return conversations.start_chat(session, name=name, email=email, queue_id=queue.id, question=question)
 
 
 def accept(session: Session, user: User, queue: Queue) -> Interaction:
     """The chat ``user`` gets by pressing Accept on ``queue``."""
-    item, _changes = routing.accept(session, user_id=user.id, queue_id=queue.id)
+    item = routing.accept(session, user_id=user.id, queue_id=queue.id)
     return item
 
 
 def live_chat(session: Session, queue: Queue, agent: User) -> Interaction:
     """A new chat that ``agent`` accepted: both sides may write."""
     item = start(session, queue)
-    claimed, _ = routing.accept(session, user_id=agent.id, queue_id=queue.id)
+    claimed = routing.accept(session, user_id=agent.id, queue_id=queue.id)
     assert claimed.id == item.id
     return fresh(session, Interaction, item.id)
 

@@ -15,6 +15,7 @@ from agent_workspace import mailer
 from agent_workspace.models import AuditLog, OutgoingEmail
 from agent_workspace.services import email as email_service
 from agent_workspace.services.email import SmtpSettings
+from tests.announced import hearing
 
 
 class Inbox:
@@ -75,11 +76,13 @@ def send(session: Session, chat, agent, **overrides) -> OutgoingEmail:
 
 
 def work(session: Session, smtp: SmtpSettings, *, at=None) -> list:
-    """One pass of the delivery worker, as the app runs it; the test's session holds no lock meanwhile."""
+    """One pass of the delivery worker, as the app runs it; the test's session holds
+    no lock meanwhile. Returns what the pass announced on commit."""
     session.commit()
-    changes = asyncio.run(mailer.deliver_due(smtp, now=at))
+    with hearing() as heard:
+        asyncio.run(mailer.deliver_due(smtp, now=at))
     session.expire_all()
-    return changes
+    return heard
 
 
 def audit_actions(session: Session) -> list[str]:

@@ -71,14 +71,14 @@ def live_chat(
     started = conversations.start_chat(
         session, name="Ada Lovelace", email="ada@example.com", queue_id=queue.id, question=question
     )
-    claimed, _ = routing.accept(session, user_id=agent.id, queue_id=queue.id)
-    assert claimed.id == started.interaction.id
+    claimed = routing.accept(session, user_id=agent.id, queue_id=queue.id)
+    assert claimed.id == started.id
     return claimed
 
 
 def share_png(session: Session, chat: Interaction, filename: str = "bill.png") -> Attachment:
     checked = attachments.check_file(filename, PNG)
-    message, _ = chat_files.share_file(
+    message = chat_files.share_file(
         session,
         interaction_id=chat.id,
         sender_kind=SenderKind.CUSTOMER,

@@ -154,7 +154,7 @@ class World:
             queue_id=self.queue_ids[q],
             question=f"Question number {len(self.chats)}",
         )
-        self.chats.append(started.interaction.id)
+        self.chats.append(started.id)
 
     def customer_end(self, c: int) -> None:
         chat_id = self.chats[c % len(self.chats)]
@@ -242,7 +242,7 @@ class World:
             return self.expect_error(NotFound, call)
         oldest = min(eligible, key=lambda r: (r.requested_at, r.id))
         oldest_id, was_offered = oldest.id, oldest.state == InteractionState.OFFERED
-        item, _ = call()
+        item = call()
         assert item.id == oldest_id, "accept must claim the oldest eligible request"
         self.events.append("accept: claimed" + (" an offer" if was_offered else " a queued chat"))
         self.first_agent[item.id] = user_id
@@ -347,7 +347,7 @@ class World:
         if retry and earlier:
             client_id = earlier[len(earlier) // 2]
             stored_id, stored_body = self.sent[(chat_id, client_id)]
-            message, changes = conversations.post_message(
+            message, follows = conversations.post_message(
                 self.s,
                 interaction_id=chat_id,
                 sender_kind=kind,
@@ -355,7 +355,7 @@ class World:
                 client_id=client_id,
                 sender_user_id=user_id,
             )
-            assert (message.id, message.body, changes) == (stored_id, stored_body, [])
+            assert (message.id, message.body, follows) == (stored_id, stored_body, None)
             self.events.append("post: retried send")
             return
         client_id = f"client-{next(self.client_ids):06d}"

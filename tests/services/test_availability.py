@@ -124,9 +124,7 @@ def test_without_history_the_default_handle_time_is_used(session: Session, queue
 
 def test_a_chat_every_available_agent_rejected_has_nobody(session: Session, queue) -> None:
     alice = make_agent(session, "alice", queues=[queue])
-    item = conversations.start_chat(
-        session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hi"
-    ).interaction
+    item = conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hi")
     routing.reject(session, user_id=alice.id, interaction_id=item.id, reason="Not mine")
     assert availability.chat_outlook(session, interaction_id=item.id).status == Availability.NOBODY
     # For someone new the queue still has alice.
@@ -182,7 +180,7 @@ def test_when_back_is_in_the_readers_time_zone() -> None:
 # ------------------------------------------------------------------ routing by business hours
 
 
-def test_a_closed_queue_is_not_offered_to_agents_who_did_not_opt_in(session: Session, queue) -> None:
+def test_a_closed_queue_is_not_offered_to_agents_who_did_not_opt_in(session: Session, queue, announced) -> None:
     alice = make_agent(session, "alice", queues=[queue])
     _closed_today(session, queue)
     waiting = make_waiting(session, queue)
@@ -190,14 +188,15 @@ def test_a_closed_queue_is_not_offered_to_agents_who_did_not_opt_in(session: Ses
     routing.drain(session, now=NOW)
     assert offers_to(session, alice.id) == []
 
-    changes = routing.set_after_hours(session, user_id=alice.id, enabled=True)
-    assert QueueChanged(queue.id) in changes
+    announced.take()
+    routing.set_after_hours(session, user_id=alice.id, enabled=True)
+    assert QueueChanged(queue.id) in announced
     # set_after_hours drains at the real clock; the closure is of NOW's day.
     routing.drain(session, now=NOW)
     assert offers_to(session, alice.id) == [waiting.id]
 
 
-def test_a_queue_that_opens_is_drained_by_the_sweep(session: Session, queue) -> None:
+def test_a_queue_that_opens_is_drained_by_the_sweep(session: Session, queue, announced) -> None:
     alice = make_agent(session, "alice", queues=[queue])
     _closed_today(session, queue)
     waiting = make_waiting(session, queue)
@@ -207,16 +206,17 @@ def test_a_queue_that_opens_is_drained_by_the_sweep(session: Session, queue) -> 
 
     assert queue.id not in availability.open_queue_ids(session, now=NOW)
     assert queue.id in availability.open_queue_ids(session, now=friday)
-    changes = routing.sweep(session, presence_grace_seconds=3600, now=friday, hours_turned=[queue.id])
+    announced.take()
+    routing.sweep(session, presence_grace_seconds=3600, now=friday, hours_turned=[queue.id])
 
-    assert QueueChanged(queue.id) in changes
+    assert QueueChanged(queue.id) in announced
     assert offers_to(session, alice.id) == [waiting.id]
 
 
 def test_the_acknowledgement_is_honest_when_nobody_is_there(session: Session, queue) -> None:
     make_agent(session, "alice", queues=[queue], presence=Presence.OFFLINE)
     started = conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hi")
-    ack = conversations.messages_after(session, interaction_id=started.interaction.id)[0]
+    ack = conversations.messages_after(session, interaction_id=started.id)[0]
     assert "nobody is available right now" in ack.body
     assert "shortly" not in ack.body
 
@@ -249,20 +249,18 @@ def test_one_chats_outlook_equals_the_batched_read(session: Session, queue, othe
 
 def test_out_of_hours_accept_needs_the_opt_in_but_an_own_offer_can_be_taken(session: Session, queue) -> None:
     alice = make_agent(session, "alice", queues=[queue], capacity=2)
-    offered = conversations.start_chat(
-        session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hi"
-    ).interaction
+    offered = conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Hi")
     assert offers_to(session, alice.id) == [offered.id]
     _closed_today(session, queue, today=utcnow().date())  # accept reads the real clock
     later = make_waiting(session, queue)
 
     # Her offer, made before the queue closed, is still hers to take; the queued chat is not.
-    item, _ = routing.accept(session, user_id=alice.id, queue_id=queue.id)
+    item = routing.accept(session, user_id=alice.id, queue_id=queue.id)
     assert item.id == offered.id
     with pytest.raises(Forbidden, match="is closed now. Switch on Take chats after hours"):
         routing.accept(session, user_id=alice.id, queue_id=queue.id)
     routing.set_after_hours(session, user_id=alice.id, enabled=True)
-    item, _ = routing.accept(session, user_id=alice.id, queue_id=queue.id)
+    item = routing.accept(session, user_id=alice.id, queue_id=queue.id)
     assert item.id == later.id
 
 
@@ -270,16 +268,16 @@ def test_accept_on_an_offers_card_takes_that_offer(session: Session, queue) -> N
     """Seen in a walk: Accept on the second offer's card opened the first customer."""
     alice = make_agent(session, "alice", queues=[queue], capacity=3)
     first, second = (
-        conversations.start_chat(session, name=n, email="c@example.com", queue_id=queue.id, question="Hi").interaction
+        conversations.start_chat(session, name=n, email="c@example.com", queue_id=queue.id, question="Hi")
         for n in ("Gina", "Gus")
     )
     assert offers_to(session, alice.id) == [first.id, second.id]
 
-    item, _ = routing.accept(session, user_id=alice.id, queue_id=queue.id, offer_id=second.id)
+    item = routing.accept(session, user_id=alice.id, queue_id=queue.id, offer_id=second.id)
     assert item.id == second.id
     # A card that is not her offer (a crafted id, a queued chat further back) picks nothing out of line.
     third = make_waiting(session, queue)
-    item, _ = routing.accept(session, user_id=alice.id, queue_id=queue.id, offer_id=third.id)
+    item = routing.accept(session, user_id=alice.id, queue_id=queue.id, offer_id=third.id)
     assert item.id == first.id
 
 

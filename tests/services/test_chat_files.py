@@ -21,6 +21,7 @@ from agent_workspace.models import Attachment, InteractionState, Message, Sender
 from agent_workspace.services import attachment_storage, chat_files, conversations
 from agent_workspace.services.chat_files import IncomingFile, QuotaExceeded
 from agent_workspace.services.errors import Conflict, Forbidden, ValidationError
+from agent_workspace.services.events import InteractionChanged
 from tests.factories import add_message, make_customer, make_interaction, make_queue, make_user
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(32)
@@ -80,7 +81,7 @@ def check(chat, count: int, size: int = 10, sender_kind=SenderKind.CUSTOMER, sen
         )
 
 
-def test_each_file_is_posted_with_its_message(session: Session, chat, storage: Path) -> None:
+def test_each_file_is_posted_with_its_message(session: Session, chat, storage: Path, announced) -> None:
     sent = customer_sends(chat, [IncomingFile("screenshot.png", PNG), *text_files(1)])
 
     assert sent.problems == []
@@ -88,7 +89,7 @@ def test_each_file_is_posted_with_its_message(session: Session, chat, storage: P
     rows = session.exec(select(Attachment).order_by(Attachment.id)).all()
     assert [m.attachment_id for m in sent.messages] == [a.id for a in rows]
     assert sorted(p.name for p in storage.iterdir()) == sorted(a.storage_name for a in rows)  # no .part left
-    assert sent.changes
+    assert announced.take() == [InteractionChanged(chat.id)] * 2  # a file's details are read with its message
 
 
 def test_too_many_files_in_one_upload_are_refused_first(session: Session, chat, storage: Path) -> None:

@@ -31,17 +31,18 @@ def test_customer_may_write_while_waiting(session: Session, queue) -> None:
     assert bodies(session, item, SenderKind.CUSTOMER) == ["Are you there?"]
 
 
-def test_post_message_is_idempotent_by_client_id(session: Session, queue, agent) -> None:
+def test_post_message_is_idempotent_by_client_id(session: Session, queue, agent, announced) -> None:
     item = live_chat(session, queue, agent)
-    first, changes = conversations.post_message(
+    announced.take()
+    first, follows = conversations.post_message(
         session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Hello", client_id="retry-0001"
     )
-    assert changes
-    again, changes_again = conversations.post_message(
+    assert follows is not None and announced.take()
+    again, follows_again = conversations.post_message(
         session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Hello", client_id="retry-0001"
     )
     assert again.id == first.id
-    assert changes_again == []
+    assert (follows_again, announced.take()) == (None, [])
     assert bodies(session, item, SenderKind.CUSTOMER) == ["Hello"]
     # The same client id in another chat is another message.
     other = start(session, queue)
@@ -49,29 +50,33 @@ def test_post_message_is_idempotent_by_client_id(session: Session, queue, agent)
     assert bodies(session, other, SenderKind.CUSTOMER) == ["Hello"]
 
 
-def test_a_retried_send_stored_before_the_chat_ended_is_still_sent(session: Session, queue, agent) -> None:
+def test_a_retried_send_stored_before_the_chat_ended_is_still_sent(session: Session, queue, agent, announced) -> None:
     """The page's first try was stored but its answer lost; the customer left meanwhile."""
     item = live_chat(session, queue, agent)
     first, _ = conversations.post_message(
         session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Bye", client_id="retry-0002"
     )
     conversations.customer_end(session, interaction_id=item.id)
-    again, changes = conversations.post_message(
+    announced.take()
+    again, follows = conversations.post_message(
         session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Bye", client_id="retry-0002"
     )
-    assert (again.id, changes) == (first.id, [])
+    assert (again.id, follows, announced.take()) == (first.id, None, [])
     with pytest.raises(Conflict):
         conversations.post_message(
             session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Bye", client_id="retry-0003"
         )
 
 
-def test_a_message_carries_what_it_follows_and_ends_its_senders_typing(session: Session, queue, agent) -> None:
+def test_a_message_carries_what_it_follows_and_ends_its_senders_typing(
+    session: Session, queue, agent, announced
+) -> None:
     item = live_chat(session, queue, agent)
     before = post(session, item, "First")
     conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.AGENT, user_id=agent.id)
     assert fresh(session, Interaction, item.id).agent_typing_at is not None
-    message, changes = conversations.post_message(
+    announced.take()
+    message, follows = conversations.post_message(
         session,
         interaction_id=item.id,
         sender_kind=SenderKind.AGENT,
@@ -79,6 +84,8 @@ def test_a_message_carries_what_it_follows_and_ends_its_senders_typing(session: 
         body="Hi",
         client_id="follows-0001",
     )
+    changes = announced.take()
+    assert follows == before.id
     assert changes == [MessagePosted(item.id, message=changes[0].message, follows_id=before.id)]
     assert (changes[0].message.id, changes[0].message.sender_name) == (message.id, agent.display_name)
     assert fresh(session, Interaction, item.id).agent_typing_at is None
@@ -223,27 +230,31 @@ def test_messages_after_cursor(session: Session, queue) -> None:
     assert [m.body for m in limited] == ["line 1", "line 2"]
 
 
-def test_a_posted_message_travels_in_its_change_with_the_id_it_follows(session: Session, queue) -> None:
+def test_a_posted_message_travels_in_its_change_with_the_id_it_follows(session: Session, queue, announced) -> None:
     item = start(session, queue)
     other = start(session, queue)
     acknowledgement = conversations.messages_after(session, interaction_id=item.id)[-1]
-    first, changes = conversations.post_message(
+    announced.take()
+    first, _ = conversations.post_message(
         session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="first", client_id="client-posted-1"
     )
+    changes = announced.take()
     post(session, other, "in another chat, in between")
-    second, later = conversations.post_message(
+    announced.take()
+    second, _ = conversations.post_message(
         session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="second", client_id="client-posted-2"
     )
+    later = announced.take()
 
     [posted] = changes
     assert isinstance(posted, MessagePosted) and isinstance(posted, InteractionChanged)
     assert (posted.interaction_id, posted.follows_id) == (item.id, acknowledgement.id)
     assert (posted.message.id, posted.message.body, posted.message.sender_name) == (first.id, "first", "Ada Lovelace")
     assert later[0].follows_id == first.id  # the other chat's message is not in this chain
-    _, repeated = conversations.post_message(
+    conversations.post_message(
         session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="first", client_id="client-posted-1"
     )
-    assert repeated == []  # a retry changes nothing and tells nobody
+    assert announced.take() == []  # a retry changes nothing and tells nobody
 
 
 # ------------------------------------------------------------------ typing
@@ -269,5 +280,5 @@ def test_typing_signals(session: Session, queue, agent) -> None:
     assert fresh(session, Interaction, item.id).customer_typing_at is None
     # Closed or unknown chats: no signal.
     conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=False)
-    assert conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER) == []
-    assert conversations.set_typing(session, interaction_id=777, sender_kind=SenderKind.CUSTOMER) == []
+    assert conversations.set_typing(session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER) is False
+    assert conversations.set_typing(session, interaction_id=777, sender_kind=SenderKind.CUSTOMER) is False

@@ -22,6 +22,7 @@ from agent_workspace.models import (
 )
 from agent_workspace.services import conversations, inbox, routing
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
+from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged
 from tests.services.helpers import bodies, count, fresh, live_chat, make_agent, offers_to, post, start, wip_count
 
 
@@ -42,7 +43,7 @@ def test_start_chat_queues_numbers_and_acknowledges(session: Session, queue) -> 
         queue_id=queue.id,
         question="  My invoice shows the wrong amount.  ",
     )
-    item = fresh(session, Interaction, result.interaction.id)
+    item = fresh(session, Interaction, result.id)
 
     assert item.number == f"IMS{1000 + item.id:07d}" == "IMS0001001"
     assert item.state == InteractionState.QUEUED  # nobody Available
@@ -123,10 +124,13 @@ def test_interaction_by_public_id_refuses_unknown_ids(session: Session, queue) -
 # ------------------------------------------------------------------ ending
 
 
-def test_customer_end_while_waiting_abandons_the_chat(session: Session, queue) -> None:
+def test_customer_end_while_waiting_abandons_the_chat(session: Session, queue, announced) -> None:
     item = start(session, queue)
+    announced.take()
 
-    assert conversations.customer_end(session, interaction_id=item.id)
+    conversations.customer_end(session, interaction_id=item.id)
+
+    assert announced.take() == [InteractionChanged(item.id), QueueChanged(queue.id)]
 
     row = fresh(session, Interaction, item.id)
     assert row.state == InteractionState.CLOSED_ABANDONED
@@ -134,7 +138,8 @@ def test_customer_end_while_waiting_abandons_the_chat(session: Session, queue) -
     assert row.closed_at is not None
     assert bodies(session, item, SenderKind.SYSTEM)[-1] == "The customer ended the chat."
     # Twice is harmless; and nobody can write any more.
-    assert conversations.customer_end(session, interaction_id=item.id) == []
+    conversations.customer_end(session, interaction_id=item.id)
+    assert announced.take() == []
     with pytest.raises(Conflict):
         post(session, item, "hello?")
     with pytest.raises(NotFound):
@@ -182,14 +187,15 @@ def test_customer_end_after_accept_leaves_the_wrap_up_to_the_agent(session: Sess
 # ------------------------------------------------------------------ close
 
 
-def test_close_saving_history(session: Session, queue, agent) -> None:
+def test_close_saving_history(session: Session, queue, agent, announced) -> None:
     item = live_chat(session, queue, agent)
     post(session, item, "My invoice is wrong")
     post(session, item, "Let me check", kind=SenderKind.AGENT, user=agent)
 
-    changes = conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+    announced.take()
+    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
 
-    assert changes
+    assert announced.take() == [InteractionChanged(item.id), AgentChanged(agent.id)]
     row = fresh(session, Interaction, item.id)
     assert row.state == InteractionState.CLOSED_COMPLETE
     assert row.close_reason == CloseReason.AGENT_ENDED
@@ -267,7 +273,7 @@ def test_close_frees_capacity_for_the_next_chat(session: Session, queue) -> None
     conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
 
     assert offers_to(session, agent.id) == [nxt.id]
-    assert routing.accept(session, user_id=agent.id, queue_id=queue.id)[0].id == nxt.id
+    assert routing.accept(session, user_id=agent.id, queue_id=queue.id).id == nxt.id
 
 
 def test_close_does_not_offer_to_an_agent_who_went_away(session: Session, queue) -> None:

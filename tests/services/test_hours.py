@@ -365,11 +365,12 @@ GOOD = {
 }
 
 
-def test_set_hours_normalises_audits_and_tells_the_queue(session):
+def test_set_hours_normalises_audits_and_tells_the_queue(session, announced):
     queue = make_queue(session, name="Billing")
     boss = make_user(session, username="sam", roles="workspace_user,supervisor")
-    changes = hours.set_hours(session, queue_id=queue.id, **GOOD, actor_id=boss.id)
-    assert changes == [QueueChanged(queue.id)]
+    announced.take()
+    hours.set_hours(session, queue_id=queue.id, **GOOD, actor_id=boss.id)
+    assert announced.take() == [QueueChanged(queue.id)]
     assert _stored(session, queue.id) == (
         "Mon-Fri 09:00-17:00",
         "Europe/Berlin",

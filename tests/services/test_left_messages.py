@@ -29,14 +29,14 @@ from tests.services.mail_helpers import work
 # ---------------------------------------------------------------- leaving a message
 
 
-def test_a_left_message_is_a_new_case_of_the_queue(session: Session, queue) -> None:
+def test_a_left_message_is_a_new_case_of_the_queue(session: Session, queue, announced) -> None:
     left = leave(session, queue, client_address="203.0.113.5")
 
     record = fresh(session, SupportRecord, left.record_id)
     customer = session.get(Customer, record.customer_id)
     assert left.number == records.record_number("case", record.id) == record.number
     assert left.number.startswith("CS000")
-    assert left.changes == [QueueChanged(queue.id)]
+    assert announced.take() == [QueueChanged(queue.id)]
     assert (record.kind, record.source, record.queue_id, record.state) == (
         "case",
         RecordSource.LEFT_MESSAGE,
@@ -194,7 +194,7 @@ def test_only_a_left_message_gets_a_confirmation(session: Session, queue, smtp_s
 # ---------------------------------------------------------------- instead of waiting
 
 
-def test_a_waiting_customer_leaves_a_message_instead_in_one_transaction(session: Session) -> None:
+def test_a_waiting_customer_leaves_a_message_instead_in_one_transaction(session: Session, announced) -> None:
     queue = make_queue(session, "Instead")
     started = conversations.start_chat(
         session,
@@ -205,10 +205,10 @@ def test_a_waiting_customer_leaves_a_message_instead_in_one_transaction(session:
         client_address="198.51.100.9",
     )
     left = left_messages.leave_message_instead(
-        session, interaction_id=started.interaction.id, name="Ada", email="ada@example.com", message="Call me back."
+        session, interaction_id=started.id, name="Ada", email="ada@example.com", message="Call me back."
     )
     session.expire_all()
-    chat = session.get(Interaction, started.interaction.id)
+    chat = session.get(Interaction, started.id)
     assert (chat.state, chat.close_reason) == (
         InteractionState.CLOSED_ABANDONED,
         CloseReason.CUSTOMER_LEFT_BEFORE_ENGAGEMENT,
@@ -220,7 +220,7 @@ def test_a_waiting_customer_leaves_a_message_instead_in_one_transaction(session:
     record = session.get(SupportRecord, left.record_id)
     assert (record.queue_id, record.interaction_id) == (queue.id, chat.id)
     assert record.description == f"Call me back.\n\n— Written in chat {chat.number} —\nHello?"
-    assert QueueChanged(queue.id) in left.changes
+    assert QueueChanged(queue.id) in announced
     # Not twice: a chat that no longer waits cannot be left again, and nothing is written.
     records_before = len(session.exec(select(SupportRecord)).all())
     with pytest.raises(Conflict):
@@ -235,7 +235,7 @@ def waiting_chat(session: Session, queue, *lines: str) -> Interaction:
     """A chat still waiting for an agent, in which the customer wrote ``lines`` (stored directly: more than the rate limit allows)."""
     chat = conversations.start_chat(
         session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Is my order lost?"
-    ).interaction
+    )
     for n, line in enumerate(lines):
         session.add(
             Message(

@@ -67,11 +67,12 @@ def test_drain_sets_offer_fields(session: Session, queue) -> None:
     assert row.offer_expires_at - row.offered_at == timedelta(seconds=OFFER_SECONDS)
 
 
-def test_an_offer_tells_the_agent_only_that_their_inbox_changed(session: Session, queue) -> None:
+def test_an_offer_tells_the_agent_only_that_their_inbox_changed(session: Session, queue, announced) -> None:
     agent = make_agent(session, "alice", queues=[queue])
     make_waiting(session, queue, requested_at=at(0))
-    changes = offers.drain(session)
-    assert changes == [ChatOffered(agent.id), QueueChanged(queue.id)]  # no whole-workspace refresh
+    announced.take()
+    assert offers.drain(session) == 1
+    assert announced.take() == [ChatOffered(agent.id), QueueChanged(queue.id)]  # no whole-workspace refresh
 
 
 def test_drain_prefers_the_least_loaded_agent(session: Session, queue) -> None:
@@ -211,7 +212,7 @@ def test_closing_a_chat_offers_the_next_waiting_chat(session: Session, queue) ->
 # ------------------------------------------------------------------ sweep
 
 
-def test_a_lapsed_offer_is_not_a_rejection_the_lone_agent_gets_it_again(session: Session, queue) -> None:
+def test_a_lapsed_offer_is_not_a_rejection_the_lone_agent_gets_it_again(session: Session, queue, announced) -> None:
     """The stranding bug: a lone agent let an offer lapse, came back, and the
     customer waited forever because the lapse was stored as a rejection."""
     alice = make_agent(session, "alice", queues=[queue])
@@ -225,9 +226,10 @@ def test_a_lapsed_offer_is_not_a_rejection_the_lone_agent_gets_it_again(session:
     assert offers_to(session, alice.id) == [item.id]
     assert fresh(session, User, alice.id).presence == Presence.AVAILABLE
 
-    changes = routing.sweep(session, presence_grace_seconds=3600, now=now + timedelta(seconds=OFFER_SECONDS + 5))
+    announced.take()
+    routing.sweep(session, presence_grace_seconds=3600, now=now + timedelta(seconds=OFFER_SECONDS + 5))
 
-    assert QueueChanged(queue.id) in changes and AgentChanged(alice.id) in changes
+    assert QueueChanged(queue.id) in announced and AgentChanged(alice.id) in announced
     row = fresh(session, Interaction, item.id)
     assert row.state == InteractionState.QUEUED and row.offered_to_id is None
     assert row.requested_at == item.requested_at  # its place in line is kept
@@ -255,12 +257,14 @@ def test_only_an_explicit_reject_keeps_a_chat_from_an_agent(session: Session, qu
     assert fresh(session, OfferRejection, (item.id, alice.id)).reason == "Not my area"
 
 
-def test_presence_changes_tell_the_agents_queues(session: Session, queue, other_queue) -> None:
+def test_presence_changes_tell_the_agents_queues(session: Session, queue, other_queue, announced) -> None:
     """Waiting customers are told who is available, so their queues change."""
     alice = make_agent(session, "alice", queues=[queue, other_queue], presence=Presence.OFFLINE)
-    changes = routing.set_presence(session, user_id=alice.id, presence=Presence.AVAILABLE)
-    assert {QueueChanged(queue.id), QueueChanged(other_queue.id)} <= set(changes)
-    assert routing.set_presence(session, user_id=alice.id, presence=Presence.AVAILABLE) == [AgentChanged(alice.id)]
+    announced.take()
+    routing.set_presence(session, user_id=alice.id, presence=Presence.AVAILABLE)
+    assert {QueueChanged(queue.id), QueueChanged(other_queue.id)} <= set(announced.take())
+    routing.set_presence(session, user_id=alice.id, presence=Presence.AVAILABLE)
+    assert announced.take() == [AgentChanged(alice.id)]
 
 
 def test_offer_timeout_reoffers_to_another_available_agent(session: Session, queue) -> None:
@@ -278,7 +282,7 @@ def test_offer_timeout_reoffers_to_another_available_agent(session: Session, que
     assert fresh(session, User, bob.id).presence == Presence.AVAILABLE
 
 
-def test_sweep_is_idempotent(session: Session, queue) -> None:
+def test_sweep_is_idempotent(session: Session, queue, announced) -> None:
     alice = make_agent(session, "alice", queues=[queue])
     item = start(session, queue)
     now = utcnow()
@@ -287,7 +291,9 @@ def test_sweep_is_idempotent(session: Session, queue) -> None:
 
     routing.sweep(session, presence_grace_seconds=3600, now=later)
     audit_rows = count(session, AuditLog)
-    assert routing.sweep(session, presence_grace_seconds=3600, now=later) == []
+    announced.take()
+    routing.sweep(session, presence_grace_seconds=3600, now=later)
+    assert announced.take() == []
 
     assert count(session, AuditLog) == audit_rows
     assert state_of(session, item) == InteractionState.QUEUED

@@ -24,7 +24,7 @@ def start(session, queue, address: str, n: int):
 
 def test_a_customer_flooding_messages_is_slowed_down(session):
     queue = make_queue(session, name="General")
-    chat = start(session, queue, "203.0.113.8", 1).interaction
+    chat = start(session, queue, "203.0.113.8", 1)
     for n in range(conversations.MAX_CUSTOMER_MESSAGES_PER_WINDOW):
         conversations.post_message(
             session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER, body=f"m{n}", client_id=f"client-{n:04d}"

@@ -233,7 +233,7 @@ def _run_concurrent_claims(queue_id: int, agents: list[User], threads_per_agent:
             for _attempt in range(200):
                 with Session(engine, expire_on_commit=False) as s:
                     try:
-                        item, _ = routing.accept(s, user_id=agent_id, queue_id=queue_id)
+                        item = routing.accept(s, user_id=agent_id, queue_id=queue_id)
                     except NotFound:
                         return
                     except Conflict as error:

@@ -124,7 +124,7 @@ def test_a_second_seed_keeps_everything(session: Session) -> None:
     billing = session.exec(select(Queue).where(Queue.name == "Billing")).one()
     chat = conversations.start_chat(
         session, name="Ada", email="ada@example.com", queue_id=billing.id, question="Refund?"
-    ).interaction
+    )
     auth.set_password(session, username="alice", password="changed by alice")
     before = {model: count(session, model) for model in (User, Queue, QueueMember, KnowledgeArticle, Interaction)}
 

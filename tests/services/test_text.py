@@ -17,7 +17,7 @@ FAMILY, RAINBOW_FLAG = "\U0001f468\u200d\U0001f469\u200d\U0001f467", "\U0001f3f3
 
 def start(session: Session, queue, **fields):
     values = dict(name="Ada Lovelace", email="ada@example.com", queue_id=queue.id, question="Help")
-    return conversations.start_chat(session, **(values | fields)).interaction
+    return conversations.start_chat(session, **(values | fields))
 
 
 def test_bidi_controls_and_invisible_characters_are_stripped_from_names_and_questions(session: Session, queue):

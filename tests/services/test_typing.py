@@ -18,7 +18,7 @@ def test_a_late_keystroke_after_a_send_does_not_show_typing(session):
         agent=agent,
         state=InteractionState.WORK_IN_PROGRESS,
     )
-    assert conversations.set_typing(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER) != []
+    assert conversations.set_typing(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER) is True
     session.refresh(chat)
     assert conversations.is_typing(chat.customer_typing_at)
 
@@ -27,11 +27,11 @@ def test_a_late_keystroke_after_a_send_does_not_show_typing(session):
     )
     session.refresh(chat)
     assert chat.customer_typing_at is None  # a message ends the typing
-    assert conversations.set_typing(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER) == []
+    assert conversations.set_typing(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER) is False
     session.refresh(chat)
     assert chat.customer_typing_at is None
 
     stored = session.get(Message, message.id)
     stored.created_at = stored.created_at - timedelta(seconds=5)
     session.commit()
-    assert conversations.set_typing(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER) != []
+    assert conversations.set_typing(session, interaction_id=chat.id, sender_kind=SenderKind.CUSTOMER) is True

@@ -17,10 +17,10 @@ def test_customer_snapshot_gives_the_place_in_line_only_while_waiting(session: S
     queue = make_queue(session, "Billing")
     first = conversations.start_chat(
         session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Invoice?"
-    ).interaction
+    )
     second = conversations.start_chat(
         session, name="Bob", email="bob@example.com", queue_id=queue.id, question="Refund?"
-    ).interaction
+    )
 
     waiting = views.customer_snapshot(session, interaction_id=second.id, after_id=0)
     assert (waiting.state, waiting.outlook.position, waiting.queue_name, waiting.agent_name) == (
@@ -72,10 +72,10 @@ def test_places_of_clients_only_for_customers_still_waiting(session: Session) ->
     queue = make_queue(session, "Billing")
     first = conversations.start_chat(
         session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Invoice?"
-    ).interaction
+    )
     second = conversations.start_chat(
         session, name="Bob", email="bob@example.com", queue_id=queue.id, question="Refund?"
-    ).interaction
+    )
     realtime.register_client(session, token="tab-of-ada", kind="customer", interaction_id=first.id)
     realtime.register_client(session, token="tab-of-bob", kind="customer", interaction_id=second.id)
     agent = make_agent(session, "grace", queues=[queue], presence=Presence.AWAY)
@@ -99,7 +99,7 @@ def test_agent_snapshot_reads_in_full_only_new_and_named_chats(session: Session)
         conversations.start_chat(
             session, name=name, email=f"{name.lower()}@example.com", queue_id=queue.id, question="?"
         )
-    opened = [routing.accept(session, user_id=agent.id, queue_id=queue.id)[0].id for _ in range(3)]
+    opened = [routing.accept(session, user_id=agent.id, queue_id=queue.id).id for _ in range(3)]
     first, second, third = opened
 
     everything = views.agent_snapshot(session, user_id=agent.id, cursors={})

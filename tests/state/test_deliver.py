@@ -16,9 +16,7 @@ from tests.services.helpers import make_agent
 def _live_chat(session: Session) -> int:
     queue = make_queue(session, "General")
     agent = make_agent(session, "grace", queues=[queue])
-    item = conversations.start_chat(
-        session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Help"
-    ).interaction
+    item = conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Help")
     routing.accept(session, user_id=agent.id, queue_id=queue.id)
     session.commit()
     return item.id
@@ -35,16 +33,16 @@ def _customer_bodies(session: Session, interaction_id: int) -> list[str]:
 async def test_a_stored_message_is_sent_with_its_id_and_time(session: Session) -> None:
     chat = _live_chat(session)
     message = MessageView(client_id="client-0001", sender_kind=SenderKind.CUSTOMER, body="hello", status="sending")
-    changes, _targets = await deliver(message, interaction_id=chat, sender_kind=SenderKind.CUSTOMER)
+    follows = await deliver(message, interaction_id=chat, sender_kind=SenderKind.CUSTOMER)
     assert (message.status, message.error) == ("sent", "")
-    assert message.id and message.time and changes
+    assert message.id and message.time and follows is not None and follows < message.id
     assert _customer_bodies(session, chat) == ["hello"]
 
 
 async def test_a_refused_message_fails_with_the_reason(session: Session) -> None:
     chat = _live_chat(session)
     message = MessageView(client_id="client-0002", sender_kind=SenderKind.CUSTOMER, body="   ", status="sending")
-    assert await deliver(message, interaction_id=chat, sender_kind=SenderKind.CUSTOMER) == ([], {})
+    assert await deliver(message, interaction_id=chat, sender_kind=SenderKind.CUSTOMER) is None
     assert message.status == "failed" and message.error
     assert _customer_bodies(session, chat) == []
 
@@ -59,7 +57,7 @@ async def test_a_database_failure_fails_the_message_and_a_retry_stores_it_once(
     message = MessageView(
         client_id="client-0003", sender_kind=SenderKind.CUSTOMER, body="still there?", status="sending"
     )
-    assert await deliver(message, interaction_id=chat, sender_kind=SenderKind.CUSTOMER) == ([], {})
+    assert await deliver(message, interaction_id=chat, sender_kind=SenderKind.CUSTOMER) is None
     assert (message.status, message.error) == ("failed", NOT_STORED)
 
     with sqlite3.connect(path) as raw:

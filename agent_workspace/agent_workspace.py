@@ -78,7 +78,7 @@ async def sweeper() -> None:
     hours, and queue draining, from stored timestamps and schedules; files a
     crash left without their attachment row, and failed logins too old to count."""
     open_before: frozenset[int] | None = None
-    forgotten_at = -FORGET_FAILURES_SECONDS
+    forgotten_at: float = -FORGET_FAILURES_SECONDS
     while True:
         try:
             open_before = await run_blocking(_sweep, open_before)
@@ -102,6 +102,7 @@ async def warm_knowledge_index() -> None:
 
 
 app = rx.App(stylesheets=["/styles.css"])
+assert app.sio is not None  # Reflex makes the socket server with an App that has states
 # A websocket frame over EVENT_MAX_BYTES is refused and its socket closed before
 # Reflex parses it (Reflex's default is 1 MB). Uploads go over HTTP with their own limit.
 app.sio.eio.max_http_buffer_size = EVENT_MAX_BYTES
@@ -115,7 +116,8 @@ app.api_transformer = [
     upload_limit(
         max_body=attachments.upload_body_limit(),
         message=attachments.upload_too_large(),
-        error_vars={ToolsState.upload: "error", CustomerChatState.upload: "upload_error"},
+        # rx.event handlers, typed as mypy cannot follow (see the Reflex note in pyproject.toml)
+        error_vars={ToolsState.upload: "error", CustomerChatState.upload: "upload_error"},  # type: ignore[dict-item]
         max_files=upload_quotas().files_per_upload,
         too_many_message=chat_files.upload_too_many(),
     ),

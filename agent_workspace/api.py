@@ -20,7 +20,7 @@ from starlette.routing import Route
 from agent_workspace import realtime, routes
 from agent_workspace.config import public_site, settings
 from agent_workspace.db import session_scope
-from agent_workspace.models import Presence
+from agent_workspace.models import Presence, stored_id
 from agent_workspace.security import SESSION_COOKIE, client_address, client_from, identify, session_token_from_headers
 from agent_workspace.services import attachments, auth, conversations, routing
 from agent_workspace.services.errors import NotFound, ServiceError
@@ -98,7 +98,7 @@ async def logout(request: Request) -> Response:
 def _transcript(public_id: str) -> tuple[str, str]:
     with session_scope(writer=False) as session:
         item = conversations.interaction_by_public_id(session, public_id)
-        return item.number or "chat", transcript_text(session, interaction_id=item.id)
+        return item.number or "chat", transcript_text(session, interaction_id=stored_id(item))
 
 
 async def customer_transcript(request: Request) -> Response:

@@ -11,7 +11,7 @@ from agent_workspace.config import database_url
 from agent_workspace.db import session_scope
 from agent_workspace.kb_cli import add_kb_commands
 from agent_workspace.migrations import upgrade
-from agent_workspace.models import Queue, utcnow
+from agent_workspace.models import Queue, stored_id, utcnow
 from agent_workspace.services import auth, routing, seed
 from agent_workspace.services import hours as business_hours
 from agent_workspace.services.errors import NotFound, ServiceError
@@ -112,7 +112,7 @@ def _queue_hours(args: argparse.Namespace) -> int:
             current = {name: getattr(queue, name) for name in given}
             business_hours.set_hours(
                 session,
-                queue_id=queue.id,
+                queue_id=stored_id(queue),
                 **{name: current[name] if value is None else value for name, value in given.items()},
                 actor_id=None,
             )

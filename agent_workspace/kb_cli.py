@@ -115,8 +115,8 @@ def run_import(args: argparse.Namespace) -> int:
     except (OSError, ServiceError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    for error in report.errors:
-        print(error, file=sys.stderr)
+    for problem in report.errors:
+        print(problem, file=sys.stderr)
     print(f"{report.created} created, {report.updated} updated, {report.skipped} skipped")
     nothing_valid = report.errors and not (report.created or report.updated)
     return 1 if nothing_valid else 0

@@ -74,7 +74,8 @@ async def _deliver(delivery: Delivery, smtp: SmtpSettings) -> None:
     except Exception:  # the claim goes stale and another pass retries it
         log.exception("delivering email %s failed", delivery.email_id)
     finally:
-        _in_flight.discard(asyncio.current_task())
+        if (task := asyncio.current_task()) is not None:
+            _in_flight.discard(task)
         wake()  # a mail thread is free: claim the next one
 
 

@@ -10,14 +10,36 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol, TypeVar, cast
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import Mapped
+from sqlmodel import Field, SQLModel, col
+
+_T = TypeVar("_T")
 
 
 def utcnow() -> datetime:
     """Timezone-aware UTC: SQLModel's datetime columns refuse naive values."""
     return datetime.now(UTC)
+
+
+class _Stored(Protocol):
+    id: int | None
+
+
+def stored_id(row: _Stored) -> int:
+    """A row's id once it is in the database. The models type ids Optional only
+    because a new row has none until it is flushed: reading one before is a bug."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id until it is flushed")
+    return row.id
+
+
+def non_null(column: _T | None) -> Mapped[_T]:
+    """``col()`` of a column a query reads only where it is set (a primary key, or
+    a column it filters or joins on), typed so: the models type it Optional."""
+    return cast("Mapped[_T]", col(column))
 
 
 class Role(StrEnum):

@@ -308,7 +308,7 @@ class DenyByDefault(Middleware):
             return None
         principal = await current_principal(state) if rule is not None else None
         private = _PRIVATE.get(state_name)
-        if permits(rule, principal):
+        if principal is not None and permits(rule, principal):
             if private is not None and await _owners(state, [private]) - {principal.user_id}:
                 await clear_private_state(state)  # the tab was another user's: this one starts afresh
             return None

@@ -122,8 +122,8 @@ class UploadLimit:
         peer = (scope.get("client") or ("", 0))[0]
         try:
             await budgets.spend(Budget.UPLOAD, token=token, address=client_address(peer, headers))
-        except budgets.OverBudget as refusal:
-            await self._refuse(send, headers, str(refusal), status=429)
+        except budgets.OverBudget as over:
+            await self._refuse(send, headers, str(over), status=429)
             return
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
@@ -145,7 +145,7 @@ class UploadLimit:
                 if received > self.max_body:
                     refusal = self.message
                 # A body of n parts has n + 1 delimiter lines, the closing one included.
-                elif parts is not None and parts.feed(chunk) > self.max_parts + 1:
+                elif parts is not None and self.max_parts is not None and parts.feed(chunk) > self.max_parts + 1:
                     refusal = self.too_many_message
                 if refusal:  # the app sees a client that went away, and stops reading
                     return {"type": "http.disconnect"}
@@ -205,7 +205,7 @@ def upload_limit(
 
     ``error_vars`` maps each upload handler to the var of its state that shows upload errors.
     """
-    targets = {format_event_handler(handler): ErrorVar(handler.state, var) for handler, var in error_vars.items()}
+    targets = {format_event_handler(handler): _error_var(handler, var) for handler, var in error_vars.items()}
 
     def transform(app: ASGIApp) -> ASGIApp:
         return UploadLimit(
@@ -218,3 +218,9 @@ def upload_limit(
         )
 
     return transform
+
+
+def _error_var(handler: EventHandler, var: str) -> ErrorVar:
+    if handler.state is None or not issubclass(handler.state, rx.State):
+        raise TypeError(f"{handler.fn.__qualname__} is not an event handler of an rx.State.")
+    return ErrorVar(handler.state, var)

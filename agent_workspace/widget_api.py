@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from agent_workspace.config import widget_origins
+from agent_workspace.models import stored_id
 from agent_workspace.security import client_address
 from agent_workspace.services import availability, budgets, routing, widget
 from agent_workspace.state.common import read
@@ -37,7 +38,7 @@ _refreshing = asyncio.Lock()
 
 
 def _read_queues(session) -> tuple[dict[int, availability.Outlook], dict[int, str]]:
-    return availability.queue_outlooks(session), {q.id: q.name for q in routing.active_queues(session)}
+    return availability.queue_outlooks(session), {stored_id(q): q.name for q in routing.active_queues(session)}
 
 
 def _fresh() -> bool:

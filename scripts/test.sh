@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command: set up (venv, bun, Debian's chromium), then every suite.
+# The test command: set up (venv, bun, Debian's chromium), the linters, then every suite.
 # Unit/service/state tests and end-to-end browser tests run in separate pytest
 # invocations (pytest-playwright keeps its own event loop).
 set -euo pipefail
@@ -16,6 +16,10 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 status=0
+echo "==> lint: ruff, ruff format, mypy"
+ruff check . || status=$?
+ruff format --check . || status=$?
+mypy || status=$?
 echo "==> unit, service and CLI tests"
 pytest -q --ignore=tests/e2e --ignore=tests/scaleout "$@" || status=$?
 echo "==> end-to-end tests (production build in a real browser)"

@@ -10,20 +10,22 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from agent_workspace.state.customer import CustomerChatState
+from agent_workspace.state.message_status import MessageStatus
 from agent_workspace.state.views import MessageView
 from agent_workspace.state.workspace import WorkspaceState
 
 
-def _status(status: rx.Var[str], error: rx.Var[str], retry: rx.event.EventSpec | None) -> rx.Component:
+def _status(status: rx.Var[str], error: rx.Var[str], retry: EventSpec | None) -> rx.Component:
     failed = [rx.text("Failed: ", error, size="1", color_scheme="red", class_name="aw-status")]
     if retry is not None:
         failed.append(rx.button("Retry", size="1", variant="soft", color_scheme="red", on_click=retry))
     return rx.match(
         status,
-        ("sending", rx.text("Sending…", size="1", color_scheme="gray", class_name="aw-status")),
-        ("failed", rx.hstack(*failed, align="center")),
+        (MessageStatus.SENDING, rx.text("Sending…", size="1", color_scheme="gray", class_name="aw-status")),
+        (MessageStatus.FAILED, rx.hstack(*failed, align="center")),
         rx.text("Sent", size="1", color_scheme="gray", class_name="aw-status"),
     )
 
@@ -42,7 +44,7 @@ def _attachment(url: rx.Var[str], name: rx.Var[str], is_image: rx.Var[bool]) -> 
 def _bubble(
     *,
     mine_kind: str,
-    retry: rx.event.EventSpec | None,
+    retry: EventSpec | None,
     sender_kind: rx.Var[str],
     sender_name: rx.Var[str],
     body: rx.Var[str],
@@ -137,7 +139,7 @@ def transcript_bubble(
     return _bubble(
         mine_kind="agent",
         retry=None,
-        sender_kind=sender_kind, sender_name=sender_name, body=body, time=time, status=rx.Var.create("sent"),
+        sender_kind=sender_kind, sender_name=sender_name, body=body, time=time, status=rx.Var.create(MessageStatus.SENT),
         error=rx.Var.create(""), attachment_url=attachment_url, attachment_name=attachment_name, is_image=is_image,
     )  # fmt: skip
 

@@ -18,7 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agent_workspace.config import settings
 from agent_workspace.models import (
@@ -29,6 +29,7 @@ from agent_workspace.models import (
     SupportRecord,
 )
 from agent_workspace.services import attachment_storage, audit
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.record_access import Viewer, can_view_interaction, can_view_record
 
@@ -177,7 +178,7 @@ def record_attachment(
     session.flush()
     audit.record(
         session,
-        action="attachment.uploaded",
+        action=AuditAction.ATTACHMENT_UPLOADED,
         actor_kind=uploaded_by_kind,
         actor_id=uploaded_by_user_id,
         target_kind=target_kind,
@@ -280,7 +281,7 @@ def record_download(session: Session, *, attachment: Attachment, actor_kind: str
     )
     audit.record(
         session,
-        action="attachment.downloaded",
+        action=AuditAction.ATTACHMENT_DOWNLOADED,
         actor_kind=actor_kind,
         actor_id=actor_id,
         target_kind=target_kind,
@@ -298,7 +299,7 @@ def list_attachments(
     query = (
         select(Attachment)
         .where(Attachment.interaction_id == interaction_id, Attachment.record_id == record_id)
-        .order_by(Attachment.id)
+        .order_by(col(Attachment.id))
     )
     return list(session.exec(query).all())
 
@@ -354,7 +355,7 @@ def record_copies(session: Session, *, copies: list[FileCopy], interaction_id: i
     session.flush()
     audit.record(
         session,
-        action="attachment.copied",
+        action=AuditAction.ATTACHMENT_COPIED,
         actor_kind="system",
         target_kind="record",
         target_id=record_id,
@@ -381,7 +382,7 @@ def _owner(session: Session, interaction_id: int | None, record_id: int | None) 
         if interaction.state not in OPEN_STATES:
             raise Conflict("This chat has ended; files can no longer be added to it.")
         return "interaction", interaction_id
-    if session.get(SupportRecord, record_id) is None:
+    if record_id is None or session.get(SupportRecord, record_id) is None:
         raise NotFound("That case or incident does not exist.")
     return "record", record_id
 

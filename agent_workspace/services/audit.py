@@ -4,26 +4,88 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping
+from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session
 
-from agent_workspace.models import AuditLog
+from agent_workspace.models import AuditLog, EmailStatus
+
+
+class AuditAction(StrEnum):
+    """Every action the audit log records; each has a sentence in ``audit_words``.
+    The values are what the rows store."""
+
+    INTERACTION_REQUESTED = "interaction.requested"
+    INTERACTION_OFFERED = "interaction.offered"
+    INTERACTION_OFFER_TIMED_OUT = "interaction.offer_timed_out"
+    INTERACTION_ACCEPTED = "interaction.accepted"
+    INTERACTION_REJECTED = "interaction.rejected"
+    INTERACTION_TRANSFERRED_TO_QUEUE = "interaction.transferred_to_queue"
+    INTERACTION_TRANSFER_REQUESTED = "interaction.transfer_requested"
+    INTERACTION_TRANSFER_ACCEPTED = "interaction.transfer_accepted"
+    INTERACTION_TRANSFER_DECLINED = "interaction.transfer_declined"
+    INTERACTION_CUSTOMER_ENDED = "interaction.customer_ended"
+    INTERACTION_CLOSED = "interaction.closed"
+    INTERACTION_UPDATED = "interaction.updated"
+    INTERACTION_RATED = "interaction.rated"
+    INTERACTION_ARTICLE_SENT = "interaction.article_sent"
+    RECORD_CREATED = "record.created"
+    RECORD_UPDATED = "record.updated"
+    RECORD_ESCALATED = "record.escalated"
+    RECORD_REPLIED = "record.replied"
+    RECORD_RESOLVED = "record.resolved"
+    ATTACHMENT_UPLOADED = "attachment.uploaded"
+    ATTACHMENT_DOWNLOADED = "attachment.downloaded"
+    ATTACHMENT_COPIED = "attachment.copied"
+    EMAIL_QUEUED = "email.queued"
+    EMAIL_SENDING = "email.sending"
+    EMAIL_SENT = "email.sent"
+    EMAIL_FAILED = "email.failed"
+    QUEUE_CREATED = "queue.created"
+    QUEUE_HOURS_CHANGED = "queue.hours_changed"
+    PRESENCE_CHANGED = "presence.changed"
+    PRESENCE_AFTER_HOURS = "presence.after_hours"
+    PRESENCE_EXPIRED = "presence.expired"
+    LOGIN = "login"
+    LOGOUT = "logout"
+    LOGIN_FAILED = "login.failed"
+    SESSION_REVOKED_OTHER_CLIENT = "session.revoked_other_client"
+    USER_CREATED = "user.created"
+    USER_PASSWORD_CHANGED = "user.password_changed"
+    USER_DEACTIVATED = "user.deactivated"
+    USER_ROLES_CHANGED = "user.roles_changed"
+    CANNED_CREATED = "canned.created"
+    CANNED_DELETED = "canned.deleted"
+    KB_ARTICLE_CREATED = "kb.article_created"
+    KB_ARTICLE_UPDATED = "kb.article_updated"
+    KB_IMPORTED = "kb.imported"
+
+
+# The outbox's audit row of an email in each status.
+EMAIL_ACTIONS = {
+    EmailStatus.QUEUED: AuditAction.EMAIL_QUEUED,
+    EmailStatus.SENDING: AuditAction.EMAIL_SENDING,
+    EmailStatus.SENT: AuditAction.EMAIL_SENT,
+    EmailStatus.FAILED: AuditAction.EMAIL_FAILED,
+}
 
 
 def record(
     session: Session,
     *,
-    action: str,
+    action: AuditAction,
     actor_kind: str,
     actor_id: int | None = None,
     target_kind: str = "",
     target_id: int | None = None,
     **detail: Any,
 ) -> AuditLog:
-    """Add an audit row in the caller's transaction (it commits with the action)."""
+    """Add an audit row in the caller's transaction (it commits with the action).
+    An action outside ``AuditAction`` is refused (``ValueError``): it would have no
+    sentence in the trail."""
     row = AuditLog(
-        action=action,
+        action=AuditAction(action),
         actor_kind=actor_kind,
         actor_id=actor_id,
         target_kind=target_kind,

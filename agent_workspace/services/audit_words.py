@@ -1,13 +1,12 @@
 """The audit trail in words: who did what, with names and field labels, never ids or JSON.
 
-Every audit action the code writes has a sentence here ("Ann Agent transferred
+Every ``AuditAction`` has a sentence here ("Ann Agent transferred
 the chat from General to Billing: customer asks about a refund"); an action
 without one still reads as words. The names behind the ids in a batch of rows
 are read in one statement per kind (people, queues, chats, records, canned
 responses), so describing a hundred rows costs the same few statements as one.
-Also here: the labels of the values people read (priorities, close reasons,
-fields; states are ``record_lists.state_label``'s), shared by the record pages
-and the activity lists.
+The labels of the values themselves (priorities, roles, fields) are
+``value_labels``'.
 """
 
 from __future__ import annotations
@@ -20,68 +19,18 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from agent_workspace.models import (
-    AuditLog,
-    CannedResponse,
-    CloseReason,
-    Interaction,
-    Queue,
-    Role,
-    SupportRecord,
-    User,
-)
+from agent_workspace.models import AuditLog, CannedResponse, Interaction, Queue, SupportRecord, User
 from agent_workspace.services.attachments import format_size
-from agent_workspace.services.record_lists import ListKind, state_label
-
-PRIORITY_LABELS = {1: "1 - Critical", 2: "2 - High", 3: "3 - Moderate", 4: "4 - Low"}
-CLOSE_REASON_LABELS = {
-    CloseReason.CUSTOMER_LEFT_BEFORE_ENGAGEMENT: "The customer left before an agent answered",
-    CloseReason.NO_ACTIVITY: "Closed for lack of activity",
-    CloseReason.CUSTOMER_ENDED: "The customer ended the chat",
-    CloseReason.AGENT_ENDED: "The agent ended the chat",
-    CloseReason.TAB_CLOSED: "Closed by closing the tab, without saving the history",
-}
-ROLE_LABELS = {Role.WORKSPACE_USER: "Workspace user", Role.SUPERVISOR: "Supervisor", Role.ADMIN: "Admin"}
-FIELD_LABELS = {
-    "short_description": "Short description",
-    "description": "Description",
-    "work_notes": "Work notes",
-    "resolution_notes": "Resolution notes",
-}
-MISMATCH_LABELS = {"user_agent": "another browser", "address": "another network address"}
-
-
-def words(value: str) -> str:
-    """``in_progress`` → "In progress": a stored value read out when it has no label of its own."""
-    text = str(value).replace("_", " ").replace(".", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
-def priority_label(priority: int | None) -> str:
-    return PRIORITY_LABELS.get(priority, str(priority)) if priority is not None else "—"
-
-
-def record_state_label(state: str) -> str:
-    return state_label(ListKind.CASE, state)
-
-
-def close_reason_label(reason: str | None) -> str:
-    return CLOSE_REASON_LABELS.get(reason, words(reason)) if reason else "—"
-
-
-def field_label(name: str) -> str:
-    return FIELD_LABELS.get(name, words(name))
-
-
-def duration_text(seconds: float | None) -> str:
-    """45 → "45 s", 65 → "1 min 5 s", 7380 → "2 h 3 min"."""
-    if seconds is None:
-        return "—"
-    minutes, secs = divmod(max(int(seconds), 0), 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+from agent_workspace.services.audit import AuditAction
+from agent_workspace.services.value_labels import (
+    MISMATCH_LABELS,
+    ROLE_LABELS,
+    duration_text,
+    field_label,
+    priority_label,
+    record_state_label,
+    words,
+)
 
 
 @dataclass(frozen=True)
@@ -189,7 +138,7 @@ class _Names:
         if kind == "queue":
             return f"the queue {self.queue(target_id)}"
         if kind == "canned":
-            title = self.canned.get(target_id)
+            title = self.canned.get(target_id) if target_id is not None else None
             return f"the canned response “{title}”" if title else "a canned response"
         return words(kind).lower() if kind else "the workspace"
 
@@ -388,7 +337,7 @@ def _revoked(said: _Said) -> str:
 
 def _email(outcome: str) -> Callable[[_Said], str]:
     def sentence(said: _Said) -> str:
-        error = "" if said.entry.action == "email.sent" else said.note("error")
+        error = "" if said.entry.action == AuditAction.EMAIL_SENT else said.note("error")
         return f"The email to {said.text('to')} “{said.text('subject')}”{said.about_target} {outcome}{error}"
 
     return sentence
@@ -432,89 +381,105 @@ def _kb_imported(said: _Said) -> str:
 
 
 # Done by the delivery worker, though the row names the email's author as its actor.
-_DONE_BY_THE_SYSTEM = frozenset({"email.sent", "email.failed", "email.sending"})
+_DONE_BY_THE_SYSTEM = frozenset({AuditAction.EMAIL_SENT, AuditAction.EMAIL_FAILED, AuditAction.EMAIL_SENDING})
 # action -> (short label for a column, sentence).
+# Keyed by AuditAction, looked up by the text a row stores.
 _SENTENCES: dict[str, tuple[str, Callable[[_Said], str]]] = {
-    "interaction.requested": (
+    AuditAction.INTERACTION_REQUESTED: (
         "Chat requested",
         lambda s: f"{s.actor} started {s.target} in {s.names.queue(s.detail.get('queue_id'))}",
     ),
-    "interaction.offered": (
+    AuditAction.INTERACTION_OFFERED: (
         "Chat offered",
         lambda s: f"{s.actor} offered {s.target} to {s.names.user(s.detail.get('agent_id'))}",
     ),
-    "interaction.offer_timed_out": (
+    AuditAction.INTERACTION_OFFER_TIMED_OUT: (
         "Offer timed out",
         lambda s: f"{s.names.user(s.detail.get('agent_id'))} did not answer the offer of {s.target} in time",
     ),
-    "interaction.accepted": ("Chat accepted", _accepted),
-    "interaction.rejected": ("Chat rejected", lambda s: f"{s.actor} rejected {s.target}{s.note('reason')}"),
-    "interaction.transferred_to_queue": (
+    AuditAction.INTERACTION_ACCEPTED: ("Chat accepted", _accepted),
+    AuditAction.INTERACTION_REJECTED: ("Chat rejected", lambda s: f"{s.actor} rejected {s.target}{s.note('reason')}"),
+    AuditAction.INTERACTION_TRANSFERRED_TO_QUEUE: (
         "Chat transferred to a queue",
         lambda s: f"{s.actor} transferred {s.target} from {s.names.queue(s.detail.get('from_queue'))} to {s.names.queue(s.detail.get('to_queue'))}{s.note('note')}",
     ),
-    "interaction.transfer_requested": (
+    AuditAction.INTERACTION_TRANSFER_REQUESTED: (
         "Transfer requested",
         lambda s: f"{s.actor} asked {s.names.user(s.detail.get('to_agent'))} to take over {s.target}{s.note('note')}",
     ),
-    "interaction.transfer_accepted": (
+    AuditAction.INTERACTION_TRANSFER_ACCEPTED: (
         "Transfer accepted",
         lambda s: f"{s.actor} accepted the transfer of {s.target} from {s.names.user(s.detail.get('from_agent'))}",
     ),
-    "interaction.transfer_declined": (
+    AuditAction.INTERACTION_TRANSFER_DECLINED: (
         "Transfer declined",
         lambda s: f"{s.actor} declined the transfer of {s.target} from {s.names.user(s.detail.get('from_agent'))}",
     ),
-    "interaction.customer_ended": ("Customer left", lambda s: f"{s.actor} ended {s.target}"),
-    "interaction.closed": ("Chat closed", _closed),
-    "interaction.updated": ("Chat details changed", _interaction_changed),
-    "interaction.rated": ("Chat rated", lambda s: f"{s.actor} rated {s.target} {s.text('rating')} of 5"),
-    "interaction.article_sent": (
+    AuditAction.INTERACTION_CUSTOMER_ENDED: ("Customer left", lambda s: f"{s.actor} ended {s.target}"),
+    AuditAction.INTERACTION_CLOSED: ("Chat closed", _closed),
+    AuditAction.INTERACTION_UPDATED: ("Chat details changed", _interaction_changed),
+    AuditAction.INTERACTION_RATED: ("Chat rated", lambda s: f"{s.actor} rated {s.target} {s.text('rating')} of 5"),
+    AuditAction.INTERACTION_ARTICLE_SENT: (
         "Article sent",
         lambda s: f"{s.actor} sent knowledge article {s.text('article')} in {s.target}",
     ),
-    "record.created": ("Record created", _record_created),
-    "record.updated": ("Record changed", lambda s: f"{s.actor} changed {s.target}{_changes(s)}"),
-    "record.escalated": ("Record escalated", _escalated),
-    "record.replied": ("Replied by email", lambda s: f"{s.actor} replied to {s.target} by email{_state_move(s)}"),
-    "record.resolved": (
+    AuditAction.RECORD_CREATED: ("Record created", _record_created),
+    AuditAction.RECORD_UPDATED: ("Record changed", lambda s: f"{s.actor} changed {s.target}{_changes(s)}"),
+    AuditAction.RECORD_ESCALATED: ("Record escalated", _escalated),
+    AuditAction.RECORD_REPLIED: (
+        "Replied by email",
+        lambda s: f"{s.actor} replied to {s.target} by email{_state_move(s)}",
+    ),
+    AuditAction.RECORD_RESOLVED: (
         "Record resolved",
         lambda s: f"{s.actor} resolved {s.target}: the reply by email was delivered{_state_move(s)}",
     ),
-    "attachment.uploaded": ("File attached", _uploaded),
-    "attachment.downloaded": (
+    AuditAction.ATTACHMENT_UPLOADED: ("File attached", _uploaded),
+    AuditAction.ATTACHMENT_DOWNLOADED: (
         "File downloaded",
         lambda s: f"{s.actor} downloaded {s.text('filename')} from {s.target}",
     ),
-    "attachment.copied": ("Files copied", _copied),
-    "email.queued": ("Email written", _email_queued),
-    "email.sending": ("Email sending", _email("is being sent")),
-    "email.sent": ("Email sent", _email("was sent")),
-    "email.failed": ("Email failed", _email("could not be sent")),
-    "queue.created": ("Queue created", lambda s: f"{s.actor} created {s.target}"),
-    "queue.hours_changed": ("Business hours changed", _hours_changed),
-    "presence.changed": ("Presence changed", lambda s: f"{s.actor} set their presence to {words(s.text('presence'))}"),
-    "presence.after_hours": (
+    AuditAction.ATTACHMENT_COPIED: ("Files copied", _copied),
+    AuditAction.EMAIL_QUEUED: ("Email written", _email_queued),
+    AuditAction.EMAIL_SENDING: ("Email sending", _email("is being sent")),
+    AuditAction.EMAIL_SENT: ("Email sent", _email("was sent")),
+    AuditAction.EMAIL_FAILED: ("Email failed", _email("could not be sent")),
+    AuditAction.QUEUE_CREATED: ("Queue created", lambda s: f"{s.actor} created {s.target}"),
+    AuditAction.QUEUE_HOURS_CHANGED: ("Business hours changed", _hours_changed),
+    AuditAction.PRESENCE_CHANGED: (
+        "Presence changed",
+        lambda s: f"{s.actor} set their presence to {words(s.text('presence'))}",
+    ),
+    AuditAction.PRESENCE_AFTER_HOURS: (
         "After-hours chats",
         lambda s: f"{s.actor} opted {'in to' if s.detail.get('enabled') else 'out of'} chats outside business hours",
     ),
-    "presence.expired": (
+    AuditAction.PRESENCE_EXPIRED: (
         "Presence expired",
         lambda s: f"{s.actor} set {s.target} Offline: their workspace was not seen for a while",
     ),
-    "login": ("Signed in", lambda s: f"{s.actor} signed in"),
-    "logout": ("Signed out", lambda s: f"{s.actor} signed out"),
-    "login.failed": ("Sign-in failed", lambda s: f"{s.actor} failed to sign in as “{s.text('username')}”"),
-    "session.revoked_other_client": ("Copied session ended", _revoked),
-    "user.created": ("User created", lambda s: f"{s.actor} created the user {s.target} with the roles {_roles(s)}"),
-    "user.password_changed": ("Password changed", lambda s: f"{s.actor} changed the password of {s.target}"),
-    "user.deactivated": ("User deactivated", lambda s: f"{s.actor} deactivated {s.target}"),
-    "user.roles_changed": ("Roles changed", _roles_changed),
-    "canned.created": ("Canned response added", lambda s: f"{s.actor} added {s.target}"),
-    "canned.deleted": ("Canned response deleted", lambda s: f"{s.actor} deleted {s.target}"),
-    "kb.article_created": ("Article created", lambda s: f"{s.actor} created knowledge article {s.text('number')}"),
-    "kb.article_updated": ("Article updated", lambda s: f"{s.actor} updated knowledge article {s.text('number')}"),
-    "kb.imported": ("Knowledge imported", _kb_imported),
+    AuditAction.LOGIN: ("Signed in", lambda s: f"{s.actor} signed in"),
+    AuditAction.LOGOUT: ("Signed out", lambda s: f"{s.actor} signed out"),
+    AuditAction.LOGIN_FAILED: ("Sign-in failed", lambda s: f"{s.actor} failed to sign in as “{s.text('username')}”"),
+    AuditAction.SESSION_REVOKED_OTHER_CLIENT: ("Copied session ended", _revoked),
+    AuditAction.USER_CREATED: (
+        "User created",
+        lambda s: f"{s.actor} created the user {s.target} with the roles {_roles(s)}",
+    ),
+    AuditAction.USER_PASSWORD_CHANGED: ("Password changed", lambda s: f"{s.actor} changed the password of {s.target}"),
+    AuditAction.USER_DEACTIVATED: ("User deactivated", lambda s: f"{s.actor} deactivated {s.target}"),
+    AuditAction.USER_ROLES_CHANGED: ("Roles changed", _roles_changed),
+    AuditAction.CANNED_CREATED: ("Canned response added", lambda s: f"{s.actor} added {s.target}"),
+    AuditAction.CANNED_DELETED: ("Canned response deleted", lambda s: f"{s.actor} deleted {s.target}"),
+    AuditAction.KB_ARTICLE_CREATED: (
+        "Article created",
+        lambda s: f"{s.actor} created knowledge article {s.text('number')}",
+    ),
+    AuditAction.KB_ARTICLE_UPDATED: (
+        "Article updated",
+        lambda s: f"{s.actor} updated knowledge article {s.text('number')}",
+    ),
+    AuditAction.KB_IMPORTED: ("Knowledge imported", _kb_imported),
 }
-# Every action with a sentence of its own; the tests check the code writes no other.
+# Every action with a sentence of its own: the tests check it is every AuditAction.
 KNOWN_ACTIONS = frozenset(_SENTENCES)

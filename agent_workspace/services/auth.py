@@ -23,8 +23,9 @@ from sqlalchemy import Row, bindparam, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from agent_workspace.models import AuthSession, ClientConnection, Queue, QueueMember, Role, User, utcnow
+from agent_workspace.models import AuthSession, ClientConnection, Queue, QueueMember, Role, User, stored_id, utcnow
 from agent_workspace.services import audit, lockout
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.text import clean_text
 
@@ -128,7 +129,7 @@ def create_user(
         queue = session.exec(select(Queue).where(Queue.name == queue_name)).first()
         if queue is None:
             raise NotFound(f"No queue named {queue_name!r}.")
-        queue_ids.append(queue.id)
+        queue_ids.append(stored_id(queue))
     user = User(
         username=username,
         display_name=clean_text(display_name or username, field="The display name", limit=120, single_line=True),
@@ -140,9 +141,14 @@ def create_user(
     session.add(user)
     session.flush()
     for queue_id in queue_ids:
-        session.add(QueueMember(queue_id=queue_id, user_id=user.id))
+        session.add(QueueMember(queue_id=queue_id, user_id=stored_id(user)))
     audit.record(
-        session, action="user.created", actor_kind="system", target_kind="user", target_id=user.id, roles=role_text
+        session,
+        action=AuditAction.USER_CREATED,
+        actor_kind="system",
+        target_kind="user",
+        target_id=user.id,
+        roles=role_text,
     )
     session.commit()
     return user
@@ -200,7 +206,7 @@ def finish_login(session: Session, *, check: LoginCheck, ok: bool, session_hours
     if user is None or not user.active or user.password_hash != check.password_hash:
         # A refused attempt counts like a failure whatever the password, so its answer reveals nothing.
         lockout.record_failure(session, username=check.username, client_address=check.client_address)
-        audit.record(session, action="login.failed", actor_kind="anonymous", username=check.username)
+        audit.record(session, action=AuditAction.LOGIN_FAILED, actor_kind="anonymous", username=check.username)
         session.commit()
         raise refusal or ValidationError("Wrong username or password.")
     lockout.forget_failures(session, username=check.username, client_address=check.client_address)
@@ -209,11 +215,13 @@ def finish_login(session: Session, *, check: LoginCheck, ok: bool, session_hours
         AuthSession(
             ticket_hash=hash_token(ticket),
             ticket_expires_at=utcnow() + TICKET_LIFETIME,
-            user_id=user.id,
+            user_id=stored_id(user),
             expires_at=utcnow() + timedelta(hours=session_hours),
         )
     )
-    audit.record(session, action="login", actor_kind="agent", actor_id=user.id, target_kind="user", target_id=user.id)
+    audit.record(
+        session, action=AuditAction.LOGIN, actor_kind="agent", actor_id=user.id, target_kind="user", target_id=user.id
+    )
     session.commit()
     return ticket, _principal(user)
 
@@ -242,11 +250,11 @@ def redeem_ticket(session: Session, *, ticket: str, client: Client, bind_address
     if not ticket or len(ticket) > 200:
         raise NotFound("That sign-in link is not valid. Sign in again.")
     token = secrets.token_urlsafe(32)
-    result = session.execute(
+    result = session.exec(
         update(AuthSession)
         .where(
-            AuthSession.ticket_hash == hash_token(ticket),
-            AuthSession.ticket_expires_at > utcnow(),
+            col(AuthSession.ticket_hash) == hash_token(ticket),
+            col(AuthSession.ticket_expires_at) > utcnow(),
             col(AuthSession.revoked_at).is_(None),
         )
         .values(
@@ -266,7 +274,7 @@ def redeem_ticket(session: Session, *, ticket: str, client: Client, bind_address
 
 def _principal(user: User | Row) -> Principal:
     return Principal(
-        user_id=user.id,
+        user_id=stored_id(user),
         username=user.username,
         display_name=user.display_name,
         roles=roles_of(user),
@@ -293,7 +301,12 @@ def principal_for_token(session: Session, token: str | None, *, client: Client) 
 # Run before every event of a signed-in user: built once, and only the columns it needs.
 _LIVE_SESSION = (
     sa_select(
-        User.id, User.username, User.display_name, User.roles, AuthSession.user_agent_hash, AuthSession.address_hash
+        col(User.id),
+        col(User.username),
+        col(User.display_name),
+        col(User.roles),
+        col(AuthSession.user_agent_hash),
+        col(AuthSession.address_hash),
     )
     .join(AuthSession, col(AuthSession.user_id) == col(User.id))
     .where(
@@ -313,9 +326,9 @@ def revoke_copied(session: Session, *, token: str, client: Client) -> bool:
         select(AuthSession).where(AuthSession.token_hash == hash_token(token), col(AuthSession.revoked_at).is_(None))
     ).first()
     wrong = _mismatch(login, client) if login else []
-    if not wrong:
+    if login is None or not wrong:
         return False
-    result = session.execute(
+    result = session.exec(
         update(AuthSession)
         .where(col(AuthSession.id) == login.id, col(AuthSession.revoked_at).is_(None))
         .values(revoked_at=utcnow())
@@ -325,7 +338,7 @@ def revoke_copied(session: Session, *, token: str, client: Client) -> bool:
         return False
     audit.record(
         session,
-        action="session.revoked_other_client",
+        action=AuditAction.SESSION_REVOKED_OTHER_CLIENT,
         actor_kind="system",
         target_kind="user",
         target_id=login.user_id,
@@ -373,7 +386,12 @@ def logout(session: Session, *, token: str) -> list[str]:
         return []
     tokens = end_sessions(session, user_id=auth.user_id)
     audit.record(
-        session, action="logout", actor_kind="agent", actor_id=auth.user_id, target_kind="user", target_id=auth.user_id
+        session,
+        action=AuditAction.LOGOUT,
+        actor_kind="agent",
+        actor_id=auth.user_id,
+        target_kind="user",
+        target_id=auth.user_id,
     )
     session.commit()
     return tokens
@@ -392,8 +410,10 @@ def set_password(session: Session, *, username: str, password: str) -> User:
     user = _user_named(session, username)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
-    end_sessions(session, user_id=user.id)
-    audit.record(session, action="user.password_changed", actor_kind="system", target_kind="user", target_id=user.id)
+    end_sessions(session, user_id=stored_id(user))
+    audit.record(
+        session, action=AuditAction.USER_PASSWORD_CHANGED, actor_kind="system", target_kind="user", target_id=user.id
+    )
     session.commit()
     return user
 
@@ -404,8 +424,10 @@ def deactivate(session: Session, *, username: str) -> list[str]:
     if not user.active:
         return []
     user.active = False
-    tokens = end_sessions(session, user_id=user.id)
-    audit.record(session, action="user.deactivated", actor_kind="system", target_kind="user", target_id=user.id)
+    tokens = end_sessions(session, user_id=stored_id(user))
+    audit.record(
+        session, action=AuditAction.USER_DEACTIVATED, actor_kind="system", target_kind="user", target_id=user.id
+    )
     session.commit()
     return tokens
 
@@ -420,10 +442,10 @@ def set_roles(session: Session, *, username: str, roles: list[str] | tuple[str, 
     if role_text == user.roles:
         return []
     user.roles = role_text
-    tokens = end_sessions(session, user_id=user.id) if removed else []
+    tokens = end_sessions(session, user_id=stored_id(user)) if removed else []
     audit.record(
         session,
-        action="user.roles_changed",
+        action=AuditAction.USER_ROLES_CHANGED,
         actor_kind="system",
         target_kind="user",
         target_id=user.id,

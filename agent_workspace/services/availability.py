@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, and_, bindparam, func, or_
+from sqlalchemy import Boolean, Select, and_, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -45,6 +45,7 @@ from agent_workspace.models import (
     Queue,
     QueueMember,
     User,
+    non_null,
     utcnow,
 )
 from agent_workspace.services import hours
@@ -291,12 +292,14 @@ def _aware(at: datetime) -> datetime:
 
 
 # Statements built once: every waiting customer's refresh runs them.
-_QUEUE_HOURS = sa_select(Queue.id, Queue.weekly_hours, Queue.time_zone, Queue.closures, Queue.closed_message).where(
+_QUEUE_HOURS = sa_select(
+    non_null(Queue.id), col(Queue.weekly_hours), col(Queue.time_zone), col(Queue.closures), col(Queue.closed_message)
+).where(
     col(Queue.active).is_(True),
     or_(bindparam("all", type_=Boolean), col(Queue.id).in_(bindparam("queue_ids", expanding=True))),
 )
 _AVAILABLE_MEMBERS = (
-    sa_select(QueueMember.queue_id, User.id, User.capacity, User.after_hours)
+    sa_select(col(QueueMember.queue_id), non_null(User.id), col(User.capacity), col(User.after_hours))
     .join(User, col(User.id) == col(QueueMember.user_id))
     .where(
         col(QueueMember.queue_id).in_(bindparam("queue_ids", expanding=True)),
@@ -304,16 +307,16 @@ _AVAILABLE_MEMBERS = (
         col(User.active).is_(True),
     )
 )
-_OFFERS_HELD = sa_select(Interaction.offered_to_id, Interaction.queue_id).where(
+_OFFERS_HELD = sa_select(non_null(Interaction.offered_to_id), col(Interaction.queue_id)).where(
     col(Interaction.offered_to_id).in_(bindparam("user_ids", expanding=True)),
     col(Interaction.state) == InteractionState.OFFERED,
 )
-_CHATS_IN_PROGRESS = sa_select(Interaction.agent_id, Interaction.accepted_at).where(
+_CHATS_IN_PROGRESS = sa_select(non_null(Interaction.agent_id), col(Interaction.accepted_at)).where(
     col(Interaction.agent_id).in_(bindparam("user_ids", expanding=True)),
     col(Interaction.state) == InteractionState.WORK_IN_PROGRESS,
 )
 _RECENT_HANDLES = (
-    sa_select(Interaction.accepted_at, Interaction.closed_at)
+    sa_select(non_null(Interaction.accepted_at), non_null(Interaction.closed_at))
     .where(
         col(Interaction.queue_id) == bindparam("queue_id"),
         col(Interaction.state) == InteractionState.CLOSED_COMPLETE,
@@ -324,7 +327,7 @@ _RECENT_HANDLES = (
     .limit(RECENT_CHATS)
 )
 _LINE = (
-    sa_select(Interaction.id, Interaction.queue_id)
+    sa_select(non_null(Interaction.id), col(Interaction.queue_id))
     .where(
         col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)),
         col(Interaction.state).in_(WAITING_STATES),
@@ -332,19 +335,19 @@ _LINE = (
     .order_by(col(Interaction.queue_id), col(Interaction.requested_at), col(Interaction.id))
 )
 _WAITING_COUNTS = (
-    sa_select(Interaction.queue_id, func.count())
+    sa_select(col(Interaction.queue_id), func.count())
     .where(
         col(Interaction.queue_id).in_(bindparam("queue_ids", expanding=True)),
         col(Interaction.state).in_(WAITING_STATES),
     )
-    .group_by(Interaction.queue_id)
+    .group_by(col(Interaction.queue_id))
 )
 _THIS_CHAT = (
-    sa_select(Interaction.queue_id, Interaction.requested_at, Interaction.id)
+    sa_select(col(Interaction.queue_id), col(Interaction.requested_at), non_null(Interaction.id))
     .where(col(Interaction.id) == bindparam("interaction_id"), col(Interaction.state).in_(WAITING_STATES))
     .subquery()
 )
-_PLACE_OF_CHAT = sa_select(
+_PLACE_OF_CHAT: Select[int, int] = sa_select(
     _THIS_CHAT.c.queue_id,
     sa_select(func.count())
     .where(
@@ -358,13 +361,13 @@ _PLACE_OF_CHAT = sa_select(
     .scalar_subquery(),
 )
 _QUEUES_OF_CHATS = (
-    sa_select(Interaction.queue_id)
+    sa_select(col(Interaction.queue_id))
     .where(
         col(Interaction.id).in_(bindparam("interaction_ids", expanding=True)),
         col(Interaction.state).in_(WAITING_STATES),
     )
     .distinct()
 )
-_REJECTIONS = sa_select(OfferRejection.interaction_id, OfferRejection.user_id).where(
+_REJECTIONS = sa_select(col(OfferRejection.interaction_id), col(OfferRejection.user_id)).where(
     col(OfferRejection.interaction_id).in_(bindparam("interaction_ids", expanding=True))
 )

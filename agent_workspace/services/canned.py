@@ -9,6 +9,7 @@ from sqlmodel import Session, col, or_, select
 
 from agent_workspace.models import CannedResponse, Customer, Interaction, Queue, User
 from agent_workspace.services import audit
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import NotFound, ValidationError
 
 PLACEHOLDERS = ("customer_first_name", "customer_name", "agent_name", "number")
@@ -43,7 +44,7 @@ def create(session: Session, *, title: str, body: str, queue_id: int | None, cre
     session.flush()
     audit.record(
         session,
-        action="canned.created",
+        action=AuditAction.CANNED_CREATED,
         actor_kind="agent",
         actor_id=created_by_id,
         target_kind="canned",
@@ -60,7 +61,7 @@ def delete(session: Session, *, response_id: int, actor_id: int) -> None:
     session.delete(response)
     audit.record(
         session,
-        action="canned.deleted",
+        action=AuditAction.CANNED_DELETED,
         actor_kind="agent",
         actor_id=actor_id,
         target_kind="canned",
@@ -127,8 +128,8 @@ def quick_actions(session: Session, *, interaction_id: int, user_id: int, typed:
                         f"/r {response.title}",
                         fill(
                             response.body,
-                            customer_name=customer.name,
-                            agent_name=agent.display_name,
+                            customer_name=customer.name if customer else "",
+                            agent_name=agent.display_name if agent else "",
                             number=item.number or "",
                         ),
                     )

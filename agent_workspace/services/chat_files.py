@@ -208,7 +208,8 @@ def _check_customer_quotas(session: Session, chat: Interaction, *, count: int, s
             f"You can send {quotas.files_per_chat_hour} files an hour: "
             + (f"{room} more now, the rest later." if room > 0 else "try again later.")
         )
-    address = session.get(Customer, chat.customer_id).client_address
+    customer = session.get(Customer, chat.customer_id)
+    address = customer.client_address if customer else ""
     if address and _files_from_address(session, address, since) + count > quotas.files_per_address_hour:
         raise QuotaExceeded("Too many files have come from your network in the last hour: try again later.")
     recent = session.exec(

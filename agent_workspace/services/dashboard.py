@@ -11,9 +11,20 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
-from agent_workspace.models import AuditLog, Customer, Interaction, InteractionState, Queue, User, utcnow
+from agent_workspace.models import (
+    AuditLog,
+    Customer,
+    Interaction,
+    InteractionState,
+    Queue,
+    User,
+    non_null,
+    stored_id,
+    utcnow,
+)
 from agent_workspace.services import audit_words, routing
 from agent_workspace.services import hours as business_hours
+from agent_workspace.services.audit import AuditAction
 
 
 @dataclass(frozen=True)
@@ -82,7 +93,7 @@ def queue_stats(session: Session, *, since: datetime, now: datetime | None = Non
         )
         waits = [(now - _as_utc(at)).total_seconds() for at in waiting_since]
 
-        def count(*conditions, queue_id: int = queue.id) -> int:
+        def count(*conditions, queue_id: int = stored_id(queue)) -> int:
             return session.exec(
                 select(func.count()).select_from(Interaction).where(Interaction.queue_id == queue_id, *conditions)
             ).one()
@@ -91,30 +102,30 @@ def queue_stats(session: Session, *, since: datetime, now: datetime | None = Non
             select(func.count())
             .select_from(AuditLog)
             .where(
-                AuditLog.action == "interaction.transferred_to_queue",
+                AuditLog.action == AuditAction.INTERACTION_TRANSFERRED_TO_QUEUE,
                 AuditLog.at >= since,
-                AuditLog.detail.contains(f'"from_queue": {queue.id},'),
+                col(AuditLog.detail).contains(f'"from_queue": {queue.id},'),
             )
         ).one()
         ratings = list(
             session.exec(
-                select(Interaction.rating).where(
+                select(non_null(Interaction.rating)).where(
                     Interaction.queue_id == queue.id,
-                    Interaction.closed_at >= since,
+                    col(Interaction.closed_at) >= since,
                     col(Interaction.rating).is_not(None),
                 )
             )
         )
         result.append(
             QueueStats(
-                queue_id=queue.id,
+                queue_id=stored_id(queue),
                 name=queue.name,
                 waiting=len(waits),
                 longest_wait_seconds=int(max(waits, default=0)),
                 average_wait_seconds=int(sum(waits) / len(waits)) if waits else 0,
-                accepted_today=count(Interaction.accepted_at >= since),
+                accepted_today=count(col(Interaction.accepted_at) >= since),
                 abandoned_today=count(
-                    Interaction.state == InteractionState.CLOSED_ABANDONED, Interaction.closed_at >= since
+                    Interaction.state == InteractionState.CLOSED_ABANDONED, col(Interaction.closed_at) >= since
                 ),
                 transferred_today=transferred,
                 average_rating=round(sum(ratings) / len(ratings), 1) if ratings else None,
@@ -133,7 +144,7 @@ def agent_stats(session: Session, *, since: datetime) -> list[AgentStats]:
                 select(Interaction.accepted_at, Interaction.closed_at).where(
                     Interaction.agent_id == load.user_id,
                     Interaction.state == InteractionState.CLOSED_COMPLETE,
-                    Interaction.closed_at >= since,
+                    col(Interaction.closed_at) >= since,
                 )
             )
         )
@@ -191,7 +202,7 @@ def active_chats(session: Session) -> list[ActiveChat]:
         .limit(200)
     ).all()
     return [
-        ActiveChat(item.id, item.number or "", customer, queue, agent or "", item.state, item.requested_at)
+        ActiveChat(stored_id(item), item.number or "", customer, queue, agent or "", item.state, item.requested_at)
         for item, customer, queue, agent in rows
     ]
 

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agent_workspace.config import Settings, settings
-from agent_workspace.models import Customer, EmailStatus, Interaction, OutgoingEmail, SupportRecord
+from agent_workspace.models import Customer, EmailStatus, Interaction, OutgoingEmail, SupportRecord, stored_id
 from agent_workspace.services import audit
 from agent_workspace.services.errors import NotFound, ValidationError
 from agent_workspace.services.transcripts import transcript_text
@@ -132,7 +132,7 @@ def list_emails(session: Session, *, interaction_id: int) -> list[OutgoingEmail]
     """The emails sent (or waiting) for one chat, oldest first."""
     return list(
         session.exec(
-            select(OutgoingEmail).where(OutgoingEmail.interaction_id == interaction_id).order_by(OutgoingEmail.id)
+            select(OutgoingEmail).where(OutgoingEmail.interaction_id == interaction_id).order_by(col(OutgoingEmail.id))
         ).all()
     )
 
@@ -215,7 +215,7 @@ def deliver(delivery: Delivery, smtp: SmtpSettings) -> Outcome:
         return Outcome(f"Unknown SMTP TLS mode “{smtp.tls}” (use one of: {', '.join(TLS_MODES)}).")
     try:
         if smtp.tls == "ssl":
-            connection = smtplib.SMTP_SSL(
+            connection: smtplib.SMTP = smtplib.SMTP_SSL(
                 smtp.host,
                 smtp.port,
                 timeout=SMTP_TIMEOUT_SECONDS,
@@ -267,13 +267,13 @@ def audit_outcome(session: Session, outgoing: OutgoingEmail) -> None:
     elif outgoing.record_id is not None:
         target_kind, target_id = "record", outgoing.record_id
     else:
-        target_kind, target_id = "outgoing_email", outgoing.id
+        target_kind, target_id = "outgoing_email", stored_id(outgoing)
     detail = {"email_id": outgoing.id, "to": outgoing.to_address, "subject": outgoing.subject}
     if outgoing.error:
         detail["error"] = outgoing.error
     audit.record(
         session,
-        action=f"email.{outgoing.status}",
+        action=audit.EMAIL_ACTIONS[EmailStatus(outgoing.status)],
         actor_kind="agent" if outgoing.created_by_id is not None else "system",
         actor_id=outgoing.created_by_id,
         target_kind=target_kind,

@@ -44,6 +44,7 @@ from sqlmodel import Session
 
 from agent_workspace.models import Queue
 from agent_workspace.services import audit
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import NotFound, ValidationError
 from agent_workspace.services.events import QueueChanged, announce
 
@@ -449,7 +450,7 @@ def set_hours(
     queue.closed_message = closed_message.strip()
     audit.record(
         session,
-        action="queue.hours_changed",
+        action=AuditAction.QUEUE_HOURS_CHANGED,
         actor_kind="agent" if actor_id is not None else "system",
         actor_id=actor_id,
         target_kind="queue",

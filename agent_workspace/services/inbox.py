@@ -14,7 +14,16 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from agent_workspace.models import Customer, Interaction, InteractionState, OfferRejection, Queue, QueueMember, utcnow
+from agent_workspace.models import (
+    Customer,
+    Interaction,
+    InteractionState,
+    OfferRejection,
+    Queue,
+    QueueMember,
+    non_null,
+    utcnow,
+)
 from agent_workspace.services import hours
 from agent_workspace.services.availability import WAITING_STATES
 
@@ -113,14 +122,14 @@ def cards_for_many(session: Session, *, user_ids: Collection[int]) -> dict[int, 
     return result
 
 
-_QUEUE_HOURS = sa_select(Queue.id, Queue.weekly_hours, Queue.time_zone, Queue.closures).where(
+_QUEUE_HOURS = sa_select(non_null(Queue.id), col(Queue.weekly_hours), col(Queue.time_zone), col(Queue.closures)).where(
     col(Queue.id).in_(bindparam("queue_ids", expanding=True))
 )
-_MEMBERSHIPS = sa_select(QueueMember.queue_id, QueueMember.user_id).where(
+_MEMBERSHIPS = sa_select(col(QueueMember.queue_id), col(QueueMember.user_id)).where(
     col(QueueMember.user_id).in_(bindparam("user_ids", expanding=True))
 )
 _REJECTIONS_WAITING = (
-    sa_select(OfferRejection.interaction_id, OfferRejection.user_id)
+    sa_select(col(OfferRejection.interaction_id), col(OfferRejection.user_id))
     .join(Interaction, col(Interaction.id) == col(OfferRejection.interaction_id))
     .where(
         col(OfferRejection.user_id).in_(bindparam("user_ids", expanding=True)),
@@ -130,17 +139,17 @@ _REJECTIONS_WAITING = (
 )
 _WAITING_CARDS = (
     sa_select(
-        Interaction.id,
-        Interaction.number,
-        Interaction.state,
-        Interaction.queue_id,
-        Interaction.offered_to_id,
-        Interaction.offer_expires_at,
-        Interaction.question,
-        Interaction.requested_at,
-        Interaction.transfer_note,
-        Queue.name,
-        Customer.name,
+        non_null(Interaction.id),
+        col(Interaction.number),
+        col(Interaction.state),
+        col(Interaction.queue_id),
+        col(Interaction.offered_to_id),
+        col(Interaction.offer_expires_at),
+        col(Interaction.question),
+        col(Interaction.requested_at),
+        col(Interaction.transfer_note),
+        col(Queue.name),
+        col(Customer.name),
     )
     .join(Queue, col(Queue.id) == col(Interaction.queue_id))
     .join(Customer, col(Customer.id) == col(Interaction.customer_id))

@@ -12,11 +12,13 @@ case resolves it when the email is delivered.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy import Row
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from agent_workspace.models import (
@@ -30,10 +32,13 @@ from agent_workspace.models import (
     RecordSource,
     SenderKind,
     SupportRecord,
+    non_null,
+    stored_id,
     utcnow,
 )
 from agent_workspace.services import audit, conversations, records, routing
 from agent_workspace.services import email as mail  # not ``email``: leave_message takes an ``email`` argument
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.availability import WAITING_STATES
 from agent_workspace.services.email import SmtpSettings
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
@@ -104,9 +109,9 @@ def leave_message(
     no way around the chat limit.
     """
     record = _store(session, queue_id=queue_id, name=name, email=email, message=message, client_address=client_address)
-    announce(session, QueueChanged(record.queue_id))
+    announce(session, QueueChanged(queue_id))
     session.commit()
-    return LeftMessage(record_id=record.id, number=record.number)
+    return LeftMessage(record_id=stored_id(record), number=record.number or "")
 
 
 def leave_message_instead(session: Session, *, interaction_id: int, name: str, email: str, message: str) -> LeftMessage:
@@ -122,11 +127,11 @@ def leave_message_instead(session: Session, *, interaction_id: int, name: str, e
     freed_offer = conversations.end_by_customer(
         session, item, note=f"The customer left a message instead ({record.number})."
     )
-    announce(session, QueueChanged(record.queue_id))
+    announce(session, QueueChanged(item.queue_id))
     session.commit()
     if freed_offer:
         routing.drain(session)
-    return LeftMessage(record_id=record.id, number=record.number)
+    return LeftMessage(record_id=stored_id(record), number=record.number or "")
 
 
 def _store(
@@ -162,10 +167,10 @@ def _store(
     )
     session.add(record)
     session.flush()
-    record.number = records.record_number(KIND, record.id)
+    record.number = records.record_number(KIND, stored_id(record))
     audit.record(
         session,
-        action="record.created",
+        action=AuditAction.RECORD_CREATED,
         actor_kind="customer",
         target_kind="record",
         target_id=record.id,
@@ -243,12 +248,14 @@ def open_left_messages(session: Session, *, queue_ids: Collection[int], limit: i
     """The left messages of these queues nobody has resolved yet, oldest first, in one statement."""
     if not queue_ids:
         return []
-    rows = session.exec(
-        select(
+    # More columns than sqlmodel's select types, so SQLAlchemy's (rows typed here).
+    rows: Sequence[Row[SupportRecord, int, str, str, str, int, int, int, datetime | None]] = session.execute(
+        sa_select(
             SupportRecord,
-            Queue.name,
-            Customer.name,
-            Customer.email,
+            non_null(Queue.id),
+            col(Queue.name),
+            col(Customer.name),
+            col(Customer.email),
             _replies(func.count(col(OutgoingEmail.id)), EmailStatus.SENT),
             _replies(func.count(col(OutgoingEmail.id)), EmailStatus.QUEUED, EmailStatus.SENDING),
             _replies(func.count(col(OutgoingEmail.id)), EmailStatus.FAILED),
@@ -266,9 +273,9 @@ def open_left_messages(session: Session, *, queue_ids: Collection[int], limit: i
     ).all()
     return [
         LeftMessageData(
-            record_id=record.id,
-            number=record.number,
-            queue_id=record.queue_id,
+            record_id=stored_id(record),
+            number=record.number or "",
+            queue_id=queue_id,
             queue_name=queue_name,
             customer_name=customer_name,
             customer_email=customer_email,
@@ -280,7 +287,7 @@ def open_left_messages(session: Session, *, queue_ids: Collection[int], limit: i
             replies_failed=failed,
             retry_at=retry_at,
         )
-        for record, queue_name, customer_name, customer_email, sent, queued, failed, retry_at in rows
+        for record, queue_id, queue_name, customer_name, customer_email, sent, queued, failed, retry_at in rows
     ]
 
 
@@ -325,7 +332,7 @@ def reply(
         raise NotFound(NOT_FOUND)
     if record.state in records.FINISHED_STATES:
         raise Conflict(f"{record.number} is {record.state} already.")
-    _move(session, record, RecordState.IN_PROGRESS, user_id=user_id, action="record.replied")
+    _move(session, record, RecordState.IN_PROGRESS, user_id=user_id, action=AuditAction.RECORD_REPLIED)
     try:
         outgoing = mail.send_email(
             session,
@@ -352,11 +359,15 @@ def resolve_answered(session: Session, *, record_id: int, user_id: int, outgoing
         return False
     if not record.resolution_notes:
         record.resolution_notes = f"Answered by email: {outgoing.subject[:200]}"
-    _move(session, record, RecordState.RESOLVED, user_id=user_id, action="record.resolved", email_id=outgoing.id)
+    _move(
+        session, record, RecordState.RESOLVED, user_id=user_id, action=AuditAction.RECORD_RESOLVED, email_id=outgoing.id
+    )
     return True
 
 
-def _move(session: Session, record: SupportRecord, state: RecordState, *, user_id: int, action: str, **details) -> None:
+def _move(
+    session: Session, record: SupportRecord, state: RecordState, *, user_id: int, action: AuditAction, **details
+) -> None:
     """An agent moves a left message's record to ``state``, audited with where it came from."""
     previous, record.state, record.updated_at = record.state, state, utcnow()
     session.add(record)

@@ -135,4 +135,4 @@ def forget_old_failures(session: Session, *, now: datetime | None = None) -> int
     """Delete failures older than ``FAILURE_MEMORY``: they count for nothing any
     more, and a guessing flood must not leave rows behind for ever."""
     cutoff = (now or utcnow()) - FAILURE_MEMORY
-    return session.execute(delete(LoginAttempt).where(col(LoginAttempt.at) < cutoff)).rowcount or 0
+    return session.exec(delete(LoginAttempt).where(col(LoginAttempt.at) < cutoff)).rowcount or 0

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import Result, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from agent_workspace.config import settings
@@ -23,9 +24,12 @@ from agent_workspace.models import (
     Queue,
     QueueMember,
     User,
+    non_null,
+    stored_id,
     utcnow,
 )
 from agent_workspace.services import audit, hours
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.events import ChatOffered, QueueChanged, announce
 
 
@@ -83,9 +87,9 @@ def drain(session: Session, *, queue_id: int | None = None, now: datetime | None
         if not candidates:
             continue
         seat = min(candidates, key=lambda s: (s.load, s.since))
-        offered = session.execute(
+        offered = session.exec(
             update(Interaction)
-            .where(col(Interaction.id) == interaction_id, Interaction.state == InteractionState.QUEUED)
+            .where(col(Interaction.id) == interaction_id, col(Interaction.state) == InteractionState.QUEUED)
             .values(
                 state=InteractionState.OFFERED,
                 offered_to_id=seat.user_id,
@@ -99,7 +103,7 @@ def drain(session: Session, *, queue_id: int | None = None, now: datetime | None
             seat.free -= 1
             audit.record(
                 session,
-                action="interaction.offered",
+                action=AuditAction.INTERACTION_OFFERED,
                 actor_kind="system",
                 target_kind="interaction",
                 target_id=interaction_id,
@@ -116,7 +120,7 @@ def drain(session: Session, *, queue_id: int | None = None, now: datetime | None
 def closed_queues(session: Session, queue_ids: set[int], now: datetime) -> set[int]:
     """Which of these queues are outside their business hours at ``now``."""
     rows = session.exec(select(Queue).where(col(Queue.id).in_(list(queue_ids))))
-    return {queue.id for queue in rows if not hours.is_open(hours.hours_of(queue), now)}
+    return {stored_id(queue) for queue in rows if not hours.is_open(hours.hours_of(queue), now)}
 
 
 @dataclass
@@ -141,10 +145,11 @@ def _free_seats(session: Session) -> dict[int, _Seat]:
         .scalar_subquery()
     )
     load = (wip + offers).label("load")
-    rows = session.exec(
-        select(User.id, User.capacity, User.presence_changed_at, User.after_hours, load).where(
-            User.presence == Presence.AVAILABLE, col(User.active).is_(True), wip + offers < User.capacity
-        )
+    # Five columns: more than sqlmodel's select types, so SQLAlchemy's.
+    rows: Result[int, int, datetime, bool, int] = session.execute(
+        sa_select(
+            non_null(User.id), col(User.capacity), col(User.presence_changed_at), col(User.after_hours), load
+        ).where(col(User.presence) == Presence.AVAILABLE, col(User.active).is_(True), wip + offers < col(User.capacity))
     )
     return {
         user_id: _Seat(user_id, n, capacity - n, since, after_hours)

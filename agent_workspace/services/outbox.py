@@ -11,12 +11,13 @@ claim went stale and was taken over records nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import Row, and_, or_, update
 from sqlmodel import Session, col, select
 
-from agent_workspace.models import EmailStatus, OutgoingEmail, SupportRecord, utcnow
+from agent_workspace.models import EmailStatus, OutgoingEmail, SupportRecord, non_null, utcnow
 from agent_workspace.services import email, left_messages, notices
 from agent_workspace.services.email import Delivery, Outcome
 from agent_workspace.services.events import AgentChanged, announce
@@ -62,17 +63,17 @@ def claim_due(session: Session, *, limit: int, now: datetime | None = None) -> l
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL: workers skip each other's rows; SQLite writers take turns
     )
-    claimed = session.execute(
+    claimed: Sequence[Row[int, str, str, str, str, int]] = session.execute(
         update(OutgoingEmail)
         .where(col(OutgoingEmail.id).in_(due_ids.scalar_subquery()), _due(now))  # re-checked on the row itself
         .values(status=EmailStatus.SENDING, claimed_at=now, attempts=OutgoingEmail.attempts + 1)
         .returning(
-            OutgoingEmail.id,
-            OutgoingEmail.to_address,
-            OutgoingEmail.subject,
-            OutgoingEmail.body,
-            OutgoingEmail.message_id,
-            OutgoingEmail.attempts,
+            non_null(OutgoingEmail.id),
+            col(OutgoingEmail.to_address),
+            col(OutgoingEmail.subject),
+            col(OutgoingEmail.body),
+            col(OutgoingEmail.message_id),
+            col(OutgoingEmail.attempts),
         )
         .execution_options(synchronize_session=False)
     ).all()

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
-from agent_workspace.models import Interaction, Message, QueueMember, Role, SupportRecord
+from agent_workspace.models import Interaction, Message, QueueMember, Role, SupportRecord, stored_id
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def queue_ids_of(session: Session, viewer: Viewer) -> frozenset[int] | None:
     return frozenset(session.exec(select(QueueMember.queue_id).where(QueueMember.user_id == viewer.user_id)))
 
 
-def chats_written_in_by(user_id: int) -> Select:
+def chats_written_in_by(user_id: int) -> SelectOfScalar[int]:
     """The ids of the chats ``user_id`` wrote in, as a subquery (index on sender, chat)."""
     return select(Message.interaction_id).where(col(Message.sender_user_id) == user_id)
 
@@ -53,7 +53,7 @@ def can_view_interaction(session: Session, viewer: Viewer, item: Interaction) ->
     queues = queue_ids_of(session, viewer)
     if queues is None or item.agent_id == viewer.user_id or item.queue_id in queues:
         return True
-    return _wrote_in(session, viewer.user_id, item.id)
+    return _wrote_in(session, viewer.user_id, stored_id(item))
 
 
 def can_view_record(session: Session, viewer: Viewer, record: SupportRecord) -> bool:
@@ -68,5 +68,5 @@ def can_view_record(session: Session, viewer: Viewer, record: SupportRecord) -> 
     return (
         (record.queue_id is None and chat.queue_id in queues)
         or chat.agent_id == viewer.user_id
-        or _wrote_in(session, viewer.user_id, chat.id)
+        or _wrote_in(session, viewer.user_id, stored_id(chat))
     )

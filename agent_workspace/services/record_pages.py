@@ -11,7 +11,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, or_
+from sqlalchemy import Result, and_, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from agent_workspace.models import (
@@ -27,8 +28,10 @@ from agent_workspace.models import (
     RecordSource,
     SupportRecord,
     User,
+    stored_id,
 )
-from agent_workspace.services import audit_words, email
+from agent_workspace.services import audit_words, email, value_labels
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.audit_words import HistoryLine
 from agent_workspace.services.errors import NotFound
 from agent_workspace.services.record_access import Viewer, can_view_interaction, can_view_record
@@ -46,12 +49,12 @@ ABANDONED_NOTICE = (
     " Below is the raw message log, kept as every chat's is."
 )
 TRANSFER_ACTIONS = (
-    "interaction.transferred_to_queue",
-    "interaction.transfer_requested",
-    "interaction.transfer_accepted",
-    "interaction.transfer_declined",
+    AuditAction.INTERACTION_TRANSFERRED_TO_QUEUE,
+    AuditAction.INTERACTION_TRANSFER_REQUESTED,
+    AuditAction.INTERACTION_TRANSFER_ACCEPTED,
+    AuditAction.INTERACTION_TRANSFER_DECLINED,
 )
-ESCALATION_ACTIONS = ("record.escalated",)
+ESCALATION_ACTIONS = (AuditAction.RECORD_ESCALATED,)
 
 
 @dataclass(frozen=True)
@@ -135,12 +138,13 @@ def transcript_of(session: Session, viewer: Viewer, number: str) -> tuple[str, s
     from the message rows, which are never deleted, headed by what the record says.
     """
     kind, canonical = _parse(number)
+    item: Interaction | None
     if kind == ListKind.INTERACTION:
-        item, _customer, _queue, _agent = _chat_with_names(session, canonical)
+        item = _chat_with_names(session, canonical)[0]
         if not can_view_interaction(session, viewer, item):
             raise NotFound(NOT_FOUND)
     else:
-        record, _customer, _queue, _creator = _record_with_names(session, kind, canonical)
+        record = _record_with_names(session, kind, canonical)[0]
         if not can_view_record(session, viewer, record):
             raise NotFound(NOT_FOUND)
         if record.interaction_id is None:
@@ -152,7 +156,7 @@ def transcript_of(session: Session, viewer: Viewer, number: str) -> tuple[str, s
     if item.transcript is not None:
         return file_name, item.transcript
     notice = _history_notice(item)
-    text = transcript_text(session, interaction_id=item.id)
+    text = transcript_text(session, interaction_id=stored_id(item))
     return file_name, f"{notice}\n\n{text}" if notice else text
 
 
@@ -190,12 +194,12 @@ def _interaction_page(session: Session, viewer: Viewer, number: str) -> RecordPa
     )
     entries = _audit_rows(
         session,
-        ("interaction", item.id),
+        ("interaction", stored_id(item)),
         related_kind="record",
-        related_ids=[r.id for r in related],
+        related_ids=[stored_id(r) for r in related],
         related_actions=ESCALATION_ACTIONS,
     )
-    own, lines = _in_words(session, entries, here=("interaction", item.id))
+    own, lines = _in_words(session, entries, here=("interaction", stored_id(item)))
     closed = item.state not in OPEN_STATES
     saved = (item.transcript is not None) if closed else None
     return RecordPage(
@@ -207,7 +211,7 @@ def _interaction_page(session: Session, viewer: Viewer, number: str) -> RecordPa
         history_saved=saved,
         history_notice=_history_notice(item),
         details=_interaction_details(item, customer, queue, agent),
-        conversation=_conversation(session, item.id),
+        conversation=_conversation(session, stored_id(item)),
         work_notes=item.work_notes,
         related=[_related_record(r) for r in related],
         emails=_emails(session, OutgoingEmail.interaction_id == item.id),
@@ -237,30 +241,31 @@ def _interaction_details(item: Interaction, customer: Customer, queue: Queue, ag
         Field("Customer", customer.name),
         Field("Email", customer.email),
         Field("Agent", agent.display_name if agent else "—"),
-        Field("Category", audit_words.words(item.category)),
-        Field("Priority", audit_words.priority_label(item.priority)),
+        Field("Category", value_labels.words(item.category)),
+        Field("Priority", value_labels.priority_label(item.priority)),
         Field("Opened", _when(item.requested_at)),
         Field("Accepted", _when(item.accepted_at)),
         Field("Closed", _when(item.closed_at)),
-        Field("Wait", audit_words.duration_text(item.wait_seconds)),
-        Field("Duration", audit_words.duration_text(duration)),
-        Field("Close reason", audit_words.close_reason_label(item.close_reason)),
+        Field("Wait", value_labels.duration_text(item.wait_seconds)),
+        Field("Duration", value_labels.duration_text(duration)),
+        Field("Close reason", value_labels.close_reason_label(item.close_reason)),
         Field("Rating", _rating(item.rating)),
     ]
 
 
 def _conversation(session: Session, interaction_id: int) -> list[ConversationLine]:
-    rows = session.exec(
-        select(
-            Message.created_at,
-            Message.sender_kind,
-            Message.sender_name,
-            Message.body,
-            Attachment.public_id,
-            Attachment.filename,
+    # Six columns: more than sqlmodel's select types, so SQLAlchemy's (with the session's autoflush).
+    rows: Result[datetime, str, str, str, str | None, str | None] = session.execute(
+        sa_select(
+            col(Message.created_at),
+            col(Message.sender_kind),
+            col(Message.sender_name),
+            col(Message.body),
+            col(Attachment.public_id),
+            col(Attachment.filename),
         )
         .outerjoin(Attachment, col(Attachment.id) == col(Message.attachment_id))
-        .where(Message.interaction_id == interaction_id)
+        .where(col(Message.interaction_id) == interaction_id)
         .order_by(col(Message.id))
     )
     return [
@@ -317,15 +322,15 @@ def _record_page(session: Session, viewer: Viewer, kind: ListKind, number: str) 
         else None
     )
     item, chat_queue = chat if chat else (None, None)
-    chat_ids = [item.id] if item else []
+    chat_ids = [stored_id(item)] if item else []
     entries = _audit_rows(
         session,
-        ("record", record.id),
+        ("record", stored_id(record)),
         related_kind="interaction",
         related_ids=chat_ids,
         related_actions=TRANSFER_ACTIONS,
     )
-    own, lines = _in_words(session, entries, here=("record", record.id))
+    own, lines = _in_words(session, entries, here=("record", stored_id(record)))
     return RecordPage(
         kind=kind,
         number=record.number or "",
@@ -335,7 +340,7 @@ def _record_page(session: Session, viewer: Viewer, kind: ListKind, number: str) 
         history_saved=None,
         history_notice="",
         details=_record_details(record, customer, queue.name if queue else chat_queue, creator, item),
-        conversation=_conversation(session, item.id) if item else [],
+        conversation=_conversation(session, stored_id(item)) if item else [],
         work_notes="",
         related=[
             RelatedRecord(
@@ -378,7 +383,7 @@ def _record_details(
     return [
         Field("Number", record.number or ""),
         Field("State", state_label(ListKind(record.kind), record.state)),
-        Field("Priority", audit_words.priority_label(record.priority)),
+        Field("Priority", value_labels.priority_label(record.priority)),
         Field("Queue", queue_name or "—"),
         Field("Customer", customer.name if customer else "—"),
         Field("Email", customer.email if customer else "—"),
@@ -408,13 +413,13 @@ def _audit_rows(
     """The record's own audit rows, and the transfers or escalations of the records
     related to it, oldest first, in one statement."""
     kind, target_id = own
-    mine = and_(AuditLog.target_kind == kind, AuditLog.target_id == target_id)
+    mine = and_(col(AuditLog.target_kind) == kind, col(AuditLog.target_id) == target_id)
     wanted = mine
     if related_ids:
         wanted = or_(
             mine,
             and_(
-                AuditLog.target_kind == related_kind,
+                col(AuditLog.target_kind) == related_kind,
                 col(AuditLog.target_id).in_(list(related_ids)),
                 col(AuditLog.action).in_(related_actions),
             ),

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from enum import StrEnum
+from typing import TypeVar
 
 from agent_workspace.services import record_lists
 from agent_workspace.services.errors import ValidationError
 from agent_workspace.services.record_lists import ListKind, ListQuery, Scope, SortColumn
+
+_Option = TypeVar("_Option", bound=StrEnum)
 
 
 def query_from_params(kind: ListKind, params: Mapping[str, str], *, page: int = 1, page_size: int = 25) -> ListQuery:
@@ -26,19 +30,26 @@ def query_from_params(kind: ListKind, params: Mapping[str, str], *, page: int = 
         raise ValidationError("desc: 0 or 1.")
     query = ListQuery(
         kind=kind,
-        scope=params.get("scope") or Scope.MY_QUEUES,
+        scope=_option(Scope, params.get("scope") or Scope.MY_QUEUES),
         state=params.get("state", ""),
         queue_id=_row_id(params, "queue"),
         agent_id=_row_id(params, "agent"),
         date_from=_day(params, "from", "Opened from"),
         date_to=_day(params, "to", "Opened to"),
         text=params.get("q", "").strip(),
-        sort=params.get("sort") or SortColumn.OPENED,
+        sort=_option(SortColumn, params.get("sort") or SortColumn.OPENED),
         descending=params.get("desc", "1") == "1",
         page=page,
         page_size=page_size,
     )
     return record_lists.checked(query)
+
+
+def _option(kind: type[_Option], text: str) -> _Option:
+    try:
+        return kind(text)
+    except ValueError as error:
+        raise ValidationError(f"Unknown list option: {error}.") from None
 
 
 def _day(params: Mapping[str, str], name: str, label: str) -> date | None:

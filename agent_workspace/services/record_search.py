@@ -18,7 +18,19 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, column, func, literal_column, or_, table, union
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    SQLColumnExpression,
+    column,
+    func,
+    literal_column,
+    or_,
+    table,
+    union,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import col
 
@@ -27,7 +39,9 @@ from agent_workspace.models import Customer, Interaction, Message, SupportRecord
 MAX_WORDS = 8  # more words only narrow the result; each costs an index lookup
 MIN_PREFIX = 3  # a shorter last word is matched whole: "e*" would read most of the index
 _WORD = re.compile(r"[^\W_]+")
-_SIMPLE = literal_column("'simple'")  # as written in the GIN index expressions, so the planner matches them
+_SIMPLE: ColumnClause[str] = literal_column(
+    "'simple'"
+)  # as written in the GIN index expressions, so the planner matches them
 
 _message_fts = table("message_fts", column("rowid"), column("message_fts"))
 _interaction_fts = table("interaction_fts", column("rowid"), column("interaction_fts"))
@@ -62,7 +76,7 @@ def customer_ids_matching(dialect: str, text: str) -> Select:
     )
 
 
-def _contains_text(dialect: str, column_: ColumnElement[str], needle: str) -> ColumnElement[bool]:
+def _contains_text(dialect: str, column_: SQLColumnExpression[str], needle: str) -> ColumnElement[bool]:
     """``column_`` contains ``needle``, ignoring case, ``%`` and ``_`` taken literally.
 
     SQLite's LIKE already ignores the case of ASCII letters (its ``lower()``

@@ -12,11 +12,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agent_workspace.db import session_scope
-from agent_workspace.models import AuditLog, Interaction, SupportRecord, User, utcnow
+from agent_workspace.models import AuditLog, Interaction, SupportRecord, User, stored_id, utcnow
 from agent_workspace.services import attachments, audit
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.transcripts import transcript_text
 
@@ -72,10 +73,10 @@ def create_from_interaction(
     )
     session.add(record)
     session.flush()
-    record.number = record_number(kind, record.id)
+    record.number = record_number(kind, stored_id(record))
     audit.record(
         session,
-        action="record.created",
+        action=AuditAction.RECORD_CREATED,
         actor_kind="agent",
         actor_id=created_by_id,
         target_kind="record",
@@ -84,7 +85,9 @@ def create_from_interaction(
         kind=kind,
         interaction_id=interaction.id,
     )
-    attachments.record_copies(session, copies=list(file_copies), interaction_id=interaction.id, record_id=record.id)
+    attachments.record_copies(
+        session, copies=list(file_copies), interaction_id=stored_id(interaction), record_id=stored_id(record)
+    )
     session.commit()
     return record
 
@@ -152,7 +155,7 @@ def update_record(
         return record
     audit.record(
         session,
-        action="record.updated",
+        action=AuditAction.RECORD_UPDATED,
         actor_kind="agent",
         actor_id=actor_id,
         target_kind="record",
@@ -193,7 +196,7 @@ def escalate(session: Session, *, record_id: int, actor_id: int, group: str, rea
     record.updated_at = now
     audit.record(
         session,
-        action="record.escalated",
+        action=AuditAction.RECORD_ESCALATED,
         actor_kind="agent",
         actor_id=actor_id,
         target_kind="record",
@@ -212,9 +215,9 @@ def record_activity(session: Session, *, record_id: int) -> list[dict[str, Any]]
     _get(session, record_id)
     rows = session.exec(
         select(AuditLog, User)
-        .join(User, AuditLog.actor_id == User.id, isouter=True)
+        .join(User, col(AuditLog.actor_id) == col(User.id), isouter=True)
         .where(AuditLog.target_kind == "record", AuditLog.target_id == record_id)
-        .order_by(AuditLog.at, AuditLog.id)
+        .order_by(col(AuditLog.at), col(AuditLog.id))
     ).all()
     return [
         {
@@ -231,7 +234,7 @@ def list_for_interaction(session: Session, *, interaction_id: int) -> list[Suppo
     """The cases and incidents created from one chat, oldest first."""
     return list(
         session.exec(
-            select(SupportRecord).where(SupportRecord.interaction_id == interaction_id).order_by(SupportRecord.id)
+            select(SupportRecord).where(SupportRecord.interaction_id == interaction_id).order_by(col(SupportRecord.id))
         ).all()
     )
 
@@ -272,7 +275,7 @@ def _description_from(session: Session, interaction: Interaction) -> str:
     return (
         f"Created from chat {interaction.number}.\n\n"
         f"Customer's question:\n{interaction.question.strip()}\n\n"
-        f"Transcript so far:\n{transcript_text(session, interaction_id=interaction.id)}"
+        f"Transcript so far:\n{transcript_text(session, interaction_id=stored_id(interaction))}"
     )
 
 

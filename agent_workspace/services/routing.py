@@ -29,9 +29,12 @@ from agent_workspace.models import (
     QueueMember,
     SenderKind,
     User,
+    non_null,
+    stored_id,
     utcnow,
 )
 from agent_workspace.services import audit, notices
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.availability import WAITING_STATES
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged, announce
@@ -62,7 +65,9 @@ def create_queue(session: Session, *, name: str, description: str = "") -> Queue
     queue = Queue(name=name, description=description.strip()[:500])
     session.add(queue)
     session.flush()
-    audit.record(session, action="queue.created", actor_kind="system", target_kind="queue", target_id=queue.id)
+    audit.record(
+        session, action=AuditAction.QUEUE_CREATED, actor_kind="system", target_kind="queue", target_id=queue.id
+    )
     session.commit()
     return queue
 
@@ -92,12 +97,12 @@ def active_chat_counts(session: Session, *, user_ids: Collection[int]) -> dict[i
 
 
 _ACTIVE_CHAT_COUNTS = (
-    sa_select(Interaction.agent_id, func.count())
+    sa_select(non_null(Interaction.agent_id), func.count())
     .where(
         col(Interaction.agent_id).in_(bindparam("user_ids", expanding=True)),
         col(Interaction.state) == InteractionState.WORK_IN_PROGRESS,
     )
-    .group_by(Interaction.agent_id)
+    .group_by(col(Interaction.agent_id))
 )
 
 
@@ -138,7 +143,7 @@ def set_presence(session: Session, *, user_id: int, presence: str) -> None:
         user.presence_changed_at = utcnow()
         audit.record(
             session,
-            action="presence.changed",
+            action=AuditAction.PRESENCE_CHANGED,
             actor_kind="agent",
             actor_id=user_id,
             target_kind="user",
@@ -160,7 +165,7 @@ def set_after_hours(session: Session, *, user_id: int, enabled: bool) -> None:
         user.after_hours = enabled
         audit.record(
             session,
-            action="presence.after_hours",
+            action=AuditAction.PRESENCE_AFTER_HOURS,
             actor_kind="agent",
             actor_id=user_id,
             target_kind="user",
@@ -184,19 +189,21 @@ def touch_agent(session: Session, *, user_id: int) -> None:
 
 def _offered_to(user_id: int, queue_id: int):
     return and_(
-        Interaction.queue_id == queue_id,
-        Interaction.state == InteractionState.OFFERED,
-        Interaction.offered_to_id == user_id,
+        col(Interaction.queue_id) == queue_id,
+        col(Interaction.state) == InteractionState.OFFERED,
+        col(Interaction.offered_to_id) == user_id,
     )
 
 
 def _eligible_for(user_id: int, queue_id: int):
-    rejected = exists().where(OfferRejection.interaction_id == Interaction.id, OfferRejection.user_id == user_id)
+    rejected = exists().where(
+        col(OfferRejection.interaction_id) == col(Interaction.id), col(OfferRejection.user_id) == user_id
+    )
     return and_(
-        Interaction.queue_id == queue_id,
+        col(Interaction.queue_id) == queue_id,
         or_(
-            and_(Interaction.state == InteractionState.QUEUED, ~rejected),
-            and_(Interaction.state == InteractionState.OFFERED, Interaction.offered_to_id == user_id),
+            and_(col(Interaction.state) == InteractionState.QUEUED, ~rejected),
+            and_(col(Interaction.state) == InteractionState.OFFERED, col(Interaction.offered_to_id) == user_id),
         ),
     )
 
@@ -225,7 +232,7 @@ def accept(session: Session, *, user_id: int, queue_id: int, offer_id: int | Non
     if not agent.after_hours and queue_id in closed_queues(session, {queue_id}, utcnow()):
         eligible = and_(_eligible_for(user_id, queue_id), mine)  # only what was offered before it closed
         if session.exec(select(Interaction.id).where(eligible).limit(1)).first() is None:
-            raise Forbidden(closed_queue_refusal(session.get(Queue, queue_id).name))
+            raise Forbidden(closed_queue_refusal(session.get_one(Queue, queue_id).name))
     else:
         eligible = _eligible_for(user_id, queue_id)
     for _ in range(CLAIM_RETRIES):
@@ -243,7 +250,7 @@ def accept(session: Session, *, user_id: int, queue_id: int, offer_id: int | Non
         if interaction_id is None:
             raise NotFound("No customer is waiting in this queue any more.")
         now = utcnow()
-        claimed = session.execute(
+        claimed = session.exec(
             update(Interaction)
             .where(col(Interaction.id) == interaction_id, eligible)
             .values(
@@ -260,13 +267,13 @@ def accept(session: Session, *, user_id: int, queue_id: int, offer_id: int | Non
             break
     else:
         raise Conflict("Another agent took that chat; try again.")
-    item = session.get(Interaction, interaction_id)
+    item = session.get_one(Interaction, interaction_id)
     session.refresh(item)
     if item.wait_seconds is None:
         item.wait_seconds = int((now - item.requested_at).total_seconds())
     session.add(
         Message(
-            interaction_id=item.id,
+            interaction_id=stored_id(item),
             sender_kind=SenderKind.SYSTEM,
             sender_name="System",
             body=f"{agent.display_name} joined the chat.",
@@ -275,14 +282,14 @@ def accept(session: Session, *, user_id: int, queue_id: int, offer_id: int | Non
     )
     audit.record(
         session,
-        action="interaction.accepted",
+        action=AuditAction.INTERACTION_ACCEPTED,
         actor_kind="agent",
         actor_id=user_id,
         target_kind="interaction",
         target_id=item.id,
         wait_seconds=item.wait_seconds,
     )
-    announce(session, InteractionChanged(item.id), QueueChanged(queue_id), AgentChanged(user_id))
+    announce(session, InteractionChanged(stored_id(item)), QueueChanged(queue_id), AgentChanged(user_id))
     released = _release_offers_of(session, user_id) if active_chat_count(session, user_id) >= agent.capacity else 0
     session.commit()
     if released:
@@ -310,7 +317,7 @@ def reject(session: Session, *, user_id: int, interaction_id: int, reason: str) 
         _requeue(item)
     audit.record(
         session,
-        action="interaction.rejected",
+        action=AuditAction.INTERACTION_REJECTED,
         actor_kind="agent",
         actor_id=user_id,
         target_kind="interaction",
@@ -369,12 +376,12 @@ def sweep(
     )
     for item in lapsed:
         agent_id = item.offered_to_id
-        result = session.execute(
+        result = session.exec(
             update(Interaction)
             .where(
                 col(Interaction.id) == item.id,
-                Interaction.state == InteractionState.OFFERED,
-                Interaction.offered_to_id == agent_id,
+                col(Interaction.state) == InteractionState.OFFERED,
+                col(Interaction.offered_to_id) == agent_id,
             )
             .values(
                 state=InteractionState.QUEUED,
@@ -386,12 +393,12 @@ def sweep(
         )
         if result.rowcount != 1 or agent_id is None:
             continue
-        set_away = session.execute(
+        set_away = session.exec(
             update(User)
-            .where(col(User.id) == agent_id, User.presence == Presence.AVAILABLE)
+            .where(col(User.id) == agent_id, col(User.presence) == Presence.AVAILABLE)
             .values(presence=Presence.AWAY, presence_changed_at=now)
         )
-        queue = session.get(Queue, item.queue_id)
+        queue = session.get_one(Queue, item.queue_id)
         if set_away.rowcount == 1:
             notices.notify(
                 session,
@@ -401,7 +408,7 @@ def sweep(
             )
         audit.record(
             session,
-            action="interaction.offer_timed_out",
+            action=AuditAction.INTERACTION_OFFER_TIMED_OUT,
             actor_kind="system",
             target_kind="interaction",
             target_id=item.id,
@@ -413,24 +420,26 @@ def sweep(
     cutoff = now - timedelta(seconds=presence_grace_seconds)
     gone = list(
         session.exec(
-            select(User.id).where(
+            select(non_null(User.id)).where(
                 User.presence != Presence.OFFLINE,
                 or_(col(User.last_seen_at).is_(None), col(User.last_seen_at) < cutoff),
             )
         )
     )
     for user_id in gone:
-        result = session.execute(
+        result = session.exec(
             update(User)
             .where(
                 col(User.id) == user_id,
-                User.presence != Presence.OFFLINE,
+                col(User.presence) != Presence.OFFLINE,
                 or_(col(User.last_seen_at).is_(None), col(User.last_seen_at) < cutoff),
             )
             .values(presence=Presence.OFFLINE, presence_changed_at=now)
         )
         if result.rowcount == 1:
-            audit.record(session, action="presence.expired", actor_kind="system", target_kind="user", target_id=user_id)
+            audit.record(
+                session, action=AuditAction.PRESENCE_EXPIRED, actor_kind="system", target_kind="user", target_id=user_id
+            )
             announce(session, AgentChanged(user_id))
             _not_available(session, user_id)
             changed = True
@@ -457,6 +466,6 @@ def agent_loads(session: Session, *, queue_id: int | None = None) -> list[AgentL
     if queue_id is not None:
         stmt = stmt.join(QueueMember, col(QueueMember.user_id) == col(User.id)).where(QueueMember.queue_id == queue_id)
     return [
-        AgentLoad(user.id, user.display_name, user.presence, user.capacity, count)
+        AgentLoad(stored_id(user), user.display_name, user.presence, user.capacity, count)
         for user, count in session.exec(stmt.order_by(User.display_name))
     ]

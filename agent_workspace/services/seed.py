@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlmodel import Session, func, select
 
-from agent_workspace.models import Role, User
+from agent_workspace.models import Role, User, stored_id
 from agent_workspace.services import auth, canned, knowledge, routing
 
 SEED_ARTICLES = Path(__file__).resolve().parent.parent / "seed_data" / "kb_articles.jsonl"
@@ -93,7 +93,7 @@ def seed_demo(session: Session, *, articles: Path | None = SEED_ARTICLES) -> boo
         )
     sam = session.exec(select(User).where(User.username == "sam")).one()
     for title, body in CANNED_RESPONSES:
-        canned.create(session, title=title, body=body, queue_id=None, created_by_id=sam.id)
+        canned.create(session, title=title, body=body, queue_id=None, created_by_id=stored_id(sam))
     if articles is not None and articles.exists():
         knowledge.import_jsonl(session, articles)
     return True

@@ -21,7 +21,12 @@ from agent_workspace.services.errors import NotFound
 # saves a transcript, and loading whole rows cost more than printing them.
 _TRANSCRIPT_LINES = (
     sa_select(
-        Message.created_at, Message.sender_kind, Message.sender_name, Message.body, Attachment.filename, Attachment.size
+        col(Message.created_at),
+        col(Message.sender_kind),
+        col(Message.sender_name),
+        col(Message.body),
+        col(Attachment.filename),
+        col(Attachment.size),
     )
     .outerjoin(Attachment, col(Attachment.id) == col(Message.attachment_id))
     .where(col(Message.interaction_id) == bindparam("interaction_id"))
@@ -55,7 +60,7 @@ def _message_line(
     stamp = f"[{created_at:%H:%M}]"
     # Continuation lines are indented so every message still starts at a timestamp.
     text = body.strip().replace("\n", "\n        ")
-    if filename is not None:
+    if filename is not None and size is not None:
         listed = f"[attachment: {filename} ({format_size(size)})]"
         text = f"{text} {listed}" if text else listed
     if sender_kind == SenderKind.SYSTEM:

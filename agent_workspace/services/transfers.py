@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from agent_workspace.models import Interaction, InteractionState, Presence, Queue, User, utcnow
+from agent_workspace.models import Interaction, InteractionState, Presence, Queue, User, stored_id, utcnow
 from agent_workspace.services import audit, routing
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.conversations import system_message
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged, announce
@@ -34,6 +35,13 @@ def _clean_note(note: str) -> str:
     return note
 
 
+def _agent(session: Session, user_id: int | None) -> User:
+    agent = session.get(User, user_id) if user_id is not None else None
+    if agent is None:
+        raise NotFound("That agent does not exist.")
+    return agent
+
+
 def to_queue(session: Session, *, interaction_id: int, user_id: int, queue_id: int, note: str = "") -> None:
     """Release the agent and put the chat back in line, in its original place, in another queue."""
     item = _my_live_chat(session, interaction_id=interaction_id, user_id=user_id)
@@ -43,9 +51,9 @@ def to_queue(session: Session, *, interaction_id: int, user_id: int, queue_id: i
         raise ValidationError("Choose a queue to transfer to.")
     if target.id == item.queue_id:
         raise ValidationError("The chat is already in that queue; pick another one.")
-    agent = session.get(User, user_id)
+    agent = _agent(session, user_id)
     old_queue = item.queue_id
-    item.queue_id = target.id
+    item.queue_id = stored_id(target)
     item.state = InteractionState.QUEUED
     item.agent_id = None
     item.transfer_note = note
@@ -53,12 +61,12 @@ def to_queue(session: Session, *, interaction_id: int, user_id: int, queue_id: i
     item.updated_at = utcnow()
     system_message(
         session,
-        interaction_id=item.id,
+        interaction_id=stored_id(item),
         body=f"{agent.display_name} is transferring you to {target.name}. Please stay in the chat: the next available agent will continue.",
     )
     audit.record(
         session,
-        action="interaction.transferred_to_queue",
+        action=AuditAction.INTERACTION_TRANSFERRED_TO_QUEUE,
         actor_kind="agent",
         actor_id=user_id,
         target_kind="interaction",
@@ -68,7 +76,11 @@ def to_queue(session: Session, *, interaction_id: int, user_id: int, queue_id: i
         note=note,
     )
     announce(
-        session, InteractionChanged(item.id), QueueChanged(old_queue), QueueChanged(target.id), AgentChanged(user_id)
+        session,
+        InteractionChanged(stored_id(item)),
+        QueueChanged(old_queue),
+        QueueChanged(stored_id(target)),
+        AgentChanged(user_id),
     )
     session.commit()
     routing.drain(session)
@@ -85,17 +97,17 @@ def to_agent(session: Session, *, interaction_id: int, user_id: int, target_user
         raise ValidationError("Choose another agent to transfer to.")
     if target.presence != Presence.AVAILABLE:
         raise Conflict(f"{target.display_name} is not Available.")
-    if routing.active_chat_count(session, target.id) >= target.capacity:
+    if routing.active_chat_count(session, stored_id(target)) >= target.capacity:
         raise Conflict(f"{target.display_name} has no free capacity.")
-    sender = session.get(User, user_id)
+    sender = _agent(session, user_id)
     item.transfer_to_id = target.id
     item.transfer_from_id = user_id
     item.transfer_requested_at = utcnow()
     item.transfer_note = note
-    notify(session, user_id=target.id, body=f"{sender.display_name} wants to transfer {item.number} to you.")
+    notify(session, user_id=stored_id(target), body=f"{sender.display_name} wants to transfer {item.number} to you.")
     audit.record(
         session,
-        action="interaction.transfer_requested",
+        action=AuditAction.INTERACTION_TRANSFER_REQUESTED,
         actor_kind="agent",
         actor_id=user_id,
         target_kind="interaction",
@@ -103,7 +115,7 @@ def to_agent(session: Session, *, interaction_id: int, user_id: int, target_user
         to_agent=target.id,
         note=note,
     )
-    announce(session, InteractionChanged(item.id), AgentChanged(target.id), AgentChanged(user_id))
+    announce(session, InteractionChanged(stored_id(item)), AgentChanged(stored_id(target)), AgentChanged(user_id))
     session.commit()
 
 
@@ -130,43 +142,43 @@ def answer(session: Session, *, interaction_id: int, user_id: int, accept: bool)
     item.transfer_to_id = item.transfer_from_id = item.transfer_requested_at = None
     if item.state != InteractionState.WORK_IN_PROGRESS or item.agent_id != sender_id:
         # The offer is gone: both agents' inboxes stop showing it.
-        announce(session, InteractionChanged(item.id), AgentChanged(user_id))
+        announce(session, InteractionChanged(stored_id(item)), AgentChanged(user_id))
         if sender_id is not None:
             announce(session, AgentChanged(sender_id))
         session.commit()
         raise Conflict("The chat ended or moved before you answered.")
-    sender = session.get(User, sender_id)
+    sender = _agent(session, sender_id)
     if accept:
         item.agent_id = user_id
         system_message(
             session,
-            interaction_id=item.id,
+            interaction_id=stored_id(item),
             body=f"{me.display_name} joined the chat (transferred from {sender.display_name}).",
         )
         notify(
             session,
-            user_id=sender_id,
+            user_id=stored_id(sender),
             body=f"{me.display_name} accepted the transfer of {item.number}.",
             level="success",
         )
     else:
         notify(
             session,
-            user_id=sender_id,
+            user_id=stored_id(sender),
             body=f"{me.display_name} declined the transfer of {item.number}; the chat stays with you.",
             level="warning",
         )
     item.updated_at = utcnow()
     audit.record(
         session,
-        action="interaction.transfer_accepted" if accept else "interaction.transfer_declined",
+        action=AuditAction.INTERACTION_TRANSFER_ACCEPTED if accept else AuditAction.INTERACTION_TRANSFER_DECLINED,
         actor_kind="agent",
         actor_id=user_id,
         target_kind="interaction",
         target_id=item.id,
         from_agent=sender_id,
     )
-    announce(session, InteractionChanged(item.id), AgentChanged(user_id), AgentChanged(sender_id))
+    announce(session, InteractionChanged(stored_id(item)), AgentChanged(user_id), AgentChanged(stored_id(sender)))
     session.commit()
     if accept:
         routing.drain(session)

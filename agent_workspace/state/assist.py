@@ -12,6 +12,7 @@ from agent_workspace.config import settings
 from agent_workspace.models import Interaction, SenderKind
 from agent_workspace.security import Access, access
 from agent_workspace.services import audit, conversations, knowledge
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import NotFound, ServiceError
 from agent_workspace.state.common import call, read
 from agent_workspace.state.workspace import WorkspaceState
@@ -58,7 +59,7 @@ def _send_article(session, *, interaction_id: int, user_id: int, number: str) ->
     article = knowledge.get_article(session, number, published_only=True)
     audit.record(
         session,
-        action="interaction.article_sent",
+        action=AuditAction.INTERACTION_ARTICLE_SENT,
         actor_kind="agent",
         actor_id=user_id,
         target_kind="interaction",

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from agent_workspace import routes
 from agent_workspace.config import settings
@@ -20,7 +21,7 @@ from agent_workspace.services.text import check_sizes
 from agent_workspace.state.common import call, read
 
 
-def full_page_load(path: str) -> rx.event.EventSpec:
+def full_page_load(path: str) -> EventSpec:
     """Navigate with a real HTTP request (rx.redirect stays inside the client router)."""
     return rx.call_script(f"window.location.assign({json.dumps(path)})")
 

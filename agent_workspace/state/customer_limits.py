@@ -17,6 +17,7 @@ from agent_workspace.services.budgets import Budget
 from agent_workspace.services.errors import ValidationError
 from agent_workspace.services.events import TYPING_SIGNAL_SECONDS
 from agent_workspace.services.text import check_sizes
+from agent_workspace.state.message_status import MessageStatus
 
 # Field name -> (label, most characters).
 START_FIELDS = {
@@ -58,7 +59,7 @@ async def spend(state, budget: Budget) -> None:
 
 def check_room(messages: list) -> None:
     """Refuse a new message while the tab already holds ``MAX_UNSENT`` unsent ones."""
-    if sum(1 for m in messages if m.status != "sent") >= MAX_UNSENT:
+    if sum(1 for m in messages if m.status != MessageStatus.SENT) >= MAX_UNSENT:
         raise ValidationError(TOO_MANY_UNSENT)
 
 

@@ -106,7 +106,7 @@ def _choice(value: object, options: list[str], label: str) -> str:
     return value
 
 
-async def _viewer_of(state: rx.State) -> Viewer | None:
+async def _viewer_of(state: RecordListState | RecordPageState) -> Viewer | None:
     """The signed-in caller as a record viewer; a tab that held someone else's view starts afresh."""
     principal = await current_principal(state)
     if principal is None:

@@ -7,7 +7,7 @@ import dataclasses
 import reflex as rx
 
 from agent_workspace.config import settings
-from agent_workspace.models import Interaction, Role
+from agent_workspace.models import Interaction, Role, stored_id
 from agent_workspace.security import Access, access, current_principal
 from agent_workspace.services import auth, canned, dashboard, routing, views, widget
 from agent_workspace.services import hours as business_hours
@@ -112,7 +112,7 @@ def _snapshot(session) -> dict:
         ],
         "business_hours": [
             HoursRow(
-                q.id,
+                stored_id(q),
                 q.name,
                 q.weekly_hours,
                 q.time_zone,

@@ -11,6 +11,7 @@ import json
 import time
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from agent_workspace.config import settings
 from agent_workspace.db import run_blocking
@@ -81,7 +82,7 @@ def _escalate(session, *, record_id: int, user_id: int, group: str, reason: str)
     return records.escalate(session, record_id=record_id, actor_id=user_id, group=group, reason=reason)
 
 
-def fill_input(element_id: str, text: str) -> rx.event.EventSpec:
+def fill_input(element_id: str, text: str) -> EventSpec:
     """Put text in an uncontrolled input the way typing would (React sees the change) and focus it."""
     return rx.call_script(
         f"(() => {{ const el = document.getElementById({json.dumps(element_id)}); if (!el) return;"

@@ -7,7 +7,7 @@ Create Date: 2026-11-26 15:47:37.570021
 
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 
 
 revision = '0001'

@@ -7,7 +7,7 @@ Create Date: 2026-11-26 15:55:43.661067
 
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 
 
 revision = '0002'

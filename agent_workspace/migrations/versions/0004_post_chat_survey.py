@@ -7,7 +7,7 @@ Create Date: 2026-11-26 16:44:03.061469
 
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 
 
 revision = '0004'

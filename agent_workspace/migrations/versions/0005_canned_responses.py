@@ -7,7 +7,7 @@ Create Date: 2026-11-26 16:45:51.561234
 
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 
 
 revision = '0005'

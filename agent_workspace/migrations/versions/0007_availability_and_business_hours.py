@@ -12,7 +12,7 @@ stranded are offered again by the next sweep.
 
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 
 
 revision = '0007'

@@ -12,7 +12,7 @@ queued from before are due at once.
 
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 
 
 revision = '0008'

@@ -11,7 +11,7 @@ Revises: 0009
 
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 
 
 revision = '0010'

@@ -47,7 +47,7 @@ DURATION = {
 # without reading the message rows (halves a common word's search).
 MESSAGE_CHAT_INDEX = ('ix_message_id_interaction', 'message', ['id', 'interaction_id'])
 # (FTS table or GIN index stem, content table, its text columns): all NOT NULL.
-SEARCHED_TEXTS = (
+SEARCHED_TEXTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ('message_fts', 'message', ('body',)),
     ('interaction_fts', 'interaction', ('question', 'short_description', 'work_notes', 'transfer_note')),
     ('support_record_fts', 'support_record', ('short_description', 'description', 'resolution_notes')),
@@ -56,8 +56,8 @@ SEARCHED_TEXTS = (
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
-    for name, table, columns in PLAIN_INDEXES:
-        op.create_index(name, table, columns)
+    for name, table, index_columns in PLAIN_INDEXES:
+        op.create_index(name, table, index_columns)
     op.execute(f'CREATE INDEX {DURATION_INDEX} ON interaction (({DURATION[dialect]}))')
     if dialect == 'sqlite':
         op.create_index(*MESSAGE_CHAT_INDEX)
@@ -86,7 +86,7 @@ def downgrade() -> None:
         for fts, _table, _columns in SEARCHED_TEXTS:
             op.execute(f'DROP INDEX IF EXISTS ix_{fts}')
     op.execute(f'DROP INDEX IF EXISTS {DURATION_INDEX}')
-    for name, table, _columns in reversed(PLAIN_INDEXES):
+    for name, table, _index_columns in reversed(PLAIN_INDEXES):
         op.drop_index(name, table_name=table)
 
 

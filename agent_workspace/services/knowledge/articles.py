@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from agent_workspace.models import KnowledgeArticle, utcnow
 from agent_workspace.services import audit
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import NotFound, ValidationError
 
 NUMBER_PATTERN = re.compile(r"KB\d{7}")
@@ -104,9 +105,9 @@ def upsert_article(
     article = None
     if number is not None:
         article = session.exec(select(KnowledgeArticle).where(KnowledgeArticle.number == number)).first()
-    action = "kb.article_updated"
+    action = AuditAction.KB_ARTICLE_UPDATED
     if article is None:
-        action = "kb.article_created"
+        action = AuditAction.KB_ARTICLE_CREATED
         values["number"] = number or format_number(max(highest_number(session) + 1, FIRST_NUMBER))
         article = KnowledgeArticle(**values)
     else:

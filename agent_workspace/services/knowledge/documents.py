@@ -10,14 +10,20 @@ from agent_workspace.services.knowledge.text import plain_text
 
 
 class ArticleFields(Protocol):
-    """What the index needs of an article; ``KnowledgeArticle`` rows qualify."""
+    """What the index needs of an article (read only); ``KnowledgeArticle`` rows qualify."""
 
-    number: str
-    title: str
-    body: str
-    category: str
-    tags: str  # comma-separated, as stored
-    published: bool
+    @property
+    def number(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def tags(self) -> str: ...  # comma-separated, as stored
+    @property
+    def published(self) -> bool: ...
 
 
 @dataclass(slots=True)

@@ -35,7 +35,8 @@ from operator import itemgetter
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from agent_workspace.models import KnowledgeArticle, utcnow
 from agent_workspace.services.knowledge.documents import (
@@ -215,7 +216,7 @@ class KnowledgeIndex:
         if slot is None:
             return
         self._variant_cache.clear()
-        old = self._articles[slot]
+        old = self._live(slot)
         self._articles[slot] = None
         old_terms = set(self._terms(normalize(old.title) + joined_compounds(old.title)))
         tag_text = tag_field_text(old.tags, old.category)
@@ -254,7 +255,9 @@ class KnowledgeIndex:
                 return True
             since = self._last_checked_at - COMMIT_LAG
             stamps = session.exec(
-                select(KnowledgeArticle.number, KnowledgeArticle.updated_at).where(KnowledgeArticle.updated_at >= since)
+                select(col(KnowledgeArticle.number), col(KnowledgeArticle.updated_at)).where(
+                    col(KnowledgeArticle.updated_at) >= since
+                )
             ).all()
             changed = [number for number, stamp in stamps if self._updated_at_by_number.get(number) != stamp]
             if len(changed) > max(1000, len(self._slot_by_number) // 10):
@@ -263,7 +266,7 @@ class KnowledgeIndex:
                 return True
             for start in range(0, len(changed), 500):
                 rows = session.exec(
-                    select(KnowledgeArticle).where(KnowledgeArticle.number.in_(changed[start : start + 500]))
+                    select(KnowledgeArticle).where(col(KnowledgeArticle.number).in_(changed[start : start + 500]))
                 ).all()
                 for row in rows:
                     self.upsert(row)
@@ -276,15 +279,15 @@ class KnowledgeIndex:
             return bool(changed)
 
     def _load_all(self, session: Session) -> None:
-        rows = session.exec(
-            select(
-                KnowledgeArticle.number,
-                KnowledgeArticle.title,
-                KnowledgeArticle.body,
-                KnowledgeArticle.category,
-                KnowledgeArticle.tags,
-                KnowledgeArticle.published,
-                KnowledgeArticle.updated_at,
+        rows = session.execute(
+            sa_select(
+                col(KnowledgeArticle.number),
+                col(KnowledgeArticle.title),
+                col(KnowledgeArticle.body),
+                col(KnowledgeArticle.category),
+                col(KnowledgeArticle.tags),
+                col(KnowledgeArticle.published),
+                col(KnowledgeArticle.updated_at),
             )
         ).all()
         self.rebuild(StoredArticle(*row[:6]) for row in rows)
@@ -313,7 +316,7 @@ class KnowledgeIndex:
 
             hits = []
             for slot, score in ranked:
-                article = self._articles[slot]
+                article = self._live(slot)
                 hits.append(
                     SearchHit(
                         number=article.number,
@@ -404,6 +407,13 @@ class KnowledgeIndex:
         best = max(confidence.values())
         kept = heapq.nlargest(MAX_VARIANTS_PER_TERM, confidence.items(), key=itemgetter(1))
         return {word: c / best for word, c in kept if c >= 0.3 * best}
+
+    def _live(self, slot: int) -> IndexedArticle:
+        """The article of a slot that ``_slot_by_number`` or visibility vouches for."""
+        article = self._articles[slot]
+        if article is None:
+            raise LookupError(f"Slot {slot} holds a replaced article.")
+        return article
 
     def _visibility(self, published_only: bool) -> Callable[[int], bool]:
         articles = self._articles

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agent_workspace.models import KnowledgeArticle, utcnow
 from agent_workspace.services import audit
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import ValidationError
 from agent_workspace.services.knowledge.articles import (
     FIRST_NUMBER,
@@ -103,7 +104,7 @@ def import_jsonl(
         progress(total_lines, total_lines)
     audit.record(
         session,
-        action="kb.imported",
+        action=AuditAction.KB_IMPORTED,
         actor_kind="agent" if actor_id else "system",
         actor_id=actor_id,
         file=path.name,
@@ -143,7 +144,9 @@ def _write_batch(session: Session, batch: dict[str, dict[str, Any]], report: Imp
     """Insert the new numbers and update the known ones: two statements, one commit."""
     existing = dict(
         session.exec(
-            select(KnowledgeArticle.number, KnowledgeArticle.id).where(KnowledgeArticle.number.in_(list(batch)))
+            select(col(KnowledgeArticle.number), col(KnowledgeArticle.id)).where(
+                col(KnowledgeArticle.number).in_(list(batch))
+            )
         ).all()
     )
     now = utcnow()

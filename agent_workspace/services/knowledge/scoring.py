@@ -107,7 +107,9 @@ def rerank(
     ranked = []
     for slot, total in pool:
         relevance = min(1.0, total / best_possible)
-        title_similarity = fuzz.token_set_ratio(corrected, articles[slot].title_terms) / 100
+        article = articles[slot]
+        assert article is not None  # a visible slot is a live one
+        title_similarity = fuzz.token_set_ratio(corrected, article.title_terms) / 100
         score = (1 - TITLE_SIMILARITY_SHARE) * relevance + TITLE_SIMILARITY_SHARE * title_similarity
         ranked.append((slot, score))
     ranked.sort(key=itemgetter(1), reverse=True)

@@ -31,7 +31,9 @@ def highlighted_snippet(body_text: str, is_match: Callable[[str], bool]) -> list
     for i in range(start, end):
         separator = " " if i < end - 1 else ""
         if matches[i]:
-            lead, core, trail = _WORD_CORE.match(words[i]).groups()
+            word = _WORD_CORE.match(words[i])
+            assert word is not None  # the pattern matches any text
+            lead, core, trail = word.groups()
             parts += [(lead, False), (core, True), (trail + separator, False)]
         else:
             parts.append((words[i] + separator, False))

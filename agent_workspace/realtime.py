@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -28,7 +28,7 @@ from typing import Any
 import reflex as rx
 from reflex.state import StateUpdate
 from reflex_base.event.context import EventContext
-from sqlalchemy import CompoundSelect, bindparam, delete, literal_column, or_, union_all
+from sqlalchemy import BindParameter, CompoundSelect, Select, bindparam, delete, literal_column, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -163,7 +163,7 @@ def register_client(
 
 def forget_stale_clients(session: Session, *, older_than_seconds: int) -> int:
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    result = session.execute(delete(ClientConnection).where(col(ClientConnection.last_seen_at) < cutoff))
+    result = session.exec(delete(ClientConnection).where(col(ClientConnection.last_seen_at) < cutoff))
     session.commit()
     return result.rowcount or 0
 
@@ -204,7 +204,8 @@ def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, Target]
     params = {name: list(ids) for name, ids in wanted.items() if ids}
     kinds: dict[str, str] = {}
     concerns: dict[str, set[tuple[str, int]]] = {}
-    for token, kind, about, ref in session.connection().execute(statement, params):
+    rows: Iterable[tuple[str, str, str, int]] = session.connection().execute(statement, params).tuples()
+    for token, kind, about, ref in rows:
         kinds[token] = kind
         concerns.setdefault(token, set()).add((about, ref))
     return {
@@ -223,7 +224,7 @@ def _tokens_statement(users: bool, chats: bool, queues: bool) -> CompoundSelect:
     waiting_in_queues = col(Interaction.queue_id).in_(bindparam("queue", expanding=True)) & col(Interaction.state).in_(
         WAITING_STATES
     )
-    branches = []
+    branches: list[Select] = []
     if users:
         branches.append(
             sa_select(token, kind, literal_column("'user'"), user_id).where(
@@ -231,7 +232,7 @@ def _tokens_statement(users: bool, chats: bool, queues: bool) -> CompoundSelect:
             )
         )
     if chats:
-        chat_ids = bindparam("chat", expanding=True)
+        chat_ids: BindParameter[int] = bindparam("chat", expanding=True)
         branches += [
             sa_select(token, kind, literal_column("'chat'"), chat_of_tab).where(
                 kind == "customer", chat_of_tab.in_(chat_ids)
@@ -276,7 +277,7 @@ async def poke(token: str, kind: str, changes: list[Change]) -> None:
         return
     for typing in (c for c in changes if isinstance(c, Typing)):
         _stop_typing_later(token, kind, typing)
-    urgent = [c for c in changes if not isinstance(c, QueueChanged)]
+    urgent: list[Change] = [c for c in changes if not isinstance(c, QueueChanged)]
     queued = [c for c in changes if isinstance(c, QueueChanged)]
     if queued:
         if kind not in _gathering:
@@ -356,6 +357,8 @@ async def _poke_now(token: str, kind: str, changes: list[Change], prefetched: An
 
 
 async def _apply(token: str, receiver: Receiver, changes: list[Change], prefetched: Any, attempts: int = 2) -> None:
+    if _app is None:
+        return
     for attempt in range(attempts):
         try:
             if prefetched is _NOT_READ:
@@ -418,9 +421,9 @@ def claim_signed_out(session: Session, tokens: Iterable[str]) -> list[str]:
     claimed = [
         token
         for token in tokens
-        if session.execute(
+        if session.exec(
             delete(ClientConnection).where(
-                col(ClientConnection.token) == token, ClientConnection.kind == SIGNED_OUT_TAB
+                col(ClientConnection.token) == token, col(ClientConnection.kind) == SIGNED_OUT_TAB
             )
         ).rowcount
     ]
@@ -452,6 +455,8 @@ async def sign_out_tabs(tokens: Iterable[str] | None = None) -> None:
 
 
 async def _sign_out(token: str) -> None:
+    if _app is None or _app.event_namespace is None:
+        return
     try:
         async with _app.modify_state(rx.BaseStateToken(ident=token, cls=rx.State)) as root:
             await clear_private_state(root)
@@ -475,7 +480,7 @@ async def sign_out_loop() -> None:
         await asyncio.sleep(SIGN_OUT_SECONDS)
 
 
-def _spawn(work: Awaitable[None]) -> None:
+def _spawn(work: Coroutine[Any, Any, None]) -> None:
     task = asyncio.get_running_loop().create_task(work)
     _background.add(task)
     task.add_done_callback(_background.discard)

@@ -17,7 +17,7 @@ import reflex as rx
 from agent_workspace import realtime
 from agent_workspace.config import settings
 from agent_workspace.db import run_blocking
-from agent_workspace.models import Interaction, InteractionState, SenderKind
+from agent_workspace.models import Interaction, InteractionState, SenderKind, stored_id
 from agent_workspace.security import Access, access, bound_to_cookie
 from agent_workspace.services import availability, chat_files, conversations, left_messages, routing, views
 from agent_workspace.services.budgets import Budget, OverBudget
@@ -34,6 +34,7 @@ from agent_workspace.state.chat_cookies import (
 )
 from agent_workspace.state.common import assign_changed, call, call_mailing, plain, read
 from agent_workspace.state.customer_reads import PrefetchedPlace, newcomer_outlooks, prefetch_places
+from agent_workspace.state.message_status import MessageStatus
 from agent_workspace.state.outlook import OutlookView, outlook_view, valid_time_zone
 from agent_workspace.state.views import (
     MessageView,
@@ -60,8 +61,8 @@ class Phase(StrEnum):
 
 def _resume(session, *, public_id: str, token: str) -> int:
     item = conversations.interaction_by_public_id(session, public_id)
-    realtime.register_client(session, token=token, kind="customer", interaction_id=item.id)
-    return item.id
+    realtime.register_client(session, token=token, kind="customer", interaction_id=stored_id(item))
+    return stored_id(item)
 
 
 def _start(session, *, token: str, browser_hash: str, **form) -> Interaction:
@@ -287,7 +288,7 @@ class CustomerChatState(rx.State):
             self.form_error = str(error)
             return
         self.form_error = ""
-        self._interaction_id = started.id
+        self._interaction_id = stored_id(started)
         self._last_registered = time.monotonic()  # _start registered the tab
         self.chat_key = started.public_id
         self.messages, self.last_id, self.transcript_url = [], 0, ""
@@ -317,7 +318,7 @@ class CustomerChatState(rx.State):
             sender_kind=SenderKind.CUSTOMER,
             sender_name="You",
             body=body,
-            status="sending",
+            status=MessageStatus.SENDING,
         )
         self.messages = [*plain(self.messages), message]
         delivery = start_delivery(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
@@ -333,9 +334,9 @@ class CustomerChatState(rx.State):
             self.send_error = str(error)
             return
         message = next((m for m in plain(self.messages) if m.client_id == client_id), None)
-        if message is None or message.status != "failed":
+        if message is None or message.status != MessageStatus.FAILED:
             return
-        message.status = "sending"
+        message.status = MessageStatus.SENDING
         self.messages = list(plain(self.messages))
         yield
         self._stored(

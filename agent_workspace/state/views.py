@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from agent_workspace import routes
 from agent_workspace.db import run_blocking, session_scope
+from agent_workspace.models import stored_id
 from agent_workspace.services import conversations
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import (
@@ -25,6 +26,7 @@ from agent_workspace.services.inbox import InboxCard
 from agent_workspace.services.routing import closed_queue_refusal
 from agent_workspace.services.views import InteractionData
 from agent_workspace.state.common import clock, iso
+from agent_workspace.state.message_status import MessageStatus
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 NOT_STORED = "The message could not be saved just now. Retry sends it again."
@@ -41,7 +43,7 @@ class MessageView:
     sender_name: str = ""
     body: str = ""
     time: str = ""
-    status: str = "sent"  # sending | sent | failed
+    status: str = MessageStatus.SENT
     error: str = ""
     attachment_url: str = ""
     attachment_name: str = ""
@@ -163,14 +165,14 @@ async def deliver(
             client_id=message.client_id,
         )
     except ServiceError as error:
-        message.status, message.error = "failed", str(error)
+        message.status, message.error = MessageStatus.FAILED, str(error)
         return None
     except SQLAlchemyError:
         # Not stored (the database is down or locked too long): the page keeps it, Retry resends it.
         log.exception("storing message %s of interaction %s failed", message.client_id, interaction_id)
-        message.status, message.error = "failed", NOT_STORED
+        message.status, message.error = MessageStatus.FAILED, NOT_STORED
         return None
-    message.id, message.status, message.error = stored.id, "sent", ""
+    message.id, message.status, message.error = stored_id(stored), MessageStatus.SENT, ""
     message.time = clock(stored.created_at)
     return follows_id
 

@@ -10,7 +10,7 @@ import reflex as rx
 
 from agent_workspace import realtime
 from agent_workspace.config import settings
-from agent_workspace.models import InteractionState, Presence, SenderKind
+from agent_workspace.models import InteractionState, Presence, SenderKind, stored_id
 from agent_workspace.security import Access, access, clear_private_state, current_principal, hold_private
 from agent_workspace.services import conversations, routing, transfers, views
 from agent_workspace.services.errors import ServiceError
@@ -27,6 +27,7 @@ from agent_workspace.services.notices import dismiss_notice, unseen_notices
 from agent_workspace.state.common import assign_changed, call, plain, read, row_id, send_turn
 from agent_workspace.state.inbox import PrefetchedInbox, accept_blocker, prefetch_inboxes
 from agent_workspace.state.live import LiveState, alert, fold_messages, forget_closed, update_urgency
+from agent_workspace.state.message_status import MessageStatus
 from agent_workspace.state.views import (
     ChatTab,
     InboxCardView,
@@ -46,7 +47,11 @@ from agent_workspace.state.views import (
 
 ATTACHMENT_BASE = "/api/attachments"
 HEARTBEAT_SECONDS = 15
-PRESENCE_LABELS = {Presence.AVAILABLE: "Available", Presence.AWAY: "Away", Presence.OFFLINE: "Offline"}
+PRESENCE_LABELS: dict[str, str] = {
+    Presence.AVAILABLE: "Available",
+    Presence.AWAY: "Away",
+    Presence.OFFLINE: "Offline",
+}
 
 
 def _register_agent(session, *, token: str, user_id: int) -> None:
@@ -86,7 +91,11 @@ class WorkspaceState(rx.State):
 
     @rx.var
     def presence_label(self) -> str:
-        return PRESENCE_LABELS.get(self.presence, self.presence.title())
+        return (
+            PRESENCE_LABELS.get(Presence(self.presence), self.presence.title())
+            if self.presence in Presence
+            else self.presence.title()
+        )
 
     @rx.var
     def accept_blocked(self) -> str:
@@ -310,7 +319,7 @@ class WorkspaceState(rx.State):
         wanted = {v: k for k, v in PRESENCE_LABELS.items()}.get(label)
         if wanted is None:
             return rx.toast.error("Presence is Available, Away or Offline.")
-        await call(routing.set_presence, user_id=await self._me(), presence=wanted.value)
+        await call(routing.set_presence, user_id=await self._me(), presence=wanted)
         await self._refresh(chats=set())
         return None
 
@@ -392,7 +401,7 @@ class WorkspaceState(rx.State):
         async with self:
             self.claiming_queue_id = 0
             self.claim_delayed = False
-            await self._refresh(chats={item.id})
+            await self._refresh(chats={stored_id(item)})
             self.active_tab = str(item.id)
 
     @rx.event
@@ -466,7 +475,7 @@ class WorkspaceState(rx.State):
                         sender_kind=SenderKind.AGENT,
                         sender_name=self.display_name,
                         body=body,
-                        status="sending",
+                        status=MessageStatus.SENDING,
                     )
             if message is not None:
                 await self._post(interaction_id, message)
@@ -484,11 +493,11 @@ class WorkspaceState(rx.State):
                 message = (
                     next((m for m in chat if m.client_id == client_id), None) if self._tab(interaction_id) else None
                 )
-                retrying = message is not None and message.status == "failed"
-                if retrying:
-                    message.status = "sending"
+                retrying = message is not None and message.status == MessageStatus.FAILED
+                if message is not None and retrying:
+                    message.status = MessageStatus.SENDING
                     live.conversations = dict(plain(live.conversations))
-            if retrying:
+            if message is not None and retrying:
                 await self._post(interaction_id, message)
         if not retrying:
             yield rx.toast.error("That message is not waiting to be sent again.")

@@ -81,7 +81,7 @@ _gathering: dict[str, dict[str, list[Change]]] = {}  # client kind -> tab -> que
 # How long queue changes to one tab are gathered: an agent's cards must appear
 # quickly; a waiting customer's place in line can lag a moment, and there are
 # many more waiting customers than agents in a busy queue.
-QUEUE_REFRESH_SECONDS = {"agent": 0.5, "customer": 2.0}
+QUEUE_REFRESH_SECONDS = {"agent": 0.5, "customer": 2.0, "supervisor": 0.5}
 _NOT_READ = object()  # a push whose tab has not been read ahead for yet
 _typing_ends: dict[tuple[str, int, str], float] = {}  # (tab, chat, side) -> loop time its typing expires
 
@@ -218,40 +218,42 @@ def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, Target]
 def _tokens_statement(users: bool, chats: bool, queues: bool) -> CompoundSelect:
     """The lookup for one shape of change set, built once: every message and
     queue change runs it, and building a statement costs more than running it.
-    Each branch tags the tabs it finds with what they hear about."""
+    Each branch tags the tabs it finds with what they hear about. A supervisor's
+    tab hears only the chat it shows read-only, not its user's queues or chats."""
     token, kind, user_id = col(ClientConnection.token), col(ClientConnection.kind), col(ClientConnection.user_id)
     chat_of_tab = col(ClientConnection.interaction_id)
     waiting_in_queues = col(Interaction.queue_id).in_(bindparam("queue", expanding=True)) & col(Interaction.state).in_(
         WAITING_STATES
     )
+    agent = kind == "agent"
     branches: list[Select] = []
     if users:
         branches.append(
             sa_select(token, kind, literal_column("'user'"), user_id).where(
-                user_id.in_(bindparam("user", expanding=True))
+                agent, user_id.in_(bindparam("user", expanding=True))
             )
         )
     if chats:
         chat_ids: BindParameter[int] = bindparam("chat", expanding=True)
         branches += [
             sa_select(token, kind, literal_column("'chat'"), chat_of_tab).where(
-                kind == "customer", chat_of_tab.in_(chat_ids)
+                kind.in_(("customer", "supervisor")), chat_of_tab.in_(chat_ids)
             ),
             sa_select(token, kind, literal_column("'chat'"), col(Interaction.id))
             .join(Interaction, or_(col(Interaction.agent_id) == user_id, col(Interaction.offered_to_id) == user_id))
-            .where(col(Interaction.id).in_(chat_ids)),
+            .where(agent, col(Interaction.id).in_(chat_ids)),
         ]
     if queues:
         branches += [
             sa_select(token, kind, literal_column("'queue'"), col(QueueMember.queue_id))
             .join(QueueMember, col(QueueMember.user_id) == user_id)
-            .where(col(QueueMember.queue_id).in_(bindparam("queue", expanding=True))),
+            .where(agent, col(QueueMember.queue_id).in_(bindparam("queue", expanding=True))),
             sa_select(token, kind, literal_column("'queue'"), col(Interaction.queue_id))
             .join(Interaction, col(Interaction.id) == chat_of_tab)
             .where(kind == "customer", waiting_in_queues),
             sa_select(token, kind, literal_column("'queue'"), col(Interaction.queue_id))
             .join(Interaction, col(Interaction.offered_to_id) == user_id)
-            .where(waiting_in_queues),
+            .where(agent, waiting_in_queues),
         ]
     return union_all(*branches)
 

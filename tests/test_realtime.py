@@ -54,6 +54,20 @@ def test_a_chat_change_reaches_its_customer_and_its_agent_only(session: Session)
     }
 
 
+def test_a_supervisor_tab_hears_only_the_chat_it_watches(session: Session) -> None:
+    """Not its user's queues or presence: the dashboard ticks; the read-only chat is live."""
+    billing, _shipping, grace, _alan, _ship = _world(session)
+    chat = _chat(session, billing, "Ada")
+    realtime.register_client(session, token="supervisor-grace", kind="supervisor", user_id=grace.id)
+    assert "supervisor-grace" not in _heard(session, [InteractionChanged(chat), QueueChanged(billing.id)])
+    realtime.register_client(
+        session, token="supervisor-grace", kind="supervisor", user_id=grace.id, interaction_id=chat
+    )
+    heard = _heard(session, [InteractionChanged(chat), QueueChanged(billing.id), AgentChanged(grace.id)])
+    assert heard["supervisor-grace"] == ("supervisor", [InteractionChanged(chat)])
+    assert heard["agent-grace"][1] == [QueueChanged(billing.id), AgentChanged(grace.id)]
+
+
 def test_an_offered_chat_change_reaches_the_agent_it_is_offered_to(session: Session) -> None:
     billing, _shipping, grace, _alan, _ship = _world(session)
     routing.set_presence(session, user_id=grace.id, presence=Presence.AVAILABLE)

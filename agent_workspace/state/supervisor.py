@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import reflex as rx
 
+from agent_workspace import realtime
 from agent_workspace.config import settings
 from agent_workspace.models import Interaction, Role, stored_id
 from agent_workspace.security import Access, access, current_principal
 from agent_workspace.services import auth, canned, dashboard, routing, views, widget
 from agent_workspace.services import hours as business_hours
 from agent_workspace.services.errors import NotFound, ServiceError, ValidationError
+from agent_workspace.services.events import Change
 from agent_workspace.state.common import assign_changed, call, clock, iso, plain, read
-from agent_workspace.state.views import MessageView, message_view, wait_text
+from agent_workspace.state.views import MessageView, carried_messages, merge_messages, message_view, wait_text
 
 
 @dataclasses.dataclass
@@ -88,6 +91,7 @@ class AuditRow:
     detail: str = ""
 
 
+WATCH_REGISTER_SECONDS = 5 * 60  # re-register the watched chat well before the sweeper forgets the tab (15 min)
 AUDIT_DETAIL_MAX = 300  # a transfer note may run to 1,000 characters; the log row shows its start
 
 
@@ -132,6 +136,11 @@ def _transcript(session, *, interaction_id: int) -> views.InteractionData:
     return views.interaction_data(session, item, after_id=0)
 
 
+def _watch(session, *, token: str, user_id: int, interaction_id: int | None) -> None:
+    """This tab hears the chat it shows read-only (None: none now)."""
+    realtime.register_client(session, token=token, kind="supervisor", user_id=user_id, interaction_id=interaction_id)
+
+
 @access(Access.SUPERVISOR)
 class SupervisorState(rx.State):
     _uid: int = 0  # the supervisor whose view this is (security.py clears it for anyone else)
@@ -149,6 +158,9 @@ class SupervisorState(rx.State):
     _hours_errors: dict[int, str] = {}  # queue id -> why its last save was refused
     viewing_number: str = ""
     viewing_messages: list[MessageView] = []
+    _viewing_id: int = 0
+    _viewing_cursor: int = 0  # the last message id the read-only view shows
+    _watched_at: float = 0.0  # monotonic: when this tab last registered what it watches
 
     async def _supervisor(self) -> auth.Principal | None:
         """The caller, if a supervisor (the middleware's answer for this event): a
@@ -227,6 +239,27 @@ class SupervisorState(rx.State):
     async def tick(self, _value: str = ""):
         if await self._supervisor() is not None:
             await self._refresh()
+            if self._viewing_id and time.monotonic() - self._watched_at >= WATCH_REGISTER_SECONDS:
+                await self._watch(self._viewing_id)
+
+    async def _watch(self, interaction_id: int | None) -> None:
+        await call(_watch, token=self.router.session.client_token, user_id=self._uid, interaction_id=interaction_id)
+        self._watched_at = time.monotonic()
+
+    async def _on_changes(self, changes: list[Change]) -> None:
+        """A push about the chat shown read-only: its messages after the view's cursor."""
+        if not self._viewing_id or not self._uid:
+            return
+        carried = carried_messages(changes, interaction_id=self._viewing_id, cursor=self._viewing_cursor)
+        if carried is None:
+            carried = await read(views.new_messages, interaction_id=self._viewing_id, after_id=self._viewing_cursor)
+        self._show_messages(carried)
+
+    def _show_messages(self, new: list) -> None:
+        if new:
+            shown = [message_view(m, attachment_base="/api/attachments") for m in new]
+            self.viewing_messages = merge_messages(plain(self.viewing_messages), shown)
+            self._viewing_cursor = max(self._viewing_cursor, max(m.id for m in new))
 
     @rx.event
     async def view_chat(self, interaction_id: int):
@@ -234,15 +267,20 @@ class SupervisorState(rx.State):
         if await self._supervisor() is None:
             return None
         try:
+            await self._watch(int(interaction_id))  # first, so no message falls between the read and the watch
             data = await read(_transcript, interaction_id=int(interaction_id))
         except ServiceError as error:
             return rx.toast.error(str(error))
-        self.viewing_number = data.number
-        self.viewing_messages = [message_view(m, attachment_base="/api/attachments") for m in data.new_messages]
+        self.viewing_number, self._viewing_id = data.number, data.id
+        self.viewing_messages, self._viewing_cursor = [], 0
+        self._show_messages(data.new_messages)
         return None
 
     @rx.event
-    def close_view(self):
+    async def close_view(self):
+        if self._viewing_id:
+            self._viewing_id = 0
+            await self._watch(None)
         self.viewing_number = ""
         self.viewing_messages = []
 
@@ -307,3 +345,6 @@ class SupervisorState(rx.State):
         self._hours_errors = {k: v for k, v in self._hours_errors.items() if k != queue_id}
         await self._refresh()
         return rx.toast.success("Business hours saved.")
+
+
+realtime.register_receiver("supervisor", SupervisorState, "_on_changes")

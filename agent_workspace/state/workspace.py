@@ -91,11 +91,7 @@ class WorkspaceState(rx.State):
 
     @rx.var
     def presence_label(self) -> str:
-        return (
-            PRESENCE_LABELS.get(Presence(self.presence), self.presence.title())
-            if self.presence in Presence
-            else self.presence.title()
-        )
+        return PRESENCE_LABELS.get(self.presence, self.presence.title())
 
     @rx.var
     def accept_blocked(self) -> str:

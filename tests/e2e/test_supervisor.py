@@ -32,6 +32,9 @@ def test_supervisor_sees_live_figures_and_opens_a_chat_read_only(app_server, wor
     viewer = page.get_by_role("dialog")
     expect(viewer.get_by_role("log", name="Conversation")).to_contain_text("It arrived cracked")
     expect(viewer.get_by_role("textbox")).to_have_count(0)  # read-only
+    customer.get_by_label("Message").fill("The lid is missing too")
+    customer.get_by_role("button", name="Send", exact=True).click()
+    expect(viewer.get_by_role("log", name="Conversation")).to_contain_text("The lid is missing too")  # live
     viewer.get_by_role("button", name="Close").click()
     audit_log = page.get_by_role("table", name="Audit log (latest 100)")
     expect(audit_log).to_contain_text("Chat requested")

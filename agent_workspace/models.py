@@ -425,6 +425,8 @@ class AgentNotice(SQLModel, table=True):
     body: str = Field(max_length=500)
     level: str = Field(default="info", max_length=16)  # info | success | warning
     seen: bool = Field(default=False)
+    # The chat whose pending question this asks (a transfer to answer): retired with it.
+    interaction_id: int | None = Field(default=None, foreign_key="interaction.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import reflex as rx
 from reflex.state import StateUpdate
@@ -204,7 +204,7 @@ def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, Target]
     params = {name: list(ids) for name, ids in wanted.items() if ids}
     kinds: dict[str, str] = {}
     concerns: dict[str, set[tuple[str, int]]] = {}
-    rows: Iterable[tuple[str, str, str, int]] = session.connection().execute(statement, params).tuples()
+    rows = cast(Iterable[tuple[str, str, str, int]], session.connection().execute(statement, params))
     for token, kind, about, ref in rows:
         kinds[token] = kind
         concerns.setdefault(token, set()).add((about, ref))

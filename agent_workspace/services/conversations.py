@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import timedelta
-from typing import NamedTuple
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import Row, bindparam, insert, label
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -26,10 +26,13 @@ from agent_workspace.models import (
     Queue,
     SenderKind,
     User,
+    non_null,
+    stored_id,
     utcnow,
 )
-from agent_workspace.services import audit, availability, routing
+from agent_workspace.services import audit, availability, notices, routing
 from agent_workspace.services import email as mail
+from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.events import (
     AgentChanged,
@@ -85,18 +88,18 @@ def start_chat(
     )
     item = Interaction(
         public_id=secrets.token_urlsafe(24),
-        queue_id=queue.id,
-        customer_id=customer.id,
+        queue_id=stored_id(queue),
+        customer_id=stored_id(customer),
         question=question,
         short_description=question[:160],
     )
     session.add(item)
     session.flush()
-    item.number = f"IMS{1000 + item.id:07d}"
-    outlook = availability.chat_outlook(session, interaction_id=item.id)
+    item.number = f"IMS{1000 + stored_id(item):07d}"
+    outlook = availability.chat_outlook(session, interaction_id=stored_id(item))
     session.add(
         Message(
-            interaction_id=item.id,
+            interaction_id=stored_id(item),
             sender_kind=SenderKind.SYSTEM,
             sender_name="System",
             body=_acknowledgement(customer.name, queue.name, outlook),
@@ -105,13 +108,13 @@ def start_chat(
     )
     audit.record(
         session,
-        action="interaction.requested",
+        action=AuditAction.INTERACTION_REQUESTED,
         actor_kind="customer",
         target_kind="interaction",
         target_id=item.id,
         queue_id=queue.id,
     )
-    announce(session, QueueChanged(queue.id), InteractionChanged(item.id))
+    announce(session, QueueChanged(stored_id(queue)), InteractionChanged(stored_id(item)))
     session.commit()
     routing.drain(session, queue_id=queue.id)
     return item
@@ -164,11 +167,11 @@ def interaction_by_public_id(session: Session, public_id: str) -> Interaction:
 # The statements of post_message, built once: building one costs more than running it.
 _CHAT = (
     sa_select(
-        Interaction.state,
-        Interaction.customer_ended_at,
-        Interaction.agent_id,
-        Customer.name.label("customer_name"),
-        User.display_name.label("agent_name"),
+        col(Interaction.state),
+        col(Interaction.customer_ended_at),
+        col(Interaction.agent_id),
+        label("customer_name", col(Customer.name)),
+        label("agent_name", col(User.display_name)),
     )
     .join(Customer, col(Customer.id) == col(Interaction.customer_id))
     .outerjoin(User, col(User.id) == bindparam("sender_user_id"))
@@ -181,7 +184,7 @@ _RECENT_CUSTOMER_MESSAGES = sa_select(func.count()).where(
     col(Message.created_at) >= bindparam("since"),
 )
 _LAST_MESSAGE_ID = sa_select(func.max(Message.id)).where(col(Message.interaction_id) == bindparam("interaction_id"))
-_INSERT_MESSAGE = insert(Message).returning(Message.id)
+_INSERT_MESSAGE = insert(Message).returning(non_null(Message.id))
 
 
 class Posted(NamedTuple):
@@ -224,7 +227,7 @@ def post_message(
     # Under the chat's lock nothing else writes in this chat: the last id is the one this message follows.
     conn = session.connection()
     follows_id = conn.execute(_LAST_MESSAGE_ID, {"interaction_id": interaction_id}).scalar_one()
-    values = dict(
+    values: dict[str, Any] = dict(
         interaction_id=interaction_id,
         sender_kind=sender_kind,
         sender_user_id=sender_user_id,
@@ -239,7 +242,10 @@ def post_message(
         message_id = conn.execute(_INSERT_MESSAGE, values).scalar_one()
     except IntegrityError:  # the same send again, or raced in from another worker
         session.rollback()
-        return Posted(_stored_message(session, interaction_id, client_id), None)
+        stored = _stored_message(session, interaction_id, client_id)
+        if stored is None:  # not a send stored before: some other constraint refused the row
+            raise
+        return Posted(stored, None)
     message = Message(id=message_id, **values)
     if attachment_id is not None:  # a file's details are read with the message
         announce(session, InteractionChanged(interaction_id))
@@ -258,7 +264,12 @@ def post_message(
     return Posted(message, follows_id or 0)
 
 
-def _lock_chat(session: Session, interaction_id: int, *, sender_user_id: int | None):
+# A chat as ``_lock_chat`` reads it: state, customer_ended_at, agent_id,
+# customer_name and agent_name (None when the sender is not a user).
+_ChatRow = Row[str, datetime | None, int | None, str, str | None]
+
+
+def _lock_chat(session: Session, interaction_id: int, *, sender_user_id: int | None) -> _ChatRow:
     """The chat's state, both names, locked until commit: one chat's messages are
     then stored one at a time, so their ids follow commit order and a page's
     cursor (the highest id it holds) never jumps over a message still being
@@ -275,7 +286,7 @@ def _lock_chat(session: Session, interaction_id: int, *, sender_user_id: int | N
 
 
 def _sender_name(
-    session: Session, chat, interaction_id: int, sender_kind: SenderKind, sender_user_id: int | None
+    session: Session, chat: _ChatRow, interaction_id: int, sender_kind: SenderKind, sender_user_id: int | None
 ) -> str:
     """Who is writing, once they may write here."""
     if chat.state not in OPEN_STATES or chat.customer_ended_at is not None:
@@ -332,8 +343,8 @@ def signal_typing(
     would queue behind the chat's messages for the lock. A signal that arrives
     just after that side's own message is a keystroke of the text it already
     sent: it is dropped, so "typing…" does not linger after a send."""
-    item = session.exec(
-        select(Interaction.state, Interaction.agent_id).where(col(Interaction.id) == interaction_id)
+    item = session.execute(
+        sa_select(col(Interaction.state), col(Interaction.agent_id)).where(col(Interaction.id) == interaction_id)
     ).first()
     if item is None or item.state not in OPEN_STATES:
         return False
@@ -368,7 +379,7 @@ def end_by_customer(session: Session, item: Interaction, *, note: str) -> bool:
     """``customer_end`` of an open chat, in the caller's transaction (no commit);
     True if it held an offer, whose seat the caller must drain after the commit."""
     now = utcnow()
-    announce(session, InteractionChanged(item.id), QueueChanged(item.queue_id))
+    announce(session, InteractionChanged(stored_id(item)), QueueChanged(item.queue_id))
     freed_offer = item.state == InteractionState.OFFERED
     if item.state in routing.WAITING_STATES:
         if item.offered_to_id:
@@ -381,11 +392,11 @@ def end_by_customer(session: Session, item: Interaction, *, note: str) -> bool:
         item.offer_expires_at = None
     else:  # the agent's tab learns it from the chat's own change; their load is unchanged until they close
         item.customer_ended_at = now
-    system_message(session, interaction_id=item.id, body=note)
+    system_message(session, interaction_id=stored_id(item), body=note)
     item.updated_at = now
     audit.record(
         session,
-        action="interaction.customer_ended",
+        action=AuditAction.INTERACTION_CUSTOMER_ENDED,
         actor_kind="customer",
         target_kind="interaction",
         target_id=item.id,
@@ -410,14 +421,17 @@ def close(session: Session, *, interaction_id: int, user_id: int, save_history: 
     now = utcnow()
     system_message(
         session,
-        interaction_id=item.id,
+        interaction_id=stored_id(item),
         body="The agent ended the chat." if item.customer_ended_at is None else "Chat closed.",
     )
     session.flush()
     item.state = InteractionState.CLOSED_COMPLETE
+    if item.transfer_to_id is not None:  # a transfer still waiting for an answer is moot
+        notices.retire_pending(session, interaction_id=stored_id(item))
+        item.transfer_to_id = item.transfer_from_id = item.transfer_requested_at = None
     if save_history:
         item.close_reason = CloseReason.CUSTOMER_ENDED if item.customer_ended_at else CloseReason.AGENT_ENDED
-        item.transcript = transcript_text(session, interaction_id=item.id)
+        item.transcript = transcript_text(session, interaction_id=stored_id(item))
     else:
         item.close_reason = CloseReason.TAB_CLOSED
         item.transcript = None
@@ -425,14 +439,14 @@ def close(session: Session, *, interaction_id: int, user_id: int, save_history: 
     item.updated_at = now
     audit.record(
         session,
-        action="interaction.closed",
+        action=AuditAction.INTERACTION_CLOSED,
         actor_kind="agent",
         actor_id=user_id,
         target_kind="interaction",
         target_id=item.id,
         saved_history=save_history,
     )
-    announce(session, InteractionChanged(item.id), AgentChanged(user_id))
+    announce(session, InteractionChanged(stored_id(item)), AgentChanged(user_id))
     session.commit()
     routing.drain(session)
 
@@ -475,7 +489,7 @@ def update_details(
         return False
     audit.record(
         session,
-        action="interaction.updated",
+        action=AuditAction.INTERACTION_UPDATED,
         actor_kind="agent",
         actor_id=user_id,
         target_kind="interaction",
@@ -485,7 +499,7 @@ def update_details(
     for field in changed:
         setattr(item, field, wanted[field])
     item.updated_at = utcnow()
-    announce(session, InteractionChanged(item.id))
+    announce(session, InteractionChanged(stored_id(item)))
     session.commit()
     return True
 
@@ -507,7 +521,7 @@ def rate(session: Session, *, interaction_id: int, rating: int, comment: str = "
     item.rating_comment = comment
     audit.record(
         session,
-        action="interaction.rated",
+        action=AuditAction.INTERACTION_RATED,
         actor_kind="customer",
         target_kind="interaction",
         target_id=item.id,

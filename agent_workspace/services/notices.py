@@ -6,11 +6,28 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from agent_workspace.models import AgentNotice
+from agent_workspace.services.events import AgentChanged, announce
 
 
-def notify(session: Session, *, user_id: int, body: str, level: str = "info") -> None:
-    """Add a notice in the caller's transaction (shown on the agent's next refresh)."""
-    session.add(AgentNotice(user_id=user_id, body=body[:500], level=level))
+def notify(session: Session, *, user_id: int, body: str, level: str = "info", pending_for: int | None = None) -> None:
+    """Add a notice in the caller's transaction (shown on the agent's next refresh).
+    ``pending_for``: a chat whose pending question it asks (a transfer to answer);
+    it goes by itself once that is answered or moot (``retire_pending``)."""
+    session.add(AgentNotice(user_id=user_id, body=body[:500], level=level, interaction_id=pending_for))
+
+
+def retire_pending(session: Session, *, interaction_id: int) -> None:
+    """The chat's pending question was answered or became moot: its notices are no
+    longer shown, in every tab of the agents who had them (no commit)."""
+    retired: list[int] = list(
+        session.execute(
+            update(AgentNotice)
+            .where(col(AgentNotice.interaction_id) == interaction_id, col(AgentNotice.seen).is_(False))
+            .values(seen=True)
+            .returning(col(AgentNotice.user_id))
+        ).scalars()
+    )
+    announce(session, *(AgentChanged(user_id) for user_id in set(retired)))
 
 
 MAX_SHOWN = 5

@@ -14,7 +14,7 @@ from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.conversations import system_message
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged, announce
-from agent_workspace.services.notices import notify
+from agent_workspace.services.notices import notify, retire_pending
 
 MAX_NOTE_LENGTH = 1000
 
@@ -57,6 +57,8 @@ def to_queue(session: Session, *, interaction_id: int, user_id: int, queue_id: i
     item.state = InteractionState.QUEUED
     item.agent_id = None
     item.transfer_note = note
+    if item.transfer_to_id is not None:  # an agent's pending answer is moot now
+        retire_pending(session, interaction_id=stored_id(item))
     item.transfer_to_id = item.transfer_from_id = item.transfer_requested_at = None
     item.updated_at = utcnow()
     system_message(
@@ -104,7 +106,12 @@ def to_agent(session: Session, *, interaction_id: int, user_id: int, target_user
     item.transfer_from_id = user_id
     item.transfer_requested_at = utcnow()
     item.transfer_note = note
-    notify(session, user_id=stored_id(target), body=f"{sender.display_name} wants to transfer {item.number} to you.")
+    notify(
+        session,
+        user_id=stored_id(target),
+        body=f"{sender.display_name} wants to transfer {item.number} to you.",
+        pending_for=stored_id(item),
+    )
     audit.record(
         session,
         action=AuditAction.INTERACTION_TRANSFER_REQUESTED,
@@ -139,6 +146,7 @@ def answer(session: Session, *, interaction_id: int, user_id: int, accept: bool)
     me = routing.lock_agent(session, user_id)
     if accept and routing.active_chat_count(session, user_id) >= me.capacity:
         raise Conflict(f"You are at your capacity of {me.capacity} chats.")
+    retire_pending(session, interaction_id=stored_id(item))
     item.transfer_to_id = item.transfer_from_id = item.transfer_requested_at = None
     if item.state != InteractionState.WORK_IN_PROGRESS or item.agent_id != sender_id:
         # The offer is gone: both agents' inboxes stop showing it.

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam
+from sqlalchemy import Result, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -27,6 +27,8 @@ from agent_workspace.models import (
     Message,
     Queue,
     User,
+    non_null,
+    stored_id,
 )
 from agent_workspace.services import audit_words, availability, email, records, routing, transfers
 from agent_workspace.services.conversations import MESSAGES_PER_READ
@@ -109,16 +111,16 @@ class AgentSnapshot:
 # once: every page refresh runs it.
 _NEW_MESSAGES = (
     sa_select(
-        Message.id,
-        Message.sender_kind,
-        Message.sender_name,
-        Message.body,
-        Message.client_id,
-        Message.created_at,
-        Message.article_number,
-        Attachment.public_id,
-        Attachment.filename,
-        Attachment.content_type,
+        non_null(Message.id),
+        col(Message.sender_kind),
+        col(Message.sender_name),
+        col(Message.body),
+        col(Message.client_id),
+        col(Message.created_at),
+        col(Message.article_number),
+        col(Attachment.public_id),  # the three of the file are None without one (the outer join)
+        col(Attachment.filename),
+        col(Attachment.content_type),
     )
     .outerjoin(Attachment, col(Attachment.id) == col(Message.attachment_id))
     .where(col(Message.interaction_id) == bindparam("interaction_id"), col(Message.id) > bindparam("after_id"))
@@ -129,7 +131,10 @@ _NEW_MESSAGES = (
 
 def new_messages(session: Session, *, interaction_id: int, after_id: int) -> list[MessageData]:
     """What a page that holds messages up to ``after_id`` has not got yet."""
-    rows = session.connection().execute(_NEW_MESSAGES, {"interaction_id": interaction_id, "after_id": after_id})
+    # Ten columns: SQLAlchemy's select types a row of ten as ten and a tail of any more, so the row is typed here.
+    rows: Result[int, str, str, str, str, datetime, str | None, str | None, str | None, str | None] = (
+        session.connection().execute(_NEW_MESSAGES, {"interaction_id": interaction_id, "after_id": after_id})
+    )
     return [
         MessageData(
             id=id_,
@@ -155,13 +160,14 @@ def _records(session: Session, interaction_id: int) -> list[RecordData]:
     """The chat's cases and incidents, each with its activity in words: the audit rows
     of all of them, and the names behind those rows, in one statement each."""
     found = records.list_for_interaction(session, interaction_id=interaction_id)
-    entries = audit_words.entries_about(session, target_kind="record", target_ids=[r.id for r in found])
-    activity: dict[int, list[str]] = {r.id: [] for r in found}
+    entries = audit_words.entries_about(session, target_kind="record", target_ids=[stored_id(r) for r in found])
+    activity: dict[int, list[str]] = {stored_id(r): [] for r in found}
     for entry, line in zip(entries, audit_words.describe(session, entries, here=("interaction", interaction_id))):
-        activity[entry.target_id].append(_activity_line(line))
+        if entry.target_id is not None:  # always set: the rows were read by their target ids
+            activity[entry.target_id].append(_activity_line(line))
     return [
         RecordData(
-            id=r.id,
+            id=stored_id(r),
             kind=r.kind,
             number=r.number or "",
             short_description=r.short_description,
@@ -171,7 +177,7 @@ def _records(session: Session, interaction_id: int) -> list[RecordData]:
             resolution_notes=r.resolution_notes,
             escalation_level=r.escalation_level,
             escalation_group=r.escalation_group,
-            activity=activity[r.id],
+            activity=activity[stored_id(r)],
         )
         for r in found
     ]
@@ -221,7 +227,7 @@ def interaction_data(
 
     ``with_work`` adds what only the agent sees: cases, incidents, emails.
     """
-    customer = session.get(Customer, item.customer_id)
+    customer = session.get_one(Customer, item.customer_id)
     queue = session.get(Queue, item.queue_id)
     agent = session.get(User, item.agent_id) if item.agent_id else None
     earlier = list(
@@ -235,9 +241,9 @@ def interaction_data(
             .limit(5)
         )
     )
-    messages = new_messages(session, interaction_id=item.id, after_id=after_id) if after_id is not None else []
+    messages = new_messages(session, interaction_id=stored_id(item), after_id=after_id) if after_id is not None else []
     return InteractionData(
-        id=item.id,
+        id=stored_id(item),
         number=item.number or "",
         public_id=item.public_id,
         state=item.state,
@@ -263,15 +269,15 @@ def interaction_data(
             for number, summary, at, browser in earlier
         ],
         new_messages=messages,
-        records=_records(session, item.id) if with_work else [],
+        records=_records(session, stored_id(item)) if with_work else [],
         emails=[
             EmailData(e.to_address, e.subject, email.delivery_text(e, configured=mail_configured), e.created_at)
             for mail_configured in [email.SmtpSettings.from_settings().configured]
-            for e in email.list_emails(session, interaction_id=item.id)
+            for e in email.list_emails(session, interaction_id=stored_id(item))
         ]
         if with_work
         else [],
-        transfer_pending_to=(session.get(User, item.transfer_to_id).display_name if item.transfer_to_id else ""),
+        transfer_pending_to=(session.get_one(User, item.transfer_to_id).display_name if item.transfer_to_id else ""),
         rated=item.rating is not None,
     )
 
@@ -290,9 +296,9 @@ def agent_snapshot(
     in it and those in ``reread`` are read in full: a chat read costs about ten
     statements, and an accept or a save touches one chat of up to capacity.
     """
-    user = session.get(User, user_id)
+    user = session.get_one(User, user_id)
     queues = session.exec(
-        select(Queue.id, Queue.name)
+        select(non_null(Queue.id), Queue.name)
         .join(routing.QueueMember, col(routing.QueueMember.queue_id) == col(Queue.id))
         .where(routing.QueueMember.user_id == user_id)
         .order_by(Queue.name)
@@ -321,9 +327,9 @@ def agent_snapshot(
         transfer_offers=[
             interaction_data(session, item, after_id=None) for item in transfers.pending_for(session, user_id=user_id)
         ],
-        open_ids=[item.id for item in mine],
+        open_ids=[stored_id(item) for item in mine],
         open_interactions=[
-            interaction_data(session, item, after_id=cursors.get(item.id, 0), with_work=True)
+            interaction_data(session, item, after_id=cursors.get(stored_id(item), 0), with_work=True)
             for item in mine
             if known is None or item.id not in known or item.id in (reread or ())
         ],
@@ -359,7 +365,9 @@ def inbox_snapshots(session: Session, *, user_ids: Collection[int]) -> dict[int,
     }
 
 
-_PRESENCE = sa_select(User.id, User.presence).where(col(User.id).in_(bindparam("user_ids", expanding=True)))
+_PRESENCE = sa_select(non_null(User.id), col(User.presence)).where(
+    col(User.id).in_(bindparam("user_ids", expanding=True))
+)
 
 
 def inboxes_of_clients(session: Session, *, tokens: Collection[str]) -> dict[str, tuple[int, InboxSnapshot]]:
@@ -371,7 +379,7 @@ def inboxes_of_clients(session: Session, *, tokens: Collection[str]) -> dict[str
     return {token: (user_id, snapshots[user_id]) for token, user_id in users_of.items() if user_id in snapshots}
 
 
-_USERS_OF_CLIENTS = sa_select(ClientConnection.token, ClientConnection.user_id).where(
+_USERS_OF_CLIENTS = sa_select(col(ClientConnection.token), non_null(ClientConnection.user_id)).where(
     col(ClientConnection.token).in_(bindparam("tokens", expanding=True)), col(ClientConnection.user_id).is_not(None)
 )
 
@@ -396,7 +404,7 @@ def places_of_clients(session: Session, *, tokens: Collection[str]) -> dict[str,
     }
 
 
-_CHATS_OF_CLIENTS = sa_select(ClientConnection.token, ClientConnection.interaction_id).where(
+_CHATS_OF_CLIENTS = sa_select(col(ClientConnection.token), non_null(ClientConnection.interaction_id)).where(
     col(ClientConnection.token).in_(bindparam("tokens", expanding=True)),
     col(ClientConnection.kind) == "customer",
     col(ClientConnection.interaction_id).is_not(None),
@@ -422,15 +430,15 @@ class CustomerSnapshot:
 
 _CUSTOMER_CHAT = (
     sa_select(
-        Interaction.number,
-        Interaction.public_id,
-        Interaction.state,
-        Interaction.customer_ended_at,
-        Interaction.rating,
-        Queue.name,
-        User.display_name,
-        Customer.name,
-        Customer.email,
+        col(Interaction.number),
+        col(Interaction.public_id),
+        col(Interaction.state),
+        col(Interaction.customer_ended_at),
+        col(Interaction.rating),
+        col(Queue.name),
+        col(User.display_name),  # None until an agent has the chat (the outer join)
+        col(Customer.name),
+        col(Customer.email),
     )
     .join(Queue, col(Queue.id) == col(Interaction.queue_id))
     .join(Customer, col(Customer.id) == col(Interaction.customer_id))
@@ -487,11 +495,11 @@ def chat_deltas(session: Session, *, cursors: dict[int, int]) -> list[ChatDelta]
     items = session.exec(select(Interaction).where(col(Interaction.id).in_(list(cursors)))).all()
     return [
         ChatDelta(
-            interaction_id=item.id,
+            interaction_id=stored_id(item),
             state=item.state,
             agent_id=item.agent_id,
             customer_ended=item.customer_ended_at is not None,
-            new_messages=new_messages(session, interaction_id=item.id, after_id=cursors[item.id]),
+            new_messages=new_messages(session, interaction_id=stored_id(item), after_id=cursors[stored_id(item)]),
         )
         for item in items
     ]

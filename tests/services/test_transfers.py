@@ -1,0 +1,70 @@
+"""A transfer's notice asks its target to answer: it goes by itself once the question is gone."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session
+
+from agent_workspace.models import Presence
+from agent_workspace.services import conversations, transfers
+from agent_workspace.services.events import AgentChanged
+from agent_workspace.services.notices import unseen_notices
+from tests.factories import make_queue
+from tests.services.helpers import live_chat, make_agent
+
+
+@pytest.fixture
+def world(session: Session):
+    queue, other = make_queue(session, "General"), make_queue(session, "Billing")
+    ann = make_agent(session, "ann", queues=[queue])
+    bob = make_agent(session, "bob", queues=[queue], presence=Presence.AVAILABLE)
+    chat = live_chat(session, queue, ann)
+    transfers.to_agent(session, interaction_id=chat.id, user_id=ann.id, target_user_id=bob.id, note="Knows refunds")
+    assert _asked(session, bob, chat) == [f"{ann.display_name} wants to transfer {chat.number} to you."]
+    return chat, ann, bob, other
+
+
+def _asked(session: Session, bob, chat) -> list[str]:
+    return [n.body for n in unseen_notices(session, user_id=bob.id) if "wants to transfer" in n.body]
+
+
+@pytest.mark.parametrize("accept", [True, False])
+def test_answering_retires_the_question(session: Session, world, announced, accept: bool) -> None:
+    chat, ann, bob, _other = world
+    announced.take()
+    transfers.answer(session, interaction_id=chat.id, user_id=bob.id, accept=accept)
+    assert _asked(session, bob, chat) == []
+    assert AgentChanged(bob.id) in announced  # every tab of Bob's drops it, without a reload
+
+
+def test_closing_the_chat_retires_the_question_and_the_transfer(session: Session, world, announced) -> None:
+    chat, ann, bob, _other = world
+    conversations.update_details(
+        session,
+        interaction_id=chat.id,
+        user_id=ann.id,
+        short_description="Refund",
+        category="billing",
+        priority=3,
+        work_notes="",
+    )
+    announced.take()
+    conversations.close(session, interaction_id=chat.id, user_id=ann.id, save_history=True)
+    assert _asked(session, bob, chat) == []
+    assert AgentChanged(bob.id) in announced
+    assert transfers.pending_for(session, user_id=bob.id) == []
+
+
+def test_moving_the_chat_to_a_queue_retires_the_question(session: Session, world, announced) -> None:
+    chat, ann, bob, other = world
+    announced.take()
+    transfers.to_queue(session, interaction_id=chat.id, user_id=ann.id, queue_id=other.id, note="Billing knows")
+    assert _asked(session, bob, chat) == []
+    assert AgentChanged(bob.id) in announced
+
+
+def test_other_notices_stay_until_dismissed(session: Session, world) -> None:
+    chat, ann, bob, _other = world
+    transfers.answer(session, interaction_id=chat.id, user_id=bob.id, accept=False)
+    told = [n.body for n in unseen_notices(session, user_id=ann.id)]
+    assert told == [f"{bob.display_name} declined the transfer of {chat.number}; the chat stays with you."]

@@ -195,6 +195,7 @@ def _wrap(module, attr, name, mark=None):
 
 from agent_workspace import realtime, security
 from agent_workspace.services import conversations, notices, views
+from agent_workspace.services import customer_views
 from agent_workspace.state import common
 from agent_workspace.state import views as state_views
 
@@ -206,7 +207,7 @@ _wrap(realtime, "publish", "realtime.publish: token lookup + all pushes", "publi
 _wrap(realtime, "tokens_for", "realtime.tokens_for (in thread)", "tokens_for (thread)")
 _wrap(realtime, "poke", "realtime.poke: one push, lock + refresh + delta", "poke")
 _wrap(views, "agent_snapshot", "views.agent_snapshot (in thread)", "agent_snapshot (thread)")
-_wrap(views, "customer_snapshot", "views.customer_snapshot (in thread)", "customer_snapshot (thread)")
+_wrap(views, "customer_snapshot", "customer_views.customer_snapshot (in thread)", "customer_snapshot (thread)")
 _wrap(notices, "unseen_notices", "notices.unseen_notices (in thread)", "unseen_notices (thread)")
 _wrap(common, "_run", "state.common._run: one service call, session + commit")
 """

@@ -8,7 +8,7 @@ times, per call: SQL statements issued, wall time, and the size of what the
 page receives. These are the pieces ``realtime.poke`` runs for every client
 it refreshes (``WorkspaceState._refresh`` = ``views.agent_snapshot``, or
 ``views.chat_deltas`` for a message; ``CustomerChatState._refresh`` =
-``views.customer_snapshot``), and how many of them one change triggers
+``customer_views.customer_snapshot``), and how many of them one change triggers
 (``realtime.tokens_for``).
 """
 
@@ -44,7 +44,7 @@ def main() -> None:
     from agent_workspace.db import make_engine
     from agent_workspace.migrations import upgrade
     from agent_workspace.models import SenderKind
-    from agent_workspace.services import auth, conversations, routing, views
+    from agent_workspace.services import auth, conversations, customer_views, routing, views
     from agent_workspace.services.events import InteractionChanged, QueueChanged
     from agent_workspace.state.views import card_view, message_view
     from tests.scaleout import harness
@@ -167,8 +167,8 @@ def main() -> None:
             writer=False,
         )
         timed(
-            "views.customer_snapshot (every customer push)",
-            lambda s: views.customer_snapshot(s, interaction_id=one_chat, after_id=10**9),
+            "customer_views.customer_snapshot (every customer push)",
+            lambda s: customer_views.customer_snapshot(s, interaction_id=one_chat, after_id=10**9),
             writer=False,
         )
         counter = [0]

@@ -6,7 +6,7 @@ import reflex as rx
 
 from agent_workspace.components.form import error_callout, file_drop, labelled, text_area, text_field
 from agent_workspace.services import records
-from agent_workspace.services.conversations import CATEGORIES
+from agent_workspace.services.chat_close import CATEGORIES
 from agent_workspace.services.value_labels import PRIORITY_LABELS
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.views import ChatTab, RecordView

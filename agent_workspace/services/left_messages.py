@@ -36,7 +36,7 @@ from agent_workspace.models import (
     stored_id,
     utcnow,
 )
-from agent_workspace.services import audit, conversations, records, routing
+from agent_workspace.services import audit, chat_close, conversations, records, routing
 from agent_workspace.services import email as mail  # not ``email``: leave_message takes an ``email`` argument
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.availability import WAITING_STATES
@@ -124,7 +124,7 @@ def leave_message_instead(session: Session, *, interaction_id: int, name: str, e
     record = _store(
         session, queue_id=item.queue_id, name=name, email=email, message=message, client_address="", chat=item
     )
-    freed_offer = conversations.end_by_customer(
+    freed_offer = chat_close.end_by_customer(
         session, item, note=f"The customer left a message instead ({record.number})."
     )
     announce(session, QueueChanged(item.queue_id))

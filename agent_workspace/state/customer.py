@@ -19,7 +19,16 @@ from agent_workspace.config import settings
 from agent_workspace.db import run_blocking
 from agent_workspace.models import Interaction, InteractionState, SenderKind, stored_id
 from agent_workspace.security import Access, access, bound_to_cookie
-from agent_workspace.services import availability, chat_files, conversations, left_messages, routing, views
+from agent_workspace.services import (
+    availability,
+    chat_close,
+    chat_files,
+    conversations,
+    customer_views,
+    left_messages,
+    routing,
+    views,
+)
 from agent_workspace.services.budgets import Budget, OverBudget
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, MessageData, MessagePosted, Typing, TypingStopped
@@ -224,7 +233,7 @@ class CustomerChatState(rx.State):
             self._show_outlook(place.place.outlook)
             return
         self._read_at = time.time()
-        snap = await read(views.customer_snapshot, interaction_id=self._interaction_id, after_id=self.last_id)
+        snap = await read(customer_views.customer_snapshot, interaction_id=self._interaction_id, after_id=self.last_id)
         if snap.state in availability.WAITING_STATES:
             phase = Phase.LEAVE if self.phase == Phase.LEAVE else Phase.WAITING
         elif snap.state == InteractionState.WORK_IN_PROGRESS and not snap.customer_ended:
@@ -388,7 +397,7 @@ class CustomerChatState(rx.State):
     async def end_chat(self):
         if not await self._chat():
             return
-        await call(conversations.customer_end, interaction_id=self._interaction_id)
+        await call(chat_close.customer_end, interaction_id=self._interaction_id)
         await self._refresh()
 
     @rx.event
@@ -403,9 +412,7 @@ class CustomerChatState(rx.State):
             return
         rating = int(fields["rating"]) if fields["rating"].isdecimal() else 0
         try:
-            await call(
-                conversations.rate, interaction_id=self._interaction_id, rating=rating, comment=fields["comment"]
-            )
+            await call(chat_close.rate, interaction_id=self._interaction_id, rating=rating, comment=fields["comment"])
         except ServiceError as error:
             self.rating_error = str(error)
             return

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from agent_workspace.services import availability, views
+from agent_workspace.services import availability, customer_views
 from agent_workspace.services.events import Change, QueueChanged
 from agent_workspace.state.common import read
 
@@ -35,7 +35,7 @@ class PrefetchedPlace:
     """A waiting customer's place in line, read for a push before the tab's state
     was locked; like the agents' inbox, it counts only if newer than the tab's own read."""
 
-    place: views.Place
+    place: customer_views.Place
     read_at: float  # wall clock when the read began
 
 
@@ -46,5 +46,5 @@ async def prefetch_places(batch: dict[str, list[Change]]) -> dict[str, Prefetche
     if not tokens:
         return {}
     read_at = time.time()
-    found = await read(views.places_of_clients, tokens=tokens)
+    found = await read(customer_views.places_of_clients, tokens=tokens)
     return {token: PrefetchedPlace(place, read_at) for token, place in found.items()}

@@ -17,7 +17,7 @@ from agent_workspace.config import settings
 from agent_workspace.db import run_blocking
 from agent_workspace.models import Interaction, SenderKind, SupportRecord
 from agent_workspace.security import Access, access
-from agent_workspace.services import canned, chat_files, conversations, email, records, transfers
+from agent_workspace.services import canned, chat_close, chat_files, conversations, email, records, transfers
 from agent_workspace.services.errors import NotFound, ServiceError
 from agent_workspace.services.events import TYPING_SIGNAL_SECONDS
 from agent_workspace.state.assist import AssistState
@@ -268,7 +268,7 @@ class ToolsState(rx.State):
         interaction_id = _int(form.get("interaction_id"))
         try:
             saved = await call(
-                conversations.update_details,
+                chat_close.update_details,
                 interaction_id=interaction_id,
                 user_id=await self._user_id(),
                 short_description=str(form.get("short_description", "")),

@@ -12,7 +12,7 @@ from agent_workspace import realtime
 from agent_workspace.config import settings
 from agent_workspace.models import InteractionState, Presence, SenderKind, stored_id
 from agent_workspace.security import Access, access, clear_private_state, current_principal, hold_private
-from agent_workspace.services import conversations, routing, transfers, views
+from agent_workspace.services import chat_close, routing, transfers, views
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import (
     AgentChanged,
@@ -522,7 +522,7 @@ class WorkspaceState(rx.State):
     async def _end(self, interaction_id: int, *, save_history: bool):
         try:
             await call(
-                conversations.close,
+                chat_close.close,
                 interaction_id=interaction_id,
                 user_id=await self._me(),
                 save_history=save_history,

@@ -20,6 +20,7 @@ from agent_workspace.models import Attachment, Interaction, Presence, Queue, Sen
 from agent_workspace.services import (
     attachment_storage,
     attachments,
+    chat_close,
     chat_files,
     conversations,
     email,
@@ -99,7 +100,7 @@ def whole_story(session: Session, *, save_history: bool = True, messages: int = 
         post(session, chat, f"Customer line {number}")
     file = share_png(session, chat)
     post(session, chat, "Let me look at that invoice.", user=ann)
-    conversations.update_details(
+    chat_close.update_details(
         session,
         interaction_id=chat.id,
         user_id=ann.id,
@@ -124,8 +125,8 @@ def whole_story(session: Session, *, save_history: bool = True, messages: int = 
         created_by_id=bob.id,
     )
     post(session, chat, "Refunded, anything else?", user=bob)
-    conversations.close(session, interaction_id=chat.id, user_id=bob.id, save_history=save_history)
-    conversations.rate(session, interaction_id=chat.id, rating=4, comment="Quick help")
+    chat_close.close(session, interaction_id=chat.id, user_id=bob.id, save_history=save_history)
+    chat_close.rate(session, interaction_id=chat.id, rating=4, comment="Quick help")
     return Story(
         general,
         billing,

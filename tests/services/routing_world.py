@@ -32,7 +32,7 @@ from agent_workspace.models import (
     User,
     utcnow,
 )
-from agent_workspace.services import conversations, hours, routing
+from agent_workspace.services import chat_close, conversations, hours, routing
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from tests.factories import make_queue, make_user
 
@@ -160,7 +160,7 @@ class World:
         chat_id = self.chats[c % len(self.chats)]
         before = self.item(chat_id)
         was_state, was_ended = before.state, before.customer_ended_at
-        conversations.customer_end(self.s, interaction_id=chat_id)
+        chat_close.customer_end(self.s, interaction_id=chat_id)
         after = self.item(chat_id)
         if was_state in routing.WAITING_STATES:
             assert after.state == InteractionState.CLOSED_ABANDONED
@@ -387,7 +387,7 @@ class World:
         row = self.item(chat_id)
         user_id = row.agent_id if own and row.agent_id else self.agent_ids[a]
         ended = row.customer_ended_at is not None
-        call = lambda: conversations.close(self.s, interaction_id=chat_id, user_id=user_id, save_history=save)  # noqa: E731
+        call = lambda: chat_close.close(self.s, interaction_id=chat_id, user_id=user_id, save_history=save)  # noqa: E731
         if row.agent_id != user_id:
             return self.expect_error(NotFound, call)
         if row.state != InteractionState.WORK_IN_PROGRESS:

@@ -8,7 +8,16 @@ import pytest
 from sqlmodel import Session, col, select
 
 from agent_workspace.models import AuditLog, EmailStatus
-from agent_workspace.services import audit, audit_words, auth, canned, conversations, hours, records, routing
+from agent_workspace.services import (
+    audit,
+    audit_words,
+    auth,
+    canned,
+    chat_close,
+    hours,
+    records,
+    routing,
+)
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import ValidationError
 from agent_workspace.services.knowledge.articles import upsert_article
@@ -73,7 +82,7 @@ def test_an_edit_reads_each_field_from_old_to_new(session: Session, queue) -> No
     chat = make_interaction(session, queue=queue, customer=make_customer(session), agent=alice)
 
     def edit(short_description: str, priority: int, work_notes: str) -> None:
-        conversations.update_details(
+        chat_close.update_details(
             session,
             interaction_id=chat.id,
             user_id=alice.id,

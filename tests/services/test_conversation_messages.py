@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session
 
 from agent_workspace.models import Interaction, SenderKind
-from agent_workspace.services import conversations, routing
+from agent_workspace.services import chat_close, conversations, routing
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.events import InteractionChanged, MessagePosted
 from tests.services.helpers import bodies, fresh, live_chat, make_agent, post, start
@@ -54,7 +54,7 @@ def test_a_retried_send_stored_before_the_chat_ended_is_still_sent(session: Sess
     first, _ = conversations.post_message(
         session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Bye", client_id="retry-0002"
     )
-    conversations.customer_end(session, interaction_id=item.id)
+    chat_close.customer_end(session, interaction_id=item.id)
     announced.take()
     again, follows = conversations.post_message(
         session, interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="Bye", client_id="retry-0002"
@@ -196,7 +196,7 @@ def test_only_the_assigned_agent_writes_in_a_live_chat(session: Session, queue, 
 def test_no_messages_after_close(session: Session, queue, agent) -> None:
     item = live_chat(session, queue, agent)
     post(session, item, "Thanks!", client_id="before-close")
-    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+    chat_close.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
 
     for kind, user in ((SenderKind.CUSTOMER, None), (SenderKind.AGENT, agent)):
         with pytest.raises(Conflict):

@@ -20,7 +20,7 @@ from agent_workspace.models import (
     Presence,
     SenderKind,
 )
-from agent_workspace.services import conversations, inbox, routing
+from agent_workspace.services import chat_close, conversations, inbox, routing
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged
 from tests.services.helpers import bodies, count, fresh, live_chat, make_agent, offers_to, post, start, wip_count
@@ -128,7 +128,7 @@ def test_customer_end_while_waiting_abandons_the_chat(session: Session, queue, a
     item = start(session, queue)
     announced.take()
 
-    conversations.customer_end(session, interaction_id=item.id)
+    chat_close.customer_end(session, interaction_id=item.id)
 
     assert announced.take() == [InteractionChanged(item.id), QueueChanged(queue.id)]
 
@@ -138,19 +138,19 @@ def test_customer_end_while_waiting_abandons_the_chat(session: Session, queue, a
     assert row.closed_at is not None
     assert bodies(session, item, SenderKind.SYSTEM)[-1] == "The customer ended the chat."
     # Twice is harmless; and nobody can write any more.
-    conversations.customer_end(session, interaction_id=item.id)
+    chat_close.customer_end(session, interaction_id=item.id)
     assert announced.take() == []
     with pytest.raises(Conflict):
         post(session, item, "hello?")
     with pytest.raises(NotFound):
-        conversations.customer_end(session, interaction_id=31337)
+        chat_close.customer_end(session, interaction_id=31337)
 
 
 def test_customer_end_while_offered_withdraws_the_offer(session: Session, queue, agent) -> None:
     item = start(session, queue)
     assert offers_to(session, agent.id) == [item.id]
 
-    conversations.customer_end(session, interaction_id=item.id)
+    chat_close.customer_end(session, interaction_id=item.id)
 
     row = fresh(session, Interaction, item.id)
     assert row.state == InteractionState.CLOSED_ABANDONED
@@ -165,7 +165,7 @@ def test_customer_end_after_accept_leaves_the_wrap_up_to_the_agent(session: Sess
     item = live_chat(session, queue, agent)
     post(session, item, "Thanks, bye")
 
-    conversations.customer_end(session, interaction_id=item.id)
+    chat_close.customer_end(session, interaction_id=item.id)
 
     row = fresh(session, Interaction, item.id)
     assert row.state == InteractionState.WORK_IN_PROGRESS
@@ -175,7 +175,7 @@ def test_customer_end_after_accept_leaves_the_wrap_up_to_the_agent(session: Sess
         post(session, item, "one more", kind=SenderKind.AGENT, user=agent)
     session.rollback()
 
-    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+    chat_close.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
 
     row = fresh(session, Interaction, item.id)
     assert row.state == InteractionState.CLOSED_COMPLETE
@@ -193,7 +193,7 @@ def test_close_saving_history(session: Session, queue, agent, announced) -> None
     post(session, item, "Let me check", kind=SenderKind.AGENT, user=agent)
 
     announced.take()
-    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+    chat_close.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
 
     assert announced.take() == [InteractionChanged(item.id), AgentChanged(agent.id)]
     row = fresh(session, Interaction, item.id)
@@ -218,14 +218,14 @@ def test_close_saving_history_requires_a_short_description(session: Session, que
     session.commit()
 
     with pytest.raises(ValidationError, match="short description"):
-        conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+        chat_close.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
     session.rollback()
     row = fresh(session, Interaction, item.id)
     assert row.state == InteractionState.WORK_IN_PROGRESS and row.transcript is None
     assert bodies(session, item, SenderKind.SYSTEM)[-1].endswith("joined the chat.")
 
     # Closing the tab without saving needs no description.
-    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=False)
+    chat_close.close(session, interaction_id=item.id, user_id=agent.id, save_history=False)
     assert fresh(session, Interaction, item.id).state == InteractionState.CLOSED_COMPLETE
 
 
@@ -234,7 +234,7 @@ def test_close_without_saving_keeps_the_messages_but_no_transcript(session: Sess
     post(session, item, "secret stuff")
     before = len(bodies(session, item))
 
-    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=False)
+    chat_close.close(session, interaction_id=item.id, user_id=agent.id, save_history=False)
 
     row = fresh(session, Interaction, item.id)
     assert row.state == InteractionState.CLOSED_COMPLETE
@@ -251,14 +251,14 @@ def test_close_refusals(session: Session, queue, agent) -> None:
     waiting = start(session, queue)
 
     with pytest.raises(NotFound):  # not my chat
-        conversations.close(session, interaction_id=item.id, user_id=other.id, save_history=False)
+        chat_close.close(session, interaction_id=item.id, user_id=other.id, save_history=False)
     with pytest.raises(NotFound):  # nobody's chat yet
-        conversations.close(session, interaction_id=waiting.id, user_id=agent.id, save_history=False)
+        chat_close.close(session, interaction_id=waiting.id, user_id=agent.id, save_history=False)
     with pytest.raises(NotFound):
-        conversations.close(session, interaction_id=9999, user_id=agent.id, save_history=False)
-    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=False)
+        chat_close.close(session, interaction_id=9999, user_id=agent.id, save_history=False)
+    chat_close.close(session, interaction_id=item.id, user_id=agent.id, save_history=False)
     with pytest.raises(Conflict):  # twice
-        conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+        chat_close.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
 
 
 def test_close_frees_capacity_for_the_next_chat(session: Session, queue) -> None:
@@ -270,7 +270,7 @@ def test_close_frees_capacity_for_the_next_chat(session: Session, queue) -> None
         routing.accept(session, user_id=agent.id, queue_id=queue.id)
     session.rollback()
 
-    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+    chat_close.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
 
     assert offers_to(session, agent.id) == [nxt.id]
     assert routing.accept(session, user_id=agent.id, queue_id=queue.id).id == nxt.id
@@ -282,7 +282,7 @@ def test_close_does_not_offer_to_an_agent_who_went_away(session: Session, queue)
     nxt = start(session, queue)
     routing.set_presence(session, user_id=agent.id, presence=Presence.AWAY)
 
-    conversations.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
+    chat_close.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
 
     assert fresh(session, Interaction, nxt.id).state == InteractionState.QUEUED
 
@@ -294,7 +294,7 @@ def test_a_details_edit_keeps_each_old_and_new_value_in_the_audit(session: Sessi
     item = live_chat(session, queue, agent)
 
     def edit(short_description: str, priority: int, work_notes: str) -> None:
-        conversations.update_details(
+        chat_close.update_details(
             session,
             interaction_id=item.id,
             user_id=agent.id,

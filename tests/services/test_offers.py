@@ -22,7 +22,7 @@ from agent_workspace.models import (
     User,
     utcnow,
 )
-from agent_workspace.services import conversations, offers, routing
+from agent_workspace.services import chat_close, offers, routing
 from agent_workspace.services.errors import ValidationError
 from agent_workspace.services.events import AgentChanged, ChatOffered, QueueChanged
 from tests.factories import make_customer, make_interaction
@@ -192,7 +192,7 @@ def test_a_customer_leaving_an_offered_chat_frees_the_seat(session: Session, que
     waiting = start(session, queue)
     assert offers_to(session, alice.id) == [offered.id]
 
-    conversations.customer_end(session, interaction_id=offered.id)
+    chat_close.customer_end(session, interaction_id=offered.id)
 
     assert offers_to(session, alice.id) == [waiting.id]
 
@@ -204,7 +204,7 @@ def test_closing_a_chat_offers_the_next_waiting_chat(session: Session, queue) ->
     second = start(session, queue)
     assert state_of(session, second) == InteractionState.QUEUED  # alice is full
 
-    conversations.close(session, interaction_id=first.id, user_id=agent.id, save_history=True)
+    chat_close.close(session, interaction_id=first.id, user_id=agent.id, save_history=True)
 
     assert offers_to(session, agent.id) == [second.id]
 

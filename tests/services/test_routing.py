@@ -26,7 +26,7 @@ from agent_workspace.models import (
     User,
     utcnow,
 )
-from agent_workspace.services import conversations, inbox, routing
+from agent_workspace.services import chat_close, inbox, routing
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from tests.factories import make_customer, make_interaction
 from tests.services.helpers import (
@@ -155,7 +155,7 @@ def test_capacity_is_never_exceeded(session: Session, queue) -> None:
     assert state_of(session, third) == InteractionState.QUEUED
 
     # Closing one frees a slot.
-    conversations.close(session, interaction_id=first.id, user_id=agent.id, save_history=False)
+    chat_close.close(session, interaction_id=first.id, user_id=agent.id, save_history=False)
     assert accept(session, agent, queue).id == third.id
     assert wip_count(session, agent.id) == 2
 

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session
 
 from agent_workspace.models import Presence
-from agent_workspace.services import conversations, transfers
+from agent_workspace.services import chat_close, transfers
 from agent_workspace.services.events import AgentChanged
 from agent_workspace.services.notices import unseen_notices
 from tests.factories import make_queue
@@ -39,7 +39,7 @@ def test_answering_retires_the_question(session: Session, world, announced, acce
 
 def test_closing_the_chat_retires_the_question_and_the_transfer(session: Session, world, announced) -> None:
     chat, ann, bob, _other = world
-    conversations.update_details(
+    chat_close.update_details(
         session,
         interaction_id=chat.id,
         user_id=ann.id,
@@ -49,7 +49,7 @@ def test_closing_the_chat_retires_the_question_and_the_transfer(session: Session
         work_notes="",
     )
     announced.take()
-    conversations.close(session, interaction_id=chat.id, user_id=ann.id, save_history=True)
+    chat_close.close(session, interaction_id=chat.id, user_id=ann.id, save_history=True)
     assert _asked(session, bob, chat) == []
     assert AgentChanged(bob.id) in announced
     assert transfers.pending_for(session, user_id=bob.id) == []

@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from agent_workspace import realtime
 from agent_workspace.models import Interaction, InteractionState, Presence, SenderKind
-from agent_workspace.services import conversations, routing, views
+from agent_workspace.services import conversations, customer_views, routing, views
 from agent_workspace.services.availability import Availability
 from tests.factories import make_queue
 from tests.services.helpers import make_agent
@@ -22,7 +22,7 @@ def test_customer_snapshot_gives_the_place_in_line_only_while_waiting(session: S
         session, name="Bob", email="bob@example.com", queue_id=queue.id, question="Refund?"
     )
 
-    waiting = views.customer_snapshot(session, interaction_id=second.id, after_id=0)
+    waiting = customer_views.customer_snapshot(session, interaction_id=second.id, after_id=0)
     assert (waiting.state, waiting.outlook.position, waiting.queue_name, waiting.agent_name) == (
         InteractionState.QUEUED,
         2,
@@ -35,10 +35,12 @@ def test_customer_snapshot_gives_the_place_in_line_only_while_waiting(session: S
 
     agent = make_agent(session, "grace", queues=[queue])
     routing.accept(session, user_id=agent.id, queue_id=queue.id)
-    chatting = views.customer_snapshot(session, interaction_id=first.id, after_id=waiting.new_messages[-1].id + 10**6)
+    chatting = customer_views.customer_snapshot(
+        session, interaction_id=first.id, after_id=waiting.new_messages[-1].id + 10**6
+    )
     assert (chatting.state, chatting.outlook) == (InteractionState.WORK_IN_PROGRESS, None)
     assert chatting.agent_name == agent.display_name and chatting.new_messages == []
-    still_waiting = views.customer_snapshot(session, interaction_id=second.id, after_id=0).outlook
+    still_waiting = customer_views.customer_snapshot(session, interaction_id=second.id, after_id=0).outlook
     assert (still_waiting.position, still_waiting.status) == (1, Availability.AVAILABLE)  # grace has seats left
 
 
@@ -81,14 +83,14 @@ def test_places_of_clients_only_for_customers_still_waiting(session: Session) ->
     agent = make_agent(session, "grace", queues=[queue], presence=Presence.AWAY)
     realtime.register_client(session, token="tab-of-grace", kind="agent", user_id=agent.id)
 
-    before = views.places_of_clients(session, tokens=["tab-of-ada", "tab-of-bob", "tab-of-grace"])
+    before = customer_views.places_of_clients(session, tokens=["tab-of-ada", "tab-of-bob", "tab-of-grace"])
     assert {token: place.outlook.position for token, place in before.items()} == {"tab-of-ada": 1, "tab-of-bob": 2}
-    snapshot = views.customer_snapshot(session, interaction_id=second.id, after_id=0)
+    snapshot = customer_views.customer_snapshot(session, interaction_id=second.id, after_id=0)
     assert (before["tab-of-bob"].interaction_id, before["tab-of-bob"].outlook) == (second.id, snapshot.outlook)
 
     routing.set_presence(session, user_id=agent.id, presence=Presence.AVAILABLE)
     routing.accept(session, user_id=agent.id, queue_id=queue.id)
-    after = views.places_of_clients(session, tokens=["tab-of-ada", "tab-of-bob"])
+    after = customer_views.places_of_clients(session, tokens=["tab-of-ada", "tab-of-bob"])
     assert {token: place.outlook.position for token, place in after.items()} == {"tab-of-bob": 1}
 
 

@@ -107,18 +107,25 @@ class Data:
 
 def concerns(view: AgentView) -> set[Concern]:
     """What this view must hear about (``realtime.tokens_for``'s rules, from the view):
-    the agent, their queues, their open chats and the chats offered to them."""
+    the agent, their queues, their open chats, the chats offered to them and those
+    whose transfer waits for them (which ``tokens_for`` does not find yet)."""
     return (
         {("user", view.user_id)}
         | {("queue", q) for q in view.queue_ids}
         | {("chat", c.details.id) for c in view.chats}
+        | {("chat", t.id) for t in view.transfer_offers}
         | {("chat", card.interaction_id) for card in view.inbox if card.offered_to_me}
     )
 
 
 def plan(view: AgentView, changes: Sequence[Change]) -> Reads:
-    """Which reads ``changes`` need. Pure: no statement."""
+    """Which reads ``changes`` need. Pure: no statement. A change of a chat whose
+    transfer waits for this agent re-reads the whole view: its card shows the
+    chat's details and whether the customer left, and transfers are rare."""
     if any(isinstance(c, AgentChanged) and c.user_id == view.user_id for c in changes):
+        return WHOLE
+    offered = {t.id for t in view.transfer_offers}
+    if any(isinstance(c, InteractionChanged) and c.interaction_id in offered for c in changes):
         return WHOLE
     inbox = any(
         (isinstance(c, QueueChanged) and c.queue_id in view.queue_ids)

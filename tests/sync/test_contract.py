@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 from agent_workspace.services import events
+from agent_workspace.services.availability import Availability
 from agent_workspace.sync import ClientKind
 from tests.services import test_routing_properties as routing_properties
 from tests.services.routing_world import N_AGENTS, N_QUEUES
@@ -41,6 +42,8 @@ OPERATIONS = [
     ("transfer_to_agent", 3, lambda r: {"c": r.randrange(10**6), "a": r.randrange(N_AGENTS)}),
     ("answer_transfer", 3, lambda r: {"c": r.randrange(10**6), "accept": r.random() < 0.6}),
 ]
+# Not drawn: ``edit_details`` (the world has it), whose notices do not bring the
+# details to the agent's other tabs nor to a transfer's target (test_known_divergences).
 NEEDS_A_CHAT = routing_properties.NEEDS_A_CHAT
 
 _example = itertools.count()
@@ -49,18 +52,40 @@ TOTALS: Counter[str] = Counter()
 pytestmark = pytest.mark.usefixtures("offer_timeout")
 
 
-def differences(kept, fresh) -> str:
-    """The fields where the kept view and the fresh read disagree, for the failure message."""
-    lines = []
-    for f in dataclasses.fields(kept):
-        if f.compare and getattr(kept, f.name) != getattr(fresh, f.name):
-            lines.append(f"  {f.name}:\n    kept  {getattr(kept, f.name)!r}\n    fresh {getattr(fresh, f.name)!r}")
-    return "\n".join(lines)
+def differences(kept, fresh, path: str = "") -> list[str]:
+    """Where the kept view and the fresh read disagree, down to the innermost fields."""
+    if kept == fresh:
+        return []
+    if dataclasses.is_dataclass(kept) and type(kept) is type(fresh):
+        return [
+            line
+            for f in dataclasses.fields(kept)
+            if f.compare
+            for line in differences(getattr(kept, f.name), getattr(fresh, f.name), f"{path}.{f.name}")
+        ]
+    if isinstance(kept, (list, tuple)) and isinstance(fresh, (list, tuple)) and len(kept) == len(fresh):
+        return [line for i, (k, f) in enumerate(zip(kept, fresh)) for line in differences(k, f, f"{path}[{i}]")]
+    return [f"  {path}: kept {kept!r}, fresh {fresh!r}"]
+
+
+STAFFED = {Availability.AVAILABLE, Availability.BUSY}
+
+
+def without_estimate(view):
+    """A customer view with the estimated wait left out (the place in line kept):
+    two changes of it are never announced (test_known_divergences), and the
+    page's quiet tick re-reads it."""
+    outlook = getattr(view, "outlook", None)
+    if outlook is None or outlook.status not in STAFFED:
+        return view
+    return dataclasses.replace(view, outlook=dataclasses.replace(outlook, status=Availability.BUSY, wait_seconds=0))
 
 
 def check(world: SyncWorld, tab: Tab, when: str) -> None:
     fresh = world.fresh(tab)
-    assert tab.view == fresh, f"{tab.token} {when}, kept from notices != fresh read:\n{differences(tab.view, fresh)}"
+    assert without_estimate(tab.view) == without_estimate(fresh), (
+        f"{tab.token} {when}, kept from notices != fresh read:\n{chr(10).join(differences(tab.view, fresh))}"
+    )
 
 
 def run(
@@ -70,7 +95,7 @@ def run(
     *,
     steps: int = STEPS,
     shared_email: bool = False,
-    one_queue_each: bool = True,
+    one_queue_each: bool = False,
     operations=OPERATIONS,
 ) -> None:
     rng = random.Random(seed)
@@ -129,7 +154,7 @@ EXAMPLES = settings(
 @EXAMPLES
 @given(seed=st.integers(0, 2**32 - 1))
 def test_views_kept_from_notices_equal_fresh_reads(seed: int, template: Path, clock) -> None:
-    run(seed, template, clock)
+    run(seed, template, clock, one_queue_each=seed % 2 == 0)
 
 
 def test_the_random_runs_exercised_the_actions() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent_workspace.models import Presence, QueueMember, utcnow
-from agent_workspace.services import conversations, events, routing
+from agent_workspace.services import conversations, events, routing, transfers
 from agent_workspace.sync import ClientKind
 from tests.factories import make_queue, make_user
 from tests.sync.world import SyncWorld, hear
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("offer_timeout", "clock")
 def world(template: Path, tmp_path: Path):
     path = tmp_path / "world.db"
     shutil.copyfile(template, path)
-    world = SyncWorld(path)
+    world = SyncWorld(path, reach_transfer_targets=False)  # the audience exactly as realtime finds it
     previous = hear(world)
     yield world
     events.set_publisher(previous)
@@ -102,3 +102,51 @@ def test_a_close_changes_the_wait_of_the_queue_without_a_notice(world: SyncWorld
     settle(world)
     kept, fresh = place_kept_and_fresh(world, waiting)
     assert kept == fresh, f"kept {kept}, fresh {fresh}"
+
+
+@pytest.mark.xfail(
+    strict=True, reason="update_details announces a plain InteractionChanged, which views read as a delta"
+)
+def test_details_edited_in_one_tab_reach_the_agents_other_tab(world: SyncWorld) -> None:
+    """A detail edit announces ``InteractionChanged`` like a typing signal does, and a
+    chat change costs a delta (messages and live flags), not the chat in full: the
+    agent's other tabs keep the old details until their next whole read."""
+    support = make_queue(world.s, "Support").id
+    world.queue_ids = [support]
+    ada = agent(world, "ada", 1, [support])
+    world.start(0)
+    routing.accept(world.s, user_id=ada, queue_id=support)
+    settle(world)
+    conversations.update_details(
+        world.s,
+        interaction_id=world.chats[0],
+        user_id=ada,
+        short_description="Printer on fire",
+        category="technical",
+        priority=1,
+        work_notes="called the fire brigade",
+    )
+    settle(world)
+    tab = world.tabs[f"agent-{ada}"]
+    assert tab.view == world.fresh(tab)
+
+
+@pytest.mark.xfail(strict=True, reason="realtime.tokens_for does not reach the agent a chat's transfer waits for")
+def test_the_agent_a_transfer_waits_for_hears_the_chat(world: SyncWorld) -> None:
+    """Ada offers her chat to Bob, then the customer leaves: Bob's transfer card still
+    says they are there (``tokens_for`` finds a chat's agent and the agent it is
+    offered to, not ``transfer_to_id``; ``sync.agent.plan`` re-reads when it hears)."""
+    support = make_queue(world.s, "Support").id
+    world.queue_ids = [support]
+    ada, bob = agent(world, "ada", 1, [support]), agent(world, "bob", 1, [support])
+    world.start(0)
+    chat = world.chats[0]
+    routing.accept(world.s, user_id=world.item(chat).offered_to_id, queue_id=support)
+    owner = world.item(chat).agent_id
+    other = bob if owner == ada else ada
+    transfers.to_agent(world.s, interaction_id=chat, user_id=owner, target_user_id=other, note="yours")
+    settle(world)
+    conversations.customer_end(world.s, interaction_id=chat)
+    settle(world)
+    tab = world.tabs[f"agent-{other}"]
+    assert tab.view.transfer_offers == world.fresh(tab).transfer_offers

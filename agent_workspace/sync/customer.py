@@ -4,6 +4,8 @@
 the notice itself; a waiting customer whose queue only moved takes the place in
 line ``read_places`` read for every waiting customer at once; anything else
 re-reads the chat after the cursor (two statements, and the place while waiting).
+Statements ``plan`` + ``read`` run (tests/sync/test_statements.py): a carried
+message 0, a place read ahead 0, the chat of a live conversation 2.
 """
 
 from __future__ import annotations

@@ -60,12 +60,14 @@ class SyncWorld(World):
         self.tabs: dict[str, Tab] = {}
         self.delivered = 0
         self.commits = itertools.count()
+        self.rng = random.Random(0)  # reseeded by the test (``build``)
 
     def build(self, rng: random.Random, *, one_queue_each: bool = False) -> None:
         """The routing world; ``one_queue_each`` leaves every agent one queue only: a chat
         accepted in one queue changes the waits of the agent's other queues unannounced
         (see test_known_divergences)."""
         super().build(rng)
+        self.rng = random.Random(rng.random())
         if one_queue_each:
             for index, user_id in enumerate(list(self.members)):
                 keep = self.queue_ids[0 if index < 3 else 1]  # most agents share a queue: transfers, offers
@@ -110,11 +112,19 @@ class SyncWorld(World):
             audience = {token: list(target.changes) for token, target in realtime.tokens_for(s, changes).items()}
             if self.reach_transfer_targets:
                 self.add_transfer_targets(s, changes, audience)
+            seq = next(self.commits)
             for token, heard in audience.items():
                 tab = self.tabs.get(token)
-                if tab is not None:
-                    ahead = self.read_ahead(s, tab, heard)
-                    tab.pending.append(Batch(heard, ahead, seq=next(self.commits)))
+                if tab is None:
+                    continue
+                # As realtime.poke: queue changes go out apart from the rest (gathered for a
+                # moment), and here the rest is sometimes split further, one push per change.
+                queued = [c for c in heard if isinstance(c, QueueChanged)]
+                urgent = [c for c in heard if not isinstance(c, QueueChanged)]
+                parts = [[c] for c in urgent] if self.rng.random() < 0.3 else [urgent]
+                for part in [*parts, queued]:
+                    if part:
+                        tab.pending.append(Batch(part, self.read_ahead(s, tab, part), seq=seq))
 
     def add_transfer_targets(self, s: Session, changes: list[Change], audience: dict[str, list[Change]]) -> None:
         for change in changes:

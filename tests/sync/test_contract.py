@@ -65,6 +65,13 @@ def differences(kept, fresh, path: str = "") -> list[str]:
         ]
     if isinstance(kept, (list, tuple)) and isinstance(fresh, (list, tuple)) and len(kept) == len(fresh):
         return [line for i, (k, f) in enumerate(zip(kept, fresh)) for line in differences(k, f, f"{path}[{i}]")]
+    if (
+        isinstance(kept, (list, tuple))
+        and isinstance(fresh, (list, tuple))
+        and all(hasattr(x, "id") for x in kept + fresh)
+    ):
+        kept_ids, fresh_ids = [x.id for x in kept], [x.id for x in fresh]
+        return [f"  {path}: ids kept {kept_ids}, fresh {fresh_ids}"]
     return [f"  {path}: kept {kept!r}, fresh {fresh!r}"]
 
 

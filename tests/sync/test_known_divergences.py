@@ -150,3 +150,22 @@ def test_the_agent_a_transfer_waits_for_hears_the_chat(world: SyncWorld) -> None
     settle(world)
     tab = world.tabs[f"agent-{other}"]
     assert tab.view.transfer_offers == world.fresh(tab).transfer_offers
+
+
+@pytest.mark.xfail(strict=True, reason="start_chat tells the queue, not the agents of the same email's other chats")
+def test_a_new_chat_from_the_same_email_shows_in_the_open_chats_earlier_list(world: SyncWorld) -> None:
+    """Ada works on a chat from c@example.com; the same address starts another chat
+    (in a queue Ada is not in): her open chat's "earlier interactions" lists it only
+    after her next whole read."""
+    support, sales = make_queue(world.s, "Support").id, make_queue(world.s, "Sales").id
+    world.queue_ids = [support, sales]
+    world.shared_email = True
+    ada = agent(world, "ada", 1, [support])
+    world.start(0)
+    routing.accept(world.s, user_id=ada, queue_id=support)
+    settle(world)
+    world.start(1)
+    settle(world)
+    tab = world.tabs[f"agent-{ada}"]
+    kept, fresh = tab.view.chats[0].details, world.fresh(tab).chats[0].details
+    assert kept.earlier_interactions == fresh.earlier_interactions

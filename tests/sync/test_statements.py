@@ -62,7 +62,9 @@ def posted(world: SyncWorld, chat: int) -> MessagePosted:
     conversations.post_message(
         world.s, interaction_id=chat, sender_kind=SenderKind.CUSTOMER, body="hello", client_id="client-000001"
     )
-    return next(c for c in world.tabs[f"agent-{world.agent_ids[0]}"].pending[-1].changes if isinstance(c, MessagePosted))
+    return next(
+        c for c in world.tabs[f"agent-{world.agent_ids[0]}"].pending[-1].changes if isinstance(c, MessagePosted)
+    )
 
 
 def test_a_carried_message_costs_no_statement(world: SyncWorld, count_statements) -> None:

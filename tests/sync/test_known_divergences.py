@@ -6,16 +6,13 @@ become plain tests). The pages' quiet ticks heal them after
 
 from __future__ import annotations
 
-import random
 import shutil
 from pathlib import Path
 
 import pytest
 
-from agent_workspace.models import Presence, QueueMember, utcnow
 from agent_workspace.services import conversations, events, routing, transfers
-from agent_workspace.sync import ClientKind
-from tests.factories import make_queue, make_user
+from tests.factories import make_queue
 from tests.sync.world import SyncWorld, hear
 
 pytestmark = pytest.mark.usefixtures("offer_timeout", "clock")
@@ -32,27 +29,6 @@ def world(template: Path, tmp_path: Path):
     world.close_db()
 
 
-def agent(world: SyncWorld, name: str, capacity: int, queue_ids: list[int]) -> int:
-    user = make_user(world.s, name, capacity=capacity)
-    user.presence, user.last_seen_at = Presence.AVAILABLE, utcnow()
-    for queue_id in queue_ids:
-        world.s.add(QueueMember(queue_id=queue_id, user_id=user.id))
-    world.s.add(user)
-    world.s.commit()
-    world.agent_ids.append(user.id)
-    world.open_tab(ClientKind.AGENT, user.id)
-    return user.id
-
-
-def settle(world: SyncWorld) -> None:
-    """Every tab hears everything, as sent: nothing lost, nothing out of order."""
-    rng = random.Random(0)
-    for tab in world.tabs.values():
-        while tab.pending:
-            world.deliver(tab, rng, everything=True)
-            assert not tab.dropped
-
-
 def place_kept_and_fresh(world: SyncWorld, interaction_id: int):
     tab = world.tabs[f"customer-{interaction_id}"]
     return tab.view.outlook, world.fresh(tab).outlook
@@ -65,16 +41,16 @@ def test_an_accept_in_one_queue_changes_the_wait_in_the_agents_other_queue(world
     goes from 0 to a handle time, but only Sales is announced."""
     sales, support = make_queue(world.s, "Sales").id, make_queue(world.s, "Support").id
     world.queue_ids = [sales, support]
-    ada = agent(world, "ada", 2, [sales, support])
+    ada = world.add_agent("ada", 2, [sales, support])
     world.start(1)
     world.start(1)
     world.start(0)
     first, second, sales_chat = world.chats
     assert [world.item(i).offered_to_id for i in (first, second)] == [ada, ada]
-    settle(world)
+    world.settle()
     routing.accept(world.s, user_id=ada, queue_id=sales)
     assert world.item(sales_chat).agent_id == ada
-    settle(world)
+    world.settle()
     kept, fresh = place_kept_and_fresh(world, second)
     assert kept == fresh, f"kept {kept}, fresh {fresh}"
 
@@ -87,7 +63,7 @@ def test_a_close_changes_the_wait_of_the_queue_without_a_notice(world: SyncWorld
     changes; close announces the chat and Ada, not the queue."""
     support = make_queue(world.s, "Support").id
     world.queue_ids = [support]
-    ada, bob = agent(world, "ada", 1, [support]), agent(world, "bob", 1, [support])
+    ada, bob = world.add_agent("ada", 1, [support]), world.add_agent("bob", 1, [support])
     world.start(0)
     world.start(0)
     for chat in world.chats:
@@ -96,10 +72,10 @@ def test_a_close_changes_the_wait_of_the_queue_without_a_notice(world: SyncWorld
     ada_chat = next(i for i in world.chats if world.item(i).agent_id == ada)
     waiting = world.chats[-1]
     routing.reject(world.s, user_id=ada, interaction_id=waiting, reason="Busy")
-    settle(world)
+    world.settle()
     conversations.close(world.s, interaction_id=ada_chat, user_id=ada, save_history=False)
     assert world.item(waiting).offered_to_id is None and bob
-    settle(world)
+    world.settle()
     kept, fresh = place_kept_and_fresh(world, waiting)
     assert kept == fresh, f"kept {kept}, fresh {fresh}"
 
@@ -113,10 +89,10 @@ def test_details_edited_in_one_tab_reach_the_agents_other_tab(world: SyncWorld) 
     agent's other tabs keep the old details until their next whole read."""
     support = make_queue(world.s, "Support").id
     world.queue_ids = [support]
-    ada = agent(world, "ada", 1, [support])
+    ada = world.add_agent("ada", 1, [support])
     world.start(0)
     routing.accept(world.s, user_id=ada, queue_id=support)
-    settle(world)
+    world.settle()
     conversations.update_details(
         world.s,
         interaction_id=world.chats[0],
@@ -126,7 +102,7 @@ def test_details_edited_in_one_tab_reach_the_agents_other_tab(world: SyncWorld) 
         priority=1,
         work_notes="called the fire brigade",
     )
-    settle(world)
+    world.settle()
     tab = world.tabs[f"agent-{ada}"]
     assert tab.view == world.fresh(tab)
 
@@ -138,16 +114,16 @@ def test_the_agent_a_transfer_waits_for_hears_the_chat(world: SyncWorld) -> None
     offered to, not ``transfer_to_id``; ``sync.agent.plan`` re-reads when it hears)."""
     support = make_queue(world.s, "Support").id
     world.queue_ids = [support]
-    ada, bob = agent(world, "ada", 1, [support]), agent(world, "bob", 1, [support])
+    ada, bob = world.add_agent("ada", 1, [support]), world.add_agent("bob", 1, [support])
     world.start(0)
     chat = world.chats[0]
     routing.accept(world.s, user_id=world.item(chat).offered_to_id, queue_id=support)
     owner = world.item(chat).agent_id
     other = bob if owner == ada else ada
     transfers.to_agent(world.s, interaction_id=chat, user_id=owner, target_user_id=other, note="yours")
-    settle(world)
+    world.settle()
     conversations.customer_end(world.s, interaction_id=chat)
-    settle(world)
+    world.settle()
     tab = world.tabs[f"agent-{other}"]
     assert tab.view.transfer_offers == world.fresh(tab).transfer_offers
 
@@ -160,12 +136,12 @@ def test_a_new_chat_from_the_same_email_shows_in_the_open_chats_earlier_list(wor
     support, sales = make_queue(world.s, "Support").id, make_queue(world.s, "Sales").id
     world.queue_ids = [support, sales]
     world.shared_email = True
-    ada = agent(world, "ada", 1, [support])
+    ada = world.add_agent("ada", 1, [support])
     world.start(0)
     routing.accept(world.s, user_id=ada, queue_id=support)
-    settle(world)
+    world.settle()
     world.start(1)
-    settle(world)
+    world.settle()
     tab = world.tabs[f"agent-{ada}"]
     kept, fresh = tab.view.chats[0].details, world.fresh(tab).chats[0].details
     assert kept.earlier_interactions == fresh.earlier_interactions

@@ -10,7 +10,7 @@ import pytest
 
 from agent_workspace.models import Presence, QueueMember, SenderKind, utcnow
 from agent_workspace.services import conversations, events, routing
-from agent_workspace.services.events import InteractionChanged, MessagePosted, QueueChanged
+from agent_workspace.services.events import ChatOffered, InteractionChanged, MessagePosted, QueueChanged
 from agent_workspace.sync import ClientKind
 from agent_workspace.sync import agent as agent_sync
 from agent_workspace.sync import customer as customer_sync
@@ -124,3 +124,29 @@ def test_the_customers_reads(world: SyncWorld, count_statements) -> None:
     with world.reader() as s:
         ahead = customer_sync.read_places(s, interaction_ids=[waiting.interaction_id])[waiting.interaction_id]
     assert cost(world, count_statements, customer_sync, waiting, line, ahead) == (0, customer_sync.Reads(place=True))
+
+
+def test_an_offer_shows_with_its_own_push(template: Path, tmp_path: Path) -> None:
+    """A ``ChatOffered`` goes out at once, the queue's change a moment later
+    (``realtime.poke`` gathers those): the offer must show from the first push."""
+    path = tmp_path / "offer.db"
+    shutil.copyfile(template, path)
+    world = SyncWorld(path)
+    previous = hear(world)
+    try:
+        support = make_queue(world.s, "Support").id
+        world.queue_ids = [support]
+        ada = world.add_agent("ada", 1, [support])
+        world.start(0)
+        tab = world.tabs[f"agent-{ada}"]
+        urgent = [b for b in tab.pending if any(isinstance(c, ChatOffered) for c in b.changes)]
+        assert urgent and all(not isinstance(c, QueueChanged) for b in urgent for c in b.changes)
+        with world.reader() as s:
+            for batch in urgent:
+                tab.view = agent_sync.apply(
+                    tab.view, batch.changes, agent_sync.read(s, tab.view, agent_sync.plan(tab.view, batch.changes))
+                )
+        assert [card.offered_to_me for card in tab.view.inbox] == [True]
+    finally:
+        events.set_publisher(previous)
+        world.close_db()

@@ -19,13 +19,14 @@ from hypothesis import note
 from sqlmodel import Session, col, select
 
 from agent_workspace import db, realtime
-from agent_workspace.models import Interaction, InteractionState, Presence, QueueMember, SenderKind
+from agent_workspace.models import Interaction, InteractionState, Presence, QueueMember, SenderKind, utcnow
 from agent_workspace.services import conversations, events, transfers
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, ChatOffered, InteractionChanged, QueueChanged
-from agent_workspace.sync import ClientKind
+from agent_workspace.sync import ClientKind, concern_of
 from agent_workspace.sync import agent as agent_sync
 from agent_workspace.sync import customer as customer_sync
+from tests.factories import make_user
 from tests.services.routing_world import World
 
 SYNC = {ClientKind.AGENT: agent_sync, ClientKind.CUSTOMER: customer_sync}
@@ -56,6 +57,7 @@ class SyncWorld(World):
         # ``tokens_for`` misses the agent a chat's transfer waits for (test_known_divergences);
         # with this the world adds them, as tokens_for should.
         self.reach_transfer_targets = reach_transfer_targets
+        self.check_concerns = True
         self.read_engine = db.make_engine(f"sqlite:///{path}", writer=False)  # reads never take the write lock
         self.tabs: dict[str, Tab] = {}
         self.delivered = 0
@@ -117,6 +119,8 @@ class SyncWorld(World):
                 tab = self.tabs.get(token)
                 if tab is None:
                     continue
+                if self.check_concerns:
+                    self.assert_concerned(s, tab, heard)
                 # As realtime.poke: queue changes go out apart from the rest (gathered for a
                 # moment), and here the rest is sometimes split further, one push per change.
                 queued = [c for c in heard if isinstance(c, QueueChanged)]
@@ -125,6 +129,24 @@ class SyncWorld(World):
                 for part in [*parts, queued]:
                     if part:
                         tab.pending.append(Batch(part, self.read_ahead(s, tab, part), seq=seq))
+
+    def assert_concerned(self, s: Session, tab: Tab, heard: list[Change]) -> None:
+        """``sync.*.concerns`` of the tab's view as of this commit covers all it hears:
+        the view's own account of ``tokens_for``'s rules. Except an agent's chats:
+        tokens_for also reaches the agent a chat has just left (closed, moved on),
+        which no view of theirs shows any more."""
+        module = SYNC[tab.kind]
+        if tab.kind == ClientKind.AGENT:
+            now = module.fresh(s, user_id=tab.view.user_id)
+        else:
+            now = module.fresh(s, interaction_id=tab.view.interaction_id)
+        unconcerned = [
+            c
+            for c in heard
+            if concern_of(c) not in module.concerns(now)
+            and not (tab.kind == ClientKind.AGENT and concern_of(c)[0] == "chat")
+        ]
+        assert not unconcerned, f"{tab.token} hears {unconcerned}, which its view says do not concern it"
 
     def add_transfer_targets(self, s: Session, changes: list[Change], audience: dict[str, list[Change]]) -> None:
         for change in changes:
@@ -172,6 +194,26 @@ class SyncWorld(World):
             reads = module.plan(tab.view, changes)
             tab.view = module.apply(tab.view, changes, module.read(s, tab.view, reads, ahead))
         self.delivered += 1
+
+    def settle(self) -> None:
+        """Every tab hears everything, as sent: nothing lost, nothing out of order."""
+        rng = random.Random(0)
+        for tab in self.tabs.values():
+            while tab.pending:
+                self.deliver(tab, rng, everything=True)
+                assert not tab.dropped
+
+    def add_agent(self, name: str, capacity: int, queue_ids: list[int]) -> int:
+        """An Available agent of these queues, with a tab open."""
+        user = make_user(self.s, name, capacity=capacity)
+        user.presence, user.last_seen_at = Presence.AVAILABLE, utcnow()
+        for queue_id in queue_ids:
+            self.s.add(QueueMember(queue_id=queue_id, user_id=user.id))
+        self.s.add(user)
+        self.s.commit()
+        self.agent_ids.append(user.id)
+        self.open_tab(ClientKind.AGENT, user.id)
+        return user.id
 
     def heal(self, tab: Tab) -> None:
         with self.reader() as s:

@@ -24,8 +24,14 @@ from sqlmodel import Session
 
 from agent_workspace.models import InteractionState, SenderKind
 from agent_workspace.services import views
-from agent_workspace.services.events import AgentChanged, Change, ChatOffered, InteractionChanged, QueueChanged
-from agent_workspace.services.events import MessageData as MessageData
+from agent_workspace.services.events import (
+    AgentChanged,
+    Change,
+    ChatOffered,
+    InteractionChanged,
+    MessageData,
+    QueueChanged,
+)
 from agent_workspace.services.inbox import InboxCard
 from agent_workspace.services.notices import unseen_notices
 from agent_workspace.services.views import AgentSnapshot, ChatDelta, InboxSnapshot, InteractionData

@@ -149,7 +149,7 @@ def run(
 
 
 EXAMPLES = settings(
-    max_examples=30,
+    max_examples=40,
     deadline=None,
     derandomize=True,
     database=None,
@@ -177,5 +177,11 @@ def test_the_random_runs_exercised_the_actions() -> None:
         "sweep: offers lapsed",
         "post: stored (customer)",
         "post: stored (agent)",
+        "push lost",
+        "healed",
+        "read ahead early",
+        "read ahead late",
+        "batches merged",
+        "no read needed",
     ]:
         assert TOTALS[needed] >= 2, f"{needed!r} only {TOTALS[needed]} times: {dict(TOTALS)}"

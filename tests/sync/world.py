@@ -183,15 +183,21 @@ class SyncWorld(World):
         with self.reader() as s:
             if how == "early":  # as realtime reads ahead: after the last of the commits it is used for
                 ahead = max(batches, key=lambda b: b.seq).ahead
+                self.events.append("read ahead early" if ahead is not None else "nothing read ahead")
             elif how == "late":
                 ahead = self.read_ahead(s, tab, changes)
+                self.events.append("read ahead late" if ahead is not None else "nothing read ahead")
             else:
                 ahead = None
             if rng.random() < 0.08 and not everything:
                 tab.dropped = True
+                self.events.append("push lost")
                 note(f"{tab.token}: dropped {changes}")
                 return
+            if len(batches) > 1:
+                self.events.append("batches merged")
             reads = module.plan(tab.view, changes)
+            self.events.append("no read needed" if reads.nothing else "read")
             tab.view = module.apply(tab.view, changes, module.read(s, tab.view, reads, ahead))
         self.delivered += 1
 
@@ -219,6 +225,7 @@ class SyncWorld(World):
         with self.reader() as s:
             tab.view = SYNC[tab.kind].heal(s, tab.view)
         tab.dropped = False
+        self.events.append("healed")
 
     # ------------------------------------------------------------ more actions
 

@@ -1,0 +1,282 @@
+"""An agent's workspace view: header, inbox, transfer offers and open chats.
+
+``plan`` keeps pushes cheap: the agent's own change (``AgentChanged``) needs
+the whole view; a queue change or an offer only the inbox (which
+``read_inboxes`` reads ahead for many tabs at once); a chat change only a delta
+after that chat's cursor, and a ``MessagePosted`` that continues the cursor no
+read at all. A delta that shows a chat closed or moved elsewhere re-reads the
+header and the list of open chats, not every chat (a chat read in full costs
+about ten statements).
+
+Statements ``plan`` + ``read`` run (pinned by tests/sync/test_statements.py):
+a carried message 0; an inbox refresh 6 (0 with a newer read ahead; one
+``read_inboxes`` call, 6 whatever the number of agents); a delta 1 + 1 per chat.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from agent_workspace.models import InteractionState, SenderKind
+from agent_workspace.services import views
+from agent_workspace.services.events import (
+    AgentChanged,
+    Change,
+    ChatOffered,
+    InteractionChanged,
+    MessageData,
+    QueueChanged,
+)
+from agent_workspace.services.inbox import InboxCard
+from agent_workspace.services.notices import unseen_notices
+from agent_workspace.services.views import AgentSnapshot, ChatDelta, InboxSnapshot, InteractionData
+from agent_workspace.sync import Concern, carried_messages, merged
+
+
+@dataclass(frozen=True)
+class OpenChat:
+    """One chat the agent works on: its details as last read in full, and what
+    pushes keep live (the messages, the customer's typing, their leaving)."""
+
+    details: InteractionData  # without messages and live flags: those are the fields below
+    messages: tuple[MessageData, ...] = ()
+    customer_typing: bool = False
+    customer_ended: bool = False
+
+    @property
+    def cursor(self) -> int:
+        """The last stored message this view holds (0: none)."""
+        return self.messages[-1].id if self.messages else 0
+
+
+@dataclass(frozen=True)
+class AgentView:
+    user_id: int
+    display_name: str = ""
+    presence: str = ""
+    capacity: int = 0
+    active_chats: int = 0
+    after_hours: bool = False
+    queue_names: tuple[str, ...] = ()
+    queue_ids: tuple[int, ...] = ()
+    notices: tuple[tuple[str, str, int], ...] = ()  # level, text, id
+    inbox: tuple[InboxCard, ...] = ()
+    transfer_offers: tuple[InteractionData, ...] = ()
+    chats: tuple[OpenChat, ...] = ()  # oldest accept first
+    inbox_read_at: float = field(default=0.0, compare=False)  # wall clock when the inbox was last read
+
+    def chat(self, interaction_id: int) -> OpenChat | None:
+        return next((c for c in self.chats if c.details.id == interaction_id), None)
+
+    @property
+    def cursors(self) -> dict[int, int]:
+        return {c.details.id: c.cursor for c in self.chats}
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What a batch of changes needs read (all False / empty: nothing)."""
+
+    whole: bool = False  # header, inbox, offers and every open chat in full
+    inbox: bool = False  # presence, load and cards
+    deltas: frozenset[int] = frozenset()  # chats to read after their cursors
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.whole or self.inbox or self.deltas)
+
+
+WHOLE = Reads(whole=True)
+
+
+@dataclass(frozen=True)
+class InboxAhead:
+    """An inbox read for a push before the tab's state was locked."""
+
+    user_id: int
+    snapshot: InboxSnapshot
+    read_at: float  # wall clock when the read began
+
+
+@dataclass(frozen=True)
+class Data:
+    """What ``read`` found: at most one of ``whole`` / (``inbox``, ``deltas``, ``header``)."""
+
+    whole: AgentSnapshot | None = None
+    notices: tuple[tuple[str, str, int], ...] = ()
+    inbox: InboxAhead | None = None
+    deltas: tuple[ChatDelta, ...] = ()
+    header: AgentSnapshot | None = None  # re-read after a chat left: the chats shown are not read again
+    read_at: float = 0.0
+
+
+def concerns(view: AgentView) -> set[Concern]:
+    """What this view must hear about (``realtime.tokens_for``'s rules, from the view):
+    the agent, their queues, their open chats, the chats offered to them and those
+    whose transfer waits for them (which ``tokens_for`` does not find yet)."""
+    return (
+        {("user", view.user_id)}
+        | {("queue", q) for q in view.queue_ids}
+        | {("chat", c.details.id) for c in view.chats}
+        | {("chat", t.id) for t in view.transfer_offers}
+        | {("chat", card.interaction_id) for card in view.inbox if card.offered_to_me}
+    )
+
+
+def plan(view: AgentView, changes: Sequence[Change]) -> Reads:
+    """Which reads ``changes`` need. Pure: no statement. A change of a chat whose
+    transfer waits for this agent re-reads the whole view: its card shows the
+    chat's details and whether the customer left, and transfers are rare."""
+    if any(isinstance(c, AgentChanged) and c.user_id == view.user_id for c in changes):
+        return WHOLE
+    offered = {t.id for t in view.transfer_offers}
+    if any(isinstance(c, InteractionChanged) and c.interaction_id in offered for c in changes):
+        return WHOLE
+    inbox = any(
+        (isinstance(c, QueueChanged) and c.queue_id in view.queue_ids)
+        or (isinstance(c, ChatOffered) and c.user_id == view.user_id)
+        for c in changes
+    )
+    cursors = view.cursors
+    touched = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)} & set(cursors)
+    deltas = frozenset(i for i in touched if carried_messages(changes, interaction_id=i, cursor=cursors[i]) is None)
+    return Reads(inbox=inbox, deltas=deltas)
+
+
+def read_inboxes(session: Session, *, user_ids: Collection[int]) -> dict[int, InboxAhead]:
+    """Read ahead for many agents' tabs at once (six statements): every member of a
+    busy queue re-reads their inbox many times a minute."""
+    read_at = time.time()
+    return {
+        user_id: InboxAhead(user_id, snapshot, read_at)
+        for user_id, snapshot in views.inbox_snapshots(session, user_ids=user_ids).items()
+    }
+
+
+def _notices(session: Session, snapshot: AgentSnapshot) -> tuple[tuple[str, str, int], ...]:
+    if not snapshot.has_notices:
+        return ()
+    return tuple((n.level, n.body, n.id) for n in unseen_notices(session, user_id=snapshot.user_id))
+
+
+def _gone(view: AgentView, delta: ChatDelta) -> bool:
+    return delta.state != InteractionState.WORK_IN_PROGRESS or delta.agent_id != view.user_id
+
+
+def read(session: Session, view: AgentView, reads: Reads, ahead: InboxAhead | None = None) -> Data:
+    """The reads ``reads`` asks for: none for carried messages; ``ahead`` stands for
+    the inbox read if it began after the view's last one (an older read may
+    predate an accept the view shows already)."""
+    if reads.nothing:
+        return Data()
+    read_at = time.time()
+    if reads.whole:
+        whole = views.agent_snapshot(session, user_id=view.user_id, cursors=view.cursors)
+        return Data(whole=whole, notices=_notices(session, whole), read_at=read_at)
+    inbox = None
+    if reads.inbox:
+        if ahead is not None and ahead.user_id == view.user_id and ahead.read_at >= view.inbox_read_at:
+            inbox = ahead
+        else:
+            inbox = InboxAhead(view.user_id, views.inbox_snapshot(session, user_id=view.user_id), read_at)
+    cursors = view.cursors
+    deltas = tuple(views.chat_deltas(session, cursors={i: cursors[i] for i in reads.deltas}))
+    header = None
+    if any(_gone(view, d) for d in deltas):
+        header = views.agent_snapshot(session, user_id=view.user_id, cursors=cursors, known=set(cursors), reread=set())
+    notices = _notices(session, header) if header is not None else ()
+    return Data(inbox=inbox, deltas=deltas, header=header, notices=notices, read_at=read_at)
+
+
+def _details(data: InteractionData) -> InteractionData:
+    return dataclasses.replace(data, new_messages=[], customer_typing=False, agent_typing=False, customer_ended=False)
+
+
+def _opened(data: InteractionData, held: OpenChat | None) -> OpenChat:
+    """A chat read in full, with the messages the view held before it."""
+    return OpenChat(
+        details=_details(data),
+        messages=merged(held.messages if held else (), data.new_messages),
+        customer_typing=data.customer_typing,
+        customer_ended=data.customer_ended,
+    )
+
+
+def _with_header(view: AgentView, snap: AgentSnapshot, notices, read_at: float, chats: tuple[OpenChat, ...]):
+    return dataclasses.replace(
+        view,
+        display_name=snap.display_name,
+        presence=snap.presence,
+        capacity=snap.capacity,
+        active_chats=snap.active_chats,
+        after_hours=snap.after_hours,
+        queue_names=tuple(snap.queue_names),
+        queue_ids=tuple(snap.queue_ids),
+        notices=notices,
+        inbox=tuple(snap.inbox),
+        transfer_offers=tuple(snap.transfer_offers),
+        chats=chats,
+        inbox_read_at=max(view.inbox_read_at, read_at),
+    )
+
+
+def apply(view: AgentView, changes: Sequence[Change], data: Data) -> AgentView:
+    """The view after ``changes``, given what ``read`` found for them. Pure."""
+    if data.whole is not None:
+        full = {d.id: d for d in data.whole.open_interactions}
+        chats = tuple(_opened(full[i], view.chat(i)) for i in data.whole.open_ids)
+        return _with_header(view, data.whole, data.notices, data.read_at, chats)
+    if data.inbox is not None and data.inbox.read_at >= view.inbox_read_at:
+        view = dataclasses.replace(
+            view,
+            presence=data.inbox.snapshot.presence,
+            active_chats=data.inbox.snapshot.active_chats,
+            inbox=tuple(data.inbox.snapshot.inbox),
+            inbox_read_at=data.inbox.read_at,
+        )
+    deltas = {d.interaction_id: d for d in data.deltas}
+    chats = []
+    for chat in view.chats:
+        i = chat.details.id
+        if i in deltas:
+            d = deltas[i]
+            chat = dataclasses.replace(
+                chat,
+                messages=merged(chat.messages, d.new_messages),
+                customer_typing=d.customer_typing,
+                customer_ended=chat.customer_ended or d.customer_ended,
+            )
+        elif any(isinstance(c, InteractionChanged) and c.interaction_id == i for c in changes):
+            carried = carried_messages(changes, interaction_id=i, cursor=chat.cursor) or []
+            chat = dataclasses.replace(
+                chat,
+                messages=merged(chat.messages, carried),
+                customer_typing=chat.customer_typing and not any(m.sender_kind == SenderKind.CUSTOMER for m in carried),
+            )
+        chats.append(chat)
+    view = dataclasses.replace(view, chats=tuple(chats))
+    if data.header is not None:  # a chat closed or moved: the header and the list, new chats in full
+        full = {d.id: d for d in data.header.open_interactions}
+        listed = tuple(
+            _opened(full[i], None) if i in full else view.chat(i)  # a chat shown already is not re-read
+            for i in data.header.open_ids
+        )
+        view = _with_header(view, data.header, data.notices, data.read_at, tuple(c for c in listed if c))
+    return view
+
+
+def fresh(session: Session, *, user_id: int) -> AgentView:
+    """What a new tab of this agent shows."""
+    empty = AgentView(user_id=user_id)
+    return apply(empty, [], read(session, empty, WHOLE))
+
+
+def heal(session: Session, view: AgentView) -> AgentView:
+    """The page's periodic resync: the whole view read again after its cursors,
+    which repairs anything a lost push left behind."""
+    return apply(view, [], read(session, view, WHOLE))

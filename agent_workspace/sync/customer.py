@@ -1,0 +1,188 @@
+"""A customer's chat page view: where the chat stands, its messages, the place in line.
+
+``plan`` keeps pushes cheap: the next messages of a live chat are applied from
+the notice itself; a waiting customer whose queue only moved takes the place in
+line ``read_places`` read for every waiting customer at once; anything else
+re-reads the chat after the cursor (two statements, and the place while waiting).
+Statements ``plan`` + ``read`` run (tests/sync/test_statements.py): a carried
+message 0, a place read ahead 0, the chat of a live conversation 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlmodel import Session
+
+from agent_workspace.models import InteractionState, SenderKind
+from agent_workspace.services import availability, views
+from agent_workspace.services.availability import Outlook
+from agent_workspace.services.events import Change, MessageData, MessagePosted, QueueChanged
+from agent_workspace.services.views import CustomerSnapshot
+from agent_workspace.sync import Concern, carried_messages, merged
+
+
+class Phase(StrEnum):
+    """Where the chat stands, as the page shows it (the page adds its own form phases)."""
+
+    WAITING = "waiting"
+    CHATTING = "chatting"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    interaction_id: int
+    phase: Phase = Phase.WAITING
+    number: str = ""
+    public_id: str = ""
+    queue_name: str = ""
+    agent_name: str = ""
+    agent_typing: bool = False
+    customer_ended: bool = False
+    rated: bool = False
+    messages: tuple[MessageData, ...] = ()
+    outlook: Outlook | None = None  # while the chat waits
+    customer_name: str = ""
+    customer_email: str = ""
+    read_at: float = field(default=0.0, compare=False)  # wall clock when the chat or the place was last read
+
+    @property
+    def cursor(self) -> int:
+        return self.messages[-1].id if self.messages else 0
+
+
+@dataclass(frozen=True)
+class Reads:
+    whole: bool = False  # the chat after the cursor
+    place: bool = False  # only the place in line
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.whole or self.place)
+
+
+WHOLE = Reads(whole=True)
+
+
+@dataclass(frozen=True)
+class PlaceAhead:
+    """A waiting chat's place in line, read for a push before the tab's state was locked."""
+
+    interaction_id: int
+    outlook: Outlook
+    read_at: float
+
+
+@dataclass(frozen=True)
+class Data:
+    snapshot: CustomerSnapshot | None = None
+    place: PlaceAhead | None = None
+    read_at: float = 0.0
+
+
+def concerns(view: CustomerView) -> set[Concern]:
+    """The chat, and its queue while it waits."""
+    found: set[Concern] = {("chat", view.interaction_id)}
+    if view.outlook is not None:
+        found.add(("queue", view.outlook.queue_id))
+    return found
+
+
+def plan(view: CustomerView, changes: Sequence[Change]) -> Reads:
+    """Which reads ``changes`` need. Pure: no statement."""
+    if not changes:
+        return Reads()
+    if view.phase == Phase.CHATTING and all(isinstance(c, MessagePosted) for c in changes):
+        if carried_messages(changes, interaction_id=view.interaction_id, cursor=view.cursor) is not None:
+            return Reads()
+    if view.phase == Phase.WAITING and all(isinstance(c, QueueChanged) for c in changes):
+        return Reads(place=True)
+    return WHOLE
+
+
+def read_places(session: Session, *, interaction_ids: Collection[int]) -> dict[int, PlaceAhead]:
+    """Read ahead for many waiting customers at once; chats no longer waiting are left out."""
+    read_at = time.time()
+    return {
+        i: PlaceAhead(i, outlook, read_at)
+        for i, outlook in availability.chat_outlooks(session, interaction_ids=interaction_ids).items()
+    }
+
+
+def read(session: Session, view: CustomerView, reads: Reads, ahead: PlaceAhead | None = None) -> Data:
+    """The reads ``reads`` asks for; a place read ahead counts only if it is this
+    chat's and newer than the view's last read, else the chat is read."""
+    if reads.nothing:
+        return Data()
+    if (
+        reads.place
+        and ahead is not None
+        and ahead.interaction_id == view.interaction_id
+        and ahead.read_at >= view.read_at
+    ):
+        return Data(place=ahead)
+    read_at = time.time()
+    snapshot = views.customer_snapshot(session, interaction_id=view.interaction_id, after_id=view.cursor)
+    return Data(snapshot=snapshot, read_at=read_at)
+
+
+def _phase(snap: CustomerSnapshot) -> Phase:
+    if snap.state in availability.WAITING_STATES:
+        return Phase.WAITING
+    if snap.state == InteractionState.WORK_IN_PROGRESS and not snap.customer_ended:
+        return Phase.CHATTING
+    return Phase.ENDED
+
+
+def _append(view: CustomerView, stored: Sequence[MessageData]) -> CustomerView:
+    if not stored:
+        return view
+    return dataclasses.replace(
+        view,
+        messages=merged(view.messages, stored),
+        agent_typing=view.agent_typing and not any(m.sender_kind == SenderKind.AGENT for m in stored),
+    )
+
+
+def apply(view: CustomerView, changes: Sequence[Change], data: Data) -> CustomerView:
+    """The view after ``changes``, given what ``read`` found for them. Pure."""
+    if data.snapshot is not None:
+        snap = data.snapshot
+        view = dataclasses.replace(
+            view,
+            phase=_phase(snap),
+            number=snap.number,
+            public_id=snap.public_id,
+            queue_name=snap.queue_name,
+            agent_name=snap.agent_name,
+            agent_typing=snap.agent_typing,
+            customer_ended=snap.customer_ended,
+            rated=snap.rated,
+            outlook=snap.outlook,
+            customer_name=snap.customer_name,
+            customer_email=snap.customer_email,
+            read_at=max(view.read_at, data.read_at),
+        )
+        return _append(view, snap.new_messages)
+    if data.place is not None:
+        return dataclasses.replace(view, outlook=data.place.outlook, read_at=data.place.read_at)
+    if view.phase == Phase.CHATTING:
+        carried = carried_messages(changes, interaction_id=view.interaction_id, cursor=view.cursor)
+        return _append(view, carried or [])
+    return view
+
+
+def fresh(session: Session, *, interaction_id: int) -> CustomerView:
+    """What a newly opened page of this chat shows."""
+    empty = CustomerView(interaction_id=interaction_id)
+    return apply(empty, [], read(session, empty, WHOLE))
+
+
+def heal(session: Session, view: CustomerView) -> CustomerView:
+    """The page's periodic resync (its quiet tick): the chat read again after the cursor."""
+    return apply(view, [], read(session, view, WHOLE))

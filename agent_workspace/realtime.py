@@ -240,7 +240,14 @@ def _tokens_statement(users: bool, chats: bool, queues: bool) -> CompoundSelect:
                 kind.in_(("customer", "supervisor")), chat_of_tab.in_(chat_ids)
             ),
             sa_select(token, kind, literal_column("'chat'"), col(Interaction.id))
-            .join(Interaction, or_(col(Interaction.agent_id) == user_id, col(Interaction.offered_to_id) == user_id))
+            .join(
+                Interaction,
+                or_(
+                    col(Interaction.agent_id) == user_id,
+                    col(Interaction.offered_to_id) == user_id,
+                    col(Interaction.transfer_to_id) == user_id,  # its transfer card shows the chat
+                ),
+            )
             .where(agent, col(Interaction.id).in_(chat_ids)),
         ]
     if queues:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bench.abuse_kit import AGENT_USERNAME, LEGIT_QUEUE, PUBLIC_QUEUE, Tab, chat_form
-from tests.scaleout.harness import ProtocolError
+from tests.scaleout.protocol import ProtocolError
 
 ATTACKER_ADDRESS = "127.0.0.2"
 # "1 MB": the largest field one event carries under Reflex's default 1,000,000-byte packet limit

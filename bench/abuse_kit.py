@@ -4,7 +4,7 @@ The app under test may be another checkout than this one (``--app-dir``, e.g. a
 pristine copy of an older commit), so nothing here imports its code: it is
 copied to a temporary directory, seeded through its own CLI, asked for its
 handler names by a subprocess that imports it, and spoken to over the websocket
-(``tests/scaleout/harness.py``'s ``WsClient``) and HTTP like a browser would.
+(``tests/scaleout/protocol.py``'s ``WsClient``) and HTTP like a browser would.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.scaleout import harness  # noqa: E402
+from tests.scaleout import harness, protocol  # noqa: E402
 
 AGENT_USERNAME = "abuse-agent"
 AGENT_PASSWORD = "abuse-agent-password"
@@ -200,7 +200,7 @@ class Tab:
         self.events: list[dict] = []
         self.changed = asyncio.Event()
         self.updates = 0
-        self.client = harness.WsClient(on_update=self._on_update)
+        self.client = protocol.WsClient(on_update=self._on_update)
 
     def _on_update(self, update: dict, _at: float) -> None:
         self.updates += 1
@@ -285,7 +285,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 def _redeem(port: int, ticket: str) -> str | None:
     """Follow the login page's ``/api/session/<ticket>``: its 303 carries the session cookie."""
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/session/{ticket}", headers={"User-Agent": harness.USER_AGENT}
+        f"http://127.0.0.1:{port}/api/session/{ticket}", headers={"User-Agent": protocol.USER_AGENT}
     )
     try:
         headers = urllib.request.build_opener(_NoRedirect).open(request, timeout=WAIT_S).headers

@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.scaleout import harness  # noqa: E402
+from tests.scaleout import harness, protocol  # noqa: E402
 from tests.scaleout.tabs import AgentTab, CustomerTab  # noqa: E402
 
 DOCS_FILE = ROOT / "docs" / "benchmarks.md"
@@ -442,7 +442,7 @@ def seed(database_url: str, *, queues: int, agents: int, capacity: int) -> tuple
                 queues=[names[n % queues]],
             )
             users.append(username)
-    cookies = [harness.session_cookie(engine, u, PASSWORD) for u in users]
+    cookies = [protocol.session_cookie(engine, u, PASSWORD) for u in users]
     engine.dispose()
     return queue_ids, cookies
 

@@ -113,6 +113,8 @@ def close(session: Session, *, interaction_id: int, user_id: int, save_history: 
         saved_history=save_history,
     )
     announce(session, InteractionChanged(stored_id(item)), AgentChanged(user_id))
+    # A seat is free: every queue of the agent's tells its waiting customers a new wait.
+    announce(session, *(QueueChanged(queue_id) for queue_id in routing.queue_ids_of(session, user_id)))
     session.commit()
     routing.drain(session)
 

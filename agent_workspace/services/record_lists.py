@@ -3,6 +3,12 @@
 The workspace's "Interactions", "Cases" and "Incidents" pages and the
 supervisor's CSV export read through here; what a viewer may see is
 ``record_access``'s rule, applied in the query.
+
+Here: the queries (conditions, sort, keyset) and the reading of a page or an
+export's chunks. What a list is asked for and gives back (``ListQuery``,
+``ListRow``, the states and their labels) is ``record_list_query``'s, and
+importable from here too; each kind's tables and columns are
+``record_list_sources``'.
 """
 
 from __future__ import annotations
@@ -13,161 +19,50 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
-from typing import overload
 
-from sqlalchemy import (
-    ColumnElement,
-    FromClause,
-    Select,
-    SQLColumnExpression,
-    and_,
-    case,
-    false,
-    null,
-    or_,
-    tuple_,
-    type_coerce,
-)
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import join as sa_join
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, case, false, null, or_, tuple_, type_coerce
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import aliased
 from sqlalchemy.types import NullType
-from sqlmodel import Session, SQLModel, col, func, select
+from sqlmodel import Session, col, func, select
 
-from agent_workspace.models import (
-    CloseReason,
-    Customer,
-    Interaction,
-    InteractionState,
-    Queue,
-    SupportRecord,
-    User,
-    non_null,
-)
-from agent_workspace.services import record_search, records
-from agent_workspace.services.errors import ValidationError
+from agent_workspace.models import Interaction, Queue, SupportRecord, non_null
+from agent_workspace.services import record_search
 from agent_workspace.services.record_access import Viewer, chats_written_in_by, queue_ids_of
-from agent_workspace.services.records import FINISHED_STATES
+from agent_workspace.services.record_list_query import (
+    MAX_SEARCH_LENGTH,
+    PREFIX_OF_KIND,
+    STATES_OF,
+    ListKind,
+    ListPage,
+    ListQuery,
+    ListRow,
+    Scope,
+    SortColumn,
+    checked,
+    number_of,
+    state_label,
+)
+from agent_workspace.services.record_list_sources import Source, interaction_source, list_row, record_source
 
+__all__ = [
+    "EXPORT_CHUNK",
+    "MAX_SEARCH_LENGTH",
+    "STATES_OF",
+    "ListKind",
+    "ListPage",
+    "ListQuery",
+    "ListRow",
+    "Scope",
+    "SortColumn",
+    "checked",
+    "export_chunks",
+    "list_records",
+    "number_of",
+    "state_label",
+]
 
-class ListKind(StrEnum):
-    INTERACTION = "interaction"
-    CASE = "case"
-    INCIDENT = "incident"
-
-
-class Scope(StrEnum):
-    MINE = "mine"  # interactions I handled; cases and incidents I created or from my chats
-    MY_QUEUES = "my_queues"  # everything of the queues I work
-    ALL = "all"  # supervisors: every record
-
-
-class SortColumn(StrEnum):
-    NUMBER = "number"
-    CUSTOMER = "customer"
-    QUEUE = "queue"
-    AGENT = "agent"
-    STATE = "state"
-    OPENED = "opened"
-    CLOSED = "closed"
-    DURATION = "duration"
-    RATING = "rating"
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    """What the list page asks for. Empty / None filters are not applied.
-
-    ``text`` searches numbers, customer names and emails, and the words of the
-    conversation (``search``). ``date_from``/``date_to`` bound the opened date,
-    both days included, in UTC.
-    """
-
-    kind: ListKind = ListKind.INTERACTION
-    scope: Scope = Scope.MY_QUEUES
-    state: str = ""
-    queue_id: int | None = None
-    agent_id: int | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    text: str = ""
-    sort: SortColumn = SortColumn.OPENED
-    descending: bool = True
-    page: int = 1  # 1-based
-    page_size: int = 25
-
-
-@dataclass(frozen=True)
-class ListRow:
-    """One line of a list. For cases and incidents "agent" is who created it and
-    "rating" is the rating of its chat."""
-
-    number: str
-    customer: str
-    customer_email: str
-    queue: str
-    agent: str
-    state: str  # the value (e.g. "closed_complete"); ``state_label`` says it in words
-    state_label: str
-    opened: datetime
-    closed: datetime | None
-    duration_seconds: int | None
-    rating: int | None
-    summary: str  # short description, or the start of the question
-
-
-@dataclass(frozen=True)
-class ListPage:
-    rows: list[ListRow]
-    total: int  # rows matching, over all pages
-    page: int
-    page_size: int
-
-
-MAX_PAGE_SIZE = 100
-MAX_PAGE = 1_000_000  # keeps the OFFSET (at most 10^8) far from SQL's 64-bit limit
-MAX_SEARCH_LENGTH = 200
 EXPORT_CHUNK = 1000  # rows read (in one short session) and written at a time by an export
-
-_NUMBER = re.compile(r"(IMS|CS|INC)\s*(\d{1,15})", re.IGNORECASE)
 _DIGITS = re.compile(r"\d{1,15}")
-_KIND_OF_PREFIX = {"IMS": ListKind.INTERACTION, "CS": ListKind.CASE, "INC": ListKind.INCIDENT}
-_PREFIX_OF_KIND = {kind: prefix for prefix, kind in _KIND_OF_PREFIX.items()}
-
-INTERACTION_STATE_LABELS = {
-    InteractionState.QUEUED: "Queued",
-    InteractionState.OFFERED: "Offered",
-    InteractionState.WORK_IN_PROGRESS: "Work in progress",
-    InteractionState.CLOSED_COMPLETE: "Closed complete",
-    InteractionState.CLOSED_ABANDONED: "Closed abandoned",
-}
-RECORD_STATE_LABELS = records.STATE_LABELS
-# The states a list of each kind can be filtered by: value -> label.
-STATES_OF = {
-    ListKind.INTERACTION: {str(value): label for value, label in INTERACTION_STATE_LABELS.items()},
-    ListKind.CASE: RECORD_STATE_LABELS,
-    ListKind.INCIDENT: RECORD_STATE_LABELS,
-}
-NOT_SAVED_LABEL = "Closed, not saved"  # a chat closed by closing its tab: its history was not saved
-
-
-def state_label(kind: ListKind, state: str, close_reason: str | None = None) -> str:
-    """The state in words ("Closed complete", "On hold", "Closed, not saved"); an unknown value as it is."""
-    if close_reason == CloseReason.TAB_CLOSED:
-        return NOT_SAVED_LABEL
-    return STATES_OF[kind].get(state, state)
-
-
-def number_of(text: str) -> tuple[ListKind, str] | None:
-    """``ims1028``, `` IMS0001028 ``, ``cs0001001``, ``INC0001002`` → (kind, canonical
-    number) when the text is a record number, else None (the page jumps to it)."""
-    match = _NUMBER.fullmatch(text.strip())
-    if match is None:
-        return None
-    prefix = match.group(1).upper()
-    return _KIND_OF_PREFIX[prefix], f"{prefix}{int(match.group(2)):07d}"
 
 
 def list_records(session: Session, viewer: Viewer, query: ListQuery) -> ListPage:
@@ -192,7 +87,7 @@ def list_records(session: Session, viewer: Viewer, query: ListQuery) -> ListPage
         total = session.execute(plan.count).scalar_one()
         ids = list(session.execute(page).scalars())
     by_id = {values[0]: values[1:] for values in session.execute(plan.rows.where(plan.id.in_(ids)))} if ids else {}
-    rows = [_row(query.kind, by_id[row_id]) for row_id in ids]
+    rows = [list_row(query.kind, by_id[row_id]) for row_id in ids]
     return ListPage(rows=rows, total=total, page=query.page, page_size=query.page_size)
 
 
@@ -215,31 +110,6 @@ def export_chunks(
         yield rows
 
 
-# ---------------------------------------------------------------- validation
-
-
-def checked(query: ListQuery) -> ListQuery:
-    """``query`` with its enums checked, or ``ValidationError`` saying what is wrong.
-
-    ``list_records`` and ``export_chunks`` check their query with it, and
-    ``record_params`` the query it reads from a page's parameters."""
-    try:
-        kind, scope, sort = ListKind(query.kind), Scope(query.scope), SortColumn(query.sort)
-    except ValueError as error:
-        raise ValidationError(f"Unknown list option: {error}.") from None
-    if not 1 <= query.page_size <= MAX_PAGE_SIZE:
-        raise ValidationError(f"Show between 1 and {MAX_PAGE_SIZE} rows a page.")
-    if not 1 <= query.page <= MAX_PAGE:
-        raise ValidationError(f"Pages are numbered from 1 to {MAX_PAGE:,}.")
-    if query.date_from and query.date_to and query.date_from > query.date_to:
-        raise ValidationError("The “from” date must not be after the “to” date.")
-    if len(query.text) > MAX_SEARCH_LENGTH:
-        raise ValidationError(f"Search for at most {MAX_SEARCH_LENGTH} characters.")
-    if query.state and query.state not in STATES_OF[kind]:
-        raise ValidationError(f"Unknown state “{query.state}”: one of " + ", ".join(STATES_OF[kind]) + ".")
-    return replace(query, kind=kind, scope=scope, sort=sort)
-
-
 # ---------------------------------------------------------------- the SQL
 
 
@@ -256,134 +126,9 @@ class _Plan:
     descending: bool
 
 
-@dataclass(frozen=True)
-class _Join:
-    table: type[SQLModel]
-    on: ColumnElement[bool]
-    outer: bool
-
-
-@dataclass(frozen=True)
-class _Source:
-    """One kind of list in SQL: the FROM its conditions need, the tables its names
-    come from, and the columns of the rows, the filters, the scope and the sort."""
-
-    base: FromClause  # what the conditions need
-    customer_join: _Join
-    queue_join: _Join
-    agent_join: _Join
-    id: SQLColumnExpression[int]
-    number: SQLColumnExpression[str | None]
-    customer_id: SQLColumnExpression[int | None]
-    customer_name: SQLColumnExpression[str | None]  # None: outer-joined, nobody there
-    customer_email: SQLColumnExpression[str | None]
-    queue_id: SQLColumnExpression[int | None]
-    queue_name: SQLColumnExpression[str | None]
-    agent_id: SQLColumnExpression[int | None]  # the chat's agent; for a case or incident who created it
-    agent_name: SQLColumnExpression[str | None]
-    # "mine" when one of them is me: the chat's agent (and a record's creator)
-    owners: tuple[SQLColumnExpression[int | None], ...]
-    chat_id: SQLColumnExpression[int | None]  # the chat (a record's own chat): "mine" too when I wrote in it
-    state: SQLColumnExpression[str]
-    close_reason: SQLColumnExpression[str | None]
-    opened: SQLColumnExpression[datetime]
-    closed: SQLColumnExpression[datetime | None]
-    rating: SQLColumnExpression[int | None]
-    summary: SQLColumnExpression[str]
-    never_empty: frozenset[SortColumn]  # sort columns with no NULLs (no NULLS LAST needed)
-
-    @property
-    def columns(self) -> tuple[SQLColumnExpression, ...]:
-        """The id, then ``_row``'s columns in its order."""
-        return (
-            self.id,
-            self.number,
-            self.customer_name,
-            self.customer_email,
-            self.queue_name,
-            self.agent_name,
-            self.state,
-            self.close_reason,
-            self.opened,
-            self.closed,
-            self.rating,
-            self.summary,
-        )
-
-    def joined(self, *joins: _Join) -> FromClause:
-        from_ = self.base
-        for join in joins:
-            from_ = from_.join(join.table, join.on, isouter=join.outer)
-        return from_
-
-    def sort_from(self, column: SortColumn) -> FromClause:
-        """The FROM of the page's ids: the base and the one table the sort names."""
-        needed = {SortColumn.CUSTOMER: self.customer_join, SortColumn.AGENT: self.agent_join}
-        return self.joined(needed[column]) if column in needed else self.base
-
-
-def _interaction_source() -> _Source:
-    return _Source(
-        base=sa_inspect(Interaction).local_table,
-        customer_join=_Join(Customer, col(Customer.id) == col(Interaction.customer_id), outer=False),
-        queue_join=_Join(Queue, col(Queue.id) == col(Interaction.queue_id), outer=False),
-        agent_join=_Join(User, col(User.id) == col(Interaction.agent_id), outer=True),
-        id=non_null(Interaction.id),
-        number=col(Interaction.number),
-        customer_id=col(Interaction.customer_id),
-        customer_name=col(Customer.name),
-        customer_email=col(Customer.email),
-        queue_id=col(Interaction.queue_id),
-        queue_name=col(Queue.name),
-        agent_id=col(Interaction.agent_id),
-        agent_name=col(User.display_name),
-        owners=(col(Interaction.agent_id),),
-        chat_id=non_null(Interaction.id),
-        state=col(Interaction.state),
-        close_reason=col(Interaction.close_reason),
-        opened=col(Interaction.requested_at),
-        closed=col(Interaction.closed_at),
-        rating=col(Interaction.rating),
-        summary=case(
-            (col(Interaction.short_description) != "", col(Interaction.short_description)),
-            else_=func.substr(col(Interaction.question), 1, 160),
-        ),
-        never_empty=frozenset({SortColumn.CUSTOMER, SortColumn.QUEUE, SortColumn.STATE, SortColumn.OPENED}),
-    )
-
-
-def _record_source() -> _Source:
-    chat = aliased(Interaction, name="chat")
-    queue_id = func.coalesce(col(SupportRecord.queue_id), col(chat.queue_id))
-    return _Source(
-        base=sa_join(SupportRecord, chat, col(chat.id) == col(SupportRecord.interaction_id), isouter=True),
-        customer_join=_Join(Customer, col(Customer.id) == col(SupportRecord.customer_id), outer=True),
-        queue_join=_Join(Queue, col(Queue.id) == queue_id, outer=True),
-        agent_join=_Join(User, col(User.id) == col(SupportRecord.created_by_id), outer=True),
-        id=non_null(SupportRecord.id),
-        number=col(SupportRecord.number),
-        customer_id=col(SupportRecord.customer_id),
-        customer_name=col(Customer.name),
-        customer_email=col(Customer.email),
-        queue_id=queue_id,
-        queue_name=col(Queue.name),
-        agent_id=col(SupportRecord.created_by_id),
-        agent_name=col(User.display_name),
-        owners=(col(SupportRecord.created_by_id), col(chat.agent_id)),
-        chat_id=col(chat.id),
-        state=col(SupportRecord.state),
-        close_reason=null(),
-        opened=col(SupportRecord.created_at),
-        closed=case((col(SupportRecord.state).in_(FINISHED_STATES), col(SupportRecord.updated_at))),
-        rating=col(chat.rating),
-        summary=col(SupportRecord.short_description),
-        never_empty=frozenset({SortColumn.STATE, SortColumn.OPENED}),
-    )
-
-
 def _plan(session: Session, viewer: Viewer, query: ListQuery) -> _Plan:
     dialect = session.get_bind().dialect.name
-    source = _interaction_source() if query.kind == ListKind.INTERACTION else _record_source()
+    source = interaction_source() if query.kind == ListKind.INTERACTION else record_source()
     conditions = _scope(session, viewer, query.scope, source) + _filters(query, source)
     if query.kind != ListKind.INTERACTION:
         conditions.append(col(SupportRecord.kind) == query.kind.value)
@@ -404,7 +149,7 @@ def _plan(session: Session, viewer: Viewer, query: ListQuery) -> _Plan:
     )
 
 
-def _scope(session: Session, viewer: Viewer, scope: Scope, source: _Source) -> list[ColumnElement[bool]]:
+def _scope(session: Session, viewer: Viewer, scope: Scope, source: Source) -> list[ColumnElement[bool]]:
     """``record_access``'s rule as SQL: a supervisor's ALL has no condition."""
     if scope == Scope.ALL and viewer.sees_all:
         return []
@@ -419,7 +164,7 @@ def _scope(session: Session, viewer: Viewer, scope: Scope, source: _Source) -> l
     return [or_(*mine, source.queue_id.in_(sorted(member_of)))]
 
 
-def _filters(query: ListQuery, source: _Source) -> list[ColumnElement[bool]]:
+def _filters(query: ListQuery, source: Source) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if query.state:
         conditions.append(source.state == query.state)
@@ -434,7 +179,7 @@ def _filters(query: ListQuery, source: _Source) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _text_condition(dialect: str, query: ListQuery, source: _Source) -> ColumnElement[bool]:
+def _text_condition(dialect: str, query: ListQuery, source: Source) -> ColumnElement[bool]:
     """A record number finds that record only; other text finds customers by name or
     email, and chats (and cases by their own texts or their chat's) that have all its
     words. Digits alone also find the list's record of that number ("1001": IMS0001001)."""
@@ -446,7 +191,7 @@ def _text_condition(dialect: str, query: ListQuery, source: _Source) -> ColumnEl
         source.customer_id.in_(record_search.customer_ids_matching(dialect, query.text))
     ]
     if _DIGITS.fullmatch(query.text.strip()):
-        matches.append(source.number == f"{_PREFIX_OF_KIND[query.kind]}{int(query.text):07d}")
+        matches.append(source.number == f"{PREFIX_OF_KIND[query.kind]}{int(query.text):07d}")
     words = record_search.words_of(query.text)
     if words:
         chats = record_search.chat_ids_with_words(dialect, words)
@@ -465,7 +210,7 @@ def _text_condition(dialect: str, query: ListQuery, source: _Source) -> ColumnEl
     return or_(*matches)
 
 
-def _queue_rank(session: Session, source: _Source) -> ColumnElement[int] | None:
+def _queue_rank(session: Session, source: Source) -> ColumnElement[int] | None:
     """The queue's place in the queues sorted by name: ordering by it needs no join,
     so an agent's list sorted by queue reads only their chats (0.5 s → 20 ms at 100k)."""
     ranks: dict[int, int] = {
@@ -478,7 +223,7 @@ def _queue_rank(session: Session, source: _Source) -> ColumnElement[int] | None:
 
 
 def _sort_key(
-    dialect: str, query: ListQuery, source: _Source, queue_rank: ColumnElement[int] | None
+    dialect: str, query: ListQuery, source: Source, queue_rank: ColumnElement[int] | None
 ) -> SQLColumnExpression | None:
     """What the list sorts by before the id; None for the number (made from the id)."""
     if query.sort == SortColumn.NUMBER:
@@ -495,7 +240,7 @@ def _sort_key(
     }[query.sort]
 
 
-def _order(dialect: str, query: ListQuery, source: _Source, key: SQLColumnExpression | None) -> list[ColumnElement]:
+def _order(dialect: str, query: ListQuery, source: Source, key: SQLColumnExpression | None) -> list[ColumnElement]:
     """The sort key, empty values last either way, then the id so equal values
     keep one order across pages."""
     tie_breaker = source.id.desc() if query.descending else source.id.asc()
@@ -526,7 +271,7 @@ def _export_chunk(session: Session, plan: _Plan, last: tuple | None) -> tuple[li
         if found
         else {}
     )
-    rows = [_row(plan.kind, by_id[row_id]) for row_id, _key in found]
+    rows = [list_row(plan.kind, by_id[row_id]) for row_id, _key in found]
     return rows, (tuple(found[-1]) if len(found) == EXPORT_CHUNK else None)
 
 
@@ -552,31 +297,3 @@ def _duration(
 
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-@overload
-def _utc(at: datetime) -> datetime: ...
-@overload
-def _utc(at: None) -> None: ...
-def _utc(at: datetime | None) -> datetime | None:
-    """SQLite and PostgreSQL's plain timestamps come back naive: they are UTC."""
-    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
-
-
-def _row(kind: ListKind, values) -> ListRow:
-    number, customer, email, queue, agent, state, close_reason, opened, closed, rating, summary = values
-    opened, closed = _utc(opened), _utc(closed)
-    return ListRow(
-        number=number or "",
-        customer=customer or "",
-        customer_email=email or "",
-        queue=queue or "",
-        agent=agent or "",
-        state=state,
-        state_label=state_label(kind, state, close_reason),
-        opened=opened,
-        closed=closed,
-        duration_seconds=int((closed - opened).total_seconds()) if closed is not None else None,
-        rating=rating,
-        summary=summary or "",
-    )

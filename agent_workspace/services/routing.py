@@ -290,6 +290,8 @@ def accept(session: Session, *, user_id: int, queue_id: int, offer_id: int | Non
         wait_seconds=item.wait_seconds,
     )
     announce(session, InteractionChanged(stored_id(item)), QueueChanged(queue_id), AgentChanged(user_id))
+    # The agent's load changed: what every queue of theirs tells its waiting customers did too.
+    announce(session, *(QueueChanged(other) for other in queue_ids_of(session, user_id)))
     released = _release_offers_of(session, user_id) if active_chat_count(session, user_id) >= agent.capacity else 0
     session.commit()
     if released:

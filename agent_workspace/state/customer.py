@@ -47,7 +47,6 @@ from agent_workspace.state.message_status import MessageStatus
 from agent_workspace.state.outlook import OutlookView, outlook_view, valid_time_zone
 from agent_workspace.state.views import (
     MessageView,
-    carried_messages,
     deliver,
     merge_messages,
     message_view,
@@ -55,6 +54,7 @@ from agent_workspace.state.views import (
     start_delivery,
     typing_after,
 )
+from agent_workspace.sync import carried_messages
 
 REGISTER_SECONDS = 5 * 60  # re-register the tab well before the sweeper forgets it (15 min)
 

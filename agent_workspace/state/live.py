@@ -31,7 +31,7 @@ class LiveState(rx.State):
     urgency: dict[str, str] = {}  # "" | warning | critical
     typing_now: dict[str, bool] = {}
     # Bumped on a new offer or customer message: the page beeps and, when hidden,
-    # shows a desktop notification, in the browser (pages/workspace.py, ``alerts``).
+    # shows a desktop notification, in the browser (components/workspace_header.py, ``alerts``).
     alert_seq: int = 0
     alert_text: str = ""
     sound_on: str = rx.LocalStorage("on", name="aw_sound")

@@ -16,7 +16,8 @@ from agent_workspace.services import hours as business_hours
 from agent_workspace.services.errors import NotFound, ServiceError, ValidationError
 from agent_workspace.services.events import Change
 from agent_workspace.state.common import assign_changed, call, clock, iso, plain, read
-from agent_workspace.state.views import MessageView, carried_messages, merge_messages, message_view, wait_text
+from agent_workspace.state.views import MessageView, merge_messages, message_view, wait_text
+from agent_workspace.sync import carried_messages
 
 
 @dataclasses.dataclass

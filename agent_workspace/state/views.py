@@ -16,7 +16,6 @@ from agent_workspace.services import conversations
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import (
     Change,
-    InteractionChanged,
     MessageData,
     MessagePosted,
     Typing,
@@ -205,27 +204,6 @@ def typing_after(changes: list[Change], *, interaction_id: int, side: str, shown
         elif isinstance(change, MessagePosted) and change.message.sender_kind == side:
             shown = False
     return shown
-
-
-def carried_messages(changes: list[Change], *, interaction_id: int, cursor: int) -> list[MessageData] | None:
-    """The messages ``changes`` carry for one chat when they continue the page's
-    cursor and nothing else about the chat changed; None when the page must read."""
-    posted = []
-    for change in changes:
-        if isinstance(change, MessagePosted):
-            if change.interaction_id == interaction_id:
-                posted.append(change)
-        elif isinstance(change, InteractionChanged) and change.interaction_id == interaction_id:
-            return None
-    carried = []
-    for change in sorted(posted, key=lambda c: c.message.id):
-        if change.message.id <= cursor:
-            continue
-        if change.follows_id != cursor:
-            return None
-        carried.append(change.message)
-        cursor = change.message.id
-    return carried
 
 
 def message_view(m: MessageData, *, attachment_base: str) -> MessageView:

@@ -34,7 +34,6 @@ from agent_workspace.state.views import (
     MessageView,
     TransferOfferView,
     card_view,
-    carried_messages,
     mark_customer_ended,
     merge_messages,
     message_view,
@@ -44,6 +43,7 @@ from agent_workspace.state.views import (
     typing_after,
     update_tab,
 )
+from agent_workspace.sync import carried_messages
 
 ATTACHMENT_BASE = "/api/attachments"
 HEARTBEAT_SECONDS = 15
@@ -68,6 +68,7 @@ class WorkspaceState(rx.State):
     _cursors: dict[int, int] = {}  # interaction id -> last stored message id on this page
     _waiting_since: dict[str, float] = {}
     _last_heartbeat: float = 0.0
+    _heard_at: float = 0.0  # wall clock when a push or a read last reached this tab
     _inbox_read_at: float = 0.0  # wall clock (pushes may run in another process) when the inbox was last read
 
     loaded: bool = False
@@ -154,7 +155,7 @@ class WorkspaceState(rx.State):
         if not self._uid:
             return
         known = None if chats is None else {tab.interaction_id for tab in self.tabs}
-        self._inbox_read_at = time.time()
+        self._inbox_read_at = self._heard_at = time.time()
         snapshot = await read(
             views.agent_snapshot, user_id=self._uid, cursors=dict(self._cursors), known=known, reread=chats
         )
@@ -232,6 +233,7 @@ class WorkspaceState(rx.State):
         see ``prefetch_inboxes``); a chat change only that chat."""
         if not self._uid:
             return
+        self._heard_at = time.time()
         if any(isinstance(c, AgentChanged) and c.user_id == self._uid for c in changes):
             await self._refresh()
             return
@@ -249,7 +251,10 @@ class WorkspaceState(rx.State):
             shown = live.typing_now.get(str(interaction_id), False)
             typing = typing_after(changes, interaction_id=interaction_id, side=SenderKind.CUSTOMER, shown=shown)
             self._apply_live(live, interaction_id, [], typing)
-        touched = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)} & set(self._cursors)
+        changed_chats = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)}
+        if changed_chats & {t.interaction_id for t in self.transfer_offers}:
+            await self._refresh(chats=set())  # a transfer waiting for this agent: its card
+        touched = changed_chats & set(self._cursors)
         if not touched:
             return
         unread_cursors = {}
@@ -304,6 +309,8 @@ class WorkspaceState(rx.State):
         if not await self._me():
             return
         update_urgency(await self._live(), self.tabs, self._waiting_since)
+        if time.time() - self._heard_at >= settings().resync_quiet_seconds:
+            await self._refresh()  # after a quiet spell: heals a push lost on the way
         if time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
             self._last_heartbeat = time.monotonic()
             await call(_register_agent, token=self.router.session.client_token, user_id=self._uid)

@@ -39,6 +39,8 @@ from agent_workspace.services.events import (
     InteractionChanged,
     MessageData,
     MessagePosted,
+    Typing,
+    TypingStopped,
 )
 
 
@@ -65,7 +67,7 @@ def concern_of(change: Change) -> Concern | None:
     """What a change is about, in ``realtime.tokens_for``'s terms."""
     if isinstance(change, (AgentChanged, ChatOffered)):
         return None if change.user_id is None else ("user", change.user_id)
-    if isinstance(change, InteractionChanged):
+    if isinstance(change, (InteractionChanged, Typing, TypingStopped)):
         return ("chat", change.interaction_id)
     return ("queue", change.queue_id)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from agent_workspace.models import InteractionState, SenderKind
+from agent_workspace.models import InteractionState, stored_id
 from agent_workspace.services import views
 from agent_workspace.services.events import (
     AgentChanged,
@@ -41,11 +41,12 @@ from agent_workspace.sync import Concern, carried_messages, merged
 @dataclass(frozen=True)
 class OpenChat:
     """One chat the agent works on: its details as last read in full, and what
-    pushes keep live (the messages, the customer's typing, their leaving)."""
+    pushes keep live (the messages, the customer's leaving). Typing is not here:
+    it is never stored, so no read can see it; the tab keeps it from its own
+    notices (``state.views.typing_after``)."""
 
     details: InteractionData  # without messages and live flags: those are the fields below
     messages: tuple[MessageData, ...] = ()
-    customer_typing: bool = False
     customer_ended: bool = False
 
     @property
@@ -161,7 +162,7 @@ def read_inboxes(session: Session, *, user_ids: Collection[int]) -> dict[int, In
 def _notices(session: Session, snapshot: AgentSnapshot) -> tuple[tuple[str, str, int], ...]:
     if not snapshot.has_notices:
         return ()
-    return tuple((n.level, n.body, n.id) for n in unseen_notices(session, user_id=snapshot.user_id))
+    return tuple((n.level, n.body, stored_id(n)) for n in unseen_notices(session, user_id=snapshot.user_id))
 
 
 def _gone(view: AgentView, delta: ChatDelta) -> bool:
@@ -194,7 +195,7 @@ def read(session: Session, view: AgentView, reads: Reads, ahead: InboxAhead | No
 
 
 def _details(data: InteractionData) -> InteractionData:
-    return dataclasses.replace(data, new_messages=[], customer_typing=False, agent_typing=False, customer_ended=False)
+    return dataclasses.replace(data, new_messages=[], customer_ended=False)
 
 
 def _opened(data: InteractionData, held: OpenChat | None) -> OpenChat:
@@ -202,7 +203,6 @@ def _opened(data: InteractionData, held: OpenChat | None) -> OpenChat:
     return OpenChat(
         details=_details(data),
         messages=merged(held.messages if held else (), data.new_messages),
-        customer_typing=data.customer_typing,
         customer_ended=data.customer_ended,
     )
 
@@ -229,8 +229,8 @@ def apply(view: AgentView, changes: Sequence[Change], data: Data) -> AgentView:
     """The view after ``changes``, given what ``read`` found for them. Pure."""
     if data.whole is not None:
         full = {d.id: d for d in data.whole.open_interactions}
-        chats = tuple(_opened(full[i], view.chat(i)) for i in data.whole.open_ids)
-        return _with_header(view, data.whole, data.notices, data.read_at, chats)
+        opened = tuple(_opened(full[i], view.chat(i)) for i in data.whole.open_ids)
+        return _with_header(view, data.whole, data.notices, data.read_at, opened)
     if data.inbox is not None and data.inbox.read_at >= view.inbox_read_at:
         view = dataclasses.replace(
             view,
@@ -240,7 +240,7 @@ def apply(view: AgentView, changes: Sequence[Change], data: Data) -> AgentView:
             inbox_read_at=data.inbox.read_at,
         )
     deltas = {d.interaction_id: d for d in data.deltas}
-    chats = []
+    chats: list[OpenChat] = []
     for chat in view.chats:
         i = chat.details.id
         if i in deltas:
@@ -248,16 +248,11 @@ def apply(view: AgentView, changes: Sequence[Change], data: Data) -> AgentView:
             chat = dataclasses.replace(
                 chat,
                 messages=merged(chat.messages, d.new_messages),
-                customer_typing=d.customer_typing,
                 customer_ended=chat.customer_ended or d.customer_ended,
             )
         elif any(isinstance(c, InteractionChanged) and c.interaction_id == i for c in changes):
             carried = carried_messages(changes, interaction_id=i, cursor=chat.cursor) or []
-            chat = dataclasses.replace(
-                chat,
-                messages=merged(chat.messages, carried),
-                customer_typing=chat.customer_typing and not any(m.sender_kind == SenderKind.CUSTOMER for m in carried),
-            )
+            chat = dataclasses.replace(chat, messages=merged(chat.messages, carried))
         chats.append(chat)
     view = dataclasses.replace(view, chats=tuple(chats))
     if data.header is not None:  # a chat closed or moved: the header and the list, new chats in full

@@ -18,11 +18,11 @@ from enum import StrEnum
 
 from sqlmodel import Session
 
-from agent_workspace.models import InteractionState, SenderKind
-from agent_workspace.services import availability, views
+from agent_workspace.models import InteractionState
+from agent_workspace.services import availability, customer_views
 from agent_workspace.services.availability import Outlook
+from agent_workspace.services.customer_views import CustomerSnapshot
 from agent_workspace.services.events import Change, MessageData, MessagePosted, QueueChanged
-from agent_workspace.services.views import CustomerSnapshot
 from agent_workspace.sync import Concern, carried_messages, merged
 
 
@@ -41,8 +41,7 @@ class CustomerView:
     number: str = ""
     public_id: str = ""
     queue_name: str = ""
-    agent_name: str = ""
-    agent_typing: bool = False
+    agent_name: str = ""  # typing is kept by the tab from its notices: no read sees it
     customer_ended: bool = False
     rated: bool = False
     messages: tuple[MessageData, ...] = ()
@@ -127,7 +126,7 @@ def read(session: Session, view: CustomerView, reads: Reads, ahead: PlaceAhead |
     ):
         return Data(place=ahead)
     read_at = time.time()
-    snapshot = views.customer_snapshot(session, interaction_id=view.interaction_id, after_id=view.cursor)
+    snapshot = customer_views.customer_snapshot(session, interaction_id=view.interaction_id, after_id=view.cursor)
     return Data(snapshot=snapshot, read_at=read_at)
 
 
@@ -142,11 +141,7 @@ def _phase(snap: CustomerSnapshot) -> Phase:
 def _append(view: CustomerView, stored: Sequence[MessageData]) -> CustomerView:
     if not stored:
         return view
-    return dataclasses.replace(
-        view,
-        messages=merged(view.messages, stored),
-        agent_typing=view.agent_typing and not any(m.sender_kind == SenderKind.AGENT for m in stored),
-    )
+    return dataclasses.replace(view, messages=merged(view.messages, stored))
 
 
 def apply(view: CustomerView, changes: Sequence[Change], data: Data) -> CustomerView:
@@ -160,7 +155,6 @@ def apply(view: CustomerView, changes: Sequence[Change], data: Data) -> Customer
             public_id=snap.public_id,
             queue_name=snap.queue_name,
             agent_name=snap.agent_name,
-            agent_typing=snap.agent_typing,
             customer_ended=snap.customer_ended,
             rated=snap.rated,
             outlook=snap.outlook,

@@ -1,4 +1,4 @@
-"""The record states' handlers for the websocket security tests (test_websocket_security.py)."""
+"""The record states' handlers for the websocket security tests (test_websocket_security*.py)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ RECORD_PAYLOADS = {
 
 
 def record_attacks(victim) -> dict[tuple[type, str], list]:
-    """Every record handler aimed at the victim's queue and words (``victim`` of
-    test_websocket_security): what it finds (the victim's secrets) must never reach the
-    intruder. Opening a record by its number (a route) is tests/e2e/test_records_security.py's."""
+    """Every record handler aimed at the victim's queue and words (``victim_chat.Victim``):
+    what it finds (the victim's secrets) must never reach the intruder. Opening a
+    record by its number (a route) is tests/e2e/test_records_security.py's."""
     return {
         (RecordListState, "load"): [{}],
         (RecordPageState, "load"): [{}],

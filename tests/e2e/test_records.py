@@ -135,7 +135,7 @@ def _closed_chats(world, queue_name: str, questions: list[str]) -> None:
         for question in questions:
             item = conversations.start_chat(
                 session, name=unique("Exported"), email="export@example.com", queue_id=queue_id, question=question
-            ).interaction
+            )
             item.state, item.closed_at = InteractionState.CLOSED_COMPLETE, utcnow() + timedelta(minutes=3)
             session.add(item)
         session.commit()

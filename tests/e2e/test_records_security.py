@@ -10,7 +10,8 @@ from agent_workspace.models import Interaction, Queue, SupportRecord, User
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.records import RecordListState, RecordPageState
 from tests.e2e.record_handlers import RECORD_PAYLOADS
-from tests.e2e.test_websocket_security import _cookie_for, _victim, _victim_snapshot, _wait_for_outbox
+from tests.e2e.victim_chat import make_victim, victim_snapshot, wait_for_outbox
+from tests.e2e.ws_callers import cookie_for
 from tests.e2e.ws_client import EventClient
 
 # Each handler with the page it is sent from (the record page reads its number from the route).
@@ -37,7 +38,7 @@ def _customer(world, client: EventClient) -> None:
 def test_record_handlers_refuse_callers_without_the_role(app_server, world, caller):
     cookie = None
     if caller == "signed in without workspace_user":
-        cookie = _cookie_for(world, *world.agent(queues=[world.queue()], roles=()))
+        cookie = cookie_for(world, *world.agent(queues=[world.queue()], roles=()))
     client = EventClient(app_server.base_url, cookie=cookie)
     try:
         if caller == "customer":
@@ -75,14 +76,14 @@ def _guesses(chat: str, record: str) -> list[str]:
 
 
 def test_an_agent_of_another_queue_guessing_numbers_opens_nothing(app_server, world, monkeypatch):
-    victim = _victim(world, monkeypatch)
+    victim = make_victim(world, monkeypatch)
     chat, record = _numbers(world, victim)
     intruder_name, intruder_password = world.agent(queues=[world.queue("Intruder")])
     with world.session() as session:
         intruder_id = session.exec(select(User.id).where(User.username == intruder_name)).one()
-    cookie = _cookie_for(world, intruder_name, intruder_password)
-    _wait_for_outbox(world, victim)
-    before = _victim_snapshot(world, victim, intruder_id)
+    cookie = cookie_for(world, intruder_name, intruder_password)
+    wait_for_outbox(world, victim)
+    before = victim_snapshot(world, victim, intruder_id)
     client = EventClient(app_server.base_url, cookie=cookie)
     try:
         for path in _guesses(chat, record):
@@ -102,17 +103,17 @@ def test_an_agent_of_another_queue_guessing_numbers_opens_nothing(app_server, wo
         secret for secret in victim.secrets if secret in received and secret not in (chat, record)
     ]  # the numbers it typed come back in its own URL
     assert not leaked, f"the intruder received {leaked}"
-    assert _victim_snapshot(world, victim, intruder_id) == before
+    assert victim_snapshot(world, victim, intruder_id) == before
 
 
 def test_the_queues_own_agent_opens_the_record_by_its_number(app_server, world, monkeypatch):
     """Positive control: the refusals above are the rule's doing, not a route that never loads."""
-    victim = _victim(world, monkeypatch)
+    victim = make_victim(world, monkeypatch)
     chat, _record = _numbers(world, victim)
     with world.session() as session:
         queue_name = session.get(Queue, victim.queue_id).name
     colleague, password = world.agent(queues=[queue_name])
-    client = EventClient(app_server.base_url, cookie=_cookie_for(world, colleague, password))
+    client = EventClient(app_server.base_url, cookie=cookie_for(world, colleague, password))
     try:
         client.send(RecordPageState.event_handlers["load"], path=f"/interaction/{chat}")
         client.wait_for_value(RecordPageState, "found", True)

@@ -14,7 +14,7 @@ from agent_workspace.state.auth import AuthState
 
 NAMESPACE = "/_event"
 # Sessions are bound to the User-Agent that redeemed the ticket: a client that
-# uses a session cookie must present the same one (see tests/e2e/test_websocket_security.py).
+# uses a session cookie must present the same one (see tests/e2e/ws_callers.py, ``cookie_for``).
 USER_AGENT = "AgentWorkspace-SecurityTests/1.0"
 
 

@@ -8,7 +8,7 @@
   process B with ``AW_SCALE_B_WORKERS`` (default 2) Granian workers, so the
   tests cross both a process boundary and a worker boundary.
 - Both run ``--backend-only``: the tests speak the websocket protocol the
-  pages speak (``harness.WsClient``), so no frontend build is needed and the
+  pages speak (``protocol.WsClient``), so no frontend build is needed and the
   whole suite takes well under two minutes. ``AW_SCALE_SINGLE_PORT=1`` runs A
   as ``--single-port`` with the production frontend build instead.
 
@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tests.scaleout import harness
+from tests.scaleout import harness, protocol
 
 OFFER_TIMEOUT_SECONDS = 6
 PRESENCE_GRACE_SECONDS = 60
@@ -70,7 +70,7 @@ class Cluster:
                 queues=queues,
             )
             user_id = user.id
-        return user_id, harness.session_cookie(self.engine, username, PASSWORD)
+        return user_id, protocol.session_cookie(self.engine, username, PASSWORD)
 
     def sign_off(self, *user_ids: int) -> None:
         """Agents of a finished test go Offline now, so no later presence

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import agent_workspace.agent_workspace  # noqa: F401  (registers every state)
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.workspace import LiveState, WorkspaceState
-from tests.scaleout.harness import WsClient, state_delta
+from tests.scaleout.protocol import WsClient, state_delta
 
 
 class Tab:

@@ -195,7 +195,8 @@ def test_close_saving_history(session: Session, queue, agent, announced) -> None
     announced.take()
     chat_close.close(session, interaction_id=item.id, user_id=agent.id, save_history=True)
 
-    assert announced.take() == [InteractionChanged(item.id), AgentChanged(agent.id)]
+    # The freed seat changes what its queues tell their waiting customers.
+    assert announced.take() == [InteractionChanged(item.id), AgentChanged(agent.id), QueueChanged(queue.id)]
     row = fresh(session, Interaction, item.id)
     assert row.state == InteractionState.CLOSED_COMPLETE
     assert row.close_reason == CloseReason.AGENT_ENDED

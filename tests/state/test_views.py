@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from agent_workspace.services.events import InteractionChanged, MessageData, MessagePosted, QueueChanged
-from agent_workspace.state.views import carried_messages
+from agent_workspace.sync import carried_messages
 
 CHAT = 7
 

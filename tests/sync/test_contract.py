@@ -80,8 +80,8 @@ STAFFED = {Availability.AVAILABLE, Availability.BUSY}
 
 def without_estimate(view):
     """A customer view with the estimated wait left out (the place in line kept):
-    two changes of it are never announced (test_known_divergences), and the
-    page's quiet tick re-reads it."""
+    a transfer between agents moves load without a queue notice (left open), and
+    the page's quiet tick re-reads it."""
     outlook = getattr(view, "outlook", None)
     if outlook is None or outlook.status not in STAFFED:
         return view
@@ -170,7 +170,7 @@ def test_the_random_runs_exercised_the_actions() -> None:
         pytest.skip("run together with the contract test")
     for needed in [
         "accept: claimed an offer",
-        "typing: stored",
+        "typing: sent",
         "transfer: to queue",
         "transfer: answered yes",
         "close: done",

@@ -1,8 +1,7 @@
-"""Where a view kept from notices and a fresh read disagree because no notice is
-announced: found by the contract test, pinned here until services announce
-them (strict xfail: these fail once the services are fixed, and must then
-become plain tests). The pages' quiet ticks heal them after
-``resync_quiet_seconds``."""
+"""Where a view kept from notices and a fresh read disagreed because no notice
+was announced, as the contract test found them: the fixed ones stay as tests;
+those still open are strict xfails (they fail once fixed, and must then become
+plain tests). The pages' quiet ticks heal them after ``resync_quiet_seconds``."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_workspace.services import conversations, events, routing, transfers
+from agent_workspace.services import chat_close, events, routing, transfers
 from tests.factories import make_queue
 from tests.sync.world import SyncWorld, hear
 
@@ -22,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("offer_timeout", "clock")
 def world(template: Path, tmp_path: Path):
     path = tmp_path / "world.db"
     shutil.copyfile(template, path)
-    world = SyncWorld(path, reach_transfer_targets=False)  # the audience exactly as realtime finds it
+    world = SyncWorld(path)
     previous = hear(world)
     yield world
     events.set_publisher(previous)
@@ -34,7 +33,6 @@ def place_kept_and_fresh(world: SyncWorld, interaction_id: int):
     return tab.view.outlook, world.fresh(tab).outlook
 
 
-@pytest.mark.xfail(strict=True, reason="routing.accept announces only the accepted chat's queue")
 def test_an_accept_in_one_queue_changes_the_wait_in_the_agents_other_queue(world: SyncWorld) -> None:
     """Ada serves Sales and Support (2 seats). Two Support chats are offered to her;
     a Sales chat waits. She takes the Sales chat: the second Support customer's wait
@@ -55,7 +53,6 @@ def test_an_accept_in_one_queue_changes_the_wait_in_the_agents_other_queue(world
     assert kept == fresh, f"kept {kept}, fresh {fresh}"
 
 
-@pytest.mark.xfail(strict=True, reason="conversations.close announces no QueueChanged when nothing is offered after it")
 def test_a_close_changes_the_wait_of_the_queue_without_a_notice(world: SyncWorld) -> None:
     """Ada and Bob (one seat each) work on two Support chats; a third customer waits and
     Ada has rejected their chat. Ada closes hers: her seat goes to nobody (rejected),
@@ -73,7 +70,7 @@ def test_a_close_changes_the_wait_of_the_queue_without_a_notice(world: SyncWorld
     waiting = world.chats[-1]
     routing.reject(world.s, user_id=ada, interaction_id=waiting, reason="Busy")
     world.settle()
-    conversations.close(world.s, interaction_id=ada_chat, user_id=ada, save_history=False)
+    chat_close.close(world.s, interaction_id=ada_chat, user_id=ada, save_history=False)
     assert world.item(waiting).offered_to_id is None and bob
     world.settle()
     kept, fresh = place_kept_and_fresh(world, waiting)
@@ -93,7 +90,7 @@ def test_details_edited_in_one_tab_reach_the_agents_other_tab(world: SyncWorld) 
     world.start(0)
     routing.accept(world.s, user_id=ada, queue_id=support)
     world.settle()
-    conversations.update_details(
+    chat_close.update_details(
         world.s,
         interaction_id=world.chats[0],
         user_id=ada,
@@ -107,7 +104,6 @@ def test_details_edited_in_one_tab_reach_the_agents_other_tab(world: SyncWorld) 
     assert tab.view == world.fresh(tab)
 
 
-@pytest.mark.xfail(strict=True, reason="realtime.tokens_for does not reach the agent a chat's transfer waits for")
 def test_the_agent_a_transfer_waits_for_hears_the_chat(world: SyncWorld) -> None:
     """Ada offers her chat to Bob, then the customer leaves: Bob's transfer card still
     says they are there (``tokens_for`` finds a chat's agent and the agent it is
@@ -122,7 +118,7 @@ def test_the_agent_a_transfer_waits_for_hears_the_chat(world: SyncWorld) -> None
     other = bob if owner == ada else ada
     transfers.to_agent(world.s, interaction_id=chat, user_id=owner, target_user_id=other, note="yours")
     world.settle()
-    conversations.customer_end(world.s, interaction_id=chat)
+    chat_close.customer_end(world.s, interaction_id=chat)
     world.settle()
     tab = world.tabs[f"agent-{other}"]
     assert tab.view.transfer_offers == world.fresh(tab).transfer_offers

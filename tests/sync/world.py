@@ -20,9 +20,9 @@ from sqlmodel import Session, col, select
 
 from agent_workspace import db, realtime
 from agent_workspace.models import Interaction, InteractionState, Presence, QueueMember, SenderKind, utcnow
-from agent_workspace.services import conversations, events, transfers
+from agent_workspace.services import chat_close, conversations, events, transfers
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.services.events import Change, ChatOffered, InteractionChanged, QueueChanged
+from agent_workspace.services.events import Change, ChatOffered, QueueChanged
 from agent_workspace.sync import ClientKind, concern_of
 from agent_workspace.sync import agent as agent_sync
 from agent_workspace.sync import customer as customer_sync
@@ -51,12 +51,9 @@ class Tab:
 
 
 class SyncWorld(World):
-    def __init__(self, path: Path, *, shared_email: bool = False, reach_transfer_targets: bool = True) -> None:
+    def __init__(self, path: Path, *, shared_email: bool = False) -> None:
         super().__init__(path)
         self.shared_email = shared_email
-        # ``tokens_for`` misses the agent a chat's transfer waits for (test_known_divergences);
-        # with this the world adds them, as tokens_for should.
-        self.reach_transfer_targets = reach_transfer_targets
         self.check_concerns = True
         self.read_engine = db.make_engine(f"sqlite:///{path}", writer=False)  # reads never take the write lock
         self.tabs: dict[str, Tab] = {}
@@ -112,8 +109,6 @@ class SyncWorld(World):
         """The publisher: each tab's share of one commit, and its read ahead taken now."""
         with self.reader() as s:
             audience = {token: list(target.changes) for token, target in realtime.tokens_for(s, changes).items()}
-            if self.reach_transfer_targets:
-                self.add_transfer_targets(s, changes, audience)
             seq = next(self.commits)
             for token, heard in audience.items():
                 tab = self.tabs.get(token)
@@ -147,14 +142,6 @@ class SyncWorld(World):
             and not (tab.kind == ClientKind.AGENT and concern_of(c)[0] == "chat")
         ]
         assert not unconcerned, f"{tab.token} hears {unconcerned}, which its view says do not concern it"
-
-    def add_transfer_targets(self, s: Session, changes: list[Change], audience: dict[str, list[Change]]) -> None:
-        for change in changes:
-            if isinstance(change, InteractionChanged):
-                target = s.get(Interaction, change.interaction_id).transfer_to_id
-                heard = audience.setdefault(f"{ClientKind.AGENT}-{target}", []) if target else None
-                if heard is not None and change not in heard:
-                    heard.append(change)
 
     def read_ahead(self, s: Session, tab: Tab, changes: list[Change]) -> object | None:
         """What realtime's prefetch would read for this tab (None: nothing to read ahead)."""
@@ -260,10 +247,10 @@ class SyncWorld(World):
         if row is None:
             return
         kind = SenderKind.AGENT if agent_side else SenderKind.CUSTOMER
-        stored = conversations.set_typing(
+        sent = conversations.signal_typing(
             self.s, interaction_id=row.id, sender_kind=kind, user_id=row.agent_id if agent_side else None
         )
-        self.events.append(f"typing: {'stored' if stored else 'dropped'}")
+        self.events.append(f"typing: {'sent' if sent else 'dropped'}")
 
     def transfer_to_queue(self, c: int, q: int) -> None:
         row = self.live(c)
@@ -304,7 +291,7 @@ class SyncWorld(World):
         row = self.live(c)
         if row is not None:
             self.attempt(
-                lambda: conversations.update_details(
+                lambda: chat_close.update_details(
                     self.s,
                     interaction_id=row.id,
                     user_id=row.agent_id,

@@ -1,0 +1,119 @@
+"""The workspace's tab strip: the Inbox tab and one per open chat (unread count,
+waiting colour, a mouse shortcut to close it), and the dialog that closes a chat's tab."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from agent_workspace.state.views import ChatTab
+from agent_workspace.state.workspace import LiveState, WorkspaceState
+
+
+def close_tab_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("End the chat without saving?"),
+            rx.alert_dialog.description(
+                "Closing the tab ends the chat for the customer, and the conversation history is NOT saved "
+                "to the interaction record. To keep it, use Close in the Details tab instead."
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(
+                    rx.button(
+                        "Keep chat open", variant="soft", color_scheme="gray", on_click=WorkspaceState.cancel_close_tab
+                    )
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "End chat without saving",
+                        color_scheme="red",
+                        high_contrast=True,
+                        on_click=WorkspaceState.confirm_close_tab,
+                    )
+                ),
+                justify="end",
+                spacing="3",
+                margin_top="16px",
+            ),
+        ),
+        open=WorkspaceState.close_tab_open,
+    )
+
+
+def tab_button(label: rx.Component, *, value, selected, class_name="aw-tab") -> rx.Component:
+    return rx.button(
+        label,
+        role="tab",
+        aria_selected=selected,
+        variant=rx.cond(selected, "solid", "soft"),
+        on_click=WorkspaceState.select_tab(value),
+        class_name=class_name,
+    )
+
+
+def interaction_trigger(tab: ChatTab) -> rx.Component:
+    return chat_tab_trigger(
+        interaction_id=tab.interaction_id,
+        customer_name=tab.customer_name,
+        selected=WorkspaceState.active_tab == tab.interaction_id.to_string(),
+    )
+
+
+@rx.memo
+def chat_tab_trigger(interaction_id: rx.Var[int], customer_name: rx.Var[str], selected: rx.Var[bool]) -> rx.Component:
+    """The tab with its unread count and waiting colour, and a mouse shortcut to close
+    it (keyboard users get "Close tab" in the panel). A memo: it reads LiveState,
+    which changes on every message, and must not drag the tab list along."""
+    key = interaction_id.to_string()
+    unread = LiveState.unread[key]
+    return rx.hstack(
+        tab_button(
+            rx.hstack(
+                rx.text(customer_name),
+                rx.cond(
+                    unread > 0,
+                    rx.badge(unread.to_string(), color_scheme="red", aria_label=unread.to_string() + " unread"),
+                ),
+                spacing="2",
+                align="center",
+            ),
+            value=key,
+            selected=selected,
+            class_name="aw-tab aw-urgency-" + LiveState.urgency[key],
+        ),
+        rx.el.span(
+            rx.icon("x", size=14),
+            aria_hidden="true",
+            class_name="aw-tab-close",
+            on_click=WorkspaceState.open_close_tab(interaction_id),
+        ),
+        spacing="1",
+        align="center",
+        role="presentation",
+    )
+
+
+def tab_strip() -> rx.Component:
+    """The tab list: the Inbox, then one tab per open chat."""
+    return rx.hstack(
+        tab_button(
+            rx.hstack(
+                rx.text("Inbox"),
+                rx.cond(
+                    WorkspaceState.inbox_count > 0,
+                    rx.badge(WorkspaceState.inbox_count.to_string(), color_scheme="blue"),
+                ),
+                spacing="2",
+                align="center",
+            ),
+            value="inbox",
+            selected=WorkspaceState.active_tab == "inbox",
+        ),
+        rx.foreach(WorkspaceState.tabs, interaction_trigger),
+        role="tablist",
+        aria_label="Interactions",
+        spacing="3",
+        wrap="wrap",
+        width="100%",
+        class_name="aw-tablist",
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -57,6 +58,16 @@ class Settings:
 
 
 def settings() -> Settings:
+    """The settings of the environment as it is now, parsed once for each
+    environment seen (a server: once; a test that changes a variable: again)."""
+    return _parsed(tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_OURS))))
+
+
+_OURS = ("AW_", "REFLEX_", "PORT")
+
+
+@cache
+def _parsed(_environment: tuple[tuple[str, str], ...]) -> Settings:
     data_dir = Path(os.environ.get("AW_DATA_DIR", PROJECT_ROOT / "data"))
     return Settings(
         offer_timeout_seconds=_int("AW_OFFER_TIMEOUT_SECONDS", 45),

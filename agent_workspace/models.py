@@ -397,6 +397,15 @@ class AuditLog(SQLModel, table=True):
     detail: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
+class ClientKind(StrEnum):
+    """What kind of page a browser tab is (``client_connection.kind``): which
+    notices reach it and which state class receives them."""
+
+    AGENT = "agent"
+    CUSTOMER = "customer"
+    SUPERVISOR = "supervisor"
+
+
 class ClientConnection(SQLModel, table=True):
     """A browser tab (Reflex client token) that must be told about changes.
 

@@ -33,7 +33,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from agent_workspace.db import run_blocking, run_reading, session_scope
-from agent_workspace.models import ClientConnection, Interaction, QueueMember, utcnow
+from agent_workspace.models import ClientConnection, ClientKind, Interaction, QueueMember, utcnow
 from agent_workspace.security import clear_private_state, sign_out_events
 from agent_workspace.services import events
 from agent_workspace.services.auth import SIGNED_OUT_TAB
@@ -81,7 +81,7 @@ _gathering: dict[str, dict[str, list[Change]]] = {}  # client kind -> tab -> que
 # How long queue changes to one tab are gathered: an agent's cards must appear
 # quickly; a waiting customer's place in line can lag a moment, and there are
 # many more waiting customers than agents in a busy queue.
-QUEUE_REFRESH_SECONDS = {"agent": 0.5, "customer": 2.0, "supervisor": 0.5}
+QUEUE_REFRESH_SECONDS: dict[str, float] = {ClientKind.AGENT: 0.5, ClientKind.CUSTOMER: 2.0, ClientKind.SUPERVISOR: 0.5}
 _NOT_READ = object()  # a push whose tab has not been read ahead for yet
 _typing_ends: dict[tuple[str, int, str], float] = {}  # (tab, chat, side) -> loop time its typing expires
 
@@ -225,7 +225,7 @@ def _tokens_statement(users: bool, chats: bool, queues: bool) -> CompoundSelect:
     waiting_in_queues = col(Interaction.queue_id).in_(bindparam("queue", expanding=True)) & col(Interaction.state).in_(
         WAITING_STATES
     )
-    agent = kind == "agent"
+    agent = kind == ClientKind.AGENT
     branches: list[Select] = []
     if users:
         branches.append(
@@ -237,7 +237,7 @@ def _tokens_statement(users: bool, chats: bool, queues: bool) -> CompoundSelect:
         chat_ids: BindParameter[int] = bindparam("chat", expanding=True)
         branches += [
             sa_select(token, kind, literal_column("'chat'"), chat_of_tab).where(
-                kind.in_(("customer", "supervisor")), chat_of_tab.in_(chat_ids)
+                kind.in_((ClientKind.CUSTOMER, ClientKind.SUPERVISOR)), chat_of_tab.in_(chat_ids)
             ),
             sa_select(token, kind, literal_column("'chat'"), col(Interaction.id))
             .join(
@@ -257,7 +257,7 @@ def _tokens_statement(users: bool, chats: bool, queues: bool) -> CompoundSelect:
             .where(agent, col(QueueMember.queue_id).in_(bindparam("queue", expanding=True))),
             sa_select(token, kind, literal_column("'queue'"), col(Interaction.queue_id))
             .join(Interaction, col(Interaction.id) == chat_of_tab)
-            .where(kind == "customer", waiting_in_queues),
+            .where(kind == ClientKind.CUSTOMER, waiting_in_queues),
             sa_select(token, kind, literal_column("'queue'"), col(Interaction.queue_id))
             .join(Interaction, col(Interaction.offered_to_id) == user_id)
             .where(agent, waiting_in_queues),
@@ -277,7 +277,7 @@ def resolve(changes: list[Change]) -> dict[str, Target]:
         return tokens_for(session, changes)
 
 
-async def poke(token: str, kind: str, changes: list[Change]) -> None:
+async def push_to_tab(token: str, kind: str, changes: list[Change]) -> None:
     """Push ``changes`` to one tab: chat and agent changes at once, queue changes
     (cards, places in line) gathered for ``QUEUE_REFRESH_SECONDS[kind]`` first, since a
     busy queue changes many times a second for every member and waiting customer."""
@@ -404,7 +404,11 @@ async def publish(
     if targets is None:
         targets = await run_reading(resolve, list(dict.fromkeys(changes)))
     await asyncio.gather(
-        *(poke(token, target.kind, list(target.changes)) for token, target in targets.items() if token != exclude_token)
+        *(
+            push_to_tab(token, target.kind, list(target.changes))
+            for token, target in targets.items()
+            if token != exclude_token
+        )
     )
 
 

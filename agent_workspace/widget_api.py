@@ -23,7 +23,7 @@ from agent_workspace.config import widget_origins
 from agent_workspace.models import stored_id
 from agent_workspace.security import client_address
 from agent_workspace.services import availability, budgets, routing, widget
-from agent_workspace.state.common import read
+from agent_workspace.state.common import run_query
 from agent_workspace.state.outlook import outlook_view, valid_time_zone
 
 LAUNCHER_CACHE_SECONDS = 5.0
@@ -53,7 +53,7 @@ async def _queues() -> tuple[dict[int, availability.Outlook], dict[int, str]]:
         async with _refreshing:
             if not _fresh():
                 read_at = time.monotonic()
-                outlooks, names = await read(_read_queues)
+                outlooks, names = await run_query(_read_queues)
                 _launcher_reads = (read_at, outlooks, names)
     return _launcher_reads[1], _launcher_reads[2]
 

@@ -164,10 +164,12 @@ def test_queue_changes_to_many_tabs_are_read_ahead_once_for_all_of_them(monkeypa
     monkeypatch.setitem(realtime.QUEUE_REFRESH_SECONDS, "agent", 0.05)
 
     async def scenario() -> None:
-        await realtime.poke("tab-1", "agent", [QueueChanged(1)])
-        await realtime.poke("tab-2", "agent", [QueueChanged(1)])
-        await realtime.poke("tab-1", "agent", [QueueChanged(2), QueueChanged(1)])
-        await realtime.poke("tab-3", "agent", [AgentChanged(7)])  # not a queue change: pushed at once, read alone
+        await realtime.push_to_tab("tab-1", "agent", [QueueChanged(1)])
+        await realtime.push_to_tab("tab-2", "agent", [QueueChanged(1)])
+        await realtime.push_to_tab("tab-1", "agent", [QueueChanged(2), QueueChanged(1)])
+        await realtime.push_to_tab(
+            "tab-3", "agent", [AgentChanged(7)]
+        )  # not a queue change: pushed at once, read alone
         while realtime._background:
             await asyncio.gather(*realtime._background)
 

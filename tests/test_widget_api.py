@@ -130,7 +130,7 @@ async def test_requests_arriving_together_when_the_read_is_stale_make_one_read(s
         await asyncio.sleep(0.05)  # the others arrive while this one reads
         return fn(session)
 
-    monkeypatch.setattr(widget_api, "read", slow_read)
+    monkeypatch.setattr(widget_api, "run_query", slow_read)
     async with _client() as client:
         answers = await asyncio.gather(
             *(client.get(PATH, params={"queue": queue.id, "page": _page()}) for _ in range(8))

@@ -7,7 +7,7 @@ import reflex as rx
 from agent_workspace.security import Access, access
 from agent_workspace.services import knowledge
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.state.common import read
+from agent_workspace.state.common import run_query
 
 
 def _published(session, *, number: str) -> tuple[str, str, str, str]:
@@ -30,7 +30,7 @@ class ArticlePageState(rx.State):
     async def load(self):
         number = str(self.router.url.path).rstrip("/").rsplit("/", 1)[-1][:20]
         try:
-            self.article_number, self.title, self.category, self.body = await read(_published, number=number)
+            self.article_number, self.title, self.category, self.body = await run_query(_published, number=number)
             self.found = True
         except ServiceError:
             self.found = False

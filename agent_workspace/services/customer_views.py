@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 
 from agent_workspace.models import (
     ClientConnection,
+    ClientKind,
     Customer,
     Interaction,
     Queue,
@@ -45,7 +46,7 @@ def places_of_clients(session: Session, *, tokens: Collection[str]) -> dict[str,
 
 _CHATS_OF_CLIENTS = sa_select(col(ClientConnection.token), non_null(ClientConnection.interaction_id)).where(
     col(ClientConnection.token).in_(bindparam("tokens", expanding=True)),
-    col(ClientConnection.kind) == "customer",
+    col(ClientConnection.kind) == ClientKind.CUSTOMER,
     col(ClientConnection.interaction_id).is_not(None),
 )
 

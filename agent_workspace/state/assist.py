@@ -14,7 +14,7 @@ from agent_workspace.security import Access, access
 from agent_workspace.services import audit, conversations, knowledge
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import NotFound, ServiceError
-from agent_workspace.state.common import call, read
+from agent_workspace.state.common import run_action, run_query
 from agent_workspace.state.workspace import WorkspaceState
 
 RESULTS = 10
@@ -114,7 +114,7 @@ class AssistState(rx.State):
         self.interaction_id = int(interaction_id)
         self.article_number = ""
         try:
-            self.query = await read(_auto_query, interaction_id=self.interaction_id, user_id=await workspace._me())
+            self.query = await run_query(_auto_query, interaction_id=self.interaction_id, user_id=await workspace._me())
         except ServiceError as error:
             self.error = str(error)
             return
@@ -138,7 +138,9 @@ class AssistState(rx.State):
     @rx.event
     async def open_article(self, number: str):
         try:
-            self.article_number, self.article_title, self.article_body = await read(_published, number=str(number)[:20])
+            self.article_number, self.article_title, self.article_body = await run_query(
+                _published, number=str(number)[:20]
+            )
         except ServiceError as error:
             self.error = str(error)
 
@@ -150,7 +152,7 @@ class AssistState(rx.State):
     async def send_in_chat(self, number: str):
         workspace = await self.get_state(WorkspaceState)
         try:
-            await call(
+            await run_action(
                 _send_article,
                 interaction_id=self.interaction_id,
                 user_id=await workspace._me(),

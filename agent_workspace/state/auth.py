@@ -18,7 +18,7 @@ from agent_workspace.services import auth, budgets, lockout
 from agent_workspace.services.budgets import Budget
 from agent_workspace.services.errors import Conflict, ServiceError
 from agent_workspace.services.text import check_sizes
-from agent_workspace.state.common import call, read
+from agent_workspace.state.common import run_action, run_query
 
 
 def full_page_load(path: str) -> EventSpec:
@@ -80,7 +80,7 @@ async def sign_in(*, username: str, password: str, client_address: str) -> str:
     """The three steps of a login (read, argon2 with no transaction open, write);
     returns the one-time ticket the browser trades for its cookie."""
     global _checks_waiting
-    check = await read(auth.begin_login, username=username, client_address=client_address)
+    check = await run_query(auth.begin_login, username=username, client_address=client_address)
     if _checks_waiting >= MAX_CHECKS_WAITING:
         raise Conflict("Many sign-ins are being checked right now. Try again in a few seconds.")
     _checks_waiting += 1
@@ -88,7 +88,7 @@ async def sign_in(*, username: str, password: str, client_address: str) -> str:
         ok = await asyncio.get_running_loop().run_in_executor(_HASHING, auth.password_matches, check, password)
     finally:
         _checks_waiting -= 1
-    ticket, _principal = await call(auth.finish_login, check=check, ok=ok, session_hours=settings().session_hours)
+    ticket, _principal = await run_action(auth.finish_login, check=check, ok=ok, session_hours=settings().session_hours)
     return ticket
 
 

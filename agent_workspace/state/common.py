@@ -19,25 +19,25 @@ def _run(fn: Callable[..., T], writer: bool, kwargs: dict) -> T:
         return fn(session, **kwargs)
 
 
-async def call(fn: Callable[..., T], /, **kwargs) -> T:
+async def run_action(fn: Callable[..., T], /, **kwargs) -> T:
     """Run a service function in a worker thread with its own transaction."""
     return await run_blocking(_run, fn, True, kwargs)
 
 
-async def call_mailing(fn: Callable[..., T], /, **kwargs) -> T:
-    """``call`` for a service that queues an email: the delivery worker is woken
+async def run_action_then_mail(fn: Callable[..., T], /, **kwargs) -> T:
+    """``run_action`` for a service that queues an email: the delivery worker is woken
     to send it now (the SMTP conversation is the worker's, never the caller's)."""
     result = await run_blocking(_run, fn, True, kwargs)
     mailer.wake()
     return result
 
 
-async def read(fn: Callable[..., T], /, **kwargs) -> T:
-    """Like ``call`` for read-only work: on SQLite it never waits for writers."""
+async def run_query(fn: Callable[..., T], /, **kwargs) -> T:
+    """Like ``run_action`` for read-only work: on SQLite it never waits for writers."""
     return await run_reading(_run, fn, False, kwargs)
 
 
-def plain(value: T) -> T:
+def unproxied(value: T) -> T:
     """What a state var holds, without the change-tracking proxy Reflex wraps
     around every read of a list, dict or dataclass. Build new values from this:
     a container built from proxies stores them, and every later delta then

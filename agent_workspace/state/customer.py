@@ -17,7 +17,7 @@ import reflex as rx
 from agent_workspace import realtime
 from agent_workspace.config import settings
 from agent_workspace.db import run_blocking
-from agent_workspace.models import Interaction, InteractionState, SenderKind, stored_id
+from agent_workspace.models import ClientKind, Interaction, InteractionState, SenderKind, stored_id
 from agent_workspace.security import Access, access, bound_to_cookie
 from agent_workspace.services import (
     availability,
@@ -41,7 +41,7 @@ from agent_workspace.state.chat_cookies import (
     carry_over,
     customer_cookie,
 )
-from agent_workspace.state.common import assign_changed, call, call_mailing, plain, read
+from agent_workspace.state.common import assign_changed, run_action, run_action_then_mail, run_query, unproxied
 from agent_workspace.state.customer_reads import PrefetchedPlace, newcomer_outlooks, prefetch_places
 from agent_workspace.state.message_status import MessageStatus
 from agent_workspace.state.outlook import OutlookView, outlook_view, valid_time_zone
@@ -50,8 +50,8 @@ from agent_workspace.state.views import (
     deliver,
     merge_messages,
     message_view,
-    slow,
     start_delivery,
+    storing_is_slow,
     typing_after,
 )
 from agent_workspace.sync import carried_messages
@@ -70,14 +70,14 @@ class Phase(StrEnum):
 
 def _resume(session, *, public_id: str, token: str) -> int:
     item = conversations.interaction_by_public_id(session, public_id)
-    realtime.register_client(session, token=token, kind="customer", interaction_id=stored_id(item))
+    realtime.register_client(session, token=token, kind=ClientKind.CUSTOMER, interaction_id=stored_id(item))
     return stored_id(item)
 
 
 def _start(session, *, token: str, browser_hash: str, **form) -> Interaction:
     started = conversations.start_chat(session, **form)
     started.browser_hash = browser_hash  # issue 17: earlier chats from this browser are shown in full
-    realtime.register_client(session, token=token, kind="customer", interaction_id=started.id)
+    realtime.register_client(session, token=token, kind=ClientKind.CUSTOMER, interaction_id=started.id)
     return started
 
 
@@ -139,11 +139,11 @@ class CustomerChatState(rx.State):
     @rx.event
     async def on_load(self):
         self._listed_at = time.time()
-        self.queue_options = await read(_queue_options)
+        self.queue_options = await run_query(_queue_options)
         expired = carry_over(self, {"chat_key": STRICT_CHAT_COOKIE, "browser_key": STRICT_BROWSER_COOKIE})
         if self.chat_key and not self._interaction_id:
             try:
-                self._interaction_id = await call(
+                self._interaction_id = await run_action(
                     _resume, public_id=self.chat_key, token=self.router.session.client_token
                 )
             except ServiceError:
@@ -192,7 +192,7 @@ class CustomerChatState(rx.State):
         page's queued events arrive before its on_load: resume from the chat cookie."""
         if not self._interaction_id and self.chat_key:
             try:
-                self._interaction_id = await call(
+                self._interaction_id = await run_action(
                     _resume, public_id=self.chat_key, token=self.router.session.client_token
                 )
             except ServiceError:
@@ -233,7 +233,9 @@ class CustomerChatState(rx.State):
             self._show_outlook(place.place.outlook)
             return
         self._read_at = time.time()
-        snap = await read(customer_views.customer_snapshot, interaction_id=self._interaction_id, after_id=self.last_id)
+        snap = await run_query(
+            customer_views.customer_snapshot, interaction_id=self._interaction_id, after_id=self.last_id
+        )
         if snap.state in availability.WAITING_STATES:
             phase = Phase.LEAVE if self.phase == Phase.LEAVE else Phase.WAITING
         elif snap.state == InteractionState.WORK_IN_PROGRESS and not snap.customer_ended:
@@ -263,7 +265,7 @@ class CustomerChatState(rx.State):
         if not stored:
             return
         self.messages = merge_messages(
-            plain(self.messages), [message_view(m, attachment_base="/api/attachments") for m in stored]
+            unproxied(self.messages), [message_view(m, attachment_base="/api/attachments") for m in stored]
         )
         self.last_id = max(self.last_id, max(m.id for m in stored))
         if self.agent_typing and any(m.sender_kind == SenderKind.AGENT for m in stored):
@@ -283,7 +285,7 @@ class CustomerChatState(rx.State):
         if views.browser_hash(self.browser_key) is None:  # issue 17: first chat from this browser
             self.browser_key = views.new_browser_key()
         try:
-            started = await call(
+            started = await run_action(
                 _start,
                 token=self.router.session.client_token,
                 browser_hash=views.browser_hash(self.browser_key),
@@ -305,7 +307,7 @@ class CustomerChatState(rx.State):
 
     def _stored(self, message: MessageView, follows_id: int | None) -> None:
         """A send or retry is settled (Sent or Failed): show it here."""
-        self.messages = list(plain(self.messages))
+        self.messages = list(unproxied(self.messages))
         if follows_id is not None and follows_id == self.last_id:
             self.last_id = message.id  # nothing came in between: past our own message
 
@@ -315,7 +317,7 @@ class CustomerChatState(rx.State):
         try:
             await customer_limits.spend(self, Budget.SEND)
             body = customer_limits.form_fields(form, customer_limits.SEND_FIELDS)["body"].strip()
-            customer_limits.check_room(plain(self.messages))
+            customer_limits.check_room(unproxied(self.messages))
         except ServiceError as error:
             self.send_error = str(error)
             return
@@ -329,9 +331,9 @@ class CustomerChatState(rx.State):
             body=body,
             status=MessageStatus.SENDING,
         )
-        self.messages = [*plain(self.messages), message]
+        self.messages = [*unproxied(self.messages), message]
         delivery = start_delivery(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
-        if await slow(delivery):
+        if await storing_is_slow(delivery):
             yield  # shows it Sending…
         self._stored(message, await delivery)
 
@@ -342,11 +344,11 @@ class CustomerChatState(rx.State):
         except ServiceError as error:
             self.send_error = str(error)
             return
-        message = next((m for m in plain(self.messages) if m.client_id == client_id), None)
+        message = next((m for m in unproxied(self.messages) if m.client_id == client_id), None)
         if message is None or message.status != MessageStatus.FAILED:
             return
         message.status = MessageStatus.SENDING
-        self.messages = list(plain(self.messages))
+        self.messages = list(unproxied(self.messages))
         yield
         self._stored(
             message, await deliver(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
@@ -366,7 +368,9 @@ class CustomerChatState(rx.State):
         self._typing_at = now
         if not await self._chat():
             return
-        await read(conversations.signal_typing, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
+        await run_query(
+            conversations.signal_typing, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER
+        )
 
     @rx.event
     async def upload(self, files: list[rx.UploadFile]):
@@ -375,7 +379,7 @@ class CustomerChatState(rx.State):
         if not await self._chat() or self.phase == Phase.ENDED:
             return
         try:
-            await read(
+            await run_query(
                 chat_files.check_upload,
                 interaction_id=self._interaction_id,
                 sender_kind=SenderKind.CUSTOMER,
@@ -397,7 +401,7 @@ class CustomerChatState(rx.State):
     async def end_chat(self):
         if not await self._chat():
             return
-        await call(chat_close.customer_end, interaction_id=self._interaction_id)
+        await run_action(chat_close.customer_end, interaction_id=self._interaction_id)
         await self._refresh()
 
     @rx.event
@@ -412,7 +416,9 @@ class CustomerChatState(rx.State):
             return
         rating = int(fields["rating"]) if fields["rating"].isdecimal() else 0
         try:
-            await call(chat_close.rate, interaction_id=self._interaction_id, rating=rating, comment=fields["comment"])
+            await run_action(
+                chat_close.rate, interaction_id=self._interaction_id, rating=rating, comment=fields["comment"]
+            )
         except ServiceError as error:
             self.rating_error = str(error)
             return
@@ -448,7 +454,7 @@ class CustomerChatState(rx.State):
             )
         self.leave_error = ""
         self.leave_queue = (
-            self.queue_name if self._interaction_id else dict(plain(self.queue_options)).get(self.topic, "")
+            self.queue_name if self._interaction_id else dict(unproxied(self.queue_options)).get(self.topic, "")
         )
         self.phase = Phase.LEAVE
 
@@ -481,7 +487,7 @@ class CustomerChatState(rx.State):
         except ValueError:
             queue_id = 0
         try:
-            left = await call(
+            left = await run_action(
                 _leave,
                 interaction_id=self._interaction_id,
                 queue_id=queue_id,
@@ -500,7 +506,7 @@ class CustomerChatState(rx.State):
         yield  # the visitor sees the confirmation page before the mail server answers
         try:
             self.left_confirmed = (
-                await call_mailing(left_messages.send_confirmation, record_id=left.record_id)
+                await run_action_then_mail(left_messages.send_confirmation, record_id=left.record_id)
             ) is not None
         except ServiceError:  # the message is stored; only the confirmation could not be written
             self.left_confirmed = False
@@ -518,10 +524,10 @@ class CustomerChatState(rx.State):
             return
         if time.monotonic() - self._last_registered >= REGISTER_SECONDS:
             self._last_registered = time.monotonic()
-            await call(_resume, public_id=self.chat_key, token=self.router.session.client_token)
+            await run_action(_resume, public_id=self.chat_key, token=self.router.session.client_token)
         if time.time() - self._heard_at >= settings().resync_quiet_seconds:
             await self._refresh()
 
 
-realtime.register_receiver("customer", CustomerChatState, "_refresh", prefetch=prefetch_places)
+realtime.register_receiver(ClientKind.CUSTOMER, CustomerChatState, "_refresh", prefetch=prefetch_places)
 bound_to_cookie(CustomerChatState, cookie=CHAT_COOKIE, var="chat_key", held="_interaction_id")

@@ -8,7 +8,7 @@ import time
 
 from agent_workspace.services import availability, customer_views
 from agent_workspace.services.events import Change, QueueChanged
-from agent_workspace.state.common import read
+from agent_workspace.state.common import run_query
 
 OUTLOOK_CACHE_SECONDS = 2.0  # every visitor's form reads the same figures: one read per process per spell
 
@@ -25,7 +25,7 @@ async def newcomer_outlooks(queue_id: int, listed_at: float) -> dict[int, availa
     read_at, found = _outlooks
     if time.time() - read_at >= OUTLOOK_CACHE_SECONDS or (queue_id not in found and read_at < listed_at):
         read_at = time.time()
-        found = await read(availability.queue_outlooks)
+        found = await run_query(availability.queue_outlooks)
         _outlooks = (read_at, found)
     return found
 
@@ -46,5 +46,5 @@ async def prefetch_places(batch: dict[str, list[Change]]) -> dict[str, Prefetche
     if not tokens:
         return {}
     read_at = time.time()
-    found = await read(customer_views.places_of_clients, tokens=tokens)
+    found = await run_query(customer_views.places_of_clients, tokens=tokens)
     return {token: PrefetchedPlace(place, read_at) for token, place in found.items()}

@@ -9,7 +9,7 @@ import time
 from agent_workspace.models import Presence
 from agent_workspace.services import views
 from agent_workspace.services.events import Change, ChatOffered, QueueChanged
-from agent_workspace.state.common import read
+from agent_workspace.state.common import run_query
 
 
 def accept_blocker(*, presence: str, active_chats: int, capacity: int) -> str:
@@ -41,5 +41,5 @@ async def prefetch_inboxes(batch: dict[str, list[Change]]) -> dict[str, Prefetch
     if not tokens:
         return {}
     read_at = time.time()
-    found = await read(views.inboxes_of_clients, tokens=tokens)
+    found = await run_query(views.inboxes_of_clients, tokens=tokens)
     return {token: PrefetchedInbox(user_id, snapshot, read_at) for token, (user_id, snapshot) in found.items()}

@@ -16,7 +16,7 @@ from agent_workspace.security import Access, access, current_principal
 from agent_workspace.services import email as mail
 from agent_workspace.services import left_messages, routing
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.state.common import assign_changed, call_mailing, iso, read
+from agent_workspace.state.common import assign_changed, iso, run_action_then_mail, run_query
 
 # The page's tick re-reads the list; a tick right after a load (the tick fires
 # when the list mounts, just after the page's on_load) reads nothing new.
@@ -94,7 +94,7 @@ class LeftMessagesState(rx.State):
     async def _reload(self, user_id: int) -> None:
         self._uid = user_id
         self._loaded_at = time.time()
-        found = await read(_open_for_agent, user_id=user_id)
+        found = await run_query(_open_for_agent, user_id=user_id)
         assign_changed(self, messages=[_view(data) for data in found])
 
     @rx.event
@@ -148,7 +148,7 @@ class LeftMessagesState(rx.State):
             self.sending, self.reply_error = True, ""
         resolve = bool(form.get("resolve"))
         try:
-            done = await call_mailing(
+            done = await run_action_then_mail(
                 left_messages.reply,
                 record_id=record_id,
                 user_id=principal.user_id,

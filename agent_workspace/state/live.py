@@ -13,7 +13,7 @@ import reflex as rx
 
 from agent_workspace.models import SenderKind
 from agent_workspace.security import Access, access
-from agent_workspace.state.common import plain
+from agent_workspace.state.common import unproxied
 from agent_workspace.state.views import ChatTab, MessageView, merge_messages
 
 WARNING_AFTER_SECONDS = 30
@@ -53,14 +53,14 @@ def fold_messages(
     customer messages count as unread unless the chat is ``shown``, and raise an
     alert when ``alerting``."""
     if live.typing_now.get(key) != customer_typing:
-        live.typing_now = {**plain(live.typing_now), key: customer_typing}
+        live.typing_now = {**unproxied(live.typing_now), key: customer_typing}
     if not new:
         return
-    conversations = plain(live.conversations)
+    conversations = unproxied(live.conversations)
     live.conversations = {**conversations, key: merge_messages(conversations.get(key, []), new)}
     arrived = [m for m in new if m.sender_kind == SenderKind.CUSTOMER]
     if arrived and not shown:
-        live.unread = {**plain(live.unread), key: live.unread.get(key, 0) + len(arrived)}
+        live.unread = {**unproxied(live.unread), key: live.unread.get(key, 0) + len(arrived)}
     if arrived and alerting:
         alert(live, f"{arrived[-1].sender_name}: {arrived[-1].body[:120]}")
 
@@ -68,7 +68,7 @@ def fold_messages(
 def forget_closed(live: LiveState, open_keys: set[str]) -> None:
     """Drop what the per-chat vars hold for chats no longer open."""
     for name in LIVE_VARS:
-        current = plain(getattr(live, name))
+        current = unproxied(getattr(live, name))
         if set(current) - open_keys:
             setattr(live, name, {k: v for k, v in current.items() if k in open_keys})
 

@@ -24,7 +24,7 @@ from agent_workspace.services.errors import NotFound, ServiceError, ValidationEr
 from agent_workspace.services.record_access import Viewer, queue_ids_of
 from agent_workspace.services.record_lists import STATES_OF, ListKind, ListQuery, Scope, SortColumn
 from agent_workspace.services.record_params import query_from_params
-from agent_workspace.state.common import read
+from agent_workspace.state.common import run_query
 from agent_workspace.state.views import EmailView, MessageView, wait_text
 
 PAGE_SIZE = 25
@@ -186,7 +186,7 @@ class RecordListState(rx.State):
 
     async def _show(self, viewer: Viewer) -> None:
         try:
-            found = await read(record_lists.list_records, viewer=viewer, query=self._query())
+            found = await run_query(record_lists.list_records, viewer=viewer, query=self._query())
         except ServiceError as error:
             self.error, self.rows, self.total = str(error), [], 0
             return
@@ -209,7 +209,7 @@ class RecordListState(rx.State):
             self.scope = (Scope.ALL if viewer.sees_all else Scope.MY_QUEUES).value
             self.state_options = [[value, label] for value, label in STATES_OF[kind].items()]
         self.sees_all = viewer.sees_all
-        self.queue_options, self.agent_options = await read(_filter_options, viewer=viewer)
+        self.queue_options, self.agent_options = await run_query(_filter_options, viewer=viewer)
         await self._show(viewer)
         self.loaded = True
         return None
@@ -399,7 +399,7 @@ class RecordPageState(rx.State):
         self.loaded, self.asked_number = False, number
         yield
         try:
-            page = await read(record_pages.record_page, viewer=viewer, number=number)
+            page = await run_query(record_pages.record_page, viewer=viewer, number=number)
         except NotFound:
             clear_fields(self)
             self._uid, self.asked_number, self.loaded = viewer.user_id, number, True

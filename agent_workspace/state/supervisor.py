@@ -9,13 +9,13 @@ import reflex as rx
 
 from agent_workspace import realtime
 from agent_workspace.config import settings
-from agent_workspace.models import Interaction, Role, stored_id
+from agent_workspace.models import ClientKind, Interaction, Role, stored_id
 from agent_workspace.security import Access, access, current_principal
 from agent_workspace.services import auth, canned, dashboard, routing, views, widget
 from agent_workspace.services import hours as business_hours
 from agent_workspace.services.errors import NotFound, ServiceError, ValidationError
 from agent_workspace.services.events import Change
-from agent_workspace.state.common import assign_changed, call, clock, iso, plain, read
+from agent_workspace.state.common import assign_changed, clock, iso, run_action, run_query, unproxied
 from agent_workspace.state.views import MessageView, merge_messages, message_view, wait_text
 from agent_workspace.sync import carried_messages
 
@@ -139,7 +139,9 @@ def _transcript(session, *, interaction_id: int) -> views.InteractionData:
 
 def _watch(session, *, token: str, user_id: int, interaction_id: int | None) -> None:
     """This tab hears the chat it shows read-only (None: none now)."""
-    realtime.register_client(session, token=token, kind="supervisor", user_id=user_id, interaction_id=interaction_id)
+    realtime.register_client(
+        session, token=token, kind=ClientKind.SUPERVISOR, user_id=user_id, interaction_id=interaction_id
+    )
 
 
 @access(Access.SUPERVISOR)
@@ -182,7 +184,7 @@ class SupervisorState(rx.State):
         return None
 
     async def _refresh(self) -> None:
-        data = await read(_snapshot)
+        data = await run_query(_snapshot)
         self.queues = [
             QueueRow(
                 q.name,
@@ -244,7 +246,9 @@ class SupervisorState(rx.State):
                 await self._watch(self._viewing_id)
 
     async def _watch(self, interaction_id: int | None) -> None:
-        await call(_watch, token=self.router.session.client_token, user_id=self._uid, interaction_id=interaction_id)
+        await run_action(
+            _watch, token=self.router.session.client_token, user_id=self._uid, interaction_id=interaction_id
+        )
         self._watched_at = time.monotonic()
 
     async def _on_changes(self, changes: list[Change]) -> None:
@@ -253,13 +257,15 @@ class SupervisorState(rx.State):
             return
         carried = carried_messages(changes, interaction_id=self._viewing_id, cursor=self._viewing_cursor)
         if carried is None:
-            carried = await read(views.new_messages, interaction_id=self._viewing_id, after_id=self._viewing_cursor)
+            carried = await run_query(
+                views.new_messages, interaction_id=self._viewing_id, after_id=self._viewing_cursor
+            )
         self._show_messages(carried)
 
     def _show_messages(self, new: list) -> None:
         if new:
             shown = [message_view(m, attachment_base="/api/attachments") for m in new]
-            self.viewing_messages = merge_messages(plain(self.viewing_messages), shown)
+            self.viewing_messages = merge_messages(unproxied(self.viewing_messages), shown)
             self._viewing_cursor = max(self._viewing_cursor, max(m.id for m in new))
 
     @rx.event
@@ -269,7 +275,7 @@ class SupervisorState(rx.State):
             return None
         try:
             await self._watch(int(interaction_id))  # first, so no message falls between the read and the watch
-            data = await read(_transcript, interaction_id=int(interaction_id))
+            data = await run_query(_transcript, interaction_id=int(interaction_id))
         except ServiceError as error:
             return rx.toast.error(str(error))
         self.viewing_number, self._viewing_id = data.number, data.id
@@ -292,7 +298,7 @@ class SupervisorState(rx.State):
             return None
         queue_value = str(form.get("queue_id", ""))
         try:
-            await call(
+            await run_action(
                 canned.create,
                 title=str(form.get("title", "")),
                 body=str(form.get("body", "")),
@@ -312,7 +318,7 @@ class SupervisorState(rx.State):
         if principal is None:
             return None
         try:
-            await call(canned.delete, response_id=int(response_id), actor_id=principal.user_id)
+            await run_action(canned.delete, response_id=int(response_id), actor_id=principal.user_id)
         except ServiceError as error:
             return rx.toast.error(str(error))
         await self._refresh()
@@ -338,14 +344,14 @@ class SupervisorState(rx.State):
         try:
             if oversized:
                 raise ValidationError(oversized[0])
-            await call(business_hours.set_hours, queue_id=queue_id, **fields, actor_id=principal.user_id)
+            await run_action(business_hours.set_hours, queue_id=queue_id, **fields, actor_id=principal.user_id)
         except ServiceError as error:
             self._hours_errors = {**self._hours_errors, queue_id: str(error)}
-            self._show_hours(plain(self.business_hours))
+            self._show_hours(unproxied(self.business_hours))
             return None
         self._hours_errors = {k: v for k, v in self._hours_errors.items() if k != queue_id}
         await self._refresh()
         return rx.toast.success("Business hours saved.")
 
 
-realtime.register_receiver("supervisor", SupervisorState, "_on_changes")
+realtime.register_receiver(ClientKind.SUPERVISOR, SupervisorState, "_on_changes")

@@ -21,7 +21,7 @@ from agent_workspace.services import canned, chat_close, chat_files, conversatio
 from agent_workspace.services.errors import NotFound, ServiceError
 from agent_workspace.services.events import TYPING_SIGNAL_SECONDS
 from agent_workspace.state.assist import AssistState
-from agent_workspace.state.common import call, call_mailing, read
+from agent_workspace.state.common import run_action, run_action_then_mail, run_query
 from agent_workspace.state.workspace import WorkspaceState
 
 PRESENCE_TEXT = {"available": "Available", "away": "Away", "offline": "Offline"}
@@ -144,15 +144,15 @@ class ToolsState(rx.State):
         interaction_id = _int(interaction_id)
         user_id = await self._user_id()
         try:
-            await read(_check_mine, interaction_id=interaction_id, user_id=user_id)
+            await run_query(_check_mine, interaction_id=interaction_id, user_id=user_id)
             if kind == "transfer_queue":
-                choices = await read(_queue_choices, interaction_id=interaction_id)
+                choices = await run_query(_queue_choices, interaction_id=interaction_id)
             elif kind == "transfer_agent":
-                choices = await read(_agent_choices, user_id=user_id)
+                choices = await run_query(_agent_choices, user_id=user_id)
             else:
                 choices = []
             if kind == "email":
-                defaults = await read(email.compose_defaults, interaction_id=interaction_id)
+                defaults = await run_query(email.compose_defaults, interaction_id=interaction_id)
                 self.email_to, self.email_subject, self.email_body = (
                     defaults["to_address"],
                     defaults["subject"],
@@ -171,7 +171,7 @@ class ToolsState(rx.State):
 
     async def _run(self, fn, success: str, **kwargs):
         try:
-            await call(fn, **kwargs)
+            await run_action(fn, **kwargs)
         except ServiceError as error:
             self.error = str(error)
             return None
@@ -205,7 +205,7 @@ class ToolsState(rx.State):
     @rx.event
     async def send_email(self, form: dict):
         try:
-            sent = await call_mailing(
+            sent = await run_action_then_mail(
                 _send_email,
                 interaction_id=self.interaction_id,
                 user_id=await self._user_id(),
@@ -233,7 +233,7 @@ class ToolsState(rx.State):
         judged, stored, posted."""
         user_id = await self._user_id()
         try:
-            await read(
+            await run_query(
                 chat_files.check_upload,
                 interaction_id=self.interaction_id,
                 sender_kind=SenderKind.AGENT,
@@ -267,7 +267,7 @@ class ToolsState(rx.State):
     async def save_details(self, form: dict):
         interaction_id = _int(form.get("interaction_id"))
         try:
-            saved = await call(
+            saved = await run_action(
                 chat_close.update_details,
                 interaction_id=interaction_id,
                 user_id=await self._user_id(),
@@ -301,7 +301,7 @@ class ToolsState(rx.State):
     @rx.event
     async def save_record(self, form: dict):
         try:
-            await call(
+            await run_action(
                 _update_record,
                 record_id=_int(form.get("record_id")),
                 user_id=await self._user_id(),
@@ -321,7 +321,7 @@ class ToolsState(rx.State):
     @rx.event
     async def escalate(self, form: dict):
         try:
-            record = await call(
+            record = await run_action(
                 _escalate,
                 record_id=_int(form.get("record_id")),
                 user_id=await self._user_id(),
@@ -346,7 +346,7 @@ class ToolsState(rx.State):
         user_id = await self._user_id()
         if text.startswith("/"):
             try:
-                found = await read(
+                found = await run_query(
                     canned.quick_actions, interaction_id=interaction_id, user_id=user_id, typed=text[:100]
                 )
             except ServiceError:
@@ -369,7 +369,7 @@ class ToolsState(rx.State):
             kept = {chat: at for chat, at in self._typing_sent_at.items() if now - at < TYPING_SIGNAL_SECONDS}
             self._typing_sent_at = {**kept, interaction_id: now}
             try:
-                await read(
+                await run_query(
                     conversations.signal_typing,
                     interaction_id=interaction_id,
                     sender_kind=SenderKind.AGENT,

@@ -179,13 +179,13 @@ async def deliver(
 def start_delivery(
     message: MessageView, *, interaction_id: int, sender_kind: str, sender_user_id: int | None = None
 ) -> asyncio.Future[int | None]:
-    """Start ``deliver`` now; a page shows the message as Sending only if it is ``slow``."""
+    """Start ``deliver`` now; a page shows the message as Sending only if it is ``storing_is_slow``."""
     return asyncio.ensure_future(
         deliver(message, interaction_id=interaction_id, sender_kind=sender_kind, sender_user_id=sender_user_id)
     )
 
 
-async def slow(delivery: asyncio.Future) -> bool:
+async def storing_is_slow(delivery: asyncio.Future) -> bool:
     """Whether storing takes longer than a moment. Only then does the sender's page
     show the message as Sending first: a usual send renders once, already Sent,
     which spares a delta of the whole conversation and a flicker."""

@@ -10,7 +10,7 @@ import reflex as rx
 
 from agent_workspace import realtime
 from agent_workspace.config import settings
-from agent_workspace.models import InteractionState, Presence, SenderKind, stored_id
+from agent_workspace.models import ClientKind, InteractionState, Presence, SenderKind, stored_id
 from agent_workspace.security import Access, access, clear_private_state, current_principal, hold_private
 from agent_workspace.services import chat_close, routing, transfers, views
 from agent_workspace.services.errors import ServiceError
@@ -24,7 +24,7 @@ from agent_workspace.services.events import (
     TypingStopped,
 )
 from agent_workspace.services.notices import dismiss_notice, unseen_notices
-from agent_workspace.state.common import assign_changed, call, plain, read, row_id, send_turn
+from agent_workspace.state.common import assign_changed, row_id, run_action, run_query, send_turn, unproxied
 from agent_workspace.state.inbox import PrefetchedInbox, accept_blocker, prefetch_inboxes
 from agent_workspace.state.live import LiveState, alert, fold_messages, forget_closed, update_urgency
 from agent_workspace.state.message_status import MessageStatus
@@ -37,8 +37,8 @@ from agent_workspace.state.views import (
     mark_customer_ended,
     merge_messages,
     message_view,
-    slow,
     start_delivery,
+    storing_is_slow,
     transfer_offer_view,
     typing_after,
     update_tab,
@@ -55,7 +55,7 @@ PRESENCE_LABELS: dict[str, str] = {
 
 
 def _register_agent(session, *, token: str, user_id: int) -> None:
-    realtime.register_client(session, token=token, kind="agent", user_id=user_id)
+    realtime.register_client(session, token=token, kind=ClientKind.AGENT, user_id=user_id)
     routing.touch_agent(session, user_id=user_id)
 
 
@@ -120,7 +120,7 @@ class WorkspaceState(rx.State):
             return rx.redirect("/login")
         self._uid = principal.user_id
         self.loaded = False  # no alerts for what a reload re-reads
-        await call(_register_agent, token=self.router.session.client_token, user_id=self._uid)
+        await run_action(_register_agent, token=self.router.session.client_token, user_id=self._uid)
         self._last_heartbeat = time.monotonic()
         # A (re)load re-reads every open chat from the database in full.
         self.tabs, self._cursors = [], {}
@@ -141,7 +141,7 @@ class WorkspaceState(rx.State):
             if self._uid:  # another user's tab (the middleware clears such a tab first)
                 await clear_private_state(self)
             self._uid = principal.user_id
-            await call(_register_agent, token=self.router.session.client_token, user_id=self._uid)
+            await run_action(_register_agent, token=self.router.session.client_token, user_id=self._uid)
             await self._refresh()
             self.loaded = True
         return self._uid
@@ -156,7 +156,7 @@ class WorkspaceState(rx.State):
             return
         known = None if chats is None else {tab.interaction_id for tab in self.tabs}
         self._inbox_read_at = self._heard_at = time.time()
-        snapshot = await read(
+        snapshot = await run_query(
             views.agent_snapshot, user_id=self._uid, cursors=dict(self._cursors), known=known, reread=chats
         )
         assign_changed(
@@ -172,13 +172,13 @@ class WorkspaceState(rx.State):
         self._set_inbox([card_view(card) for card in snapshot.inbox], await self._live())
         self.transfer_offers = [transfer_offer_view(t) for t in snapshot.transfer_offers]
         shown = (
-            [[n.level, n.body, str(n.id)] for n in await read(unseen_notices, user_id=self._uid)]
+            [[n.level, n.body, str(n.id)] for n in await run_query(unseen_notices, user_id=self._uid)]
             if snapshot.has_notices
             else []
         )
         if shown != self.notices:
             self.notices = shown
-        existing = {tab.interaction_id: tab for tab in plain(self.tabs)}
+        existing = {tab.interaction_id: tab for tab in unproxied(self.tabs)}
         read_in_full = {d.id: d for d in snapshot.open_interactions}
         self.tabs = [
             update_tab(existing.get(i) or ChatTab(interaction_id=i), read_in_full[i])
@@ -197,8 +197,8 @@ class WorkspaceState(rx.State):
 
     async def _drop_tab(self, interaction_id: int) -> None:
         """This agent closed the chat: its tab goes without re-reading the others."""
-        self.tabs = [tab for tab in plain(self.tabs) if tab.interaction_id != interaction_id]
-        self._forget_closed(await self._live(), {str(tab.interaction_id) for tab in plain(self.tabs)})
+        self.tabs = [tab for tab in unproxied(self.tabs) if tab.interaction_id != interaction_id]
+        self._forget_closed(await self._live(), {str(tab.interaction_id) for tab in unproxied(self.tabs)})
         self.active_tab = "inbox"
 
     async def _live(self) -> LiveState:
@@ -266,14 +266,14 @@ class WorkspaceState(rx.State):
             shown = live.typing_now.get(str(interaction_id), False)
             typing = typing_after(changes, interaction_id=interaction_id, side=SenderKind.CUSTOMER, shown=shown)
             self._apply_live(live, interaction_id, carried, typing)
-        deltas = await read(views.chat_deltas, cursors=unread_cursors) if unread_cursors else []
+        deltas = await run_query(views.chat_deltas, cursors=unread_cursors) if unread_cursors else []
         gone = {
             d.interaction_id for d in deltas if d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != self._uid
         }
         for delta in deltas:
             if delta.interaction_id not in gone:
                 self._apply_live(live, delta.interaction_id, delta.new_messages)
-        ended = mark_customer_ended(plain(self.tabs), {d.interaction_id for d in deltas if d.customer_ended})
+        ended = mark_customer_ended(unproxied(self.tabs), {d.interaction_id for d in deltas if d.customer_ended})
         if ended:
             self.tabs = ended
         if gone:  # closed or moved elsewhere: the header and the tabs, not every chat
@@ -290,7 +290,7 @@ class WorkspaceState(rx.State):
             self._inbox_read_at = prefetched.read_at
         else:
             self._inbox_read_at = time.time()
-            snapshot = await read(views.inbox_snapshot, user_id=self._uid)
+            snapshot = await run_query(views.inbox_snapshot, user_id=self._uid)
         assign_changed(self, presence=snapshot.presence, active_chats=snapshot.active_chats)
         self._set_inbox([card_view(card) for card in snapshot.inbox], await self._live())
 
@@ -313,7 +313,7 @@ class WorkspaceState(rx.State):
             await self._refresh()  # after a quiet spell: heals a push lost on the way
         if time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
             self._last_heartbeat = time.monotonic()
-            await call(_register_agent, token=self.router.session.client_token, user_id=self._uid)
+            await run_action(_register_agent, token=self.router.session.client_token, user_id=self._uid)
 
     # ------------------------------------------------------------ presence and inbox
 
@@ -322,31 +322,31 @@ class WorkspaceState(rx.State):
         wanted = {v: k for k, v in PRESENCE_LABELS.items()}.get(label)
         if wanted is None:
             return rx.toast.error("Presence is Available, Away or Offline.")
-        await call(routing.set_presence, user_id=await self._me(), presence=wanted)
+        await run_action(routing.set_presence, user_id=await self._me(), presence=wanted)
         await self._refresh(chats=set())
         return None
 
     @rx.event
     async def set_after_hours(self, enabled: bool):
         """The agent's opt-in to be offered chats of their queues while those are closed."""
-        await call(routing.set_after_hours, user_id=await self._me(), enabled=bool(enabled))
+        await run_action(routing.set_after_hours, user_id=await self._me(), enabled=bool(enabled))
         await self._refresh(chats=set())
 
     @rx.event
     async def dismiss_notice(self, index: int):
         """Gone from every tab of this agent (they re-read on their next refresh)."""
-        current = plain(self.notices)
+        current = unproxied(self.notices)
         try:
             notice = current[int(index)]
         except (TypeError, ValueError, IndexError):
             return
-        await call(dismiss_notice, user_id=await self._me(), notice_id=int(notice[2]))
+        await run_action(dismiss_notice, user_id=await self._me(), notice_id=int(notice[2]))
         self.notices = [n for n in current if n is not notice]
 
     @rx.event
     async def answer_transfer(self, interaction_id: int, accept: bool):
         try:
-            await call(
+            await run_action(
                 transfers.answer, interaction_id=int(interaction_id), user_id=await self._me(), accept=bool(accept)
             )
         except ServiceError as error:
@@ -365,14 +365,14 @@ class WorkspaceState(rx.State):
         tab = self._tab(interaction_id)
         if tab is not None:
             tab.child_tab = value
-            self.tabs = list(plain(self.tabs))
+            self.tabs = list(unproxied(self.tabs))
 
     @rx.event
     async def select_tab(self, value: str):
         self.active_tab = value
         live = await self._live()
         if live.unread.get(value):
-            live.unread = {**plain(live.unread), value: 0}
+            live.unread = {**unproxied(live.unread), value: 0}
 
     @rx.event(background=True)
     async def accept(self, queue_id: int, offer_id: int = 0):
@@ -385,7 +385,7 @@ class WorkspaceState(rx.State):
             self.claim_delayed = False
             user_id = await self._me()
         claim = asyncio.ensure_future(
-            call(routing.accept, user_id=user_id, queue_id=int(queue_id), offer_id=row_id(offer_id))
+            run_action(routing.accept, user_id=user_id, queue_id=int(queue_id), offer_id=row_id(offer_id))
         )
         try:
             try:
@@ -420,7 +420,7 @@ class WorkspaceState(rx.State):
     @rx.event
     async def reject(self, form: dict):
         try:
-            await call(
+            await run_action(
                 routing.reject,
                 user_id=await self._me(),
                 interaction_id=self.reject_target_id,
@@ -441,11 +441,11 @@ class WorkspaceState(rx.State):
     async def _post(self, interaction_id: int, message: MessageView) -> None:
         """Store a message with this tab's state unlocked: pushes to the tab and its
         sends in other chats go on meanwhile. The message shows as Sending only
-        if storing is ``slow``; then Sent (or Failed, with why)."""
+        if storing is ``storing_is_slow``; then Sent (or Failed, with why)."""
         delivery = start_delivery(
             message, interaction_id=interaction_id, sender_kind=SenderKind.AGENT, sender_user_id=self._uid
         )
-        if await slow(delivery):
+        if await storing_is_slow(delivery):
             async with self:
                 await self._show(interaction_id, message)
         follows_id = await delivery
@@ -459,7 +459,7 @@ class WorkspaceState(rx.State):
         live = await self._live()
         if self._tab(interaction_id) is not None:
             key = str(interaction_id)
-            conversations = plain(live.conversations)
+            conversations = unproxied(live.conversations)
             live.conversations = {**conversations, key: merge_messages(conversations.get(key, []), [message])}
         return live
 
@@ -492,14 +492,14 @@ class WorkspaceState(rx.State):
             async with self:
                 await self._me()
                 live = await self._live()
-                chat = plain(live.conversations).get(str(interaction_id), [])
+                chat = unproxied(live.conversations).get(str(interaction_id), [])
                 message = (
                     next((m for m in chat if m.client_id == client_id), None) if self._tab(interaction_id) else None
                 )
                 retrying = message is not None and message.status == MessageStatus.FAILED
                 if message is not None and retrying:
                     message.status = MessageStatus.SENDING
-                    live.conversations = dict(plain(live.conversations))
+                    live.conversations = dict(unproxied(live.conversations))
             if message is not None and retrying:
                 await self._post(interaction_id, message)
         if not retrying:
@@ -528,7 +528,7 @@ class WorkspaceState(rx.State):
 
     async def _end(self, interaction_id: int, *, save_history: bool):
         try:
-            await call(
+            await run_action(
                 chat_close.close,
                 interaction_id=interaction_id,
                 user_id=await self._me(),
@@ -546,4 +546,4 @@ class WorkspaceState(rx.State):
 
 
 hold_private(LiveState, owner=WorkspaceState)
-realtime.register_receiver("agent", WorkspaceState, "_on_changes", prefetch=prefetch_inboxes)
+realtime.register_receiver(ClientKind.AGENT, WorkspaceState, "_on_changes", prefetch=prefetch_inboxes)

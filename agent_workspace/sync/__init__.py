@@ -22,14 +22,13 @@ cursors).
 
 State classes receive pushes through the typed ``Receiver`` protocol instead of
 a method name registered as a string, so a type checker sees a wrong signature;
-client kinds are ``ClientKind``, whose values are what ``client_connection.kind``
+client kinds are ``models.ClientKind``, whose values are what ``client_connection.kind``
 stores.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from agent_workspace.services.events import (
@@ -42,14 +41,6 @@ from agent_workspace.services.events import (
     Typing,
     TypingStopped,
 )
-
-
-class ClientKind(StrEnum):
-    """What kind of page a browser tab is (``client_connection.kind``)."""
-
-    AGENT = "agent"
-    CUSTOMER = "customer"
-    SUPERVISOR = "supervisor"
 
 
 @runtime_checkable

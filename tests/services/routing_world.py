@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -476,3 +477,21 @@ class World:
             for m in self.s.exec(select(Message).where(Message.sender_kind != SenderKind.SYSTEM))
         }
         assert stored == self.sent
+
+
+Operation = tuple[str, int, Callable[[random.Random], dict]]  # name, weight, its arguments drawn
+
+
+def drawn_steps(
+    rng: random.Random, operations: Sequence[Operation], steps: int, world: World, needs_a_chat: set[str]
+) -> Iterator[tuple[int, str, dict]]:
+    """The random run: each step's operation by weight (a chat is started first
+    when the drawn one needs a chat and there is none) and its arguments."""
+    names = [name for name, _w, _a in operations]
+    weights = [w for _n, w, _a in operations]
+    draw_args = {name: args for name, _w, args in operations}
+    for step in range(steps):
+        name = rng.choices(names, weights)[0]
+        if name in needs_a_chat and not world.chats:
+            name = "start"
+        yield step, name, draw_args[name](rng)

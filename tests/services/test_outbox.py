@@ -17,7 +17,7 @@ from agent_workspace.services import conversations, outbox
 from agent_workspace.services import email as email_service
 from agent_workspace.services.email import MAX_ATTEMPTS, RETRY_DELAYS, Outcome, SmtpSettings
 from agent_workspace.services.events import AgentChanged
-from agent_workspace.state.common import call_mailing
+from agent_workspace.state.common import run_action_then_mail
 from tests.announced import hearing
 from tests.factories import make_customer, make_interaction, make_queue
 from tests.services.helpers import fresh
@@ -270,7 +270,7 @@ async def test_the_running_worker_sends_what_a_handler_queues(
     worker = asyncio.create_task(mailer.run())
     try:
         await asyncio.sleep(0)  # the worker starts and waits
-        queued = await call_mailing(
+        queued = await run_action_then_mail(
             email_service.send_email,
             interaction_id=chat.id,
             to_address="ada@example.com",

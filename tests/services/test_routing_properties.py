@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 from agent_workspace.migrations import upgrade
 from agent_workspace.models import SenderKind
 from tests.services.helpers import OFFER_SECONDS
-from tests.services.routing_world import GRACE_SECONDS, N_AGENTS, N_QUEUES, PRESENCES, World
+from tests.services.routing_world import GRACE_SECONDS, N_AGENTS, N_QUEUES, PRESENCES, World, drawn_steps
 
 STEPS = 40
 BODY_CHARS = "abc xyz"
@@ -112,14 +112,7 @@ def test_random_operations_keep_the_routing_invariants(seed: int, template: Path
     try:
         world.build(rng)
         world.check_invariants()
-        names = [name for name, _w, _a in OPERATIONS]
-        weights = [w for _n, w, _a in OPERATIONS]
-        draw_args = {name: args for name, _w, args in OPERATIONS}
-        for step in range(STEPS):
-            name = rng.choices(names, weights)[0]
-            if name in NEEDS_A_CHAT and not world.chats:
-                name = "start"
-            kwargs = draw_args[name](rng)
+        for step, name, kwargs in drawn_steps(rng, OPERATIONS, STEPS, world, NEEDS_A_CHAT):
             note(f"step {step}: {name}({kwargs})")
             getattr(world, name)(**kwargs)
             world.check_invariants()

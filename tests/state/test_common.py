@@ -7,7 +7,7 @@ import dataclasses
 from reflex.istate.proxy import MutableProxy
 from reflex_base.utils.serializers import serialize
 
-from agent_workspace.state.common import plain
+from agent_workspace.state.common import unproxied
 from agent_workspace.state.views import MessageView, merge_messages
 
 
@@ -26,13 +26,13 @@ def test_a_value_rebuilt_from_a_var_stores_no_change_tracking_proxies() -> None:
     read = MutableProxy(held, _Owner(), "conversations")  # what reading the var returns
 
     assert isinstance({**read}["2"], MutableProxy)  # what building from the read itself would store
-    conversations = plain(read)
+    conversations = unproxied(read)
     rebuilt = {**conversations, "1": merge_messages(conversations["1"], [MessageView(id=2, client_id="b")])}
 
     assert all(type(messages) is list for messages in rebuilt.values())
     assert all(type(message) is MessageView for messages in rebuilt.values() for message in messages)
     assert [m.id for m in rebuilt["1"]] == [1, 2]
-    assert plain(held) is held  # a plain value is returned as it is
+    assert unproxied(held) is held  # a plain value is returned as it is
 
 
 def test_a_message_serializes_to_all_its_fields() -> None:

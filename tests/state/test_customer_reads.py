@@ -28,7 +28,7 @@ def reads(monkeypatch) -> Reads:
         done.append(set(done.known))
         return {queue_id: object() for queue_id in done.known}
 
-    monkeypatch.setattr(customer_reads, "read", fake_read)
+    monkeypatch.setattr(customer_reads, "run_query", fake_read)
     monkeypatch.setattr(customer_reads, "_outlooks", (0.0, {}))
     return done
 

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from agent_workspace.models import Message, SenderKind
 from agent_workspace.services import conversations, routing
-from agent_workspace.state.views import NOT_STORED, MessageView, deliver, slow, start_delivery
+from agent_workspace.state.views import NOT_STORED, MessageView, deliver, start_delivery, storing_is_slow
 from tests.factories import make_queue
 from tests.services.helpers import make_agent
 
@@ -73,7 +73,7 @@ async def test_a_store_is_slow_only_while_the_database_makes_it_wait(session: Se
     chat = _live_chat(session)
     quick = MessageView(client_id="client-0004", sender_kind=SenderKind.CUSTOMER, body="quick", status="sending")
     delivery = start_delivery(quick, interaction_id=chat, sender_kind=SenderKind.CUSTOMER)
-    assert not await slow(delivery)
+    assert not await storing_is_slow(delivery)
     assert quick.status == "sent"
 
     # Another writer holds SQLite's write lock: the page would show Sending… until it lets go.
@@ -81,7 +81,7 @@ async def test_a_store_is_slow_only_while_the_database_makes_it_wait(session: Se
     blocker.execute("BEGIN IMMEDIATE")
     held = MessageView(client_id="client-0005", sender_kind=SenderKind.CUSTOMER, body="held", status="sending")
     delivery = start_delivery(held, interaction_id=chat, sender_kind=SenderKind.CUSTOMER)
-    assert await slow(delivery)
+    assert await storing_is_slow(delivery)
     assert held.status == "sending"
     blocker.rollback()
     blocker.close()

@@ -25,11 +25,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
+from agent_workspace.models import ClientKind
 from agent_workspace.services import events
 from agent_workspace.services.availability import Availability
-from agent_workspace.sync import ClientKind
 from tests.services import test_routing_properties as routing_properties
-from tests.services.routing_world import N_AGENTS, N_QUEUES
+from tests.services.routing_world import N_AGENTS, N_QUEUES, drawn_steps
 from tests.sync.world import SyncWorld, Tab, hear
 
 STEPS = 40
@@ -114,14 +114,7 @@ def run(
         world.build(rng, one_queue_each=one_queue_each)
         for agent_id in world.agent_ids:
             world.open_tab(ClientKind.AGENT, agent_id)
-        names = [name for name, _w, _a in operations]
-        weights = [w for _n, w, _a in operations]
-        draw_args = {name: args for name, _w, args in operations}
-        for step in range(steps):
-            name = rng.choices(names, weights)[0]
-            if name in NEEDS_A_CHAT and not world.chats:
-                name = "start"
-            kwargs = draw_args[name](rng)
+        for step, name, kwargs in drawn_steps(rng, operations, steps, world, NEEDS_A_CHAT):
             clock.advance(0.001)  # system messages' ids hold the millisecond; waits are whole seconds
             note(f"step {step}: {name}({kwargs})")
             getattr(world, name)(**kwargs)

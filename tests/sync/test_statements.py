@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent_workspace.models import Presence, QueueMember, SenderKind, utcnow
+from agent_workspace.models import ClientKind, Presence, QueueMember, SenderKind, utcnow
 from agent_workspace.services import conversations, events, routing
 from agent_workspace.services.events import ChatOffered, InteractionChanged, MessagePosted, QueueChanged
-from agent_workspace.sync import ClientKind
 from agent_workspace.sync import agent as agent_sync
 from agent_workspace.sync import customer as customer_sync
 from tests.factories import make_queue, make_user
@@ -128,7 +127,7 @@ def test_the_customers_reads(world: SyncWorld, count_statements) -> None:
 
 def test_an_offer_shows_with_its_own_push(template: Path, tmp_path: Path) -> None:
     """A ``ChatOffered`` goes out at once, the queue's change a moment later
-    (``realtime.poke`` gathers those): the offer must show from the first push."""
+    (``realtime.push_to_tab`` gathers those): the offer must show from the first push."""
     path = tmp_path / "offer.db"
     shutil.copyfile(template, path)
     world = SyncWorld(path)

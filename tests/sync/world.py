@@ -19,12 +19,12 @@ from hypothesis import note
 from sqlmodel import Session, col, select
 
 from agent_workspace import db, realtime
-from agent_workspace.models import Interaction, InteractionState, Presence, QueueMember, SenderKind, utcnow
+from agent_workspace.models import ClientKind, Interaction, InteractionState, Presence, QueueMember, SenderKind, utcnow
 from agent_workspace.services import chat_close, conversations, events, transfers
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, ChatOffered, QueueChanged
-from agent_workspace.sync import ClientKind, concern_of
 from agent_workspace.sync import agent as agent_sync
+from agent_workspace.sync import concern_of
 from agent_workspace.sync import customer as customer_sync
 from tests.factories import make_user
 from tests.services.routing_world import World
@@ -116,7 +116,7 @@ class SyncWorld(World):
                     continue
                 if self.check_concerns:
                     self.assert_concerned(s, tab, heard)
-                # As realtime.poke: queue changes go out apart from the rest (gathered for a
+                # As realtime.push_to_tab: queue changes go out apart from the rest (gathered for a
                 # moment), and here the rest is sometimes split further, one push per change.
                 queued = [c for c in heard if isinstance(c, QueueChanged)]
                 urgent = [c for c in heard if not isinstance(c, QueueChanged)]

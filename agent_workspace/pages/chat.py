@@ -7,7 +7,8 @@ import reflex as rx
 from agent_workspace.components.form import error_callout, file_drop, text_area, text_field
 from agent_workspace.components.messages import customer_message, message_list
 from agent_workspace.services.events import TYPING_THROTTLE_MS
-from agent_workspace.state.customer import CustomerChatState, Phase
+from agent_workspace.state.customer import CustomerChatState
+from agent_workspace.state.customer_push import Phase
 
 
 def prechat_form() -> rx.Component:

@@ -10,29 +10,27 @@ from __future__ import annotations
 
 import time
 import uuid
-from enum import StrEnum
 
 import reflex as rx
 
 from agent_workspace import realtime
 from agent_workspace.config import settings
 from agent_workspace.db import run_blocking
-from agent_workspace.models import ClientKind, Interaction, InteractionState, SenderKind, stored_id
+from agent_workspace.models import ClientKind, Interaction, SenderKind, stored_id
 from agent_workspace.security import Access, access, bound_to_cookie
 from agent_workspace.services import (
     availability,
     chat_close,
     chat_files,
     conversations,
-    customer_views,
     left_messages,
     routing,
     views,
 )
 from agent_workspace.services.budgets import Budget, OverBudget
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.services.events import Change, MessageData, MessagePosted, Typing, TypingStopped
-from agent_workspace.state import customer_limits
+from agent_workspace.services.events import Change, MessageData
+from agent_workspace.state import customer_limits, customer_push
 from agent_workspace.state.chat_cookies import (
     BROWSER_COOKIE,
     CHAT_COOKIE,
@@ -42,6 +40,7 @@ from agent_workspace.state.chat_cookies import (
     customer_cookie,
 )
 from agent_workspace.state.common import assign_changed, run_action, run_action_then_mail, run_query, unproxied
+from agent_workspace.state.customer_push import Phase
 from agent_workspace.state.customer_reads import PrefetchedPlace, newcomer_outlooks, prefetch_places
 from agent_workspace.state.message_status import MessageStatus
 from agent_workspace.state.outlook import OutlookView, outlook_view, valid_time_zone
@@ -52,20 +51,9 @@ from agent_workspace.state.views import (
     message_view,
     start_delivery,
     storing_is_slow,
-    typing_after,
 )
-from agent_workspace.sync import carried_messages
 
 REGISTER_SECONDS = 5 * 60  # re-register the tab well before the sweeper forgets it (15 min)
-
-
-class Phase(StrEnum):
-    FORM = "form"  # the pre-chat form
-    WAITING = "waiting"
-    CHATTING = "chatting"
-    ENDED = "ended"
-    LEAVE = "leave"  # the leave-a-message form
-    LEFT = "left"  # a message was left
 
 
 def _resume(session, *, public_id: str, token: str) -> int:
@@ -202,59 +190,8 @@ class CustomerChatState(rx.State):
         return self._interaction_id
 
     async def _refresh(self, changes: list[Change] | None = None, place: PrefetchedPlace | None = None) -> None:
-        """Re-read the chat after the page's cursor. A push that only carries the
-        next messages of a live chat is applied without reading, and one that only
-        moves the line while the customer waits takes the ``place`` read for all
-        waiting customers at once (``prefetch_places``)."""
-        if not self._interaction_id:
-            return
-        self._heard_at = time.time()
-        if changes and any(isinstance(c, (Typing, TypingStopped)) for c in changes):
-            typing = typing_after(
-                changes, interaction_id=self._interaction_id, side=SenderKind.AGENT, shown=self.agent_typing
-            )
-            if typing != self.agent_typing:
-                self.agent_typing = typing
-            changes = [c for c in changes if not isinstance(c, (Typing, TypingStopped))]
-            if not changes:
-                return
-        if changes and self.phase == Phase.CHATTING and all(isinstance(c, MessagePosted) for c in changes):
-            carried = carried_messages(changes, interaction_id=self._interaction_id, cursor=self.last_id)
-            if carried is not None:
-                self._append(carried)
-                return
-        if (
-            place is not None
-            and self.phase == Phase.WAITING
-            and place.place.interaction_id == self._interaction_id
-            and place.read_at >= self._read_at
-        ):
-            self._read_at = place.read_at
-            self._show_outlook(place.place.outlook)
-            return
-        self._read_at = time.time()
-        snap = await run_query(
-            customer_views.customer_snapshot, interaction_id=self._interaction_id, after_id=self.last_id
-        )
-        if snap.state in availability.WAITING_STATES:
-            phase = Phase.LEAVE if self.phase == Phase.LEAVE else Phase.WAITING
-        elif snap.state == InteractionState.WORK_IN_PROGRESS and not snap.customer_ended:
-            phase = Phase.CHATTING
-        else:
-            phase = Phase.LEFT if self.phase == Phase.LEFT else Phase.ENDED
-        assign_changed(
-            self,
-            number=snap.number,
-            queue_name=snap.queue_name,
-            rated=snap.rated,
-            agent_name=snap.agent_name,
-            agent_typing=self.agent_typing and phase == Phase.CHATTING,
-            phase=phase,
-            transcript_url=f"/api/transcript/{snap.public_id}" if phase == Phase.ENDED else self.transcript_url,
-        )
-        self._customer = (snap.customer_name, snap.customer_email)
-        self._show_outlook(snap.outlook)
-        self._append(snap.new_messages)
+        """A push, or the tab's own re-read (``customer_push.refresh``)."""
+        await customer_push.refresh(self, changes, place)
 
     def _show_outlook(self, outlook: availability.Outlook | None) -> None:
         view = outlook_view(outlook, queue_name=self.queue_name, time_zone=self._time_zone, waiting=True)

@@ -10,20 +10,15 @@ import reflex as rx
 
 from agent_workspace import realtime
 from agent_workspace.config import settings
-from agent_workspace.models import ClientKind, InteractionState, Presence, SenderKind, stored_id
+from agent_workspace.models import ClientKind, Presence, SenderKind, stored_id
 from agent_workspace.security import Access, access, clear_private_state, current_principal, hold_private
 from agent_workspace.services import chat_close, routing, transfers, views
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import (
-    AgentChanged,
     Change,
-    ChatOffered,
-    InteractionChanged,
-    QueueChanged,
-    Typing,
-    TypingStopped,
 )
 from agent_workspace.services.notices import dismiss_notice, unseen_notices
+from agent_workspace.state import agent_push
 from agent_workspace.state.common import assign_changed, row_id, run_action, run_query, send_turn, unproxied
 from agent_workspace.state.inbox import PrefetchedInbox, accept_blocker, prefetch_inboxes
 from agent_workspace.state.live import LiveState, alert, fold_messages, forget_closed, update_urgency
@@ -34,16 +29,13 @@ from agent_workspace.state.views import (
     MessageView,
     TransferOfferView,
     card_view,
-    mark_customer_ended,
     merge_messages,
     message_view,
     start_delivery,
     storing_is_slow,
     transfer_offer_view,
-    typing_after,
     update_tab,
 )
-from agent_workspace.sync import carried_messages
 
 ATTACHMENT_BASE = "/api/attachments"
 HEARTBEAT_SECONDS = 15
@@ -228,58 +220,8 @@ class WorkspaceState(rx.State):
             self._cursors[interaction_id] = max(self._cursors.get(interaction_id, 0), max(m.id for m in new))
 
     async def _on_changes(self, changes: list[Change], prefetched: PrefetchedInbox | None = None) -> None:
-        """A push. Only what changed is re-read: this agent's own changes need the
-        whole view; a queue change only the inbox (``prefetched`` before the lock,
-        see ``prefetch_inboxes``); a chat change only that chat."""
-        if not self._uid:
-            return
-        self._heard_at = time.time()
-        if any(isinstance(c, AgentChanged) and c.user_id == self._uid for c in changes):
-            await self._refresh()
-            return
-        if any(
-            (isinstance(c, QueueChanged) and c.queue_id in self._queue_ids)
-            or (isinstance(c, ChatOffered) and c.user_id == self._uid)
-            for c in changes
-        ):
-            await self._refresh_inbox(prefetched)
-        live = await self._live()
-        signalled = {c.interaction_id for c in changes if isinstance(c, (Typing, TypingStopped))}
-        for interaction_id in signalled & set(self._cursors) - {
-            c.interaction_id for c in changes if isinstance(c, InteractionChanged)
-        }:
-            shown = live.typing_now.get(str(interaction_id), False)
-            typing = typing_after(changes, interaction_id=interaction_id, side=SenderKind.CUSTOMER, shown=shown)
-            self._apply_live(live, interaction_id, [], typing)
-        changed_chats = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)}
-        if changed_chats & {t.interaction_id for t in self.transfer_offers}:
-            await self._refresh(chats=set())  # a transfer waiting for this agent: its card
-        touched = changed_chats & set(self._cursors)
-        if not touched:
-            return
-        unread_cursors = {}
-        for interaction_id in touched:
-            carried = carried_messages(changes, interaction_id=interaction_id, cursor=self._cursors[interaction_id])
-            if carried is None:
-                unread_cursors[interaction_id] = self._cursors[interaction_id]
-                continue
-            shown = live.typing_now.get(str(interaction_id), False)
-            typing = typing_after(changes, interaction_id=interaction_id, side=SenderKind.CUSTOMER, shown=shown)
-            self._apply_live(live, interaction_id, carried, typing)
-        deltas = await run_query(views.chat_deltas, cursors=unread_cursors) if unread_cursors else []
-        gone = {
-            d.interaction_id for d in deltas if d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != self._uid
-        }
-        for delta in deltas:
-            if delta.interaction_id not in gone:
-                self._apply_live(live, delta.interaction_id, delta.new_messages)
-        ended = mark_customer_ended(unproxied(self.tabs), {d.interaction_id for d in deltas if d.customer_ended})
-        if ended:
-            self.tabs = ended
-        if gone:  # closed or moved elsewhere: the header and the tabs, not every chat
-            await self._refresh(chats=set())
-        else:
-            update_urgency(live, self.tabs, self._waiting_since)
+        """A push (``agent_push.receive``)."""
+        await agent_push.receive(self, changes, prefetched)
 
     async def _refresh_inbox(self, prefetched: PrefetchedInbox | None = None) -> None:
         """Header counts and cards. A ``prefetched`` read counts only if it began after

@@ -200,14 +200,14 @@ from agent_workspace.state import common
 from agent_workspace.state import views as state_views
 
 _wrap(security.DenyByDefault, "preprocess", "security.DenyByDefault.preprocess", "authorization middleware")
-_wrap(state_views, "run_blocking", "state.views.run_blocking: store and route, from the loop", "store and route (loop)")
-_wrap(state_views, "_post_and_route", "state.views._post_and_route (in thread)", "store and route (thread)")
+_wrap(state_views, "run_blocking", "state.views.run_blocking: store, from the loop", "store (loop)")
+_wrap(state_views, "_post", "state.views._post (in thread)", "store (thread)")
 _wrap(conversations, "post_message", "conversations.post_message (in thread)", "post_message (thread)")
 _wrap(realtime, "publish", "realtime.publish: token lookup + all pushes", "publish")
 _wrap(realtime, "tokens_for", "realtime.tokens_for (in thread)", "tokens_for (thread)")
-_wrap(realtime, "poke", "realtime.poke: one push, lock + refresh + delta", "poke")
+_wrap(realtime, "push_to_tab", "realtime.push_to_tab: one push, lock + refresh + delta", "push_to_tab")
 _wrap(views, "agent_snapshot", "views.agent_snapshot (in thread)", "agent_snapshot (thread)")
-_wrap(views, "customer_snapshot", "customer_views.customer_snapshot (in thread)", "customer_snapshot (thread)")
+_wrap(customer_views, "customer_snapshot", "customer_views.customer_snapshot (in thread)", "customer_snapshot (thread)")
 _wrap(notices, "unseen_notices", "notices.unseen_notices (in thread)", "unseen_notices (thread)")
 _wrap(common, "_run", "state.common._run: one service call, session + commit")
 """

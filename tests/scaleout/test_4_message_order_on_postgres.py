@@ -52,7 +52,7 @@ def test_concurrent_writers_in_one_chat_form_one_chain_in_commit_order(pg_url: s
         start.wait()
         for n in range(MESSAGES_EACH):
             with Session(engine, expire_on_commit=False) as session:
-                _, changes = conversations.post_message(
+                message, follows_id = conversations.post_message(
                     session,
                     interaction_id=chat.id,
                     sender_kind=SenderKind.AGENT,
@@ -61,7 +61,7 @@ def test_concurrent_writers_in_one_chat_form_one_chain_in_commit_order(pg_url: s
                     sender_user_id=agent.id,
                 )
             with lock:
-                chain.append((changes[0].follows_id, changes[0].message.id))
+                chain.append((follows_id, message.id))
 
     threads = [threading.Thread(target=write, args=(w,)) for w in range(WRITERS)]
     for thread in threads:

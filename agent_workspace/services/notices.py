@@ -47,10 +47,13 @@ def unseen_notices(session: Session, *, user_id: int) -> list[AgentNotice]:
 
 
 def dismiss_notice(session: Session, *, user_id: int, notice_id: int) -> None:
-    """The agent read it: no tab of theirs shows it again (another agent's notice is left alone)."""
-    session.execute(
+    """The agent read it: no tab of theirs shows it again, their other open tabs
+    included (another agent's notice is left alone)."""
+    dismissed = session.exec(
         update(AgentNotice)
         .where(col(AgentNotice.id) == notice_id, col(AgentNotice.user_id) == user_id)
         .values(seen=True)
     )
+    if dismissed.rowcount:
+        announce(session, AgentChanged(user_id))
     session.commit()

@@ -8,7 +8,7 @@ from sqlmodel import Session
 from agent_workspace.models import Presence
 from agent_workspace.services import chat_close, transfers
 from agent_workspace.services.events import AgentChanged
-from agent_workspace.services.notices import unseen_notices
+from agent_workspace.services.notices import dismiss_notice, unseen_notices
 from tests.factories import make_queue
 from tests.services.helpers import live_chat, make_agent
 
@@ -68,3 +68,16 @@ def test_other_notices_stay_until_dismissed(session: Session, world) -> None:
     transfers.answer(session, interaction_id=chat.id, user_id=bob.id, accept=False)
     told = [n.body for n in unseen_notices(session, user_id=ann.id)]
     assert told == [f"{bob.display_name} declined the transfer of {chat.number}; the chat stays with you."]
+
+
+def test_a_dismissed_notice_leaves_the_agents_other_tabs_too(session: Session, world, announced) -> None:
+    chat, ann, bob, _other = world
+    transfers.answer(session, interaction_id=chat.id, user_id=bob.id, accept=False)
+    [told] = unseen_notices(session, user_id=ann.id)
+    announced.take()
+    dismiss_notice(session, user_id=bob.id, notice_id=told.id)  # not Bob's: nothing changes, nobody is told
+    assert announced.take() == []
+    assert [n.id for n in unseen_notices(session, user_id=ann.id)] == [told.id]
+    dismiss_notice(session, user_id=ann.id, notice_id=told.id)
+    assert unseen_notices(session, user_id=ann.id) == []
+    assert announced.take() == [AgentChanged(ann.id)]  # her other tabs re-read their notices

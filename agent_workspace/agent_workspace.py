@@ -10,6 +10,7 @@ import reflex as rx
 
 from agent_workspace import mailer, realtime, routes
 from agent_workspace.api import build_api
+from agent_workspace.components import connection
 from agent_workspace.config import public_site, settings, upload_quotas, widget_origins
 from agent_workspace.db import run_blocking, session_scope
 from agent_workspace.frame_policy import frame_policy
@@ -102,6 +103,7 @@ async def warm_knowledge_index() -> None:
 
 
 app = rx.App(stylesheets=["/styles.css"])
+connection.install(app)  # our "Reconnecting…" banner instead of Reflex's raw toast
 assert app.sio is not None  # Reflex makes the socket server with an App that has states
 # A websocket frame over EVENT_MAX_BYTES is refused and its socket closed before
 # Reflex parses it (Reflex's default is 1 MB). Uploads go over HTTP with their own limit.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from agent_workspace.components.assist import assist_panel
+from agent_workspace.components.connection import outbox
 from agent_workspace.components.interaction import actions_toolbar, details_tab, record_tab
 from agent_workspace.components.layout import new_tab_link
 from agent_workspace.components.messages import agent_message, message_list
@@ -93,12 +94,27 @@ def chat_log(interaction_id: rx.Var[int], customer_name: rx.Var[str]) -> rx.Comp
     )
 
 
+@rx.memo
+def chat_outbox(interaction_id: rx.Var[int], agent_name: rx.Var[str]) -> rx.Component:
+    """The agent's texts not yet taken by the server, below the conversation: its
+    own component, so only it re-renders when ``LiveState.taken_ids`` changes."""
+    return outbox(
+        scope="agent-" + interaction_id.to_string(),
+        form_id="composer-form-" + interaction_id.to_string(),
+        taken=LiveState.taken_ids,
+        on_send=WorkspaceState.send_message,
+        fields={"interaction_id": interaction_id},
+        sender_name=agent_name,
+    )
+
+
 def active_chat(tab: ChatTab) -> rx.Component:
     composer_id = "composer-" + tab.interaction_id.to_string()
     return rx.vstack(
         customer_info(tab),
         actions_toolbar(tab),
         chat_log(interaction_id=tab.interaction_id, customer_name=tab.customer_name),
+        chat_outbox(interaction_id=tab.interaction_id, agent_name=WorkspaceState.display_name),
         rx.cond(
             tab.customer_ended,
             rx.callout(
@@ -129,8 +145,10 @@ def active_chat(tab: ChatTab) -> rx.Component:
                     rx.button("Send", type="submit"),
                     width="100%",
                 ),
-                on_submit=[WorkspaceState.send_message, ToolsState.close_quick_actions],
+                # The outbox (chat_outbox) takes the text and sends it; this only closes the menu.
+                on_submit=ToolsState.close_quick_actions,
                 reset_on_submit=True,
+                id="composer-form-" + tab.interaction_id.to_string(),
                 width="100%",
             ),
         ),

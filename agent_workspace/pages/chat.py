@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
+from agent_workspace.components.connection import outbox
 from agent_workspace.components.form import error_callout, file_drop, text_area, text_field
 from agent_workspace.components.messages import customer_message, message_list
 from agent_workspace.services.events import TYPING_THROTTLE_MS
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.customer_push import Phase
+
+COMPOSER_ID = "customer-composer"
 
 
 def prechat_form() -> rx.Component:
@@ -220,6 +223,8 @@ def message_left() -> rx.Component:
 
 
 def composer() -> rx.Component:
+    """Its submit is taken by the outbox (components/connection.py), which keeps
+    the text until the server has it, through a lost connection or a reload."""
     return rx.form(
         rx.hstack(
             rx.box(
@@ -238,8 +243,7 @@ def composer() -> rx.Component:
             rx.button("Send", type="submit"),
             width="100%",
         ),
-        on_submit=CustomerChatState.send,
-        reset_on_submit=True,
+        id=COMPOSER_ID,
         width="100%",
     )
 
@@ -325,6 +329,13 @@ def conversation() -> rx.Component:
             message_list(CustomerChatState.messages, render=customer_message, label="Conversation"),
             class_name="aw-scroll",
             width="100%",
+        ),
+        outbox(
+            scope="customer",
+            form_id=COMPOSER_ID,
+            taken=CustomerChatState.taken_ids,
+            on_send=CustomerChatState.send,
+            sender_name="You",
         ),
         rx.cond(
             CustomerChatState.agent_typing,

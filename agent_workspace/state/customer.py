@@ -9,7 +9,6 @@ client, so a customer can only ever reach their own chat.
 from __future__ import annotations
 
 import time
-import uuid
 
 import reflex as rx
 
@@ -30,7 +29,7 @@ from agent_workspace.services import (
 from agent_workspace.services.budgets import Budget, OverBudget
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, MessageData
-from agent_workspace.state import customer_limits, customer_push
+from agent_workspace.state import customer_limits, customer_push, outbox
 from agent_workspace.state.chat_cookies import (
     BROWSER_COOKIE,
     CHAT_COOKIE,
@@ -119,6 +118,7 @@ class CustomerChatState(rx.State):
     last_id: int = 0
     messages: list[MessageView] = []
     send_error: str = ""  # why the last message was refused (it is not kept)
+    taken_ids: list[str] = []  # client ids of the last sends taken: the page's outbox forgets them
     transcript_url: str = ""
     upload_error: str = ""
     rated: bool = False
@@ -250,7 +250,14 @@ class CustomerChatState(rx.State):
 
     @rx.event
     async def send(self, form: dict):
-        """A refused send (budget, size, too many unsent) is shown as an error and not kept."""
+        """A message from the page's outbox, taken once per client id (the page sends
+        it again after a lost connection or a reload). A refused send (budget, size,
+        too many unsent) is shown as an error and not kept."""
+        client_id = outbox.client_id(form)
+        if outbox.held(unproxied(self.messages), client_id):  # a resend: nothing to do, and nothing spent
+            self.taken_ids = outbox.taken(unproxied(self.taken_ids), client_id)
+            return
+        self.taken_ids = outbox.taken(unproxied(self.taken_ids), client_id)  # stored, failed or refused
         try:
             await customer_limits.spend(self, Budget.SEND)
             body = customer_limits.form_fields(form, customer_limits.SEND_FIELDS)["body"].strip()
@@ -259,10 +266,10 @@ class CustomerChatState(rx.State):
             self.send_error = str(error)
             return
         assign_changed(self, send_error="")
-        if not await self._chat() or not body:
-            return
+        if not await self._chat() or not body or outbox.held(unproxied(self.messages), client_id):
+            return  # (a resend whose stored copy the chat's first read just brought in)
         message = MessageView(
-            client_id=uuid.uuid4().hex,
+            client_id=client_id,
             sender_kind=SenderKind.CUSTOMER,
             sender_name="You",
             body=body,

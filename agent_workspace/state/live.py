@@ -30,6 +30,7 @@ class LiveState(rx.State):
     unread: dict[str, int] = {}
     urgency: dict[str, str] = {}  # "" | warning | critical
     typing_now: dict[str, bool] = {}
+    taken_ids: list[str] = []  # client ids of the last sends taken: the page's outbox forgets them
     # Bumped on a new offer or customer message: the page beeps and, when hidden,
     # shows a desktop notification, in the browser (components/workspace_header.py, ``alerts``).
     alert_seq: int = 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import reflex as rx
 
@@ -18,7 +17,7 @@ from agent_workspace.services.events import (
     Change,
 )
 from agent_workspace.services.notices import dismiss_notice, unseen_notices
-from agent_workspace.state import agent_push
+from agent_workspace.state import agent_push, outbox
 from agent_workspace.state.common import assign_changed, row_id, run_action, run_query, send_turn, unproxied
 from agent_workspace.state.inbox import PrefetchedInbox, accept_blocker, prefetch_inboxes
 from agent_workspace.state.live import LiveState, alert, fold_messages, forget_closed, update_urgency
@@ -397,8 +396,10 @@ class WorkspaceState(rx.State):
             update_urgency(await self._show(interaction_id, message), self.tabs, self._waiting_since)
 
     async def _show(self, interaction_id: int, message: MessageView) -> LiveState:
-        """Put this tab's own message (new or changed) into its chat, if still open."""
+        """Put this tab's own message (new or changed) into its chat, if still open;
+        the page's outbox forgets it in the same update."""
         live = await self._live()
+        live.taken_ids = outbox.taken(unproxied(live.taken_ids), message.client_id)
         if self._tab(interaction_id) is not None:
             key = str(interaction_id)
             conversations = unproxied(live.conversations)
@@ -407,21 +408,28 @@ class WorkspaceState(rx.State):
 
     @rx.event(background=True)
     async def send_message(self, form: dict):
+        """A message from the page's outbox, taken once per client id (the page sends
+        it again after a lost connection or a reload)."""
         interaction_id = row_id(form.get("interaction_id")) or 0
         body = str(form.get("body", "")).strip()
+        client_id = outbox.client_id(form)
         async with send_turn(self.router.session.client_token, interaction_id):
             async with self:
                 await self._me()
                 tab = self._tab(interaction_id)
+                live = await self._live()
+                chat = unproxied(live.conversations).get(str(interaction_id), [])
                 message = None
-                if tab is not None and body:
+                if tab is not None and body and not outbox.held(chat, client_id):
                     message = MessageView(
-                        client_id=uuid.uuid4().hex,
+                        client_id=client_id,
                         sender_kind=SenderKind.AGENT,
                         sender_name=self.display_name,
                         body=body,
                         status=MessageStatus.SENDING,
                     )
+                else:  # nothing to store: the outbox forgets it now
+                    live.taken_ids = outbox.taken(unproxied(live.taken_ids), client_id)
             if message is not None:
                 await self._post(interaction_id, message)
         if tab is None:

@@ -1,0 +1,69 @@
+"""Connection loss, said plainly: our banner instead of Reflex's raw toast, and
+the outbox (assets/outbox.js) that keeps what was typed until the server has it."""
+
+from __future__ import annotations
+
+import reflex as rx
+from reflex_components_core.core.banner import has_connection_errors  # type: ignore[import-untyped]
+
+RECONNECTING = "Reconnecting… your messages will be sent when the connection is back."
+PENDING_LABEL = "Waiting to be sent"
+PENDING_STATUS = "Sending…"
+
+
+class Outbox(rx.Component):
+    """Pending messages of one composer: kept in sessionStorage, shown as
+    Sending… bubbles in the order typed, sent (again) on every (re)connect
+    until the server lists their client ids in ``taken``."""
+
+    library = "$/public/outbox.js"
+    tag = "Outbox"
+
+    scope: rx.Var[str]  # one outbox per chat composer (the sessionStorage key)
+    form_id: rx.Var[str]  # the composer form whose submit it takes over
+    taken: rx.Var[list[str]]
+    hydrated: rx.Var[bool]
+    online: rx.Var[bool]
+    fields: rx.Var[dict]  # sent along with each message (the agent's chat id)
+    sender_name: rx.Var[str]
+    label: rx.Var[str]
+    status_text: rx.Var[str]
+
+    # Reflex reads the argument spec from this annotation (pyright follows it, mypy cannot).
+    on_send: rx.EventHandler[lambda message: [message]]  # type: ignore[type-arg, valid-type]
+
+
+def outbox(*, scope, form_id: str | rx.Var, taken, on_send, sender_name, fields=None) -> rx.Component:
+    return Outbox.create(
+        scope=scope,
+        form_id=form_id,
+        taken=taken,
+        hydrated=rx.State.is_hydrated,
+        online=~has_connection_errors,
+        fields=fields or {},
+        sender_name=sender_name,
+        label=PENDING_LABEL,
+        status_text=PENDING_STATUS,
+        on_send=on_send,
+    )
+
+
+@rx.memo
+def connection_banner() -> rx.Component:
+    """Always in the page (a live region), filled while the websocket is down."""
+    return rx.box(
+        rx.cond(
+            has_connection_errors,
+            rx.callout(RECONNECTING, icon="wifi_off", color_scheme="amber", variant="surface", size="1"),
+        ),
+        role="status",
+        aria_label="Connection",
+        class_name="aw-connection",
+    )
+
+
+def install(app: rx.App) -> None:
+    """Every stateful page gets our banner in place of Reflex's overlay (its
+    "Cannot connect to server" toast and pulsing icon)."""
+    # A wrap gets the page as its children: a fragment holds both.
+    app.app_wraps[(5, "Overlay")] = lambda stateful: rx.fragment(connection_banner()) if stateful else None

@@ -1,0 +1,107 @@
+// Messages the page has taken from its composer but the server has not yet
+// confirmed, kept in sessionStorage (per tab, survives a reload of the tab).
+//
+// The composer's submit is caught here, before React and Reflex see it: the
+// text gets a client id, is stored, shown at once as a pending bubble
+// ("Sending…") and sent through `onSend` while the page is connected, one at
+// a time in the order typed. A text leaves the outbox only when the server
+// lists its id in `taken` (stored, failed with Retry, or refused with a reason
+// shown); until then it is sent again after every reconnect (Reflex's
+// connection errors clear, the page hydrates again) and after a reload. The
+// server takes each client id once, so a second copy is harmless.
+import { createElement, useCallback, useEffect, useRef, useState } from "react";
+
+const PREFIX = "aw-outbox:";
+
+const load = (scope) => {
+  try {
+    const items = JSON.parse(window.sessionStorage.getItem(PREFIX + scope) || "[]");
+    return Array.isArray(items) ? items : [];
+  } catch {
+    return [];
+  }
+};
+
+const save = (scope, items) => {
+  try {
+    if (items.length) window.sessionStorage.setItem(PREFIX + scope, JSON.stringify(items));
+    else window.sessionStorage.removeItem(PREFIX + scope);
+  } catch {
+    // Storage full or blocked: the texts stay in memory until sent.
+  }
+};
+
+// 32 hex characters: crypto.getRandomValues also works where randomUUID does not (plain http).
+const newClientId = () =>
+  "o" + Array.from(window.crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+export function Outbox({ scope, formId, taken, hydrated, online, onSend, fields, senderName, label, statusText }) {
+  const [items, setItems] = useState(() => load(scope));
+  const live = useRef({});
+  live.current = { hydrated, online, onSend, fields };
+  const inFlight = useRef(null); // the client id sent and not yet taken
+
+  // One at a time, oldest first: the next goes once the server has taken the one
+  // before, so texts are stored in the order typed even when a send is lost.
+  const pump = useCallback(() => {
+    const { hydrated: ready, online: up, onSend: handler, fields: extra } = live.current;
+    const head = load(scope)[0];
+    if (!ready || !up || !head || inFlight.current === head.client_id) return;
+    inFlight.current = head.client_id;
+    handler?.({ ...(extra || {}), body: head.body, client_id: head.client_id });
+  }, [scope]);
+
+  // Back online, and again once hydrated (Reflex hydrates on every connect): the
+  // oldest text goes again; a second copy of a stored one is a no-op on the server.
+  useEffect(() => {
+    inFlight.current = null;
+    pump();
+  }, [hydrated, online, pump]);
+
+  // The server has taken these: they leave the outbox (and its storage), and the next goes.
+  const takenKey = (taken || []).join(" ");
+  useEffect(() => {
+    const done = new Set(takenKey.split(" "));
+    const stored = load(scope);
+    const left = stored.filter((item) => !done.has(item.client_id));
+    if (left.length !== stored.length) save(scope, left);
+    if (done.has(inFlight.current)) inFlight.current = null;
+    setItems(left);
+    pump();
+  }, [scope, takenKey, pump]);
+
+  // The composer: caught in the capture phase, so the text is kept even while
+  // Reflex's own event queue waits for the socket.
+  useEffect(() => {
+    const onSubmit = (event) => {
+      const form = event.target;
+      if (!(form instanceof HTMLFormElement) || form.id !== formId) return;
+      event.preventDefault();
+      const input = form.elements.namedItem("body");
+      const body = (input?.value || "").trim();
+      if (!body) return;
+      const next = [...load(scope), { client_id: newClientId(), body }];
+      save(scope, next);
+      setItems(next);
+      input.value = "";
+      pump();
+    };
+    document.addEventListener("submit", onSubmit, true);
+    return () => document.removeEventListener("submit", onSubmit, true);
+  }, [scope, formId, pump]);
+
+  if (!items.length) return null;
+  return createElement(
+    "ol",
+    { className: "aw-outbox", "aria-label": label },
+    items.map((item) =>
+      createElement(
+        "li",
+        { key: item.client_id, className: "aw-bubble aw-mine aw-pending" },
+        createElement("span", { className: "aw-pending-sender" }, senderName),
+        createElement("span", { className: "aw-body aw-pending-body" }, item.body),
+        createElement("span", { className: "aw-status" }, statusText),
+      ),
+    ),
+  );
+}

@@ -85,6 +85,7 @@ def chat_log(interaction_id: rx.Var[int], customer_name: rx.Var[str]) -> rx.Comp
         rx.box(
             message_list(LiveState.conversations[key], render=agent_message(interaction_id), label="Conversation"),
             class_name="aw-scroll",
+            tab_index=0,  # a scrolled conversation scrolls from the keyboard too
             width="100%",
         ),
         rx.cond(

@@ -328,6 +328,7 @@ def conversation() -> rx.Component:
         rx.box(
             message_list(CustomerChatState.messages, render=customer_message, label="Conversation"),
             class_name="aw-scroll",
+            tab_index=0,  # a scrolled conversation scrolls from the keyboard too
             width="100%",
         ),
         outbox(

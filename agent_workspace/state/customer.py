@@ -254,16 +254,17 @@ class CustomerChatState(rx.State):
         it again after a lost connection or a reload). A refused send (budget, size,
         too many unsent) is shown as an error and not kept."""
         client_id = outbox.client_id(form)
-        if outbox.held(unproxied(self.messages), client_id):  # a resend: nothing to do, and nothing spent
-            self.taken_ids = outbox.taken(unproxied(self.taken_ids), client_id)
-            return
         self.taken_ids = outbox.taken(unproxied(self.taken_ids), client_id)  # stored, failed or refused
+        held = outbox.held(unproxied(self.messages), client_id)  # a resend: nothing more to do
         try:
             await customer_limits.spend(self, Budget.SEND)
+            if held:
+                return
             body = customer_limits.form_fields(form, customer_limits.SEND_FIELDS)["body"].strip()
             customer_limits.check_room(unproxied(self.messages))
         except ServiceError as error:
-            self.send_error = str(error)
+            if not held:  # (a resend over budget: its message is in the chat already)
+                self.send_error = str(error)
             return
         assign_changed(self, send_error="")
         if not await self._chat() or not body or outbox.held(unproxied(self.messages), client_id):

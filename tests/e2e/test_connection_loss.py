@@ -10,17 +10,20 @@ be lost exactly when a test means to.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, WebSocketRoute, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e.conftest import unique
+from tests.e2e.test_accessibility import serious_violations
 from tests.e2e.test_interaction_tools import chat_pair
 
 EVENT_SOCKET = re.compile(r"/_event")
 RAW_TOAST = re.compile("Cannot connect to server")
 SEND_EVENT = "customer_chat_state.send"
+SHOTS = Path("/tmp/shots-offline")
 
 
 class Line:
@@ -225,3 +228,42 @@ def test_agent_replies_typed_offline_wait_in_order_and_arrive_once(app_server, w
     assert _bodies(customer, [first, second]) == [first, second]
     assert _bodies(agent, [first, second]) == [first, second]
     expect(agent.get_by_text(RAW_TOAST)).to_have_count(0)
+
+
+def test_the_widget_page_shows_the_banner_too(app_server, new_context):
+    lines: list[Line] = []
+    page = _lined(new_context, lines)().new_page()
+    page.goto(f"{app_server.base_url}/widget")
+    expect(page.get_by_role("button", name="Start chat")).to_be_visible()
+    lines[0].cut()
+    _down(page)
+    lines[0].restore()
+    expect(_banner(page)).to_have_text("")
+
+
+def test_banner_and_pending_bubbles_shots_light_dark_and_narrow(app_server, world, new_context):
+    """Screenshots to look at (/tmp/shots-offline), and axe with the banner and pending bubbles showing."""
+    lines: list[Line] = []
+    _queue, agent, customer, _name = chat_pair(app_server, world, _lined(new_context, lines))
+    expect(agent.get_by_role("log", name="Conversation")).to_contain_text("Your request to")
+    SHOTS.mkdir(exist_ok=True)
+    # The customer chat is also a phone's; the workspace is a desk's screen.
+    views = [
+        (customer, lines[0], "customer", "light", 1280),
+        (agent, lines[1], "agent", "light", 1280),
+        (customer, lines[0], "customer", "dark", 390),
+        (agent, lines[1], "agent", "dark", 1024),
+    ]
+    for page, line, who, scheme, width in views:
+        page.emulate_media(color_scheme=scheme)
+        page.set_viewport_size({"width": width, "height": 844})
+        line.cut()
+        _down(page)
+        _send(page, f"A message typed while offline ({who}, {scheme})")
+        _send(page, "and a second one, with a long unbroken token " + "x" * 80)
+        expect(_pending(page)).to_have_count(2)
+        page.screenshot(path=SHOTS / f"{who}-{scheme}-{width}.png")
+        assert serious_violations(page) == [], (who, scheme)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, (who, scheme)
+        line.restore()
+        _back(page)

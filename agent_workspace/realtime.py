@@ -32,6 +32,7 @@ from sqlalchemy import BindParameter, CompoundSelect, Select, bindparam, delete,
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from agent_workspace import sync
 from agent_workspace.db import run_blocking, run_reading, session_scope
 from agent_workspace.models import ClientConnection, ClientKind, Interaction, QueueMember, utcnow
 from agent_workspace.security import clear_private_state, sign_out_events
@@ -59,16 +60,14 @@ Prefetch = Callable[[dict[str, list[Change]]], Awaitable[dict[str, Any]]]
 
 @dataclass(frozen=True)
 class Receiver:
-    """The state class that owns a kind of client, its method taking the changes
-    and, optionally, a read to run before the tabs' state locks are taken: a
-    tab's own events (a send, an accept) wait for that lock, so it must not be
-    held across a database read that needs nothing from the state, and gathered
-    queue changes are read once for every tab they reach. With a prefetch, the
-    method takes ``(changes, prefetched)``, ``prefetched`` None when there was
-    nothing to read ahead for that tab."""
+    """The state class that owns a kind of client (a ``sync.Receiver``: its
+    ``_receive`` takes the changes) and, optionally, a read to run before the
+    tabs' state locks are taken: a tab's own events (a send, an accept) wait
+    for that lock, so it must not be held across a database read that needs
+    nothing from the state, and gathered queue changes are read once for every
+    tab they reach. ``_receive`` gets what was read ahead for its tab, or None."""
 
     state_cls: type[rx.State]
-    method: str
     prefetch: Prefetch | None = None
 
 
@@ -130,13 +129,11 @@ def _publish_committed(changes: list[Change]) -> None:
     loop.call_soon_threadsafe(lambda: _spawn(publish(changes, exclude_token=origin, targets=targets)))
 
 
-def register_receiver(
-    kind: str,
-    state_cls: type[rx.State],
-    method: str,
-    prefetch: Prefetch | None = None,
-) -> None:
-    _receivers[kind] = Receiver(state_cls, method, prefetch)
+def register_receiver(kind: ClientKind, state_cls: type[rx.State], prefetch: Prefetch | None = None) -> None:
+    """The state class whose ``_receive`` takes the pushes to tabs of ``kind``."""
+    if not issubclass(state_cls, sync.Receiver):
+        raise TypeError(f"{state_cls.__name__} does not take pushes: it has no _receive(changes, read_ahead)")
+    _receivers[kind] = Receiver(state_cls, prefetch)
 
 
 # ---------------------------------------------------------------- connections
@@ -373,9 +370,8 @@ async def _apply(token: str, receiver: Receiver, changes: list[Change], prefetch
             if prefetched is _NOT_READ:
                 prefetched = (await receiver.prefetch({token: changes})).get(token) if receiver.prefetch else None
             async with _app.modify_state(rx.BaseStateToken(ident=token, cls=receiver.state_cls)) as root:
-                state = await root.get_state(receiver.state_cls)
-                refresh: Callable[..., Awaitable[None]] = getattr(state, receiver.method)
-                await (refresh(changes, prefetched) if receiver.prefetch else refresh(changes))
+                state = cast(sync.Receiver, await root.get_state(receiver.state_cls))
+                await state._receive(changes, prefetched)
             return
         except Exception:  # one broken tab must not stop the others; a page's tick resyncs it
             if attempt == attempts - 1:

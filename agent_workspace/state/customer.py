@@ -190,8 +190,12 @@ class CustomerChatState(rx.State):
         return self._interaction_id
 
     async def _refresh(self, changes: list[Change] | None = None, place: PrefetchedPlace | None = None) -> None:
-        """A push, or the tab's own re-read (``customer_push.refresh``)."""
+        """The tab's own re-read, or a push's (``customer_push.refresh``)."""
         await customer_push.refresh(self, changes, place)
+
+    async def _receive(self, changes: list[Change], read_ahead: PrefetchedPlace | None) -> None:
+        """A push (``sync.Receiver``)."""
+        await self._refresh(changes, read_ahead)
 
     def _show_outlook(self, outlook: availability.Outlook | None) -> None:
         view = outlook_view(outlook, queue_name=self.queue_name, time_zone=self._time_zone, waiting=True)
@@ -466,5 +470,5 @@ class CustomerChatState(rx.State):
             await self._refresh()
 
 
-realtime.register_receiver(ClientKind.CUSTOMER, CustomerChatState, "_refresh", prefetch=prefetch_places)
+realtime.register_receiver(ClientKind.CUSTOMER, CustomerChatState, prefetch=prefetch_places)
 bound_to_cookie(CustomerChatState, cookie=CHAT_COOKIE, var="chat_key", held="_interaction_id")

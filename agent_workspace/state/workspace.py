@@ -219,9 +219,9 @@ class WorkspaceState(rx.State):
         if new:
             self._cursors[interaction_id] = max(self._cursors.get(interaction_id, 0), max(m.id for m in new))
 
-    async def _on_changes(self, changes: list[Change], prefetched: PrefetchedInbox | None = None) -> None:
-        """A push (``agent_push.receive``)."""
-        await agent_push.receive(self, changes, prefetched)
+    async def _receive(self, changes: list[Change], read_ahead: PrefetchedInbox | None) -> None:
+        """A push (``sync.Receiver``; what it reads: ``agent_push.receive``)."""
+        await agent_push.receive(self, changes, read_ahead)
 
     async def _refresh_inbox(self, prefetched: PrefetchedInbox | None = None) -> None:
         """Header counts and cards. A ``prefetched`` read counts only if it began after
@@ -488,4 +488,4 @@ class WorkspaceState(rx.State):
 
 
 hold_private(LiveState, owner=WorkspaceState)
-realtime.register_receiver(ClientKind.AGENT, WorkspaceState, "_on_changes", prefetch=prefetch_inboxes)
+realtime.register_receiver(ClientKind.AGENT, WorkspaceState, prefetch=prefetch_inboxes)

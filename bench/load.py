@@ -243,7 +243,7 @@ class LoadAgent(AgentTab):
     def _on_update(self, update: dict, at: float) -> None:
         super()._on_update(update, at)
         last = self.last
-        if "tabs" not in last and "conversations" not in last:
+        if "tabs" not in last and "slots" not in last:
             if self.claim_started and last.get("claiming_queue_id") == 0:
                 self.claim_started = 0.0
             return

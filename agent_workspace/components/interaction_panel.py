@@ -11,6 +11,7 @@ from agent_workspace.components.interaction import actions_toolbar, details_tab,
 from agent_workspace.components.layout import new_tab_link
 from agent_workspace.components.messages import agent_message, message_list
 from agent_workspace.services.events import TYPING_THROTTLE_MS
+from agent_workspace.state import chat_slots
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.views import ChatTab
@@ -76,13 +77,22 @@ def customer_info(tab: ChatTab) -> rx.Component:
 
 
 @rx.memo
-def chat_log(interaction_id: rx.Var[int], customer_name: rx.Var[str]) -> rx.Component:
+def chat_log(interaction_id: rx.Var[int], customer_name: rx.Var[str], slot: rx.Var[int]) -> rx.Component:
     """The conversation and the customer's typing line: the only part of a chat tab
-    that reads LiveState, so a new message re-renders this and not the whole tab."""
+    that reads LiveState and the chat's slot, so a new message re-renders this and
+    not the whole tab."""
     key = interaction_id.to_string()
+    render = agent_message(interaction_id)
     return rx.fragment(
         rx.box(
-            message_list(LiveState.conversations[key], render=agent_message(interaction_id), label="Conversation"),
+            rx.match(
+                slot,
+                *(
+                    (index, message_list(state.messages, render=render, label="Conversation"))
+                    for index, state in enumerate(chat_slots.SLOT_STATES)
+                ),
+                rx.callout("Close another chat to see this one's messages.", icon="triangle-alert", size="1"),
+            ),
             class_name="aw-scroll",
             width="100%",
         ),
@@ -98,7 +108,7 @@ def active_chat(tab: ChatTab) -> rx.Component:
     return rx.vstack(
         customer_info(tab),
         actions_toolbar(tab),
-        chat_log(interaction_id=tab.interaction_id, customer_name=tab.customer_name),
+        chat_log(interaction_id=tab.interaction_id, customer_name=tab.customer_name, slot=tab.slot),
         rx.cond(
             tab.customer_ended,
             rx.callout(

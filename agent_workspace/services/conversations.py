@@ -34,6 +34,7 @@ from agent_workspace.services import email as mail
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.events import (
+    AgentChanged,
     InteractionChanged,
     MessageData,
     MessagePosted,
@@ -111,10 +112,32 @@ def start_chat(
         target_id=item.id,
         queue_id=queue.id,
     )
-    announce(session, QueueChanged(stored_id(queue)), InteractionChanged(stored_id(item)))
+    announce(
+        session,
+        QueueChanged(stored_id(queue)),
+        InteractionChanged(stored_id(item)),
+        *(AgentChanged(agent_id) for agent_id in _agents_of_open_chats_from(session, customer.email)),
+    )
     session.commit()
     routing.drain(session, queue_id=queue.id)
     return item
+
+
+def _agents_of_open_chats_from(session: Session, email: str) -> list[int]:
+    """The agents working on a chat from this email address: its "earlier
+    interactions" list, which they see, gains the new chat."""
+    return list(
+        session.exec(
+            select(non_null(Interaction.agent_id))
+            .join(Customer, col(Customer.id) == col(Interaction.customer_id))
+            .where(
+                Customer.email == email,
+                col(Interaction.state).in_(OPEN_STATES),
+                col(Interaction.agent_id).is_not(None),
+            )
+            .distinct()
+        )
+    )
 
 
 def new_request(

@@ -51,7 +51,7 @@ async def receive(state: WorkspaceState, changes: list[Change], prefetched: Pref
     }:
         shown = live.typing_now.get(str(interaction_id), False)
         typing = typing_after(changes, interaction_id=interaction_id, side=SenderKind.CUSTOMER, shown=shown)
-        state._apply_live(live, interaction_id, [], typing)
+        await state._apply_live(live, interaction_id, [], typing)
     changed_chats = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)}
     if changed_chats & {t.interaction_id for t in state.transfer_offers}:
         await state._refresh(chats=set())  # a transfer waiting for this agent: its card
@@ -66,14 +66,14 @@ async def receive(state: WorkspaceState, changes: list[Change], prefetched: Pref
             continue
         shown = live.typing_now.get(str(interaction_id), False)
         typing = typing_after(changes, interaction_id=interaction_id, side=SenderKind.CUSTOMER, shown=shown)
-        state._apply_live(live, interaction_id, carried, typing)
+        await state._apply_live(live, interaction_id, carried, typing)
     deltas = await run_query(views.chat_deltas, cursors=unread_cursors) if unread_cursors else []
     gone = {
         d.interaction_id for d in deltas if d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != state._uid
     }
     for delta in deltas:
         if delta.interaction_id not in gone:
-            state._apply_live(live, delta.interaction_id, delta.new_messages)
+            await state._apply_live(live, delta.interaction_id, delta.new_messages)
     ended = mark_customer_ended(unproxied(state.tabs), {d.interaction_id for d in deltas if d.customer_ended})
     if ended:
         state.tabs = ended

@@ -139,6 +139,7 @@ class ChatTab:
     emails: list[EmailView] = dataclasses.field(default_factory=list)
     transfer_pending_to: str = ""
     child_tab: str = "details"
+    slot: int = 0  # the state holding its messages (state/chat_slots.py)
 
 
 def _post(**message) -> conversations.Posted:

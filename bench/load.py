@@ -1,15 +1,26 @@
-"""Load generator: customers and agents over the app's real websocket protocol.
+"""Load generator: customers and agents over the app's real websocket protocol, next to a minimal push app.
 
-    .venv/bin/python bench/load.py --mode sqlite --chats 50 [--duration 60]
+    .venv/bin/python bench/load.py --baseline --chats 50 --duration 40           # minimal app, then sqlite: one table
+    .venv/bin/python bench/load.py --baseline sqlite,scaleout --chats 200        # ... and the scaled mode too
+    .venv/bin/python bench/load.py --mode sqlite --chats 50 [--duration 60]      # one mode: sqlite, scaleout, minimal
     .venv/bin/python bench/load.py --mode scaleout --chats 200
     .venv/bin/python bench/load.py --matrix --write-docs      # the table in docs/benchmarks.md
 
-Each run starts its own app from a temporary copy of the repository
-(``tests/scaleout/harness.py``): ``--mode sqlite`` is one process, one worker,
-embedded SQLite in a temporary directory; ``--mode scaleout`` is a private
-PostgreSQL database, a private Redis database number and two app processes
-(one worker each) with customers on process A and agents on process B, so
-every message crosses processes. Only 127.0.0.1 is ever contacted.
+``--baseline [MODES]`` runs the minimal push app (``bench/minimal_app``: one SQLite insert and one
+``app.modify_state`` push per message) and then each mode of the app, one after the other, with the
+same chats, message rate and churn, and prints one table: per row chats, messages delivered per
+second, delivery p50/p95/p99 (both directions), server CPU in % of a core and in ms per delivered
+message, its ratio to the minimal app, server RSS, Redis commands per delivered message (scaled mode)
+and the 10-million-step Python loop time measured right before the row (compare rows only with a
+similar loop time; other work on the machine shows there first). Every row must also pass the
+exactly-once check below.
+
+Each run starts its own servers from a temporary copy (``tests/scaleout/harness.py``): ``--mode
+sqlite`` is one app process, one worker, embedded SQLite in a temporary directory; ``--mode
+scaleout`` is a private PostgreSQL database, a private redis-server (its own port, so INFO
+commandstats counts this run's commands alone; Redis keeps no per-database counts) and two app
+processes (one worker each) with customers on process A and agents on process B, so every message
+crosses processes; ``--mode minimal`` is the minimal app, one process. Only 127.0.0.1 is contacted.
 
 Clients send exactly what the pages send. Customers: ``on_load``,
 ``start_chat(form)`` (the first spread over ``--ramp`` seconds),
@@ -18,10 +29,14 @@ Clients send exactly what the pages send. Customers: ``on_load``,
 Agents: ``on_load``, ``set_presence("Available")``, ``accept(queue_id)`` up to
 their capacity, ``send_message(form)`` every ``--interval`` seconds per open
 chat, ``close_chat(interaction_id)`` once the customer ended; ``tick`` every
-5 s. Every message body carries an id and its send time; delivery is the first
-delta the receiving tab gets that shows it. After the run, every message the
-server stored must have reached the other side exactly once: the script exits
-1 if anything is lost or duplicated.
+5 s. In the minimal app each chat is a pair of tabs (``join(side, pair)``, ``send(form)``) with the
+same rhythm and a new pair per chat (``bench/load_minimal.py``). Every message body carries an id
+and its send time; delivery is the first delta the receiving tab gets that shows it. After the run,
+every message the server stored must have reached the other side exactly once: the script exits
+1 if anything is lost, duplicated or shown in the wrong chat.
+
+Modules: the app's clients and the ledger in ``bench/load_clients.py``, the minimal app's in
+``bench/load_minimal.py``, the servers in ``bench/load_servers.py``, the tables in ``bench/load_report.py``.
 """
 
 from __future__ import annotations

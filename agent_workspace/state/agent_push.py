@@ -44,18 +44,19 @@ async def receive(state: WorkspaceState, changes: list[Change], prefetched: Pref
         for c in changes
     ):
         await state._refresh_inbox(prefetched)
-    live = await state._live()
-    signalled = {c.interaction_id for c in changes if isinstance(c, (Typing, TypingStopped))}
-    for interaction_id in signalled & set(state._cursors) - {
-        c.interaction_id for c in changes if isinstance(c, InteractionChanged)
-    }:
-        shown = live.typing_now.get(str(interaction_id), False)
-        typing = typing_after(changes, interaction_id=interaction_id, side=SenderKind.CUSTOMER, shown=shown)
-        await state._apply_live(live, interaction_id, [], typing)
     changed_chats = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)}
+    typed = {c.interaction_id for c in changes if isinstance(c, (Typing, TypingStopped))} - changed_chats
     if changed_chats & {t.interaction_id for t in state.transfer_offers}:
         await state._refresh(chats=set())  # a transfer waiting for this agent: its card
     touched = changed_chats & set(state._cursors)
+    typed &= set(state._cursors)
+    if not (touched or typed):
+        return  # a queue change only: the chats' vars are not loaded
+    live = await state._live()
+    for interaction_id in typed:
+        shown = live.typing_now.get(str(interaction_id), False)
+        typing = typing_after(changes, interaction_id=interaction_id, side=SenderKind.CUSTOMER, shown=shown)
+        await state._apply_live(live, interaction_id, [], typing)
     if not touched:
         return
     unread_cursors = {}

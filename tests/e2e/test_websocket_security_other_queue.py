@@ -46,7 +46,7 @@ def _attacks(victim: Victim, *, intruder_id: int, intruder_queue_id: int) -> dic
         (WorkspaceState, "set_after_hours"): [{"enabled": False}],  # True would audit the intruder's own opt-in
         (WorkspaceState, "setvar"): [{"var_name": "reject_target_id", "value": victim.waiting_id}],
         (LiveState, "setvar"): [{"var_name": "typing_now", "value": {str(chat): True}}],
-        (SLOT_STATES[0], "setvar"): [{"var_name": "messages", "value": []}],
+        **{(slot, "setvar"): [{"var_name": "messages", "value": []}] for slot in SLOT_STATES},
         (ToolsState, "setvar"): [{"var_name": "interaction_id", "value": chat}],
         (AssistState, "setvar"): [{"var_name": "interaction_id", "value": chat}],
         (LeftMessagesState, "open_reply"): [{"record_id": left}],

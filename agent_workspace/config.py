@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,13 +33,20 @@ def _bool(name: str) -> bool:
 
 
 def database_url() -> str:
-    """``AW_DATABASE_URL``, else ``REFLEX_DB_URL``, else SQLite under ``data/``."""
-    url = os.environ.get("AW_DATABASE_URL") or os.environ.get("REFLEX_DB_URL")
-    if url:
-        return url
-    data_dir = Path(os.environ.get("AW_DATA_DIR", PROJECT_ROOT / "data"))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{data_dir / 'agent_workspace.db'}"
+    """``AW_DATABASE_URL``, else ``REFLEX_DB_URL``, else SQLite under ``data/``.
+    Every unit of work asks, so each environment's answer is worked out once."""
+    return _database_url(
+        os.environ.get("AW_DATABASE_URL"), os.environ.get("REFLEX_DB_URL"), os.environ.get("AW_DATA_DIR")
+    )
+
+
+@cache
+def _database_url(url: str | None, reflex_url: str | None, data_dir: str | None) -> str:
+    if url or reflex_url:
+        return url or reflex_url or ""
+    directory = Path(data_dir or PROJECT_ROOT / "data")
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{directory / 'agent_workspace.db'}"
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,8 @@ def active_chat(tab: ChatTab) -> rx.Component:
         spacing="3",
         width="100%",
         flex="3",
-        min_width="0",
+        # Beside the child tabs on a wide screen, above them on a phone (the row wraps).
+        min_width="min(100%, 360px)",
     )
 
 
@@ -161,8 +162,9 @@ def interaction_panel(tab: ChatTab) -> rx.Component:
         WorkspaceState.active_tab == tab.interaction_id.to_string(),
         rx.hstack(
             active_chat(tab),
-            rx.box(child_tabs(tab), flex="2", min_width="300px"),
+            rx.box(child_tabs(tab), flex="2", min_width="min(100%, 300px)"),
             spacing="4",
+            wrap="wrap",
             align="start",
             width="100%",
             role="tabpanel",

@@ -42,8 +42,9 @@ def _attachment(url: rx.Var[str], name: rx.Var[str], is_image: rx.Var[bool]) -> 
 
 
 def _external_link(text, href) -> rx.Component:
-    """A link out of the chat: a new tab that cannot reach back to this page."""
-    return rx.link(text, href=href, target="_blank", rel="noopener noreferrer")
+    """A link out of the chat: a new tab that cannot reach back to this page; underlined,
+    so it does not stand out by its colour alone."""
+    return rx.link(text, href=href, target="_blank", rel="noopener noreferrer", underline="always")
 
 
 def _text(body: rx.Var[str], parts: rx.Var[list[TextPart]]) -> rx.Component:

@@ -296,7 +296,7 @@ def test_an_article_sent_in_the_chat_carries_its_card_pushed_and_read(
     (read,) = [m for m in views.new_messages(session, interaction_id=item.id, after_id=0) if m.article_number]
     assert pushed == read
     assert read.article_title == "Printer offline"
-    assert read.article_summary.startswith("Printer Turn the printer off and on again.")
+    assert read.article_summary.startswith("Turn the printer off and on again. More.")  # no heading, no markup
     assert read.article_summary.endswith("…") and len(read.article_summary) <= 181
 
     article.published = False

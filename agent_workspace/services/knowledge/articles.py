@@ -23,6 +23,8 @@ CATEGORY_MAX_CHARS = 80
 TAGS_MAX_CHARS = 500
 DEFAULT_CATEGORY = "General"
 SUMMARY_MAX_CHARS = 180
+_HEADING_LINE = re.compile(r"^[ \t]*#.*$", re.MULTILINE)
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
 def clean_fields(
@@ -149,8 +151,10 @@ class ArticleCard:
 
 
 def summary(body: str, limit: int = SUMMARY_MAX_CHARS) -> str:
-    """The start of an article's plain text, cut at a word with an ellipsis when longer."""
-    text = plain_text(body)
+    """The article's first paragraph of text (headings skipped) as plain text, cut
+    at a word with an ellipsis when longer than ``limit``."""
+    without_headings = _HEADING_LINE.sub("\n", body)
+    text = next((p for p in map(plain_text, _PARAGRAPH_BREAK.split(without_headings)) if p), "")
     if len(text) <= limit:
         return text
     cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]

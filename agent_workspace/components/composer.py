@@ -87,18 +87,21 @@ def composer(tab: ChatTab) -> rx.Component:
                 rx.text("Quick actions", id=listbox_id + "-label", size="1", weight="bold"),
                 rx.cond(
                     expanded,
-                    rx.el.ul(
-                        rx.foreach(
-                            ToolsState.quick_actions, lambda action, index: _option(interaction_id, action.label, index)
+                    rx.fragment(
+                        rx.el.ul(
+                            rx.foreach(
+                                ToolsState.quick_actions,
+                                lambda action, index: _option(interaction_id, action.label, index),
+                            ),
+                            id=listbox_id,
+                            role="listbox",
+                            aria_labelledby=listbox_id + "-label",
+                            class_name="aw-quick-list",
                         ),
-                        id=listbox_id,
-                        role="listbox",
-                        aria_labelledby=listbox_id + "-label",
-                        class_name="aw-quick-list",
+                        rx.text("↑↓ to choose, Enter to pick, Esc to close", size="1", color_scheme="gray"),
                     ),
-                    rx.text("No quick action matches.", size="1", color_scheme="gray", role="status"),
+                    rx.text("No quick action matches (Esc to close).", size="1", color_scheme="gray", role="status"),
                 ),
-                rx.text("↑↓ to choose, Enter to pick, Esc to close", size="1", color_scheme="gray"),
                 width="100%",
                 class_name="aw-quick-menu",
             ),

@@ -85,6 +85,13 @@ def test_escape_closes_the_list_and_a_second_escape_does_nothing(app_server, wor
     expect(agent.get_by_role("dialog")).to_have_count(0)
     expect(agent.get_by_role("tab", name=name)).to_be_visible()  # the chat is still open
 
+    composer.fill("/zz")  # no match: Escape closes the note too
+    no_match = agent.get_by_role("status").filter(has_text="No quick action matches")
+    expect(no_match).to_be_visible()
+    expect(composer).to_have_attribute("aria-expanded", "false")  # nothing to enter
+    composer.press("Escape")
+    expect(no_match).to_have_count(0)
+
     composer.fill("/tq")  # a click picks too
     agent.get_by_role("listbox", name="Quick actions").get_by_role(
         "option", name="/tq Transfer to another queue"

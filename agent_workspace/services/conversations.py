@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -29,7 +30,7 @@ from agent_workspace.models import (
     stored_id,
     utcnow,
 )
-from agent_workspace.services import audit, availability, routing
+from agent_workspace.services import audit, availability, canned, knowledge, routing
 from agent_workspace.services import email as mail
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -60,6 +61,7 @@ MESSAGE_RATE_WINDOW = timedelta(seconds=10)
 # At most this many messages per read; the next read goes on from the page's new cursor.
 MESSAGES_PER_READ = 1000
 CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+QUICK_ACTION_NOT_SENT = "That is a quick action, not a message: pick it from the list. It was not sent."
 
 
 def validate_email(email: str) -> str:
@@ -227,7 +229,8 @@ def post_message(
     attachment_id: int | None = None,
     article_number: str | None = None,
 ) -> Posted:
-    """Store one message once. A customer may write while waiting; an agent only in their own live chat.
+    """Store one message once. A customer may write while waiting; an agent only in their own live chat,
+    and never a quick action ("/kb printer") typed out: that is a command, not words for the customer.
 
     The hot path of the product, so it is a handful of plain statements: read
     and lock the chat with both names in one, insert, commit. A retried send
@@ -236,6 +239,8 @@ def post_message(
     if not CLIENT_ID_PATTERN.match(client_id or ""):
         raise ValidationError("The message has no valid client id.")
     body = clean_text(body, field="The message", limit=MAX_MESSAGE_LENGTH)
+    if sender_kind == SenderKind.AGENT and canned.is_command(body):
+        raise ValidationError(QUICK_ACTION_NOT_SENT)
     chat = _lock_chat(session, interaction_id, sender_user_id=sender_user_id)
     try:
         sender_name = _sender_name(session, chat, interaction_id, sender_kind, sender_user_id)
@@ -279,6 +284,8 @@ def post_message(
             created_at=message.created_at,
             article_number=article_number or "",
         )
+        if article_number:
+            data = with_article_cards(session, [data])[0]
         announce(session, MessagePosted(interaction_id, message=data, follows_id=follows_id or 0))
     session.commit()
     return Posted(message, follows_id or 0)
@@ -326,6 +333,19 @@ def _stored_message(session: Session, interaction_id: int, client_id: str) -> Me
     return session.exec(
         select(Message).where(Message.interaction_id == interaction_id, Message.client_id == client_id)
     ).first()
+
+
+def with_article_cards(session: Session, messages: list[MessageData]) -> list[MessageData]:
+    """The messages that sent an article carry its card (one more statement, only when there are any)."""
+    cards = knowledge.article_cards(session, {m.article_number for m in messages if m.article_number})
+    if not cards:
+        return messages
+    return [
+        replace(m, article_title=card.title, article_summary=card.summary)
+        if (card := cards.get(m.article_number)) is not None
+        else m
+        for m in messages
+    ]
 
 
 def system_message(session: Session, *, interaction_id: int, body: str) -> Message:

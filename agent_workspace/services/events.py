@@ -45,6 +45,8 @@ class MessageData:
     attachment_name: str = ""
     attachment_type: str = ""
     article_number: str = ""
+    article_title: str = ""  # the article's card: set while the article is published
+    article_summary: str = ""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from agent_workspace.models import (
     non_null,
     stored_id,
 )
-from agent_workspace.services import audit_words, email, records, routing, transfers
+from agent_workspace.services import audit_words, conversations, email, records, routing, transfers
 from agent_workspace.services.conversations import MESSAGES_PER_READ
 from agent_workspace.services.events import MessageData
 from agent_workspace.services.inbox import InboxCard, cards_for, cards_for_many
@@ -135,7 +135,7 @@ def new_messages(session: Session, *, interaction_id: int, after_id: int) -> lis
     rows: Result[int, str, str, str, str, datetime, str | None, str | None, str | None, str | None] = (
         session.connection().execute(_NEW_MESSAGES, {"interaction_id": interaction_id, "after_id": after_id})
     )
-    return [
+    found = [
         MessageData(
             id=id_,
             sender_kind=sender_kind,
@@ -150,6 +150,7 @@ def new_messages(session: Session, *, interaction_id: int, after_id: int) -> lis
         )
         for id_, sender_kind, sender_name, body, client_id, created_at, article_number, public_id, filename, content_type in rows
     ]
+    return conversations.with_article_cards(session, found)
 
 
 def _activity_line(line: audit_words.HistoryLine) -> str:

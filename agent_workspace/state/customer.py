@@ -9,7 +9,6 @@ client, so a customer can only ever reach their own chat.
 from __future__ import annotations
 
 import time
-import uuid
 
 import reflex as rx
 
@@ -49,6 +48,7 @@ from agent_workspace.state.views import (
     deliver,
     merge_messages,
     message_view,
+    own_message,
     start_delivery,
     storing_is_slow,
 )
@@ -265,13 +265,7 @@ class CustomerChatState(rx.State):
         assign_changed(self, send_error="")
         if not await self._chat() or not body:
             return
-        message = MessageView(
-            client_id=uuid.uuid4().hex,
-            sender_kind=SenderKind.CUSTOMER,
-            sender_name="You",
-            body=body,
-            status=MessageStatus.SENDING,
-        )
+        message = own_message(sender_kind=SenderKind.CUSTOMER, sender_name="You", body=body)
         self.messages = [*unproxied(self.messages), message]
         delivery = start_delivery(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
         if await storing_is_slow(delivery):

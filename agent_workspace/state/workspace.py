@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from typing import cast
 
 import reflex as rx
@@ -13,7 +12,7 @@ from agent_workspace import realtime
 from agent_workspace.config import settings
 from agent_workspace.models import ClientKind, Presence, SenderKind, stored_id
 from agent_workspace.security import Access, access, clear_private_state, current_principal, hold_private
-from agent_workspace.services import chat_close, routing, transfers, views
+from agent_workspace.services import canned, chat_close, routing, transfers, views
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import (
     Change,
@@ -33,6 +32,7 @@ from agent_workspace.state.views import (
     card_view,
     merge_messages,
     message_view,
+    own_message,
     start_delivery,
     storing_is_slow,
     transfer_offer_view,
@@ -435,14 +435,9 @@ class WorkspaceState(rx.State):
                 await self._me()
                 tab = self._tab(interaction_id)
                 message = None
-                if tab is not None and body:
-                    message = MessageView(
-                        client_id=uuid.uuid4().hex,
-                        sender_kind=SenderKind.AGENT,
-                        sender_name=self.display_name,
-                        body=body,
-                        status=MessageStatus.SENDING,
-                    )
+                # A quick action typed out ("/kb printer") is run by ToolsState.composer_submitted, not sent.
+                if tab is not None and body and not canned.is_command(body):
+                    message = own_message(sender_kind=SenderKind.AGENT, sender_name=self.display_name, body=body)
             if message is not None:
                 await self._post(interaction_id, message)
         if tab is None:

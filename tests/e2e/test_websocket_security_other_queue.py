@@ -112,6 +112,7 @@ def _attacks(victim: Victim, *, intruder_id: int, intruder_queue_id: int) -> dic
         ],
         (ToolsState, "escalate"): [{"form": {"record_id": str(record), "group": "Network", "reason": "intrusion"}}],
         (ToolsState, "run_quick_action"): [{"index": 0}],
+        (ToolsState, "composer_submitted"): [{"form": {"interaction_id": str(chat), "body": "/kb printer"}}],
         (AssistState, "send_in_chat"): [{"number": "KB0010001"}],
         (LeftMessagesState, "send_reply"): [
             {"form": {"subject": "Re: your message", "body": "intrusion", "resolve": "on"}}

@@ -90,7 +90,7 @@ class CustomerChatState(rx.State):
     _interaction_id: int = 0
     _last_registered: float = 0.0
     _listed_at: float = 0.0  # wall clock when queue_options were read
-    _read_at: float = 0.0  # wall clock (pushes may run in another process) when the chat was last read
+    _version: int = 0  # the change version (audit.change_version) of the read this tab shows
     _heard_at: float = 0.0  # wall clock when a push or a read last reached this tab
     _customer: tuple[str, str] = ("", "")  # name and email of this tab's chat, for leaving a message
 

@@ -64,7 +64,7 @@ class WorkspaceState(rx.State):
     _waiting_since: dict[str, float] = {}
     _last_heartbeat: float = 0.0
     _heard_at: float = 0.0  # wall clock when a push or a read last reached this tab
-    _inbox_read_at: float = 0.0  # wall clock (pushes may run in another process) when the inbox was last read
+    _inbox_version: int = 0  # the change version (audit.change_version) of the inbox this tab shows
 
     loaded: bool = False
     display_name: str = ""
@@ -152,7 +152,7 @@ class WorkspaceState(rx.State):
         if not self._uid:
             return
         known = None if chats is None else {tab.interaction_id for tab in self.tabs}
-        self._inbox_read_at = self._heard_at = time.time()
+        self._heard_at = time.time()
         snapshot = await run_query(
             views.agent_snapshot, user_id=self._uid, cursors=dict(self._cursors), known=known, reread=chats
         )
@@ -166,6 +166,7 @@ class WorkspaceState(rx.State):
             queue_names=snapshot.queue_names,
         )
         self._queue_ids = snapshot.queue_ids
+        self._inbox_version = snapshot.version
         self._set_inbox([card_view(card) for card in snapshot.inbox], await self._live())
         self.transfer_offers = [transfer_offer_view(t) for t in snapshot.transfer_offers]
         shown = (
@@ -246,15 +247,19 @@ class WorkspaceState(rx.State):
         await agent_push.receive(self, changes, read_ahead)
 
     async def _refresh_inbox(self, prefetched: PrefetchedInbox | None = None) -> None:
-        """Header counts and cards. A ``prefetched`` read counts only if it began after
-        this tab's last read of them: read before the lock, it may predate an accept
-        the tab has shown since, and must not put the old count back."""
-        if prefetched is not None and prefetched.user_id == self._uid and prefetched.read_at >= self._inbox_read_at:
+        """Header counts and cards. A ``prefetched`` read counts only if it saw a later
+        change than this tab's last read of them (``audit.change_version``): read
+        before the lock, it may predate an accept the tab has shown since, and must
+        not put the old count back."""
+        if (
+            prefetched is not None
+            and prefetched.user_id == self._uid
+            and prefetched.snapshot.version > self._inbox_version
+        ):
             snapshot = prefetched.snapshot
-            self._inbox_read_at = prefetched.read_at
         else:
-            self._inbox_read_at = time.time()
             snapshot = await run_query(views.inbox_snapshot, user_id=self._uid)
+        self._inbox_version = max(self._inbox_version, snapshot.version)
         assign_changed(self, presence=snapshot.presence, active_chats=snapshot.active_chats)
         self._set_inbox([card_view(card) for card in snapshot.inbox], await self._live())
 

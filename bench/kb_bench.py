@@ -169,9 +169,9 @@ different word form ("notifying" / "notifications"): neither engine knows
 synonyms. The index is pure Python: building it costs several times FTS5's
 time and memory (RSS growth above includes build-time garbage; tracemalloc
 puts the index itself at about 1.4 KB per article), paid once per worker
-process at its first search, so warm it at startup (``get_index()`` in a
-background thread). Clean queries rank the same as FTS5: typo tolerance does
-not cost precision.
+process, at start-up (``warm_knowledge_index`` builds it in a thread, so no
+agent's first search waits for it). Clean queries rank the same as FTS5: typo
+tolerance does not cost precision.
 """
 
 

@@ -4,7 +4,7 @@
     .venv/bin/python bench/load.py --baseline sqlite,scaleout --chats 200        # ... and the scaled mode too
     .venv/bin/python bench/load.py --mode sqlite --chats 50 [--duration 60]      # one mode: sqlite, scaleout, minimal
     .venv/bin/python bench/load.py --mode scaleout --chats 200
-    .venv/bin/python bench/load.py --matrix --write-docs      # the table in docs/benchmarks.md
+    .venv/bin/python bench/load.py --matrix --write-docs      # the matrix table into docs/performance.md
 
 ``--baseline [MODES]`` runs the minimal push app (``bench/minimal_app``: one SQLite insert and one
 ``app.modify_state`` push per message) and then each mode of the app, one after the other, with the

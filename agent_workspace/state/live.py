@@ -8,6 +8,7 @@ changes). ``WorkspaceState`` writes it; its data is that state's user's.
 from __future__ import annotations
 
 import time
+from enum import StrEnum
 
 import reflex as rx
 
@@ -18,6 +19,16 @@ from agent_workspace.state.views import ChatTab, MessageView, merge_messages
 
 WARNING_AFTER_SECONDS = 30
 CRITICAL_AFTER_SECONDS = 60
+
+
+class Urgency(StrEnum):
+    """How long the customer of a chat has waited for a reply (the tab's colour)."""
+
+    CALM = ""
+    WARNING = "warning"  # 30 s
+    CRITICAL = "critical"  # 60 s
+
+
 LIVE_VARS = ("conversations", "unread", "urgency", "typing_now")
 
 
@@ -28,7 +39,7 @@ class LiveState(rx.State):
     # Messages per open chat (key: interaction id).
     conversations: dict[str, list[MessageView]] = {}
     unread: dict[str, int] = {}
-    urgency: dict[str, str] = {}  # "" | warning | critical
+    urgency: dict[str, str] = {}  # chat key -> Urgency
     typing_now: dict[str, bool] = {}
     # Bumped on a new offer or customer message: the page beeps and, when hidden,
     # shows a desktop notification, in the browser (components/workspace_header.py, ``alerts``).
@@ -73,30 +84,36 @@ def forget_closed(live: LiveState, open_keys: set[str]) -> None:
             setattr(live, name, {k: v for k, v in current.items() if k in open_keys})
 
 
-def customer_waiting(messages: list[MessageView]) -> bool:
-    """The customer wrote after the agent's last message."""
+def waiting_since(messages: list[MessageView], now: float) -> float | None:
+    """When the customer's first message after the agent's last one was stored
+    (None: nobody waits for a reply). Read from the messages, so a reload or
+    another tab of the agent shows the same wait."""
+    since = None
     for message in reversed(messages):
         if message.sender_kind == SenderKind.AGENT:
-            return False
+            break
         if message.sender_kind == SenderKind.CUSTOMER:
-            return True
-    return False
+            since = message.sent_at or now
+    return since
 
 
-def update_urgency(live: LiveState, tabs: list[ChatTab], waiting_since: dict[str, float]) -> None:
-    """Colour tabs whose customer has waited 30 s (warning) / 60 s (critical) for a
-    reply; ``waiting_since`` (chat key -> when the wait began) is kept up to date."""
-    now = time.time()
-    urgency = {}
+def update_urgency(live: LiveState, tabs: list[ChatTab], *, now: float | None = None) -> None:
+    """Colour tabs whose customer has waited 30 s (warning) / 60 s (critical) for a reply."""
+    now = time.time() if now is None else now
+    urgency: dict[str, str] = {}
     for tab in tabs:
         key = str(tab.interaction_id)
-        if tab.customer_ended or not customer_waiting(live.conversations.get(key, [])):
-            waiting_since.pop(key, None)
-            urgency[key] = ""
+        since = waiting_since(live.conversations.get(key, []), now)
+        if tab.customer_ended or since is None:
+            urgency[key] = Urgency.CALM
             continue
-        waited = now - waiting_since.setdefault(key, now)
+        waited = now - since
         urgency[key] = (
-            "critical" if waited >= CRITICAL_AFTER_SECONDS else "warning" if waited >= WARNING_AFTER_SECONDS else ""
+            Urgency.CRITICAL
+            if waited >= CRITICAL_AFTER_SECONDS
+            else Urgency.WARNING
+            if waited >= WARNING_AFTER_SECONDS
+            else Urgency.CALM
         )
     if urgency != live.urgency:
         live.urgency = urgency

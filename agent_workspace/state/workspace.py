@@ -24,6 +24,7 @@ from agent_workspace.state.inbox import PrefetchedInbox, accept_blocker, prefetc
 from agent_workspace.state.live import LiveState, alert, fold_messages, forget_closed, update_urgency
 from agent_workspace.state.message_status import MessageStatus
 from agent_workspace.state.views import (
+    YOU,
     ChatTab,
     InboxCardView,
     MessageView,
@@ -58,7 +59,6 @@ class WorkspaceState(rx.State):
     _uid: int = 0  # the signed-in agent; see _me()
     _queue_ids: list[int] = []
     _cursors: dict[int, int] = {}  # interaction id -> last stored message id on this page
-    _waiting_since: dict[str, float] = {}
     _last_heartbeat: float = 0.0
     _heard_at: float = 0.0  # wall clock when a push or a read last reached this tab
     _inbox_read_at: float = 0.0  # wall clock (pushes may run in another process) when the inbox was last read
@@ -183,7 +183,7 @@ class WorkspaceState(rx.State):
         self._forget_closed(live, open_keys)
         for data in snapshot.open_interactions:
             self._apply_live(live, data.id, data.new_messages)
-        update_urgency(live, self.tabs, self._waiting_since)
+        update_urgency(live, self.tabs)
         if self.active_tab != "inbox" and self.active_tab not in open_keys:
             self.active_tab = "inbox"
 
@@ -199,7 +199,6 @@ class WorkspaceState(rx.State):
     def _forget_closed(self, live: LiveState, open_keys: set[str]) -> None:
         forget_closed(live, open_keys)
         self._cursors = {i: c for i, c in self._cursors.items() if str(i) in open_keys}
-        self._waiting_since = {k: v for k, v in self._waiting_since.items() if k in open_keys}
 
     def _apply_live(self, live: LiveState, interaction_id: int, new: list, typing: bool | None = None) -> None:
         """Fold new messages and the customer's typing into the small per-chat vars.
@@ -207,7 +206,7 @@ class WorkspaceState(rx.State):
         key = str(interaction_id)
         if typing is None:
             typing = live.typing_now.get(key, False) and not any(m.sender_kind == SenderKind.CUSTOMER for m in new)
-        views_ = [message_view(m, attachment_base=ATTACHMENT_BASE) for m in new]
+        views_ = [message_view(m, attachment_base=ATTACHMENT_BASE, mine=m.sender_user_id == self._uid) for m in new]
         fold_messages(
             live,
             key,
@@ -250,7 +249,7 @@ class WorkspaceState(rx.State):
         """Every few seconds: tab colours, and a heartbeat that keeps presence alive."""
         if not await self._me():
             return
-        update_urgency(await self._live(), self.tabs, self._waiting_since)
+        update_urgency(await self._live(), self.tabs)
         if time.time() - self._heard_at >= settings().resync_quiet_seconds:
             await self._refresh()  # after a quiet spell: heals a push lost on the way
         if time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
@@ -394,7 +393,7 @@ class WorkspaceState(rx.State):
         async with self:
             if follows_id is not None and follows_id == self._cursors.get(interaction_id, 0):
                 self._cursors[interaction_id] = message.id  # nothing came in between: past our own message
-            update_urgency(await self._show(interaction_id, message), self.tabs, self._waiting_since)
+            update_urgency(await self._show(interaction_id, message), self.tabs)
 
     async def _show(self, interaction_id: int, message: MessageView) -> LiveState:
         """Put this tab's own message (new or changed) into its chat, if still open."""
@@ -418,9 +417,10 @@ class WorkspaceState(rx.State):
                     message = MessageView(
                         client_id=uuid.uuid4().hex,
                         sender_kind=SenderKind.AGENT,
-                        sender_name=self.display_name,
+                        sender_name=YOU,
                         body=body,
                         status=MessageStatus.SENDING,
+                        mine=True,
                     )
             if message is not None:
                 await self._post(interaction_id, message)

@@ -162,7 +162,7 @@ def active_chat(tab: ChatTab) -> rx.Component:
         spacing="3",
         width="100%",
         flex="3",
-        min_width="0",
+        min_width="min(100%, 360px)",  # on a phone the chat takes the width and Details wrap below
     )
 
 
@@ -220,6 +220,7 @@ def interaction_panel(tab: ChatTab) -> rx.Component:
             spacing="4",
             align="start",
             width="100%",
+            flex_wrap="wrap",
             role="tabpanel",
             aria_label="Interaction " + tab.number,
         ),

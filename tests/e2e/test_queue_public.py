@@ -49,6 +49,7 @@ def test_a_supervisor_hides_a_queue_from_the_public_page_and_lists_it_again(app_
     switch.click()
     expect(switch).to_be_checked()
     expect(audit).to_contain_text(f"listed the queue {queue} on the public chat page")
+    audit.screenshot(path=f"{SHOTS}/audit-log.png")  # looked at: who, what, which record in words
     customer.reload()
     expect(topics.get_by_role("option", name=queue)).to_have_count(1)
 

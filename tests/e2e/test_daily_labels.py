@@ -9,6 +9,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import agent_page, start_customer_chat, unique
+from tests.e2e.test_accessibility import serious_violations
 from tests.e2e.test_interaction_tools import accept_chat, chat_pair
 
 SHOTS = "/tmp/shots-readable"
@@ -49,6 +50,7 @@ def test_the_customers_own_upload_reads_you(app_server, world, new_context, tmp_
     expect(bubble(customer)).to_have_class(MINE)
     expect(bubble(agent)).to_contain_text(name)
     expect(bubble(agent)).to_have_class(THEIRS)
+    customer.get_by_role("log", name="Conversation").screenshot(path=f"{SHOTS}/customer-upload-you.png")
 
 
 def test_after_a_transfer_the_previous_agents_messages_are_theirs(app_server, world, new_context):
@@ -91,8 +93,9 @@ def test_after_a_transfer_the_previous_agents_messages_are_theirs(app_server, wo
     second.get_by_role("tab", name=name).click()
     expect(earlier).to_have_class(COLLEAGUE)
     expect(own).to_have_class(MINE)
-    for text in (
-        "Let me hand you to a colleague.",
-        "Hi, I am taking over.",
-    ):  # both are the agents' side to the customer
+    for text in ("Let me hand you to a colleague.", "Hi, I am taking over."):  # the agents' side, to the customer
         expect(customer.get_by_test_id("message").filter(has_text=text)).to_have_class(THEIRS)
+    second.get_by_role("button", name="Toggle dark mode").click()
+    expect(second.locator("html.dark")).to_have_count(1)
+    second.get_by_role("log", name="Conversation").screenshot(path=f"{SHOTS}/transfer-colleague-dark.png")
+    assert serious_violations(second) == []

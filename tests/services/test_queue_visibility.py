@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
+from sqlalchemy import create_engine, text
 from sqlmodel import Session, col, select
 
+from agent_workspace.migrations import alembic_config
 from agent_workspace.models import AuditLog, Interaction
 from agent_workspace.services import audit_words, queue_visibility
 from agent_workspace.services.errors import NotFound, ValidationError
@@ -41,3 +44,15 @@ def test_an_unknown_queue_is_refused(session: Session) -> None:
     make_queue(session, "General")
     with pytest.raises(NotFound):
         queue_visibility.set_public(session, queue_id=999, public=False, actor_id=None)
+
+
+def test_queues_stored_before_the_switch_stay_on_the_public_page(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0013")
+    engine = create_engine(url)
+    with engine.begin() as connection:  # raw SQL: the model has the new column
+        connection.execute(text("INSERT INTO queue (name, description, active) VALUES ('General', '', 1)"))
+    command.upgrade(alembic_config(url), "head")
+    with Session(engine) as session:
+        assert [q.name for q in queue_visibility.public_queues(session)] == ["General"]
+    engine.dispose()

@@ -17,10 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('queue') as batch:
-        batch.add_column(sa.Column('public', sa.Boolean(), nullable=False, server_default=sa.true()))
+    # A plain ADD COLUMN: a batch rebuild on SQLite would trip over the
+    # foreign keys pointing at the queue table.
+    op.add_column('queue', sa.Column('public', sa.Boolean(), nullable=False, server_default=sa.true()))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('queue') as batch:
-        batch.drop_column('public')
+    op.drop_column('queue', 'public')  # plain DROP COLUMN (SQLite 3.35+), no rebuild either

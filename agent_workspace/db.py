@@ -64,7 +64,9 @@ def make_engine(url: str, *, writer: bool = True) -> Engine:
 @cache
 def engine_for(url: str, writer: bool = True) -> Engine:
     if not url.startswith("sqlite") and not writer:
-        return engine_for(url, True)  # one pool is enough for PostgreSQL
+        # One pool is enough for PostgreSQL. A read sees one snapshot from its first
+        # statement, as on SQLite, so its change version and its rows agree (audit.change_version).
+        return engine_for(url, True).execution_options(isolation_level="REPEATABLE READ")
     return make_engine(url, writer=writer)
 
 

@@ -9,7 +9,6 @@ client, so a customer can only ever reach their own chat.
 from __future__ import annotations
 
 import time
-import uuid
 
 import reflex as rx
 
@@ -50,6 +49,7 @@ from agent_workspace.state.views import (
     deliver,
     merge_messages,
     message_view,
+    own_message,
     start_delivery,
     storing_is_slow,
 )
@@ -91,7 +91,7 @@ class CustomerChatState(rx.State):
     _interaction_id: int = 0
     _last_registered: float = 0.0
     _listed_at: float = 0.0  # wall clock when queue_options were read
-    _read_at: float = 0.0  # wall clock (pushes may run in another process) when the chat was last read
+    _version: int = 0  # the change version (audit.change_version) of the read this tab shows
     _heard_at: float = 0.0  # wall clock when a push or a read last reached this tab
     _customer: tuple[str, str] = ("", "")  # name and email of this tab's chat, for leaving a message
 
@@ -191,8 +191,12 @@ class CustomerChatState(rx.State):
         return self._interaction_id
 
     async def _refresh(self, changes: list[Change] | None = None, place: PrefetchedPlace | None = None) -> None:
-        """A push, or the tab's own re-read (``customer_push.refresh``)."""
+        """The tab's own re-read, or a push's (``customer_push.refresh``)."""
         await customer_push.refresh(self, changes, place)
+
+    async def _receive(self, changes: list[Change], read_ahead: PrefetchedPlace | None) -> None:
+        """A push (``sync.Receiver``)."""
+        await self._refresh(changes, read_ahead)
 
     def _show_outlook(self, outlook: availability.Outlook | None) -> None:
         view = outlook_view(outlook, queue_name=self.queue_name, time_zone=self._time_zone, waiting=True)
@@ -266,14 +270,7 @@ class CustomerChatState(rx.State):
         assign_changed(self, send_error="")
         if not await self._chat() or not body:
             return
-        message = MessageView(
-            client_id=uuid.uuid4().hex,
-            sender_kind=SenderKind.CUSTOMER,
-            sender_name=YOU,
-            body=body,
-            status=MessageStatus.SENDING,
-            mine=True,
-        )
+        message = own_message(sender_kind=SenderKind.CUSTOMER, sender_name=YOU, body=body)
         self.messages = [*unproxied(self.messages), message]
         delivery = start_delivery(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
         if await storing_is_slow(delivery):
@@ -472,5 +469,5 @@ class CustomerChatState(rx.State):
             await self._refresh()
 
 
-realtime.register_receiver(ClientKind.CUSTOMER, CustomerChatState, "_refresh", prefetch=prefetch_places)
+realtime.register_receiver(ClientKind.CUSTOMER, CustomerChatState, prefetch=prefetch_places)
 bound_to_cookie(CustomerChatState, cookie=CHAT_COOKIE, var="chat_key", held="_interaction_id")

@@ -253,8 +253,8 @@ class SupervisorState(rx.State):
         )
         self._watched_at = time.monotonic()
 
-    async def _on_changes(self, changes: list[Change]) -> None:
-        """A push about the chat shown read-only: its messages after the view's cursor."""
+    async def _receive(self, changes: list[Change], read_ahead: None) -> None:
+        """A push (``sync.Receiver``) about the chat shown read-only: its messages after the view's cursor."""
         if not self._viewing_id or not self._uid:
             return
         carried = carried_messages(changes, interaction_id=self._viewing_id, cursor=self._viewing_cursor)
@@ -368,4 +368,4 @@ class SupervisorState(rx.State):
         return rx.toast.success("Listed on the public page." if public else "Hidden from the public page.")
 
 
-realtime.register_receiver(ClientKind.SUPERVISOR, SupervisorState, "_on_changes")
+realtime.register_receiver(ClientKind.SUPERVISOR, SupervisorState)

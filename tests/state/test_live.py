@@ -28,15 +28,14 @@ def test_the_wait_starts_at_the_first_unanswered_customer_message() -> None:
 
 
 def test_tabs_turn_amber_after_30_s_and_red_after_60_s() -> None:
-    live = SimpleNamespace(
-        conversations={
-            "1": [said("customer", NOW - 10)],
-            "2": [said("customer", NOW - 31)],
-            "3": [said("customer", NOW - 61)],
-            "4": [said("customer", NOW - 61), said("agent", NOW - 1)],
-        },
-        urgency={},
-    )
+    chats = {
+        "1": [said("customer", NOW - 10)],
+        "2": [said("customer", NOW - 31)],
+        "3": [said("customer", NOW - 61)],
+        "4": [said("customer", NOW - 61), said("agent", NOW - 1)],
+    }
+    since = {key: at for key, messages in chats.items() if (at := waiting_since(messages, NOW)) is not None}
+    live = SimpleNamespace(_waiting_since={**since, "5": NOW - 100}, urgency={})
     tabs = [ChatTab(interaction_id=i) for i in (1, 2, 3, 4)] + [ChatTab(interaction_id=5, customer_ended=True)]
     update_urgency(live, tabs, now=NOW)  # the two vars it uses, without a Reflex state
     assert live.urgency == {

@@ -78,6 +78,7 @@ def _bubble(
     *,
     mine_kind: str,
     retry: EventSpec | None,
+    mine: rx.Var[bool],
     sender_kind: rx.Var[str],
     sender_name: rx.Var[str],
     body: rx.Var[str],
@@ -92,7 +93,8 @@ def _bubble(
     article_summary: rx.Var[str],
     article_url: rx.Var[str],
 ) -> rx.Component:
-    is_mine = sender_kind == mine_kind
+    is_mine = mine
+    colleague = (sender_kind == mine_kind) & ~mine  # another agent of this chat, before a transfer
     return rx.cond(
         sender_kind == "system",
         rx.text(body, size="1", color_scheme="gray", align="center", width="100%", class_name="aw-system"),
@@ -111,7 +113,9 @@ def _bubble(
                 spacing="1",
                 align="start",
             ),
-            class_name=rx.cond(is_mine, "aw-bubble aw-mine", "aw-bubble aw-theirs"),
+            class_name=rx.cond(
+                is_mine, "aw-bubble aw-mine", rx.cond(colleague, "aw-bubble aw-colleague", "aw-bubble aw-theirs")
+            ),
             align_self=rx.cond(is_mine, "flex-end", "flex-start"),
             max_width="80%",
             data_testid="message",
@@ -123,6 +127,7 @@ def _bubble(
 def agent_bubble(
     interaction_id: rx.Var[int],
     client_id: rx.Var[str],
+    mine: rx.Var[bool],
     sender_kind: rx.Var[str],
     sender_name: rx.Var[str],
     body: rx.Var[str],
@@ -140,7 +145,7 @@ def agent_bubble(
     """A message in an agent's chat tab; the agent's own failed sends can be retried."""
     return _bubble(
         mine_kind="agent",
-        retry=WorkspaceState.retry_message(interaction_id, client_id),
+        retry=WorkspaceState.retry_message(interaction_id, client_id), mine=mine,
         sender_kind=sender_kind, sender_name=sender_name, body=body, parts=parts, time=time, status=status,
         error=error, attachment_url=attachment_url, attachment_name=attachment_name, is_image=is_image,
         article_title=article_title, article_summary=article_summary, article_url=article_url,
@@ -150,6 +155,7 @@ def agent_bubble(
 @rx.memo
 def customer_bubble(
     client_id: rx.Var[str],
+    mine: rx.Var[bool],
     sender_kind: rx.Var[str],
     sender_name: rx.Var[str],
     body: rx.Var[str],
@@ -167,7 +173,7 @@ def customer_bubble(
     """A message on the customer's chat page; the customer's failed sends can be retried."""
     return _bubble(
         mine_kind="customer",
-        retry=CustomerChatState.retry(client_id),
+        retry=CustomerChatState.retry(client_id), mine=mine,
         sender_kind=sender_kind, sender_name=sender_name, body=body, parts=parts, time=time, status=status,
         error=error, attachment_url=attachment_url, attachment_name=attachment_name, is_image=is_image,
         article_title=article_title, article_summary=article_summary, article_url=article_url,
@@ -191,7 +197,7 @@ def transcript_bubble(
     """A stored message in a read-only transcript."""
     return _bubble(
         mine_kind="agent",
-        retry=None,
+        retry=None, mine=sender_kind == "agent",
         sender_kind=sender_kind, sender_name=sender_name, body=body, parts=parts, time=time,
         status=rx.Var.create(MessageStatus.SENT), error=rx.Var.create(""), attachment_url=attachment_url,
         attachment_name=attachment_name, is_image=is_image, article_title=article_title,
@@ -217,12 +223,12 @@ def _shown(m: MessageView) -> dict:
 
 def agent_message(interaction_id: rx.Var[int]) -> Callable[[MessageView], rx.Component]:
     return lambda m: agent_bubble(
-        interaction_id=interaction_id, client_id=m.client_id, status=m.status, error=m.error, **_shown(m)
+        interaction_id=interaction_id, client_id=m.client_id, mine=m.mine, status=m.status, error=m.error, **_shown(m)
     )
 
 
 def customer_message(m: MessageView) -> rx.Component:
-    return customer_bubble(client_id=m.client_id, status=m.status, error=m.error, **_shown(m))
+    return customer_bubble(client_id=m.client_id, mine=m.mine, status=m.status, error=m.error, **_shown(m))
 
 
 def transcript_message(m: MessageView) -> rx.Component:

@@ -46,6 +46,7 @@ class AuditAction(StrEnum):
     EMAIL_FAILED = "email.failed"
     QUEUE_CREATED = "queue.created"
     QUEUE_HOURS_CHANGED = "queue.hours_changed"
+    QUEUE_VISIBILITY_CHANGED = "queue.visibility_changed"
     PRESENCE_CHANGED = "presence.changed"
     PRESENCE_AFTER_HOURS = "presence.after_hours"
     PRESENCE_EXPIRED = "presence.expired"

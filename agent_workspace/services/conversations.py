@@ -44,6 +44,7 @@ from agent_workspace.services.events import (
     announce,
     signal,
 )
+from agent_workspace.services.queue_visibility import HIDDEN_QUEUE_REFUSAL
 from agent_workspace.services.text import check_sizes, clean_text
 
 MAX_MESSAGE_LENGTH = 4000
@@ -156,6 +157,8 @@ def new_request(
     queue = session.get(Queue, queue_id) if isinstance(queue_id, int) and not isinstance(queue_id, bool) else None
     if queue is None or not queue.active:
         raise ValidationError("Choose what you need help with from the list.")
+    if not queue.public:
+        raise ValidationError(HIDDEN_QUEUE_REFUSAL)
     customer = Customer(name=name, email=email, client_address=client_address[:64])
     session.add(customer)
     session.flush()
@@ -283,6 +286,7 @@ def post_message(
             client_id=client_id,
             created_at=message.created_at,
             article_number=article_number or "",
+            sender_user_id=sender_user_id,
         )
         if article_number:
             data = with_article_cards(session, [data])[0]

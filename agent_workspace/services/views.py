@@ -119,6 +119,7 @@ _NEW_MESSAGES = (
         col(Message.client_id),
         col(Message.created_at),
         col(Message.article_number),
+        col(Message.sender_user_id),
         col(Attachment.public_id),  # the three of the file are None without one (the outer join)
         col(Attachment.filename),
         col(Attachment.content_type),
@@ -132,8 +133,8 @@ _NEW_MESSAGES = (
 
 def new_messages(session: Session, *, interaction_id: int, after_id: int) -> list[MessageData]:
     """What a page that holds messages up to ``after_id`` has not got yet."""
-    # Ten columns: SQLAlchemy's select types a row of ten as ten and a tail of any more, so the row is typed here.
-    rows: Result[int, str, str, str, str, datetime, str | None, str | None, str | None, str | None] = (
+    # Eleven columns: SQLAlchemy's select types a row of ten as ten and a tail of any more, so the row is typed here.
+    rows: Result[int, str, str, str, str, datetime, str | None, int | None, str | None, str | None, str | None] = (
         session.connection().execute(_NEW_MESSAGES, {"interaction_id": interaction_id, "after_id": after_id})
     )
     found = [
@@ -148,8 +149,9 @@ def new_messages(session: Session, *, interaction_id: int, after_id: int) -> lis
             attachment_name=filename or "",
             attachment_type=content_type or "",
             article_number=article_number or "",
+            sender_user_id=sender_user_id,
         )
-        for id_, sender_kind, sender_name, body, client_id, created_at, article_number, public_id, filename, content_type in rows
+        for id_, sender_kind, sender_name, body, client_id, created_at, article_number, sender_user_id, public_id, filename, content_type in rows
     ]
     return conversations.with_article_cards(session, found)
 

@@ -81,4 +81,4 @@ async def receive(state: WorkspaceState, changes: list[Change], prefetched: Pref
     if gone:  # closed or moved elsewhere: the header and the tabs, not every chat
         await state._refresh(chats=set())
     else:
-        update_urgency(live, state.tabs, state._waiting_since)
+        update_urgency(live, state.tabs)

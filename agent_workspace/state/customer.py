@@ -23,7 +23,7 @@ from agent_workspace.services import (
     chat_files,
     conversations,
     left_messages,
-    routing,
+    queue_visibility,
     views,
 )
 from agent_workspace.services.budgets import Budget, OverBudget
@@ -44,6 +44,7 @@ from agent_workspace.state.customer_reads import PrefetchedPlace, newcomer_outlo
 from agent_workspace.state.message_status import MessageStatus
 from agent_workspace.state.outlook import OutlookView, outlook_view, valid_time_zone
 from agent_workspace.state.views import (
+    YOU,
     MessageView,
     deliver,
     merge_messages,
@@ -78,7 +79,7 @@ def _leave(session, *, interaction_id: int, queue_id: int, client_address: str, 
 
 
 def _queue_options(session) -> list[list[str]]:
-    return [[str(q.id), q.name] for q in routing.active_queues(session)]
+    return [[str(q.id), q.name] for q in queue_visibility.public_queues(session)]
 
 
 @access(Access.PUBLIC)
@@ -206,7 +207,11 @@ class CustomerChatState(rx.State):
         if not stored:
             return
         self.messages = merge_messages(
-            unproxied(self.messages), [message_view(m, attachment_base="/api/attachments") for m in stored]
+            unproxied(self.messages),
+            [
+                message_view(m, attachment_base="/api/attachments", mine=m.sender_kind == SenderKind.CUSTOMER)
+                for m in stored
+            ],
         )
         self.last_id = max(self.last_id, max(m.id for m in stored))
         if self.agent_typing and any(m.sender_kind == SenderKind.AGENT for m in stored):
@@ -265,7 +270,7 @@ class CustomerChatState(rx.State):
         assign_changed(self, send_error="")
         if not await self._chat() or not body:
             return
-        message = own_message(sender_kind=SenderKind.CUSTOMER, sender_name="You", body=body)
+        message = own_message(sender_kind=SenderKind.CUSTOMER, sender_name=YOU, body=body)
         self.messages = [*unproxied(self.messages), message]
         delivery = start_delivery(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
         if await storing_is_slow(delivery):

@@ -9,6 +9,7 @@ changes); the messages themselves are in one slot state per chat
 from __future__ import annotations
 
 import time
+from enum import StrEnum
 
 import reflex as rx
 
@@ -20,7 +21,17 @@ from agent_workspace.state.views import ChatTab, MessageView, merge_messages
 
 WARNING_AFTER_SECONDS = 30
 CRITICAL_AFTER_SECONDS = 60
-LIVE_VARS = ("unread", "urgency", "typing_now", "_customer_waiting")
+
+
+class Urgency(StrEnum):
+    """How long the customer of a chat has waited for a reply (the tab's colour)."""
+
+    CALM = ""
+    WARNING = "warning"  # 30 s
+    CRITICAL = "critical"  # 60 s
+
+
+LIVE_VARS = ("unread", "urgency", "typing_now", "_waiting_since")
 
 
 @access(Access.WORKSPACE)
@@ -28,11 +39,11 @@ class LiveState(rx.State):
     """Unread counts, urgency and typing per open chat (key: interaction id); the sound switch."""
 
     unread: dict[str, int] = {}
-    urgency: dict[str, str] = {}  # "" | warning | critical
+    urgency: dict[str, str] = {}  # chat key -> Urgency
     typing_now: dict[str, bool] = {}
-    # The customer wrote after the agent's last message, per chat: what urgency
-    # is timed from, kept here so that colouring the tabs reads no slot.
-    _customer_waiting: dict[str, bool] = {}
+    # Since when (epoch seconds) the customer has waited for a reply, per chat that
+    # waits: what urgency is timed from, kept here so that colouring the tabs reads no slot.
+    _waiting_since: dict[str, float] = {}
     # Bumped on a new offer or customer message: the page beeps and, when hidden,
     # shows a desktop notification, in the browser (components/workspace_header.py, ``alerts``).
     alert_seq: int = 0
@@ -77,9 +88,11 @@ def fold_messages(
 def show_messages(live: LiveState, slot: MessageSlot, key: str, messages: list[MessageView]) -> None:
     """A chat's messages as its slot shows them, and whether its customer now waits."""
     slot.messages = messages
-    waiting = customer_waiting(messages)
-    if live._customer_waiting.get(key) != waiting:
-        live._customer_waiting = {**live._customer_waiting, key: waiting}
+    since = waiting_since(messages, time.time())
+    if live._waiting_since.get(key) != since:
+        live._waiting_since = {k: v for k, v in live._waiting_since.items() if k != key}
+        if since is not None:
+            live._waiting_since[key] = since
 
 
 def forget_closed(live: LiveState, open_keys: set[str]) -> None:
@@ -90,30 +103,36 @@ def forget_closed(live: LiveState, open_keys: set[str]) -> None:
             setattr(live, name, {k: v for k, v in current.items() if k in open_keys})
 
 
-def customer_waiting(messages: list[MessageView]) -> bool:
-    """The customer wrote after the agent's last message."""
+def waiting_since(messages: list[MessageView], now: float) -> float | None:
+    """When the customer's first message after the agent's last one was stored
+    (None: nobody waits for a reply). Read from the messages, so a reload or
+    another tab of the agent shows the same wait."""
+    since = None
     for message in reversed(messages):
         if message.sender_kind == SenderKind.AGENT:
-            return False
+            break
         if message.sender_kind == SenderKind.CUSTOMER:
-            return True
-    return False
+            since = message.sent_at or now
+    return since
 
 
-def update_urgency(live: LiveState, tabs: list[ChatTab], waiting_since: dict[str, float]) -> None:
-    """Colour tabs whose customer has waited 30 s (warning) / 60 s (critical) for a
-    reply; ``waiting_since`` (chat key -> when the wait began) is kept up to date."""
-    now = time.time()
-    urgency = {}
+def update_urgency(live: LiveState, tabs: list[ChatTab], *, now: float | None = None) -> None:
+    """Colour tabs whose customer has waited 30 s (warning) / 60 s (critical) for a reply."""
+    now = time.time() if now is None else now
+    urgency: dict[str, str] = {}
     for tab in tabs:
         key = str(tab.interaction_id)
-        if tab.customer_ended or not live._customer_waiting.get(key, False):
-            waiting_since.pop(key, None)
-            urgency[key] = ""
+        since = live._waiting_since.get(key)
+        if tab.customer_ended or since is None:
+            urgency[key] = Urgency.CALM
             continue
-        waited = now - waiting_since.setdefault(key, now)
+        waited = now - since
         urgency[key] = (
-            "critical" if waited >= CRITICAL_AFTER_SECONDS else "warning" if waited >= WARNING_AFTER_SECONDS else ""
+            Urgency.CRITICAL
+            if waited >= CRITICAL_AFTER_SECONDS
+            else Urgency.WARNING
+            if waited >= WARNING_AFTER_SECONDS
+            else Urgency.CALM
         )
     if urgency != live.urgency:
         live.urgency = urgency

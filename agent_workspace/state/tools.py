@@ -117,6 +117,7 @@ class ToolsState(rx.State):
     email_body: str = ""
     details_status: str = ""
     details_error: str = ""
+    details_for: int = 0  # the chat whose Details form the status and error are about
     record_error: str = ""
     uploading: bool = False
     quick_for: int = 0
@@ -278,8 +279,9 @@ class ToolsState(rx.State):
                 work_notes=str(form.get("work_notes", "")),
             )
         except ServiceError as error:
-            self.details_error, self.details_status = str(error), ""
+            self.details_error, self.details_status, self.details_for = str(error), "", interaction_id
             return
+        self.details_for = interaction_id
         self.details_error = ""
         self.details_status = "Saved" if saved else "No changes to save"
         await self._after()

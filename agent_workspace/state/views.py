@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import uuid
+from datetime import UTC
 
 import reflex as rx
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,6 +30,7 @@ from agent_workspace.services.views import InteractionData
 from agent_workspace.state.common import clock, iso
 from agent_workspace.state.message_status import MessageStatus
 
+YOU = "You"  # the sender of the viewer's own messages
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 NOT_STORED = "The message could not be saved just now. Retry sends it again."
 SENDING_SHOWN_AFTER_SECONDS = 0.15
@@ -68,6 +70,9 @@ class MessageView:
     article_title: str = ""  # an article sent in the chat shows as a card with these
     article_summary: str = ""
     article_url: str = ""
+    # The viewer's own message: "You", their side and style. Another agent's (before a transfer) is not.
+    mine: bool = False
+    sent_at: float = 0.0  # epoch seconds when stored (0: not yet): how long a customer has waited
 
 
 def article_url(number: str) -> str:
@@ -84,6 +89,7 @@ def own_message(*, sender_kind: str, sender_name: str, body: str) -> MessageView
         body=body,
         status=MessageStatus.SENDING,
         parts=text_parts(body),
+        mine=True,
     )
 
 
@@ -249,14 +255,18 @@ def typing_after(changes: list[Change], *, interaction_id: int, side: str, shown
     return shown
 
 
-def message_view(m: MessageData, *, attachment_base: str) -> MessageView:
+def message_view(m: MessageData, *, attachment_base: str, mine: bool = False) -> MessageView:
+    """``mine``: the viewer wrote it, and reads "You" as its sender."""
+    at = m.created_at if m.created_at.tzinfo else m.created_at.replace(tzinfo=UTC)
     return MessageView(
         id=m.id,
         client_id=m.client_id,
         sender_kind=m.sender_kind,
-        sender_name=m.sender_name,
+        sender_name=YOU if mine else m.sender_name,
         body=m.body,
         time=clock(m.created_at),
+        mine=mine,
+        sent_at=at.timestamp(),
         attachment_url=f"{attachment_base}/{m.attachment_public_id}" if m.attachment_public_id else "",
         attachment_name=m.attachment_name,
         is_image=m.attachment_type in IMAGE_TYPES,

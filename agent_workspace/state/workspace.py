@@ -25,6 +25,7 @@ from agent_workspace.state.inbox import PrefetchedInbox, accept_blocker, prefetc
 from agent_workspace.state.live import LiveState, alert, fold_messages, forget_closed, show_messages, update_urgency
 from agent_workspace.state.message_status import MessageStatus
 from agent_workspace.state.views import (
+    YOU,
     ChatTab,
     InboxCardView,
     MessageView,
@@ -61,7 +62,6 @@ class WorkspaceState(rx.State):
     _queue_ids: list[int] = []
     _cursors: dict[int, int] = {}  # interaction id -> last stored message id on this page
     _slots: dict[int, int] = {}  # interaction id -> the slot state holding its messages (chat_slots)
-    _waiting_since: dict[str, float] = {}
     _last_heartbeat: float = 0.0
     _heard_at: float = 0.0  # wall clock when a push or a read last reached this tab
     _inbox_version: int = 0  # the change version (audit.change_version) of the inbox this tab shows
@@ -190,7 +190,7 @@ class WorkspaceState(rx.State):
         ]
         for data in snapshot.open_interactions:
             await self._apply_live(live, data.id, data.new_messages)
-        update_urgency(live, self.tabs, self._waiting_since)
+        update_urgency(live, self.tabs)
         if self.active_tab != "inbox" and self.active_tab not in open_keys:
             self.active_tab = "inbox"
 
@@ -217,7 +217,6 @@ class WorkspaceState(rx.State):
                 slot.messages = []
             del self._slots[interaction_id]
         self._cursors = {i: c for i, c in self._cursors.items() if str(i) in open_keys}
-        self._waiting_since = {k: v for k, v in self._waiting_since.items() if k in open_keys}
 
     async def _apply_live(self, live: LiveState, interaction_id: int, new: list, typing: bool | None = None) -> None:
         """Fold new messages into the chat's slot and the customer's typing into the
@@ -229,7 +228,7 @@ class WorkspaceState(rx.State):
         slot = await self._slot(interaction_id) if new else None
         if new and slot is None:
             return
-        views_ = [message_view(m, attachment_base=ATTACHMENT_BASE) for m in new]
+        views_ = [message_view(m, attachment_base=ATTACHMENT_BASE, mine=m.sender_user_id == self._uid) for m in new]
         fold_messages(
             live,
             slot,
@@ -277,7 +276,7 @@ class WorkspaceState(rx.State):
         """Every few seconds: tab colours, and a heartbeat that keeps presence alive."""
         if not await self._me():
             return
-        update_urgency(await self._live(), self.tabs, self._waiting_since)
+        update_urgency(await self._live(), self.tabs)
         if time.time() - self._heard_at >= settings().resync_quiet_seconds:
             await self._refresh()  # after a quiet spell: heals a push lost on the way
         if time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
@@ -421,7 +420,7 @@ class WorkspaceState(rx.State):
         async with self:
             if follows_id is not None and follows_id == self._cursors.get(interaction_id, 0):
                 self._cursors[interaction_id] = message.id  # nothing came in between: past our own message
-            update_urgency(await self._show(interaction_id, message), self.tabs, self._waiting_since)
+            update_urgency(await self._show(interaction_id, message), self.tabs)
 
     async def _show(self, interaction_id: int, message: MessageView) -> LiveState:
         """Put this tab's own message (new or changed) into its chat, if still open."""
@@ -442,7 +441,7 @@ class WorkspaceState(rx.State):
                 message = None
                 # A quick action typed out ("/kb printer") is run by ToolsState.composer_submitted, not sent.
                 if tab is not None and body and not canned.is_command(body):
-                    message = own_message(sender_kind=SenderKind.AGENT, sender_name=self.display_name, body=body)
+                    message = own_message(sender_kind=SenderKind.AGENT, sender_name=YOU, body=body)
             if message is not None:
                 await self._post(interaction_id, message)
         if tab is None:

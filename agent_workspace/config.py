@@ -14,23 +14,39 @@ from urllib.parse import urlsplit
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+# The variables ``settings`` has read, in the order first read: what its cache is keyed on.
+_names_read: dict[str, None] = {}
+
+
+def _env(name: str, default: str = "") -> str:
+    _names_read.setdefault(name, None)
+    return os.environ.get(name, default)
+
+
 def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
+    raw = _env(name).strip()
     return int(raw) if raw else default
 
 
 def _bool(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+    return _env(name).strip().lower() in ("1", "true", "yes", "on")
 
 
 def database_url() -> str:
-    """``AW_DATABASE_URL``, else ``REFLEX_DB_URL``, else SQLite under ``data/``."""
-    url = os.environ.get("AW_DATABASE_URL") or os.environ.get("REFLEX_DB_URL")
-    if url:
-        return url
-    data_dir = Path(os.environ.get("AW_DATA_DIR", PROJECT_ROOT / "data"))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{data_dir / 'agent_workspace.db'}"
+    """``AW_DATABASE_URL``, else ``REFLEX_DB_URL``, else SQLite under ``data/``.
+    Every unit of work asks, so each environment's answer is worked out once."""
+    return _database_url(
+        os.environ.get("AW_DATABASE_URL"), os.environ.get("REFLEX_DB_URL"), os.environ.get("AW_DATA_DIR")
+    )
+
+
+@cache
+def _database_url(url: str | None, reflex_url: str | None, data_dir: str | None) -> str:
+    if url or reflex_url:
+        return url or reflex_url or ""
+    directory = Path(data_dir or PROJECT_ROOT / "data")
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{directory / 'agent_workspace.db'}"
 
 
 @dataclass(frozen=True)
@@ -59,32 +75,37 @@ class Settings:
 
 def settings() -> Settings:
     """The settings of the environment as it is now, parsed once for each
-    environment seen (a server: once; a test that changes a variable: again)."""
-    return _parsed(tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_OURS))))
+    environment seen (a server: once; a test that changes a variable: again).
+    Every event reads them, so the environment is compared only on the
+    variables a parse has read (``_env``), not copied whole."""
+    found = _parsed_by_values.get(tuple(map(os.environ.get, _names_read)))
+    if found is None:
+        found = _parse()
+        _parsed_by_values[tuple(map(os.environ.get, _names_read))] = found
+    return found
 
 
-_OURS = ("AW_", "REFLEX_", "PORT")
+_parsed_by_values: dict[tuple[str | None, ...], Settings] = {}
 
 
-@cache
-def _parsed(_environment: tuple[tuple[str, str], ...]) -> Settings:
-    data_dir = Path(os.environ.get("AW_DATA_DIR", PROJECT_ROOT / "data"))
+def _parse() -> Settings:
+    data_dir = Path(_env("AW_DATA_DIR", str(PROJECT_ROOT / "data")))
     return Settings(
         offer_timeout_seconds=_int("AW_OFFER_TIMEOUT_SECONDS", 45),
         presence_grace_seconds=_int("AW_PRESENCE_GRACE_SECONDS", 60),
-        delayed_claim_seconds=float(os.environ.get("AW_DELAYED_CLAIM_SECONDS", "1.5")),
+        delayed_claim_seconds=float(_env("AW_DELAYED_CLAIM_SECONDS", "1.5")),
         resync_quiet_seconds=_int("AW_RESYNC_QUIET_SECONDS", 14),
         session_hours=_int("AW_SESSION_HOURS", 12),
         session_bind_address=_bool("AW_SESSION_BIND_ADDRESS"),
-        attachment_dir=Path(os.environ.get("AW_ATTACHMENT_DIR", data_dir / "attachments")),
+        attachment_dir=Path(_env("AW_ATTACHMENT_DIR", str(data_dir / "attachments"))),
         attachment_max_bytes=_int("AW_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
-        smtp_host=os.environ.get("AW_SMTP_HOST", ""),
+        smtp_host=_env("AW_SMTP_HOST", ""),
         smtp_port=_int("AW_SMTP_PORT", 25),
-        smtp_user=os.environ.get("AW_SMTP_USER", ""),
-        smtp_password=os.environ.get("AW_SMTP_PASSWORD", ""),
-        smtp_tls=os.environ.get("AW_SMTP_TLS", "none"),
-        mail_from=os.environ.get("AW_MAIL_FROM", "support@agent-workspace.local"),
-        public_base_url=(os.environ.get("AW_PUBLIC_URL", "").strip() or default_public_url()).rstrip("/"),
+        smtp_user=_env("AW_SMTP_USER", ""),
+        smtp_password=_env("AW_SMTP_PASSWORD", ""),
+        smtp_tls=_env("AW_SMTP_TLS", "none"),
+        mail_from=_env("AW_MAIL_FROM", "support@agent-workspace.local"),
+        public_base_url=(_env("AW_PUBLIC_URL", "").strip() or default_public_url()).rstrip("/"),
         chats_per_address=_int("AW_CHATS_PER_ADDRESS", 20),
     )
 
@@ -169,7 +190,7 @@ class PublicSite:
 
 def default_public_url() -> str:
     """Where ``make run`` serves: localhost on ``PORT`` (3000)."""
-    return f"http://localhost:{os.environ.get('PORT', '').strip() or 3000}"
+    return f"http://localhost:{_env('PORT').strip() or 3000}"
 
 
 def public_site() -> PublicSite:

@@ -56,15 +56,16 @@ def make_engine(url: str, *, writer: bool = True) -> Engine:
         return engine
     # A connection for every database thread (reads and writes share this pool on
     # PostgreSQL), kept open: a connection beyond ``pool_size`` is closed when
-    # returned, and under load each new one forked a server process (half the
-    # machine's CPU went to the kernel in a 200-chat run).
+    # returned, and opening one again forks a PostgreSQL server process.
     return create_engine(url, pool_size=2 * DB_THREADS + 4, max_overflow=10, pool_pre_ping=True)
 
 
 @cache
 def engine_for(url: str, writer: bool = True) -> Engine:
     if not url.startswith("sqlite") and not writer:
-        return engine_for(url, True)  # one pool is enough for PostgreSQL
+        # One pool is enough for PostgreSQL. A read sees one snapshot from its first
+        # statement, as on SQLite, so its change version and its rows agree (audit.change_version).
+        return engine_for(url, True).execution_options(isolation_level="REPEATABLE READ")
     return make_engine(url, writer=writer)
 
 
@@ -74,9 +75,8 @@ def get_engine(*, writer: bool = True) -> Engine:
 
 # SQLite lets one transaction write at a time. Writers of this process take
 # turns here first: a thread waiting in SQLite's busy handler polls with sleeps
-# of up to 100 ms, so under load the write lock sat idle between holders and
-# waits grew to seconds; a Python lock hands over at once. Other processes
-# (the CLI) still meet at SQLite's own lock.
+# of up to 100 ms, so the write lock sits idle between holders; a Python lock
+# hands over at once. Other processes (the CLI) still meet at SQLite's own lock.
 _sqlite_write_turn = threading.RLock()
 
 

@@ -151,6 +151,9 @@ class Queue(SQLModel, table=True):
     name: str = Field(unique=True, max_length=80)
     description: str = Field(default="", max_length=500)
     active: bool = Field(default=True)
+    # Listed as a topic on the public chat page and the widget; a hidden queue
+    # takes no chat from them (its chats come by transfer).
+    public: bool = Field(default=True)
     # Business hours: a weekly schedule such as "Mon-Fri 09:00-17:00; Sat 10:00-14:00"
     # in ``time_zone`` (empty: open around the clock), closures such as
     # "2026-12-24, 2026-12-31..2027-01-01" (whole days in that time zone), and

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
+from functools import lru_cache
 from typing import Any, cast
 
 import reflex as rx
@@ -32,6 +32,7 @@ from sqlalchemy import BindParameter, CompoundSelect, Select, bindparam, delete,
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from agent_workspace import sync
 from agent_workspace.db import run_blocking, run_reading, session_scope
 from agent_workspace.models import ClientConnection, ClientKind, Interaction, QueueMember, utcnow
 from agent_workspace.security import clear_private_state, sign_out_events
@@ -40,10 +41,7 @@ from agent_workspace.services.auth import SIGNED_OUT_TAB
 from agent_workspace.services.availability import WAITING_STATES
 from agent_workspace.services.events import (
     TYPING_SECONDS,
-    AgentChanged,
     Change,
-    ChatOffered,
-    InteractionChanged,
     QueueChanged,
     Typing,
     TypingStopped,
@@ -59,16 +57,14 @@ Prefetch = Callable[[dict[str, list[Change]]], Awaitable[dict[str, Any]]]
 
 @dataclass(frozen=True)
 class Receiver:
-    """The state class that owns a kind of client, its method taking the changes
-    and, optionally, a read to run before the tabs' state locks are taken: a
-    tab's own events (a send, an accept) wait for that lock, so it must not be
-    held across a database read that needs nothing from the state, and gathered
-    queue changes are read once for every tab they reach. With a prefetch, the
-    method takes ``(changes, prefetched)``, ``prefetched`` None when there was
-    nothing to read ahead for that tab."""
+    """The state class that owns a kind of client (a ``sync.Receiver``: its
+    ``_receive`` takes the changes) and, optionally, a read to run before the
+    tabs' state locks are taken: a tab's own events (a send, an accept) wait
+    for that lock, so it must not be held across a database read that needs
+    nothing from the state, and gathered queue changes are read once for every
+    tab they reach. ``_receive`` gets what was read ahead for its tab, or None."""
 
     state_cls: type[rx.State]
-    method: str
     prefetch: Prefetch | None = None
 
 
@@ -130,13 +126,11 @@ def _publish_committed(changes: list[Change]) -> None:
     loop.call_soon_threadsafe(lambda: _spawn(publish(changes, exclude_token=origin, targets=targets)))
 
 
-def register_receiver(
-    kind: str,
-    state_cls: type[rx.State],
-    method: str,
-    prefetch: Prefetch | None = None,
-) -> None:
-    _receivers[kind] = Receiver(state_cls, method, prefetch)
+def register_receiver(kind: ClientKind, state_cls: type[rx.State], prefetch: Prefetch | None = None) -> None:
+    """The state class whose ``_receive`` takes the pushes to tabs of ``kind``."""
+    if not issubclass(state_cls, sync.Receiver):
+        raise TypeError(f"{state_cls.__name__} does not take pushes: it has no _receive(changes, read_ahead)")
+    _receivers[kind] = Receiver(state_cls, prefetch)
 
 
 # ---------------------------------------------------------------- connections
@@ -178,15 +172,6 @@ class Target:
     changes: tuple[Change, ...]
 
 
-def _concern(change: Change) -> tuple[str, int] | None:
-    """What a change is about, as ``tokens_for`` tags the tabs it finds."""
-    if isinstance(change, (AgentChanged, ChatOffered)):
-        return None if change.user_id is None else ("user", change.user_id)
-    if isinstance(change, (InteractionChanged, Typing, TypingStopped)):
-        return ("chat", change.interaction_id)
-    return ("queue", change.queue_id)
-
-
 def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, Target]:
     """Every tab that must hear about ``changes``, with the changes that concern it,
     in one statement: the agents named; for each touched chat its customer, its
@@ -195,13 +180,13 @@ def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, Target]
     wanted: dict[str, set[int]] = {"user": set(), "chat": set(), "queue": set()}
     changes = list(changes)
     for change in changes:
-        concern = _concern(change)
+        concern = sync.concern_of(change)
         if concern is not None:
             wanted[concern[0]].add(concern[1])
     if not any(wanted.values()):
         return {}
-    statement = _tokens_statement(*(bool(wanted[name]) for name in ("user", "chat", "queue")))
-    params = {name: list(ids) for name, ids in wanted.items() if ids}
+    statement = _tokens_statement(*(len(wanted[name]) for name in ("user", "chat", "queue")))
+    params = {f"{name}_{n}": ref for name, ids in wanted.items() for n, ref in enumerate(sorted(ids))}
     kinds: dict[str, str] = {}
     concerns: dict[str, set[tuple[str, int]]] = {}
     rows = cast(Iterable[tuple[str, str, str, int]], session.connection().execute(statement, params))
@@ -209,32 +194,36 @@ def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, Target]
         kinds[token] = kind
         concerns.setdefault(token, set()).add((about, ref))
     return {
-        token: Target(kind, tuple(c for c in changes if _concern(c) in concerns[token]))
+        token: Target(kind, tuple(c for c in changes if sync.concern_of(c) in concerns[token]))
         for token, kind in kinds.items()
     }
 
 
-@cache
-def _tokens_statement(users: bool, chats: bool, queues: bool) -> CompoundSelect:
-    """The lookup for one shape of change set, built once: every message and
-    queue change runs it, and building a statement costs more than running it.
-    Each branch tags the tabs it finds with what they hear about. A supervisor's
-    tab hears only the chat it shows read-only, not its user's queues or chats."""
+def _ids(name: str, count: int) -> tuple[BindParameter[int], ...]:
+    """``count`` plain parameters ``name_0`` ...: an expanding one is rewritten on
+    every execution, which cost more than running the lookup itself."""
+    return tuple(bindparam(f"{name}_{n}") for n in range(count))
+
+
+@lru_cache(maxsize=256)
+def _tokens_statement(users: int, chats: int, queues: int) -> CompoundSelect:
+    """The lookup for one shape of change set (how many users, chats and queues),
+    built once: every message and queue change runs it, and building a statement
+    costs more than running it. Each branch tags the tabs it finds with what they
+    hear about. A supervisor's tab hears only the chat it shows read-only, not
+    its user's queues or chats."""
     token, kind, user_id = col(ClientConnection.token), col(ClientConnection.kind), col(ClientConnection.user_id)
     chat_of_tab = col(ClientConnection.interaction_id)
-    waiting_in_queues = col(Interaction.queue_id).in_(bindparam("queue", expanding=True)) & col(Interaction.state).in_(
-        WAITING_STATES
-    )
+    queue_ids = _ids("queue", queues)
+    waiting_in_queues = col(Interaction.queue_id).in_(queue_ids) & col(Interaction.state).in_(WAITING_STATES)
     agent = kind == ClientKind.AGENT
     branches: list[Select] = []
     if users:
         branches.append(
-            sa_select(token, kind, literal_column("'user'"), user_id).where(
-                agent, user_id.in_(bindparam("user", expanding=True))
-            )
+            sa_select(token, kind, literal_column("'user'"), user_id).where(agent, user_id.in_(_ids("user", users)))
         )
     if chats:
-        chat_ids: BindParameter[int] = bindparam("chat", expanding=True)
+        chat_ids = _ids("chat", chats)
         branches += [
             sa_select(token, kind, literal_column("'chat'"), chat_of_tab).where(
                 kind.in_((ClientKind.CUSTOMER, ClientKind.SUPERVISOR)), chat_of_tab.in_(chat_ids)
@@ -254,7 +243,7 @@ def _tokens_statement(users: bool, chats: bool, queues: bool) -> CompoundSelect:
         branches += [
             sa_select(token, kind, literal_column("'queue'"), col(QueueMember.queue_id))
             .join(QueueMember, col(QueueMember.user_id) == user_id)
-            .where(agent, col(QueueMember.queue_id).in_(bindparam("queue", expanding=True))),
+            .where(agent, col(QueueMember.queue_id).in_(queue_ids)),
             sa_select(token, kind, literal_column("'queue'"), col(Interaction.queue_id))
             .join(Interaction, col(Interaction.id) == chat_of_tab)
             .where(kind == ClientKind.CUSTOMER, waiting_in_queues),
@@ -373,9 +362,8 @@ async def _apply(token: str, receiver: Receiver, changes: list[Change], prefetch
             if prefetched is _NOT_READ:
                 prefetched = (await receiver.prefetch({token: changes})).get(token) if receiver.prefetch else None
             async with _app.modify_state(rx.BaseStateToken(ident=token, cls=receiver.state_cls)) as root:
-                state = await root.get_state(receiver.state_cls)
-                refresh: Callable[..., Awaitable[None]] = getattr(state, receiver.method)
-                await (refresh(changes, prefetched) if receiver.prefetch else refresh(changes))
+                state = cast(sync.Receiver, await root.get_state(receiver.state_cls))
+                await state._receive(changes, prefetched)
             return
         except Exception:  # one broken tab must not stop the others; a page's tick resyncs it
             if attempt == attempts - 1:

@@ -34,6 +34,11 @@ def record_path(kind: str, number: str) -> str:
     return RECORDS[kind].replace("[number]", number)
 
 
+def article_path(number: str) -> str:
+    """A published knowledge article's public page: /kb/KB0010001."""
+    return KB_ARTICLE.replace("[number]", quote(number, safe=""))
+
+
 def export_path(kind: str) -> str:
     return f"/api/export/{kind}.csv"
 

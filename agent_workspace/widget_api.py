@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from agent_workspace.config import widget_origins
 from agent_workspace.models import stored_id
 from agent_workspace.security import client_address
-from agent_workspace.services import availability, budgets, routing, widget
+from agent_workspace.services import availability, budgets, queue_visibility, widget
 from agent_workspace.state.common import run_query
 from agent_workspace.state.outlook import outlook_view, valid_time_zone
 
@@ -38,7 +38,8 @@ _refreshing = asyncio.Lock()
 
 
 def _read_queues(session) -> tuple[dict[int, availability.Outlook], dict[int, str]]:
-    return availability.queue_outlooks(session), {stored_id(q): q.name for q in routing.active_queues(session)}
+    names = {stored_id(q): q.name for q in queue_visibility.public_queues(session)}
+    return availability.queue_outlooks(session, queue_ids=list(names)), names
 
 
 def _fresh() -> bool:

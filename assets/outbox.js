@@ -35,7 +35,19 @@ const save = (scope, items) => {
 const newClientId = () =>
   "o" + Array.from(window.crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 
-export function Outbox({ scope, formId, taken, hydrated, online, onSend, fields, senderName, label, statusText }) {
+export function Outbox({
+  scope,
+  formId,
+  taken,
+  hydrated,
+  online,
+  onSend,
+  fields,
+  senderName,
+  label,
+  statusText,
+  leavePrefix,
+}) {
   const [items, setItems] = useState(() => load(scope));
   const live = useRef({});
   live.current = { hydrated, online, onSend, fields };
@@ -71,14 +83,17 @@ export function Outbox({ scope, formId, taken, hydrated, online, onSend, fields,
   }, [scope, takenKey, pump]);
 
   // The composer: caught in the capture phase, so the text is kept even while
-  // Reflex's own event queue waits for the socket.
+  // Reflex's own event queue waits for the socket. The box is emptied before the
+  // form's own submit reads it. A text starting with `leavePrefix` (the agent's "/"
+  // quick actions) is left to that submit, untouched.
   useEffect(() => {
     const onSubmit = (event) => {
       const form = event.target;
       if (!(form instanceof HTMLFormElement) || form.id !== formId) return;
-      event.preventDefault();
       const input = form.elements.namedItem("body");
       const body = (input?.value || "").trim();
+      if (leavePrefix && body.startsWith(leavePrefix)) return;
+      event.preventDefault();
       if (!body) return;
       const next = [...load(scope), { client_id: newClientId(), body }];
       save(scope, next);
@@ -88,7 +103,7 @@ export function Outbox({ scope, formId, taken, hydrated, online, onSend, fields,
     };
     document.addEventListener("submit", onSubmit, true);
     return () => document.removeEventListener("submit", onSubmit, true);
-  }, [scope, formId, pump]);
+  }, [scope, formId, leavePrefix, pump]);
 
   if (!items.length) return null;
   return createElement(

@@ -48,10 +48,11 @@ from reflex.state import State
 from reflex.utils.format import format_event_handler
 from agent_workspace.state.auth import AuthState, LoginState
 from agent_workspace.state.customer import CustomerChatState
+from agent_workspace.state.chat_slots import SLOT_STATES
 from agent_workspace.state.workspace import LiveState, WorkspaceState
 names = {"hydrate": f"{State.get_full_name()}.{constants.CompileVars.HYDRATE}"}
 for key, cls in {"customer": CustomerChatState, "workspace": WorkspaceState, "live": LiveState,
-                 "login": LoginState, "auth": AuthState}.items():
+                 "slot0": SLOT_STATES[0], "login": LoginState, "auth": AuthState}.items():
     names[key] = cls.get_full_name()
     for method, handler in cls.event_handlers.items():
         names[f"{key}.{method}"] = format_event_handler(handler)
@@ -327,7 +328,9 @@ class LegitPair:
     rounds: int = 0
 
     async def open(self) -> LegitPair:
-        self.agent = await Tab(self.names, ("workspace", "live"), "/workspace").connect(self.port, cookie=self.cookie)
+        self.agent = await Tab(self.names, ("workspace", "live", "slot0"), "/workspace").connect(
+            self.port, cookie=self.cookie
+        )
         await self.agent.send("workspace.on_load")
         await self.agent.send("workspace.set_presence", {"label": "Available"})
         if not await self.agent.wait_until(lambda v: v.get("presence") == "available", timeout=60):
@@ -381,7 +384,7 @@ class LegitPair:
         sent = time.monotonic()
         await c.send("customer.send", {"form": {"body": body}})
         if await a.wait_until(
-            lambda v: any(m.get("body") == body for m in (v.get("conversations") or {}).get(str(chat_id), []))
+            lambda v: any(m.get("body") == body for m in v.get("messages", []))  # its one chat: slot 0
         ):
             result.to_agent_s = time.monotonic() - sent
         body = f"legit to customer {self.rounds} {time.time():.6f}"

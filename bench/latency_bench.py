@@ -30,30 +30,26 @@ What it does, all on 127.0.0.1 and bounded by --timeout:
 path (post_message, the token lookup, each push and the read models it runs)
 by wrapping them in the benchmark's temporary copy only (an import added to
 the copy's rxconfig.py; the repository is untouched), and prints them.
+
+Modules: the apps and their servers in ``bench/latency_servers.py``, the ``--profile`` probes in
+``bench/latency_probe.py``, the tables in ``bench/latency_report.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shutil
 import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MINIMAL_SRC = ROOT / "bench" / "minimal_app"
-VENV_BIN = Path(sys.executable).parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -99,260 +95,16 @@ SEEN_JS = "(m) => window.__latency.seen[m] ?? null"
 # Read the clock and click Send in one script: nothing runs in between.
 CLICK_JS = "(button) => { const t = performance.timeOrigin + performance.now(); button.click(); return t; }"
 
-# --profile: timing wrappers written into the benchmark's temporary copies only.
-# REFLEX_PROBE goes into both apps: when each event reaches the server and when
-# each delta leaves it, per client token (wall clock, comparable with the pages).
-REFLEX_PROBE = '''
-"""Timing wrappers for the latency benchmark's copy of the app (never the repository)."""
-import asyncio, functools, json, os, threading, time
+sys.path.insert(0, str(ROOT))
 
-_path = os.environ["LATENCY_PROBE_LOG"]
-_buffer = []  # list.append never releases the GIL: recording costs microseconds
-_flusher_pid = None
-
-
-def _write(record):
-    global _flusher_pid
-    if _flusher_pid != os.getpid():  # the server may fork its workers after importing this
-        _flusher_pid = os.getpid()
-        threading.Thread(target=_flusher, daemon=True).start()
-    _buffer.append(record)
-
-
-def _flusher():
-    # Written out only when the benchmark asks (a file appears), after measuring.
-    while not os.path.exists(_path + ".flush"):
-        time.sleep(0.2)
-    with open(_path, "a") as f:
-        for record in _buffer:
-            f.write(json.dumps(record, default=str) + "\\n")
-    _buffer.clear()
-    open(_path + ".done", "w").close()
-
-
-
-def _log(name, started):
-    _write(["step", name, (time.perf_counter() - started) * 1000])
-
-
-from reflex.app import EventNamespace
-
-_on_event = EventNamespace.on_event
-_emit_update = EventNamespace.emit_update
-
-
-async def on_event(self, sid, data):
-    _write(["in", self.sid_to_token.get(sid), time.time()])
-    return await _on_event(self, sid, data)
-
-
-async def emit_update(self, update, token):
-    started = time.time()
-    try:
-        return await _emit_update(self, update, token)
-    finally:
-        # Size taken after the emit (the delta holds live objects that change later).
-        _write(["out", token, started, len(json.dumps(update.delta, default=str)) if update.delta else 0])
-
-
-EventNamespace.on_event = on_event
-EventNamespace.emit_update = emit_update
-'''
-
-PROBE = (
-    REFLEX_PROBE
-    + """
-
-
-def _wrap(module, attr, name, mark=None):
-    fn = getattr(module, attr)
-    if asyncio.iscoroutinefunction(fn):
-        @functools.wraps(fn)
-        async def wrapper(*a, **kw):
-            started = time.perf_counter()
-            if mark:
-                _write(["mark", mark + " starts", time.time()])
-            try:
-                return await fn(*a, **kw)
-            finally:
-                _log(name, started)
-                if mark:
-                    _write(["mark", mark + " ends", time.time()])
-    else:
-        @functools.wraps(fn)
-        def wrapper(*a, **kw):
-            started = time.perf_counter()
-            if mark:
-                _write(["mark", mark + " starts", time.time()])
-            try:
-                return fn(*a, **kw)
-            finally:
-                _log(name, started)
-                if mark:
-                    _write(["mark", mark + " ends", time.time()])
-    setattr(module, attr, wrapper)
-
-
-from agent_workspace import realtime, security
-from agent_workspace.services import conversations, notices, views
-from agent_workspace.services import customer_views
-from agent_workspace.state import common
-from agent_workspace.state import views as state_views
-
-_wrap(security.DenyByDefault, "preprocess", "security.DenyByDefault.preprocess", "authorization middleware")
-_wrap(state_views, "run_blocking", "state.views.run_blocking: store, from the loop", "store (loop)")
-_wrap(state_views, "_post", "state.views._post (in thread)", "store (thread)")
-_wrap(conversations, "post_message", "conversations.post_message (in thread)", "post_message (thread)")
-_wrap(realtime, "publish", "realtime.publish: token lookup + all pushes", "publish")
-_wrap(realtime, "tokens_for", "realtime.tokens_for (in thread)", "tokens_for (thread)")
-_wrap(realtime, "push_to_tab", "realtime.push_to_tab: one push, lock + refresh + delta", "push_to_tab")
-_wrap(views, "agent_snapshot", "views.agent_snapshot (in thread)", "agent_snapshot (thread)")
-_wrap(customer_views, "customer_snapshot", "customer_views.customer_snapshot (in thread)", "customer_snapshot (thread)")
-_wrap(notices, "unseen_notices", "notices.unseen_notices (in thread)", "unseen_notices (thread)")
-_wrap(common, "_run", "state.common._run: one service call, session + commit")
-"""
-)
-
-
-class BenchError(RuntimeError):
-    pass
-
+from bench.latency_probe import PROBE, REFLEX_PROBE  # noqa: E402
+from bench.latency_report import profile_table, summary, table, timeline_table, waterfall_table  # noqa: E402
+from bench.latency_servers import BenchError, Server, base_env, copy_app, copy_minimal, run_cli  # noqa: E402
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 except ImportError:  # reported when the browsers are started
     PlaywrightTimeout = TimeoutError
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _copy_tree(files: list[str], src: Path, dst: Path) -> None:
-    for rel in files:
-        source = src / rel
-        if not source.is_file():
-            continue  # deleted in the working tree
-        target = dst / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
-
-
-def copy_app(dst: Path) -> None:
-    listed = subprocess.run(
-        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    files = [f for f in listed.decode().split("\0") if f and not f.startswith(("bench/minimal_app/", "data/", ".web/"))]
-    _copy_tree(files, ROOT, dst)
-    for link in (".venv", ".tools"):
-        (dst / link).symlink_to(ROOT / link)
-
-
-def copy_minimal(dst: Path) -> None:
-    files = [
-        str(p.relative_to(MINIMAL_SRC))
-        for p in MINIMAL_SRC.rglob("*")
-        if p.is_file() and not {".web", "__pycache__", ".states"} & set(p.relative_to(MINIMAL_SRC).parts)
-    ]
-    _copy_tree(files, MINIMAL_SRC, dst)
-
-
-def base_env() -> dict[str, str]:
-    env = {
-        **os.environ,
-        "REFLEX_USE_SYSTEM_BUN": "1",
-        "REFLEX_TELEMETRY_ENABLED": "false",
-        "PATH": f"{ROOT / '.tools/node_modules/.bin'}:{VENV_BIN}:{os.environ['PATH']}",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    for name in ("REFLEX_DB_URL", "REFLEX_REDIS_URL", "AW_DATABASE_URL", "AW_DATA_DIR", "PORT"):
-        env.pop(name, None)
-    return env
-
-
-@dataclass
-class Server:
-    name: str
-    cwd: Path
-    env: dict[str, str]
-    log_path: Path
-    port: int = field(default_factory=_free_port)
-    process: subprocess.Popen | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with open(self.log_path, "w") as log:
-            self.process = subprocess.Popen(
-                [
-                    str(VENV_BIN / "reflex"),
-                    "run",
-                    "--env",
-                    "prod",
-                    "--single-port",
-                    "--frontend-port",
-                    str(self.port),
-                    "--backend-host",
-                    "127.0.0.1",
-                ],
-                cwd=self.cwd,
-                env={**self.env, "AW_PUBLIC_URL": self.base_url},  # the pages' origin, allowed to open the websocket
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-
-    def wait_ready(self, path: str, deadline: float) -> None:
-        url = self.base_url + path
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(f"{self.name} exited with code {self.process.returncode}:\n{self.tail()}")
-            try:
-                with urllib.request.urlopen(url, timeout=3) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise BenchError(f"{self.name} did not answer {url} in time:\n{self.tail()}")
-
-    def tail(self, chars: int = 3000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-
-
-def run_cli(cwd: Path, env: dict[str, str], *args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "agent_workspace.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if result.returncode != 0:
-        raise BenchError(f"agent-workspace {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
 
 # --------------------------------------------------------------------------- browsers
@@ -467,122 +219,6 @@ def open_minimal(browser, server: Server, expect) -> Pair:
     pair.customer.install()
     pair.agent.install()
     return pair
-
-
-# --------------------------------------------------------------------------- reporting
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return ordered[0]
-    pos = (len(ordered) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {"n": len(values), "p50": statistics.median(values), "p95": pct(values, 0.95), "max": max(values)}
-
-
-def table(ours: Pair, minimal: Pair) -> str:
-    lines = [
-        "| app | direction | delivered | p50 (ms) | p95 (ms) | max (ms) |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
-    for pair in (ours, minimal):
-        for direction, values in pair.results.items():
-            s = summary(values)
-            n = f"{s['n']}" + (f" ({pair.lost[direction]} not shown in 10 s)" if pair.lost[direction] else "")
-            lines.append(f"| {pair.app} | {direction} | {n} | {s['p50']:.1f} | {s['p95']:.1f} | {s['max']:.1f} |")
-    for direction in ours.results:
-        a, b = summary(ours.results[direction]), summary(minimal.results[direction])
-        lines.append(
-            f"| **ours / minimal** | {direction} | | **{a['p50'] / b['p50']:.2f}x** | {a['p95'] / b['p95']:.2f}x | {a['max'] / b['max']:.2f}x |"
-        )
-    return "\n".join(lines)
-
-
-def _records(log_path: Path) -> list[list]:
-    if not log_path.exists():
-        return []
-    return [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
-
-
-def timeline_table(pairs: list[Pair], logs: list[Path]) -> str:
-    """Split each delivery at the server's edges: event in, delta out to the receiver."""
-    lines = [
-        "| app | direction | page → server event (ms) | server: event in → delta out (ms) | delta out → in receiver's DOM (ms) | delta size, median / last (bytes) |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
-    for pair, log_path in zip(pairs, logs):
-        records = _records(log_path)
-        ins = [(r[1], r[2] * 1000) for r in records if r[0] == "in"]
-        outs = [(r[1], r[2] * 1000, r[3]) for r in records if r[0] == "out"]
-        for direction in pair.results:
-            parts: list[tuple[float, float, float, int]] = []
-            for d, sent, seen, sender, receiver in pair.trace:
-                if d != direction:
-                    continue
-                arrived = next((t for tok, t in ins if tok == sender and t >= sent - 2), None)
-                if arrived is None:
-                    continue
-                out = [(t, size) for tok, t, size in outs if tok == receiver and arrived <= t <= seen]
-                if not out:
-                    continue
-                left, size = out[-1]  # the last delta before the text appeared carried it
-                parts.append((arrived - sent, left - arrived, seen - left, size))
-            if parts:
-                med = [statistics.median(p[i] for p in parts) for i in range(4)]
-                lines.append(
-                    f"| {pair.app} | {direction} | {med[0]:.1f} | {med[1]:.1f} | {med[2]:.1f} | {med[3]:,.0f} / {parts[-1][3]:,} |"
-                )
-    return "\n".join(lines) + "\n\n(medians over the measured messages; wall clock, server and pages on one machine)"
-
-
-def waterfall_table(pair: Pair, log_path: Path) -> str:
-    """Median time of each server-side step after the sender's event reached the server."""
-    records = _records(log_path)
-    marks = [(r[1], r[2] * 1000) for r in records if r[0] == "mark"]
-    ins = [(r[1], r[2] * 1000) for r in records if r[0] == "in"]
-    outs = [(r[1], r[2] * 1000) for r in records if r[0] == "out"]
-    columns = list(pair.results)
-    offsets: dict[str, dict[str, list[float]]] = {}
-    for direction, sent, seen, sender, receiver in pair.trace:
-        arrived = next((t for tok, t in ins if tok == sender and t >= sent - 2), None)
-        if arrived is None:
-            continue
-        window = [(name, t) for name, t in marks if arrived <= t <= seen]
-        window += [("delta out to the sender", t) for tok, t in outs if tok == sender and arrived <= t <= seen]
-        window += [("delta out to the receiver", t) for tok, t in outs if tok == receiver and arrived <= t <= seen]
-        window.append(("text in the receiver's DOM", seen))
-        first: dict[str, float] = {}
-        for name, t in sorted(window, key=lambda x: x[1]):
-            first.setdefault(name, t - arrived)
-        for name, offset in first.items():
-            offsets.setdefault(name, {d: [] for d in columns})[direction].append(offset)
-    tables = []
-    for direction in columns:
-        steps = {name: statistics.median(v[direction]) for name, v in offsets.items() if v[direction]}
-        lines = [f"| {pair.app}, {direction}: step | ms after the event reached the server (median) |", "|---|---:|"]
-        lines += [f"| {name} | {ms:.1f} |" for name, ms in sorted(steps.items(), key=lambda x: x[1])]
-        tables.append("\n".join(lines))
-    return "\n\n".join(tables)
-
-
-def profile_table(log_path: Path) -> str:
-    samples: dict[str, list[float]] = {}
-    for record in _records(log_path):
-        if record[0] == "step":
-            samples.setdefault(record[1], []).append(record[2])
-    if not samples:
-        return "(no profile samples)"
-    lines = ["| server-side step (our app) | calls | p50 (ms) | p95 (ms) | mean (ms) |", "|---|---:|---:|---:|---:|"]
-    for name, values in sorted(samples.items()):
-        lines.append(
-            f"| {name} | {len(values)} | {statistics.median(values):.1f} | {pct(values, 0.95):.1f} | {statistics.fmean(values):.1f} |"
-        )
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- main

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import pytest
 import reflex as rx
 from sqlmodel import Session
 
 from agent_workspace import realtime
-from agent_workspace.models import Presence
+from agent_workspace.models import ClientKind, Presence
 from agent_workspace.services import conversations, routing
 from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged
 from tests.factories import make_queue
@@ -130,7 +131,7 @@ class _Tab:
     def __init__(self) -> None:
         self.pushes: list[tuple[list, object]] = []
 
-    async def take(self, changes, prefetched) -> None:
+    async def _receive(self, changes, prefetched) -> None:
         self.pushes.append((changes, prefetched))
 
 
@@ -160,7 +161,7 @@ def test_queue_changes_to_many_tabs_are_read_ahead_once_for_all_of_them(monkeypa
 
     app = _Tabs()
     monkeypatch.setattr(realtime, "_app", app)
-    monkeypatch.setitem(realtime._receivers, "agent", realtime.Receiver(rx.State, "take", read_ahead))
+    monkeypatch.setitem(realtime._receivers, "agent", realtime.Receiver(rx.State, read_ahead))
     monkeypatch.setitem(realtime.QUEUE_REFRESH_SECONDS, "agent", 0.05)
 
     async def scenario() -> None:
@@ -182,3 +183,14 @@ def test_queue_changes_to_many_tabs_are_read_ahead_once_for_all_of_them(monkeypa
     assert app.tabs["tab-1"].pushes == [([QueueChanged(1), QueueChanged(2)], "read for tab-1")]
     assert app.tabs["tab-2"].pushes == [([QueueChanged(1)], "read for tab-2")]
     assert app.tabs["tab-3"].pushes == [([AgentChanged(7)], "read for tab-3")]
+
+
+def test_a_state_class_without_a_receiver_cannot_take_pushes() -> None:
+    from agent_workspace.state.supervisor import SupervisorState
+
+    class NoReceiver:  # as a state class named its push method before sync.Receiver
+        async def _on_changes(self, changes) -> None: ...
+
+    with pytest.raises(TypeError, match="_receive"):
+        realtime.register_receiver(ClientKind.SUPERVISOR, NoReceiver)  # type: ignore[arg-type]
+    assert realtime._receivers[ClientKind.SUPERVISOR].state_cls is SupervisorState

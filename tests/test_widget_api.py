@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from agent_workspace import widget_api
-from agent_workspace.services import budgets
+from agent_workspace.services import budgets, queue_visibility
 from agent_workspace.services.budgets import ALLOWANCES, Budget
 from tests.factories import make_queue
 from tests.services.helpers import make_agent
@@ -153,3 +153,16 @@ async def test_the_allowed_host_sites_are_read_once_not_per_request(session, mon
     async with _client() as client:
         answer = await client.get(PATH, params={"queue": queue.id, "page": _page()}, headers={"Origin": HOST})
     assert answer.headers["access-control-allow-origin"] == HOST
+
+
+async def test_a_queue_hidden_from_the_public_page_has_no_launcher(session):
+    shown, hidden = make_queue(session, "Billing"), make_queue(session, "Internal")
+    make_agent(session, "ann", queues=[hidden])  # only the hidden queue has someone free
+    queue_visibility.set_public(session, queue_id=hidden.id, public=False, actor_id=None)
+    async with _client() as client:
+        refused = await client.get(PATH, params={"queue": hidden.id, "page": _page()})
+        listed = await client.get(PATH, params={"queue": shown.id, "page": _page()})
+        every = await client.get(PATH, params={"page": _page()})
+    assert refused.status_code == 404
+    assert listed.status_code == 200
+    assert every.json()["status"] != "available"  # the hidden queue's free agent is not offered

@@ -28,12 +28,13 @@ class Outbox(rx.Component):
     sender_name: rx.Var[str]
     label: rx.Var[str]
     status_text: rx.Var[str]
+    leave_prefix: rx.Var[str]  # texts starting with it go to the form's own submit ("" = none do)
 
     # Reflex reads the argument spec from this annotation (pyright follows it, mypy cannot).
     on_send: rx.EventHandler[lambda message: [message]]  # type: ignore[type-arg, valid-type]
 
 
-def outbox(*, scope, form_id: str | rx.Var, taken, on_send, sender_name, fields=None) -> rx.Component:
+def outbox(*, scope, form_id: str | rx.Var, taken, on_send, sender_name, fields=None, leave_prefix="") -> rx.Component:
     return Outbox.create(
         scope=scope,
         form_id=form_id,
@@ -44,6 +45,7 @@ def outbox(*, scope, form_id: str | rx.Var, taken, on_send, sender_name, fields=
         sender_name=sender_name,
         label=PENDING_LABEL,
         status_text=PENDING_STATUS,
+        leave_prefix=leave_prefix,
         on_send=on_send,
     )
 

@@ -285,11 +285,11 @@ def details_tab(tab: ChatTab) -> rx.Component:
                     rows="3",
                     key=tab.work_notes,
                 ),
-                error_callout(ToolsState.details_error),
+                error_callout(rx.cond(ToolsState.details_for == tab.interaction_id, ToolsState.details_error, "")),
                 rx.hstack(
                     rx.button("Save", type="submit", variant="outline"),
                     rx.cond(
-                        ToolsState.details_status != "",
+                        (ToolsState.details_status != "") & (ToolsState.details_for == tab.interaction_id),
                         rx.text(ToolsState.details_status, size="1", color_scheme="green", role="status"),
                     ),
                     align="center",

@@ -7,14 +7,15 @@ from __future__ import annotations
 import reflex as rx
 
 from agent_workspace.components.assist import assist_panel
+from agent_workspace.components.composer import composer, composer_form_id
 from agent_workspace.components.connection import outbox
 from agent_workspace.components.interaction import actions_toolbar, details_tab, record_tab
 from agent_workspace.components.layout import new_tab_link
 from agent_workspace.components.messages import agent_message, message_list
-from agent_workspace.services.events import TYPING_THROTTLE_MS
+from agent_workspace.services import canned
+from agent_workspace.state import chat_slots
 from agent_workspace.state.assist import AssistState
-from agent_workspace.state.tools import ToolsState
-from agent_workspace.state.views import ChatTab
+from agent_workspace.state.views import YOU, ChatTab
 from agent_workspace.state.workspace import LiveState, WorkspaceState
 
 
@@ -77,13 +78,22 @@ def customer_info(tab: ChatTab) -> rx.Component:
 
 
 @rx.memo
-def chat_log(interaction_id: rx.Var[int], customer_name: rx.Var[str]) -> rx.Component:
+def chat_log(interaction_id: rx.Var[int], customer_name: rx.Var[str], slot: rx.Var[int]) -> rx.Component:
     """The conversation and the customer's typing line: the only part of a chat tab
-    that reads LiveState, so a new message re-renders this and not the whole tab."""
+    that reads LiveState and the chat's slot, so a new message re-renders this and
+    not the whole tab."""
     key = interaction_id.to_string()
+    render = agent_message(interaction_id)
     return rx.fragment(
         rx.box(
-            message_list(LiveState.conversations[key], render=agent_message(interaction_id), label="Conversation"),
+            rx.match(
+                slot,
+                *(
+                    (index, message_list(state.messages, render=render, label="Conversation"))
+                    for index, state in enumerate(chat_slots.SLOT_STATES)
+                ),
+                rx.callout("Close another chat to see this one's messages.", icon="triangle-alert", size="1"),
+            ),
             class_name="aw-scroll",
             tab_index=0,  # a scrolled conversation scrolls from the keyboard too
             width="100%",
@@ -96,92 +106,38 @@ def chat_log(interaction_id: rx.Var[int], customer_name: rx.Var[str]) -> rx.Comp
 
 
 @rx.memo
-def chat_outbox(interaction_id: rx.Var[int], agent_name: rx.Var[str]) -> rx.Component:
+def chat_outbox(interaction_id: rx.Var[int]) -> rx.Component:
     """The agent's texts not yet taken by the server, below the conversation: its
     own component, so only it re-renders when ``LiveState.taken_ids`` changes."""
     return outbox(
         scope="agent-" + interaction_id.to_string(),
-        form_id="composer-form-" + interaction_id.to_string(),
+        form_id=composer_form_id(interaction_id),
         taken=LiveState.taken_ids,
         on_send=WorkspaceState.send_message,
         fields={"interaction_id": interaction_id},
-        sender_name=agent_name,
+        sender_name=YOU,
+        leave_prefix=canned.COMMAND_PREFIX,  # quick actions run through the composer's own submit
     )
 
 
 def active_chat(tab: ChatTab) -> rx.Component:
-    composer_id = "composer-" + tab.interaction_id.to_string()
     return rx.vstack(
         customer_info(tab),
         actions_toolbar(tab),
-        chat_log(interaction_id=tab.interaction_id, customer_name=tab.customer_name),
-        chat_outbox(interaction_id=tab.interaction_id, agent_name=WorkspaceState.display_name),
+        chat_log(interaction_id=tab.interaction_id, customer_name=tab.customer_name, slot=tab.slot),
+        chat_outbox(interaction_id=tab.interaction_id),
         rx.cond(
             tab.customer_ended,
             rx.callout(
                 "The customer ended the chat. Complete the Details and Close.", icon="info", size="1", width="100%"
             ),
-            rx.form(
-                rx.hstack(
-                    rx.el.input(type="hidden", name="interaction_id", value=tab.interaction_id),
-                    rx.box(
-                        rx.el.label("Message", html_for=composer_id, class_name="aw-visually-hidden"),
-                        rx.input(
-                            id=composer_id,
-                            name="body",
-                            placeholder="Type a reply…",
-                            width="100%",
-                            auto_complete="off",
-                            max_length=4000,
-                            # Typing goes out on the first keystroke (throttled, not
-                            # debounced: a debounce waits for a pause); "/" commands
-                            # are looked up once the text settles.
-                            on_change=[
-                                ToolsState.composer_changed(tab.interaction_id).debounce(300),
-                                ToolsState.composer_typing(tab.interaction_id).throttle(TYPING_THROTTLE_MS),
-                            ],
-                        ),
-                        flex="1",
-                    ),
-                    rx.button("Send", type="submit"),
-                    width="100%",
-                ),
-                # The outbox (chat_outbox) takes the text and sends it; this only closes the menu.
-                on_submit=ToolsState.close_quick_actions,
-                reset_on_submit=True,
-                id="composer-form-" + tab.interaction_id.to_string(),
-                width="100%",
-            ),
-        ),
-        rx.cond(
-            ToolsState.quick_for == tab.interaction_id,
-            rx.vstack(
-                rx.text("Quick actions", size="1", weight="bold"),
-                rx.foreach(
-                    ToolsState.quick_actions,
-                    lambda action, index: rx.button(
-                        action.label,
-                        size="1",
-                        variant="soft",
-                        on_click=ToolsState.run_quick_action(index),
-                        class_name="aw-quick",
-                    ),
-                ),
-                rx.cond(
-                    ToolsState.quick_actions.length() == 0,
-                    rx.text("No quick action matches.", size="1", color_scheme="gray"),
-                ),
-                role="group",
-                aria_label="Quick actions",
-                spacing="1",
-                width="100%",
-                class_name="aw-quick-menu",
-            ),
+            composer(tab),
         ),
         spacing="3",
         width="100%",
         flex="3",
-        min_width="0",
+        # Beside the child tabs on a wide screen, above them on a phone (the row wraps).
+        min_width="min(100%, 360px)",
     )
 
 
@@ -235,8 +191,9 @@ def interaction_panel(tab: ChatTab) -> rx.Component:
         WorkspaceState.active_tab == tab.interaction_id.to_string(),
         rx.hstack(
             active_chat(tab),
-            rx.box(child_tabs(tab), flex="2", min_width="300px"),
+            rx.box(child_tabs(tab), flex="2", min_width="min(100%, 300px)"),
             spacing="4",
+            wrap="wrap",
             align="start",
             width="100%",
             role="tabpanel",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from agent_workspace.state.live import Urgency
 from agent_workspace.state.views import ChatTab
 from agent_workspace.state.workspace import LiveState, WorkspaceState
 
@@ -40,14 +41,37 @@ def close_tab_dialog() -> rx.Component:
     )
 
 
-def tab_button(label: rx.Component, *, value, selected, class_name="aw-tab") -> rx.Component:
+def tab_button(label: rx.Component, *, value, selected, urgency: rx.Var[str] | str = "") -> rx.Component:
+    """A tab in Radix's own colour pairs, which keep text at 4.5:1 or more in light
+    and dark mode: solid when selected, soft otherwise; amber / red while the
+    customer waits 30 s / 60 s. Pale amber and every red take the high-contrast
+    pair (their plain ones fall below 4.5:1 with the label on them)."""
+    critical, warning = urgency == Urgency.CRITICAL, urgency == Urgency.WARNING
     return rx.button(
         label,
         role="tab",
         aria_selected=selected,
         variant=rx.cond(selected, "solid", "soft"),
+        color_scheme=rx.cond(critical, "red", rx.cond(warning, "amber", "indigo")),
+        high_contrast=critical | (warning & ~selected),
         on_click=WorkspaceState.select_tab(value),
-        class_name=class_name,
+        class_name="aw-tab aw-urgency-" + urgency,
+    )
+
+
+def urgency_sign(urgency: rx.Var[str]) -> rx.Component:
+    """The wait in words and an icon too, not by colour alone (WCAG 1.4.1)."""
+    return rx.match(
+        urgency,
+        (Urgency.WARNING, _sign("clock", "customer waiting over 30 s")),
+        (Urgency.CRITICAL, _sign("circle-alert", "customer waiting over 1 min")),
+        rx.fragment(),
+    )
+
+
+def _sign(icon: str, words: str) -> rx.Component:
+    return rx.fragment(
+        rx.icon(icon, size=14, aria_hidden="true"), rx.el.span(", " + words, class_name="aw-visually-hidden")
     )
 
 
@@ -66,20 +90,28 @@ def chat_tab_trigger(interaction_id: rx.Var[int], customer_name: rx.Var[str], se
     which changes on every message, and must not drag the tab list along."""
     key = interaction_id.to_string()
     unread = LiveState.unread[key]
+    urgency = LiveState.urgency[key].to(str)
     return rx.hstack(
         tab_button(
             rx.hstack(
                 rx.text(customer_name),
+                urgency_sign(urgency),
                 rx.cond(
                     unread > 0,
-                    rx.badge(unread.to_string(), color_scheme="red", aria_label=unread.to_string() + " unread"),
+                    rx.badge(
+                        unread.to_string(),
+                        color_scheme="red",
+                        variant="solid",
+                        high_contrast=True,
+                        aria_label=unread.to_string() + " unread",
+                    ),
                 ),
                 spacing="2",
                 align="center",
             ),
             value=key,
             selected=selected,
-            class_name="aw-tab aw-urgency-" + LiveState.urgency[key],
+            urgency=urgency,
         ),
         rx.el.span(
             rx.icon("x", size=14),
@@ -101,7 +133,9 @@ def tab_strip() -> rx.Component:
                 rx.text("Inbox"),
                 rx.cond(
                     WorkspaceState.inbox_count > 0,
-                    rx.badge(WorkspaceState.inbox_count.to_string(), color_scheme="blue"),
+                    rx.badge(
+                        WorkspaceState.inbox_count.to_string(), color_scheme="gray", variant="solid", high_contrast=True
+                    ),
                 ),
                 spacing="2",
                 align="center",

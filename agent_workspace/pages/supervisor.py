@@ -150,6 +150,14 @@ def _hours_form(row: HoursRow) -> rx.Component:
     return rx.form(
         rx.el.fieldset(
             rx.el.legend(row.name, class_name="aw-label"),
+            rx.el.label(
+                rx.switch(
+                    checked=row.public,
+                    on_change=lambda on: SupervisorState.set_queue_public(row.queue_id, on),
+                ),
+                "Shown on the public page",
+                class_name="aw-switch-label",
+            ),
             rx.text(row.description, size="1", color_scheme="gray"),
             rx.el.input(type="hidden", name="queue_id", value=row.queue_id),
             rx.hstack(
@@ -178,8 +186,10 @@ def _hours_form(row: HoursRow) -> rx.Component:
 
 def _business_hours() -> rx.Component:
     return rx.vstack(
-        rx.heading("Business hours", as_="h2", size="4"),
+        rx.heading("Queues: public page and business hours", as_="h2", size="4"),
         rx.text(
+            "A queue shown on the public page is a topic customers can choose there and in the widget; "
+            "a hidden one still takes transfers. ",
             'Days and times in the queue\'s time zone, e.g. "Mon-Fri 09:00-12:00, 13:00-17:00; Sat 10:00-14:00" '
             "(22:00-02:00 runs past midnight; empty: open around the clock). Closures are whole days: "
             '"2026-12-24, 2026-12-31..2027-01-01".',

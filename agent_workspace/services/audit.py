@@ -7,7 +7,9 @@ from collections.abc import Collection, Mapping
 from enum import StrEnum
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
 from agent_workspace.models import AuditLog, EmailStatus
 
@@ -44,6 +46,7 @@ class AuditAction(StrEnum):
     EMAIL_FAILED = "email.failed"
     QUEUE_CREATED = "queue.created"
     QUEUE_HOURS_CHANGED = "queue.hours_changed"
+    QUEUE_VISIBILITY_CHANGED = "queue.visibility_changed"
     PRESENCE_CHANGED = "presence.changed"
     PRESENCE_AFTER_HOURS = "presence.after_hours"
     PRESENCE_EXPIRED = "presence.expired"
@@ -109,3 +112,16 @@ def changes(row: object, wanted: Mapping[str, Any], *, long_texts: Collection[st
         for field, value in wanted.items()
         if getattr(row, field) != value
     }
+
+
+_VERSION = sa_select(func.coalesce(func.max(col(AuditLog.id)), 0))
+
+
+def change_version(session: Session) -> int:
+    """How far the database has changed, as this transaction's reads see it: every
+    change a tab shows is audited in the transaction that makes it, and a read
+    sees one snapshot, so of two reads the one that sees a later audit row is the
+    newer. A read ahead for a tab counts only if strictly newer than the tab's own
+    (equal could still miss an unaudited change); clocks of other processes are
+    never compared."""
+    return session.connection().execute(_VERSION).scalar_one() or 0

@@ -312,6 +312,11 @@ def _hours_changed(said: _Said) -> str:
     return f"{said.actor} changed the business hours of {said.target}: {weekly}{zone}{closures}"
 
 
+def _visibility_changed(said: _Said) -> str:
+    listed = "listed {} on" if said.detail.get("public") else "hid {} from"
+    return f"{said.actor} {listed.format(said.target)} the public chat page"
+
+
 def _roles(said: _Said) -> str:
     roles = [ROLE_LABELS.get(role, words(role)) for role in said.text("roles").split(",") if role.strip()]
     return ", ".join(roles) if roles else "no role"
@@ -446,6 +451,7 @@ _SENTENCES: dict[str, tuple[str, Callable[[_Said], str]]] = {
     AuditAction.EMAIL_FAILED: ("Email failed", _email("could not be sent")),
     AuditAction.QUEUE_CREATED: ("Queue created", lambda s: f"{s.actor} created {s.target}"),
     AuditAction.QUEUE_HOURS_CHANGED: ("Business hours changed", _hours_changed),
+    AuditAction.QUEUE_VISIBILITY_CHANGED: ("Public page changed", _visibility_changed),
     AuditAction.PRESENCE_CHANGED: (
         "Presence changed",
         lambda s: f"{s.actor} set their presence to {words(s.text('presence'))}",

@@ -35,6 +35,9 @@ MIN_PASSWORD_LENGTH = 8
 TICKET_LIFETIME = timedelta(seconds=60)
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
 
+# Chats one agent may work at once; the workspace keeps a message list for each (state/chat_slots.py).
+MAX_CAPACITY = 20
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -118,8 +121,8 @@ def create_user(
     username = username.strip().lower()
     if not _USERNAME.match(username):
         raise ValidationError("A username has 2-64 characters: lowercase letters, digits, '.', '_' or '-'.")
-    if not 1 <= capacity <= 20:
-        raise ValidationError("Chat capacity must be between 1 and 20.")
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise ValidationError(f"Chat capacity must be between 1 and {MAX_CAPACITY}.")
     _validate_password(password)
     role_text = _validate_roles(list(roles))
     if session.exec(select(User).where(User.username == username)).first():

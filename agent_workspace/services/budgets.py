@@ -113,7 +113,7 @@ class _Counter:
 class _MemoryStorage(MemoryStorage):
     """``limits``' memory storage, sweeping expired keys at most every
     ``SWEEP_SECONDS``: its own sweep walks every key after every hit that finds no
-    sweep running (25 ms per hit at 100,000 keys, on the event loop). A key past
+    sweep running, on the event loop, so a hit costs more with every key. A key past
     its expiry still reads as empty; the sweep only gives its memory back."""
 
     STORAGE_SCHEME = ["async+aw-memory"]

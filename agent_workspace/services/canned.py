@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlmodel import Session, col, or_, select
 
@@ -19,13 +20,27 @@ PLACEHOLDERS = ("customer_first_name", "customer_name", "agent_name", "number")
 # would run those, and never runs here).
 _PIECE = re.compile(r"\{\{|\}\}|\{(" + "|".join(PLACEHOLDERS) + r")\}|[{}]")
 _LITERAL = {"{{": "{", "}}": "}"}
+_WORD = re.compile(r"(\S*)\s*(.*)", re.DOTALL)
+
+
+class QuickCommand(StrEnum):
+    REPLY = "r"
+    TRANSFER_TO_QUEUE = "tq"
+    TRANSFER_TO_AGENT = "ta"
+    KNOWLEDGE = "kb"
+
+
+COMMAND_PREFIX = "/"  # what a quick action starts with (the page's outbox leaves such texts to the form)
+# The words after "/" the menu offers actions for: every command and its prefixes
+# ("" is "/" alone, "t" both transfers, "k" the knowledge base).
+MENU_WORDS = frozenset({"", "r", "t", "tq", "ta", "k", "kb"})
 
 
 @dataclass(frozen=True)
 class QuickAction:
     """One line of the menu that opens when the agent types "/"."""
 
-    command: str  # "r" | "tq" | "ta" | "kb"
+    command: QuickCommand
     label: str
     text: str = ""  # for /r: the filled-in reply; for /kb: the query
 
@@ -104,13 +119,25 @@ def fill(body: str, *, customer_name: str, agent_name: str, number: str) -> str:
     return _PIECE.sub(lambda m: values[m.group(1)] if m.group(1) else _LITERAL.get(m.group(), m.group()), body)
 
 
+def _parse(typed: str) -> tuple[str, str]:
+    """The word after "/" (lower case) and the rest, as the menu reads them."""
+    word = _WORD.match(typed.strip().removeprefix(COMMAND_PREFIX))
+    return (word.group(1).lower(), word.group(2).strip()) if word else ("", "")
+
+
+def is_command(text: str) -> bool:
+    """Whether an agent's text is a quick action the menu offers ("/kb printer", "/r", "/"):
+    such a text runs as that action and is never sent to the customer as a message.
+    Other text starting with "/" ("/etc/hosts is wrong") is a message."""
+    return text.strip().startswith(COMMAND_PREFIX) and _parse(text)[0] in MENU_WORDS
+
+
 def quick_actions(session: Session, *, interaction_id: int, user_id: int, typed: str) -> list[QuickAction]:
     """The menu for what the agent typed after "/" in a chat of theirs."""
     item = session.get(Interaction, interaction_id)
     if item is None or item.agent_id != user_id:
         raise NotFound("That chat is not yours.")
-    command, _, rest = typed.removeprefix("/").partition(" ")
-    command, rest = command.lower(), rest.strip()
+    command, rest = _parse(typed)
     actions: list[QuickAction] = []
     if command in ("", "r"):
         customer = session.get(Customer, item.customer_id)
@@ -124,7 +151,7 @@ def quick_actions(session: Session, *, interaction_id: int, user_id: int, typed:
             if rest.lower() in response.title.lower():
                 actions.append(
                     QuickAction(
-                        "r",
+                        QuickCommand.REPLY,
                         f"/r {response.title}",
                         fill(
                             response.body,
@@ -135,9 +162,11 @@ def quick_actions(session: Session, *, interaction_id: int, user_id: int, typed:
                     )
                 )
     if command in ("", "t", "tq"):
-        actions.append(QuickAction("tq", "/tq Transfer to another queue"))
+        actions.append(QuickAction(QuickCommand.TRANSFER_TO_QUEUE, "/tq Transfer to another queue"))
     if command in ("", "t", "ta"):
-        actions.append(QuickAction("ta", "/ta Transfer to another agent"))
+        actions.append(QuickAction(QuickCommand.TRANSFER_TO_AGENT, "/ta Transfer to another agent"))
     if command in ("", "k", "kb"):
-        actions.append(QuickAction("kb", f"/kb Search the knowledge base{': ' + rest if rest else ''}", rest))
+        actions.append(
+            QuickAction(QuickCommand.KNOWLEDGE, f"/kb Search the knowledge base{': ' + rest if rest else ''}", rest)
+        )
     return actions[:12]

@@ -167,7 +167,9 @@ def update_details(
     for field in changed:
         setattr(item, field, wanted[field])
     item.updated_at = utcnow()
-    announce(session, InteractionChanged(stored_id(item)))
+    # The agent's other tabs show the details: a chat change alone is read as a
+    # delta of messages and live flags, so the agent's view is re-read (edits are rare).
+    announce(session, InteractionChanged(stored_id(item)), AgentChanged(user_id))
     session.commit()
     return True
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -29,11 +30,12 @@ from agent_workspace.models import (
     stored_id,
     utcnow,
 )
-from agent_workspace.services import audit, availability, routing
+from agent_workspace.services import audit, availability, canned, knowledge, routing
 from agent_workspace.services import email as mail
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.events import (
+    AgentChanged,
     InteractionChanged,
     MessageData,
     MessagePosted,
@@ -42,6 +44,7 @@ from agent_workspace.services.events import (
     announce,
     signal,
 )
+from agent_workspace.services.queue_visibility import HIDDEN_QUEUE_REFUSAL
 from agent_workspace.services.text import check_sizes, clean_text
 
 MAX_MESSAGE_LENGTH = 4000
@@ -59,6 +62,7 @@ MESSAGE_RATE_WINDOW = timedelta(seconds=10)
 # At most this many messages per read; the next read goes on from the page's new cursor.
 MESSAGES_PER_READ = 1000
 CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+QUICK_ACTION_NOT_SENT = "That is a quick action, not a message: pick it from the list. It was not sent."
 
 
 def validate_email(email: str) -> str:
@@ -111,10 +115,32 @@ def start_chat(
         target_id=item.id,
         queue_id=queue.id,
     )
-    announce(session, QueueChanged(stored_id(queue)), InteractionChanged(stored_id(item)))
+    announce(
+        session,
+        QueueChanged(stored_id(queue)),
+        InteractionChanged(stored_id(item)),
+        *(AgentChanged(agent_id) for agent_id in _agents_of_open_chats_from(session, customer.email)),
+    )
     session.commit()
     routing.drain(session, queue_id=queue.id)
     return item
+
+
+def _agents_of_open_chats_from(session: Session, email: str) -> list[int]:
+    """The agents working on a chat from this email address: its "earlier
+    interactions" list, which they see, gains the new chat."""
+    return list(
+        session.exec(
+            select(non_null(Interaction.agent_id))
+            .join(Customer, col(Customer.id) == col(Interaction.customer_id))
+            .where(
+                Customer.email == email,
+                col(Interaction.state).in_(OPEN_STATES),
+                col(Interaction.agent_id).is_not(None),
+            )
+            .distinct()
+        )
+    )
 
 
 def new_request(
@@ -131,6 +157,8 @@ def new_request(
     queue = session.get(Queue, queue_id) if isinstance(queue_id, int) and not isinstance(queue_id, bool) else None
     if queue is None or not queue.active:
         raise ValidationError("Choose what you need help with from the list.")
+    if not queue.public:
+        raise ValidationError(HIDDEN_QUEUE_REFUSAL)
     customer = Customer(name=name, email=email, client_address=client_address[:64])
     session.add(customer)
     session.flush()
@@ -204,7 +232,8 @@ def post_message(
     attachment_id: int | None = None,
     article_number: str | None = None,
 ) -> Posted:
-    """Store one message once. A customer may write while waiting; an agent only in their own live chat.
+    """Store one message once. A customer may write while waiting; an agent only in their own live chat,
+    and never a quick action ("/kb printer") typed out: that is a command, not words for the customer.
 
     The hot path of the product, so it is a handful of plain statements: read
     and lock the chat with both names in one, insert, commit. A retried send
@@ -213,6 +242,8 @@ def post_message(
     if not CLIENT_ID_PATTERN.match(client_id or ""):
         raise ValidationError("The message has no valid client id.")
     body = clean_text(body, field="The message", limit=MAX_MESSAGE_LENGTH)
+    if sender_kind == SenderKind.AGENT and canned.is_command(body):
+        raise ValidationError(QUICK_ACTION_NOT_SENT)
     chat = _lock_chat(session, interaction_id, sender_user_id=sender_user_id)
     try:
         sender_name = _sender_name(session, chat, interaction_id, sender_kind, sender_user_id)
@@ -255,7 +286,10 @@ def post_message(
             client_id=client_id,
             created_at=message.created_at,
             article_number=article_number or "",
+            sender_user_id=sender_user_id,
         )
+        if article_number:
+            data = with_article_cards(session, [data])[0]
         announce(session, MessagePosted(interaction_id, message=data, follows_id=follows_id or 0))
     session.commit()
     return Posted(message, follows_id or 0)
@@ -303,6 +337,19 @@ def _stored_message(session: Session, interaction_id: int, client_id: str) -> Me
     return session.exec(
         select(Message).where(Message.interaction_id == interaction_id, Message.client_id == client_id)
     ).first()
+
+
+def with_article_cards(session: Session, messages: list[MessageData]) -> list[MessageData]:
+    """The messages that sent an article carry its card (one more statement, only when there are any)."""
+    cards = knowledge.article_cards(session, {m.article_number for m in messages if m.article_number})
+    if not cards:
+        return messages
+    return [
+        replace(m, article_title=card.title, article_summary=card.summary)
+        if (card := cards.get(m.article_number)) is not None
+        else m
+        for m in messages
+    ]
 
 
 def system_message(session: Session, *, interaction_id: int, body: str) -> Message:

@@ -19,7 +19,7 @@ from agent_workspace.models import (
     User,
     non_null,
 )
-from agent_workspace.services import availability
+from agent_workspace.services import audit, availability
 from agent_workspace.services.events import MessageData
 from agent_workspace.services.views import new_messages
 
@@ -30,15 +30,17 @@ class Place:
 
     interaction_id: int
     outlook: availability.Outlook
+    version: int  # audit.change_version of the read
 
 
 def places_of_clients(session: Session, *, tokens: Collection[str]) -> dict[str, Place]:
     """The outlook of the chat behind each customer tab, for tabs whose chat
     still waits: when a queue moves, all its waiting customers are told at once."""
+    version = audit.change_version(session)
     chats_of = dict(session.connection().execute(_CHATS_OF_CLIENTS, {"tokens": list(tokens)}).all())
     outlooks = availability.chat_outlooks(session, interaction_ids=set(chats_of.values()))
     return {
-        token: Place(interaction_id, outlooks[interaction_id])
+        token: Place(interaction_id, outlooks[interaction_id], version)
         for token, interaction_id in chats_of.items()
         if interaction_id in outlooks
     }
@@ -66,6 +68,7 @@ class CustomerSnapshot:
     outlook: availability.Outlook | None  # while the chat waits
     customer_name: str
     customer_email: str
+    version: int  # audit.change_version of the read
 
 
 _CUSTOMER_CHAT = (
@@ -88,7 +91,8 @@ _CUSTOMER_CHAT = (
 
 
 def customer_snapshot(session: Session, *, interaction_id: int, after_id: int) -> CustomerSnapshot:
-    """The customer's view in two statements, and the outlook only while waiting."""
+    """The customer's view in three statements, and the outlook only while waiting."""
+    version = audit.change_version(session)
     (
         number,
         public_id,
@@ -114,4 +118,5 @@ def customer_snapshot(session: Session, *, interaction_id: int, after_id: int) -
         else None,
         customer_name=customer_name,
         customer_email=customer_email,
+        version=version,
     )

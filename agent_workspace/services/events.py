@@ -45,6 +45,9 @@ class MessageData:
     attachment_name: str = ""
     attachment_type: str = ""
     article_number: str = ""
+    sender_user_id: int | None = None  # the agent who wrote it (pages style their own messages apart)
+    article_title: str = ""  # the article's card: set while the article is published
+    article_summary: str = ""
 
 
 @dataclass(frozen=True)

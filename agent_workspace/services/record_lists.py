@@ -212,7 +212,7 @@ def _text_condition(dialect: str, query: ListQuery, source: Source) -> ColumnEle
 
 def _queue_rank(session: Session, source: Source) -> ColumnElement[int] | None:
     """The queue's place in the queues sorted by name: ordering by it needs no join,
-    so an agent's list sorted by queue reads only their chats (0.5 s → 20 ms at 100k)."""
+    so an agent's list sorted by queue reads only their chats, not every chat joined to its queue."""
     ranks: dict[int, int] = {
         queue_id: rank
         for rank, queue_id in enumerate(

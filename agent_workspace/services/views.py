@@ -30,7 +30,7 @@ from agent_workspace.models import (
     non_null,
     stored_id,
 )
-from agent_workspace.services import audit_words, email, records, routing, transfers
+from agent_workspace.services import audit, audit_words, conversations, email, records, routing, transfers
 from agent_workspace.services.conversations import MESSAGES_PER_READ
 from agent_workspace.services.events import MessageData
 from agent_workspace.services.inbox import InboxCard, cards_for, cards_for_many
@@ -105,6 +105,7 @@ class AgentSnapshot:
     transfer_offers: list[InteractionData]
     open_ids: list[int]  # every chat the agent has open, oldest accept first
     open_interactions: list[InteractionData]  # those of them read in full
+    version: int  # audit.change_version of the read
 
 
 # The messages after a page's cursor with their files, in one statement built
@@ -118,6 +119,7 @@ _NEW_MESSAGES = (
         col(Message.client_id),
         col(Message.created_at),
         col(Message.article_number),
+        col(Message.sender_user_id),
         col(Attachment.public_id),  # the three of the file are None without one (the outer join)
         col(Attachment.filename),
         col(Attachment.content_type),
@@ -131,11 +133,11 @@ _NEW_MESSAGES = (
 
 def new_messages(session: Session, *, interaction_id: int, after_id: int) -> list[MessageData]:
     """What a page that holds messages up to ``after_id`` has not got yet."""
-    # Ten columns: SQLAlchemy's select types a row of ten as ten and a tail of any more, so the row is typed here.
-    rows: Result[int, str, str, str, str, datetime, str | None, str | None, str | None, str | None] = (
+    # Eleven columns: SQLAlchemy's select types a row of ten as ten and a tail of any more, so the row is typed here.
+    rows: Result[int, str, str, str, str, datetime, str | None, int | None, str | None, str | None, str | None] = (
         session.connection().execute(_NEW_MESSAGES, {"interaction_id": interaction_id, "after_id": after_id})
     )
-    return [
+    found = [
         MessageData(
             id=id_,
             sender_kind=sender_kind,
@@ -147,9 +149,11 @@ def new_messages(session: Session, *, interaction_id: int, after_id: int) -> lis
             attachment_name=filename or "",
             attachment_type=content_type or "",
             article_number=article_number or "",
+            sender_user_id=sender_user_id,
         )
-        for id_, sender_kind, sender_name, body, client_id, created_at, article_number, public_id, filename, content_type in rows
+        for id_, sender_kind, sender_name, body, client_id, created_at, article_number, sender_user_id, public_id, filename, content_type in rows
     ]
+    return conversations.with_article_cards(session, found)
 
 
 def _activity_line(line: audit_words.HistoryLine) -> str:
@@ -296,6 +300,7 @@ def agent_snapshot(
     in it and those in ``reread`` are read in full: a chat read costs about ten
     statements, and an accept or a save touches one chat of up to capacity.
     """
+    version = audit.change_version(session)
     user = session.get_one(User, user_id)
     queues = session.exec(
         select(non_null(Queue.id), Queue.name)
@@ -333,6 +338,7 @@ def agent_snapshot(
             for item in mine
             if known is None or item.id not in known or item.id in (reread or ())
         ],
+        version=version,
     )
 
 
@@ -343,6 +349,7 @@ class InboxSnapshot:
     presence: str
     active_chats: int
     inbox: list[InboxCard]
+    version: int  # audit.change_version of the read
 
 
 def inbox_snapshot(session: Session, *, user_id: int) -> InboxSnapshot:
@@ -351,15 +358,18 @@ def inbox_snapshot(session: Session, *, user_id: int) -> InboxSnapshot:
 
 
 def inbox_snapshots(session: Session, *, user_ids: Collection[int]) -> dict[int, InboxSnapshot]:
-    """``inbox_snapshot`` of many agents in five statements, whatever their number."""
+    """``inbox_snapshot`` of many agents in six statements, whatever their number."""
     users = list(user_ids)
     if not users:
         return {}
+    version = audit.change_version(session)
     presence = dict(session.connection().execute(_PRESENCE, {"user_ids": users}).all())
     counts = routing.active_chat_counts(session, user_ids=users)
     cards = cards_for_many(session, user_ids=users)
     return {
-        user_id: InboxSnapshot(presence=presence[user_id], active_chats=counts.get(user_id, 0), inbox=cards[user_id])
+        user_id: InboxSnapshot(
+            presence=presence[user_id], active_chats=counts.get(user_id, 0), inbox=cards[user_id], version=version
+        )
         for user_id in users
         if user_id in presence
     }

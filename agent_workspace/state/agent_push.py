@@ -44,18 +44,19 @@ async def receive(state: WorkspaceState, changes: list[Change], prefetched: Pref
         for c in changes
     ):
         await state._refresh_inbox(prefetched)
-    live = await state._live()
-    signalled = {c.interaction_id for c in changes if isinstance(c, (Typing, TypingStopped))}
-    for interaction_id in signalled & set(state._cursors) - {
-        c.interaction_id for c in changes if isinstance(c, InteractionChanged)
-    }:
-        shown = live.typing_now.get(str(interaction_id), False)
-        typing = typing_after(changes, interaction_id=interaction_id, side=SenderKind.CUSTOMER, shown=shown)
-        state._apply_live(live, interaction_id, [], typing)
     changed_chats = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)}
+    typed = {c.interaction_id for c in changes if isinstance(c, (Typing, TypingStopped))} - changed_chats
     if changed_chats & {t.interaction_id for t in state.transfer_offers}:
         await state._refresh(chats=set())  # a transfer waiting for this agent: its card
     touched = changed_chats & set(state._cursors)
+    typed &= set(state._cursors)
+    if not (touched or typed):
+        return  # a queue change only: the chats' vars are not loaded
+    live = await state._live()
+    for interaction_id in typed:
+        shown = live.typing_now.get(str(interaction_id), False)
+        typing = typing_after(changes, interaction_id=interaction_id, side=SenderKind.CUSTOMER, shown=shown)
+        await state._apply_live(live, interaction_id, [], typing)
     if not touched:
         return
     unread_cursors = {}
@@ -66,18 +67,18 @@ async def receive(state: WorkspaceState, changes: list[Change], prefetched: Pref
             continue
         shown = live.typing_now.get(str(interaction_id), False)
         typing = typing_after(changes, interaction_id=interaction_id, side=SenderKind.CUSTOMER, shown=shown)
-        state._apply_live(live, interaction_id, carried, typing)
+        await state._apply_live(live, interaction_id, carried, typing)
     deltas = await run_query(views.chat_deltas, cursors=unread_cursors) if unread_cursors else []
     gone = {
         d.interaction_id for d in deltas if d.state != InteractionState.WORK_IN_PROGRESS or d.agent_id != state._uid
     }
     for delta in deltas:
         if delta.interaction_id not in gone:
-            state._apply_live(live, delta.interaction_id, delta.new_messages)
+            await state._apply_live(live, delta.interaction_id, delta.new_messages)
     ended = mark_customer_ended(unproxied(state.tabs), {d.interaction_id for d in deltas if d.customer_ended})
     if ended:
         state.tabs = ended
     if gone:  # closed or moved elsewhere: the header and the tabs, not every chat
         await state._refresh(chats=set())
     else:
-        update_urgency(live, state.tabs, state._waiting_since)
+        update_urgency(live, state.tabs)

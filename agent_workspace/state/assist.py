@@ -8,13 +8,13 @@ import uuid
 
 import reflex as rx
 
-from agent_workspace.config import settings
 from agent_workspace.models import Interaction, SenderKind
 from agent_workspace.security import Access, access
 from agent_workspace.services import audit, conversations, knowledge
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import NotFound, ServiceError
 from agent_workspace.state.common import run_action, run_query
+from agent_workspace.state.views import article_url
 from agent_workspace.state.workspace import WorkspaceState
 
 RESULTS = 10
@@ -71,7 +71,7 @@ def _send_article(session, *, interaction_id: int, user_id: int, number: str) ->
         interaction_id=interaction_id,
         sender_kind=SenderKind.AGENT,
         sender_user_id=user_id,
-        body=f"This article may help: {article.title} — {settings().public_base_url}/kb/{article.number}",
+        body=f"This article may help: {article.title} — {article_url(article.number)}",
         client_id=f"kb-{uuid.uuid4().hex}",
         article_number=article.number,
     )

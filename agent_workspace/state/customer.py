@@ -23,7 +23,7 @@ from agent_workspace.services import (
     chat_files,
     conversations,
     left_messages,
-    routing,
+    queue_visibility,
     views,
 )
 from agent_workspace.services.budgets import Budget, OverBudget
@@ -44,10 +44,12 @@ from agent_workspace.state.customer_reads import PrefetchedPlace, newcomer_outlo
 from agent_workspace.state.message_status import MessageStatus
 from agent_workspace.state.outlook import OutlookView, outlook_view, valid_time_zone
 from agent_workspace.state.views import (
+    YOU,
     MessageView,
     deliver,
     merge_messages,
     message_view,
+    own_message,
     start_delivery,
     storing_is_slow,
 )
@@ -77,7 +79,7 @@ def _leave(session, *, interaction_id: int, queue_id: int, client_address: str, 
 
 
 def _queue_options(session) -> list[list[str]]:
-    return [[str(q.id), q.name] for q in routing.active_queues(session)]
+    return [[str(q.id), q.name] for q in queue_visibility.public_queues(session)]
 
 
 @access(Access.PUBLIC)
@@ -89,7 +91,7 @@ class CustomerChatState(rx.State):
     _interaction_id: int = 0
     _last_registered: float = 0.0
     _listed_at: float = 0.0  # wall clock when queue_options were read
-    _read_at: float = 0.0  # wall clock (pushes may run in another process) when the chat was last read
+    _version: int = 0  # the change version (audit.change_version) of the read this tab shows
     _heard_at: float = 0.0  # wall clock when a push or a read last reached this tab
     _customer: tuple[str, str] = ("", "")  # name and email of this tab's chat, for leaving a message
 
@@ -190,8 +192,12 @@ class CustomerChatState(rx.State):
         return self._interaction_id
 
     async def _refresh(self, changes: list[Change] | None = None, place: PrefetchedPlace | None = None) -> None:
-        """A push, or the tab's own re-read (``customer_push.refresh``)."""
+        """The tab's own re-read, or a push's (``customer_push.refresh``)."""
         await customer_push.refresh(self, changes, place)
+
+    async def _receive(self, changes: list[Change], read_ahead: PrefetchedPlace | None) -> None:
+        """A push (``sync.Receiver``)."""
+        await self._refresh(changes, read_ahead)
 
     def _show_outlook(self, outlook: availability.Outlook | None) -> None:
         view = outlook_view(outlook, queue_name=self.queue_name, time_zone=self._time_zone, waiting=True)
@@ -202,7 +208,11 @@ class CustomerChatState(rx.State):
         if not stored:
             return
         self.messages = merge_messages(
-            unproxied(self.messages), [message_view(m, attachment_base="/api/attachments") for m in stored]
+            unproxied(self.messages),
+            [
+                message_view(m, attachment_base="/api/attachments", mine=m.sender_kind == SenderKind.CUSTOMER)
+                for m in stored
+            ],
         )
         self.last_id = max(self.last_id, max(m.id for m in stored))
         if self.agent_typing and any(m.sender_kind == SenderKind.AGENT for m in stored):
@@ -269,13 +279,7 @@ class CustomerChatState(rx.State):
         assign_changed(self, send_error="")
         if not await self._chat() or not body or outbox.held(unproxied(self.messages), client_id):
             return  # (a resend whose stored copy the chat's first read just brought in)
-        message = MessageView(
-            client_id=client_id,
-            sender_kind=SenderKind.CUSTOMER,
-            sender_name="You",
-            body=body,
-            status=MessageStatus.SENDING,
-        )
+        message = own_message(client_id=client_id, sender_kind=SenderKind.CUSTOMER, sender_name=YOU, body=body)
         self.messages = [*unproxied(self.messages), message]
         delivery = start_delivery(message, interaction_id=self._interaction_id, sender_kind=SenderKind.CUSTOMER)
         if await storing_is_slow(delivery):
@@ -474,5 +478,5 @@ class CustomerChatState(rx.State):
             await self._refresh()
 
 
-realtime.register_receiver(ClientKind.CUSTOMER, CustomerChatState, "_refresh", prefetch=prefetch_places)
+realtime.register_receiver(ClientKind.CUSTOMER, CustomerChatState, prefetch=prefetch_places)
 bound_to_cookie(CustomerChatState, cookie=CHAT_COOKIE, var="chat_key", held="_interaction_id")

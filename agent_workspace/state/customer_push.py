@@ -57,15 +57,15 @@ async def refresh(
         place is not None
         and state.phase == Phase.WAITING
         and place.place.interaction_id == state._interaction_id
-        and place.read_at >= state._read_at
+        and place.place.version > state._version
     ):
-        state._read_at = place.read_at
+        state._version = place.place.version
         state._show_outlook(place.place.outlook)
         return
-    state._read_at = time.time()
     snap = await run_query(
         customer_views.customer_snapshot, interaction_id=state._interaction_id, after_id=state.last_id
     )
+    state._version = max(state._version, snap.version)
     if snap.state in availability.WAITING_STATES:
         phase = Phase.LEAVE if state.phase == Phase.LEAVE else Phase.WAITING
     elif snap.state == InteractionState.WORK_IN_PROGRESS and not snap.customer_ended:

@@ -35,8 +35,7 @@ class PrefetchedPlace:
     """A waiting customer's place in line, read for a push before the tab's state
     was locked; like the agents' inbox, it counts only if newer than the tab's own read."""
 
-    place: customer_views.Place
-    read_at: float  # wall clock when the read began
+    place: customer_views.Place  # with its change version
 
 
 async def prefetch_places(batch: dict[str, list[Change]]) -> dict[str, PrefetchedPlace]:
@@ -45,6 +44,5 @@ async def prefetch_places(batch: dict[str, list[Change]]) -> dict[str, Prefetche
     tokens = [token for token, changes in batch.items() if all(isinstance(c, QueueChanged) for c in changes)]
     if not tokens:
         return {}
-    read_at = time.time()
     found = await run_query(customer_views.places_of_clients, tokens=tokens)
-    return {token: PrefetchedPlace(place, read_at) for token, place in found.items()}
+    return {token: PrefetchedPlace(place) for token, place in found.items()}

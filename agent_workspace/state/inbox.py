@@ -4,7 +4,6 @@ inbox reads for pushes made before the tabs' states are locked."""
 from __future__ import annotations
 
 import dataclasses
-import time
 
 from agent_workspace.models import Presence
 from agent_workspace.services import views
@@ -27,8 +26,7 @@ class PrefetchedInbox:
     """An agent tab's inbox read for a push before the tab's state was locked."""
 
     user_id: int
-    snapshot: views.InboxSnapshot
-    read_at: float  # wall clock when the read began
+    snapshot: views.InboxSnapshot  # with its change version
 
 
 async def prefetch_inboxes(batch: dict[str, list[Change]]) -> dict[str, PrefetchedInbox]:
@@ -40,6 +38,5 @@ async def prefetch_inboxes(batch: dict[str, list[Change]]) -> dict[str, Prefetch
     ]
     if not tokens:
         return {}
-    read_at = time.time()
     found = await run_query(views.inboxes_of_clients, tokens=tokens)
-    return {token: PrefetchedInbox(user_id, snapshot, read_at) for token, (user_id, snapshot) in found.items()}
+    return {token: PrefetchedInbox(user_id, snapshot) for token, (user_id, snapshot) in found.items()}

@@ -2,35 +2,49 @@
 
 Kept in its own small state so a push re-renders only the components that show
 it (Reflex re-renders every consumer of a state class when any of its vars
-changes). ``WorkspaceState`` writes it; its data is that state's user's.
+changes); the messages themselves are in one slot state per chat
+(``chat_slots``). ``WorkspaceState`` writes both; their data is that state's user's.
 """
 
 from __future__ import annotations
 
 import time
+from enum import StrEnum
 
 import reflex as rx
 
 from agent_workspace.models import SenderKind
 from agent_workspace.security import Access, access
+from agent_workspace.state.chat_slots import MessageSlot
 from agent_workspace.state.common import unproxied
 from agent_workspace.state.views import ChatTab, MessageView, merge_messages
 
 WARNING_AFTER_SECONDS = 30
 CRITICAL_AFTER_SECONDS = 60
-LIVE_VARS = ("conversations", "unread", "urgency", "typing_now")
+
+
+class Urgency(StrEnum):
+    """How long the customer of a chat has waited for a reply (the tab's colour)."""
+
+    CALM = ""
+    WARNING = "warning"  # 30 s
+    CRITICAL = "critical"  # 60 s
+
+
+LIVE_VARS = ("unread", "urgency", "typing_now", "_waiting_since")
 
 
 @access(Access.WORKSPACE)
 class LiveState(rx.State):
-    """Messages, unread counts, urgency and typing per open chat; the sound switch."""
+    """Unread counts, urgency and typing per open chat (key: interaction id); the sound switch."""
 
-    # Messages per open chat (key: interaction id).
-    conversations: dict[str, list[MessageView]] = {}
     unread: dict[str, int] = {}
-    urgency: dict[str, str] = {}  # "" | warning | critical
+    urgency: dict[str, str] = {}  # chat key -> Urgency
     typing_now: dict[str, bool] = {}
     taken_ids: list[str] = []  # client ids of the last sends taken: the page's outbox forgets them
+    # Since when (epoch seconds) the customer has waited for a reply, per chat that
+    # waits: what urgency is timed from, kept here so that colouring the tabs reads no slot.
+    _waiting_since: dict[str, float] = {}
     # Bumped on a new offer or customer message: the page beeps and, when hidden,
     # shows a desktop notification, in the browser (components/workspace_header.py, ``alerts``).
     alert_seq: int = 0
@@ -48,22 +62,38 @@ def alert(live: LiveState, text: str) -> None:
 
 
 def fold_messages(
-    live: LiveState, key: str, new: list[MessageView], customer_typing: bool, *, shown: bool, alerting: bool
+    live: LiveState,
+    slot: MessageSlot | None,
+    key: str,
+    new: list[MessageView],
+    customer_typing: bool,
+    *,
+    shown: bool,
+    alerting: bool,
 ) -> None:
-    """New messages and the typing flag of one chat (``key``) into the per-chat vars:
-    customer messages count as unread unless the chat is ``shown``, and raise an
-    alert when ``alerting``."""
+    """New messages of one chat (``key``) into its ``slot`` (None: no new messages) and its typing flag into
+    the per-chat vars: customer messages count as unread unless the chat is
+    ``shown``, and raise an alert when ``alerting``."""
     if live.typing_now.get(key) != customer_typing:
         live.typing_now = {**unproxied(live.typing_now), key: customer_typing}
-    if not new:
+    if not new or slot is None:
         return
-    conversations = unproxied(live.conversations)
-    live.conversations = {**conversations, key: merge_messages(conversations.get(key, []), new)}
+    show_messages(live, slot, key, merge_messages(unproxied(slot.messages), new))
     arrived = [m for m in new if m.sender_kind == SenderKind.CUSTOMER]
     if arrived and not shown:
         live.unread = {**unproxied(live.unread), key: live.unread.get(key, 0) + len(arrived)}
     if arrived and alerting:
         alert(live, f"{arrived[-1].sender_name}: {arrived[-1].body[:120]}")
+
+
+def show_messages(live: LiveState, slot: MessageSlot, key: str, messages: list[MessageView]) -> None:
+    """A chat's messages as its slot shows them, and whether its customer now waits."""
+    slot.messages = messages
+    since = waiting_since(messages, time.time())
+    if live._waiting_since.get(key) != since:
+        live._waiting_since = {k: v for k, v in live._waiting_since.items() if k != key}
+        if since is not None:
+            live._waiting_since[key] = since
 
 
 def forget_closed(live: LiveState, open_keys: set[str]) -> None:
@@ -74,30 +104,36 @@ def forget_closed(live: LiveState, open_keys: set[str]) -> None:
             setattr(live, name, {k: v for k, v in current.items() if k in open_keys})
 
 
-def customer_waiting(messages: list[MessageView]) -> bool:
-    """The customer wrote after the agent's last message."""
+def waiting_since(messages: list[MessageView], now: float) -> float | None:
+    """When the customer's first message after the agent's last one was stored
+    (None: nobody waits for a reply). Read from the messages, so a reload or
+    another tab of the agent shows the same wait."""
+    since = None
     for message in reversed(messages):
         if message.sender_kind == SenderKind.AGENT:
-            return False
+            break
         if message.sender_kind == SenderKind.CUSTOMER:
-            return True
-    return False
+            since = message.sent_at or now
+    return since
 
 
-def update_urgency(live: LiveState, tabs: list[ChatTab], waiting_since: dict[str, float]) -> None:
-    """Colour tabs whose customer has waited 30 s (warning) / 60 s (critical) for a
-    reply; ``waiting_since`` (chat key -> when the wait began) is kept up to date."""
-    now = time.time()
-    urgency = {}
+def update_urgency(live: LiveState, tabs: list[ChatTab], *, now: float | None = None) -> None:
+    """Colour tabs whose customer has waited 30 s (warning) / 60 s (critical) for a reply."""
+    now = time.time() if now is None else now
+    urgency: dict[str, str] = {}
     for tab in tabs:
         key = str(tab.interaction_id)
-        if tab.customer_ended or not customer_waiting(live.conversations.get(key, [])):
-            waiting_since.pop(key, None)
-            urgency[key] = ""
+        since = live._waiting_since.get(key)
+        if tab.customer_ended or since is None:
+            urgency[key] = Urgency.CALM
             continue
-        waited = now - waiting_since.setdefault(key, now)
+        waited = now - since
         urgency[key] = (
-            "critical" if waited >= CRITICAL_AFTER_SECONDS else "warning" if waited >= WARNING_AFTER_SECONDS else ""
+            Urgency.CRITICAL
+            if waited >= CRITICAL_AFTER_SECONDS
+            else Urgency.WARNING
+            if waited >= WARNING_AFTER_SECONDS
+            else Urgency.CALM
         )
     if urgency != live.urgency:
         live.urgency = urgency

@@ -25,7 +25,7 @@ from agent_workspace.services.record_access import Viewer, queue_ids_of
 from agent_workspace.services.record_lists import STATES_OF, ListKind, ListQuery, Scope, SortColumn
 from agent_workspace.services.record_params import query_from_params
 from agent_workspace.state.common import run_query
-from agent_workspace.state.views import EmailView, MessageView, wait_text
+from agent_workspace.state.views import EmailView, MessageView, text_parts, wait_text
 
 PAGE_SIZE = 25
 SEARCH_CHARS = record_lists.MAX_SEARCH_LENGTH
@@ -349,6 +349,7 @@ def _line(line: record_pages.ConversationLine) -> MessageView:
         sender_kind=line.sender_kind,
         sender_name=line.sender_name,
         body=line.body,
+        parts=text_parts(line.body),
         time=when(line.at),
         attachment_url=attachment,
         attachment_name=line.attachment_name,

@@ -11,7 +11,7 @@ from agent_workspace import realtime
 from agent_workspace.config import settings
 from agent_workspace.models import ClientKind, Interaction, Role, stored_id
 from agent_workspace.security import Access, access, current_principal
-from agent_workspace.services import auth, canned, dashboard, routing, views, widget
+from agent_workspace.services import auth, canned, dashboard, queue_visibility, routing, views, widget
 from agent_workspace.services import hours as business_hours
 from agent_workspace.services.errors import NotFound, ServiceError, ValidationError
 from agent_workspace.services.events import Change
@@ -73,6 +73,7 @@ class HoursRow:
     closed_message: str = ""
     description: str = ""
     error: str = ""
+    public: bool = True  # listed on the public chat page and the widget
 
 
 # The form's fields: label and the longest text each may hold (refused before any work).
@@ -113,7 +114,7 @@ def _snapshot(session) -> dict:
         "queue_options": [[str(q.id), q.name] for q in queues],
         "widget_snippets": [
             ["All queues", widget.snippet(settings().public_base_url)],
-            *([q.name, widget.snippet(settings().public_base_url, queue_id=q.id)] for q in queues),
+            *([q.name, widget.snippet(settings().public_base_url, queue_id=q.id)] for q in queues if q.public),
         ],
         "business_hours": [
             HoursRow(
@@ -124,6 +125,7 @@ def _snapshot(session) -> dict:
                 q.closures,
                 q.closed_message,
                 business_hours.describe(business_hours.hours_of(q)),
+                public=q.public,
             )
             for q in queues
         ],
@@ -251,8 +253,8 @@ class SupervisorState(rx.State):
         )
         self._watched_at = time.monotonic()
 
-    async def _on_changes(self, changes: list[Change]) -> None:
-        """A push about the chat shown read-only: its messages after the view's cursor."""
+    async def _receive(self, changes: list[Change], read_ahead: None) -> None:
+        """A push (``sync.Receiver``) about the chat shown read-only: its messages after the view's cursor."""
         if not self._viewing_id or not self._uid:
             return
         carried = carried_messages(changes, interaction_id=self._viewing_id, cursor=self._viewing_cursor)
@@ -353,5 +355,17 @@ class SupervisorState(rx.State):
         await self._refresh()
         return rx.toast.success("Business hours saved.")
 
+    @rx.event
+    async def set_queue_public(self, queue_id: int, public: bool):
+        """The switch "Shown on the public page" of one of the queues this page lists."""
+        principal = await self._supervisor()
+        if principal is None:
+            return None
+        if not any(str(row.queue_id) == str(queue_id) for row in self.business_hours) or not isinstance(public, bool):
+            return rx.toast.error("No such queue.")
+        await run_action(queue_visibility.set_public, queue_id=int(queue_id), public=public, actor_id=principal.user_id)
+        await self._refresh()
+        return rx.toast.success("Listed on the public page." if public else "Hidden from the public page.")
 
-realtime.register_receiver(ClientKind.SUPERVISOR, SupervisorState, "_on_changes")
+
+realtime.register_receiver(ClientKind.SUPERVISOR, SupervisorState)

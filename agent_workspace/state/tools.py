@@ -18,6 +18,7 @@ from agent_workspace.db import run_blocking
 from agent_workspace.models import Interaction, SenderKind, SupportRecord
 from agent_workspace.security import Access, access
 from agent_workspace.services import canned, chat_close, chat_files, conversations, email, records, transfers
+from agent_workspace.services.canned import QuickCommand
 from agent_workspace.services.errors import NotFound, ServiceError
 from agent_workspace.services.events import TYPING_SIGNAL_SECONDS
 from agent_workspace.state.assist import AssistState
@@ -116,6 +117,7 @@ class ToolsState(rx.State):
     email_body: str = ""
     details_status: str = ""
     details_error: str = ""
+    details_for: int = 0  # the chat whose Details form the status and error are about
     record_error: str = ""
     uploading: bool = False
     quick_for: int = 0
@@ -277,8 +279,9 @@ class ToolsState(rx.State):
                 work_notes=str(form.get("work_notes", "")),
             )
         except ServiceError as error:
-            self.details_error, self.details_status = str(error), ""
+            self.details_error, self.details_status, self.details_for = str(error), "", interaction_id
             return
+        self.details_for = interaction_id
         self.details_error = ""
         self.details_status = "Saved" if saved else "No changes to save"
         await self._after()
@@ -383,6 +386,29 @@ class ToolsState(rx.State):
         self.quick_for, self.quick_actions = 0, []
 
     @rx.event
+    async def composer_submitted(self, form: dict):
+        """After Send: the menu closes. A quick action typed out in full ("/kb printer",
+        then Enter) is run as if picked when it is the only one it names; otherwise
+        the text goes back in the box with its menu open. It is never sent
+        (``WorkspaceState.send_message`` skips it, ``conversations.post_message`` refuses it)."""
+        self.quick_for, self.quick_actions = 0, []
+        body = str(form.get("body", ""))[:100].strip()
+        interaction_id = _int(form.get("interaction_id"))
+        if not canned.is_command(body):
+            return None
+        try:
+            found = await run_query(
+                canned.quick_actions, interaction_id=interaction_id, user_id=await self._user_id(), typed=body
+            )
+        except ServiceError as error:
+            return rx.toast.error(str(error))
+        self.quick_for = interaction_id
+        self.quick_actions = [QuickActionView(a.command, a.label, a.text) for a in found]
+        if len(found) == 1:
+            return await self.run_quick_action(0)
+        return [fill_input(f"composer-{interaction_id}", body), rx.toast.info("Pick a quick action: nothing was sent.")]
+
+    @rx.event
     async def run_quick_action(self, index: int):
         index, interaction_id = _int(index, -1), self.quick_for
         if not 0 <= index < len(self.quick_actions) or not interaction_id:
@@ -390,13 +416,14 @@ class ToolsState(rx.State):
         action = self.quick_actions[index]
         self.quick_for, self.quick_actions = 0, []
         composer = f"composer-{interaction_id}"
-        if action.command == "r":
+        if action.command == QuickCommand.REPLY:
             return fill_input(composer, action.text)
-        if action.command in ("tq", "ta"):
+        if action.command in (QuickCommand.TRANSFER_TO_QUEUE, QuickCommand.TRANSFER_TO_AGENT):
             return [
                 fill_input(composer, ""),
                 ToolsState.open_dialog(
-                    "transfer_queue" if action.command == "tq" else "transfer_agent", interaction_id
+                    "transfer_queue" if action.command == QuickCommand.TRANSFER_TO_QUEUE else "transfer_agent",
+                    interaction_id,
                 ),
             ]
         return [fill_input(composer, ""), AssistState.search_from_chat(interaction_id, action.text)]

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from datetime import UTC
 
 import reflex as rx
 from sqlalchemy.exc import SQLAlchemyError
 
 from agent_workspace import routes
+from agent_workspace.config import settings
 from agent_workspace.db import run_blocking, session_scope
 from agent_workspace.models import stored_id
-from agent_workspace.services import conversations
+from agent_workspace.services import conversations, links
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import (
     Change,
@@ -27,11 +29,26 @@ from agent_workspace.services.views import InteractionData
 from agent_workspace.state.common import clock, iso
 from agent_workspace.state.message_status import MessageStatus
 
+YOU = "You"  # the sender of the viewer's own messages
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 NOT_STORED = "The message could not be saved just now. Retry sends it again."
 SENDING_SHOWN_AFTER_SECONDS = 0.15
 
 log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class TextPart:
+    """A run of a message's text; a link when ``href`` is set (http, https or mailto only)."""
+
+    text: str = ""
+    href: str = ""
+
+
+def text_parts(body: str) -> list[TextPart]:
+    """A message's text with its links, split once when the page gets the message
+    ([] without links: the bubble shows the body as it is)."""
+    return [TextPart(s.text, s.href) for s in links.segments(body)]
 
 
 @dataclasses.dataclass
@@ -48,13 +65,44 @@ class MessageView:
     attachment_name: str = ""
     is_image: bool = False
     article_number: str = ""
+    parts: list[TextPart] = dataclasses.field(default_factory=list)
+    article_title: str = ""  # an article sent in the chat shows as a card with these
+    article_summary: str = ""
+    article_url: str = ""
+    # The viewer's own message: "You", their side and style. Another agent's (before a transfer) is not.
+    mine: bool = False
+    sent_at: float = 0.0  # epoch seconds when stored (0: not yet): how long a customer has waited
+
+
+def article_url(number: str) -> str:
+    """Where a customer reads an article sent in the chat: on the public site (AW_PUBLIC_URL)."""
+    return settings().public_base_url + routes.article_path(number)
+
+
+def own_message(*, client_id: str, sender_kind: str, sender_name: str, body: str) -> MessageView:
+    """The message a page sends (with the id its outbox gave it), shown at once
+    (Sending… when storing is slow)."""
+    return MessageView(
+        client_id=client_id,
+        sender_kind=sender_kind,
+        sender_name=sender_name,
+        body=body,
+        status=MessageStatus.SENDING,
+        parts=text_parts(body),
+        mine=True,
+    )
+
+
+@rx.serializer
+def _text_part_fields(part: TextPart):
+    return part.__dict__
 
 
 @rx.serializer
 def _message_fields(message: MessageView):
     """A message as its own field dict, not a copy built field by field: every
-    update of a chat serializes all its messages, and this was a fifth of the
-    event loop's time under load."""
+    update of a chat serializes all its messages, so this runs for every message
+    of every push."""
     return message.__dict__
 
 
@@ -139,6 +187,7 @@ class ChatTab:
     emails: list[EmailView] = dataclasses.field(default_factory=list)
     transfer_pending_to: str = ""
     child_tab: str = "details"
+    slot: int = 0  # the state holding its messages (state/chat_slots.py)
 
 
 def _post(**message) -> conversations.Posted:
@@ -206,18 +255,26 @@ def typing_after(changes: list[Change], *, interaction_id: int, side: str, shown
     return shown
 
 
-def message_view(m: MessageData, *, attachment_base: str) -> MessageView:
+def message_view(m: MessageData, *, attachment_base: str, mine: bool = False) -> MessageView:
+    """``mine``: the viewer wrote it, and reads "You" as its sender."""
+    at = m.created_at if m.created_at.tzinfo else m.created_at.replace(tzinfo=UTC)
     return MessageView(
         id=m.id,
         client_id=m.client_id,
         sender_kind=m.sender_kind,
-        sender_name=m.sender_name,
+        sender_name=YOU if mine else m.sender_name,
         body=m.body,
         time=clock(m.created_at),
+        mine=mine,
+        sent_at=at.timestamp(),
         attachment_url=f"{attachment_base}/{m.attachment_public_id}" if m.attachment_public_id else "",
         attachment_name=m.attachment_name,
         is_image=m.attachment_type in IMAGE_TYPES,
         article_number=m.article_number,
+        parts=text_parts(m.body),
+        article_title=m.article_title,
+        article_summary=m.article_summary,
+        article_url=article_url(m.article_number) if m.article_title else "",
     )
 
 

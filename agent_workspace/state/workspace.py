@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import cast
 
 import reflex as rx
 
@@ -17,21 +18,17 @@ from agent_workspace.services.events import (
     Change,
 )
 from agent_workspace.services.notices import dismiss_notice, unseen_notices
-from agent_workspace.state import agent_push, outbox
+from agent_workspace.state import agent_push, agent_send, chat_slots
+from agent_workspace.state.chat_slots import MessageSlot
 from agent_workspace.state.common import assign_changed, row_id, run_action, run_query, send_turn, unproxied
 from agent_workspace.state.inbox import PrefetchedInbox, accept_blocker, prefetch_inboxes
 from agent_workspace.state.live import LiveState, alert, fold_messages, forget_closed, update_urgency
-from agent_workspace.state.message_status import MessageStatus
 from agent_workspace.state.views import (
     ChatTab,
     InboxCardView,
-    MessageView,
     TransferOfferView,
     card_view,
-    merge_messages,
     message_view,
-    start_delivery,
-    storing_is_slow,
     transfer_offer_view,
     update_tab,
 )
@@ -57,10 +54,10 @@ class WorkspaceState(rx.State):
     _uid: int = 0  # the signed-in agent; see _me()
     _queue_ids: list[int] = []
     _cursors: dict[int, int] = {}  # interaction id -> last stored message id on this page
-    _waiting_since: dict[str, float] = {}
+    _slots: dict[int, int] = {}  # interaction id -> the slot state holding its messages (chat_slots)
     _last_heartbeat: float = 0.0
     _heard_at: float = 0.0  # wall clock when a push or a read last reached this tab
-    _inbox_read_at: float = 0.0  # wall clock (pushes may run in another process) when the inbox was last read
+    _inbox_version: int = 0  # the change version (audit.change_version) of the inbox this tab shows
 
     loaded: bool = False
     display_name: str = ""
@@ -114,8 +111,10 @@ class WorkspaceState(rx.State):
         await run_action(_register_agent, token=self.router.session.client_token, user_id=self._uid)
         self._last_heartbeat = time.monotonic()
         # A (re)load re-reads every open chat from the database in full.
-        self.tabs, self._cursors = [], {}
-        (await self._live()).conversations = {}
+        for interaction_id in list(self._slots):
+            if (slot := await self._slot(interaction_id)) is not None:
+                slot.messages = []
+        self.tabs, self._cursors, self._slots = [], {}, {}
         await self._refresh()
         self.loaded = True
         return None
@@ -146,7 +145,7 @@ class WorkspaceState(rx.State):
         if not self._uid:
             return
         known = None if chats is None else {tab.interaction_id for tab in self.tabs}
-        self._inbox_read_at = self._heard_at = time.time()
+        self._heard_at = time.time()
         snapshot = await run_query(
             views.agent_snapshot, user_id=self._uid, cursors=dict(self._cursors), known=known, reread=chats
         )
@@ -160,6 +159,7 @@ class WorkspaceState(rx.State):
             queue_names=snapshot.queue_names,
         )
         self._queue_ids = snapshot.queue_ids
+        self._inbox_version = snapshot.version
         self._set_inbox([card_view(card) for card in snapshot.inbox], await self._live())
         self.transfer_offers = [transfer_offer_view(t) for t in snapshot.transfer_offers]
         shown = (
@@ -171,44 +171,60 @@ class WorkspaceState(rx.State):
             self.notices = shown
         existing = {tab.interaction_id: tab for tab in unproxied(self.tabs)}
         read_in_full = {d.id: d for d in snapshot.open_interactions}
+        open_keys = {str(i) for i in snapshot.open_ids}
+        live = await self._live()
+        await self._forget_closed(live, open_keys)
+        self._slots = chat_slots.assign(self._slots, snapshot.open_ids)
         self.tabs = [
-            update_tab(existing.get(i) or ChatTab(interaction_id=i), read_in_full[i])
+            update_tab(existing.get(i) or ChatTab(interaction_id=i, slot=self._slots[i]), read_in_full[i])
             if i in read_in_full
             else existing[i]
             for i in snapshot.open_ids
         ]
-        open_keys = {str(i) for i in snapshot.open_ids}
-        live = await self._live()
-        self._forget_closed(live, open_keys)
         for data in snapshot.open_interactions:
-            self._apply_live(live, data.id, data.new_messages)
-        update_urgency(live, self.tabs, self._waiting_since)
+            await self._apply_live(live, data.id, data.new_messages)
+        update_urgency(live, self.tabs)
         if self.active_tab != "inbox" and self.active_tab not in open_keys:
             self.active_tab = "inbox"
 
     async def _drop_tab(self, interaction_id: int) -> None:
         """This agent closed the chat: its tab goes without re-reading the others."""
         self.tabs = [tab for tab in unproxied(self.tabs) if tab.interaction_id != interaction_id]
-        self._forget_closed(await self._live(), {str(tab.interaction_id) for tab in unproxied(self.tabs)})
+        await self._forget_closed(await self._live(), {str(tab.interaction_id) for tab in unproxied(self.tabs)})
         self.active_tab = "inbox"
 
     async def _live(self) -> LiveState:
         return await self.get_state(LiveState)
 
-    def _forget_closed(self, live: LiveState, open_keys: set[str]) -> None:
-        forget_closed(live, open_keys)
-        self._cursors = {i: c for i, c in self._cursors.items() if str(i) in open_keys}
-        self._waiting_since = {k: v for k, v in self._waiting_since.items() if k in open_keys}
+    async def _slot(self, interaction_id: int) -> MessageSlot | None:
+        """The slot state that holds this open chat's messages."""
+        index = self._slots.get(interaction_id, chat_slots.NO_SLOT)
+        if index == chat_slots.NO_SLOT:
+            return None
+        return cast(MessageSlot, await self.get_state(chat_slots.SLOT_STATES[index]))
 
-    def _apply_live(self, live: LiveState, interaction_id: int, new: list, typing: bool | None = None) -> None:
-        """Fold new messages and the customer's typing into the small per-chat vars.
-        ``typing`` None: as shown, unless the customer's own message ended it."""
+    async def _forget_closed(self, live: LiveState, open_keys: set[str]) -> None:
+        forget_closed(live, open_keys)
+        for interaction_id in [i for i in self._slots if str(i) not in open_keys]:
+            if (slot := await self._slot(interaction_id)) is not None and slot.messages:
+                slot.messages = []
+            del self._slots[interaction_id]
+        self._cursors = {i: c for i, c in self._cursors.items() if str(i) in open_keys}
+
+    async def _apply_live(self, live: LiveState, interaction_id: int, new: list, typing: bool | None = None) -> None:
+        """Fold new messages into the chat's slot and the customer's typing into the
+        small per-chat vars (typing alone loads no slot). ``typing`` None: as
+        shown, unless the customer's own message ended it."""
         key = str(interaction_id)
         if typing is None:
             typing = live.typing_now.get(key, False) and not any(m.sender_kind == SenderKind.CUSTOMER for m in new)
-        views_ = [message_view(m, attachment_base=ATTACHMENT_BASE) for m in new]
+        slot = await self._slot(interaction_id) if new else None
+        if new and slot is None:
+            return
+        views_ = [message_view(m, attachment_base=ATTACHMENT_BASE, mine=m.sender_user_id == self._uid) for m in new]
         fold_messages(
             live,
+            slot,
             key,
             views_,
             typing,
@@ -218,20 +234,24 @@ class WorkspaceState(rx.State):
         if new:
             self._cursors[interaction_id] = max(self._cursors.get(interaction_id, 0), max(m.id for m in new))
 
-    async def _on_changes(self, changes: list[Change], prefetched: PrefetchedInbox | None = None) -> None:
-        """A push (``agent_push.receive``)."""
-        await agent_push.receive(self, changes, prefetched)
+    async def _receive(self, changes: list[Change], read_ahead: PrefetchedInbox | None) -> None:
+        """A push (``sync.Receiver``; what it reads: ``agent_push.receive``)."""
+        await agent_push.receive(self, changes, read_ahead)
 
     async def _refresh_inbox(self, prefetched: PrefetchedInbox | None = None) -> None:
-        """Header counts and cards. A ``prefetched`` read counts only if it began after
-        this tab's last read of them: read before the lock, it may predate an accept
-        the tab has shown since, and must not put the old count back."""
-        if prefetched is not None and prefetched.user_id == self._uid and prefetched.read_at >= self._inbox_read_at:
+        """Header counts and cards. A ``prefetched`` read counts only if it saw a later
+        change than this tab's last read of them (``audit.change_version``): read
+        before the lock, it may predate an accept the tab has shown since, and must
+        not put the old count back."""
+        if (
+            prefetched is not None
+            and prefetched.user_id == self._uid
+            and prefetched.snapshot.version > self._inbox_version
+        ):
             snapshot = prefetched.snapshot
-            self._inbox_read_at = prefetched.read_at
         else:
-            self._inbox_read_at = time.time()
             snapshot = await run_query(views.inbox_snapshot, user_id=self._uid)
+        self._inbox_version = max(self._inbox_version, snapshot.version)
         assign_changed(self, presence=snapshot.presence, active_chats=snapshot.active_chats)
         self._set_inbox([card_view(card) for card in snapshot.inbox], await self._live())
 
@@ -249,7 +269,7 @@ class WorkspaceState(rx.State):
         """Every few seconds: tab colours, and a heartbeat that keeps presence alive."""
         if not await self._me():
             return
-        update_urgency(await self._live(), self.tabs, self._waiting_since)
+        update_urgency(await self._live(), self.tabs)
         if time.time() - self._heard_at >= settings().resync_quiet_seconds:
             await self._refresh()  # after a quiet spell: heals a push lost on the way
         if time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
@@ -379,59 +399,18 @@ class WorkspaceState(rx.State):
     def _tab(self, interaction_id: int) -> ChatTab | None:
         return next((t for t in self.tabs if t.interaction_id == interaction_id), None)
 
-    async def _post(self, interaction_id: int, message: MessageView) -> None:
-        """Store a message with this tab's state unlocked: pushes to the tab and its
-        sends in other chats go on meanwhile. The message shows as Sending only
-        if storing is ``storing_is_slow``; then Sent (or Failed, with why)."""
-        delivery = start_delivery(
-            message, interaction_id=interaction_id, sender_kind=SenderKind.AGENT, sender_user_id=self._uid
-        )
-        if await storing_is_slow(delivery):
-            async with self:
-                await self._show(interaction_id, message)
-        follows_id = await delivery
-        async with self:
-            if follows_id is not None and follows_id == self._cursors.get(interaction_id, 0):
-                self._cursors[interaction_id] = message.id  # nothing came in between: past our own message
-            update_urgency(await self._show(interaction_id, message), self.tabs, self._waiting_since)
-
-    async def _show(self, interaction_id: int, message: MessageView) -> LiveState:
-        """Put this tab's own message (new or changed) into its chat, if still open;
-        the page's outbox forgets it in the same update."""
-        live = await self._live()
-        live.taken_ids = outbox.taken(unproxied(live.taken_ids), message.client_id)
-        if self._tab(interaction_id) is not None:
-            key = str(interaction_id)
-            conversations = unproxied(live.conversations)
-            live.conversations = {**conversations, key: merge_messages(conversations.get(key, []), [message])}
-        return live
-
     @rx.event(background=True)
     async def send_message(self, form: dict):
-        """A message from the page's outbox, taken once per client id (the page sends
-        it again after a lost connection or a reload)."""
+        """A text from the chat's outbox in the page, stored once per client id
+        (the page sends it again after a lost connection or a reload)."""
         interaction_id = row_id(form.get("interaction_id")) or 0
-        body = str(form.get("body", "")).strip()
-        client_id = outbox.client_id(form)
         async with send_turn(self.router.session.client_token, interaction_id):
             async with self:
                 await self._me()
                 tab = self._tab(interaction_id)
-                live = await self._live()
-                chat = unproxied(live.conversations).get(str(interaction_id), [])
-                message = None
-                if tab is not None and body and not outbox.held(chat, client_id):
-                    message = MessageView(
-                        client_id=client_id,
-                        sender_kind=SenderKind.AGENT,
-                        sender_name=self.display_name,
-                        body=body,
-                        status=MessageStatus.SENDING,
-                    )
-                else:  # nothing to store: the outbox forgets it now
-                    live.taken_ids = outbox.taken(unproxied(live.taken_ids), client_id)
+                message = await agent_send.to_store(self, interaction_id, form)
             if message is not None:
-                await self._post(interaction_id, message)
+                await agent_send.post(self, interaction_id, message)
         if tab is None:
             yield rx.toast.error("That chat is not open in this workspace.")
 
@@ -441,18 +420,10 @@ class WorkspaceState(rx.State):
         async with send_turn(self.router.session.client_token, interaction_id):
             async with self:
                 await self._me()
-                live = await self._live()
-                chat = unproxied(live.conversations).get(str(interaction_id), [])
-                message = (
-                    next((m for m in chat if m.client_id == client_id), None) if self._tab(interaction_id) else None
-                )
-                retrying = message is not None and message.status == MessageStatus.FAILED
-                if message is not None and retrying:
-                    message.status = MessageStatus.SENDING
-                    live.conversations = dict(unproxied(live.conversations))
-            if message is not None and retrying:
-                await self._post(interaction_id, message)
-        if not retrying:
+                message = await agent_send.to_retry(self, interaction_id, str(client_id))
+            if message is not None:
+                await agent_send.post(self, interaction_id, message)
+        if message is None:
             yield rx.toast.error("That message is not waiting to be sent again.")
 
     # ------------------------------------------------------------ ending
@@ -496,4 +467,6 @@ class WorkspaceState(rx.State):
 
 
 hold_private(LiveState, owner=WorkspaceState)
-realtime.register_receiver(ClientKind.AGENT, WorkspaceState, "_on_changes", prefetch=prefetch_inboxes)
+for _slot_state in chat_slots.SLOT_STATES:
+    hold_private(_slot_state, owner=WorkspaceState)
+realtime.register_receiver(ClientKind.AGENT, WorkspaceState, prefetch=prefetch_inboxes)

@@ -29,7 +29,7 @@ stores.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from agent_workspace.services.events import (
     AgentChanged,
@@ -46,9 +46,10 @@ from agent_workspace.services.events import (
 @runtime_checkable
 class Receiver(Protocol):
     """A tab's state that takes pushes: the changes that concern it and what was
-    read for it before its state lock was taken (None: nothing was)."""
+    read for it before its state lock was taken (None: nothing was). Private (a
+    leading underscore), so Reflex never makes it an event a page could send."""
 
-    async def receive(self, changes: Sequence[Change], read_ahead: object | None) -> None: ...
+    async def _receive(self, changes: list[Change], read_ahead: Any) -> None: ...
 
 
 Concern = tuple[str, int]  # ("user" | "chat" | "queue", id), as realtime.tokens_for tags tabs

@@ -9,14 +9,14 @@ header and the list of open chats, not every chat (a chat read in full costs
 about ten statements).
 
 Statements ``plan`` + ``read`` run (pinned by tests/sync/test_statements.py):
-a carried message 0; an inbox refresh 6 (0 with a newer read ahead; one
-``read_inboxes`` call, 6 whatever the number of agents); a delta 1 + 1 per chat.
+a carried message 0; an inbox refresh 7 (0 with a newer read ahead; one
+``read_inboxes`` call, 7 whatever the number of agents); a delta 1 + 1 per chat.
+A read ahead is newer when it saw a later change (``audit.change_version``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
@@ -69,7 +69,7 @@ class AgentView:
     inbox: tuple[InboxCard, ...] = ()
     transfer_offers: tuple[InteractionData, ...] = ()
     chats: tuple[OpenChat, ...] = ()  # oldest accept first
-    inbox_read_at: float = field(default=0.0, compare=False)  # wall clock when the inbox was last read
+    inbox_version: int = field(default=0, compare=False)  # audit.change_version of the inbox's last read
 
     def chat(self, interaction_id: int) -> OpenChat | None:
         return next((c for c in self.chats if c.details.id == interaction_id), None)
@@ -100,8 +100,7 @@ class InboxAhead:
     """An inbox read for a push before the tab's state was locked."""
 
     user_id: int
-    snapshot: InboxSnapshot
-    read_at: float  # wall clock when the read began
+    snapshot: InboxSnapshot  # with its change version
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,6 @@ class Data:
     inbox: InboxAhead | None = None
     deltas: tuple[ChatDelta, ...] = ()
     header: AgentSnapshot | None = None  # re-read after a chat left: the chats shown are not read again
-    read_at: float = 0.0
 
 
 def concerns(view: AgentView) -> set[Concern]:
@@ -152,9 +150,8 @@ def plan(view: AgentView, changes: Sequence[Change]) -> Reads:
 def read_inboxes(session: Session, *, user_ids: Collection[int]) -> dict[int, InboxAhead]:
     """Read ahead for many agents' tabs at once (six statements): every member of a
     busy queue re-reads their inbox many times a minute."""
-    read_at = time.time()
     return {
-        user_id: InboxAhead(user_id, snapshot, read_at)
+        user_id: InboxAhead(user_id, snapshot)
         for user_id, snapshot in views.inbox_snapshots(session, user_ids=user_ids).items()
     }
 
@@ -171,27 +168,26 @@ def _gone(view: AgentView, delta: ChatDelta) -> bool:
 
 def read(session: Session, view: AgentView, reads: Reads, ahead: InboxAhead | None = None) -> Data:
     """The reads ``reads`` asks for: none for carried messages; ``ahead`` stands for
-    the inbox read if it began after the view's last one (an older read may
-    predate an accept the view shows already)."""
+    the inbox read if it saw a later change than the view's last one (an older
+    read may predate an accept the view shows already)."""
     if reads.nothing:
         return Data()
-    read_at = time.time()
     if reads.whole:
         whole = views.agent_snapshot(session, user_id=view.user_id, cursors=view.cursors)
-        return Data(whole=whole, notices=_notices(session, whole), read_at=read_at)
+        return Data(whole=whole, notices=_notices(session, whole))
     inbox = None
     if reads.inbox:
-        if ahead is not None and ahead.user_id == view.user_id and ahead.read_at >= view.inbox_read_at:
+        if ahead is not None and ahead.user_id == view.user_id and ahead.snapshot.version > view.inbox_version:
             inbox = ahead
         else:
-            inbox = InboxAhead(view.user_id, views.inbox_snapshot(session, user_id=view.user_id), read_at)
+            inbox = InboxAhead(view.user_id, views.inbox_snapshot(session, user_id=view.user_id))
     cursors = view.cursors
     deltas = tuple(views.chat_deltas(session, cursors={i: cursors[i] for i in reads.deltas}))
     header = None
     if any(_gone(view, d) for d in deltas):
         header = views.agent_snapshot(session, user_id=view.user_id, cursors=cursors, known=set(cursors), reread=set())
     notices = _notices(session, header) if header is not None else ()
-    return Data(inbox=inbox, deltas=deltas, header=header, notices=notices, read_at=read_at)
+    return Data(inbox=inbox, deltas=deltas, header=header, notices=notices)
 
 
 def _details(data: InteractionData) -> InteractionData:
@@ -207,7 +203,7 @@ def _opened(data: InteractionData, held: OpenChat | None) -> OpenChat:
     )
 
 
-def _with_header(view: AgentView, snap: AgentSnapshot, notices, read_at: float, chats: tuple[OpenChat, ...]):
+def _with_header(view: AgentView, snap: AgentSnapshot, notices, chats: tuple[OpenChat, ...]):
     return dataclasses.replace(
         view,
         display_name=snap.display_name,
@@ -221,7 +217,7 @@ def _with_header(view: AgentView, snap: AgentSnapshot, notices, read_at: float, 
         inbox=tuple(snap.inbox),
         transfer_offers=tuple(snap.transfer_offers),
         chats=chats,
-        inbox_read_at=max(view.inbox_read_at, read_at),
+        inbox_version=max(view.inbox_version, snap.version),
     )
 
 
@@ -230,14 +226,14 @@ def apply(view: AgentView, changes: Sequence[Change], data: Data) -> AgentView:
     if data.whole is not None:
         full = {d.id: d for d in data.whole.open_interactions}
         opened = tuple(_opened(full[i], view.chat(i)) for i in data.whole.open_ids)
-        return _with_header(view, data.whole, data.notices, data.read_at, opened)
-    if data.inbox is not None and data.inbox.read_at >= view.inbox_read_at:
+        return _with_header(view, data.whole, data.notices, opened)
+    if data.inbox is not None and data.inbox.snapshot.version >= view.inbox_version:
         view = dataclasses.replace(
             view,
             presence=data.inbox.snapshot.presence,
             active_chats=data.inbox.snapshot.active_chats,
             inbox=tuple(data.inbox.snapshot.inbox),
-            inbox_read_at=data.inbox.read_at,
+            inbox_version=data.inbox.snapshot.version,
         )
     deltas = {d.interaction_id: d for d in data.deltas}
     chats: list[OpenChat] = []
@@ -261,7 +257,7 @@ def apply(view: AgentView, changes: Sequence[Change], data: Data) -> AgentView:
             _opened(full[i], None) if i in full else view.chat(i)  # a chat shown already is not re-read
             for i in data.header.open_ids
         )
-        view = _with_header(view, data.header, data.notices, data.read_at, tuple(c for c in listed if c))
+        view = _with_header(view, data.header, data.notices, tuple(c for c in listed if c))
     return view
 
 

@@ -3,15 +3,15 @@
 ``plan`` keeps pushes cheap: the next messages of a live chat are applied from
 the notice itself; a waiting customer whose queue only moved takes the place in
 line ``read_places`` read for every waiting customer at once; anything else
-re-reads the chat after the cursor (two statements, and the place while waiting).
+re-reads the chat after the cursor (three statements, and the place while waiting).
 Statements ``plan`` + ``read`` run (tests/sync/test_statements.py): a carried
-message 0, a place read ahead 0, the chat of a live conversation 2.
+message 0, a place read ahead 0, the chat of a live conversation 3 (its change
+version, the chat with its names, the messages after the cursor).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -19,7 +19,7 @@ from enum import StrEnum
 from sqlmodel import Session
 
 from agent_workspace.models import InteractionState
-from agent_workspace.services import availability, customer_views
+from agent_workspace.services import audit, availability, customer_views
 from agent_workspace.services.availability import Outlook
 from agent_workspace.services.customer_views import CustomerSnapshot
 from agent_workspace.services.events import Change, MessageData, MessagePosted, QueueChanged
@@ -48,7 +48,7 @@ class CustomerView:
     outlook: Outlook | None = None  # while the chat waits
     customer_name: str = ""
     customer_email: str = ""
-    read_at: float = field(default=0.0, compare=False)  # wall clock when the chat or the place was last read
+    version: int = field(default=0, compare=False)  # audit.change_version of the chat's or the place's last read
 
     @property
     def cursor(self) -> int:
@@ -74,14 +74,13 @@ class PlaceAhead:
 
     interaction_id: int
     outlook: Outlook
-    read_at: float
+    version: int  # audit.change_version of the read
 
 
 @dataclass(frozen=True)
 class Data:
     snapshot: CustomerSnapshot | None = None
     place: PlaceAhead | None = None
-    read_at: float = 0.0
 
 
 def concerns(view: CustomerView) -> set[Concern]:
@@ -106,28 +105,28 @@ def plan(view: CustomerView, changes: Sequence[Change]) -> Reads:
 
 def read_places(session: Session, *, interaction_ids: Collection[int]) -> dict[int, PlaceAhead]:
     """Read ahead for many waiting customers at once; chats no longer waiting are left out."""
-    read_at = time.time()
+    version = audit.change_version(session)
     return {
-        i: PlaceAhead(i, outlook, read_at)
+        i: PlaceAhead(i, outlook, version)
         for i, outlook in availability.chat_outlooks(session, interaction_ids=interaction_ids).items()
     }
 
 
 def read(session: Session, view: CustomerView, reads: Reads, ahead: PlaceAhead | None = None) -> Data:
     """The reads ``reads`` asks for; a place read ahead counts only if it is this
-    chat's and newer than the view's last read, else the chat is read."""
+    chat's and saw a later change than the view's last read, else the chat is read."""
     if reads.nothing:
         return Data()
     if (
         reads.place
         and ahead is not None
         and ahead.interaction_id == view.interaction_id
-        and ahead.read_at >= view.read_at
+        and ahead.version > view.version
     ):
         return Data(place=ahead)
-    read_at = time.time()
-    snapshot = customer_views.customer_snapshot(session, interaction_id=view.interaction_id, after_id=view.cursor)
-    return Data(snapshot=snapshot, read_at=read_at)
+    return Data(
+        snapshot=customer_views.customer_snapshot(session, interaction_id=view.interaction_id, after_id=view.cursor)
+    )
 
 
 def _phase(snap: CustomerSnapshot) -> Phase:
@@ -160,11 +159,11 @@ def apply(view: CustomerView, changes: Sequence[Change], data: Data) -> Customer
             outlook=snap.outlook,
             customer_name=snap.customer_name,
             customer_email=snap.customer_email,
-            read_at=max(view.read_at, data.read_at),
+            version=max(view.version, snap.version),
         )
         return _append(view, snap.new_messages)
     if data.place is not None:
-        return dataclasses.replace(view, outlook=data.place.outlook, read_at=data.place.read_at)
+        return dataclasses.replace(view, outlook=data.place.outlook, version=data.place.version)
     if view.phase == Phase.CHATTING:
         carried = carried_messages(changes, interaction_id=view.interaction_id, cursor=view.cursor)
         return _append(view, carried or [])

@@ -1,4 +1,4 @@
-"""A minimal two-client Reflex chat: the yardstick for bench/latency_bench.py."""
+"""A minimal Reflex chat between pairs of clients: the yardstick for bench/latency_bench.py and bench/load.py --baseline."""
 
 import reflex as rx
 

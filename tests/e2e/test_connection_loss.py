@@ -217,6 +217,8 @@ def test_agent_replies_typed_offline_wait_in_order_and_arrive_once(app_server, w
     expect(_pending(agent)).to_have_count(2)
     expect(_pending(agent).nth(0)).to_contain_text(first)
     expect(_pending(agent).nth(1)).to_contain_text(second)
+    expect(_pending(agent).nth(0)).to_contain_text("You")  # the agent's own, as their sent messages say
+    expect(_pending(agent).nth(0)).to_contain_text("Sending…")
     expect(agent.get_by_text(RAW_TOAST)).to_have_count(0)
 
     line.restore()

@@ -74,12 +74,14 @@ def test_canned_responses_and_quick_actions(app_server, world, new_context):
     agent.get_by_test_id("inbox-card").filter(has_text="Maya Customer").get_by_role("button", name="Accept").click()
     composer = agent.get_by_label("Message")
     composer.fill("/r warm")
-    menu = agent.get_by_role("group", name="Quick actions")
-    menu.get_by_role("button", name=f"/r {title}").click()
+    menu = agent.get_by_role("listbox", name="Quick actions")
+    menu.get_by_role("option", name=f"/r {title}").click()
     expect(composer).to_have_value("Welcome Maya! This is Quinn Quick.")
     agent.get_by_role("button", name="Send").click()
     expect(customer.get_by_role("log", name="Conversation")).to_contain_text("Welcome Maya! This is Quinn Quick.")
 
     composer.fill("/tq")
-    agent.get_by_role("group", name="Quick actions").get_by_role("button", name="/tq Transfer to another queue").click()
+    agent.get_by_role("listbox", name="Quick actions").get_by_role(
+        "option", name="/tq Transfer to another queue"
+    ).click()
     expect(agent.get_by_role("dialog", name="Transfer to another queue")).to_be_visible()

@@ -97,6 +97,7 @@ PAYLOADS = {
     "composer_changed": {"interaction_id": 1, "text": "hello"},
     "composer_typing": {"interaction_id": 1, "text": "hello"},
     "run_quick_action": {"index": 0},
+    "composer_submitted": {"form": {"interaction_id": "1", "body": "/kb printer"}},
     "search_from_chat": {"interaction_id": 1, "query": "vpn"},
     "create_canned": {"form": {"title": "Injected", "body": "x", "queue_id": ""}},
     "delete_canned": {"response_id": 1},

@@ -14,6 +14,7 @@ from agent_workspace.models import Queue, User
 from agent_workspace.security import Access, rule_for
 from agent_workspace.services import left_messages
 from agent_workspace.state.assist import AssistState
+from agent_workspace.state.chat_slots import SLOT_STATES
 from agent_workspace.state.left_messages import LeftMessagesState
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.workspace import LiveState, WorkspaceState
@@ -44,7 +45,8 @@ def _attacks(victim: Victim, *, intruder_id: int, intruder_queue_id: int) -> dic
         (WorkspaceState, "set_presence"): [{"label": "Available"}],
         (WorkspaceState, "set_after_hours"): [{"enabled": False}],  # True would audit the intruder's own opt-in
         (WorkspaceState, "setvar"): [{"var_name": "reject_target_id", "value": victim.waiting_id}],
-        (LiveState, "setvar"): [{"var_name": "conversations", "value": {str(chat): []}}],
+        (LiveState, "setvar"): [{"var_name": "typing_now", "value": {str(chat): True}}],
+        **{(slot, "setvar"): [{"var_name": "messages", "value": []}] for slot in SLOT_STATES},
         (ToolsState, "setvar"): [{"var_name": "interaction_id", "value": chat}],
         (AssistState, "setvar"): [{"var_name": "interaction_id", "value": chat}],
         (LeftMessagesState, "open_reply"): [{"record_id": left}],
@@ -110,6 +112,7 @@ def _attacks(victim: Victim, *, intruder_id: int, intruder_queue_id: int) -> dic
         ],
         (ToolsState, "escalate"): [{"form": {"record_id": str(record), "group": "Network", "reason": "intrusion"}}],
         (ToolsState, "run_quick_action"): [{"index": 0}],
+        (ToolsState, "composer_submitted"): [{"form": {"interaction_id": str(chat), "body": "/kb printer"}}],
         (AssistState, "send_in_chat"): [{"number": "KB0010001"}],
         (LeftMessagesState, "send_reply"): [
             {"form": {"subject": "Re: your message", "body": "intrusion", "resolve": "on"}}

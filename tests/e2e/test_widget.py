@@ -364,3 +364,30 @@ def test_a_host_page_without_crypto_random_uuid_still_gets_its_launcher(app_serv
     expect(visitor.get_by_role("status", name="Support availability")).to_contain_text(
         "Leave us a message."
     )  # polled with its page id
+
+
+def test_a_link_in_the_widget_opens_in_a_new_tab_and_markup_stays_text(app_server, world, new_context, host_site):
+    queue = world.queue("Widget")
+    username, password = world.agent(queues=[queue], name=unique("Agent"))
+    agent = agent_page(new_context, app_server.base_url, username, password)
+    _launchers_say(app_server, _queue_id(world, queue), "available")
+    home = host_site.page_with_snippet("/links", "Links", _snippet(app_server.base_url, _queue_id(world, queue)))
+    visitor = new_context().new_page()
+    visitor.goto(home)
+    launcher(visitor).click()
+    frame = chat_frame(visitor)
+    name = unique("Visitor")
+    frame.get_by_label("Your name").fill(name)
+    frame.get_by_label("Email").fill("visitor@example.com")
+    frame.get_by_label("Your question").fill("Where are the delivery terms?")
+    frame.get_by_role("button", name="Start chat").click()
+    accept_chat(agent, name)
+    agent.get_by_label("Message").fill("They are at https://example.com/terms <b>in bold</b>")
+    agent.get_by_role("button", name="Send", exact=True).click()
+    log = frame.get_by_role("log", name="Conversation")
+    link = log.get_by_role("link", name="https://example.com/terms")
+    expect(link).to_have_attribute("href", "https://example.com/terms")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(link).to_have_attribute("target", "_blank")
+    expect(log).to_contain_text("<b>in bold</b>")
+    expect(log.locator("b")).to_have_count(0)

@@ -226,10 +226,11 @@ class AppProcess:
             )
         return self
 
-    def wait_healthy(self, timeout: float = 300) -> None:
+    def wait_healthy(self, timeout: float = 300, path: str = "/api/health") -> None:
+        """Until ``path`` answers 200 (the app's health route; Reflex's own ``/ping`` for other apps)."""
         assert self.process is not None
         deadline = time.monotonic() + timeout
-        url = f"{self.base_url}/api/health"
+        url = f"{self.base_url}{path}"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(

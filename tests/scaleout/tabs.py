@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 import agent_workspace.agent_workspace  # noqa: F401  (registers every state)
+from agent_workspace.state.chat_slots import SLOT_STATES
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.workspace import LiveState, WorkspaceState
 from tests.scaleout.protocol import WsClient, state_delta
@@ -110,12 +111,27 @@ class AgentTab(Tab):
         await self.send("set_presence", {"label": "Available"})
         await self.wait_until(lambda v: v.get("presence") == "available", timeout=60, what="Available")
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.slots: dict[int, list[dict]] = {}  # slot -> the messages its state shows
+
+    def _on_update(self, update: dict, at: float) -> None:
+        changed = []
+        for index, cls in enumerate(SLOT_STATES):
+            if "messages" in (slot := state_delta(update, cls)):
+                self.slots[index] = slot["messages"]
+                changed.append(index)
+        super()._on_update(update, at)
+        if changed:  # ``last`` names the slots this update changed
+            self.last["slots"] = changed
+            self.changed.set()
+
     def tab(self, interaction_id: int) -> dict | None:
         return next((t for t in self.vars.get("tabs", []) if t["interaction_id"] == interaction_id), None)
 
     def messages_of(self, tab: dict) -> list[dict]:
-        """A chat's messages: LiveState's ``conversations``, keyed by chat id."""
-        return (self.vars.get("conversations") or {}).get(str(tab["interaction_id"]), [])
+        """A chat's messages: those of the slot state its tab names (state/chat_slots.py)."""
+        return self.slots.get(tab["slot"], [])
 
     def bodies(self, interaction_id: int, kind: str) -> list[str]:
         tab = self.tab(interaction_id)

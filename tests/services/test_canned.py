@@ -85,3 +85,25 @@ def test_filling_never_formats(session):
         number="IMS0001001",
     )
     assert filled == "{Dear} Ann {number} {agent_name:>99}, {customer_name:>999999999} IMS0001001"
+
+
+@pytest.mark.parametrize(
+    ("text", "is_command"),
+    [
+        ("/kb printer", True),
+        ("/KB", True),
+        ("/k", True),
+        ("/r warm", True),
+        ("/t", True),
+        ("/tq", True),
+        ("/ta", True),
+        ("/", True),
+        ("  /kb\nprinter", True),
+        ("/kbx", False),
+        ("/etc/hosts", False),
+        ("see /kb", False),
+        ("", False),
+    ],
+)
+def test_a_quick_action_is_any_command_the_menu_offers(text: str, is_command: bool) -> None:
+    assert canned.is_command(text) is is_command

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session
 
 from agent_workspace.models import Interaction, SenderKind
-from agent_workspace.services import chat_close, conversations, routing
+from agent_workspace.services import chat_close, conversations, knowledge, routing, views
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.events import InteractionChanged, MessagePosted
 from tests.services.helpers import bodies, fresh, live_chat, make_agent, post, start
@@ -251,3 +251,56 @@ def test_a_posted_message_travels_in_its_change_with_the_id_it_follows(session: 
 
 
 # ------------------------------------------------------------------ typing
+
+
+# ------------------------------------------------------------------ quick actions and articles
+
+
+@pytest.mark.parametrize("body", ["/kb printer", "/KB", "/r", "/tq", "/ta note", "/", "  /kb\nprinter"])
+def test_an_agent_never_sends_a_quick_action_as_a_message(session: Session, queue, agent, announced, body) -> None:
+    item = live_chat(session, queue, agent)
+    announced.take()
+    with pytest.raises(ValidationError, match="quick action"):
+        post(session, item, body, kind=SenderKind.AGENT, user=agent)
+    assert bodies(session, item, SenderKind.AGENT) == []
+    assert announced.take() == []
+
+
+def test_slash_text_that_is_no_quick_action_is_a_message(session: Session, queue, agent) -> None:
+    item = live_chat(session, queue, agent)
+    post(session, item, "/etc/hosts is the file", kind=SenderKind.AGENT, user=agent)
+    post(session, item, "/kb printer")  # a customer has no quick actions: their text is theirs
+    assert bodies(session, item, SenderKind.AGENT) == ["/etc/hosts is the file"]
+    assert bodies(session, item, SenderKind.CUSTOMER)[-1] == "/kb printer"
+
+
+def test_an_article_sent_in_the_chat_carries_its_card_pushed_and_read(
+    session: Session, queue, agent, announced
+) -> None:
+    article = knowledge.upsert_article(
+        session, title="Printer offline", body="# Printer\n\nTurn the printer **off** and on again. " + "More. " * 60
+    )
+    session.commit()
+    item = live_chat(session, queue, agent)
+    announced.take()
+    conversations.post_message(
+        session,
+        interaction_id=item.id,
+        sender_kind=SenderKind.AGENT,
+        sender_user_id=agent.id,
+        body="This article may help",
+        client_id="kb-article-0001",
+        article_number=article.number,
+    )
+    (pushed,) = [c.message for c in announced.take() if isinstance(c, MessagePosted)]
+    (read,) = [m for m in views.new_messages(session, interaction_id=item.id, after_id=0) if m.article_number]
+    assert pushed == read
+    assert read.article_title == "Printer offline"
+    assert read.article_summary.startswith("Turn the printer off and on again. More.")  # no heading, no markup
+    assert read.article_summary.endswith("…") and len(read.article_summary) <= 181
+
+    article.published = False
+    session.add(article)
+    session.commit()
+    (unpublished,) = [m for m in views.new_messages(session, interaction_id=item.id, after_id=0) if m.article_number]
+    assert (unpublished.article_title, unpublished.body) == ("", "This article may help")  # no card: the text

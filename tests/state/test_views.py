@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from agent_workspace.services.events import InteractionChanged, MessageData, MessagePosted, QueueChanged
+from agent_workspace.state.views import message_view
 from agent_workspace.sync import carried_messages
 
 CHAT = 7
@@ -49,3 +51,14 @@ def test_changes_of_other_chats_and_queues_are_ignored() -> None:
     changes = [posted(11, follows_id=10), posted(40, follows_id=3, chat=8), InteractionChanged(8), QueueChanged(1)]
     assert ids(carried_messages(changes, interaction_id=CHAT, cursor=10)) == [11]
     assert ids(carried_messages([QueueChanged(1)], interaction_id=CHAT, cursor=10)) == []
+
+
+def test_the_viewers_own_message_reads_you_and_keeps_its_stored_time() -> None:
+    stored = posted(3, follows_id=2).message
+    own = message_view(stored, attachment_base="/a", mine=True)
+    other = message_view(stored, attachment_base="/a")
+    assert (own.sender_name, own.mine) == ("You", True)
+    assert (other.sender_name, other.mine) == ("Ada", False)
+    assert own.sent_at == datetime(2026, 11, 26, tzinfo=UTC).timestamp()
+    naive = message_view(replace(stored, created_at=datetime(2026, 11, 26)), attachment_base="/a")  # SQLite reads
+    assert naive.sent_at == own.sent_at

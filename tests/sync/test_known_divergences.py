@@ -1,7 +1,7 @@
 """Where a view kept from notices and a fresh read disagreed because no notice
 was announced, as the contract test found them: the fixed ones stay as tests;
-those still open are strict xfails (they fail once fixed, and must then become
-plain tests). The pages' quiet ticks heal them after ``resync_quiet_seconds``."""
+a divergence still open is a strict xfail (it fails once fixed, and must then
+become a plain test). The pages' quiet ticks heal any after ``resync_quiet_seconds``."""
 
 from __future__ import annotations
 
@@ -77,13 +77,9 @@ def test_a_close_changes_the_wait_of_the_queue_without_a_notice(world: SyncWorld
     assert kept == fresh, f"kept {kept}, fresh {fresh}"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="update_details announces a plain InteractionChanged, which views read as a delta"
-)
 def test_details_edited_in_one_tab_reach_the_agents_other_tab(world: SyncWorld) -> None:
-    """A detail edit announces ``InteractionChanged`` like a typing signal does, and a
-    chat change costs a delta (messages and live flags), not the chat in full: the
-    agent's other tabs keep the old details until their next whole read."""
+    """A chat change costs a delta (messages and live flags), not the chat in full, so
+    a detail edit also announces ``AgentChanged``: the agent's other tabs re-read."""
     support = make_queue(world.s, "Support").id
     world.queue_ids = [support]
     ada = world.add_agent("ada", 1, [support])
@@ -124,11 +120,10 @@ def test_the_agent_a_transfer_waits_for_hears_the_chat(world: SyncWorld) -> None
     assert tab.view.transfer_offers == world.fresh(tab).transfer_offers
 
 
-@pytest.mark.xfail(strict=True, reason="start_chat tells the queue, not the agents of the same email's other chats")
 def test_a_new_chat_from_the_same_email_shows_in_the_open_chats_earlier_list(world: SyncWorld) -> None:
     """Ada works on a chat from c@example.com; the same address starts another chat
-    (in a queue Ada is not in): her open chat's "earlier interactions" lists it only
-    after her next whole read."""
+    (in a queue Ada is not in): start_chat tells Ada, whose open chat's "earlier
+    interactions" lists it."""
     support, sales = make_queue(world.s, "Support").id, make_queue(world.s, "Sales").id
     world.queue_ids = [support, sales]
     world.shared_email = True

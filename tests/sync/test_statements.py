@@ -18,9 +18,9 @@ from tests.sync.world import SyncWorld, hear
 
 pytestmark = pytest.mark.usefixtures("offer_timeout", "clock")
 
-INBOX_STATEMENTS = 6  # presence, load, memberships, rejections, waiting cards, business hours
+INBOX_STATEMENTS = 7  # change version, presence, load, memberships, rejections, waiting cards, business hours
 DELTA_STATEMENTS = 2  # the chats, then the messages after the cursor of each (one chat here)
-CUSTOMER_CHAT_STATEMENTS = 2  # the chat with its names, the messages after the cursor (not waiting)
+CUSTOMER_CHAT_STATEMENTS = 3  # change version, the chat with its names, the messages after the cursor
 
 
 @pytest.fixture
@@ -99,8 +99,31 @@ def test_an_inbox_refresh(world: SyncWorld, count_statements) -> None:
         agent_sync.Reads(inbox=True),
     )
     with world.reader() as s:
+        same = agent_sync.read_inboxes(s, user_ids=[view.user_id])[view.user_id]
+    assert cost(world, count_statements, agent_sync, view, changes, same)[0] == INBOX_STATEMENTS, (
+        "a read ahead that saw no later change than the view's own does not stand in"
+    )
+    world.start(0)  # an audited change the view has not read yet
+    with world.reader() as s:
         ahead = agent_sync.read_inboxes(s, user_ids=[view.user_id])[view.user_id]
     assert cost(world, count_statements, agent_sync, view, changes, ahead)[0] == 0, "a newer read ahead stands in"
+
+
+def test_a_read_ahead_older_than_the_tabs_own_read_is_not_used(world: SyncWorld) -> None:
+    """Read ahead before a change the tab has read since (its own accept, say): taken
+    before the tab's state was locked, it must not put the old inbox back."""
+    tab = world.tabs[f"agent-{world.agent_ids[0]}"]
+    with world.reader() as s:
+        stale = agent_sync.read_inboxes(s, user_ids=[tab.view.user_id])[tab.view.user_id]
+    world.start(0)
+    world.heal(tab)
+    assert tab.view.inbox_version > stale.snapshot.version
+    changes = [QueueChanged(world.queue_ids[0])]
+    with world.reader() as s:
+        reads = agent_sync.plan(tab.view, changes)
+        data = agent_sync.read(s, tab.view, reads, stale)
+    assert data.inbox is not stale
+    assert agent_sync.apply(tab.view, changes, data) == world.fresh(tab)
 
 
 def test_a_chat_delta(world: SyncWorld, count_statements) -> None:
@@ -120,6 +143,7 @@ def test_the_customers_reads(world: SyncWorld, count_statements) -> None:
     )
     waiting = world.tabs[f"customer-{world.chats[1]}"].view
     line = [QueueChanged(world.queue_ids[0])]
+    world.start(0)  # the line moves: a change the waiting tab has not read
     with world.reader() as s:
         ahead = customer_sync.read_places(s, interaction_ids=[waiting.interaction_id])[waiting.interaction_id]
     assert cost(world, count_statements, customer_sync, waiting, line, ahead) == (0, customer_sync.Reads(place=True))

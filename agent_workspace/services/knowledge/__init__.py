@@ -5,7 +5,7 @@ up to date with the database; ``articles`` and ``jsonl`` write the articles.
 Callers import from here.
 """
 
-from agent_workspace.services.knowledge.articles import get_article, upsert_article
+from agent_workspace.services.knowledge.articles import ArticleCard, article_cards, get_article, upsert_article
 from agent_workspace.services.knowledge.index import MAX_QUERY_CHARS, KnowledgeIndex, SearchHit
 from agent_workspace.services.knowledge.jsonl import SEED_ARTICLES_FILE, export_jsonl, import_jsonl
 from agent_workspace.services.knowledge.snippets import SNIPPET_WORDS
@@ -17,8 +17,10 @@ __all__ = [
     "SEED_ARTICLES_FILE",
     "SNIPPET_WORDS",
     "STOPWORDS",
+    "ArticleCard",
     "KnowledgeIndex",
     "SearchHit",
+    "article_cards",
     "export_jsonl",
     "get_article",
     "get_index",

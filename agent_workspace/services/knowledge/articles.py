@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agent_workspace.models import KnowledgeArticle, utcnow
 from agent_workspace.services import audit
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import NotFound, ValidationError
+from agent_workspace.services.knowledge.text import plain_text
 
 NUMBER_PATTERN = re.compile(r"KB\d{7}")
 FIRST_NUMBER = 10001
@@ -20,6 +22,9 @@ TITLE_MAX_CHARS = 200
 CATEGORY_MAX_CHARS = 80
 TAGS_MAX_CHARS = 500
 DEFAULT_CATEGORY = "General"
+SUMMARY_MAX_CHARS = 180
+_HEADING_LINE = re.compile(r"^[ \t]*#.*$", re.MULTILINE)
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
 def clean_fields(
@@ -134,3 +139,35 @@ def get_article(session: Session, number: str, published_only: bool = True) -> K
     if article is None or (published_only and not article.published):
         raise NotFound(f"There is no knowledge article {number}.")
     return article
+
+
+@dataclass(frozen=True)
+class ArticleCard:
+    """What a chat shows of an article sent in it: its title and the start of its text."""
+
+    number: str
+    title: str
+    summary: str
+
+
+def summary(body: str, limit: int = SUMMARY_MAX_CHARS) -> str:
+    """The article's first paragraph of text (headings skipped) as plain text, cut
+    at a word with an ellipsis when longer than ``limit``."""
+    without_headings = _HEADING_LINE.sub("\n", body)
+    text = next((p for p in map(plain_text, _PARAGRAPH_BREAK.split(without_headings)) if p), "")
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def article_cards(session: Session, numbers: Collection[str]) -> dict[str, ArticleCard]:
+    """The published ones of these articles, by number, in one statement (none for no numbers)."""
+    if not numbers:
+        return {}
+    rows = session.exec(
+        select(KnowledgeArticle.number, KnowledgeArticle.title, KnowledgeArticle.body).where(
+            col(KnowledgeArticle.number).in_(sorted(set(numbers))), col(KnowledgeArticle.published).is_(True)
+        )
+    ).all()
+    return {number: ArticleCard(number, title, summary(body)) for number, title, body in rows}

@@ -14,10 +14,9 @@ matches whole words, so every process keeps an in-memory index instead:
   re-ranked with rapidfuzz ``token_set_ratio`` of the corrected query against
   the title (``scoring.py``).
 
-Only the posting lists of the query's terms are read, which keeps a search
-within milliseconds at 100k articles. Edits made by any process reach every
-process's index through ``refresh_if_changed``, which reads only the rows
-changed since the last look.
+Only the posting lists of the query's terms are read, so a search never walks
+the whole index. Edits made by any process reach every process's index through
+``refresh_if_changed``, which reads only the rows changed since the last look.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from agent_workspace.components.shortcuts import Target, shortcut_target
 from agent_workspace.state.views import ChatTab
 from agent_workspace.state.workspace import LiveState, WorkspaceState
 
@@ -40,7 +41,7 @@ def close_tab_dialog() -> rx.Component:
     )
 
 
-def tab_button(label: rx.Component, *, value, selected, class_name="aw-tab") -> rx.Component:
+def tab_button(label: rx.Component, *, value, selected, class_name="aw-tab", **props) -> rx.Component:
     return rx.button(
         label,
         role="tab",
@@ -48,6 +49,7 @@ def tab_button(label: rx.Component, *, value, selected, class_name="aw-tab") -> 
         variant=rx.cond(selected, "solid", "soft"),
         on_click=WorkspaceState.select_tab(value),
         class_name=class_name,
+        **props,
     )
 
 
@@ -108,10 +110,12 @@ def tab_strip() -> rx.Component:
             ),
             value="inbox",
             selected=WorkspaceState.active_tab == "inbox",
+            **shortcut_target(Target.INBOX_TAB),
         ),
         rx.foreach(WorkspaceState.tabs, interaction_trigger),
         role="tablist",
         aria_label="Interactions",
+        **shortcut_target(Target.TABS),
         spacing="3",
         wrap="wrap",
         width="100%",

@@ -364,3 +364,36 @@ def test_a_host_page_without_crypto_random_uuid_still_gets_its_launcher(app_serv
     expect(visitor.get_by_role("status", name="Support availability")).to_contain_text(
         "Leave us a message."
     )  # polled with its page id
+
+
+def test_end_chat_in_the_panel_asks_first_and_escape_keeps_the_panel_open(app_server, world, new_context, host_site):
+    """The confirmation's Escape belongs to the dialog: it cancels, and does not collapse the panel."""
+    queue = world.queue("Widget")
+    username, password = world.agent(queues=[queue], name=unique("Agent"))
+    agent = agent_page(new_context, app_server.base_url, username, password)
+    queue_id = _queue_id(world, queue)
+    _launchers_say(app_server, queue_id, "available")
+    home = host_site.page_with_snippet("/end", "Ending", _snippet(app_server.base_url, queue_id))
+    visitor = new_context().new_page()
+    visitor.goto(home)
+    launcher(visitor).click()
+    frame = chat_frame(visitor)
+    name = unique("Visitor")
+    frame.get_by_label("Your name").fill(name)
+    frame.get_by_label("Email").fill("visitor@example.com")
+    frame.get_by_label("Your question").fill("Bye soon")
+    frame.get_by_role("button", name="Start chat").click()
+    accept_chat(agent, name)
+    end = frame.get_by_role("button", name="End chat", exact=True)
+    end.click()
+    dialog = frame.get_by_role("alertdialog", name="End this chat?")
+    expect(dialog.get_by_role("button", name="End chat now")).to_be_focused()
+    visitor.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(panel(visitor)).to_be_visible()
+    expect(end).to_be_focused()
+    end.click()
+    expect(dialog.get_by_role("button", name="End chat now")).to_be_focused()
+    visitor.keyboard.press("Enter")
+    expect(frame.get_by_text("This chat has ended.")).to_be_visible()
+    expect(agent.get_by_text("The customer ended the chat. Complete the Details and Close.")).to_be_visible()

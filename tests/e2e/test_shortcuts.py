@@ -93,9 +93,14 @@ def test_alt_n_moves_to_the_next_tab_and_wraps(app_server, world, new_context):
         accept_chat(agent, name)
         names.append(name)
     agent.get_by_role("tab", name=INBOX).click()
-    for expected in (names[0], names[1], INBOX):
+    strip = agent.get_by_role("tablist", name="Interactions").get_by_role("tab")
+    expect(strip).to_have_count(3)
+    for position in (1, 2, 0):  # the strip's own order, wrapping after the last
         agent.keyboard.press("Alt+N")
-        _selected(agent, expected)
+        expect(strip.nth(position)).to_have_attribute("aria-selected", "true")
+    expect(strip.nth(0)).to_have_accessible_name(INBOX)
+    for name in names:
+        expect(strip.filter(has_text=name)).to_have_count(1)
 
 
 def test_alt_m_focuses_the_message_box_and_enter_sends(app_server, world, new_context):

@@ -11,6 +11,7 @@ from agent_workspace.components.composer import composer
 from agent_workspace.components.interaction import actions_toolbar, details_tab, record_tab
 from agent_workspace.components.layout import new_tab_link
 from agent_workspace.components.messages import agent_message, message_list
+from agent_workspace.components.shortcuts import Target, shortcut_target
 from agent_workspace.state import chat_slots
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.views import ChatTab
@@ -122,7 +123,7 @@ def active_chat(tab: ChatTab) -> rx.Component:
     )
 
 
-def child_tab_button(tab: ChatTab, label, value) -> rx.Component:
+def child_tab_button(tab: ChatTab, label, value, **props) -> rx.Component:
     selected = tab.child_tab == value
     return rx.button(
         label,
@@ -131,13 +132,14 @@ def child_tab_button(tab: ChatTab, label, value) -> rx.Component:
         size="1",
         variant=rx.cond(selected, "solid", "outline"),
         on_click=WorkspaceState.select_child_tab(tab.interaction_id, value),
+        **props,
     )
 
 
 def child_tabs(tab: ChatTab) -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            child_tab_button(tab, "Details", "details"),
+            child_tab_button(tab, "Details", "details", **shortcut_target(Target.DETAILS_TAB)),
             rx.button(
                 "Agent Assist",
                 role="tab",
@@ -145,6 +147,7 @@ def child_tabs(tab: ChatTab) -> rx.Component:
                 size="1",
                 variant=rx.cond(tab.child_tab == "assist", "solid", "outline"),
                 on_click=AssistState.open_for(tab.interaction_id),
+                **shortcut_target(Target.ASSIST_TAB),
             ),
             rx.foreach(tab.records, lambda r: child_tab_button(tab, r.number, r.number)),
             role="tablist",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.event import no_args_event_spec
 
+from agent_workspace.components.shortcuts import Target, shortcut_target
 from agent_workspace.services.events import TYPING_THROTTLE_MS
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.views import ChatTab
@@ -68,6 +69,7 @@ def composer(tab: ChatTab) -> rx.Component:
                         aria_expanded=rx.cond(expanded, "true", "false"),
                         aria_controls=listbox_id,
                         data_menu_open=rx.cond(menu_open, "true", "false"),
+                        **shortcut_target(Target.MESSAGE),
                         # Typing goes out on the first keystroke (throttled, not
                         # debounced: a debounce waits for a pause); "/" commands
                         # are looked up once the text settles.

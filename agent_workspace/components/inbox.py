@@ -8,6 +8,7 @@ import reflex as rx
 from agent_workspace.components.countdown import countdown
 from agent_workspace.components.form import error_callout
 from agent_workspace.components.left_messages import left_messages_section
+from agent_workspace.components.shortcuts import Target, shortcut_target
 from agent_workspace.state.views import InboxCardView, TransferOfferView
 from agent_workspace.state.workspace import WorkspaceState
 
@@ -71,6 +72,9 @@ def inbox_card(card: InboxCardView) -> rx.Component:
                         disabled=(WorkspaceState.claiming_queue_id != 0) | blocked,
                         aria_label="Accept",
                         aria_describedby=rx.cond(blocked, reason_id, None),
+                        # Alt+A takes an offer made to this agent before a queue's oldest chat.
+                        data_shortcut_first=rx.cond(card.offered_to_me, "true", "false"),
+                        **shortcut_target(Target.ACCEPT),
                     ),
                     rx.button(
                         "Reject",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from agent_workspace.components.confirm import confirm_dialog
 from agent_workspace.components.form import error_callout, file_drop, labelled, text_area, text_field
+from agent_workspace.components.shortcuts import Target, shortcut_target
 from agent_workspace.services import records
 from agent_workspace.services.chat_close import CATEGORIES
 from agent_workspace.services.value_labels import PRIORITY_LABELS
@@ -329,12 +331,19 @@ def details_tab(tab: ChatTab) -> rx.Component:
             ),
         ),
         rx.divider(),
-        rx.button(
-            "Close",
-            color_scheme="red",
-            high_contrast=True,
-            on_click=WorkspaceState.close_chat(tab.interaction_id),
-            aria_label="Close",
+        confirm_dialog(
+            rx.button("Close", color_scheme="red", high_contrast=True, **shortcut_target(Target.CLOSE_CHAT)),
+            title="Close the chat and save its transcript?",
+            description=(
+                "The chat with ",
+                tab.customer_name,
+                " ends for the customer, and its transcript is saved to the interaction record ",
+                tab.number,
+                ".",
+            ),
+            confirm="Close and save",
+            cancel="Keep chat open",
+            on_confirm=WorkspaceState.close_chat(tab.interaction_id),
         ),
         rx.text(
             "Close ends the chat and saves the conversation history to the interaction record.",

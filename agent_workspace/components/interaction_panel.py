@@ -12,6 +12,7 @@ from agent_workspace.components.connection import outbox
 from agent_workspace.components.interaction import actions_toolbar, details_tab, record_tab
 from agent_workspace.components.layout import new_tab_link
 from agent_workspace.components.messages import agent_message, message_list
+from agent_workspace.components.shortcuts import Target, shortcut_target
 from agent_workspace.services import canned
 from agent_workspace.state import chat_slots
 from agent_workspace.state.assist import AssistState
@@ -141,7 +142,7 @@ def active_chat(tab: ChatTab) -> rx.Component:
     )
 
 
-def child_tab_button(tab: ChatTab, label, value) -> rx.Component:
+def child_tab_button(tab: ChatTab, label, value, **props) -> rx.Component:
     selected = tab.child_tab == value
     return rx.button(
         label,
@@ -150,13 +151,14 @@ def child_tab_button(tab: ChatTab, label, value) -> rx.Component:
         size="1",
         variant=rx.cond(selected, "solid", "outline"),
         on_click=WorkspaceState.select_child_tab(tab.interaction_id, value),
+        **props,
     )
 
 
 def child_tabs(tab: ChatTab) -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            child_tab_button(tab, "Details", "details"),
+            child_tab_button(tab, "Details", "details", **shortcut_target(Target.DETAILS_TAB)),
             rx.button(
                 "Agent Assist",
                 role="tab",
@@ -164,6 +166,7 @@ def child_tabs(tab: ChatTab) -> rx.Component:
                 size="1",
                 variant=rx.cond(tab.child_tab == "assist", "solid", "outline"),
                 on_click=AssistState.open_for(tab.interaction_id),
+                **shortcut_target(Target.ASSIST_TAB),
             ),
             rx.foreach(tab.records, lambda r: child_tab_button(tab, r.number, r.number)),
             role="tablist",

@@ -1,6 +1,7 @@
 """What the workspace page adds to the app header: presence and load with the
-after-hours opt-in, the keyboard shortcuts and their help, and the sound and
-desktop alerts (played in the browser, no round trip to the server)."""
+after-hours opt-in, and the sound and desktop alerts (played in the browser, no
+round trip to the server). The keyboard shortcuts and their help are in
+components/shortcuts.py."""
 
 from __future__ import annotations
 
@@ -37,59 +38,6 @@ def presence_picker() -> rx.Component:
             spacing="2",
         ),
         spacing="1",
-    )
-
-
-SHORTCUTS = [
-    ("Alt+A", "Accept the first chat offered in the Inbox"),
-    ("Alt+N", "Next tab"),
-    ("Alt+M", "Focus the message box (Enter sends)"),
-    ("Alt+C", "Close the current chat (Details › Close)"),
-    ("Alt+K", "Open Agent Assist"),
-    ("Alt+H", "This help"),
-]
-
-# One listener for the whole page; each shortcut clicks the control a person would.
-SHORTCUT_SCRIPT = """
-if (!window.__awShortcuts) {
-  window.__awShortcuts = true;
-  document.addEventListener('keydown', (event) => {
-    if (!event.altKey || event.ctrlKey || event.metaKey) return;
-    const byText = (selector, text) => [...document.querySelectorAll(selector)].find((el) => el.textContent.trim().startsWith(text) || el.getAttribute('aria-label') === text);
-    const actions = {
-      a: () => byText('button', 'Accept')?.click(),
-      n: () => {
-        const tabs = [...document.querySelectorAll('[role=tablist][aria-label=Interactions] [role=tab]')];
-        const current = tabs.findIndex((tab) => tab.getAttribute('aria-selected') === 'true');
-        tabs[(current + 1) % tabs.length]?.click();
-      },
-      m: () => document.querySelector('input[id^=composer-]')?.focus(),
-      c: () => byText('button', 'Close')?.click(),
-      k: () => byText('[role=tab]', 'Agent Assist')?.click(),
-      h: () => document.getElementById('aw-shortcuts-button')?.click(),
-    };
-    const action = actions[event.key.toLowerCase()];
-    if (action) { event.preventDefault(); action(); }
-  });
-}
-"""
-
-
-def shortcuts_help() -> rx.Component:
-    return rx.dialog.root(
-        rx.dialog.trigger(
-            rx.button(rx.icon("keyboard", size=14), "Shortcuts", size="2", variant="soft", id="aw-shortcuts-button")
-        ),
-        rx.dialog.content(
-            rx.dialog.title("Keyboard shortcuts"),
-            rx.table.root(
-                rx.table.body(
-                    *[rx.table.row(rx.table.cell(rx.el.kbd(keys)), rx.table.cell(text)) for keys, text in SHORTCUTS]
-                ),
-                size="1",
-            ),
-            rx.dialog.close(rx.button("Close help", variant="soft", margin_top="12px")),
-        ),
     )
 
 

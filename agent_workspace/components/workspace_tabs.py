@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from agent_workspace.components.shortcuts import Target, shortcut_target
 from agent_workspace.state.live import Urgency
 from agent_workspace.state.views import ChatTab
 from agent_workspace.state.workspace import LiveState, WorkspaceState
@@ -41,7 +42,7 @@ def close_tab_dialog() -> rx.Component:
     )
 
 
-def tab_button(label: rx.Component, *, value, selected, urgency: rx.Var[str] | str = "") -> rx.Component:
+def tab_button(label: rx.Component, *, value, selected, urgency: rx.Var[str] | str = "", **props) -> rx.Component:
     """A tab in Radix's own colour pairs, which keep text at 4.5:1 or more in light
     and dark mode: solid when selected, soft otherwise; amber / red while the
     customer waits 30 s / 60 s. Pale amber and every red take the high-contrast
@@ -56,6 +57,7 @@ def tab_button(label: rx.Component, *, value, selected, urgency: rx.Var[str] | s
         high_contrast=critical | (warning & ~selected),
         on_click=WorkspaceState.select_tab(value),
         class_name="aw-tab aw-urgency-" + urgency,
+        **props,
     )
 
 
@@ -142,9 +144,11 @@ def tab_strip() -> rx.Component:
             ),
             value="inbox",
             selected=WorkspaceState.active_tab == "inbox",
+            **shortcut_target(Target.INBOX_TAB),
         ),
         rx.foreach(WorkspaceState.tabs, interaction_trigger),
         role="tablist",
+        **shortcut_target(Target.TABS),
         aria_label="Interactions",
         spacing="3",
         wrap="wrap",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from agent_workspace.components.confirm import confirm_dialog
 from agent_workspace.components.connection import outbox
 from agent_workspace.components.form import error_callout, file_drop, text_area, text_field
 from agent_workspace.components.messages import customer_message, message_list
@@ -367,7 +368,17 @@ def conversation() -> rx.Component:
                 composer(),
                 error_callout(CustomerChatState.send_error),  # a refused message is not kept: why, here
                 customer_upload(),
-                rx.button("End chat", variant="soft", color_scheme="red", on_click=CustomerChatState.end_chat),
+                confirm_dialog(
+                    rx.button("End chat", variant="soft", color_scheme="red"),
+                    title="End this chat?",
+                    description=(
+                        "This ends the conversation, and it cannot be reopened. "
+                        "You can download its transcript afterwards.",
+                    ),
+                    confirm="End chat now",
+                    cancel="Keep chatting",
+                    on_confirm=CustomerChatState.end_chat,
+                ),
                 width="100%",
                 align="end",
             ),

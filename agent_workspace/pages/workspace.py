@@ -8,7 +8,8 @@ from agent_workspace.components.inbox import inbox_panel, notices, reject_dialog
 from agent_workspace.components.interaction import tool_dialogs
 from agent_workspace.components.interaction_panel import interaction_panel
 from agent_workspace.components.layout import INBOX, app_header, role_gate
-from agent_workspace.components.workspace_header import SHORTCUT_SCRIPT, alerts, presence_picker, shortcuts_help
+from agent_workspace.components.shortcuts import shortcut_keys, shortcuts_help
+from agent_workspace.components.workspace_header import alerts, presence_picker
 from agent_workspace.components.workspace_tabs import close_tab_dialog, tab_strip
 from agent_workspace.state.auth import AuthState
 from agent_workspace.state.workspace import WorkspaceState
@@ -48,7 +49,7 @@ def workspace_body() -> rx.Component:
         close_tab_dialog(),
         tool_dialogs(),
         rx.box(rx.moment(interval=5000, on_change=WorkspaceState.tick), display="none"),
-        rx.script(SHORTCUT_SCRIPT),
+        shortcut_keys(),
         spacing="3",
         width="100%",
         padding="12px 20px",

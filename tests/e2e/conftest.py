@@ -286,3 +286,17 @@ def world(app_server: RunningApp) -> Iterator[World]:
     world = World(app_server)
     yield world
     world.engine.dispose()
+
+
+def close_chat(agent: Page) -> None:
+    """Details › Close, confirmed: ends the current chat and saves its transcript to the record."""
+    agent.get_by_role("button", name="Close", exact=True).click()
+    agent.get_by_role("alertdialog", name="Close the chat and save its transcript?").get_by_role(
+        "button", name="Close and save"
+    ).click()
+
+
+def end_chat(customer: Page) -> None:
+    """The customer's End chat, confirmed."""
+    customer.get_by_role("button", name="End chat", exact=True).click()
+    customer.get_by_role("alertdialog", name="End this chat?").get_by_role("button", name="End chat now").click()

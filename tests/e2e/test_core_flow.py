@@ -10,7 +10,7 @@ from sqlmodel import select
 from agent_workspace.models import Interaction, Message
 from agent_workspace.services import conversations
 from agent_workspace.state.chat_cookies import PARTITIONED_CHAT_COOKIE, STRICT_CHAT_COOKIE
-from tests.e2e.conftest import agent_page, sign_in, start_customer_chat, unique
+from tests.e2e.conftest import agent_page, close_chat, end_chat, sign_in, start_customer_chat, unique
 from tests.e2e.test_interaction_tools import chat_pair
 
 
@@ -141,7 +141,7 @@ def test_close_saves_the_transcript_and_closing_the_tab_does_not(app_server, wor
         expect(agent.get_by_role("log", name="Conversation").get_by_text("Sent")).to_be_visible()
 
     agent.get_by_role("tab", name=kept).click()
-    agent.get_by_role("button", name="Close", exact=True).click()
+    close_chat(agent)
     expect(agent.get_by_role("tab", name=kept)).to_have_count(0)
     expect(kept_page.get_by_text("This chat has ended.")).to_be_visible()
     expect(kept_page.get_by_role("link", name="Download transcript")).to_be_visible()
@@ -196,10 +196,10 @@ def test_customer_ends_the_chat_and_the_agent_wraps_up(app_server, world, new_co
     agent = agent_page(new_context, base, username, password)
     agent.get_by_test_id("inbox-card").filter(has_text=name).get_by_role("button", name="Accept").click()
     expect(customer.get_by_role("heading", name=re.compile("Chatting with"))).to_be_visible()
-    customer.get_by_role("button", name="End chat").click()
+    end_chat(customer)
     expect(customer.get_by_text("This chat has ended.")).to_be_visible()
     expect(agent.get_by_text("The customer ended the chat. Complete the Details and Close.")).to_be_visible()
-    agent.get_by_role("button", name="Close", exact=True).click()
+    close_chat(agent)
     expect(agent.get_by_role("tab", name=name)).to_have_count(0)
     with world.session() as session:
         item = session.exec(
@@ -243,7 +243,7 @@ def test_customer_rates_the_chat_and_the_supervisor_sees_it(app_server, world, n
     customer = start_customer_chat(new_context, base, name=name, queue=queue, question="Quick question")
     agent = agent_page(new_context, base, username, password)
     agent.get_by_test_id("inbox-card").filter(has_text=name).get_by_role("button", name="Accept").click()
-    agent.get_by_role("button", name="Close", exact=True).click()
+    close_chat(agent)
     expect(customer.get_by_text("This chat has ended.")).to_be_visible()
     customer.get_by_role("button", name="Send feedback").click()
     expect(customer.get_by_role("alert")).to_contain_text("Choose a rating")

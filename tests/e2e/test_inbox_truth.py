@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from agent_workspace.models import User
-from tests.e2e.conftest import agent_page, set_presence, start_customer_chat, unique
+from tests.e2e.conftest import agent_page, close_chat, set_presence, start_customer_chat, unique
 from tests.e2e.test_interaction_tools import accept_chat
 
 NOT_AVAILABLE = "Set yourself Available to accept chats."
@@ -71,7 +71,7 @@ def test_at_capacity_the_next_card_says_so_until_a_chat_is_closed(app_server, wo
     expect(card.get_by_role("button", name="Reject")).to_be_enabled()
 
     agent.get_by_role("tab", name=first).click()
-    agent.get_by_role("button", name="Close", exact=True).click()
+    close_chat(agent)
     expect(agent.get_by_role("tab", name=first)).to_have_count(0)
     expect(accept).to_be_enabled()  # the freed seat: the chat is offered and can be taken
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 from agent_workspace.models import Interaction, InteractionState, Queue, utcnow
 from agent_workspace.services import conversations
 from agent_workspace.services.record_pages import TAB_CLOSED_NOTICE
-from tests.e2e.conftest import agent_page, sign_in, start_customer_chat, unique
+from tests.e2e.conftest import agent_page, close_chat, sign_in, start_customer_chat, unique
 from tests.e2e.test_accessibility import serious_violations
 from tests.e2e.test_interaction_tools import accept_chat, chat_pair
 
@@ -46,7 +46,7 @@ def test_an_agent_finds_a_closed_chat_by_its_number_and_reads_it(app_server, wor
     customer.get_by_label("Message").fill("It prints again, thank you")
     customer.get_by_role("button", name="Send", exact=True).click()
     expect(agent.get_by_role("log", name="Conversation")).to_contain_text("It prints again, thank you")
-    agent.get_by_role("button", name="Close", exact=True).click()  # Details › Close saves the history
+    close_chat(agent)  # Details › Close saves the history
     expect(agent.get_by_role("tab", name=name)).to_have_count(0)
     number = _number(world, question)
 
@@ -186,7 +186,7 @@ def test_earlier_interactions_link_to_their_record_page(app_server, world, new_c
     )
     agent = agent_page(new_context, app_server.base_url, username, password)
     accept_chat(agent, name)
-    agent.get_by_role("button", name="Close", exact=True).click()
+    close_chat(agent)
     expect(customer.get_by_text("This chat has ended.")).to_be_visible()
     first_number = _number(world, first_question)
 
@@ -212,7 +212,7 @@ def test_a_signed_out_visitor_signs_in_and_lands_on_the_record_they_asked_for(ap
     start_customer_chat(new_context, app_server.base_url, name=name, queue=queue, question=question)
     agent = agent_page(new_context, app_server.base_url, username, password)
     accept_chat(agent, name)
-    agent.get_by_role("button", name="Close", exact=True).click()
+    close_chat(agent)
     expect(agent.get_by_role("tab", name=name)).to_have_count(0)
     number = _number(world, question)
     page = new_context().new_page()

@@ -21,6 +21,7 @@ from agent_workspace.security import Access, rule_for
 from agent_workspace.services import auth
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.auth import AuthState, LoginState
+from agent_workspace.state.chat_slots import SLOT_STATES
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.left_messages import LeftMessagesState
 from agent_workspace.state.supervisor import SupervisorState
@@ -46,6 +47,7 @@ EXPECTED = {
     SupervisorState: Access.SUPERVISOR,
     LeftMessagesState: Access.WORKSPACE,
     **RECORD_STATES,
+    **dict.fromkeys(SLOT_STATES, Access.WORKSPACE),
 }
 
 # Arguments that would make each handler act if it were allowed to run.

@@ -439,6 +439,8 @@ class AgentNotice(SQLModel, table=True):
     seen: bool = Field(default=False)
     # The chat whose pending question this asks (a transfer to answer): retired with it.
     interaction_id: int | None = Field(default=None, foreign_key="interaction.id", index=True)
+    # What it is about (``notices.NoticeTopic``): retired when that is settled, never shown twice.
+    topic: str | None = Field(default=None, max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from agent_workspace.components.shortcuts import Target, shortcut_target
 from agent_workspace.state.assist import AssistHit, AssistState
 from agent_workspace.state.views import ChatTab
 
@@ -77,6 +78,7 @@ def assist_panel(tab: ChatTab) -> rx.Component:
             on_change=AssistState.search.debounce(300),
             placeholder="e.g. password reset",
             width="100%",
+            **shortcut_target(Target.ASSIST_SEARCH),
         ),
         rx.cond(AssistState.searching, rx.hstack(rx.spinner(size="1"), rx.text("Searching…", size="1"), role="status")),
         rx.cond(

@@ -37,7 +37,7 @@ def inbox_card(card: InboxCardView) -> rx.Component:
             ),
             rx.hstack(
                 rx.text(
-                    "Waiting ",
+                    "Asked ",  # "Asked 4 minutes ago": moment speaks of the past
                     rx.moment(card.requested_at, from_now=True, interval=5000),
                     size="1",
                     color_scheme="gray",

@@ -25,6 +25,7 @@ class Target(StrEnum):
     CLOSE_CHAT = "close-chat"  # Details › Close, which saves the transcript
     DETAILS_TAB = "details-tab"
     ASSIST_TAB = "assist-tab"
+    ASSIST_SEARCH = "assist-search"  # Agent Assist's search box
     HELP = "help"
 
 
@@ -78,7 +79,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
         Target.CLOSE_CHAT,
         reveal=Target.DETAILS_TAB,
     ),
-    Shortcut("k", "Open Agent Assist", Target.ASSIST_TAB),
+    Shortcut("k", "Open Agent Assist (its search box)", Target.ASSIST_SEARCH, act=Act.FOCUS, reveal=Target.ASSIST_TAB),
     Shortcut("h", "This help", Target.HELP, scope=Scope.PAGE),
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -9,11 +11,50 @@ from agent_workspace.models import AgentNotice
 from agent_workspace.services.events import AgentChanged, announce
 
 
-def notify(session: Session, *, user_id: int, body: str, level: str = "info", pending_for: int | None = None) -> None:
+class NoticeTopic(StrEnum):
+    PRESENCE = "presence"  # the agent was set Away (a missed offer): moot once Available again
+
+
+def notify(
+    session: Session,
+    *,
+    user_id: int,
+    body: str,
+    level: str = "info",
+    pending_for: int | None = None,
+    topic: NoticeTopic | None = None,
+) -> None:
     """Add a notice in the caller's transaction (shown on the agent's next refresh).
     ``pending_for``: a chat whose pending question it asks (a transfer to answer);
-    it goes by itself once that is answered or moot (``retire_pending``)."""
-    session.add(AgentNotice(user_id=user_id, body=body[:500], level=level, interaction_id=pending_for))
+    it goes by itself once that is answered or moot (``retire_pending``). ``topic``:
+    what it is about, retired with ``retire_topic``; an unseen notice of the same
+    topic and text is not added again."""
+    body = body[:500]
+    if (
+        topic is not None
+        and session.exec(
+            select(AgentNotice.id).where(
+                AgentNotice.user_id == user_id,
+                AgentNotice.topic == topic,
+                AgentNotice.body == body,
+                col(AgentNotice.seen).is_(False),
+            )
+        ).first()
+    ):
+        return
+    session.add(AgentNotice(user_id=user_id, body=body, level=level, interaction_id=pending_for, topic=topic))
+
+
+def retire_topic(session: Session, *, user_id: int, topic: NoticeTopic) -> None:
+    """What the agent's notices of ``topic`` were about is settled: no tab of theirs
+    shows them any more (no commit)."""
+    retired = session.exec(
+        update(AgentNotice)
+        .where(col(AgentNotice.user_id) == user_id, col(AgentNotice.topic) == topic, col(AgentNotice.seen).is_(False))
+        .values(seen=True)
+    )
+    if retired.rowcount:
+        announce(session, AgentChanged(user_id))
 
 
 def retire_pending(session: Session, *, interaction_id: int) -> None:

@@ -152,6 +152,8 @@ def set_presence(session: Session, *, user_id: int, presence: str) -> None:
         )
         announce(session, *(QueueChanged(queue_id) for queue_id in queue_ids_of(session, user_id)))
     released = _release_offers_of(session, user_id) if presence != Presence.AVAILABLE else 0
+    if presence == Presence.AVAILABLE:  # "you are Away" is no longer true
+        notices.retire_topic(session, user_id=user_id, topic=notices.NoticeTopic.PRESENCE)
     session.commit()
     if presence == Presence.AVAILABLE or released:
         drain(session)
@@ -407,6 +409,7 @@ def sweep(
                 user_id=agent_id,
                 body=f"You missed an offer from {queue.name}; you are Away. Set yourself Available to get chats again.",
                 level="warning",
+                topic=notices.NoticeTopic.PRESENCE,
             )
         audit.record(
             session,

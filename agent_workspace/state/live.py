@@ -72,18 +72,23 @@ def fold_messages(
     alerting: bool,
 ) -> None:
     """New messages of one chat (``key``) into its ``slot`` (None: no new messages) and its typing flag into
-    the per-chat vars: customer messages count as unread unless the chat is
-    ``shown``, and raise an alert when ``alerting``."""
+    the per-chat vars. Customer messages the slot did not hold arrive while the tab
+    is loaded (``alerting``): they raise an alert, and count as unread unless the
+    chat is ``shown``. A (re)load reads every message again and counts none: what
+    was unread before it stays as it was."""
     if live.typing_now.get(key) != customer_typing:
         live.typing_now = {**unproxied(live.typing_now), key: customer_typing}
     if not new or slot is None:
         return
-    show_messages(live, slot, key, merge_messages(unproxied(slot.messages), new))
-    arrived = [m for m in new if m.sender_kind == SenderKind.CUSTOMER]
-    if arrived and not shown:
+    held = unproxied(slot.messages)
+    held_ids = {m.id for m in held}
+    show_messages(live, slot, key, merge_messages(held, new))
+    arrived = [m for m in new if m.sender_kind == SenderKind.CUSTOMER and m.id not in held_ids]
+    if not (arrived and alerting):
+        return
+    if not shown:
         live.unread = {**unproxied(live.unread), key: live.unread.get(key, 0) + len(arrived)}
-    if arrived and alerting:
-        alert(live, f"{arrived[-1].sender_name}: {arrived[-1].body[:120]}")
+    alert(live, f"{arrived[-1].sender_name}: {arrived[-1].body[:120]}")
 
 
 def show_messages(live: LiveState, slot: MessageSlot, key: str, messages: list[MessageView]) -> None:

@@ -27,3 +27,19 @@ def test_a_notice_is_shown_until_dismissed_and_only_its_agent_can_dismiss_it(ses
         f"Notice {n}" for n in (1, 3, 4, 5, 6)
     ]
     assert notices.unseen_notices(session, user_id=bob.id) == []
+
+
+def test_a_notice_with_a_topic_is_not_shown_twice_and_goes_when_it_is_settled(session: Session, queue) -> None:
+    alice = make_agent(session, "alice", queues=[queue])
+    for _ in range(2):
+        notices.notify(session, user_id=alice.id, body="You are Away.", topic=notices.NoticeTopic.PRESENCE)
+        session.commit()
+    notices.notify(session, user_id=alice.id, body="A transfer was answered.")
+    session.commit()
+    assert [n.body for n in notices.unseen_notices(session, user_id=alice.id)] == [
+        "You are Away.",
+        "A transfer was answered.",
+    ]
+    notices.retire_topic(session, user_id=alice.id, topic=notices.NoticeTopic.PRESENCE)
+    session.commit()
+    assert [n.body for n in notices.unseen_notices(session, user_id=alice.id)] == ["A transfer was answered."]

@@ -22,7 +22,7 @@ from agent_workspace.models import (
     User,
     utcnow,
 )
-from agent_workspace.services import chat_close, offers, routing
+from agent_workspace.services import chat_close, notices, offers, routing
 from agent_workspace.services.errors import ValidationError
 from agent_workspace.services.events import AgentChanged, ChatOffered, QueueChanged
 from tests.factories import make_customer, make_interaction
@@ -242,9 +242,16 @@ def test_a_lapsed_offer_is_not_a_rejection_the_lone_agent_gets_it_again(session:
         == f"You missed an offer from {queue.name}; you are Away. Set yourself Available to get chats again."
     )
     assert notice.level == "warning"
-    # Back to Available: nobody else is eligible, so the chat is offered to her again.
+    # Back to Available: nobody else is eligible, so the chat is offered to her again,
+    # and "you are Away" goes from every tab of hers.
+    announced.take()
     routing.set_presence(session, user_id=alice.id, presence=Presence.AVAILABLE)
     assert offers_to(session, alice.id) == [item.id]
+    assert notices.unseen_notices(session, user_id=alice.id) == []
+    assert AgentChanged(alice.id) in announced
+    # She lets it lapse again: one notice, not a second copy beside an old one.
+    routing.sweep(session, presence_grace_seconds=3600, now=now + timedelta(seconds=2 * OFFER_SECONDS + 10))
+    assert [n.body for n in notices.unseen_notices(session, user_id=alice.id)] == [notice.body]
 
 
 def test_only_an_explicit_reject_keeps_a_chat_from_an_agent(session: Session, queue) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from agent_workspace.state.live import Urgency, update_urgency, waiting_since
+from agent_workspace.state.live import Urgency, fold_messages, update_urgency, waiting_since
 from agent_workspace.state.views import ChatTab, MessageView
 
 NOW = 1_800_000_000.0
@@ -45,3 +45,23 @@ def test_tabs_turn_amber_after_30_s_and_red_after_60_s() -> None:
         "4": Urgency.CALM,
         "5": Urgency.CALM,
     }
+
+
+def _live() -> SimpleNamespace:
+    return SimpleNamespace(typing_now={}, unread={}, _waiting_since={}, alert_seq=0, alert_text="")
+
+
+def _from_customer(message_id: int) -> MessageView:
+    return MessageView(id=message_id, client_id=f"c{message_id}", sender_kind="customer", sender_name="Ann", body="hi")
+
+
+def test_a_reload_reads_every_message_again_and_counts_none_unread() -> None:
+    """Found on a shift: after a reload every tab showed all its customer's messages as unread."""
+    live, slot = _live(), SimpleNamespace(messages=[])
+    fold_messages(live, slot, "7", [_from_customer(1), _from_customer(2)], False, shown=False, alerting=False)
+    assert live.unread == {} and live.alert_seq == 0  # the tab loading: nothing arrived
+    fold_messages(live, slot, "7", [_from_customer(3)], False, shown=False, alerting=True)
+    assert live.unread == {"7": 1} and live.alert_seq == 1  # a message that arrived
+    fold_messages(live, slot, "7", [_from_customer(2), _from_customer(3)], False, shown=False, alerting=True)
+    assert live.unread == {"7": 1} and live.alert_seq == 1  # read again after an old cursor: held already
+    assert [m.id for m in slot.messages] == [1, 2, 3]

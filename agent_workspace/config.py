@@ -6,6 +6,7 @@ One place that knows every knob, so the app, the CLI and the tests agree.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -15,11 +16,17 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 # The variables ``settings`` has read, in the order first read: what its cache is keyed on.
-_names_read: dict[str, None] = {}
+# A new tuple replaces it when a name is added, so a thread reading it never sees it change.
+_names_read: tuple[str, ...] = ()
+_names_lock = threading.Lock()
 
 
 def _env(name: str, default: str = "") -> str:
-    _names_read.setdefault(name, None)
+    global _names_read
+    if name not in _names_read:
+        with _names_lock:
+            if name not in _names_read:
+                _names_read = (*_names_read, name)
     return os.environ.get(name, default)
 
 
@@ -81,7 +88,7 @@ def settings() -> Settings:
     found = _parsed_by_values.get(tuple(map(os.environ.get, _names_read)))
     if found is None:
         found = _parse()
-        _parsed_by_values[tuple(map(os.environ.get, _names_read))] = found
+        _parsed_by_values[tuple(map(os.environ.get, _names_read))] = found  # names only grow: one tuple per length
     return found
 
 

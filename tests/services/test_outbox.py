@@ -214,6 +214,16 @@ def sqlite_write_lock_is_free(database_url: str) -> bool:
         probe.close()
 
 
+def write_turn_is_free() -> bool:
+    """Taken and given back in one thread: the turn is a re-entrant lock, owned by
+    the thread that takes it (released from another, it stays held, and every
+    later writer waits for ever)."""
+    if not db._sqlite_write_turn.acquire(blocking=False):
+        return False
+    db._sqlite_write_turn.release()
+    return True
+
+
 async def test_a_slow_mail_server_holds_no_database_lock_and_delays_no_chat(
     session: Session, chat, agent, database_url
 ) -> None:
@@ -229,9 +239,7 @@ async def test_a_slow_mail_server_holds_no_database_lock_and_delays_no_chat(
         delivery = asyncio.create_task(mailer.deliver_due(smtp))
         await asyncio.to_thread(inbox.entered.wait)  # the SMTP conversation is under way
 
-        got_turn = await asyncio.to_thread(db._sqlite_write_turn.acquire, blocking=False)
-        assert got_turn, "the delivery holds the process's SQLite write turn"
-        await asyncio.to_thread(db._sqlite_write_turn.release)
+        assert await asyncio.to_thread(write_turn_is_free), "the delivery holds the process's SQLite write turn"
         assert sqlite_write_lock_is_free(database_url), "the delivery holds a transaction open"
 
         def post() -> int:

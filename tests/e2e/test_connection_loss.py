@@ -91,7 +91,8 @@ def _bodies(page: Page, texts: list[str]) -> list[str]:
 
 
 def _down(page: Page) -> None:
-    expect(_banner(page)).to_contain_text("Reconnecting… your messages will be sent")
+    # A reconnect that hangs (no answer, not refused) is given up at socket.io's 20 s connect timeout.
+    expect(_banner(page)).to_contain_text("Reconnecting… your messages will be sent", timeout=45_000)
     expect(page.get_by_text(RAW_TOAST)).to_have_count(0)
 
 

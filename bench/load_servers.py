@@ -5,9 +5,7 @@ server's side of the message ledger: every load message it stored, with the chat
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import time
@@ -86,16 +84,7 @@ class PrivateRedis:
         return int(self.client().info("memory")["used_memory"])
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
+        harness.stop_process_group(self.process)
 
 
 class Servers:

@@ -17,7 +17,7 @@ A read ahead is newer when it saw a later change (``audit.change_version``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
@@ -40,19 +40,16 @@ from agent_workspace.sync import Concern, carried_messages, merged
 
 @dataclass(frozen=True)
 class OpenChat:
-    """One chat the agent works on: its details as last read in full, and what
-    pushes keep live (the messages, the customer's leaving). Typing is not here:
-    it is never stored, so no read can see it; the tab keeps it from its own
-    notices (``state.views.typing_after``)."""
+    """One chat the agent works on: its details as last read in full, how far
+    its messages go, and whether the customer left. The messages themselves are
+    not in the view: ``apply`` hands out the new ones (``Applied.messages``) and
+    the tab keeps them where it shows them (one state per chat, which a push of
+    another chat never loads). Typing is not here either: it is never stored, so
+    no read can see it; the tab keeps it from its own notices (``typing_after``)."""
 
     details: InteractionData  # without messages and live flags: those are the fields below
-    messages: tuple[MessageData, ...] = ()
+    cursor: int = 0  # the last stored message the tab holds (0: none)
     customer_ended: bool = False
-
-    @property
-    def cursor(self) -> int:
-        """The last stored message this view holds (0: none)."""
-        return self.messages[-1].id if self.messages else 0
 
 
 @dataclass(frozen=True)
@@ -84,15 +81,18 @@ class Reads:
     """What a batch of changes needs read (all False / empty: nothing)."""
 
     whole: bool = False  # header, inbox, offers and every open chat in full
+    header: bool = False  # header, inbox, offers and the list of open chats; only chats not shown yet in full
+    reread: frozenset[int] = frozenset()  # with ``header``: these shown chats in full too
     inbox: bool = False  # presence, load and cards
     deltas: frozenset[int] = frozenset()  # chats to read after their cursors
 
     @property
     def nothing(self) -> bool:
-        return not (self.whole or self.inbox or self.deltas)
+        return not (self.whole or self.header or self.inbox or self.deltas)
 
 
 WHOLE = Reads(whole=True)
+HEADER = Reads(header=True)
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class InboxAhead:
 
 @dataclass(frozen=True)
 class Data:
-    """What ``read`` found: at most one of ``whole`` / (``inbox``, ``deltas``, ``header``)."""
+    """What ``read`` found: ``whole`` alone, or any of ``inbox``, ``deltas`` and ``header``."""
 
     whole: AgentSnapshot | None = None
     notices: tuple[tuple[str, str, int], ...] = ()
@@ -129,13 +129,13 @@ def concerns(view: AgentView) -> set[Concern]:
 
 def plan(view: AgentView, changes: Sequence[Change]) -> Reads:
     """Which reads ``changes`` need. Pure: no statement. A change of a chat whose
-    transfer waits for this agent re-reads the whole view: its card shows the
-    chat's details and whether the customer left, and transfers are rare."""
+    transfer waits for this agent re-reads the header: its card shows the chat's
+    details and whether the customer left."""
     if any(isinstance(c, AgentChanged) and c.user_id == view.user_id for c in changes):
         return WHOLE
     offered = {t.id for t in view.transfer_offers}
     if any(isinstance(c, InteractionChanged) and c.interaction_id in offered for c in changes):
-        return WHOLE
+        return HEADER
     inbox = any(
         (isinstance(c, QueueChanged) and c.queue_id in view.queue_ids)
         or (isinstance(c, ChatOffered) and c.user_id == view.user_id)
@@ -172,20 +172,22 @@ def read(session: Session, view: AgentView, reads: Reads, ahead: InboxAhead | No
     read may predate an accept the view shows already)."""
     if reads.nothing:
         return Data()
+    cursors = view.cursors
     if reads.whole:
-        whole = views.agent_snapshot(session, user_id=view.user_id, cursors=view.cursors)
+        whole = views.agent_snapshot(session, user_id=view.user_id, cursors=cursors)
         return Data(whole=whole, notices=_notices(session, whole))
     inbox = None
-    if reads.inbox:
+    if reads.inbox and not reads.header:
         if ahead is not None and ahead.user_id == view.user_id and ahead.snapshot.version > view.inbox_version:
             inbox = ahead
         else:
             inbox = InboxAhead(view.user_id, views.inbox_snapshot(session, user_id=view.user_id))
-    cursors = view.cursors
     deltas = tuple(views.chat_deltas(session, cursors={i: cursors[i] for i in reads.deltas}))
     header = None
-    if any(_gone(view, d) for d in deltas):
-        header = views.agent_snapshot(session, user_id=view.user_id, cursors=cursors, known=set(cursors), reread=set())
+    if reads.header or any(_gone(view, d) for d in deltas):
+        header = views.agent_snapshot(
+            session, user_id=view.user_id, cursors=cursors, known=set(cursors), reread=set(reads.reread)
+        )
     notices = _notices(session, header) if header is not None else ()
     return Data(inbox=inbox, deltas=deltas, header=header, notices=notices)
 
@@ -194,13 +196,38 @@ def _details(data: InteractionData) -> InteractionData:
     return dataclasses.replace(data, new_messages=[], customer_ended=False)
 
 
-def _opened(data: InteractionData, held: OpenChat | None) -> OpenChat:
-    """A chat read in full, with the messages the view held before it."""
-    return OpenChat(
-        details=_details(data),
-        messages=merged(held.messages if held else (), data.new_messages),
-        customer_ended=data.customer_ended,
-    )
+class _Messages:
+    """The messages an ``apply`` hands out: per chat, those after the cursor it had, each once."""
+
+    def __init__(self) -> None:
+        self.by_chat: dict[int, tuple[MessageData, ...]] = {}
+
+    def advance(self, chat: OpenChat, new: Iterable[MessageData]) -> OpenChat:
+        """``chat`` past ``new`` (those at or before its cursor are held already)."""
+        fresh = [m for m in new if m.id > chat.cursor]
+        if not fresh:
+            return chat
+        i = chat.details.id
+        self.by_chat[i] = merged(self.by_chat.get(i, ()), fresh)
+        return dataclasses.replace(chat, cursor=self.by_chat[i][-1].id)
+
+    def opened(self, data: InteractionData, held: OpenChat | None) -> OpenChat:
+        """A chat read in full (after the cursor of the chat the view held, if any)."""
+        chat = OpenChat(details=_details(data), cursor=held.cursor if held else 0, customer_ended=data.customer_ended)
+        return self.advance(chat, data.new_messages)
+
+    def of(self, view: AgentView) -> dict[int, tuple[MessageData, ...]]:
+        return {i: m for i, m in self.by_chat.items() if view.chat(i) is not None}
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A view after changes, and the messages the tab must now show besides those it
+    held: per open chat, those after the chat's cursor before (a chat new to the
+    view: all). A chat missing from ``view.chats`` is gone, and so are its messages."""
+
+    view: AgentView
+    messages: Mapping[int, tuple[MessageData, ...]] = field(default_factory=dict)
 
 
 def _with_header(view: AgentView, snap: AgentSnapshot, notices, chats: tuple[OpenChat, ...]):
@@ -221,12 +248,15 @@ def _with_header(view: AgentView, snap: AgentSnapshot, notices, chats: tuple[Ope
     )
 
 
-def apply(view: AgentView, changes: Sequence[Change], data: Data) -> AgentView:
-    """The view after ``changes``, given what ``read`` found for them. Pure."""
+def apply(view: AgentView, changes: Sequence[Change], data: Data) -> Applied:
+    """The view after ``changes``, given what ``read`` found for them, and the
+    messages it hands out. Pure."""
+    out = _Messages()
     if data.whole is not None:
         full = {d.id: d for d in data.whole.open_interactions}
-        opened = tuple(_opened(full[i], view.chat(i)) for i in data.whole.open_ids)
-        return _with_header(view, data.whole, data.notices, opened)
+        opened = tuple(out.opened(full[i], view.chat(i)) for i in data.whole.open_ids)
+        view = _with_header(view, data.whole, data.notices, opened)
+        return Applied(view, out.of(view))
     if data.inbox is not None and data.inbox.snapshot.version >= view.inbox_version:
         view = dataclasses.replace(
             view,
@@ -240,34 +270,39 @@ def apply(view: AgentView, changes: Sequence[Change], data: Data) -> AgentView:
     for chat in view.chats:
         i = chat.details.id
         if i in deltas:
-            d = deltas[i]
-            chat = dataclasses.replace(
-                chat,
-                messages=merged(chat.messages, d.new_messages),
-                customer_ended=chat.customer_ended or d.customer_ended,
-            )
+            chat = out.advance(chat, deltas[i].new_messages)
+            chat = dataclasses.replace(chat, customer_ended=chat.customer_ended or deltas[i].customer_ended)
         elif any(isinstance(c, InteractionChanged) and c.interaction_id == i for c in changes):
-            carried = carried_messages(changes, interaction_id=i, cursor=chat.cursor) or []
-            chat = dataclasses.replace(chat, messages=merged(chat.messages, carried))
+            chat = out.advance(chat, carried_messages(changes, interaction_id=i, cursor=chat.cursor) or [])
         chats.append(chat)
     view = dataclasses.replace(view, chats=tuple(chats))
-    if data.header is not None:  # a chat closed or moved: the header and the list, new chats in full
+    if data.header is not None:  # the header and the list; new (or asked for) chats in full
         full = {d.id: d for d in data.header.open_interactions}
         listed = tuple(
-            _opened(full[i], None) if i in full else view.chat(i)  # a chat shown already is not re-read
+            out.opened(full[i], view.chat(i)) if i in full else view.chat(i)  # a chat shown already is not re-read
             for i in data.header.open_ids
         )
         view = _with_header(view, data.header, data.notices, tuple(c for c in listed if c))
-    return view
+    return Applied(view, out.of(view))
 
 
-def fresh(session: Session, *, user_id: int) -> AgentView:
+def sent(view: AgentView, interaction_id: int, message_id: int, follows_id: int | None) -> AgentView:
+    """The view after the tab's own message was stored: past it if nothing came in
+    between (``follows_id`` is the cursor); else the next push reads after the cursor."""
+    chat = view.chat(interaction_id)
+    if chat is None or follows_id is None or follows_id != chat.cursor:
+        return view
+    moved = dataclasses.replace(chat, cursor=message_id)
+    return dataclasses.replace(view, chats=tuple(moved if c is chat else c for c in view.chats))
+
+
+def fresh(session: Session, *, user_id: int) -> Applied:
     """What a new tab of this agent shows."""
     empty = AgentView(user_id=user_id)
     return apply(empty, [], read(session, empty, WHOLE))
 
 
-def heal(session: Session, view: AgentView) -> AgentView:
+def heal(session: Session, view: AgentView) -> Applied:
     """The page's periodic resync: the whole view read again after its cursors,
     which repairs anything a lost push left behind."""
     return apply(view, [], read(session, view, WHOLE))

@@ -44,15 +44,11 @@ class CustomerView:
     agent_name: str = ""  # typing is kept by the tab from its notices: no read sees it
     customer_ended: bool = False
     rated: bool = False
-    messages: tuple[MessageData, ...] = ()
+    cursor: int = 0  # the last stored message the tab holds (0: none); the messages are the tab's (``Applied``)
     outlook: Outlook | None = None  # while the chat waits
     customer_name: str = ""
     customer_email: str = ""
     version: int = field(default=0, compare=False)  # audit.change_version of the chat's or the place's last read
-
-    @property
-    def cursor(self) -> int:
-        return self.messages[-1].id if self.messages else 0
 
 
 @dataclass(frozen=True)
@@ -137,14 +133,25 @@ def _phase(snap: CustomerSnapshot) -> Phase:
     return Phase.ENDED
 
 
-def _append(view: CustomerView, stored: Sequence[MessageData]) -> CustomerView:
-    if not stored:
-        return view
-    return dataclasses.replace(view, messages=merged(view.messages, stored))
+@dataclass(frozen=True)
+class Applied:
+    """A view after changes, and the messages the tab must show besides those it
+    held: those after the view's cursor before, in order."""
+
+    view: CustomerView
+    messages: tuple[MessageData, ...] = ()
 
 
-def apply(view: CustomerView, changes: Sequence[Change], data: Data) -> CustomerView:
-    """The view after ``changes``, given what ``read`` found for them. Pure."""
+def _append(view: CustomerView, stored: Sequence[MessageData]) -> Applied:
+    new = merged((), [m for m in stored if m.id > view.cursor])
+    if not new:
+        return Applied(view)
+    return Applied(dataclasses.replace(view, cursor=new[-1].id), new)
+
+
+def apply(view: CustomerView, changes: Sequence[Change], data: Data) -> Applied:
+    """The view after ``changes``, given what ``read`` found for them, and the
+    messages it hands out. Pure."""
     if data.snapshot is not None:
         snap = data.snapshot
         view = dataclasses.replace(
@@ -163,19 +170,27 @@ def apply(view: CustomerView, changes: Sequence[Change], data: Data) -> Customer
         )
         return _append(view, snap.new_messages)
     if data.place is not None:
-        return dataclasses.replace(view, outlook=data.place.outlook, version=data.place.version)
+        return Applied(dataclasses.replace(view, outlook=data.place.outlook, version=data.place.version))
     if view.phase == Phase.CHATTING:
         carried = carried_messages(changes, interaction_id=view.interaction_id, cursor=view.cursor)
         return _append(view, carried or [])
-    return view
+    return Applied(view)
 
 
-def fresh(session: Session, *, interaction_id: int) -> CustomerView:
+def sent(view: CustomerView, message_id: int, follows_id: int | None) -> CustomerView:
+    """The view after the tab's own message was stored: past it if nothing came in
+    between (``follows_id`` is the cursor); else the next push reads after the cursor."""
+    if follows_id is None or follows_id != view.cursor:
+        return view
+    return dataclasses.replace(view, cursor=message_id)
+
+
+def fresh(session: Session, *, interaction_id: int) -> Applied:
     """What a newly opened page of this chat shows."""
     empty = CustomerView(interaction_id=interaction_id)
     return apply(empty, [], read(session, empty, WHOLE))
 
 
-def heal(session: Session, view: CustomerView) -> CustomerView:
+def heal(session: Session, view: CustomerView) -> Applied:
     """The page's periodic resync (its quiet tick): the chat read again after the cursor."""
     return apply(view, [], read(session, view, WHOLE))

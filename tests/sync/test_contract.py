@@ -63,6 +63,9 @@ def differences(kept, fresh, path: str = "") -> list[str]:
             if f.compare
             for line in differences(getattr(kept, f.name), getattr(fresh, f.name), f"{path}.{f.name}")
         ]
+    if isinstance(kept, dict) and isinstance(fresh, dict):
+        keys = sorted(set(kept) | set(fresh))
+        return [line for k in keys for line in differences(kept.get(k), fresh.get(k), f"{path}[{k}]")]
     if isinstance(kept, (list, tuple)) and isinstance(fresh, (list, tuple)) and len(kept) == len(fresh):
         return [line for i, (k, f) in enumerate(zip(kept, fresh)) for line in differences(k, f, f"{path}[{i}]")]
     if (
@@ -78,20 +81,21 @@ def differences(kept, fresh, path: str = "") -> list[str]:
 STAFFED = {Availability.AVAILABLE, Availability.BUSY}
 
 
-def without_estimate(view):
-    """A customer view with the estimated wait left out (the place in line kept):
-    a transfer between agents moves load without a queue notice (left open), and
-    the page's quiet tick re-reads it."""
-    outlook = getattr(view, "outlook", None)
+def without_estimate(shown):
+    """What a customer tab shows with the estimated wait left out (the place in line
+    kept): a transfer between agents moves load without a queue notice (left open),
+    and the page's quiet tick re-reads it."""
+    outlook = getattr(shown.view, "outlook", None)
     if outlook is None or outlook.status not in STAFFED:
-        return view
-    return dataclasses.replace(view, outlook=dataclasses.replace(outlook, status=Availability.BUSY, wait_seconds=0))
+        return shown
+    calm = dataclasses.replace(outlook, status=Availability.BUSY, wait_seconds=0)
+    return dataclasses.replace(shown, view=dataclasses.replace(shown.view, outlook=calm))
 
 
 def check(world: SyncWorld, tab: Tab, when: str) -> None:
-    fresh = world.fresh(tab)
-    assert without_estimate(tab.view) == without_estimate(fresh), (
-        f"{tab.token} {when}, kept from notices != fresh read:\n{chr(10).join(differences(tab.view, fresh))}"
+    kept, fresh = without_estimate(tab.shown), without_estimate(world.fresh(tab))
+    assert kept == fresh, (
+        f"{tab.token} {when}, kept from notices != fresh read:\n{chr(10).join(differences(kept, fresh))}"
     )
 
 

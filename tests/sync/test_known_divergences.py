@@ -30,7 +30,7 @@ def world(template: Path, tmp_path: Path):
 
 def place_kept_and_fresh(world: SyncWorld, interaction_id: int):
     tab = world.tabs[f"customer-{interaction_id}"]
-    return tab.view.outlook, world.fresh(tab).outlook
+    return tab.view.outlook, world.fresh(tab).view.outlook
 
 
 def test_an_accept_in_one_queue_changes_the_wait_in_the_agents_other_queue(world: SyncWorld) -> None:
@@ -97,7 +97,7 @@ def test_details_edited_in_one_tab_reach_the_agents_other_tab(world: SyncWorld) 
     )
     world.settle()
     tab = world.tabs[f"agent-{ada}"]
-    assert tab.view == world.fresh(tab)
+    assert tab.shown == world.fresh(tab)
 
 
 def test_the_agent_a_transfer_waits_for_hears_the_chat(world: SyncWorld) -> None:
@@ -117,7 +117,7 @@ def test_the_agent_a_transfer_waits_for_hears_the_chat(world: SyncWorld) -> None
     chat_close.customer_end(world.s, interaction_id=chat)
     world.settle()
     tab = world.tabs[f"agent-{other}"]
-    assert tab.view.transfer_offers == world.fresh(tab).transfer_offers
+    assert tab.view.transfer_offers == world.fresh(tab).view.transfer_offers
 
 
 def test_a_new_chat_from_the_same_email_shows_in_the_open_chats_earlier_list(world: SyncWorld) -> None:
@@ -134,5 +134,5 @@ def test_a_new_chat_from_the_same_email_shows_in_the_open_chats_earlier_list(wor
     world.start(1)
     world.settle()
     tab = world.tabs[f"agent-{ada}"]
-    kept, fresh = tab.view.chats[0].details, world.fresh(tab).chats[0].details
+    kept, fresh = tab.view.chats[0].details, world.fresh(tab).view.chats[0].details
     assert kept.earlier_interactions == fresh.earlier_interactions

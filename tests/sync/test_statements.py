@@ -42,7 +42,8 @@ def world(template: Path, tmp_path: Path):
     routing.accept(world.s, user_id=ada.id, queue_id=support)
     world.start(0)
     for tab in world.tabs.values():
-        tab.view = world.fresh(tab)
+        tab.messages = None
+        tab.absorb(world.fresh(tab))
         tab.pending.clear()
     yield world
     events.set_publisher(previous)
@@ -123,7 +124,7 @@ def test_a_read_ahead_older_than_the_tabs_own_read_is_not_used(world: SyncWorld)
         reads = agent_sync.plan(tab.view, changes)
         data = agent_sync.read(s, tab.view, reads, stale)
     assert data.inbox is not stale
-    assert agent_sync.apply(tab.view, changes, data) == world.fresh(tab)
+    assert agent_sync.apply(tab.view, changes, data).view == world.fresh(tab).view
 
 
 def test_a_chat_delta(world: SyncWorld, count_statements) -> None:
@@ -166,8 +167,10 @@ def test_an_offer_shows_with_its_own_push(template: Path, tmp_path: Path) -> Non
         assert urgent and all(not isinstance(c, QueueChanged) for b in urgent for c in b.changes)
         with world.reader() as s:
             for batch in urgent:
-                tab.view = agent_sync.apply(
-                    tab.view, batch.changes, agent_sync.read(s, tab.view, agent_sync.plan(tab.view, batch.changes))
+                tab.absorb(
+                    agent_sync.apply(
+                        tab.view, batch.changes, agent_sync.read(s, tab.view, agent_sync.plan(tab.view, batch.changes))
+                    )
                 )
         assert [card.offered_to_me for card in tab.view.inbox] == [True]
     finally:

@@ -24,7 +24,7 @@ from agent_workspace.services import chat_close, conversations, events, transfer
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, ChatOffered, QueueChanged
 from agent_workspace.sync import agent as agent_sync
-from agent_workspace.sync import concern_of
+from agent_workspace.sync import concern_of, merged
 from agent_workspace.sync import customer as customer_sync
 from tests.factories import make_user
 from tests.services.routing_world import World
@@ -43,11 +43,34 @@ class Batch:
 
 @dataclass
 class Tab:
+    """A page: its view, and the messages it shows (per chat for an agent, as the
+    chat slots hold them), which only ``apply``'s hand-outs change."""
+
     token: str
     kind: ClientKind
     view: object
+    messages: object = None  # agent: {chat id: messages}; customer: the chat's messages
     pending: list[Batch] = field(default_factory=list)
     dropped: bool = False  # lost a push: only a heal brings it back
+
+    def absorb(self, applied) -> None:
+        """What the tab's state does with an ``apply``: the new view, and the new
+        messages added to those shown; an agent's chat that left the view takes its messages along."""
+        self.view = applied.view
+        if self.kind == ClientKind.AGENT:
+            held = self.messages or {}
+            kept = {
+                c.details.id: merged(held.get(c.details.id, ()), applied.messages.get(c.details.id, ()))
+                for c in applied.view.chats
+            }
+            self.messages = {i: m for i, m in kept.items() if m}
+        else:
+            self.messages = merged(self.messages or (), applied.messages)
+
+    @property
+    def shown(self):
+        """The view and the messages, as ``fresh`` returns them."""
+        return SYNC[self.kind].Applied(self.view, self.messages)
 
 
 class SyncWorld(World):
@@ -94,10 +117,11 @@ class SyncWorld(World):
             realtime.register_client(self.s, token=token, kind=kind.value, interaction_id=ref)
         with self.reader() as s:
             if kind == ClientKind.AGENT:
-                view = agent_sync.fresh(s, user_id=ref)
+                applied = agent_sync.fresh(s, user_id=ref)
             else:
-                view = customer_sync.fresh(s, interaction_id=ref)
-        self.tabs[token] = Tab(token, kind, view)
+                applied = customer_sync.fresh(s, interaction_id=ref)
+        self.tabs[token] = tab = Tab(token, kind, applied.view)
+        tab.absorb(applied)
 
     def fresh(self, tab: Tab):
         with self.reader() as s:
@@ -132,9 +156,9 @@ class SyncWorld(World):
         which no view of theirs shows any more."""
         module = SYNC[tab.kind]
         if tab.kind == ClientKind.AGENT:
-            now = module.fresh(s, user_id=tab.view.user_id)
+            now = module.fresh(s, user_id=tab.view.user_id).view
         else:
-            now = module.fresh(s, interaction_id=tab.view.interaction_id)
+            now = module.fresh(s, interaction_id=tab.view.interaction_id).view
         unconcerned = [
             c
             for c in heard
@@ -185,7 +209,7 @@ class SyncWorld(World):
                 self.events.append("batches merged")
             reads = module.plan(tab.view, changes)
             self.events.append("no read needed" if reads.nothing else "read")
-            tab.view = module.apply(tab.view, changes, module.read(s, tab.view, reads, ahead))
+            tab.absorb(module.apply(tab.view, changes, module.read(s, tab.view, reads, ahead)))
         self.delivered += 1
 
     def settle(self) -> None:
@@ -210,7 +234,7 @@ class SyncWorld(World):
 
     def heal(self, tab: Tab) -> None:
         with self.reader() as s:
-            tab.view = SYNC[tab.kind].heal(s, tab.view)
+            tab.absorb(SYNC[tab.kind].heal(s, tab.view))
         tab.dropped = False
         self.events.append("healed")
 

@@ -18,6 +18,7 @@ from agent_workspace.state.common import unproxied
 from agent_workspace.state.live import LiveState, show_messages, update_urgency
 from agent_workspace.state.message_status import MessageStatus
 from agent_workspace.state.views import YOU, MessageView, merge_messages, own_message, start_delivery, storing_is_slow
+from agent_workspace.sync import agent as agent_sync
 
 if TYPE_CHECKING:
     from agent_workspace.state.workspace import WorkspaceState
@@ -65,8 +66,8 @@ async def post(state: WorkspaceState, interaction_id: int, message: MessageView)
             await show(state, interaction_id, message)
     follows_id = await delivery
     async with state:
-        if follows_id is not None and follows_id == state._cursors.get(interaction_id, 0):
-            state._cursors[interaction_id] = message.id  # nothing came in between: past our own message
+        if follows_id is not None:  # past our own message if nothing came in between
+            state._view = agent_sync.sent(unproxied(state._view), interaction_id, message.id, follows_id)
         update_urgency(await show(state, interaction_id, message), state.tabs)
 
 

@@ -3,12 +3,11 @@ inbox reads for pushes made before the tabs' states are locked."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from agent_workspace.models import Presence
 from agent_workspace.services import views
 from agent_workspace.services.events import Change, ChatOffered, QueueChanged
 from agent_workspace.state.common import run_query
+from agent_workspace.sync.agent import InboxAhead
 
 
 def accept_blocker(*, presence: str, active_chats: int, capacity: int) -> str:
@@ -21,15 +20,7 @@ def accept_blocker(*, presence: str, active_chats: int, capacity: int) -> str:
     return ""
 
 
-@dataclasses.dataclass(frozen=True)
-class PrefetchedInbox:
-    """An agent tab's inbox read for a push before the tab's state was locked."""
-
-    user_id: int
-    snapshot: views.InboxSnapshot  # with its change version
-
-
-async def prefetch_inboxes(batch: dict[str, list[Change]]) -> dict[str, PrefetchedInbox]:
+async def prefetch_inboxes(batch: dict[str, list[Change]]) -> dict[str, InboxAhead]:
     """For tabs a queue change or an offer reached, their inboxes, read before
     their states are locked and in one read for all of them: every member's tab
     re-reads its inbox many times a minute in a busy queue."""
@@ -39,4 +30,4 @@ async def prefetch_inboxes(batch: dict[str, list[Change]]) -> dict[str, Prefetch
     if not tokens:
         return {}
     found = await run_query(views.inboxes_of_clients, tokens=tokens)
-    return {token: PrefetchedInbox(user_id, snapshot) for token, (user_id, snapshot) in found.items()}
+    return {token: InboxAhead(user_id, snapshot) for token, (user_id, snapshot) in found.items()}

@@ -7,17 +7,18 @@ import time
 
 import reflex as rx
 
-from agent_workspace import realtime
+from agent_workspace import realtime, routes
 from agent_workspace.config import settings
-from agent_workspace.models import ClientKind, Interaction, Role, stored_id
+from agent_workspace.models import ClientKind, Role, stored_id
 from agent_workspace.security import Access, access, current_principal
-from agent_workspace.services import auth, canned, dashboard, queue_visibility, routing, views, widget
+from agent_workspace.services import auth, canned, dashboard, queue_visibility, routing, widget
 from agent_workspace.services import hours as business_hours
-from agent_workspace.services.errors import NotFound, ServiceError, ValidationError
+from agent_workspace.services.errors import ServiceError, ValidationError
 from agent_workspace.services.events import Change
 from agent_workspace.state.common import assign_changed, clock, iso, run_action, run_query, unproxied
 from agent_workspace.state.views import MessageView, merge_messages, message_view, wait_text
-from agent_workspace.sync import carried_messages
+from agent_workspace.sync import supervisor as watch_sync
+from agent_workspace.sync.supervisor import WatchView
 
 
 @dataclasses.dataclass
@@ -132,13 +133,6 @@ def _snapshot(session) -> dict:
     }
 
 
-def _transcript(session, *, interaction_id: int) -> views.InteractionData:
-    item = session.get(Interaction, interaction_id)
-    if item is None:
-        raise NotFound("No such chat.")
-    return views.interaction_data(session, item, after_id=0)
-
-
 def _watch(session, *, token: str, user_id: int, interaction_id: int | None) -> None:
     """This tab hears the chat it shows read-only (None: none now)."""
     realtime.register_client(
@@ -163,8 +157,7 @@ class SupervisorState(rx.State):
     _hours_errors: dict[int, str] = {}  # queue id -> why its last save was refused
     viewing_number: str = ""
     viewing_messages: list[MessageView] = []
-    _viewing_id: int = 0
-    _viewing_cursor: int = 0  # the last message id the read-only view shows
+    _watched: WatchView = WatchView()  # the chat shown read-only, as sync.supervisor keeps it
     _watched_at: float = 0.0  # monotonic: when this tab last registered what it watches
 
     async def _supervisor(self) -> auth.Principal | None:
@@ -244,8 +237,9 @@ class SupervisorState(rx.State):
     async def tick(self, _value: str = ""):
         if await self._supervisor() is not None:
             await self._refresh()
-            if self._viewing_id and time.monotonic() - self._watched_at >= WATCH_REGISTER_SECONDS:
-                await self._watch(self._viewing_id)
+            watched = unproxied(self._watched).interaction_id
+            if watched and time.monotonic() - self._watched_at >= WATCH_REGISTER_SECONDS:
+                await self._watch(watched)
 
     async def _watch(self, interaction_id: int | None) -> None:
         await run_action(
@@ -254,21 +248,20 @@ class SupervisorState(rx.State):
         self._watched_at = time.monotonic()
 
     async def _receive(self, changes: list[Change], read_ahead: None) -> None:
-        """A push (``sync.Receiver``) about the chat shown read-only: its messages after the view's cursor."""
-        if not self._viewing_id or not self._uid:
+        """A push (``sync.Receiver``) about the chat shown read-only, through ``sync.supervisor``."""
+        view = unproxied(self._watched)
+        if not view.interaction_id or not self._uid:
             return
-        carried = carried_messages(changes, interaction_id=self._viewing_id, cursor=self._viewing_cursor)
-        if carried is None:
-            carried = await run_query(
-                views.new_messages, interaction_id=self._viewing_id, after_id=self._viewing_cursor
-            )
-        self._show_messages(carried)
+        reads = watch_sync.plan(view, changes)
+        data = watch_sync.Data() if reads.nothing else await run_query(watch_sync.read, view=view, reads=reads)
+        self._show(watch_sync.apply(view, changes, data))
 
-    def _show_messages(self, new: list) -> None:
-        if new:
-            shown = [message_view(m, attachment_base="/api/attachments") for m in new]
+    def _show(self, applied: watch_sync.Applied) -> None:
+        self._watched = applied.view
+        self.viewing_number = applied.view.number
+        if applied.messages:
+            shown = [message_view(m, attachment_base=routes.ATTACHMENTS) for m in applied.messages]
             self.viewing_messages = merge_messages(unproxied(self.viewing_messages), shown)
-            self._viewing_cursor = max(self._viewing_cursor, max(m.id for m in new))
 
     @rx.event
     async def view_chat(self, interaction_id: int):
@@ -277,18 +270,17 @@ class SupervisorState(rx.State):
             return None
         try:
             await self._watch(int(interaction_id))  # first, so no message falls between the read and the watch
-            data = await run_query(_transcript, interaction_id=int(interaction_id))
+            applied = await run_query(watch_sync.fresh, interaction_id=int(interaction_id))
         except ServiceError as error:
             return rx.toast.error(str(error))
-        self.viewing_number, self._viewing_id = data.number, data.id
-        self.viewing_messages, self._viewing_cursor = [], 0
-        self._show_messages(data.new_messages)
+        self.viewing_messages = []
+        self._show(applied)
         return None
 
     @rx.event
     async def close_view(self):
-        if self._viewing_id:
-            self._viewing_id = 0
+        if unproxied(self._watched).interaction_id:
+            self._watched = WatchView()
             await self._watch(None)
         self.viewing_number = ""
         self.viewing_messages = []

@@ -10,30 +10,26 @@ import reflex as rx
 
 from agent_workspace import realtime
 from agent_workspace.config import settings
-from agent_workspace.models import ClientKind, Presence, SenderKind, stored_id
+from agent_workspace.models import ClientKind, Presence, stored_id
 from agent_workspace.security import Access, access, clear_private_state, current_principal, hold_private
-from agent_workspace.services import chat_close, routing, transfers, views
+from agent_workspace.services import chat_close, routing, transfers
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import (
     Change,
 )
-from agent_workspace.services.notices import dismiss_notice, unseen_notices
+from agent_workspace.services.notices import dismiss_notice
 from agent_workspace.state import agent_push, agent_send, chat_slots
 from agent_workspace.state.chat_slots import MessageSlot
-from agent_workspace.state.common import assign_changed, row_id, run_action, run_query, send_turn, unproxied
-from agent_workspace.state.inbox import PrefetchedInbox, accept_blocker, prefetch_inboxes
-from agent_workspace.state.live import LiveState, alert, fold_messages, forget_closed, update_urgency
+from agent_workspace.state.common import row_id, run_action, send_turn, unproxied
+from agent_workspace.state.inbox import accept_blocker, prefetch_inboxes
+from agent_workspace.state.live import LiveState, alert, forget_closed, update_urgency
 from agent_workspace.state.views import (
     ChatTab,
     InboxCardView,
     TransferOfferView,
-    card_view,
-    message_view,
-    transfer_offer_view,
-    update_tab,
 )
+from agent_workspace.sync.agent import WHOLE, AgentView, InboxAhead, Reads
 
-ATTACHMENT_BASE = "/api/attachments"
 HEARTBEAT_SECONDS = 15
 PRESENCE_LABELS: dict[str, str] = {
     Presence.AVAILABLE: "Available",
@@ -52,12 +48,10 @@ class WorkspaceState(rx.State):
     """Holds the inbox and the active chats across queues for one browser tab."""
 
     _uid: int = 0  # the signed-in agent; see _me()
-    _queue_ids: list[int] = []
-    _cursors: dict[int, int] = {}  # interaction id -> last stored message id on this page
+    _view: AgentView = AgentView(user_id=0)  # what this tab shows, as sync.agent keeps it (agent_push projects it)
     _slots: dict[int, int] = {}  # interaction id -> the slot state holding its messages (chat_slots)
     _last_heartbeat: float = 0.0
     _heard_at: float = 0.0  # wall clock when a push or a read last reached this tab
-    _inbox_version: int = 0  # the change version (audit.change_version) of the inbox this tab shows
 
     loaded: bool = False
     display_name: str = ""
@@ -114,7 +108,7 @@ class WorkspaceState(rx.State):
         for interaction_id in list(self._slots):
             if (slot := await self._slot(interaction_id)) is not None:
                 slot.messages = []
-        self.tabs, self._cursors, self._slots = [], {}, {}
+        self.tabs, self._slots, self._view = [], {}, AgentView(user_id=self._uid)
         await self._refresh()
         self.loaded = True
         return None
@@ -137,61 +131,12 @@ class WorkspaceState(rx.State):
         return self._uid
 
     async def _refresh(self, chats: set[int] | None = None) -> None:
-        """Re-read header, inbox and open chats; new messages after each chat's cursor.
-
-        ``chats``: re-read only these of the chats this page shows (and any it
-        does not show yet); the others stay as pushes keep them.
-        """
-        if not self._uid:
-            return
-        known = None if chats is None else {tab.interaction_id for tab in self.tabs}
-        self._heard_at = time.time()
-        snapshot = await run_query(
-            views.agent_snapshot, user_id=self._uid, cursors=dict(self._cursors), known=known, reread=chats
-        )
-        assign_changed(
-            self,
-            display_name=snapshot.display_name,
-            presence=snapshot.presence,
-            capacity=snapshot.capacity,
-            active_chats=snapshot.active_chats,
-            after_hours=snapshot.after_hours,
-            queue_names=snapshot.queue_names,
-        )
-        self._queue_ids = snapshot.queue_ids
-        self._inbox_version = snapshot.version
-        self._set_inbox([card_view(card) for card in snapshot.inbox], await self._live())
-        self.transfer_offers = [transfer_offer_view(t) for t in snapshot.transfer_offers]
-        shown = (
-            [[n.level, n.body, str(n.id)] for n in await run_query(unseen_notices, user_id=self._uid)]
-            if snapshot.has_notices
-            else []
-        )
-        if shown != self.notices:
-            self.notices = shown
-        existing = {tab.interaction_id: tab for tab in unproxied(self.tabs)}
-        read_in_full = {d.id: d for d in snapshot.open_interactions}
-        open_keys = {str(i) for i in snapshot.open_ids}
-        live = await self._live()
-        await self._forget_closed(live, open_keys)
-        self._slots = chat_slots.assign(self._slots, snapshot.open_ids)
-        self.tabs = [
-            update_tab(existing.get(i) or ChatTab(interaction_id=i, slot=self._slots[i]), read_in_full[i])
-            if i in read_in_full
-            else existing[i]
-            for i in snapshot.open_ids
-        ]
-        for data in snapshot.open_interactions:
-            await self._apply_live(live, data.id, data.new_messages)
-        update_urgency(live, self.tabs)
-        if self.active_tab != "inbox" and self.active_tab not in open_keys:
-            self.active_tab = "inbox"
-
-    async def _drop_tab(self, interaction_id: int) -> None:
-        """This agent closed the chat: its tab goes without re-reading the others."""
-        self.tabs = [tab for tab in unproxied(self.tabs) if tab.interaction_id != interaction_id]
-        await self._forget_closed(await self._live(), {str(tab.interaction_id) for tab in unproxied(self.tabs)})
-        self.active_tab = "inbox"
+        """Re-read after this tab's own action: header, inbox and the list of open
+        chats, and in full ``chats`` of those shown (None: every chat) and any not
+        shown yet; the others stay as pushes keep them."""
+        if self._uid:
+            reads = WHOLE if chats is None else Reads(header=True, reread=frozenset(chats))
+            await agent_push.sync(self, [], reads)
 
     async def _live(self) -> LiveState:
         return await self.get_state(LiveState)
@@ -209,58 +154,17 @@ class WorkspaceState(rx.State):
             if (slot := await self._slot(interaction_id)) is not None and slot.messages:
                 slot.messages = []
             del self._slots[interaction_id]
-        self._cursors = {i: c for i, c in self._cursors.items() if str(i) in open_keys}
 
-    async def _apply_live(self, live: LiveState, interaction_id: int, new: list, typing: bool | None = None) -> None:
-        """Fold new messages into the chat's slot and the customer's typing into the
-        small per-chat vars (typing alone loads no slot). ``typing`` None: as
-        shown, unless the customer's own message ended it."""
-        key = str(interaction_id)
-        if typing is None:
-            typing = live.typing_now.get(key, False) and not any(m.sender_kind == SenderKind.CUSTOMER for m in new)
-        slot = await self._slot(interaction_id) if new else None
-        if new and slot is None:
-            return
-        views_ = [message_view(m, attachment_base=ATTACHMENT_BASE, mine=m.sender_user_id == self._uid) for m in new]
-        fold_messages(
-            live,
-            slot,
-            key,
-            views_,
-            typing,
-            shown=self.active_tab == str(interaction_id),
-            alerting=self.loaded,
-        )
-        if new:
-            self._cursors[interaction_id] = max(self._cursors.get(interaction_id, 0), max(m.id for m in new))
-
-    async def _receive(self, changes: list[Change], read_ahead: PrefetchedInbox | None) -> None:
-        """A push (``sync.Receiver``; what it reads: ``agent_push.receive``)."""
+    async def _receive(self, changes: list[Change], read_ahead: InboxAhead | None) -> None:
+        """A push (``sync.Receiver``): through ``sync.agent`` (``agent_push.receive``)."""
         await agent_push.receive(self, changes, read_ahead)
 
-    async def _refresh_inbox(self, prefetched: PrefetchedInbox | None = None) -> None:
-        """Header counts and cards. A ``prefetched`` read counts only if it saw a later
-        change than this tab's last read of them (``audit.change_version``): read
-        before the lock, it may predate an accept the tab has shown since, and must
-        not put the old count back."""
-        if (
-            prefetched is not None
-            and prefetched.user_id == self._uid
-            and prefetched.snapshot.version > self._inbox_version
-        ):
-            snapshot = prefetched.snapshot
-        else:
-            snapshot = await run_query(views.inbox_snapshot, user_id=self._uid)
-        self._inbox_version = max(self._inbox_version, snapshot.version)
-        assign_changed(self, presence=snapshot.presence, active_chats=snapshot.active_chats)
-        self._set_inbox([card_view(card) for card in snapshot.inbox], await self._live())
-
-    def _set_inbox(self, cards: list[InboxCardView], live: LiveState) -> None:
+    async def _set_inbox(self, cards: list[InboxCardView]) -> None:
         """New inbox cards; a chat newly offered to this agent raises an alert."""
         offered_before = {c.interaction_id for c in self.inbox if c.offered_to_me}
         new_offers = [c for c in cards if c.offered_to_me and c.interaction_id not in offered_before]
         if new_offers and self.loaded:
-            alert(live, f"New chat offered: {new_offers[0].customer_name} ({new_offers[0].queue_name})")
+            alert(await self._live(), f"New chat offered: {new_offers[0].customer_name} ({new_offers[0].queue_name})")
         if cards != self.inbox:
             self.inbox = cards
 
@@ -457,8 +361,7 @@ class WorkspaceState(rx.State):
             )
         except ServiceError as error:
             return rx.toast.error(str(error))
-        await self._drop_tab(interaction_id)
-        await self._refresh_inbox()
+        await self._refresh(chats=set())
         return rx.toast.success(
             "Chat closed; transcript saved to the record."
             if save_history

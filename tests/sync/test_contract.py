@@ -41,9 +41,8 @@ OPERATIONS = [
     ("transfer_to_queue", 1, lambda r: {"c": r.randrange(10**6), "q": r.randrange(N_QUEUES)}),
     ("transfer_to_agent", 3, lambda r: {"c": r.randrange(10**6), "a": r.randrange(N_AGENTS)}),
     ("answer_transfer", 3, lambda r: {"c": r.randrange(10**6), "accept": r.random() < 0.6}),
+    ("edit_details", 1, lambda r: {"c": r.randrange(10**6), "priority": r.randint(1, 5)}),
 ]
-# Not drawn: ``edit_details`` (the world has it), whose notices do not bring the
-# details to the agent's other tabs nor to a transfer's target (test_known_divergences).
 NEEDS_A_CHAT = routing_properties.NEEDS_A_CHAT
 
 _example = itertools.count()

@@ -1,7 +1,8 @@
 """The world the sync contract test drives: the routing property test's ``World``
 (its database, agents, queues and random service actions) with transfers,
-typing and detail edits added, and one browser tab per agent and per customer
-whose view is kept by ``agent_workspace.sync`` from the notices it hears.
+typing and detail edits added, and one browser tab per agent, per customer and
+(read-only) per every other chat for a supervisor, whose view is kept by
+``agent_workspace.sync`` from the notices it hears.
 
 Who hears what is ``realtime.tokens_for``, resolved right after each commit as
 the realtime layer does; each tab keeps what it heard as batches (one per
@@ -26,10 +27,11 @@ from agent_workspace.services.events import Change, ChatOffered, QueueChanged
 from agent_workspace.sync import agent as agent_sync
 from agent_workspace.sync import concern_of, merged
 from agent_workspace.sync import customer as customer_sync
+from agent_workspace.sync import supervisor as watch_sync
 from tests.factories import make_user
 from tests.services.routing_world import World
 
-SYNC = {ClientKind.AGENT: agent_sync, ClientKind.CUSTOMER: customer_sync}
+SYNC = {ClientKind.AGENT: agent_sync, ClientKind.CUSTOMER: customer_sync, ClientKind.SUPERVISOR: watch_sync}
 
 
 @dataclass
@@ -116,18 +118,24 @@ class SyncWorld(World):
         else:
             realtime.register_client(self.s, token=token, kind=kind.value, interaction_id=ref)
         with self.reader() as s:
-            if kind == ClientKind.AGENT:
-                applied = agent_sync.fresh(s, user_id=ref)
-            else:
-                applied = customer_sync.fresh(s, interaction_id=ref)
+            applied = self.read_fresh(s, kind, ref)
         self.tabs[token] = tab = Tab(token, kind, applied.view)
         tab.absorb(applied)
 
+    @staticmethod
+    def read_fresh(s: Session, kind: ClientKind, ref: int):
+        """What a new tab of this kind reads (``ref``: its agent, or the chat it shows)."""
+        if kind == ClientKind.AGENT:
+            return agent_sync.fresh(s, user_id=ref)
+        return SYNC[kind].fresh(s, interaction_id=ref)
+
+    @staticmethod
+    def ref_of(tab: Tab) -> int:
+        return tab.view.user_id if tab.kind == ClientKind.AGENT else tab.view.interaction_id
+
     def fresh(self, tab: Tab):
         with self.reader() as s:
-            if tab.kind == ClientKind.AGENT:
-                return agent_sync.fresh(s, user_id=tab.view.user_id)
-            return customer_sync.fresh(s, interaction_id=tab.view.interaction_id)
+            return self.read_fresh(s, tab.kind, self.ref_of(tab))
 
     def heard(self, changes: list[Change]) -> None:
         """The publisher: each tab's share of one commit, and its read ahead taken now."""
@@ -155,10 +163,7 @@ class SyncWorld(World):
         tokens_for also reaches the agent a chat has just left (closed, moved on),
         which no view of theirs shows any more."""
         module = SYNC[tab.kind]
-        if tab.kind == ClientKind.AGENT:
-            now = module.fresh(s, user_id=tab.view.user_id).view
-        else:
-            now = module.fresh(s, interaction_id=tab.view.interaction_id).view
+        now = self.read_fresh(s, tab.kind, self.ref_of(tab)).view
         unconcerned = [
             c
             for c in heard
@@ -169,6 +174,8 @@ class SyncWorld(World):
 
     def read_ahead(self, s: Session, tab: Tab, changes: list[Change]) -> object | None:
         """What realtime's prefetch would read for this tab (None: nothing to read ahead)."""
+        if tab.kind == ClientKind.SUPERVISOR:
+            return None
         if tab.kind == ClientKind.AGENT:
             if not any(isinstance(c, (QueueChanged, ChatOffered)) for c in changes):
                 return None
@@ -252,6 +259,8 @@ class SyncWorld(World):
         )
         self.chats.append(started.id)
         self.open_tab(ClientKind.CUSTOMER, started.id)
+        if len(self.chats) % 2:  # a supervisor watches every other chat read-only
+            self.open_tab(ClientKind.SUPERVISOR, started.id)
 
     def live(self, c: int) -> Interaction | None:
         rows = [r for r in self.rows() if r.state == InteractionState.WORK_IN_PROGRESS]

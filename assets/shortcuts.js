@@ -52,7 +52,10 @@ const nextTab = (list) => {
 
 const perform = (shortcut, el) => {
   if (shortcut.act === "focus") {
-    (el.matches("input, textarea, select") ? el : el.querySelector("input, textarea, select") || el).focus();
+    const field = el.matches("input, textarea, select") ? el : el.querySelector("input, textarea, select") || el;
+    field.focus();
+    // What the box holds (Agent Assist's automatic query) is selected: typing replaces it.
+    if (typeof field.select === "function") field.select();
   } else if (shortcut.act === "next-tab") {
     nextTab(el);
   } else {

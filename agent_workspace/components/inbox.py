@@ -112,7 +112,12 @@ def transfer_offer_card(offer: TransferOfferView) -> rx.Component:
             rx.text(offer.question, size="2"),
             rx.cond(offer.note != "", rx.text("Note: ", offer.note, size="2", color_scheme="amber")),
             rx.hstack(
-                rx.button("Accept transfer", on_click=WorkspaceState.answer_transfer(offer.interaction_id, True)),
+                rx.button(
+                    "Accept transfer",
+                    on_click=WorkspaceState.answer_transfer(offer.interaction_id, True),
+                    data_shortcut_first="true",  # offered to this agent by name: Alt+A takes it first
+                    **shortcut_target(Target.ACCEPT),
+                ),
                 rx.button(
                     "Decline transfer",
                     variant="soft",

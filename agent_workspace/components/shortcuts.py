@@ -18,7 +18,7 @@ import reflex as rx
 class Target(StrEnum):
     """The ``data-shortcut`` ids of the controls shortcuts work through."""
 
-    ACCEPT = "accept"  # an offer card's Accept (Inbox)
+    ACCEPT = "accept"  # an offer card's Accept, or a transfer card's (Inbox)
     INBOX_TAB = "inbox-tab"
     TABS = "tabs"  # the Interactions tab list
     MESSAGE = "message"  # a chat's message box

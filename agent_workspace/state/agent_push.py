@@ -86,7 +86,8 @@ async def show(state: WorkspaceState, before: AgentView, applied: Applied, chang
         for interaction_id in touched:
             new = list(applied.messages.get(interaction_id, ()))
             shown = live.typing_now.get(str(interaction_id), False)
-            await _fold(state, live, interaction_id, new, _typing(changes, interaction_id, shown, new))
+            news = before.chat(interaction_id) is not None  # a chat just opened brings its history, not news
+            await _fold(state, live, interaction_id, new, _typing(changes, interaction_id, shown, new), alerting=news)
     if live is not None:
         update_urgency(live, state.tabs)
     if state.active_tab != "inbox" and view.chat(int(state.active_tab) if state.active_tab.isdigit() else 0) is None:
@@ -124,10 +125,11 @@ def _typing(changes: Sequence[Change], interaction_id: int, shown: bool, new: li
 
 
 async def _fold(
-    state: WorkspaceState, live: LiveState, interaction_id: int, new: list[MessageData], typing: bool
+    state: WorkspaceState, live: LiveState, interaction_id: int, new: list[MessageData], typing: bool, *, alerting: bool
 ) -> None:
     """New messages into the chat's slot, the customer's typing into the small
-    per-chat vars (typing alone loads no slot)."""
+    per-chat vars (typing alone loads no slot). Customer messages alert and count
+    as unread only if ``alerting`` (the chat was open here before) and the tab is loaded."""
     slot = await state._slot(interaction_id) if new else None
     if new and slot is None:
         return
@@ -138,5 +140,5 @@ async def _fold(
         [message_view(m, attachment_base=routes.ATTACHMENTS, mine=m.sender_user_id == state._uid) for m in new],
         typing,
         shown=state.active_tab == str(interaction_id),
-        alerting=state.loaded,
+        alerting=alerting and state.loaded,
     )

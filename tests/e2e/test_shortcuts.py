@@ -128,7 +128,37 @@ def test_alt_k_opens_agent_assist(app_server, world, new_context):
     _selected(agent, "Details")
     agent.keyboard.press("Alt+K")
     _selected(agent, "Agent Assist")
-    expect(agent.get_by_label("Search the knowledge base")).to_be_focused()  # found on a shift: it stayed put
+    search = agent.get_by_label("Search the knowledge base")
+    expect(search).to_be_focused()  # found on a shift: it stayed put
+    expect(search).not_to_have_value("")  # the automatic query from the chat
+    agent.keyboard.press("Alt+M")
+    expect(agent.get_by_label("Message")).to_be_focused()
+    agent.keyboard.press("Alt+K")  # back to the search: what it holds is selected
+    expect(search).to_be_focused()
+    agent.keyboard.type("toner")  # found on a shift: typing was added to the end of the query
+    expect(search).to_have_value("toner")
+
+
+def test_alt_a_accepts_a_transfer_offered_to_this_agent(app_server, world, new_context):
+    """Found on a shift: the help says "the first chat offered to you", and a colleague's
+    transfer is offered to you by name, but Alt+A left it waiting."""
+    base = app_server.base_url
+    queue = world.queue()
+    first_user, first_password = world.agent(queues=[queue])
+    second_name = unique("Second")
+    second_user, second_password = world.agent(queues=[], name=second_name)
+    first = agent_page(new_context, base, first_user, first_password)
+    name, _ = _offer(first, new_context, base, queue, "Hand me over")
+    accept_chat(first, name)
+    second = agent_page(new_context, base, second_user, second_password)
+    first.get_by_role("button", name="Transfer to agent").click()
+    dialog = first.get_by_role("dialog", name="Transfer to another agent")
+    dialog.get_by_label("Agent", exact=True).select_option(label=f"{second_name} — Available, 0/4 chats")
+    dialog.get_by_role("button", name="Offer transfer").click()
+    expect(second.get_by_test_id("transfer-card").filter(has_text=name)).to_be_visible()
+    second.keyboard.press("Alt+A")
+    _selected(second, name)
+    expect(second.get_by_test_id("transfer-card")).to_have_count(0)
 
 
 def _record(world, question: str) -> Interaction:

@@ -153,3 +153,14 @@ def test_typing_shows_without_a_read_or_a_slot(monkeypatch: pytest.MonkeyPatch) 
     assert tab.live.typing_now == {str(CHAT): True} and tab.slots_loaded == []
     asyncio.run(agent_push.receive(tab, [MessagePosted(CHAT, message=said(6), follows_id=5)], None))
     assert tab.live.typing_now == {str(CHAT): False}  # their message ends it
+
+
+def test_a_chat_just_opened_brings_its_history_not_unread_messages() -> None:
+    """Found on a shift: after accepting a transfer, the new tab counted every
+    customer message of the chat as unread, even while the agent looked at it."""
+    tab = FakeWorkspace(AgentView(user_id=AGENT))
+    opened = AgentView(user_id=AGENT, chats=(OpenChat(details=details(), cursor=3),))
+    applied = agent_sync.Applied(opened, {CHAT: (said(1), said(2), said(3))})
+    asyncio.run(agent_push.show(tab, tab._view, applied, []))
+    assert messages_of(tab) == [1, 2, 3]
+    assert tab.live.unread == {} and tab.live.alert_seq == 0

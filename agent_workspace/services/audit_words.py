@@ -163,7 +163,7 @@ class _Said:
 
     def text(self, key: str) -> str:
         value = self.detail.get(key)
-        return "" if value is None else _plain(value)
+        return "" if value is None else _as_words(value)
 
     def note(self, key: str) -> str:
         """ ": the note" when there is one."""
@@ -215,21 +215,21 @@ def _detail(entry: AuditLog) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _plain(value: Any) -> str:
+def _as_words(value: Any) -> str:
     """A detail value as text: lists and mappings joined, never printed as JSON."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return ", ".join(_plain(item) for item in value)
+        return ", ".join(_as_words(item) for item in value)
     if isinstance(value, dict):
-        return ", ".join(f"{field_label(key)} {_plain(item)}" for key, item in value.items())
+        return ", ".join(f"{field_label(key)} {_as_words(item)}" for key, item in value.items())
     return str(value)
 
 
 def _generic(said: _Said) -> str:
     """An action without a sentence of its own: its name and details in words, ids left out."""
     shown = {key: value for key, value in said.detail.items() if not key.endswith(("_id", "_ids")) and key != "id"}
-    extra = ", ".join(f"{field_label(key).lower()} {_plain(value)}" for key, value in shown.items())
+    extra = ", ".join(f"{field_label(key).lower()} {_as_words(value)}" for key, value in shown.items())
     target = f" ({said.target})" if said.entry.target_kind else ""
     return f"{said.actor}: {words(said.entry.action).lower()}{target}" + (f" — {extra}" if extra else "")
 

@@ -402,6 +402,10 @@ _SENTENCES: dict[str, tuple[str, Callable[[_Said], str]]] = {
         "Offer timed out",
         lambda s: f"{s.names.user(s.detail.get('agent_id'))} did not answer the offer of {s.target} in time",
     ),
+    AuditAction.INTERACTION_OFFER_WITHDRAWN: (
+        "Offer withdrawn",
+        lambda s: f"{s.actor} withdrew the offer of {s.target} from {s.names.user(s.detail.get('agent_id'))}: they are no longer Available",
+    ),
     AuditAction.INTERACTION_ACCEPTED: ("Chat accepted", _accepted),
     AuditAction.INTERACTION_REJECTED: ("Chat rejected", lambda s: f"{s.actor} rejected {s.target}{s.note('reason')}"),
     AuditAction.INTERACTION_TRANSFERRED_TO_QUEUE: (
@@ -463,6 +467,10 @@ _SENTENCES: dict[str, tuple[str, Callable[[_Said], str]]] = {
     AuditAction.PRESENCE_EXPIRED: (
         "Presence expired",
         lambda s: f"{s.actor} set {s.target} Offline: their workspace was not seen for a while",
+    ),
+    AuditAction.PRESENCE_AWAY_AFTER_MISSED_OFFER: (
+        "Set Away after a missed offer",
+        lambda s: f"{s.actor} set {s.target} Away: they did not answer an offer in time",
     ),
     AuditAction.LOGIN: ("Signed in", lambda s: f"{s.actor} signed in"),
     AuditAction.LOGOUT: ("Signed out", lambda s: f"{s.actor} signed out"),

@@ -342,12 +342,21 @@ def _requeue(item: Interaction) -> None:
 
 
 def _release_offers_of(session: Session, user_id: int) -> int:
-    """Hand an agent's pending offers back to their queues (no commit); how many."""
+    """Hand an agent's pending offers back to their queues, each in the audit trail
+    (no commit); how many."""
     released = 0
     for item in session.exec(
         select(Interaction).where(Interaction.offered_to_id == user_id, Interaction.state == InteractionState.OFFERED)
     ):
         _requeue(item)
+        audit.record(
+            session,
+            action=AuditAction.INTERACTION_OFFER_WITHDRAWN,
+            actor_kind="system",
+            target_kind="interaction",
+            target_id=item.id,
+            agent_id=user_id,
+        )
         announce(session, QueueChanged(item.queue_id))
         released += 1
     return released
@@ -404,6 +413,14 @@ def sweep(
         )
         queue = session.get_one(Queue, item.queue_id)
         if set_away.rowcount == 1:
+            audit.record(
+                session,
+                action=AuditAction.PRESENCE_AWAY_AFTER_MISSED_OFFER,
+                actor_kind="system",
+                target_kind="user",
+                target_id=agent_id,
+                interaction_id=item.id,
+            )
             notices.notify(
                 session,
                 user_id=agent_id,

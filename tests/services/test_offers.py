@@ -22,7 +22,7 @@ from agent_workspace.models import (
     User,
     utcnow,
 )
-from agent_workspace.services import chat_close, notices, offers, routing
+from agent_workspace.services import audit_words, chat_close, notices, offers, routing
 from agent_workspace.services.errors import ValidationError
 from agent_workspace.services.events import AgentChanged, ChatOffered, QueueChanged
 from tests.factories import make_customer, make_interaction
@@ -330,6 +330,15 @@ def test_an_agent_set_away_by_a_lapsed_offer_keeps_no_other_offer(session: Sessi
     row = fresh(session, Interaction, second.id)
     assert row.offered_to_id != alice.id
     assert row.state == InteractionState.OFFERED and row.offered_to_id == bob.id
+    # The trail tells why: the lapse, the automatic Away, the other offer withdrawn.
+    trail = list(session.exec(select(AuditLog).where(col(AuditLog.actor_kind) == "system").order_by(col(AuditLog.id))))
+    lines = [line.text for line in audit_words.describe(session, trail)]
+    assert lines[-4:] == [
+        "System set Alice Away: they did not answer an offer in time",
+        f"Alice did not answer the offer of the chat {first.number} in time",
+        f"System withdrew the offer of the chat {second.number} from Alice: they are no longer Available",
+        f"System offered the chat {second.number} to Bob",
+    ]
 
 
 def test_every_lapsed_offer_of_an_agent_comes_back_to_them(session: Session, queue) -> None:

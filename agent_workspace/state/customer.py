@@ -18,7 +18,6 @@ from agent_workspace.db import run_blocking
 from agent_workspace.models import ClientKind, Interaction, SenderKind, stored_id
 from agent_workspace.security import Access, access, bound_to_cookie
 from agent_workspace.services import (
-    availability,
     chat_close,
     chat_files,
     conversations,
@@ -28,7 +27,7 @@ from agent_workspace.services import (
 )
 from agent_workspace.services.budgets import Budget, OverBudget
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.services.events import Change, MessageData
+from agent_workspace.services.events import Change
 from agent_workspace.state import customer_limits, customer_push, outbox
 from agent_workspace.state.chat_cookies import (
     BROWSER_COOKIE,
@@ -40,19 +39,11 @@ from agent_workspace.state.chat_cookies import (
 )
 from agent_workspace.state.common import assign_changed, run_action, run_action_then_mail, run_query, unproxied
 from agent_workspace.state.customer_push import Phase
-from agent_workspace.state.customer_reads import PrefetchedPlace, newcomer_outlooks, prefetch_places
+from agent_workspace.state.customer_reads import newcomer_outlooks, prefetch_places
 from agent_workspace.state.message_status import MessageStatus
 from agent_workspace.state.outlook import OutlookView, outlook_view, valid_time_zone
-from agent_workspace.state.views import (
-    YOU,
-    MessageView,
-    deliver,
-    merge_messages,
-    message_view,
-    own_message,
-    start_delivery,
-    storing_is_slow,
-)
+from agent_workspace.state.views import YOU, MessageView, deliver, own_message, start_delivery, storing_is_slow
+from agent_workspace.sync.customer import CustomerView, PlaceAhead, sent
 
 REGISTER_SECONDS = 5 * 60  # re-register the tab well before the sweeper forgets it (15 min)
 
@@ -91,9 +82,10 @@ class CustomerChatState(rx.State):
     _interaction_id: int = 0
     _last_registered: float = 0.0
     _listed_at: float = 0.0  # wall clock when queue_options were read
-    _version: int = 0  # the change version (audit.change_version) of the read this tab shows
+    # What the tab shows of its chat, as the proven model keeps it (sync.customer): its
+    # cursor, phase, names and place in line, with the change version of its last read.
+    _view: CustomerView = CustomerView(interaction_id=0)
     _heard_at: float = 0.0  # wall clock when a push or a read last reached this tab
-    _customer: tuple[str, str] = ("", "")  # name and email of this tab's chat, for leaving a message
 
     _time_zone: str = "UTC"  # the visitor's, as their browser names it
     _typing_at: float = 0.0  # wall clock of the last typing signal this tab sent
@@ -117,7 +109,6 @@ class CustomerChatState(rx.State):
     queue_name: str = ""
     agent_name: str = ""
     agent_typing: bool = False
-    last_id: int = 0
     messages: list[MessageView] = []
     send_error: str = ""  # why the last message was refused (it is not kept)
     taken_ids: list[str] = []  # client ids of the last sends taken: the page's outbox forgets them
@@ -133,9 +124,7 @@ class CustomerChatState(rx.State):
         expired = carry_over(self, {"chat_key": STRICT_CHAT_COOKIE, "browser_key": STRICT_BROWSER_COOKIE})
         if self.chat_key and not self._interaction_id:
             try:
-                self._interaction_id = await run_action(
-                    _resume, public_id=self.chat_key, token=self.router.session.client_token
-                )
+                self._hold(await run_action(_resume, public_id=self.chat_key, token=self.router.session.client_token))
             except ServiceError:
                 self.chat_key = ""
         if self._interaction_id:
@@ -157,7 +146,7 @@ class CustomerChatState(rx.State):
         if self.phase == Phase.FORM:
             await self._show_topic_outlook()
         elif self.phase == Phase.WAITING:
-            await self._refresh()
+            customer_push.show_outlook(self)
 
     @rx.event
     async def choose_topic(self, queue_id: str):
@@ -182,41 +171,27 @@ class CustomerChatState(rx.State):
         page's queued events arrive before its on_load: resume from the chat cookie."""
         if not self._interaction_id and self.chat_key:
             try:
-                self._interaction_id = await run_action(
-                    _resume, public_id=self.chat_key, token=self.router.session.client_token
-                )
+                self._hold(await run_action(_resume, public_id=self.chat_key, token=self.router.session.client_token))
             except ServiceError:
                 self.chat_key = ""
                 return 0
             await self._refresh()
         return self._interaction_id
 
-    async def _refresh(self, changes: list[Change] | None = None, place: PrefetchedPlace | None = None) -> None:
-        """The tab's own re-read, or a push's (``customer_push.refresh``)."""
-        await customer_push.refresh(self, changes, place)
+    def _hold(self, interaction_id: int) -> None:
+        """This tab now shows ``interaction_id`` (0: no chat): a view of its own, whose
+        first read is ``fresh``, and none of the messages of a chat shown before."""
+        self._interaction_id = interaction_id
+        self._view = CustomerView(interaction_id=interaction_id)
+        self.messages, self.transcript_url = [], ""
 
-    async def _receive(self, changes: list[Change], read_ahead: PrefetchedPlace | None) -> None:
-        """A push (``sync.Receiver``)."""
-        await self._refresh(changes, read_ahead)
+    async def _refresh(self) -> None:
+        """The tab's own re-read (``customer_push.reread``)."""
+        await customer_push.reread(self)
 
-    def _show_outlook(self, outlook: availability.Outlook | None) -> None:
-        view = outlook_view(outlook, queue_name=self.queue_name, time_zone=self._time_zone, waiting=True)
-        if view != self.outlook:
-            self.outlook = view
-
-    def _append(self, stored: list[MessageData]) -> None:
-        if not stored:
-            return
-        self.messages = merge_messages(
-            unproxied(self.messages),
-            [
-                message_view(m, attachment_base="/api/attachments", mine=m.sender_kind == SenderKind.CUSTOMER)
-                for m in stored
-            ],
-        )
-        self.last_id = max(self.last_id, max(m.id for m in stored))
-        if self.agent_typing and any(m.sender_kind == SenderKind.AGENT for m in stored):
-            self.agent_typing = False  # an agent's message ends their typing
+    async def _receive(self, changes: list[Change], read_ahead: PlaceAhead | None) -> None:
+        """A push (``sync.Receiver``; ``customer_push.receive``)."""
+        await customer_push.receive(self, changes, read_ahead)
 
     @rx.event
     async def start_chat(self, form: dict):
@@ -246,17 +221,16 @@ class CustomerChatState(rx.State):
             self.form_error = str(error)
             return
         self.form_error = ""
-        self._interaction_id = stored_id(started)
+        self._hold(stored_id(started))
         self._last_registered = time.monotonic()  # _start registered the tab
         self.chat_key = started.public_id
-        self.messages, self.last_id, self.transcript_url = [], 0, ""
         await self._refresh()
 
     def _stored(self, message: MessageView, follows_id: int | None) -> None:
-        """A send or retry is settled (Sent or Failed): show it here."""
+        """A send or retry is settled (Sent or Failed): show it here; the view's cursor
+        moves past it only if nothing came in between (``sync.customer.sent``)."""
         self.messages = list(unproxied(self.messages))
-        if follows_id is not None and follows_id == self.last_id:
-            self.last_id = message.id  # nothing came in between: past our own message
+        self._view = sent(unproxied(self._view), message.id, follows_id)
 
     @rx.event
     async def send(self, form: dict):
@@ -372,17 +346,16 @@ class CustomerChatState(rx.State):
             self.rating_error = str(error)
             return
         self.rating_error = ""
-        self.rated = True
+        await self._refresh()  # rated, as the view reads it: a later push projects the view
 
     @rx.event
     def new_chat(self):
         """After an ended chat: back to the pre-chat form."""
-        self._interaction_id = 0
+        self._hold(0)
         self.chat_key = ""
         self.phase = Phase.FORM
         self.keep_waiting, self.left_number, self.leave_error = False, "", ""
         self.rated, self.rating_error, self.send_error = False, "", ""
-        self.messages, self.last_id, self.transcript_url = [], 0, ""
 
     # ------------------------------------------------------------ nobody there
 
@@ -393,7 +366,8 @@ class CustomerChatState(rx.State):
         if self.phase not in (Phase.FORM, Phase.WAITING) or not self.outlook.can_leave_message:
             return
         if self._interaction_id:
-            (self.leave_name, self.leave_email), self.leave_text = self._customer, ""
+            view = unproxied(self._view)
+            self.leave_name, self.leave_email, self.leave_text = view.customer_name, view.customer_email, ""
         else:
             # Any client can send anything here: only short text is taken.
             typed = [value if isinstance(value, str) else "" for value in typed[:3]] if isinstance(typed, list) else []
@@ -451,7 +425,8 @@ class CustomerChatState(rx.State):
         self.leave_error = ""
         self.left_number, self.left_email = left.number, fields["email"].strip()
         self.phase = Phase.LEFT
-        self.chat_key, self._interaction_id = "", 0
+        self.chat_key = ""
+        self._hold(0)
         yield  # the visitor sees the confirmation page before the mail server answers
         try:
             self.left_confirmed = (

@@ -1,6 +1,6 @@
-"""A customer tab's push and re-read: the next messages carried by the notice,
-the place in line read ahead for every waiting customer, or the chat read again
-after the tab's cursor (``docs/realtime.md``; the pure model is ``sync.customer``)."""
+"""A customer tab's page vars from its ``sync.customer`` view. The model decides
+what a push or a re-read reads and what it changes (``docs/realtime.md``, proven
+by tests/sync); this module runs it, reading off the event loop, and shows the result."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ import time
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from agent_workspace.models import InteractionState, SenderKind
-from agent_workspace.services import availability, customer_views
-from agent_workspace.services.events import Change, MessagePosted, Typing, TypingStopped
-from agent_workspace.state.common import assign_changed, run_query
-from agent_workspace.state.customer_reads import PrefetchedPlace
-from agent_workspace.state.views import typing_after
-from agent_workspace.sync import carried_messages
+from agent_workspace.models import SenderKind
+from agent_workspace.services.events import Change
+from agent_workspace.state.common import assign_changed, run_query, unproxied
+from agent_workspace.state.outlook import outlook_view
+from agent_workspace.state.views import merge_messages, message_view, typing_after
+from agent_workspace.sync import customer as customer_sync
 
 if TYPE_CHECKING:
     from agent_workspace.state.customer import CustomerChatState
+
+ATTACHMENT_BASE = "/api/attachments"
 
 
 class Phase(StrEnum):
@@ -29,59 +30,71 @@ class Phase(StrEnum):
     LEFT = "left"  # a message was left
 
 
-async def refresh(
-    state: CustomerChatState, changes: list[Change] | None = None, place: PrefetchedPlace | None = None
-) -> None:
-    """Re-read the chat after the page's cursor. A push that only carries the
-    next messages of a live chat is applied without reading, and one that only
-    moves the line while the customer waits takes the ``place`` read for all
-    waiting customers at once (``prefetch_places``)."""
+async def receive(state: CustomerChatState, changes: list[Change], ahead: customer_sync.PlaceAhead | None) -> None:
+    """A push: ``plan``, ``read`` only when the plan needs one, ``apply``. Typing is the
+    tab's own, from the notices in their order: no read sees it."""
     if not state._interaction_id:
         return
     state._heard_at = time.time()
-    if changes and any(isinstance(c, (Typing, TypingStopped)) for c in changes):
-        typing = typing_after(
-            changes, interaction_id=state._interaction_id, side=SenderKind.AGENT, shown=state.agent_typing
-        )
-        if typing != state.agent_typing:
-            state.agent_typing = typing
-        changes = [c for c in changes if not isinstance(c, (Typing, TypingStopped))]
-        if not changes:
-            return
-    if changes and state.phase == Phase.CHATTING and all(isinstance(c, MessagePosted) for c in changes):
-        carried = carried_messages(changes, interaction_id=state._interaction_id, cursor=state.last_id)
-        if carried is not None:
-            state._append(carried)
-            return
-    if (
-        place is not None
-        and state.phase == Phase.WAITING
-        and place.place.interaction_id == state._interaction_id
-        and place.place.version > state._version
-    ):
-        state._version = place.place.version
-        state._show_outlook(place.place.outlook)
-        return
-    snap = await run_query(
-        customer_views.customer_snapshot, interaction_id=state._interaction_id, after_id=state.last_id
-    )
-    state._version = max(state._version, snap.version)
-    if snap.state in availability.WAITING_STATES:
-        phase = Phase.LEAVE if state.phase == Phase.LEAVE else Phase.WAITING
-    elif snap.state == InteractionState.WORK_IN_PROGRESS and not snap.customer_ended:
-        phase = Phase.CHATTING
+    view = unproxied(state._view)
+    typing = typing_after(changes, interaction_id=view.interaction_id, side=SenderKind.AGENT, shown=state.agent_typing)
+    reads = customer_sync.plan(view, changes)
+    if reads.nothing:
+        data = customer_sync.Data()
     else:
-        phase = Phase.LEFT if state.phase == Phase.LEFT else Phase.ENDED
+        data = await run_query(customer_sync.read, view=view, reads=reads, ahead=ahead)
+    show(state, customer_sync.apply(view, changes, data), typing=typing)
+
+
+async def reread(state: CustomerChatState) -> None:
+    """The tab's own re-read (on load, after its own actions, on the quiet tick): the
+    model's ``heal``, the chat after the cursor (of a view just made: ``fresh``)."""
+    if not state._interaction_id:
+        return
+    state._heard_at = time.time()
+    show(state, await run_query(customer_sync.heal, view=unproxied(state._view)), typing=state.agent_typing)
+
+
+def _page_phase(phase: customer_sync.Phase, shown: str) -> Phase:
+    """The model's phase under the page's own: a message being left, or left."""
+    if phase == customer_sync.Phase.WAITING:
+        return Phase.LEAVE if shown == Phase.LEAVE else Phase.WAITING
+    if phase == customer_sync.Phase.CHATTING:
+        return Phase.CHATTING
+    return Phase.LEFT if shown == Phase.LEFT else Phase.ENDED
+
+
+def show(state: CustomerChatState, applied: customer_sync.Applied, *, typing: bool) -> None:
+    """Hold the applied view and project it, assigning only what changed; the new
+    messages join those shown (a stored copy replaces the page's pending one)."""
+    view = state._view = applied.view
+    phase = _page_phase(view.phase, state.phase)
+    if applied.messages:
+        state.messages = merge_messages(
+            unproxied(state.messages),
+            [
+                message_view(m, attachment_base=ATTACHMENT_BASE, mine=m.sender_kind == SenderKind.CUSTOMER)
+                for m in applied.messages
+            ],
+        )
+        typing = typing and not any(m.sender_kind == SenderKind.AGENT for m in applied.messages)
     assign_changed(
         state,
-        number=snap.number,
-        queue_name=snap.queue_name,
-        rated=snap.rated,
-        agent_name=snap.agent_name,
-        agent_typing=state.agent_typing and phase == Phase.CHATTING,
+        number=view.number,
+        queue_name=view.queue_name,
+        rated=view.rated,
+        agent_name=view.agent_name,
+        agent_typing=typing and phase == Phase.CHATTING,
         phase=phase,
-        transcript_url=f"/api/transcript/{snap.public_id}" if phase == Phase.ENDED else state.transcript_url,
+        transcript_url=f"/api/transcript/{view.public_id}" if phase == Phase.ENDED else state.transcript_url,
     )
-    state._customer = (snap.customer_name, snap.customer_email)
-    state._show_outlook(snap.outlook)
-    state._append(snap.new_messages)
+    show_outlook(state)
+
+
+def show_outlook(state: CustomerChatState) -> None:
+    """The view's place in line, in the visitor's time zone."""
+    shown = outlook_view(
+        unproxied(state._view).outlook, queue_name=state.queue_name, time_zone=state._time_zone, waiting=True
+    )
+    if shown != state.outlook:
+        state.outlook = shown

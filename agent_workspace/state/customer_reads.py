@@ -3,12 +3,12 @@ one read: the queues' outlooks for newcomers, waiting customers' places in line.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 
 from agent_workspace.services import availability, customer_views
 from agent_workspace.services.events import Change, QueueChanged
 from agent_workspace.state.common import run_query
+from agent_workspace.sync.customer import PlaceAhead
 
 OUTLOOK_CACHE_SECONDS = 2.0  # every visitor's form reads the same figures: one read per process per spell
 
@@ -30,19 +30,12 @@ async def newcomer_outlooks(queue_id: int, listed_at: float) -> dict[int, availa
     return found
 
 
-@dataclasses.dataclass(frozen=True)
-class PrefetchedPlace:
-    """A waiting customer's place in line, read for a push before the tab's state
-    was locked; like the agents' inbox, it counts only if newer than the tab's own read."""
-
-    place: customer_views.Place  # with its change version
-
-
-async def prefetch_places(batch: dict[str, list[Change]]) -> dict[str, PrefetchedPlace]:
+async def prefetch_places(batch: dict[str, list[Change]]) -> dict[str, PlaceAhead]:
     """For tabs that only heard their queue move, their places in line, read once
-    for all of them: every waiting customer's tab hears each change of their queue."""
+    for all of them: every waiting customer's tab hears each change of their queue.
+    Like the agents' inbox, each counts only if newer than the tab's own read (``sync.customer.read``)."""
     tokens = [token for token, changes in batch.items() if all(isinstance(c, QueueChanged) for c in changes)]
     if not tokens:
         return {}
     found = await run_query(customer_views.places_of_clients, tokens=tokens)
-    return {token: PrefetchedPlace(place) for token, place in found.items()}
+    return {token: PlaceAhead(p.interaction_id, p.outlook, p.version) for token, p in found.items()}

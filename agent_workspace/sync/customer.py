@@ -4,9 +4,9 @@
 the notice itself; a waiting customer whose queue only moved takes the place in
 line ``read_places`` read for every waiting customer at once; anything else
 re-reads the chat after the cursor (three statements, and the place while waiting).
-Statements ``plan`` + ``read`` run (tests/sync/test_statements.py): a carried
-message 0, a place read ahead 0, the chat of a live conversation 3 (its change
-version, the chat with its names, the messages after the cursor).
+Statements ``plan`` + ``read`` run (tests/sync/test_statements.py): typing or a
+carried message 0, a place read ahead 0, the chat of a live conversation 3 (its
+change version, the chat with its names, the messages after the cursor).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from agent_workspace.models import InteractionState
 from agent_workspace.services import audit, availability, customer_views
 from agent_workspace.services.availability import Outlook
 from agent_workspace.services.customer_views import CustomerSnapshot
-from agent_workspace.services.events import Change, MessageData, MessagePosted, QueueChanged
+from agent_workspace.services.events import Change, MessageData, MessagePosted, QueueChanged, Typing, TypingStopped
 from agent_workspace.sync import Concern, carried_messages, merged
 
 
@@ -88,7 +88,9 @@ def concerns(view: CustomerView) -> set[Concern]:
 
 
 def plan(view: CustomerView, changes: Sequence[Change]) -> Reads:
-    """Which reads ``changes`` need. Pure: no statement."""
+    """Which reads ``changes`` need. Pure: no statement. Typing is never stored, so
+    no read sees it: the tab keeps it from its notices (``state.views.typing_after``)."""
+    changes = [c for c in changes if not isinstance(c, (Typing, TypingStopped))]
     if not changes:
         return Reads()
     if view.phase == Phase.CHATTING and all(isinstance(c, MessagePosted) for c in changes):

@@ -10,7 +10,14 @@ import pytest
 
 from agent_workspace.models import ClientKind, Presence, QueueMember, SenderKind, utcnow
 from agent_workspace.services import conversations, events, routing
-from agent_workspace.services.events import ChatOffered, InteractionChanged, MessagePosted, QueueChanged
+from agent_workspace.services.events import (
+    ChatOffered,
+    InteractionChanged,
+    MessagePosted,
+    QueueChanged,
+    Typing,
+    TypingStopped,
+)
 from agent_workspace.sync import agent as agent_sync
 from agent_workspace.sync import customer as customer_sync
 from tests.factories import make_queue, make_user
@@ -75,6 +82,18 @@ def test_a_carried_message_costs_no_statement(world: SyncWorld, count_statements
     assert change.follows_id == agent_view.chat(chat).cursor == customer_view.cursor
     assert cost(world, count_statements, agent_sync, agent_view, [change]) == (0, agent_sync.Reads())
     assert cost(world, count_statements, customer_sync, customer_view, [change]) == (0, customer_sync.Reads())
+
+
+def test_typing_costs_a_customer_no_statement(world: SyncWorld, count_statements) -> None:
+    """No read sees typing: with a carried message too, the customer's push reads nothing."""
+    chat = world.chats[0]
+    view = world.tabs[f"customer-{chat}"].view
+    typed = [Typing(chat, SenderKind.AGENT), TypingStopped(chat, SenderKind.AGENT)]
+    assert cost(world, count_statements, customer_sync, view, typed) == (0, customer_sync.Reads())
+    assert cost(world, count_statements, customer_sync, view, [*typed, posted(world, chat)]) == (
+        0,
+        customer_sync.Reads(),
+    )
 
 
 def test_a_message_after_a_missed_one_is_read_after_the_cursor(world: SyncWorld, count_statements) -> None:

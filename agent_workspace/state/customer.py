@@ -26,6 +26,7 @@ from agent_workspace.services import (
     views,
 )
 from agent_workspace.services.budgets import Budget, OverBudget
+from agent_workspace.services.customer_views import Place
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change
 from agent_workspace.state import customer_limits, customer_push, outbox
@@ -43,7 +44,7 @@ from agent_workspace.state.customer_reads import newcomer_outlooks, prefetch_pla
 from agent_workspace.state.message_status import MessageStatus
 from agent_workspace.state.outlook import OutlookView, outlook_view, valid_time_zone
 from agent_workspace.state.views import YOU, MessageView, deliver, own_message, start_delivery, storing_is_slow
-from agent_workspace.sync.customer import CustomerView, PlaceAhead, sent
+from agent_workspace.sync.customer import CustomerView, sent
 
 REGISTER_SECONDS = 5 * 60  # re-register the tab well before the sweeper forgets it (15 min)
 
@@ -189,7 +190,7 @@ class CustomerChatState(rx.State):
         """The tab's own re-read (``customer_push.reread``)."""
         await customer_push.reread(self)
 
-    async def _receive(self, changes: list[Change], read_ahead: PlaceAhead | None) -> None:
+    async def _receive(self, changes: list[Change], read_ahead: Place | None) -> None:
         """A push (``sync.Receiver``; ``customer_push.receive``)."""
         await customer_push.receive(self, changes, read_ahead)
 

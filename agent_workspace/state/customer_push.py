@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from agent_workspace.models import SenderKind
+from agent_workspace.services.customer_views import Place
 from agent_workspace.services.events import Change
 from agent_workspace.state.common import assign_changed, run_query, unproxied
 from agent_workspace.state.outlook import outlook_view
@@ -30,7 +31,7 @@ class Phase(StrEnum):
     LEFT = "left"  # a message was left
 
 
-async def receive(state: CustomerChatState, changes: list[Change], ahead: customer_sync.PlaceAhead | None) -> None:
+async def receive(state: CustomerChatState, changes: list[Change], ahead: Place | None) -> None:
     """A push: ``plan``, ``read`` only when the plan needs one, ``apply``. Typing is the
     tab's own, from the notices in their order: no read sees it."""
     if not state._interaction_id:

@@ -8,7 +8,6 @@ import time
 from agent_workspace.services import availability, customer_views
 from agent_workspace.services.events import Change, QueueChanged
 from agent_workspace.state.common import run_query
-from agent_workspace.sync.customer import PlaceAhead
 
 OUTLOOK_CACHE_SECONDS = 2.0  # every visitor's form reads the same figures: one read per process per spell
 
@@ -30,12 +29,11 @@ async def newcomer_outlooks(queue_id: int, listed_at: float) -> dict[int, availa
     return found
 
 
-async def prefetch_places(batch: dict[str, list[Change]]) -> dict[str, PlaceAhead]:
+async def prefetch_places(batch: dict[str, list[Change]]) -> dict[str, customer_views.Place]:
     """For tabs that only heard their queue move, their places in line, read once
     for all of them: every waiting customer's tab hears each change of their queue.
     Like the agents' inbox, each counts only if newer than the tab's own read (``sync.customer.read``)."""
     tokens = [token for token, changes in batch.items() if all(isinstance(c, QueueChanged) for c in changes)]
     if not tokens:
         return {}
-    found = await run_query(customer_views.places_of_clients, tokens=tokens)
-    return {token: PlaceAhead(p.interaction_id, p.outlook, p.version) for token, p in found.items()}
+    return await run_query(customer_views.places_of_clients, tokens=tokens)

@@ -21,7 +21,7 @@ from sqlmodel import Session
 from agent_workspace.models import InteractionState
 from agent_workspace.services import audit, availability, customer_views
 from agent_workspace.services.availability import Outlook
-from agent_workspace.services.customer_views import CustomerSnapshot
+from agent_workspace.services.customer_views import CustomerSnapshot, Place
 from agent_workspace.services.events import Change, MessageData, MessagePosted, QueueChanged, Typing, TypingStopped
 from agent_workspace.sync import Concern, carried_messages, merged
 
@@ -65,18 +65,9 @@ WHOLE = Reads(whole=True)
 
 
 @dataclass(frozen=True)
-class PlaceAhead:
-    """A waiting chat's place in line, read for a push before the tab's state was locked."""
-
-    interaction_id: int
-    outlook: Outlook
-    version: int  # audit.change_version of the read
-
-
-@dataclass(frozen=True)
 class Data:
     snapshot: CustomerSnapshot | None = None
-    place: PlaceAhead | None = None
+    place: Place | None = None  # read for a push before the tab's state was locked
 
 
 def concerns(view: CustomerView) -> set[Concern]:
@@ -101,16 +92,16 @@ def plan(view: CustomerView, changes: Sequence[Change]) -> Reads:
     return WHOLE
 
 
-def read_places(session: Session, *, interaction_ids: Collection[int]) -> dict[int, PlaceAhead]:
+def read_places(session: Session, *, interaction_ids: Collection[int]) -> dict[int, Place]:
     """Read ahead for many waiting customers at once; chats no longer waiting are left out."""
     version = audit.change_version(session)
     return {
-        i: PlaceAhead(i, outlook, version)
+        i: Place(i, outlook, version)
         for i, outlook in availability.chat_outlooks(session, interaction_ids=interaction_ids).items()
     }
 
 
-def read(session: Session, view: CustomerView, reads: Reads, ahead: PlaceAhead | None = None) -> Data:
+def read(session: Session, view: CustomerView, reads: Reads, ahead: Place | None = None) -> Data:
     """The reads ``reads`` asks for; a place read ahead counts only if it is this
     chat's and saw a later change than the view's last read, else the chat is read."""
     if reads.nothing:

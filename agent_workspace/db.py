@@ -49,10 +49,16 @@ def make_engine(url: str, *, writer: bool = True) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
 
+        def _sqlite_begin(dbapi_connection) -> None:
+            """The dialect's own start of a transaction (a failure is wrapped as any
+            statement's). Not an engine ``begin`` listener: that ran the statement
+            through the whole execution path, and any engine listener makes every
+            later statement dispatch events; this is every transaction's first step."""
+            dbapi_connection.execute(begin)
+
+        engine.dialect.do_begin = _sqlite_begin  # type: ignore[method-assign]
         return engine
     # A connection for every database thread (reads and writes share this pool on
     # PostgreSQL), kept open: a connection beyond ``pool_size`` is closed when

@@ -12,7 +12,7 @@ from functools import cache, partial
 from typing import TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
 from agent_workspace.config import database_url
@@ -108,6 +108,16 @@ def session_scope(*, writer: bool = True) -> Iterator[Session]:
                 raise
     finally:
         events.release(session)  # what committed is announced, outside the write turn
+
+
+@contextmanager
+def read_connection() -> Iterator[Connection]:
+    """A read on a bare connection of the reader engine, for the lookups that run for
+    every event and message (the session check, a change's audience): an ORM session
+    and its unit of work cost more than the one indexed statement they run. Nothing
+    is written (closing rolls the read transaction back), so nothing is announced."""
+    with engine_for(database_url(), False).connect() as connection:
+        yield connection
 
 
 T = TypeVar("T")

@@ -28,12 +28,22 @@ from typing import Any, cast
 import reflex as rx
 from reflex.state import StateUpdate
 from reflex_base.event.context import EventContext
-from sqlalchemy import BindParameter, CompoundSelect, Select, bindparam, delete, literal_column, or_, union_all
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Connection,
+    Select,
+    bindparam,
+    delete,
+    literal_column,
+    or_,
+    union_all,
+)
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from agent_workspace import sync
-from agent_workspace.db import run_blocking, run_reading, session_scope
+from agent_workspace.db import read_connection, run_blocking, run_reading, session_scope
 from agent_workspace.models import ClientConnection, ClientKind, Interaction, QueueMember, utcnow
 from agent_workspace.security import clear_private_state, sign_out_events
 from agent_workspace.services import events
@@ -177,6 +187,11 @@ def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, Target]
     in one statement: the agents named; for each touched chat its customer, its
     agent and the agent it is offered to; for each changed queue its members,
     and the customers of its waiting chats and the agents they are offered to."""
+    return tokens_on(session.connection(), changes)
+
+
+def tokens_on(connection: Connection, changes: Iterable[Change]) -> dict[str, Target]:
+    """``tokens_for`` on a bare connection (``db.read_connection``)."""
     wanted: dict[str, set[int]] = {"user": set(), "chat": set(), "queue": set()}
     changes = list(changes)
     for change in changes:
@@ -189,7 +204,7 @@ def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, Target]
     params = {f"{name}_{n}": ref for name, ids in wanted.items() for n, ref in enumerate(sorted(ids))}
     kinds: dict[str, str] = {}
     concerns: dict[str, set[tuple[str, int]]] = {}
-    rows = cast(Iterable[tuple[str, str, str, int]], session.connection().execute(statement, params))
+    rows = cast(Iterable[tuple[str, str, str, int]], connection.execute(statement, params))
     for token, kind, about, ref in rows:
         kinds[token] = kind
         concerns.setdefault(token, set()).add((about, ref))
@@ -262,8 +277,8 @@ def resolve(changes: list[Change]) -> dict[str, Target]:
     thread, e.g. right after the write that produced ``changes``, to spare a hop."""
     if not changes:
         return {}
-    with session_scope(writer=False) as session:
-        return tokens_for(session, changes)
+    with read_connection() as connection:
+        return tokens_on(connection, changes)
 
 
 async def push_to_tab(token: str, kind: str, changes: list[Change]) -> None:

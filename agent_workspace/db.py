@@ -102,7 +102,8 @@ def session_scope(*, writer: bool = True) -> Iterator[Session]:
         with turn, session:
             try:
                 yield session
-                session.commit()
+                if session.in_transaction():  # (a service that committed itself left none)
+                    session.commit()
             except BaseException:
                 session.rollback()
                 raise

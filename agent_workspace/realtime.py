@@ -28,20 +28,10 @@ from typing import Any, cast
 import reflex as rx
 from reflex.state import StateUpdate
 from reflex_base.event.context import EventContext
-from sqlalchemy import (
-    BindParameter,
-    ColumnElement,
-    CompoundSelect,
-    Connection,
-    Select,
-    bindparam,
-    delete,
-    literal,
-    literal_column,
-    or_,
-    union_all,
-)
+from sqlalchemy import BindParameter, CompoundSelect, Select, bindparam, delete, literal_column, or_, union_all
 from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import literal
 from sqlmodel import Session, col, select
 
 from agent_workspace import sync
@@ -184,16 +174,13 @@ class Target:
     changes: tuple[Change, ...]
 
 
-def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, Target]:
+def tokens_for(session: Session | Connection, changes: Iterable[Change]) -> dict[str, Target]:
     """Every tab that must hear about ``changes``, with the changes that concern it,
     in one statement: the agents named; for each touched chat its customer, its
     agent and the agent it is offered to; for each changed queue its members,
-    and the customers of its waiting chats and the agents they are offered to."""
-    return tokens_on(session.connection(), changes)
-
-
-def tokens_on(connection: Connection, changes: Iterable[Change]) -> dict[str, Target]:
-    """``tokens_for`` on a bare connection (``db.read_connection``)."""
+    and the customers of its waiting chats and the agents they are offered to.
+    On a session's connection, or a bare one (``db.read_connection``)."""
+    connection = session.connection() if isinstance(session, Session) else session
     wanted: dict[str, set[int]] = {"user": set(), "chat": set(), "queue": set()}
     changes = list(changes)
     for change in changes:
@@ -222,10 +209,9 @@ def _ids(name: str, count: int) -> tuple[BindParameter[int], ...]:
     return tuple(bindparam(f"{name}_{n}") for n in range(count))
 
 
-def _values(column: ColumnElement[str], values: Iterable[str]) -> tuple[BindParameter[str], ...]:
-    """Constants as one plain parameter each (of the column's type): ``in_`` of a list
-    makes an expanding parameter, rewritten on every execution (a fifth of the lookup's time)."""
-    return tuple(literal(value, column.type) for value in values)
+def _values(values: Iterable[str]) -> tuple[BindParameter[str], ...]:
+    """Constant strings as plain parameters: an ``in_`` of a list is expanding, like ``_ids``'s."""
+    return tuple(literal(str(value)) for value in values)
 
 
 @lru_cache(maxsize=256)
@@ -238,9 +224,7 @@ def _tokens_statement(users: int, chats: int, queues: int) -> CompoundSelect:
     token, kind, user_id = col(ClientConnection.token), col(ClientConnection.kind), col(ClientConnection.user_id)
     chat_of_tab = col(ClientConnection.interaction_id)
     queue_ids = _ids("queue", queues)
-    waiting_in_queues = col(Interaction.queue_id).in_(queue_ids) & col(Interaction.state).in_(
-        _values(col(Interaction.state), WAITING_STATES)
-    )
+    waiting_in_queues = col(Interaction.queue_id).in_(queue_ids) & col(Interaction.state).in_(_values(WAITING_STATES))
     agent = kind == ClientKind.AGENT
     branches: list[Select] = []
     if users:
@@ -251,7 +235,7 @@ def _tokens_statement(users: int, chats: int, queues: int) -> CompoundSelect:
         chat_ids = _ids("chat", chats)
         branches += [
             sa_select(token, kind, literal_column("'chat'"), chat_of_tab).where(
-                kind.in_(_values(kind, (ClientKind.CUSTOMER, ClientKind.SUPERVISOR))), chat_of_tab.in_(chat_ids)
+                kind.in_(_values((ClientKind.CUSTOMER, ClientKind.SUPERVISOR))), chat_of_tab.in_(chat_ids)
             ),
             sa_select(token, kind, literal_column("'chat'"), col(Interaction.id))
             .join(
@@ -288,7 +272,7 @@ def resolve(changes: list[Change]) -> dict[str, Target]:
     if not changes:
         return {}
     with read_connection() as connection:
-        return tokens_on(connection, changes)
+        return tokens_for(connection, changes)
 
 
 async def push_to_tab(token: str, kind: str, changes: list[Change]) -> None:

@@ -12,7 +12,7 @@ from functools import cache, partial
 from typing import TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
 from agent_workspace.config import database_url
@@ -49,10 +49,16 @@ def make_engine(url: str, *, writer: bool = True) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+        begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
 
+        def _sqlite_begin(dbapi_connection) -> None:
+            """The dialect's own start of a transaction (a failure is wrapped as any
+            statement's). Not an engine ``begin`` listener: that ran the statement
+            through the whole execution path, and any engine listener makes every
+            later statement dispatch events; this is every transaction's first step."""
+            dbapi_connection.execute(begin)
+
+        engine.dialect.do_begin = _sqlite_begin  # type: ignore[method-assign]
         return engine
     # A connection for every database thread (reads and writes share this pool on
     # PostgreSQL), kept open: a connection beyond ``pool_size`` is closed when
@@ -96,12 +102,23 @@ def session_scope(*, writer: bool = True) -> Iterator[Session]:
         with turn, session:
             try:
                 yield session
-                session.commit()
+                if session.in_transaction():  # (a service that committed itself left none)
+                    session.commit()
             except BaseException:
                 session.rollback()
                 raise
     finally:
         events.release(session)  # what committed is announced, outside the write turn
+
+
+@contextmanager
+def read_connection() -> Iterator[Connection]:
+    """A read on a bare connection of the reader engine, for the lookups that run for
+    every event and message (the session check, a change's audience): an ORM session
+    and its unit of work cost more than the one indexed statement they run. Nothing
+    is written (closing rolls the read transaction back), so nothing is announced."""
+    with engine_for(database_url(), False).connect() as connection:
+        yield connection
 
 
 T = TypeVar("T")

@@ -30,10 +30,12 @@ from reflex.state import StateUpdate
 from reflex_base.event.context import EventContext
 from sqlalchemy import BindParameter, CompoundSelect, Select, bindparam, delete, literal_column, or_, union_all
 from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import literal
 from sqlmodel import Session, col, select
 
 from agent_workspace import sync
-from agent_workspace.db import run_blocking, run_reading, session_scope
+from agent_workspace.db import read_connection, run_blocking, run_reading, session_scope
 from agent_workspace.models import ClientConnection, ClientKind, Interaction, QueueMember, utcnow
 from agent_workspace.security import clear_private_state, sign_out_events
 from agent_workspace.services import events
@@ -172,11 +174,13 @@ class Target:
     changes: tuple[Change, ...]
 
 
-def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, Target]:
+def tokens_for(session: Session | Connection, changes: Iterable[Change]) -> dict[str, Target]:
     """Every tab that must hear about ``changes``, with the changes that concern it,
     in one statement: the agents named; for each touched chat its customer, its
     agent and the agent it is offered to; for each changed queue its members,
-    and the customers of its waiting chats and the agents they are offered to."""
+    and the customers of its waiting chats and the agents they are offered to.
+    On a session's connection, or a bare one (``db.read_connection``)."""
+    connection = session.connection() if isinstance(session, Session) else session
     wanted: dict[str, set[int]] = {"user": set(), "chat": set(), "queue": set()}
     changes = list(changes)
     for change in changes:
@@ -189,7 +193,7 @@ def tokens_for(session: Session, changes: Iterable[Change]) -> dict[str, Target]
     params = {f"{name}_{n}": ref for name, ids in wanted.items() for n, ref in enumerate(sorted(ids))}
     kinds: dict[str, str] = {}
     concerns: dict[str, set[tuple[str, int]]] = {}
-    rows = cast(Iterable[tuple[str, str, str, int]], session.connection().execute(statement, params))
+    rows = cast(Iterable[tuple[str, str, str, int]], connection.execute(statement, params))
     for token, kind, about, ref in rows:
         kinds[token] = kind
         concerns.setdefault(token, set()).add((about, ref))
@@ -205,6 +209,11 @@ def _ids(name: str, count: int) -> tuple[BindParameter[int], ...]:
     return tuple(bindparam(f"{name}_{n}") for n in range(count))
 
 
+def _values(values: Iterable[str]) -> tuple[BindParameter[str], ...]:
+    """Constant strings as plain parameters: an ``in_`` of a list is expanding, like ``_ids``'s."""
+    return tuple(literal(str(value)) for value in values)
+
+
 @lru_cache(maxsize=256)
 def _tokens_statement(users: int, chats: int, queues: int) -> CompoundSelect:
     """The lookup for one shape of change set (how many users, chats and queues),
@@ -215,7 +224,7 @@ def _tokens_statement(users: int, chats: int, queues: int) -> CompoundSelect:
     token, kind, user_id = col(ClientConnection.token), col(ClientConnection.kind), col(ClientConnection.user_id)
     chat_of_tab = col(ClientConnection.interaction_id)
     queue_ids = _ids("queue", queues)
-    waiting_in_queues = col(Interaction.queue_id).in_(queue_ids) & col(Interaction.state).in_(WAITING_STATES)
+    waiting_in_queues = col(Interaction.queue_id).in_(queue_ids) & col(Interaction.state).in_(_values(WAITING_STATES))
     agent = kind == ClientKind.AGENT
     branches: list[Select] = []
     if users:
@@ -226,7 +235,7 @@ def _tokens_statement(users: int, chats: int, queues: int) -> CompoundSelect:
         chat_ids = _ids("chat", chats)
         branches += [
             sa_select(token, kind, literal_column("'chat'"), chat_of_tab).where(
-                kind.in_((ClientKind.CUSTOMER, ClientKind.SUPERVISOR)), chat_of_tab.in_(chat_ids)
+                kind.in_(_values((ClientKind.CUSTOMER, ClientKind.SUPERVISOR))), chat_of_tab.in_(chat_ids)
             ),
             sa_select(token, kind, literal_column("'chat'"), col(Interaction.id))
             .join(
@@ -262,8 +271,8 @@ def resolve(changes: list[Change]) -> dict[str, Target]:
     thread, e.g. right after the write that produced ``changes``, to spare a hop."""
     if not changes:
         return {}
-    with session_scope(writer=False) as session:
-        return tokens_for(session, changes)
+    with read_connection() as connection:
+        return tokens_for(connection, changes)
 
 
 async def push_to_tab(token: str, kind: str, changes: list[Change]) -> None:

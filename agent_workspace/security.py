@@ -46,7 +46,7 @@ from reflex.state import (
 from reflex_base.event import Event as ReflexEvent
 from reflex_base.event.context import EventContext
 
-from agent_workspace.db import run_reading, session_scope
+from agent_workspace.db import read_connection, run_reading, session_scope
 from agent_workspace.models import Role
 from agent_workspace.services import auth, budgets
 
@@ -157,8 +157,8 @@ def identify(token: str | None, client: auth.Client) -> auth.Principal | None:
     if not token:
         return None
     try:
-        with session_scope(writer=False) as session:
-            return auth.principal_for_token(session, token, client=client)
+        with read_connection() as connection:
+            return auth.principal_on(connection, token, client=client)
     except auth.WrongClient:
         with session_scope() as session:
             revoked = auth.revoke_copied(session, token=token, client=client)

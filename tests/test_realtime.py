@@ -194,3 +194,27 @@ def test_a_state_class_without_a_receiver_cannot_take_pushes() -> None:
     with pytest.raises(TypeError, match="_receive"):
         realtime.register_receiver(ClientKind.SUPERVISOR, NoReceiver)  # type: ignore[arg-type]
     assert realtime._receivers[ClientKind.SUPERVISOR].state_cls is SupervisorState
+
+
+def test_the_audience_of_a_change_is_one_statement_on_a_bare_connection(session: Session, monkeypatch) -> None:
+    """``resolve`` runs after every message: no unit of work (nothing is written), one statement."""
+    from sqlalchemy import event
+
+    from agent_workspace import db
+
+    billing, _shipping, grace, _alan, _ship = _world(session)
+    chat = _chat(session, billing, "Ada")
+    monkeypatch.setattr(realtime, "session_scope", None)  # a unit of work here would fail
+    ran: list[str] = []
+    reader = db.get_engine(writer=False)
+    listener = lambda _c, _cur, statement, *_a: ran.append(statement)  # noqa: E731
+    event.listen(reader, "before_cursor_execute", listener)
+    try:
+        targets = realtime.resolve([InteractionChanged(chat), AgentChanged(grace.id)])
+    finally:
+        event.remove(reader, "before_cursor_execute", listener)
+    assert {token: target.kind for token, target in targets.items()} == {
+        "customer-Ada": "customer",
+        "agent-grace": "agent",
+    }
+    assert len([s for s in ran if not s.startswith("BEGIN")]) == 1

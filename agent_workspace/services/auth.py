@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Row, bindparam, update
+from sqlalchemy import Connection, Row, bindparam, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -290,10 +290,15 @@ def principal_for_token(session: Session, token: str | None, *, client: Client) 
     Raises ``WrongClient`` when the token is live but ``client`` is not the
     browser it was issued to; the caller then calls ``revoke_copied``.
     """
+    return principal_on(session.connection(), token, client=client)
+
+
+def principal_on(connection: Connection, token: str | None, *, client: Client) -> Principal | None:
+    """``principal_for_token`` on a bare connection (the check before every event)."""
     if not token or len(token) > 200:
         return None
     params = {"token_hash": hash_token(token), "now": utcnow()}
-    row = session.connection().execute(_LIVE_SESSION, params).first()
+    row = connection.execute(_LIVE_SESSION, params).first()
     if row is None:
         return None
     if _mismatch(row, client):

@@ -221,6 +221,15 @@ class Posted(NamedTuple):
     follows_id: int | None
 
 
+class Stored(NamedTuple):
+    """What a sending page needs of ``store_message``'s message: its id and time,
+    and ``follows_id`` as in ``Posted``."""
+
+    id: int
+    created_at: datetime
+    follows_id: int | None
+
+
 def post_message(
     session: Session,
     *,
@@ -239,6 +248,42 @@ def post_message(
     and lock the chat with both names in one, insert, commit. A retried send
     (same client id) returns the stored message, with no ``follows_id``.
     """
+    message, follows_id = _store(
+        session,
+        interaction_id=interaction_id,
+        sender_kind=sender_kind,
+        body=body,
+        client_id=client_id,
+        sender_user_id=sender_user_id,
+        attachment_id=attachment_id,
+        article_number=article_number,
+    )
+    return Posted(message if isinstance(message, Message) else Message(**message), follows_id)
+
+
+def store_message(session: Session, **message: Any) -> Stored:
+    """``post_message`` for a page's send (same arguments), without building the
+    ORM row it returns: a page needs only the id and the time, and building the
+    row cost a sixth of storing the message."""
+    stored, follows_id = _store(session, **message)
+    if isinstance(stored, Message):
+        return Stored(stored_id(stored), stored.created_at, follows_id)
+    return Stored(stored["id"], stored["created_at"], follows_id)
+
+
+def _store(
+    session: Session,
+    *,
+    interaction_id: int,
+    sender_kind: SenderKind,
+    body: str,
+    client_id: str,
+    sender_user_id: int | None = None,
+    attachment_id: int | None = None,
+    article_number: str | None = None,
+) -> tuple[Message | dict[str, Any], int | None]:
+    """``post_message``'s work: the message found stored (a retry) or the values of
+    the row it inserted (its id included), and ``follows_id``."""
     if not CLIENT_ID_PATTERN.match(client_id or ""):
         raise ValidationError("The message has no valid client id.")
     body = clean_text(body, field="The message", limit=MAX_MESSAGE_LENGTH)
@@ -250,7 +295,7 @@ def post_message(
     except (Conflict, Forbidden, ValidationError):
         stored = _stored_message(session, interaction_id, client_id)
         if stored is not None:  # a retry of a send that was stored before the chat ended
-            return Posted(stored, None)
+            return stored, None
         raise
     # Under the chat's lock nothing else writes in this chat: the last id is the one this message follows.
     conn = session.connection()
@@ -273,8 +318,7 @@ def post_message(
         stored = _stored_message(session, interaction_id, client_id)
         if stored is None:  # not a send stored before: some other constraint refused the row
             raise
-        return Posted(stored, None)
-    message = Message(id=message_id, **values)
+        return stored, None
     if attachment_id is not None:  # a file's details are read with the message
         announce(session, InteractionChanged(interaction_id))
     else:
@@ -284,7 +328,7 @@ def post_message(
             sender_name=sender_name,
             body=body,
             client_id=client_id,
-            created_at=message.created_at,
+            created_at=values["created_at"],
             article_number=article_number or "",
             sender_user_id=sender_user_id,
         )
@@ -292,7 +336,8 @@ def post_message(
             data = with_article_cards(session, [data])[0]
         announce(session, MessagePosted(interaction_id, message=data, follows_id=follows_id or 0))
     session.commit()
-    return Posted(message, follows_id or 0)
+    values["id"] = message_id
+    return values, follows_id or 0
 
 
 # A chat as ``_lock_chat`` reads it: state, customer_ended_at, agent_id,

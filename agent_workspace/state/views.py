@@ -13,7 +13,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from agent_workspace import routes
 from agent_workspace.config import settings
 from agent_workspace.db import run_blocking, session_scope
-from agent_workspace.models import stored_id
 from agent_workspace.services import conversations, links
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import (
@@ -190,9 +189,9 @@ class ChatTab:
     slot: int = 0  # the state holding its messages (state/chat_slots.py)
 
 
-def _post(**message) -> conversations.Posted:
+def _post(**message) -> conversations.Stored:
     with session_scope() as session:
-        return conversations.post_message(session, **message)
+        return conversations.store_message(session, **message)
 
 
 async def deliver(
@@ -204,7 +203,7 @@ async def deliver(
     ``conversations.Posted``); the client id makes a retry a no-op.
     """
     try:
-        stored, follows_id = await run_blocking(
+        stored = await run_blocking(
             _post,
             interaction_id=interaction_id,
             sender_kind=sender_kind,
@@ -220,9 +219,9 @@ async def deliver(
         log.exception("storing message %s of interaction %s failed", message.client_id, interaction_id)
         message.status, message.error = MessageStatus.FAILED, NOT_STORED
         return None
-    message.id, message.status, message.error = stored_id(stored), MessageStatus.SENT, ""
+    message.id, message.status, message.error = stored.id, MessageStatus.SENT, ""
     message.time = clock(stored.created_at)
-    return follows_id
+    return stored.follows_id
 
 
 def start_delivery(

@@ -250,6 +250,23 @@ def test_a_posted_message_travels_in_its_change_with_the_id_it_follows(session: 
     assert announced.take() == []  # a retry changes nothing and tells nobody
 
 
+def test_a_pages_send_is_stored_as_post_message_stores_it(session: Session, queue, announced) -> None:
+    """``store_message`` (a page's send) returns the stored row's id and time and
+    announces the same change; its retry is the stored row, with no follows_id."""
+    item = start(session, queue)
+    acknowledgement = conversations.messages_after(session, interaction_id=item.id)[-1]
+    announced.take()
+    sent = dict(interaction_id=item.id, sender_kind=SenderKind.CUSTOMER, body="hello", client_id="client-store-1")
+    stored = conversations.store_message(session, **sent)
+    [posted] = announced.take()
+    row = conversations.messages_after(session, interaction_id=item.id, after_id=acknowledgement.id)[0]
+    assert (stored.id, stored.follows_id) == (row.id, acknowledgement.id)
+    assert stored.created_at.replace(tzinfo=None) == row.created_at.replace(tzinfo=None)
+    assert isinstance(posted, MessagePosted) and posted.message.id == row.id and posted.follows_id == acknowledgement.id
+    again = conversations.store_message(session, **sent)
+    assert (again.id, again.follows_id) == (row.id, None) and announced.take() == []
+
+
 # ------------------------------------------------------------------ typing
 
 

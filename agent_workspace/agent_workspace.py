@@ -27,6 +27,7 @@ from agent_workspace.security import DenyByDefault
 from agent_workspace.services import (
     attachment_storage,
     attachments,
+    audience,
     availability,
     chat_files,
     knowledge,
@@ -62,7 +63,7 @@ def _sweep(open_before: frozenset[int] | None) -> frozenset[int]:
             # The first run drains every open queue: it may have opened while the app was down.
             hours_turned=open_now if open_before is None else open_now ^ open_before,
         )
-        realtime.forget_stale_clients(session, older_than_seconds=STALE_CLIENT_SECONDS)
+        audience.forget_stale_clients(session, older_than_seconds=STALE_CLIENT_SECONDS)
         return open_now
 
 

@@ -3,11 +3,11 @@
 Services announce change notices on their session (``services.events``); once
 the transaction commits they reach ``publish`` here, which turns them into the
 client tokens to refresh (never the tab whose event made the change: it
-shows its own action itself), looked up in the database
-(``client_connection``), and pokes each one with the changes that concern it.
-A poked state re-reads what it shows from the database after its own cursor,
-or, for a ``MessagePosted`` that continues that cursor, appends the message
-the notice carries; so pushes are idempotent, can arrive in any order, and
+shows its own action itself) by the audience rules of ``services.audience``,
+and pushes to each one the changes that concern it. This module only routes and
+batches; what a tab does with a push is its ``sync`` model's (``docs/realtime.md``):
+it reads after its own cursors, or, for a ``MessagePosted`` that continues a
+cursor, takes the message the notice carries; so pushes are idempotent, can arrive in any order, and
 reach a token on any worker (with Redis as the state manager Reflex relays the
 update to the worker that owns the socket). Queue changes are gathered briefly, for all tabs of a kind at
 once: a busy queue changes many times a second for every member and every
@@ -21,26 +21,20 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
-from functools import lru_cache
 from typing import Any, cast
 
 import reflex as rx
 from reflex.state import StateUpdate
 from reflex_base.event.context import EventContext
-from sqlalchemy import BindParameter, CompoundSelect, Select, bindparam, delete, literal_column, or_, union_all
-from sqlalchemy import select as sa_select
-from sqlalchemy.engine import Connection
-from sqlalchemy.sql.expression import literal
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from agent_workspace import sync
 from agent_workspace.db import read_connection, run_blocking, run_reading, session_scope
-from agent_workspace.models import ClientConnection, ClientKind, Interaction, QueueMember, utcnow
+from agent_workspace.models import ClientConnection, ClientKind
 from agent_workspace.security import clear_private_state, sign_out_events
-from agent_workspace.services import events
+from agent_workspace.services import audience, events
 from agent_workspace.services.auth import SIGNED_OUT_TAB
-from agent_workspace.services.availability import WAITING_STATES
 from agent_workspace.services.events import (
     TYPING_SECONDS,
     Change,
@@ -121,7 +115,7 @@ def _publish_committed(changes: list[Change]) -> None:
         _spawn(publish(changes, exclude_token=origin))
         return
     try:
-        targets: dict[str, Target] | None = resolve(changes)
+        targets: dict[str, audience.Target] | None = resolve(changes)
     except Exception:  # publish reads them again on the loop's read threads
         log.exception("finding the tabs for %d changes failed", len(changes))
         targets = None
@@ -138,141 +132,16 @@ def register_receiver(kind: ClientKind, state_cls: type[rx.State], prefetch: Pre
 # ---------------------------------------------------------------- connections
 
 
-def register_client(
-    session: Session, *, token: str, kind: str, user_id: int | None = None, interaction_id: int | None = None
-) -> None:
-    """Remember (or refresh) which tab belongs to whom. A tab marked signed out
-    stays so until it is cleared (``sign_out_tabs``): an event that passed the
-    session check just before the sign-out committed cannot register it again."""
-    row = session.get(ClientConnection, token, with_for_update=True)
-    if row is not None and row.kind == SIGNED_OUT_TAB:
-        return
-    if row is None:
-        row = ClientConnection(token=token, kind=kind)
-        session.add(row)
-    row.kind = kind
-    row.user_id = user_id
-    row.interaction_id = interaction_id
-    row.last_seen_at = utcnow()
-    session.commit()
-
-
-def forget_stale_clients(session: Session, *, older_than_seconds: int) -> int:
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    result = session.exec(delete(ClientConnection).where(col(ClientConnection.last_seen_at) < cutoff))
-    session.commit()
-    return result.rowcount or 0
-
-
-@dataclass(frozen=True)
-class Target:
-    """A tab that must hear about some changes: its kind and only the changes that
-    concern it. A queue's members hear that the queue moved, not the messages
-    and state changes of its chats, which would cost each of them a push."""
-
-    kind: str
-    changes: tuple[Change, ...]
-
-
-def tokens_for(session: Session | Connection, changes: Iterable[Change]) -> dict[str, Target]:
-    """Every tab that must hear about ``changes``, with the changes that concern it,
-    in one statement: the agents named; for each touched chat its customer, its
-    agent and the agent it is offered to; for each changed queue its members,
-    and the customers of its waiting chats and the agents they are offered to.
-    On a session's connection, or a bare one (``db.read_connection``)."""
-    connection = session.connection() if isinstance(session, Session) else session
-    wanted: dict[str, set[int]] = {"user": set(), "chat": set(), "queue": set()}
-    changes = list(changes)
-    for change in changes:
-        concern = sync.concern_of(change)
-        if concern is not None:
-            wanted[concern[0]].add(concern[1])
-    if not any(wanted.values()):
-        return {}
-    statement = _tokens_statement(*(len(wanted[name]) for name in ("user", "chat", "queue")))
-    params = {f"{name}_{n}": ref for name, ids in wanted.items() for n, ref in enumerate(sorted(ids))}
-    kinds: dict[str, str] = {}
-    concerns: dict[str, set[tuple[str, int]]] = {}
-    rows = cast(Iterable[tuple[str, str, str, int]], connection.execute(statement, params))
-    for token, kind, about, ref in rows:
-        kinds[token] = kind
-        concerns.setdefault(token, set()).add((about, ref))
-    return {
-        token: Target(kind, tuple(c for c in changes if sync.concern_of(c) in concerns[token]))
-        for token, kind in kinds.items()
-    }
-
-
-def _ids(name: str, count: int) -> tuple[BindParameter[int], ...]:
-    """``count`` plain parameters ``name_0`` ...: an expanding one is rewritten on
-    every execution, which cost more than running the lookup itself."""
-    return tuple(bindparam(f"{name}_{n}") for n in range(count))
-
-
-def _values(values: Iterable[str]) -> tuple[BindParameter[str], ...]:
-    """Constant strings as plain parameters: an ``in_`` of a list is expanding, like ``_ids``'s."""
-    return tuple(literal(str(value)) for value in values)
-
-
-@lru_cache(maxsize=256)
-def _tokens_statement(users: int, chats: int, queues: int) -> CompoundSelect:
-    """The lookup for one shape of change set (how many users, chats and queues),
-    built once: every message and queue change runs it, and building a statement
-    costs more than running it. Each branch tags the tabs it finds with what they
-    hear about. A supervisor's tab hears only the chat it shows read-only, not
-    its user's queues or chats."""
-    token, kind, user_id = col(ClientConnection.token), col(ClientConnection.kind), col(ClientConnection.user_id)
-    chat_of_tab = col(ClientConnection.interaction_id)
-    queue_ids = _ids("queue", queues)
-    waiting_in_queues = col(Interaction.queue_id).in_(queue_ids) & col(Interaction.state).in_(_values(WAITING_STATES))
-    agent = kind == ClientKind.AGENT
-    branches: list[Select] = []
-    if users:
-        branches.append(
-            sa_select(token, kind, literal_column("'user'"), user_id).where(agent, user_id.in_(_ids("user", users)))
-        )
-    if chats:
-        chat_ids = _ids("chat", chats)
-        branches += [
-            sa_select(token, kind, literal_column("'chat'"), chat_of_tab).where(
-                kind.in_(_values((ClientKind.CUSTOMER, ClientKind.SUPERVISOR))), chat_of_tab.in_(chat_ids)
-            ),
-            sa_select(token, kind, literal_column("'chat'"), col(Interaction.id))
-            .join(
-                Interaction,
-                or_(
-                    col(Interaction.agent_id) == user_id,
-                    col(Interaction.offered_to_id) == user_id,
-                    col(Interaction.transfer_to_id) == user_id,  # its transfer card shows the chat
-                ),
-            )
-            .where(agent, col(Interaction.id).in_(chat_ids)),
-        ]
-    if queues:
-        branches += [
-            sa_select(token, kind, literal_column("'queue'"), col(QueueMember.queue_id))
-            .join(QueueMember, col(QueueMember.user_id) == user_id)
-            .where(agent, col(QueueMember.queue_id).in_(queue_ids)),
-            sa_select(token, kind, literal_column("'queue'"), col(Interaction.queue_id))
-            .join(Interaction, col(Interaction.id) == chat_of_tab)
-            .where(kind == ClientKind.CUSTOMER, waiting_in_queues),
-            sa_select(token, kind, literal_column("'queue'"), col(Interaction.queue_id))
-            .join(Interaction, col(Interaction.offered_to_id) == user_id)
-            .where(agent, waiting_in_queues),
-        ]
-    return union_all(*branches)
-
-
 # ---------------------------------------------------------------- pushing
 
 
-def resolve(changes: list[Change]) -> dict[str, Target]:
+def resolve(changes: list[Change]) -> dict[str, audience.Target]:
     """``tokens_for`` in its own read transaction. Blocking: call it from a worker
     thread, e.g. right after the write that produced ``changes``, to spare a hop."""
     if not changes:
         return {}
     with read_connection() as connection:
-        return tokens_for(connection, changes)
+        return audience.tokens_for(connection, changes)
 
 
 async def push_to_tab(token: str, kind: str, changes: list[Change]) -> None:
@@ -289,10 +158,10 @@ async def push_to_tab(token: str, kind: str, changes: list[Change]) -> None:
     if queued:
         if kind not in _gathering:
             _gathering[kind] = {}
-            _spawn(_poke_gathered(kind))
+            _spawn(_push_gathered(kind))
         _gathering[kind].setdefault(token, []).extend(queued)
     if urgent:
-        await _poke_now(token, kind, urgent)
+        await _push_coalesced(token, kind, urgent)
 
 
 def _stop_typing_later(token: str, kind: str, typing: Typing) -> None:
@@ -312,10 +181,10 @@ async def _stop_typing(key: tuple[str, int, str], kind: str) -> None:
         await asyncio.sleep(left)
     del _typing_ends[key]
     token, interaction_id, sender_kind = key
-    await _poke_now(token, kind, [TypingStopped(interaction_id, sender_kind)])
+    await _push_coalesced(token, kind, [TypingStopped(interaction_id, sender_kind)])
 
 
-async def _poke_gathered(kind: str) -> None:
+async def _push_gathered(kind: str) -> None:
     """After the gathering window, one read ahead for every tab of ``kind`` that a
     queue change reached, then each tab's push."""
     await asyncio.sleep(QUEUE_REFRESH_SECONDS[kind])
@@ -324,7 +193,9 @@ async def _poke_gathered(kind: str) -> None:
     if _app is None or receiver is None:
         return
     prefetched = await _prefetch(receiver, batch)
-    await asyncio.gather(*(_poke_now(token, kind, changes, prefetched.get(token)) for token, changes in batch.items()))
+    await asyncio.gather(
+        *(_push_coalesced(token, kind, changes, prefetched.get(token)) for token, changes in batch.items())
+    )
 
 
 async def _prefetch(receiver: Receiver, batch: dict[str, list[Change]]) -> dict[str, Any]:
@@ -337,7 +208,7 @@ async def _prefetch(receiver: Receiver, batch: dict[str, list[Change]]) -> dict[
         return {}
 
 
-async def _poke_now(token: str, kind: str, changes: list[Change], prefetched: Any = _NOT_READ) -> None:
+async def _push_coalesced(token: str, kind: str, changes: list[Change], prefetched: Any = _NOT_READ) -> None:
     """Make one client re-read from the database what ``changes`` touched.
 
     Pushes to one token are coalesced: while one runs, later changes are
@@ -393,9 +264,9 @@ async def set_var(token: str, state_cls: type[rx.State], var: str, value) -> Non
 
 
 async def publish(
-    changes: list[Change], *, exclude_token: str | None = None, targets: dict[str, Target] | None = None
+    changes: list[Change], *, exclude_token: str | None = None, targets: dict[str, audience.Target] | None = None
 ) -> None:
-    """Poke every tab that must hear about ``changes`` (``targets`` if already resolved)."""
+    """Push to every tab that must hear about ``changes`` (``targets`` if already resolved)."""
     if not changes or _app is None:
         return
     if targets is None:

@@ -98,7 +98,7 @@ def _wrap(module, attr, name, mark=None):
 
 
 from agent_workspace import realtime, security
-from agent_workspace.services import conversations, notices, views
+from agent_workspace.services import audience, conversations, notices, views
 from agent_workspace.services import customer_views
 from agent_workspace.state import common
 from agent_workspace.state import views as state_views
@@ -108,7 +108,7 @@ _wrap(state_views, "run_blocking", "state.views.run_blocking: store, from the lo
 _wrap(state_views, "_post", "state.views._post (in thread)", "store (thread)")
 _wrap(conversations, "post_message", "conversations.post_message (in thread)", "post_message (thread)")
 _wrap(realtime, "publish", "realtime.publish: token lookup + all pushes", "publish")
-_wrap(realtime, "tokens_for", "realtime.tokens_for (in thread)", "tokens_for (thread)")
+_wrap(audience, "tokens_for", "audience.tokens_for (in thread)", "tokens_for (thread)")
 _wrap(realtime, "push_to_tab", "realtime.push_to_tab: one push, lock + refresh + delta", "push_to_tab")
 _wrap(views, "agent_snapshot", "views.agent_snapshot (in thread)", "agent_snapshot (thread)")
 _wrap(customer_views, "customer_snapshot", "customer_views.customer_snapshot (in thread)", "customer_snapshot (thread)")

@@ -5,11 +5,11 @@
 Builds a private database (SQLite in a temporary directory, or a private
 PostgreSQL database with ``--pg``), one queue with its agents at capacity, and
 times, per call: SQL statements issued, wall time, and the size of what the
-page receives. These are the pieces ``realtime.poke`` runs for every client
+page receives. These are the pieces ``realtime.push_to_tab`` runs for every client
 it refreshes (``WorkspaceState._refresh`` = ``views.agent_snapshot``, or
 ``views.chat_deltas`` for a message; ``CustomerChatState._refresh`` =
 ``customer_views.customer_snapshot``), and how many of them one change triggers
-(``realtime.tokens_for``).
+(``audience.tokens_for``).
 """
 
 from __future__ import annotations
@@ -40,11 +40,10 @@ def main() -> None:
     from sqlalchemy import event
     from sqlmodel import Session
 
-    from agent_workspace import realtime
     from agent_workspace.db import make_engine
     from agent_workspace.migrations import upgrade
     from agent_workspace.models import SenderKind
-    from agent_workspace.services import auth, conversations, customer_views, routing, views
+    from agent_workspace.services import audience, auth, conversations, customer_views, routing, views
     from agent_workspace.services.events import InteractionChanged, QueueChanged
     from agent_workspace.state.views import card_view, message_view
     from tests.scaleout import harness
@@ -106,11 +105,11 @@ def main() -> None:
                     s, name=f"W{n}", email=f"w{n}@example.com", queue_id=queue.id, question="waiting"
                 )
             for n in range(args.agents_per_queue * 2):  # clients to resolve: one tab per agent and per customer
-                realtime.register_client(
+                audience.register_client(
                     s, token=f"agent-token-{n}", kind="agent", user_id=agent_ids[n % len(agent_ids)]
                 )
             for chat_id in chats:
-                realtime.register_client(s, token=f"cust-token-{chat_id}", kind="customer", interaction_id=chat_id)
+                audience.register_client(s, token=f"cust-token-{chat_id}", kind="customer", interaction_id=chat_id)
 
         agent = agent_ids[0]
         one_chat = chats[0]
@@ -186,17 +185,17 @@ def main() -> None:
 
         timed("conversations.post_message", post)
         msg_targets = timed(
-            "realtime.tokens_for([InteractionChanged])  (message)",
-            lambda s: realtime.tokens_for(s, [InteractionChanged(one_chat)]),
+            "audience.tokens_for([InteractionChanged])  (message)",
+            lambda s: audience.tokens_for(s, [InteractionChanged(one_chat)]),
             writer=False,
         )
         queue_targets = timed(
-            "realtime.tokens_for([QueueChanged])  (arrival/offer/accept/close)",
-            lambda s: realtime.tokens_for(s, [QueueChanged(queue.id), InteractionChanged(one_chat)]),
+            "audience.tokens_for([QueueChanged])  (arrival/offer/accept/close)",
+            lambda s: audience.tokens_for(s, [QueueChanged(queue.id), InteractionChanged(one_chat)]),
             writer=False,
         )
         print(
-            f"clients poked per message: {len(msg_targets)}; per queue change: {len(queue_targets)} "
+            f"clients pushed to per message: {len(msg_targets)}; per queue change: {len(queue_targets)} "
             f"({sum(1 for k in queue_targets.values() if k == 'agent')} agent tabs, each re-reading its whole snapshot)"
         )
         engine.dispose()

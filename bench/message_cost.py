@@ -40,7 +40,7 @@ def main() -> None:
     from agent_workspace import db, realtime, security
     from agent_workspace.migrations import upgrade
     from agent_workspace.models import InteractionState, SenderKind
-    from agent_workspace.services import auth, events
+    from agent_workspace.services import audience, auth, events
     from agent_workspace.services.events import Change, MessagePosted
     from agent_workspace.state import views
     from tests.factories import BROWSER, make_customer, make_interaction, make_queue, make_user
@@ -55,8 +55,8 @@ def main() -> None:
         chat = make_interaction(
             s, queue=queue, customer=make_customer(s), state=InteractionState.WORK_IN_PROGRESS, agent=agent
         ).id
-        realtime.register_client(s, token="agent-tab", kind="agent", user_id=agent.id)
-        realtime.register_client(s, token="customer-tab", kind="customer", interaction_id=chat)
+        audience.register_client(s, token="agent-tab", kind="agent", user_id=agent.id)
+        audience.register_client(s, token="customer-tab", kind="customer", interaction_id=chat)
         ticket, _ = auth.login(s, username="ada", password="ada-pass-1234")
         token = auth.redeem_ticket(s, ticket=ticket, client=BROWSER)
 

@@ -1,4 +1,4 @@
-"""Who hears about a change (``realtime.tokens_for`` against a real database), and
+"""Who hears about a change (``audience.tokens_for`` against a real database), and
 how queue changes to many tabs are gathered and read ahead once."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from agent_workspace import realtime
 from agent_workspace.models import ClientKind, Presence
-from agent_workspace.services import conversations, routing
+from agent_workspace.services import audience, conversations, routing
 from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged
 from tests.factories import make_queue
 from tests.services.helpers import make_agent
@@ -22,13 +22,13 @@ def _chat(session: Session, queue, name: str) -> int:
     started = conversations.start_chat(
         session, name=name, email=f"{name.lower()}@example.com", queue_id=queue.id, question="Help?"
     )
-    realtime.register_client(session, token=f"customer-{name}", kind="customer", interaction_id=started.id)
+    audience.register_client(session, token=f"customer-{name}", kind="customer", interaction_id=started.id)
     return started.id
 
 
 def _heard(session: Session, changes: list) -> dict[str, tuple[str, list]]:
     return {
-        token: (target.kind, list(target.changes)) for token, target in realtime.tokens_for(session, changes).items()
+        token: (target.kind, list(target.changes)) for token, target in audience.tokens_for(session, changes).items()
     }
 
 
@@ -38,7 +38,7 @@ def _world(session: Session):
     alan = make_agent(session, "alan", queues=[billing], presence=Presence.AWAY)
     ship = make_agent(session, "ship", queues=[shipping], presence=Presence.AWAY)
     for agent in (grace, alan, ship):
-        realtime.register_client(session, token=f"agent-{agent.username}", kind="agent", user_id=agent.id)
+        audience.register_client(session, token=f"agent-{agent.username}", kind="agent", user_id=agent.id)
     return billing, shipping, grace, alan, ship
 
 
@@ -59,9 +59,9 @@ def test_a_supervisor_tab_hears_only_the_chat_it_watches(session: Session) -> No
     """Not its user's queues or presence: the dashboard ticks; the read-only chat is live."""
     billing, _shipping, grace, _alan, _ship = _world(session)
     chat = _chat(session, billing, "Ada")
-    realtime.register_client(session, token="supervisor-grace", kind="supervisor", user_id=grace.id)
+    audience.register_client(session, token="supervisor-grace", kind="supervisor", user_id=grace.id)
     assert "supervisor-grace" not in _heard(session, [InteractionChanged(chat), QueueChanged(billing.id)])
-    realtime.register_client(
+    audience.register_client(
         session, token="supervisor-grace", kind="supervisor", user_id=grace.id, interaction_id=chat
     )
     heard = _heard(session, [InteractionChanged(chat), QueueChanged(billing.id), AgentChanged(grace.id)])

@@ -18,6 +18,7 @@ from agent_workspace.db import run_blocking
 from agent_workspace.models import ClientKind, Interaction, SenderKind, stored_id
 from agent_workspace.security import Access, access, bound_to_cookie
 from agent_workspace.services import (
+    audience,
     chat_close,
     chat_files,
     conversations,
@@ -51,14 +52,14 @@ REGISTER_SECONDS = 5 * 60  # re-register the tab well before the sweeper forgets
 
 def _resume(session, *, public_id: str, token: str) -> int:
     item = conversations.interaction_by_public_id(session, public_id)
-    realtime.register_client(session, token=token, kind=ClientKind.CUSTOMER, interaction_id=stored_id(item))
+    audience.register_client(session, token=token, kind=ClientKind.CUSTOMER, interaction_id=stored_id(item))
     return stored_id(item)
 
 
 def _start(session, *, token: str, browser_hash: str, **form) -> Interaction:
     started = conversations.start_chat(session, **form)
     started.browser_hash = browser_hash  # issue 17: earlier chats from this browser are shown in full
-    realtime.register_client(session, token=token, kind=ClientKind.CUSTOMER, interaction_id=started.id)
+    audience.register_client(session, token=token, kind=ClientKind.CUSTOMER, interaction_id=started.id)
     return started
 
 

@@ -11,7 +11,7 @@ from agent_workspace import realtime, routes
 from agent_workspace.config import settings
 from agent_workspace.models import ClientKind, Role, stored_id
 from agent_workspace.security import Access, access, current_principal
-from agent_workspace.services import auth, canned, dashboard, queue_visibility, routing, widget
+from agent_workspace.services import audience, auth, canned, dashboard, queue_visibility, routing, widget
 from agent_workspace.services import hours as business_hours
 from agent_workspace.services.errors import ServiceError, ValidationError
 from agent_workspace.services.events import Change
@@ -135,7 +135,7 @@ def _snapshot(session) -> dict:
 
 def _watch(session, *, token: str, user_id: int, interaction_id: int | None) -> None:
     """This tab hears the chat it shows read-only (None: none now)."""
-    realtime.register_client(
+    audience.register_client(
         session, token=token, kind=ClientKind.SUPERVISOR, user_id=user_id, interaction_id=interaction_id
     )
 

@@ -12,7 +12,7 @@ from agent_workspace import realtime
 from agent_workspace.config import settings
 from agent_workspace.models import ClientKind, Presence, stored_id
 from agent_workspace.security import Access, access, clear_private_state, current_principal, hold_private
-from agent_workspace.services import chat_close, routing, transfers
+from agent_workspace.services import audience, chat_close, routing, transfers
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import (
     Change,
@@ -39,7 +39,7 @@ PRESENCE_LABELS: dict[str, str] = {
 
 
 def _register_agent(session, *, token: str, user_id: int) -> None:
-    realtime.register_client(session, token=token, kind=ClientKind.AGENT, user_id=user_id)
+    audience.register_client(session, token=token, kind=ClientKind.AGENT, user_id=user_id)
     routing.touch_agent(session, user_id=user_id)
 
 

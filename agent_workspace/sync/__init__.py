@@ -32,14 +32,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from agent_workspace.services.events import (
-    AgentChanged,
     Change,
-    ChatOffered,
     InteractionChanged,
     MessageData,
     MessagePosted,
-    Typing,
-    TypingStopped,
 )
 
 
@@ -50,23 +46,6 @@ class Receiver(Protocol):
     leading underscore), so Reflex never makes it an event a page could send."""
 
     async def _receive(self, changes: list[Change], read_ahead: Any) -> None: ...
-
-
-Concern = tuple[str, int]  # ("user" | "chat" | "queue", id), as realtime.tokens_for tags tabs
-
-
-def concern_of(change: Change) -> Concern | None:
-    """What a change is about, in ``realtime.tokens_for``'s terms."""
-    if isinstance(change, (AgentChanged, ChatOffered)):
-        return None if change.user_id is None else ("user", change.user_id)
-    if isinstance(change, (InteractionChanged, Typing, TypingStopped)):
-        return ("chat", change.interaction_id)
-    return ("queue", change.queue_id)
-
-
-def about(changes: Iterable[Change], concerns: set[Concern]) -> list[Change]:
-    """The changes a view with ``concerns`` must hear, in order."""
-    return [c for c in changes if concern_of(c) in concerns]
 
 
 def carried_messages(changes: Sequence[Change], *, interaction_id: int, cursor: int) -> list[MessageData] | None:

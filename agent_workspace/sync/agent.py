@@ -24,6 +24,7 @@ from sqlmodel import Session
 
 from agent_workspace.models import InteractionState, stored_id
 from agent_workspace.services import views
+from agent_workspace.services.audience import Concern
 from agent_workspace.services.events import (
     AgentChanged,
     Change,
@@ -35,7 +36,7 @@ from agent_workspace.services.events import (
 from agent_workspace.services.inbox import InboxCard
 from agent_workspace.services.notices import unseen_notices
 from agent_workspace.services.views import AgentSnapshot, ChatDelta, InboxSnapshot, InteractionData
-from agent_workspace.sync import Concern, carried_messages, merged
+from agent_workspace.sync import carried_messages, merged
 
 
 @dataclass(frozen=True)
@@ -115,9 +116,9 @@ class Data:
 
 
 def concerns(view: AgentView) -> set[Concern]:
-    """What this view must hear about (``realtime.tokens_for``'s rules, from the view):
+    """What this view must hear about (``audience.tokens_for``'s rules, from the view):
     the agent, their queues, their open chats, the chats offered to them and those
-    whose transfer waits for them (which ``tokens_for`` does not find yet)."""
+    whose transfer waits for them."""
     return (
         {("user", view.user_id)}
         | {("queue", q) for q in view.queue_ids}

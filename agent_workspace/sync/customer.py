@@ -20,10 +20,11 @@ from sqlmodel import Session
 
 from agent_workspace.models import InteractionState
 from agent_workspace.services import audit, availability, customer_views
+from agent_workspace.services.audience import Concern
 from agent_workspace.services.availability import Outlook
 from agent_workspace.services.customer_views import CustomerSnapshot, Place
 from agent_workspace.services.events import Change, MessageData, MessagePosted, QueueChanged, Typing, TypingStopped
-from agent_workspace.sync import Concern, carried_messages, merged
+from agent_workspace.sync import carried_messages, merged
 
 
 class Phase(StrEnum):

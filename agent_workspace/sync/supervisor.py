@@ -3,7 +3,7 @@
 ``plan``: a ``MessagePosted`` that continues the cursor needs no read; any other
 change of the watched chat reads the messages after the cursor (one statement,
 and one for the article cards when a message holds one). Nothing else reaches
-a supervisor's tab: ``realtime.tokens_for`` finds it only for the chat it shows.
+a supervisor's tab: ``audience.tokens_for`` finds it only for the chat it shows.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from sqlmodel import Session
 
 from agent_workspace.models import Interaction
 from agent_workspace.services import views
+from agent_workspace.services.audience import Concern
 from agent_workspace.services.errors import NotFound
 from agent_workspace.services.events import Change, InteractionChanged, MessageData
-from agent_workspace.sync import Concern, carried_messages, merged
+from agent_workspace.sync import carried_messages, merged
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from reflex.state import State
 from reflex.utils.format import format_event_handler
 from sqlmodel import select
 
-from agent_workspace import realtime, security
+from agent_workspace import security
 from agent_workspace.models import ClientConnection, Presence, Queue, User
-from agent_workspace.services import auth
+from agent_workspace.services import audience, auth
 from agent_workspace.services.events import InteractionChanged
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.customer import CustomerChatState
@@ -126,7 +126,7 @@ def _registered(world, token: str) -> bool:
 def _pushed_to(world, chat_id: int) -> set[str]:
     """The tabs a change of the chat is pushed to (exactly realtime's lookup)."""
     with world.session() as session:
-        return set(realtime.tokens_for(session, [InteractionChanged(chat_id)]))
+        return set(audience.tokens_for(session, [InteractionChanged(chat_id)]))
 
 
 def _signed_out(client: EventClient, after: int) -> None:

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from agent_workspace import realtime
 from agent_workspace.models import AuditLog, AuthSession, ClientConnection, QueueMember, Role, User
-from agent_workspace.services import auth
+from agent_workspace.services import audience, auth
 from agent_workspace.services.errors import NotFound, ValidationError
 from agent_workspace.services.events import AgentChanged, QueueChanged
 from tests.factories import BROWSER
@@ -35,7 +35,7 @@ def _sign_in(session: Session, username: str) -> str:
 
 def _tabs(session: Session, user: User, *tokens: str) -> None:
     for token in tokens:
-        realtime.register_client(session, token=token, kind="agent", user_id=user.id)
+        audience.register_client(session, token=token, kind="agent", user_id=user.id)
 
 
 def _live_sessions(session: Session, user: User) -> int:
@@ -84,11 +84,11 @@ def test_a_signed_out_tab_hears_no_change_of_its_former_user(session: Session, a
     token = _sign_in(session, "alice")
     _tabs(session, alice, "alice-tab")
     changes = [AgentChanged(alice.id), QueueChanged(queue.id)]
-    assert set(realtime.tokens_for(session, changes)) == {"alice-tab"}
+    assert set(audience.tokens_for(session, changes)) == {"alice-tab"}
 
     auth.logout(session, token=token)
 
-    assert realtime.tokens_for(session, changes) == {}
+    assert audience.tokens_for(session, changes) == {}
 
 
 def test_password_change_ends_sessions_and_tabs(session: Session, alice: User) -> None:

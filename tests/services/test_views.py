@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from agent_workspace import realtime
 from agent_workspace.models import Interaction, InteractionState, Presence, SenderKind
-from agent_workspace.services import conversations, customer_views, routing, views
+from agent_workspace.services import audience, conversations, customer_views, routing, views
 from agent_workspace.services.availability import Availability
 from tests.factories import make_queue
 from tests.services.helpers import make_agent
@@ -48,9 +47,9 @@ def test_inboxes_of_clients_find_the_agent_behind_each_tab(session: Session) -> 
     queue = make_queue(session, "Billing")
     grace = make_agent(session, "grace", queues=[queue])
     alan = make_agent(session, "alan", queues=[queue])
-    realtime.register_client(session, token="tab-of-grace", kind="agent", user_id=grace.id)
-    realtime.register_client(session, token="second-tab-of-grace", kind="agent", user_id=grace.id)
-    realtime.register_client(session, token="tab-of-alan", kind="agent", user_id=alan.id)
+    audience.register_client(session, token="tab-of-grace", kind="agent", user_id=grace.id)
+    audience.register_client(session, token="second-tab-of-grace", kind="agent", user_id=grace.id)
+    audience.register_client(session, token="tab-of-alan", kind="agent", user_id=alan.id)
     conversations.start_chat(session, name="Ada", email="ada@example.com", queue_id=queue.id, question="Invoice?")
 
     found = views.inboxes_of_clients(
@@ -78,10 +77,10 @@ def test_places_of_clients_only_for_customers_still_waiting(session: Session) ->
     second = conversations.start_chat(
         session, name="Bob", email="bob@example.com", queue_id=queue.id, question="Refund?"
     )
-    realtime.register_client(session, token="tab-of-ada", kind="customer", interaction_id=first.id)
-    realtime.register_client(session, token="tab-of-bob", kind="customer", interaction_id=second.id)
+    audience.register_client(session, token="tab-of-ada", kind="customer", interaction_id=first.id)
+    audience.register_client(session, token="tab-of-bob", kind="customer", interaction_id=second.id)
     agent = make_agent(session, "grace", queues=[queue], presence=Presence.AWAY)
-    realtime.register_client(session, token="tab-of-grace", kind="agent", user_id=agent.id)
+    audience.register_client(session, token="tab-of-grace", kind="agent", user_id=agent.id)
 
     before = customer_views.places_of_clients(session, tokens=["tab-of-ada", "tab-of-bob", "tab-of-grace"])
     assert {token: place.outlook.position for token, place in before.items()} == {"tab-of-ada": 1, "tab-of-bob": 2}

@@ -3,7 +3,7 @@
 Random sequences of real service actions (the routing property test's, plus
 transfers, typing and detail edits) run on a copy of a migrated SQLite
 database. Every agent has a tab from the start, every customer from the
-moment their chat starts; each hears what ``realtime.tokens_for`` sends it,
+moment their chat starts; each hears what ``audience.tokens_for`` sends it,
 one batch per commit. After each action some tabs get some of their batches:
 in any order, several merged into one push, changes repeated, with the read
 ahead taken at the commit (early), at delivery (late) or not at all; now and

@@ -4,7 +4,7 @@ typing and detail edits added, and one browser tab per agent, per customer and
 (read-only) per every other chat for a supervisor, whose view is kept by
 ``agent_workspace.sync`` from the notices it hears.
 
-Who hears what is ``realtime.tokens_for``, resolved right after each commit as
+Who hears what is ``audience.tokens_for``, resolved right after each commit as
 the realtime layer does; each tab keeps what it heard as batches (one per
 commit) until the test delivers them, perturbed as the random generator says.
 """
@@ -19,14 +19,15 @@ from pathlib import Path
 from hypothesis import note
 from sqlmodel import Session, col, select
 
-from agent_workspace import db, realtime
+from agent_workspace import db
 from agent_workspace.models import ClientKind, Interaction, InteractionState, Presence, QueueMember, SenderKind, utcnow
-from agent_workspace.services import chat_close, conversations, events, transfers
+from agent_workspace.services import audience, chat_close, conversations, events, transfers
+from agent_workspace.services.audience import concern_of
 from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import Change, ChatOffered, QueueChanged
 from agent_workspace.sync import agent as agent_sync
-from agent_workspace.sync import concern_of, merged
 from agent_workspace.sync import customer as customer_sync
+from agent_workspace.sync import merged
 from agent_workspace.sync import supervisor as watch_sync
 from tests.factories import make_user
 from tests.services.routing_world import World
@@ -114,9 +115,9 @@ class SyncWorld(World):
         """A page opened now: registered, then its fresh view (it hears only later commits)."""
         token = f"{kind}-{ref}"
         if kind == ClientKind.AGENT:
-            realtime.register_client(self.s, token=token, kind=kind.value, user_id=ref)
+            audience.register_client(self.s, token=token, kind=kind.value, user_id=ref)
         else:
-            realtime.register_client(self.s, token=token, kind=kind.value, interaction_id=ref)
+            audience.register_client(self.s, token=token, kind=kind.value, interaction_id=ref)
         with self.reader() as s:
             applied = self.read_fresh(s, kind, ref)
         self.tabs[token] = tab = Tab(token, kind, applied.view)
@@ -140,9 +141,9 @@ class SyncWorld(World):
     def heard(self, changes: list[Change]) -> None:
         """The publisher: each tab's share of one commit, and its read ahead taken now."""
         with self.reader() as s:
-            audience = {token: list(target.changes) for token, target in realtime.tokens_for(s, changes).items()}
+            heard_by = {token: list(target.changes) for token, target in audience.tokens_for(s, changes).items()}
             seq = next(self.commits)
-            for token, heard in audience.items():
+            for token, heard in heard_by.items():
                 tab = self.tabs.get(token)
                 if tab is None:
                     continue

@@ -136,18 +136,33 @@ def transfer_offer_card(offer: TransferOfferView) -> rx.Component:
 
 
 def notices() -> rx.Component:
+    """The agent's notices, each with its Dismiss; Dismiss all once there are several
+    (a shift's transfers answered would otherwise be dismissed one by one)."""
     return rx.vstack(
+        rx.cond(
+            WorkspaceState.notices.length() > 1,
+            rx.button(
+                "Dismiss all", size="1", variant="soft", on_click=WorkspaceState.dismiss_all_notices, align_self="end"
+            ),
+        ),
         rx.foreach(
             WorkspaceState.notices,
             lambda notice, index: rx.callout(
                 rx.hstack(
                     rx.text(notice[1]),
                     rx.spacer(),
-                    rx.button("Dismiss", size="1", variant="ghost", on_click=WorkspaceState.dismiss_notice(index)),
+                    rx.button(
+                        "Dismiss",
+                        size="1",
+                        variant="ghost",
+                        high_contrast=True,
+                        on_click=WorkspaceState.dismiss_notice(index),
+                    ),
                     width="100%",
                     align="center",
                 ),
                 color_scheme=rx.match(notice[0], ("success", "green"), ("warning", "amber"), "blue"),
+                high_contrast=True,  # green's and amber's step 11 on their own tint is below 4.5:1
                 size="1",
                 width="100%",
             ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.experimental.client_state import ClientStateVar
 
 from agent_workspace import routes
 from agent_workspace.state.auth import AuthState, full_page_load
@@ -15,14 +16,14 @@ SECTIONS = (
     ("Cases", routes.CASES, "case"),
     ("Incidents", routes.INCIDENTS, "incident"),
 )
-SUPERVISOR_SECTION = ("Supervisor dashboard", routes.SUPERVISOR, "supervisor")
+SUPERVISOR_SECTION = ("Supervisor", routes.SUPERVISOR, "supervisor")  # its link reads "Supervisor dashboard"
 
 
 def logout_button() -> rx.Component:
     return rx.button("Log out", variant="soft", size="2", on_click=full_page_load("/api/logout"))
 
 
-def new_tab_link(label: rx.Var | str, href: rx.Var | str, **props) -> rx.Component:
+def new_tab_link(label: rx.Component | rx.Var | str, href: rx.Var | str, **props) -> rx.Component:
     """A link that opens beside the page, saying so to screen readers: from the Inbox,
     where leaving the page would leave the agent's live chats and let their offers lapse."""
     return rx.link(
@@ -36,11 +37,14 @@ def new_tab_link(label: rx.Var | str, href: rx.Var | str, **props) -> rx.Compone
 
 
 def _section_link(label: str, href: str, key: str, current: str) -> rx.Component:
+    text: rx.Component | str = label
+    if key == SUPERVISOR_SECTION[2]:  # the short word keeps the header on one line; the name says it all
+        text = rx.fragment(label, rx.el.span(" dashboard", class_name="aw-visually-hidden"))
     if key == current:
-        return rx.link(label, href=href, weight="bold", aria_current="page", underline="always")
+        return rx.link(text, href=href, weight="bold", aria_current="page", underline="always")
     if current == INBOX:
-        return new_tab_link(label, href)
-    return rx.link(label, href=href)
+        return new_tab_link(text, href)
+    return rx.link(text, href=href)
 
 
 def section_nav(current: str) -> rx.Component:
@@ -49,7 +53,7 @@ def section_nav(current: str) -> rx.Component:
         rx.hstack(
             *[_section_link(*section, current) for section in SECTIONS],
             rx.cond(AuthState.is_supervisor, _section_link(*SUPERVISOR_SECTION, current)),
-            spacing="4",
+            spacing="3",
             wrap="wrap",
             align="center",
         ),
@@ -57,26 +61,62 @@ def section_nav(current: str) -> rx.Component:
     )
 
 
-def app_header(*children: rx.Component, current: str = "") -> rx.Component:
-    """The page's header; ``current`` names the section shown (a key of SECTIONS, or "supervisor")."""
+# Whether the narrow header's menu is open: browser-only state, so it opens at once,
+# even while an event is on its way to the server.
+header_menu = ClientStateVar.create("aw_header_menu", default=False)
+HEADER_MORE_ID = "aw-header-more"
+
+
+def header_label(text: rx.Var | str) -> rx.Component:
+    """A header button's words: shown in the narrow menu, beside the icon only for
+    screen readers on a wide screen (CSS), so the header stays one line."""
+    return rx.el.span(text, class_name="aw-header-label")
+
+
+def _menu_button() -> rx.Component:
+    """Opens and closes the header's other controls; shown on narrow screens only (CSS)."""
+    return rx.button(
+        rx.cond(header_menu.value, rx.icon("x", size=18), rx.icon("menu", size=18)),
+        rx.el.span("Menu", class_name="aw-visually-hidden"),
+        variant="soft",
+        size="2",
+        on_click=header_menu.set_value(~header_menu.value),
+        aria_expanded=rx.cond(header_menu.value, "true", "false"),
+        aria_controls=HEADER_MORE_ID,
+        class_name="aw-header-menu-button",
+    )
+
+
+def app_header(*children: rx.Component, primary: tuple[rx.Component, ...] = (), current: str = "") -> rx.Component:
+    """The page's header; ``current`` names the section shown (a key of SECTIONS, or "supervisor").
+    One line from 1280 px; below that it wraps, and on a phone ``children``, the name,
+    dark mode and Log out go behind a Menu button while the sections and ``primary`` stay."""
     return rx.el.header(
-        rx.hstack(
+        rx.el.div(
             rx.hstack(
                 rx.icon("messages-square", size=22, aria_hidden="true"),
-                rx.heading("Agent Workspace", size="4", as_="h1"),
+                rx.heading("Agent Workspace", size="4", as_="h1", class_name="aw-brand-name"),
                 align="center",
                 spacing="2",
             ),
             section_nav(current),
-            rx.spacer(),
-            *children,
-            rx.text(AuthState.display_name, size="2", color_scheme="gray"),
-            rx.color_mode.button(aria_label="Toggle dark mode", size="2"),
-            logout_button(),
-            align="center",
-            spacing="3",
-            width="100%",
-            wrap="wrap",  # a narrow screen stacks the header's controls instead of overflowing
+            rx.el.div(*primary, class_name="aw-header-primary"),
+            _menu_button(),
+            rx.el.div(
+                *children,
+                rx.text(
+                    AuthState.display_name,
+                    size="2",
+                    color_scheme="gray",
+                    title=AuthState.display_name,
+                    class_name="aw-header-name",  # a long name ends in "…" (the title has it all)
+                ),
+                rx.color_mode.button(aria_label="Toggle dark mode", size="2"),
+                logout_button(),
+                id=HEADER_MORE_ID,
+                class_name=rx.cond(header_menu.value, "aw-header-more aw-open", "aw-header-more"),
+            ),
+            class_name="aw-header-row",
         ),
         class_name="aw-header",
     )

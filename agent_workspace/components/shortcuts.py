@@ -14,6 +14,8 @@ from enum import StrEnum
 
 import reflex as rx
 
+from agent_workspace.components.layout import header_label
+
 
 class Target(StrEnum):
     """The ``data-shortcut`` ids of the controls shortcuts work through."""
@@ -112,7 +114,12 @@ def shortcuts_help() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.trigger(
             rx.button(
-                rx.icon("keyboard", size=14), "Shortcuts", size="2", variant="soft", **shortcut_target(Target.HELP)
+                rx.icon("keyboard", size=14),
+                header_label("Shortcuts"),
+                size="2",
+                variant="soft",
+                title="Shortcuts",
+                **shortcut_target(Target.HELP),
             )
         ),
         rx.dialog.content(

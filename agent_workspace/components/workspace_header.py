@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from agent_workspace.components.layout import header_label
 from agent_workspace.state.workspace import PRESENCE_LABELS, LiveState, WorkspaceState
 
 
@@ -70,19 +71,20 @@ def alerts() -> rx.Component:
     return rx.hstack(
         rx.button(
             rx.cond(LiveState.sound_on == "on", rx.icon("volume-2", size=14), rx.icon("volume-x", size=14)),
-            rx.cond(LiveState.sound_on == "on", "Sound on", "Sound off"),
+            header_label(rx.cond(LiveState.sound_on == "on", "Sound on", "Sound off")),
             size="2",
             variant="soft",
             on_click=LiveState.toggle_sound,
             aria_pressed=LiveState.sound_on == "on",
+            title=rx.cond(LiveState.sound_on == "on", "Sound on", "Sound off"),
         ),
         rx.button(
             rx.icon("bell", size=14),
-            "Desktop alerts",
+            header_label("Desktop alerts"),
             size="2",
             variant="soft",
             on_click=rx.call_script("'Notification' in window && Notification.requestPermission()"),
-            title="Allow desktop notifications for new offers and messages",
+            title="Desktop alerts: allow notifications for new offers and messages",
         ),
         # The key sits on the parent: a new key remounts the child, whose on_mount plays the alert.
         rx.box(

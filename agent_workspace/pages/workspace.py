@@ -31,12 +31,7 @@ def breadcrumb() -> rx.Component:
 
 def workspace_body() -> rx.Component:
     return rx.vstack(
-        app_header(
-            alerts(),
-            shortcuts_help(),
-            presence_picker(),
-            current=INBOX,
-        ),
+        app_header(alerts(), shortcuts_help(), primary=(presence_picker(),), current=INBOX),
         breadcrumb(),
         notices(),
         tab_strip(),
@@ -53,6 +48,7 @@ def workspace_body() -> rx.Component:
         spacing="3",
         width="100%",
         padding="12px 20px",
+        class_name="aw-page",  # tighter on a phone (assets/styles.css)
     )
 
 

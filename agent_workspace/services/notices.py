@@ -98,3 +98,17 @@ def dismiss_notice(session: Session, *, user_id: int, notice_id: int) -> None:
     if dismissed.rowcount:
         announce(session, AgentChanged(user_id))
     session.commit()
+
+
+def dismiss_all_notices(session: Session, *, user_id: int, up_to: int | None = None) -> int:
+    """Dismiss all, in one transaction: every notice of the agent not dismissed yet,
+    those beyond the few shown included. ``up_to``: the newest notice the tab showed,
+    so one that arrived since is still read before it goes. Their other tabs follow."""
+    dismissed = update(AgentNotice).where(col(AgentNotice.user_id) == user_id, col(AgentNotice.seen).is_(False))
+    if up_to is not None:
+        dismissed = dismissed.where(col(AgentNotice.id) <= up_to)
+    count = session.exec(dismissed.values(seen=True)).rowcount
+    if count:
+        announce(session, AgentChanged(user_id))
+    session.commit()
+    return count

@@ -17,7 +17,7 @@ from agent_workspace.services.errors import ServiceError
 from agent_workspace.services.events import (
     Change,
 )
-from agent_workspace.services.notices import dismiss_notice
+from agent_workspace.services.notices import dismiss_all_notices, dismiss_notice
 from agent_workspace.state import agent_push, agent_send, chat_slots
 from agent_workspace.state.chat_slots import MessageSlot
 from agent_workspace.state.common import row_id, run_action, send_turn, unproxied
@@ -207,6 +207,16 @@ class WorkspaceState(rx.State):
             return
         await run_action(dismiss_notice, user_id=await self._me(), notice_id=int(notice[2]))
         self.notices = [n for n in current if n is not notice]
+
+    @rx.event
+    async def dismiss_all_notices(self):
+        """Dismiss all: every notice up to the newest this tab shows, in one go; the
+        agent's other tabs re-read on their next refresh, as with one."""
+        shown = unproxied(self.notices)
+        if not shown:
+            return
+        await run_action(dismiss_all_notices, user_id=await self._me(), up_to=max(int(n[2]) for n in shown))
+        self.notices = []
 
     @rx.event
     async def answer_transfer(self, interaction_id: int, accept: bool):

@@ -122,6 +122,7 @@ def _attacks(victim: Victim, *, intruder_id: int, intruder_queue_id: int) -> dic
         (WorkspaceState, "cancel_reject"): [{}],
         (WorkspaceState, "cancel_close_tab"): [{}],
         (WorkspaceState, "dismiss_notice"): [{"index": 0}],
+        (WorkspaceState, "dismiss_all_notices"): [{}],
         (WorkspaceState, "tick"): [{"_value": ""}],
         (LiveState, "toggle_sound"): [{}],
         (ToolsState, "close_dialog"): [{}],

@@ -43,3 +43,24 @@ def test_a_notice_with_a_topic_is_not_shown_twice_and_goes_when_it_is_settled(se
     notices.retire_topic(session, user_id=alice.id, topic=notices.NoticeTopic.PRESENCE)
     session.commit()
     assert [n.body for n in notices.unseen_notices(session, user_id=alice.id)] == ["A transfer was answered."]
+
+
+def test_dismiss_all_takes_every_notice_up_to_the_newest_shown_and_only_the_agents(session: Session, queue) -> None:
+    alice = make_agent(session, "alice", queues=[queue])
+    bob = make_agent(session, "bob", queues=[queue])
+    for n in range(7):  # more than a tab shows: the older ones go too
+        notices.notify(session, user_id=alice.id, body=f"Notice {n}")
+    notices.notify(session, user_id=bob.id, body="Bob's own")
+    session.commit()
+    newest_shown = notices.unseen_notices(session, user_id=alice.id)[-1].id
+    notices.notify(session, user_id=alice.id, body="Arrived after the tab drew its notices")
+    session.commit()
+
+    assert notices.dismiss_all_notices(session, user_id=alice.id, up_to=newest_shown) == 7
+    assert [n.body for n in notices.unseen_notices(session, user_id=alice.id)] == [
+        "Arrived after the tab drew its notices"
+    ]
+    assert [n.body for n in notices.unseen_notices(session, user_id=bob.id)] == ["Bob's own"]
+    assert notices.dismiss_all_notices(session, user_id=alice.id) == 1
+    assert notices.unseen_notices(session, user_id=alice.id) == []
+    assert notices.dismiss_all_notices(session, user_id=alice.id) == 0

@@ -23,12 +23,15 @@ def test_saved_shows_only_under_the_chat_that_was_saved(app_server, world, new_c
     accept_chat(agent, second)
 
     agent.get_by_role("tab", name=first).click()
+    # The tab shows once the server has it: fill only then, or the text lands in the other chat's form.
+    expect(agent.get_by_role("tab", name=first)).to_have_attribute("aria-selected", "true")
     agent.get_by_label("Work notes").fill("Saved in the first chat")
     agent.get_by_role("button", name="Save", exact=True).click()
     saved = agent.get_by_role("status").filter(has_text="Saved")
     expect(saved).to_be_visible()
 
     agent.get_by_role("tab", name=second).click()
+    expect(agent.get_by_role("tab", name=second)).to_have_attribute("aria-selected", "true")
     expect(agent.get_by_label("Work notes")).to_have_value("")
     expect(saved).to_have_count(0)
     agent.get_by_role("tab", name=first).click()
@@ -101,3 +104,22 @@ def test_after_a_transfer_the_previous_agents_messages_are_theirs(app_server, wo
     expect(second.locator("html.dark")).to_have_count(1)
     second.get_by_role("log", name="Conversation").screenshot(path=f"{SHOTS}/transfer-colleague-dark.png")
     assert serious_violations(second) == []
+
+
+def test_typed_details_survive_a_push_that_rereads_the_chat(app_server, world, new_context):
+    """What an agent types in Details and has not saved yet stays while a push
+    re-reads the chat: here the same email starts another chat, so the open chat's
+    "earlier interactions" list grows under the agent's hands."""
+    email = f"{unique('same').replace(' ', '')}@example.com"
+    queue, other_queue = world.queue(), world.queue()
+    username, password = world.agent(queues=[queue])
+    name = unique("Cust")
+    start_customer_chat(new_context, app_server.base_url, name=name, queue=queue, question="First", email=email)
+    agent = agent_page(new_context, app_server.base_url, username, password)
+    accept_chat(agent, name)
+    notes = agent.get_by_label("Work notes")
+    notes.fill("Typed, not saved yet")
+    start_customer_chat(new_context, app_server.base_url, name=name, queue=other_queue, question="Second", email=email)
+    info = agent.get_by_label("Customer information")
+    expect(info.get_by_role("link", name=re.compile(r"\(opens in a new tab\)"))).to_have_count(1)  # the push came
+    expect(notes).to_have_value("Typed, not saved yet")

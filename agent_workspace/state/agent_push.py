@@ -1,8 +1,9 @@
 """An agent tab kept in step through ``sync.agent``: the tab holds the model's view,
 asks it which reads a batch of notices needs (``plan``), reads them off the event
-loop (``read``), and shows what ``apply`` returns. No push rule lives here; this
-module only projects a view onto the vars the page renders (``docs/realtime.md``;
-the rules are proven by tests/sync)."""
+loop (``read``), and shows what ``apply`` returns. Which reads a push needs and
+what they change are the model's (``docs/realtime.md``; proven by tests/sync);
+this module projects a view onto the vars the page renders, with the page's own
+rules: which messages alert and count as unread, and typing, which no read sees."""
 
 from __future__ import annotations
 
@@ -57,7 +58,6 @@ async def show(state: WorkspaceState, before: AgentView, applied: Applied, chang
     sends every var assigned); the per-chat vars and a chat's slot are loaded only
     when something of theirs changed."""
     view = applied.view
-    state._view = view
     assign_changed(
         state,
         display_name=view.display_name,
@@ -92,6 +92,7 @@ async def show(state: WorkspaceState, before: AgentView, applied: Applied, chang
         update_urgency(live, state.tabs)
     if state.active_tab != "inbox" and view.chat(int(state.active_tab) if state.active_tab.isdigit() else 0) is None:
         state.active_tab = "inbox"
+    state._view = view  # last: a push that fails on the way leaves the view (and its cursors) as it was
 
 
 def _pairs(view: AgentView, before: AgentView) -> list[tuple[OpenChat, OpenChat]]:

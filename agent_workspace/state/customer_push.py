@@ -8,6 +8,7 @@ import time
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from agent_workspace import routes
 from agent_workspace.models import SenderKind
 from agent_workspace.services.customer_views import Place
 from agent_workspace.services.events import Change
@@ -18,8 +19,6 @@ from agent_workspace.sync import customer as customer_sync
 
 if TYPE_CHECKING:
     from agent_workspace.state.customer import CustomerChatState
-
-ATTACHMENT_BASE = "/api/attachments"
 
 
 class Phase(StrEnum):
@@ -74,7 +73,7 @@ def show(state: CustomerChatState, applied: customer_sync.Applied, *, typing: bo
         state.messages = merge_messages(
             unproxied(state.messages),
             [
-                message_view(m, attachment_base=ATTACHMENT_BASE, mine=m.sender_kind == SenderKind.CUSTOMER)
+                message_view(m, attachment_base=routes.ATTACHMENTS, mine=m.sender_kind == SenderKind.CUSTOMER)
                 for m in applied.messages
             ],
         )

@@ -237,9 +237,11 @@ class SupervisorState(rx.State):
     async def tick(self, _value: str = ""):
         if await self._supervisor() is not None:
             await self._refresh()
-            watched = unproxied(self._watched).interaction_id
-            if watched and time.monotonic() - self._watched_at >= WATCH_REGISTER_SECONDS:
-                await self._watch(watched)
+            view = unproxied(self._watched)
+            if view.interaction_id:  # the read-only chat after its cursor: a lost push heals here
+                self._show(await run_query(watch_sync.heal, view=view))
+            if view.interaction_id and time.monotonic() - self._watched_at >= WATCH_REGISTER_SECONDS:
+                await self._watch(view.interaction_id)
 
     async def _watch(self, interaction_id: int | None) -> None:
         await run_action(
@@ -258,7 +260,7 @@ class SupervisorState(rx.State):
 
     def _show(self, applied: watch_sync.Applied) -> None:
         self._watched = applied.view
-        self.viewing_number = applied.view.number
+        assign_changed(self, viewing_number=applied.view.number)
         if applied.messages:
             shown = [message_view(m, attachment_base=routes.ATTACHMENTS) for m in applied.messages]
             self.viewing_messages = merge_messages(unproxied(self.viewing_messages), shown)

@@ -200,7 +200,7 @@ async def deliver(
     """Store a page's pending message and flip it to Sent (or Failed, with why).
 
     Returns the id of the message it follows when it was stored just now (see
-    ``conversations.Posted``); the client id makes a retry a no-op.
+    ``conversations.Stored``); the client id makes a retry a no-op.
     """
     try:
         stored = await run_blocking(

@@ -14,9 +14,7 @@ from agent_workspace.models import ClientKind, Presence, stored_id
 from agent_workspace.security import Access, access, clear_private_state, current_principal, hold_private
 from agent_workspace.services import audience, chat_close, routing, transfers
 from agent_workspace.services.errors import ServiceError
-from agent_workspace.services.events import (
-    Change,
-)
+from agent_workspace.services.events import Change
 from agent_workspace.services.notices import dismiss_all_notices, dismiss_notice
 from agent_workspace.state import agent_push, agent_send, chat_slots
 from agent_workspace.state.chat_slots import MessageSlot

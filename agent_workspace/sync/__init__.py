@@ -1,7 +1,7 @@
 """Keeping a tab's view in step with the database, without Reflex (issue 18).
 
 A tab shows a *view* (a frozen dataclass: ``sync.agent.AgentView``,
-``sync.customer.CustomerView``). Services announce change notices
+``sync.customer.CustomerView``, ``sync.supervisor.WatchView``). Services announce change notices
 (``services.events``); a tab that hears some of them brings its view up to
 date in four steps, Zulip's ``apply_events`` model:
 
@@ -12,7 +12,8 @@ date in four steps, Zulip's ``apply_events`` model:
 * ``read(session, view, reads, ahead)``: the database reads the plan asked for
   (``ahead``: a read taken for many tabs before their state locks, used only
   if it is newer than the view's own read);
-* ``apply(view, changes, data)``: pure, the new view.
+* ``apply(view, changes, data)``: pure, the new view and the messages it hands out
+  (``Applied``: a view holds cursors; the tab keeps the messages where it shows them).
 
 The contract (``tests/sync/test_contract.py``): whatever notices a view hears,
 duplicated, reordered, split or merged, with reads taken early or late,

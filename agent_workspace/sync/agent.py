@@ -93,7 +93,6 @@ class Reads:
 
 
 WHOLE = Reads(whole=True)
-HEADER = Reads(header=True)
 
 
 @dataclass(frozen=True)
@@ -130,13 +129,12 @@ def concerns(view: AgentView) -> set[Concern]:
 
 def plan(view: AgentView, changes: Sequence[Change]) -> Reads:
     """Which reads ``changes`` need. Pure: no statement. A change of a chat whose
-    transfer waits for this agent re-reads the header: its card shows the chat's
-    details and whether the customer left."""
+    transfer waits for this agent re-reads the header too (its card shows the chat's
+    details and whether the customer left), besides what the other changes need."""
     if any(isinstance(c, AgentChanged) and c.user_id == view.user_id for c in changes):
         return WHOLE
     offered = {t.id for t in view.transfer_offers}
-    if any(isinstance(c, InteractionChanged) and c.interaction_id in offered for c in changes):
-        return HEADER
+    header = any(isinstance(c, InteractionChanged) and c.interaction_id in offered for c in changes)
     inbox = any(
         (isinstance(c, QueueChanged) and c.queue_id in view.queue_ids)
         or (isinstance(c, ChatOffered) and c.user_id == view.user_id)
@@ -145,7 +143,7 @@ def plan(view: AgentView, changes: Sequence[Change]) -> Reads:
     cursors = view.cursors
     touched = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)} & set(cursors)
     deltas = frozenset(i for i in touched if carried_messages(changes, interaction_id=i, cursor=cursors[i]) is None)
-    return Reads(inbox=inbox, deltas=deltas)
+    return Reads(header=header, inbox=inbox, deltas=deltas)
 
 
 def read_inboxes(session: Session, *, user_ids: Collection[int]) -> dict[int, InboxAhead]:

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from agent_workspace.models import InteractionState, SenderKind
-from agent_workspace.services.events import MessageData, MessagePosted, Typing
+from agent_workspace.services.events import InteractionChanged, MessageData, MessagePosted, Typing
 from agent_workspace.services.views import ChatDelta, InteractionData
 from agent_workspace.state import agent_push, chat_slots
 from agent_workspace.state.views import ChatTab
@@ -164,3 +164,12 @@ def test_a_chat_just_opened_brings_its_history_not_unread_messages() -> None:
     asyncio.run(agent_push.show(tab, tab._view, applied, []))
     assert messages_of(tab) == [1, 2, 3]
     assert tab.live.unread == {} and tab.live.alert_seq == 0
+
+
+def test_a_change_of_a_pending_transfer_does_not_hide_a_change_of_an_open_chat() -> None:
+    """Found in review: a batch with a change of the chat whose transfer waits for this
+    agent planned a header read only, and an open chat's file in the same batch went unread."""
+    offered = details(interaction_id=CHAT + 1)
+    view = AgentView(user_id=AGENT, chats=(OpenChat(details=details(), cursor=5),), transfer_offers=(offered,))
+    reads = agent_sync.plan(view, [InteractionChanged(CHAT), InteractionChanged(offered.id)])
+    assert reads == agent_sync.Reads(header=True, deltas=frozenset({CHAT}))

@@ -236,6 +236,9 @@ def start_customer_chat(
     page.get_by_label("Your name").fill(name)
     page.get_by_label("Email").fill(email)
     page.get_by_label("What do you need help with?").select_option(label=queue)
+    # The topic's outlook arrives from the server and moves the form down: click Start chat
+    # once it is there, or under load the click can land where the button was.
+    expect(page.get_by_role("status", name="Availability")).to_be_visible()
     page.get_by_label("Your question").fill(question)
     page.get_by_role("button", name="Start chat").click()
     expect(page.get_by_role("log", name="Conversation")).to_be_visible()

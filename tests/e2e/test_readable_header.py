@@ -91,7 +91,10 @@ def test_on_a_phone_the_header_is_compact_and_the_message_box_in_view(app_server
     queue = world.queue()
     username, password = world.agent(queues=[queue], name="Alice Martin")
     name = unique("Lee")
-    customer = start_customer_chat(new_context, base, name=name, queue=queue, question="Where is my transcript?")
+    email = f"{unique('phone').replace(' ', '')}@example.com"  # its own: no earlier chats of other tests above the box
+    customer = start_customer_chat(
+        new_context, base, name=name, queue=queue, question="Where is my transcript?", email=email
+    )
     _notify(world, username, "Bob Chen accepted the transfer of IMS0001002.")
     agent = agent_page(new_context, base, username, password)
     agent.set_viewport_size(PHONE)

@@ -93,6 +93,7 @@ def test_alt_n_moves_to_the_next_tab_and_wraps(app_server, world, new_context):
         accept_chat(agent, name)
         names.append(name)
     agent.get_by_role("tab", name=INBOX).click()
+    _selected(agent, INBOX)  # the switch is a server round trip: a key pressed before it acts on the chat
     strip = agent.get_by_role("tablist", name="Interactions").get_by_role("tab")
     expect(strip).to_have_count(3)
     for position in (1, 2, 0):  # the strip's own order, wrapping after the last
@@ -226,6 +227,7 @@ def test_alt_c_on_the_inbox_does_nothing(app_server, world, new_context):
     name, _ = _offer(agent, new_context, base, queue, "Still here")
     accept_chat(agent, name)
     agent.get_by_role("tab", name=INBOX).click()
+    _selected(agent, INBOX)  # the switch is a server round trip: Alt+C pressed before it closes the chat
     agent.keyboard.press("Alt+C")
     agent.keyboard.press("Alt+H")  # a later key is handled: the one before it did nothing
     expect(agent.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()

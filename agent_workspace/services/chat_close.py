@@ -20,6 +20,7 @@ from agent_workspace.services.conversations import MAX_COMMENT_LENGTH, system_me
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.events import (
     AgentChanged,
+    DetailsChanged,
     InteractionChanged,
     QueueChanged,
     announce,
@@ -167,9 +168,7 @@ def update_details(
     for field in changed:
         setattr(item, field, wanted[field])
     item.updated_at = utcnow()
-    # The agent's other tabs show the details: a chat change alone is read as a
-    # delta of messages and live flags, so the agent's view is re-read (edits are rare).
-    announce(session, InteractionChanged(stored_id(item)), AgentChanged(user_id))
+    announce(session, DetailsChanged(stored_id(item)))  # the agent's other tabs show the details
     session.commit()
     return True
 

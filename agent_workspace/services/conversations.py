@@ -35,7 +35,7 @@ from agent_workspace.services import email as mail
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from agent_workspace.services.events import (
-    AgentChanged,
+    DetailsChanged,
     InteractionChanged,
     MessageData,
     MessagePosted,
@@ -119,26 +119,25 @@ def start_chat(
         session,
         QueueChanged(stored_id(queue)),
         InteractionChanged(stored_id(item)),
-        *(AgentChanged(agent_id) for agent_id in _agents_of_open_chats_from(session, customer.email)),
+        *(DetailsChanged(chat_id) for chat_id in _open_chats_from(session, customer.email)),
     )
     session.commit()
     routing.drain(session, queue_id=queue.id)
     return item
 
 
-def _agents_of_open_chats_from(session: Session, email: str) -> list[int]:
-    """The agents working on a chat from this email address: its "earlier
-    interactions" list, which they see, gains the new chat."""
+def _open_chats_from(session: Session, email: str) -> list[int]:
+    """The chats an agent works on from this email address: their "earlier
+    interactions" list, which the agent sees, gains the new chat."""
     return list(
         session.exec(
-            select(non_null(Interaction.agent_id))
+            select(non_null(Interaction.id))
             .join(Customer, col(Customer.id) == col(Interaction.customer_id))
             .where(
                 Customer.email == email,
                 col(Interaction.state).in_(OPEN_STATES),
                 col(Interaction.agent_id).is_not(None),
             )
-            .distinct()
         )
     )
 

@@ -64,8 +64,16 @@ class MessagePosted(InteractionChanged):
 
 
 @dataclass(frozen=True)
+class DetailsChanged(InteractionChanged):
+    """What only a chat read in full shows changed: its details, earlier chats,
+    emails or a pending transfer. An agent's tab re-reads that chat in full; any
+    other page treats it as a plain ``InteractionChanged``."""
+
+
+@dataclass(frozen=True)
 class AgentChanged:
-    """An agent's presence, offers or open chats changed."""
+    """An agent's header changed: presence, notices, offers, or which chats are
+    open (a chat new to their tab is read in full; those shown stay as they are)."""
 
     user_id: int
 

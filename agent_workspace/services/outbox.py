@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from agent_workspace.models import EmailStatus, OutgoingEmail, SupportRecord, non_null, utcnow
 from agent_workspace.services import email, left_messages, notices
 from agent_workspace.services.email import Delivery, Outcome
-from agent_workspace.services.events import AgentChanged, announce
+from agent_workspace.services.events import AgentChanged, DetailsChanged, announce
 
 # Far above one SMTP conversation (each step times out after email.SMTP_TIMEOUT_SECONDS).
 SENDING_TIMEOUT = timedelta(minutes=10)
@@ -136,10 +136,11 @@ def _give_up(session: Session, row: OutgoingEmail, error: str) -> None:
         body=f"Your email to {row.to_address} (“{row.subject[:80]}”) could not be sent: {row.error[:200]}{stays_open}",
         level="error",
     )
+    announce(session, AgentChanged(row.created_by_id))  # the notice is in the author's header
     _tell_author(session, row)
 
 
 def _tell_author(session: Session, row: OutgoingEmail) -> None:
-    """The agent's tabs re-read their chats (and the email list in them)."""
-    if row.created_by_id is not None:
-        announce(session, AgentChanged(row.created_by_id))
+    """The tabs showing the email's chat re-read it (and the email list in it)."""
+    if row.interaction_id is not None:
+        announce(session, DetailsChanged(row.interaction_id))

@@ -13,7 +13,7 @@ from agent_workspace.services import audit, routing
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.conversations import system_message
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
-from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged, announce
+from agent_workspace.services.events import AgentChanged, DetailsChanged, InteractionChanged, QueueChanged, announce
 from agent_workspace.services.notices import notify, retire_pending
 
 MAX_NOTE_LENGTH = 1000
@@ -122,7 +122,8 @@ def to_agent(session: Session, *, interaction_id: int, user_id: int, target_user
         to_agent=target.id,
         note=note,
     )
-    announce(session, InteractionChanged(stored_id(item)), AgentChanged(stored_id(target)), AgentChanged(user_id))
+    # The sender's chat shows the transfer waiting, the target's header the offer.
+    announce(session, DetailsChanged(stored_id(item)), AgentChanged(stored_id(target)))
     session.commit()
 
 
@@ -150,7 +151,7 @@ def answer(session: Session, *, interaction_id: int, user_id: int, accept: bool)
     item.transfer_to_id = item.transfer_from_id = item.transfer_requested_at = None
     if item.state != InteractionState.WORK_IN_PROGRESS or item.agent_id != sender_id:
         # The offer is gone: both agents' inboxes stop showing it.
-        announce(session, InteractionChanged(stored_id(item)), AgentChanged(user_id))
+        announce(session, DetailsChanged(stored_id(item)), AgentChanged(user_id))
         if sender_id is not None:
             announce(session, AgentChanged(sender_id))
         session.commit()
@@ -186,7 +187,9 @@ def answer(session: Session, *, interaction_id: int, user_id: int, accept: bool)
         target_id=item.id,
         from_agent=sender_id,
     )
-    announce(session, InteractionChanged(stored_id(item)), AgentChanged(user_id), AgentChanged(stored_id(sender)))
+    # A declined transfer leaves the chat with the sender, no longer waiting; an
+    # accepted one moves it (the target reads it in full as a chat new to their tab).
+    announce(session, DetailsChanged(stored_id(item)), AgentChanged(user_id), AgentChanged(stored_id(sender)))
     session.commit()
     if accept:
         routing.drain(session)

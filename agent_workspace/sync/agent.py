@@ -1,16 +1,19 @@
 """An agent's workspace view: header, inbox, transfer offers and open chats.
 
 ``plan`` keeps pushes cheap: the agent's own change (``AgentChanged``) needs
-the whole view; a queue change or an offer only the inbox (which
-``read_inboxes`` reads ahead for many tabs at once); a chat change only a delta
-after that chat's cursor, and a ``MessagePosted`` that continues the cursor no
-read at all. A delta that shows a chat closed or moved elsewhere re-reads the
-header and the list of open chats, not every chat (a chat read in full costs
-about ten statements).
+the header and the list of open chats, with only chats new to the view read in
+full; a ``DetailsChanged`` of a shown chat that chat in full besides; a queue
+change or an offer only the inbox (which ``read_inboxes`` reads ahead for many
+tabs at once); a chat change only a delta after that chat's cursor, and a
+``MessagePosted`` that continues the cursor no read at all. A delta that shows
+a chat closed or moved elsewhere re-reads the header too. No push reads every
+chat in full (about ten statements each): only a new tab and the page's
+periodic heal do.
 
 Statements ``plan`` + ``read`` run (pinned by tests/sync/test_statements.py):
 a carried message 0; an inbox refresh 7 (0 with a newer read ahead; one
-``read_inboxes`` call, 7 whatever the number of agents); a delta 1 + 1 per chat.
+``read_inboxes`` call, 7 whatever the number of agents); a delta 1 + 1 per chat;
+the header 10 whatever the chats shown, and about 6 per chat read in full.
 A read ahead is newer when it saw a later change (``audit.change_version``).
 """
 
@@ -29,6 +32,7 @@ from agent_workspace.services.events import (
     AgentChanged,
     Change,
     ChatOffered,
+    DetailsChanged,
     InteractionChanged,
     MessageData,
     QueueChanged,
@@ -131,19 +135,22 @@ def plan(view: AgentView, changes: Sequence[Change]) -> Reads:
     """Which reads ``changes`` need. Pure: no statement. A change of a chat whose
     transfer waits for this agent re-reads the header too (its card shows the chat's
     details and whether the customer left), besides what the other changes need."""
-    if any(isinstance(c, AgentChanged) and c.user_id == view.user_id for c in changes):
-        return WHOLE
+    cursors = view.cursors
     offered = {t.id for t in view.transfer_offers}
-    header = any(isinstance(c, InteractionChanged) and c.interaction_id in offered for c in changes)
+    reread = frozenset(c.interaction_id for c in changes if isinstance(c, DetailsChanged)) & set(cursors)
+    header = bool(reread) or any(
+        (isinstance(c, AgentChanged) and c.user_id == view.user_id)
+        or (isinstance(c, InteractionChanged) and c.interaction_id in offered)
+        for c in changes
+    )
     inbox = any(
         (isinstance(c, QueueChanged) and c.queue_id in view.queue_ids)
         or (isinstance(c, ChatOffered) and c.user_id == view.user_id)
         for c in changes
     )
-    cursors = view.cursors
     touched = {c.interaction_id for c in changes if isinstance(c, InteractionChanged)} & set(cursors)
     deltas = frozenset(i for i in touched if carried_messages(changes, interaction_id=i, cursor=cursors[i]) is None)
-    return Reads(header=header, inbox=inbox, deltas=deltas)
+    return Reads(header=header, reread=reread, inbox=inbox, deltas=deltas)
 
 
 def read_inboxes(session: Session, *, user_ids: Collection[int]) -> dict[int, InboxAhead]:

@@ -16,7 +16,7 @@ from agent_workspace.models import AuditLog, EmailStatus, OutgoingEmail, utcnow
 from agent_workspace.services import email as email_service
 from agent_workspace.services.email import RETRY_DELAYS, SmtpSettings
 from agent_workspace.services.errors import NotFound, ValidationError
-from agent_workspace.services.events import AgentChanged
+from agent_workspace.services.events import DetailsChanged
 from tests.factories import add_message, make_customer, make_interaction, make_queue
 from tests.services.helpers import fresh
 from tests.services.mail_helpers import Inbox, audit_actions, send, serve, work
@@ -66,7 +66,7 @@ def test_sending_queues_at_once_and_the_worker_delivers(session: Session, chat, 
 
     assert (outgoing.status, outgoing.attempts, inbox.envelopes) == (EmailStatus.QUEUED, 0, [])
     assert audit_actions(session) == ["email.queued"]
-    assert work(session, smtp) == [AgentChanged(agent.id)]  # the agent's tabs re-read the email's state
+    assert work(session, smtp) == [DetailsChanged(chat.id)]  # the tabs showing the chat re-read the email's state
     stored = fresh(session, OutgoingEmail, outgoing.id)
     assert (stored.status, stored.error, stored.attempts, stored.next_attempt_at) == ("sent", "", 1, None)
     assert stored.sent_at is not None

@@ -16,7 +16,7 @@ from agent_workspace.models import AgentNotice, AuditLog, Message, OutgoingEmail
 from agent_workspace.services import conversations, outbox
 from agent_workspace.services import email as email_service
 from agent_workspace.services.email import MAX_ATTEMPTS, RETRY_DELAYS, Outcome, SmtpSettings
-from agent_workspace.services.events import AgentChanged
+from agent_workspace.services.events import AgentChanged, DetailsChanged
 from agent_workspace.state.common import run_action_then_mail
 from tests.announced import hearing
 from tests.factories import make_customer, make_interaction, make_queue
@@ -31,7 +31,7 @@ def test_smtp_down_queues_the_email_again_with_backoff(session: Session, chat, a
     outgoing = send(session, chat, agent)
     now = utcnow()
 
-    assert work(session, closed, at=now) == [AgentChanged(agent.id)]
+    assert work(session, closed, at=now) == [DetailsChanged(chat.id)]  # the chat shows the retry
 
     stored = fresh(session, OutgoingEmail, outgoing.id)
     assert (stored.status, stored.attempts, stored.sent_at) == ("queued", 1, None)
@@ -81,7 +81,7 @@ def test_it_gives_up_after_the_last_attempt_and_tells_the_agent(session: Session
 
     stored = fresh(session, OutgoingEmail, outgoing.id)
     assert (stored.status, stored.attempts, stored.next_attempt_at) == ("failed", MAX_ATTEMPTS, None)
-    assert changes == [AgentChanged(agent.id)]
+    assert changes == [AgentChanged(agent.id), DetailsChanged(chat.id)]  # the notice, and the chat's email list
     assert email_service.delivery_text(stored, configured=True).startswith("failed: ConnectionRefusedError")
     [notice] = session.exec(select(AgentNotice)).all()
     assert (notice.user_id, notice.level) == (agent.id, "error")
@@ -195,7 +195,7 @@ def test_an_email_that_stops_its_worker_on_every_attempt_fails_in_the_end(
             assert len(outbox.claim_due(crashing_worker, limit=1, now=at)) == 1
         at += outbox.SENDING_TIMEOUT
 
-    assert work(session, smtp, at=at) == [AgentChanged(agent.id)]
+    assert work(session, smtp, at=at) == [AgentChanged(agent.id), DetailsChanged(chat.id)]
 
     stored = fresh(session, OutgoingEmail, outgoing.id)
     assert (stored.status, stored.error) == ("failed", outbox.INTERRUPTED)

@@ -11,7 +11,9 @@ import pytest
 from agent_workspace.models import ClientKind, Presence, QueueMember, SenderKind, utcnow
 from agent_workspace.services import conversations, events, routing
 from agent_workspace.services.events import (
+    AgentChanged,
     ChatOffered,
+    DetailsChanged,
     InteractionChanged,
     MessagePosted,
     QueueChanged,
@@ -27,6 +29,8 @@ pytestmark = pytest.mark.usefixtures("offer_timeout", "clock")
 
 INBOX_STATEMENTS = 7  # change version, presence, load, memberships, rejections, waiting cards, business hours
 DELTA_STATEMENTS = 2  # the chats, then the messages after the cursor of each (one chat here)
+HEADER_STATEMENTS = 10  # change version, agent, queues, open chats, notices, inbox cards, transfers waiting
+CHAT_IN_FULL_STATEMENTS = 6  # a shown chat re-read: its customer, queue, earlier chats, messages, records, emails
 CUSTOMER_CHAT_STATEMENTS = 3  # change version, the chat with its names, the messages after the cursor
 
 
@@ -195,3 +199,15 @@ def test_an_offer_shows_with_its_own_push(template: Path, tmp_path: Path) -> Non
     finally:
         events.set_publisher(previous)
         world.close_db()
+
+
+def test_the_agents_own_change_reads_the_header_not_the_chats_shown(world: SyncWorld, count_statements) -> None:
+    """An accept, a close or a notice (``AgentChanged``) re-reads the header and the
+    list of open chats; a chat shown already is read in full only for its ``DetailsChanged``."""
+    view = world.tabs[f"agent-{world.agent_ids[0]}"].view
+    chat = world.chats[0]
+    header, reads = cost(world, count_statements, agent_sync, view, [AgentChanged(view.user_id)])
+    assert (header, reads) == (HEADER_STATEMENTS, agent_sync.Reads(header=True))
+    details, reads = cost(world, count_statements, agent_sync, view, [DetailsChanged(chat)])
+    assert reads == agent_sync.Reads(header=True, reread=frozenset({chat}), deltas=frozenset({chat}))
+    assert details == HEADER_STATEMENTS + DELTA_STATEMENTS + CHAT_IN_FULL_STATEMENTS

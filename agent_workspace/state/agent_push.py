@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from agent_workspace import routes
 from agent_workspace.models import SenderKind
-from agent_workspace.services.events import Change, MessageData, MessagePosted, Typing, TypingStopped
+from agent_workspace.services.events import Change, MessageData, Typing, TypingStopped
 from agent_workspace.state import chat_slots
 from agent_workspace.state.common import assign_changed, run_query, unproxied
 from agent_workspace.state.live import LiveState, fold_messages, update_urgency
@@ -87,7 +87,10 @@ async def show(state: WorkspaceState, before: AgentView, applied: Applied, chang
             new = list(applied.messages.get(interaction_id, ()))
             shown = live.typing_now.get(str(interaction_id), False)
             news = before.chat(interaction_id) is not None  # a chat just opened brings its history, not news
-            await _fold(state, live, interaction_id, new, _typing(changes, interaction_id, shown, new), alerting=news)
+            typing = typing_after(
+                changes, interaction_id=interaction_id, side=SenderKind.CUSTOMER, shown=shown, read=new
+            )
+            await _fold(state, live, interaction_id, new, typing, alerting=news)
     if live is not None:
         update_urgency(live, state.tabs)
     if state.active_tab != "inbox" and view.chat(int(state.active_tab) if state.active_tab.isdigit() else 0) is None:
@@ -113,16 +116,6 @@ async def _show_tabs(state: WorkspaceState, live: LiveState, view: AgentView) ->
         tab.customer_ended = chat.customer_ended
         tabs.append(tab)
     state.tabs = tabs
-
-
-def _typing(changes: Sequence[Change], interaction_id: int, shown: bool, new: list[MessageData]) -> bool:
-    """Whether the chat's customer shows as typing: as its notices say, in order
-    (never stored, so no read knows it); a customer message read after the cursor ends it too."""
-    typing = typing_after(list(changes), interaction_id=interaction_id, side=SenderKind.CUSTOMER, shown=shown)
-    carried = {c.message.id for c in changes if isinstance(c, MessagePosted)}
-    if any(m.sender_kind == SenderKind.CUSTOMER and m.id not in carried for m in new):
-        return False
-    return typing
 
 
 async def _fold(

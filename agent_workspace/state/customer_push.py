@@ -37,13 +37,20 @@ async def receive(state: CustomerChatState, changes: list[Change], ahead: Place 
         return
     state._heard_at = time.time()
     view = unproxied(state._view)
-    typing = typing_after(changes, interaction_id=view.interaction_id, side=SenderKind.AGENT, shown=state.agent_typing)
     reads = customer_sync.plan(view, changes)
     if reads.nothing:
         data = customer_sync.Data()
     else:
         data = await run_query(customer_sync.read, view=view, reads=reads, ahead=ahead)
-    show(state, customer_sync.apply(view, changes, data), typing=typing)
+    applied = customer_sync.apply(view, changes, data)
+    typing = typing_after(
+        changes,
+        interaction_id=view.interaction_id,
+        side=SenderKind.AGENT,
+        shown=state.agent_typing,
+        read=applied.messages,
+    )
+    show(state, applied, typing=typing)
 
 
 async def reread(state: CustomerChatState) -> None:
@@ -52,7 +59,15 @@ async def reread(state: CustomerChatState) -> None:
     if not state._interaction_id:
         return
     state._heard_at = time.time()
-    show(state, await run_query(customer_sync.heal, view=unproxied(state._view)), typing=state.agent_typing)
+    applied = await run_query(customer_sync.heal, view=unproxied(state._view))
+    typing = typing_after(
+        [],
+        interaction_id=applied.view.interaction_id,
+        side=SenderKind.AGENT,
+        shown=state.agent_typing,
+        read=applied.messages,
+    )
+    show(state, applied, typing=typing)
 
 
 def _page_phase(phase: customer_sync.Phase, shown: str) -> Phase:
@@ -77,7 +92,6 @@ def show(state: CustomerChatState, applied: customer_sync.Applied, *, typing: bo
                 for m in applied.messages
             ],
         )
-        typing = typing and not any(m.sender_kind == SenderKind.AGENT for m in applied.messages)
     assign_changed(
         state,
         number=view.number,

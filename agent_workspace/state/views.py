@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Iterable, Sequence
 from datetime import UTC
 
 import reflex as rx
@@ -241,9 +242,13 @@ async def storing_is_slow(delivery: asyncio.Future) -> bool:
     return not done
 
 
-def typing_after(changes: list[Change], *, interaction_id: int, side: str, shown: bool) -> bool:
+def typing_after(
+    changes: Sequence[Change], *, interaction_id: int, side: str, shown: bool, read: Iterable[MessageData] = ()
+) -> bool:
     """Whether ``side`` of the chat shows as typing after these changes, in their
-    order: a signal starts it, its expiry or that side's message ends it."""
+    order: a signal starts it, its expiry or that side's message ends it. A message
+    of that side the page ``read`` after its cursor ends it too, unless the changes
+    carry it (then its place among them says whether a later signal restarted it)."""
     for change in changes:
         if getattr(change, "interaction_id", None) != interaction_id:
             continue
@@ -251,7 +256,8 @@ def typing_after(changes: list[Change], *, interaction_id: int, side: str, shown
             shown = isinstance(change, Typing)
         elif isinstance(change, MessagePosted) and change.message.sender_kind == side:
             shown = False
-    return shown
+    carried = {c.message.id for c in changes if isinstance(c, MessagePosted)}
+    return shown and not any(m.sender_kind == side and m.id not in carried for m in read)
 
 
 def message_view(m: MessageData, *, attachment_base: str, mine: bool = False) -> MessageView:

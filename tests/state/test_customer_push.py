@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from agent_workspace.models import SenderKind
 from agent_workspace.services import conversations
-from agent_workspace.services.events import Change, MessagePosted, Typing
+from agent_workspace.services.events import Change, InteractionChanged, MessagePosted, Typing
 from agent_workspace.state import customer_push
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.views import own_message
@@ -106,6 +106,17 @@ def test_typing_reads_nothing_and_an_agents_message_ends_it(chat: Chat) -> None:
     assert chat.push(Typing(chat.id, SenderKind.AGENT)) == []
     assert chat.tab.agent_typing
     assert chat.push(chat.agent_writes("Here it is")) == []
+    assert not chat.tab.agent_typing
+
+
+def test_the_agent_typing_again_after_a_message_in_the_same_push_shows(chat: Chat) -> None:
+    """The notices' order decides: a message carried before a new typing signal does not end it."""
+    sent = chat.agent_writes("One moment")
+    assert chat.push(sent, Typing(chat.id, SenderKind.AGENT)) == []
+    assert chat.tab.agent_typing
+    missed = chat.agent_writes("Found it")  # its push is lost: the next push reads it after the cursor
+    assert chat.push(InteractionChanged(chat.id))  # read: the agent's message ends their typing
+    assert chat.shown[-1] == "Found it" and missed.message.id == chat.tab._view.cursor
     assert not chat.tab.agent_typing
 
 

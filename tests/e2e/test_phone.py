@@ -1,0 +1,88 @@
+"""The workspace and the supervisor dashboard on a phone (390x844; issue 20 leftovers):
+a customer's earlier chats fold away so the message box stays in view, the shortcuts
+help keeps the focus where it belongs, and the dashboard's header is compact."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+from sqlmodel import select
+
+from agent_workspace.models import Queue
+from agent_workspace.services import conversations
+from tests.e2e.conftest import agent_page, start_customer_chat, unique
+from tests.e2e.test_accessibility import serious_violations
+from tests.e2e.test_interaction_tools import accept_chat
+
+SHOTS = "/tmp/shots-phone"
+PHONE = {"width": 390, "height": 844}
+EARLIER_CHATS = 5  # as many as the customer information lists
+
+
+def _earlier_chats(world, email: str) -> list[str]:
+    """Chats this email asked before, in a queue of their own (nobody is offered them); their numbers."""
+    queue = world.queue("Earlier")
+    with world.session() as session:
+        queue_id = session.exec(select(Queue.id).where(Queue.name == queue)).one()
+        return [
+            conversations.start_chat(
+                session, name="Lee Earlier", email=email, queue_id=queue_id, question=f"Order {n} never came"
+            ).number
+            or ""
+            for n in range(EARLIER_CHATS)
+        ]
+
+
+def _fill_conversation(customer: Page, agent: Page) -> None:
+    """Enough lines for the conversation to fill its box."""
+    conversation = agent.get_by_role("log", name="Conversation")
+    for n in range(10):
+        customer.get_by_label("Message").fill(f"Line {n} of a long story")
+        customer.get_by_label("Message").press("Enter")
+        expect(conversation).to_contain_text(f"Line {n} of a long story")
+
+
+def test_on_a_phone_earlier_chats_fold_away_and_the_message_box_is_in_view(app_server, world, new_context):
+    base = app_server.base_url
+    queue = world.queue()
+    username, password = world.agent(queues=[queue])
+    email = f"{unique('earlier').replace(' ', '')}@example.com"
+    earlier = _earlier_chats(world, email)
+    name = unique("Lee")
+    customer = start_customer_chat(new_context, base, name=name, queue=queue, question="Where is it?", email=email)
+    agent = agent_page(new_context, base, username, password)
+    agent.set_viewport_size(PHONE)
+    accept_chat(agent, name)
+    _fill_conversation(customer, agent)
+    agent.evaluate("window.scrollTo(0, 0)")
+
+    info = agent.get_by_label("Customer information")
+    toggle = info.get_by_role("button", name="Customer information")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(toggle).to_contain_text(f"{EARLIER_CHATS} earlier")
+    # Whole in view without scrolling, once the customer's typing line (a few seconds) has gone.
+    expect(agent.get_by_label("Message")).to_be_in_viewport(ratio=1)
+    expect(agent.get_by_role("button", name="Send")).to_be_in_viewport()
+    assert agent.evaluate("window.scrollY") == 0
+    expect(info.get_by_role("link", name=re.compile(f"^{earlier[0]}"))).to_be_hidden()
+    agent.screenshot(path=f"{SHOTS}/phone-customer-info-folded.png")
+    assert serious_violations(agent) == []
+
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(info).to_contain_text(email)
+    expect(info.get_by_text("Earlier interactions")).to_be_visible()
+    for number in earlier:
+        expect(info.get_by_role("link", name=re.compile(f"^{number}"))).to_be_visible()
+    agent.screenshot(path=f"{SHOTS}/phone-customer-info-open.png", full_page=True)
+    assert serious_violations(agent) == []
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(info.get_by_text("Earlier interactions")).to_be_hidden()
+
+    agent.set_viewport_size({"width": 1280, "height": 900})  # a wide screen: everything shows, nothing to unfold
+    expect(toggle).to_be_hidden()
+    expect(info).to_contain_text(email)
+    for number in earlier:
+        expect(info.get_by_role("link", name=re.compile(f"^{number}"))).to_be_visible()

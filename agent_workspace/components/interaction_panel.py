@@ -13,7 +13,7 @@ from agent_workspace.components.connection import outbox
 from agent_workspace.components.interaction import actions_toolbar, details_tab, record_tab
 from agent_workspace.components.layout import new_tab_link
 from agent_workspace.components.messages import agent_message, message_list
-from agent_workspace.components.shortcuts import Target, shortcut_target
+from agent_workspace.components.shortcut_targets import Target, shortcut_target
 from agent_workspace.services import canned
 from agent_workspace.state import chat_slots
 from agent_workspace.state.assist import AssistState

@@ -86,3 +86,40 @@ def test_on_a_phone_earlier_chats_fold_away_and_the_message_box_is_in_view(app_s
     expect(info).to_contain_text(email)
     for number in earlier:
         expect(info.get_by_role("link", name=re.compile(f"^{number}"))).to_be_visible()
+
+
+def test_on_a_phone_the_shortcuts_help_takes_the_focus_and_gives_it_back(app_server, world, new_context):
+    username, password = world.agent(queues=[world.queue()])
+    agent = agent_page(new_context, app_server.base_url, username, password, available=False)
+    agent.set_viewport_size(PHONE)
+    header = agent.locator("header.aw-header")
+    menu = header.get_by_role("button", name="Menu")
+    shortcuts = header.get_by_role("button", name="Shortcuts")
+    dialog = agent.get_by_role("dialog", name="Keyboard shortcuts")
+    close_help = dialog.get_by_role("button", name="Close help")
+
+    # Menu, then Shortcuts: the focus goes into the dialog, and back to Shortcuts on Escape or Close help.
+    menu.click()
+    shortcuts.click()
+    expect(close_help).to_be_focused()
+    agent.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(shortcuts).to_be_focused()
+    agent.keyboard.press("Enter")
+    expect(close_help).to_be_focused()
+    agent.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(shortcuts).to_be_focused()
+
+    # Alt+H with the menu closed opens the menu too, so the focus has a visible button to come back to.
+    menu.click()
+    expect(shortcuts).to_be_hidden()
+    agent.get_by_role("combobox", name="Presence").focus()
+    agent.keyboard.press("Alt+H")
+    expect(close_help).to_be_focused()
+    agent.screenshot(path=f"{SHOTS}/phone-shortcuts-help.png", animations="disabled")
+    agent.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(shortcuts).to_be_focused()
+    expect(shortcuts).to_be_visible()
+    expect(menu).to_have_attribute("aria-expanded", "true")

@@ -118,7 +118,7 @@ def app_header(*children: rx.Component, primary: tuple[rx.Component, ...] = (), 
                 id=HEADER_MORE_ID,
                 class_name=rx.cond(header_menu.value, "aw-header-more aw-open", "aw-header-more"),
             ),
-            class_name="aw-header-row",
+            class_name="aw-header-row" if primary else "aw-header-row aw-no-primary",
         ),
         class_name="aw-header",
     )

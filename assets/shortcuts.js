@@ -25,6 +25,11 @@ const find = (target, scope) => {
 };
 
 const selected = (el) => Boolean(el) && el.getAttribute("aria-selected") === "true";
+// A reveal is done once its tab is selected or its menu expanded.
+const revealed = (el) => selected(el) || (Boolean(el) && el.getAttribute("aria-expanded") === "true");
+// Laid out on the page: a control in a closed menu (display: none) is not, and
+// could not take the focus back when the dialog it opens closes.
+const shown = (el) => Boolean(el) && el.getClientRects().length > 0;
 
 // Resolves with lookup()'s first answer other than undefined (null: settled, nothing there).
 const waitFor = (lookup) =>
@@ -65,17 +70,18 @@ const perform = (shortcut, el) => {
 
 const run = async (shortcut) => {
   let el = find(shortcut.target, shortcut.scope);
-  if (!el && shortcut.reveal) {
-    const reveal = find(shortcut.reveal, shortcut.reveal_scope);
-    if (!reveal) return;
-    if (!selected(reveal)) reveal.click();
-    // The revealed tab shows its control in the same render that marks the tab
-    // selected: once it is selected, what is not there yet will not come.
+  const reveal = shortcut.reveal && !shown(el) ? find(shortcut.reveal, shortcut.reveal_scope) : null;
+  if (reveal) {
+    if (!revealed(reveal)) reveal.click();
+    // The revealed tab (or menu) shows its control in the same render that marks it
+    // selected (or expanded): once it is, what is not there yet will not come.
+    const hidden = el;
     el = await waitFor(() => {
       const found = find(shortcut.target, shortcut.scope);
-      if (found) return found;
-      return selected(find(shortcut.reveal, shortcut.reveal_scope)) ? null : undefined;
+      if (shown(found)) return found;
+      return revealed(find(shortcut.reveal, shortcut.reveal_scope)) ? null : undefined;
     });
+    el = el || hidden; // still hidden once revealed: acted on all the same, as a click would
   }
   if (el) perform(shortcut, el);
 };

@@ -11,7 +11,7 @@ from __future__ import annotations
 import reflex as rx
 from reflex.event import no_args_event_spec
 
-from agent_workspace.components.shortcuts import Target, shortcut_target
+from agent_workspace.components.shortcut_targets import Target, shortcut_target
 from agent_workspace.services.events import TYPING_THROTTLE_MS
 from agent_workspace.state.tools import ToolsState
 from agent_workspace.state.views import ChatTab

@@ -8,7 +8,7 @@ import reflex as rx
 from agent_workspace.components.countdown import countdown
 from agent_workspace.components.form import error_callout
 from agent_workspace.components.left_messages import left_messages_section
-from agent_workspace.components.shortcuts import Target, shortcut_target
+from agent_workspace.components.shortcut_targets import Target, shortcut_target
 from agent_workspace.state.views import InboxCardView, TransferOfferView
 from agent_workspace.state.workspace import WorkspaceState
 

@@ -6,7 +6,7 @@ import reflex as rx
 
 from agent_workspace.components.confirm import confirm_dialog
 from agent_workspace.components.form import error_callout, file_drop, labelled, text_area, text_field
-from agent_workspace.components.shortcuts import Target, shortcut_target
+from agent_workspace.components.shortcut_targets import Target, shortcut_target
 from agent_workspace.services import records
 from agent_workspace.services.chat_close import CATEGORIES
 from agent_workspace.services.value_labels import PRIORITY_LABELS

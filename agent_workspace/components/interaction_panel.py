@@ -5,6 +5,7 @@ per case or incident)."""
 from __future__ import annotations
 
 import reflex as rx
+from reflex.experimental.client_state import ClientStateVar
 
 from agent_workspace.components.assist import assist_panel
 from agent_workspace.components.composer import composer, composer_form_id
@@ -12,15 +13,85 @@ from agent_workspace.components.connection import outbox
 from agent_workspace.components.interaction import actions_toolbar, details_tab, record_tab
 from agent_workspace.components.layout import new_tab_link
 from agent_workspace.components.messages import agent_message, message_list
-from agent_workspace.components.shortcuts import Target, shortcut_target
+from agent_workspace.components.shortcut_targets import Target, shortcut_target
 from agent_workspace.services import canned
 from agent_workspace.state import chat_slots
 from agent_workspace.state.assist import AssistState
 from agent_workspace.state.views import YOU, ChatTab
 from agent_workspace.state.workspace import LiveState, WorkspaceState
 
+# The interaction whose customer information is unfolded on a phone ("": none):
+# browser-only state, so the disclosure opens at once, with no round trip.
+customer_info_open = ClientStateVar.create("aw_customer_info_open", default="")
+
+
+def _customer_info_toggle(tab: ChatTab, section_ids: rx.Var) -> rx.Component:
+    """The disclosure of the customer's details on a phone (hidden by CSS on wide
+    screens, where they always show): folded, they leave the message box in view."""
+    key = tab.interaction_id.to_string()
+    is_open = customer_info_open.value == key
+    return rx.button(
+        rx.cond(is_open, rx.icon("chevron-down", size=14), rx.icon("chevron-right", size=14)),
+        "Customer information",
+        rx.cond(
+            tab.earlier.length() > 0,
+            rx.text(" · ", tab.earlier.length().to_string(), " earlier", as_="span", color_scheme="gray"),
+        ),
+        size="1",
+        variant="ghost",
+        on_click=customer_info_open.set_value(rx.cond(is_open, "", key)),
+        aria_expanded=rx.cond(is_open, "true", "false"),
+        aria_controls=section_ids,
+        class_name="aw-customer-toggle",
+    )
+
+
+def _folded(tab: ChatTab, *children: rx.Component, section_id: rx.Var) -> rx.Component:
+    """Part of the customer information that folds on a phone (assets/styles.css)."""
+    return rx.vstack(
+        *children,
+        spacing="1",
+        align="start",
+        id=section_id,
+        class_name=rx.cond(
+            customer_info_open.value == tab.interaction_id.to_string(),
+            "aw-customer-details aw-open",
+            "aw-customer-details",
+        ),
+    )
+
+
+def _earlier_interactions(tab: ChatTab, section_id: rx.Var) -> rx.Component:
+    return rx.cond(
+        tab.earlier.length() > 0,
+        _folded(
+            tab,
+            rx.text("Earlier interactions", size="1", weight="bold"),
+            rx.text(
+                "Found by the email the customer typed. Unverified ones came from another browser: they may be someone else's.",
+                size="1",
+                color_scheme="gray",
+            ),
+            rx.foreach(
+                tab.earlier,
+                lambda e: rx.text(
+                    new_tab_link(e.number, e.href, color_scheme="blue"),
+                    " · ",
+                    e.text,
+                    size="1",
+                    color_scheme=rx.cond(e.verified, "gray", "amber"),
+                ),
+            ),
+            section_id=section_id,
+        ),
+    )
+
 
 def customer_info(tab: ChatTab) -> rx.Component:
+    """Who the customer is and what they asked; on a phone the details fold behind a
+    disclosure, closed by default, so a long list of earlier chats never pushes the
+    message box below the fold."""
+    key = "aw-customer-" + tab.interaction_id.to_string()
     return rx.card(
         rx.vstack(
             rx.hstack(
@@ -42,34 +113,19 @@ def customer_info(tab: ChatTab) -> rx.Component:
                 wrap="wrap",
                 width="100%",
             ),
-            rx.text(tab.customer_email, size="2"),
-            rx.text("Question: ", tab.question, size="2"),
-            rx.text("Waited ", tab.wait_text, " before accept", size="1", color_scheme="gray"),
+            _customer_info_toggle(tab, key + "-contact " + key + "-earlier"),
+            _folded(
+                tab,
+                rx.text(tab.customer_email, size="2"),
+                rx.text("Question: ", tab.question, size="2"),
+                rx.text("Waited ", tab.wait_text, " before accept", size="1", color_scheme="gray"),
+                section_id=key + "-contact",
+            ),
+            # The colleague's handover note stays in view on a phone too: it is short, and meant to be read first.
             rx.cond(
                 tab.transfer_note != "", rx.text("Transfer note: ", tab.transfer_note, size="2", color_scheme="amber")
             ),
-            rx.cond(
-                tab.earlier.length() > 0,
-                rx.vstack(
-                    rx.text("Earlier interactions", size="1", weight="bold"),
-                    rx.text(
-                        "Found by the email the customer typed. Unverified ones came from another browser: they may be someone else's.",
-                        size="1",
-                        color_scheme="gray",
-                    ),
-                    rx.foreach(
-                        tab.earlier,
-                        lambda e: rx.text(
-                            new_tab_link(e.number, e.href, color_scheme="blue"),
-                            " · ",
-                            e.text,
-                            size="1",
-                            color_scheme=rx.cond(e.verified, "gray", "amber"),
-                        ),
-                    ),
-                    spacing="1",
-                ),
-            ),
+            _earlier_interactions(tab, key + "-earlier"),
             spacing="1",
             align="start",
         ),

@@ -6,6 +6,7 @@ import reflex as rx
 from reflex.experimental.client_state import ClientStateVar
 
 from agent_workspace import routes
+from agent_workspace.components.shortcut_targets import Target, shortcut_target
 from agent_workspace.state.auth import AuthState, full_page_load
 
 INBOX = "inbox"
@@ -84,6 +85,7 @@ def _menu_button() -> rx.Component:
         aria_expanded=rx.cond(header_menu.value, "true", "false"),
         aria_controls=HEADER_MORE_ID,
         class_name="aw-header-menu-button",
+        **shortcut_target(Target.HEADER_MENU),
     )
 
 
@@ -116,7 +118,7 @@ def app_header(*children: rx.Component, primary: tuple[rx.Component, ...] = (), 
                 id=HEADER_MORE_ID,
                 class_name=rx.cond(header_menu.value, "aw-header-more aw-open", "aw-header-more"),
             ),
-            class_name="aw-header-row",
+            class_name="aw-header-row" if primary else "aw-header-row aw-no-primary",
         ),
         class_name="aw-header",
     )

@@ -15,20 +15,7 @@ from enum import StrEnum
 import reflex as rx
 
 from agent_workspace.components.layout import header_label
-
-
-class Target(StrEnum):
-    """The ``data-shortcut`` ids of the controls shortcuts work through."""
-
-    ACCEPT = "accept"  # an offer card's Accept, or a transfer card's (Inbox)
-    INBOX_TAB = "inbox-tab"
-    TABS = "tabs"  # the Interactions tab list
-    MESSAGE = "message"  # a chat's message box
-    CLOSE_CHAT = "close-chat"  # Details › Close, which saves the transcript
-    DETAILS_TAB = "details-tab"
-    ASSIST_TAB = "assist-tab"
-    ASSIST_SEARCH = "assist-search"  # Agent Assist's search box
-    HELP = "help"
+from agent_workspace.components.shortcut_targets import Target, shortcut_target
 
 
 class Act(StrEnum):
@@ -49,8 +36,9 @@ class Scope(StrEnum):
 @dataclass(frozen=True)
 class Shortcut:
     """Alt + ``key`` does ``act`` to the control ``target`` found in ``scope``. When the
-    shown panel has no such control, ``reveal`` (looked for in ``reveal_scope``) is
-    clicked first, the way a person would open the tab that holds it."""
+    shown panel has no such control, or only a hidden one, ``reveal`` (looked for in
+    ``reveal_scope``) is clicked first, the way a person would open the tab or the
+    menu that holds it."""
 
     key: str
     description: str
@@ -82,13 +70,10 @@ SHORTCUTS: tuple[Shortcut, ...] = (
         reveal=Target.DETAILS_TAB,
     ),
     Shortcut("k", "Open Agent Assist (its search box)", Target.ASSIST_SEARCH, act=Act.FOCUS, reveal=Target.ASSIST_TAB),
-    Shortcut("h", "This help", Target.HELP, scope=Scope.PAGE),
+    # On a phone the help's button is behind the header's Menu: opened first, it is the
+    # button the dialog gives the focus back to (a hidden one could not take it).
+    Shortcut("h", "This help", Target.HELP, scope=Scope.PAGE, reveal=Target.HEADER_MENU, reveal_scope=Scope.PAGE),
 )
-
-
-def shortcut_target(target: Target) -> dict[str, str]:
-    """The attribute that lets a shortcut find this control: ``rx.button(..., **shortcut_target(...))``."""
-    return {"data_shortcut": target.value}
 
 
 class ShortcutKeys(rx.Component):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from agent_workspace.components.shortcuts import Target, shortcut_target
+from agent_workspace.components.shortcut_targets import Target, shortcut_target
 from agent_workspace.state.live import Urgency
 from agent_workspace.state.views import ChatTab
 from agent_workspace.state.workspace import LiveState, WorkspaceState

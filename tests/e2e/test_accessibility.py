@@ -21,9 +21,13 @@ SHOTS = "/tmp/shots-readable"
 AXE = (PROJECT_ROOT / ".tools/node_modules/axe-core/axe.min.js").read_text()
 
 
-def serious_violations(page: Page) -> list[str]:
+def serious_violations(page: Page, within: str = "") -> list[str]:
+    """axe's serious and critical findings on the page, or only ``within`` the element this CSS selector finds."""
     page.add_script_tag(content=AXE)
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    result = page.evaluate(
+        "async (within) => await axe.run(within ? document.querySelector(within) : document, {resultTypes: ['violations']})",
+        within,
+    )
     return [
         f"{v['id']} ({v['impact']}): {v['help']} — {[(n['target'], n['failureSummary']) for n in v['nodes']][:3]}"
         for v in result["violations"]

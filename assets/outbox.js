@@ -8,8 +8,10 @@
 // lists its id in `taken` (stored, failed with Retry, or refused with a reason
 // shown); until then it is sent again after every reconnect (Reflex's
 // connection errors clear, the page hydrates again) and after a reload. The
-// server takes each client id once, so a second copy is harmless.
+// server takes each client id once, so a second copy is harmless. A send the
+// server has not taken within STALL_MS shows the connection banner (connection.js).
 import { createElement, useCallback, useEffect, useRef, useState } from "react";
+import { STALL_MS, reportStalled } from "./connection.js";
 
 const PREFIX = "aw-outbox:";
 
@@ -52,6 +54,14 @@ export function Outbox({
   const live = useRef({});
   live.current = { hydrated, online, onSend, fields };
   const inFlight = useRef(null); // the client id sent and not yet taken
+  const stallTimer = useRef(null);
+  const stalledId = useRef(null); // the client id that waited too long, until the server takes it
+
+  const settle = useCallback(() => {
+    window.clearTimeout(stallTimer.current);
+    stalledId.current = null;
+    reportStalled(scope, false);
+  }, [scope]);
 
   // One at a time, oldest first: the next goes once the server has taken the one
   // before, so texts are stored in the order typed even when a send is lost.
@@ -60,8 +70,16 @@ export function Outbox({
     const head = load(scope)[0];
     if (!ready || !up || !head || inFlight.current === head.client_id) return;
     inFlight.current = head.client_id;
+    window.clearTimeout(stallTimer.current);
+    stallTimer.current = window.setTimeout(() => {
+      if (inFlight.current !== head.client_id) return;
+      stalledId.current = head.client_id;
+      reportStalled(scope, true);
+    }, STALL_MS);
     handler?.({ ...(extra || {}), body: head.body, client_id: head.client_id });
   }, [scope]);
+
+  useEffect(() => settle, [settle]); // a chat closed while its send waited
 
   // Back online, and again once hydrated (Reflex hydrates on every connect): the
   // oldest text goes again; a second copy of a stored one is a no-op on the server.
@@ -77,10 +95,13 @@ export function Outbox({
     const stored = load(scope);
     const left = stored.filter((item) => !done.has(item.client_id));
     if (left.length !== stored.length) save(scope, left);
-    if (done.has(inFlight.current)) inFlight.current = null;
+    const tookInFlight = done.has(inFlight.current);
+    if (tookInFlight) inFlight.current = null;
+    // The one that waited is taken (a reconnect may have cleared what was in flight), or none is left.
+    if (tookInFlight || done.has(stalledId.current) || !left.length) settle();
     setItems(left);
     pump();
-  }, [scope, takenKey, pump]);
+  }, [scope, takenKey, pump, settle]);
 
   // The composer: caught in the capture phase, so the text is kept even while
   // Reflex's own event queue waits for the socket. The box is emptied before the

@@ -50,17 +50,29 @@ def outbox(*, scope, form_id: str | rx.Var, taken, on_send, sender_name, fields=
     )
 
 
+class ConnectionWatch(rx.Component):
+    """Shows its children while the connection is gone: the websocket is down
+    (``down``), the browser is offline, or a send has waited too long for the
+    server (a connection that died without closing; assets/connection.js)."""
+
+    library = "$/public/connection.js"
+    tag = "ConnectionWatch"
+
+    down: rx.Var[bool]
+
+
 @rx.memo
 def connection_banner() -> rx.Component:
-    """Always in the page (a live region), filled while the websocket is down."""
+    """Always in the page (a live region), filled while the connection is gone."""
     return rx.box(
-        rx.cond(
-            has_connection_errors,
+        ConnectionWatch.create(
             rx.callout(RECONNECTING, icon="wifi_off", color_scheme="amber", variant="surface", size="1"),
+            down=has_connection_errors,
         ),
         role="status",
         aria_label="Connection",
         class_name="aw-connection",
+        data_socket=rx.cond(has_connection_errors, "down", "up"),  # what Reflex knows, apart from the banner's hints
     )
 
 

@@ -92,7 +92,8 @@ def _bodies(page: Page, texts: list[str]) -> list[str]:
 
 def _down(page: Page) -> None:
     # A reconnect that hangs (no answer, not refused) is given up at socket.io's 20 s connect timeout.
-    expect(_banner(page)).to_contain_text("Reconnecting… your messages will be sent", timeout=45_000)
+    expect(_banner(page)).to_have_attribute("data-socket", "down", timeout=45_000)
+    expect(_banner(page)).to_contain_text("Reconnecting… your messages will be sent")
     expect(page.get_by_text(RAW_TOAST)).to_have_count(0)
 
 
@@ -231,6 +232,57 @@ def test_agent_replies_typed_offline_wait_in_order_and_arrive_once(app_server, w
     assert _bodies(customer, [first, second]) == [first, second]
     assert _bodies(agent, [first, second]) == [first, second]
     expect(agent.get_by_text(RAW_TOAST)).to_have_count(0)
+
+
+def test_the_banner_shows_when_the_network_drops_without_closing_the_socket(app_server, world, new_context):
+    """A network that drops leaves the websocket looking open until its next ping
+    (the browser's offline emulation does the same: no relay here): the page shows
+    the banner at once, its texts wait as pending, and go once the network is back."""
+    contexts: list[BrowserContext] = []
+
+    def plain():
+        contexts.append(new_context())
+        return contexts[-1]
+
+    _queue, agent, customer, _name = chat_pair(app_server, world, plain)
+    expect(customer.get_by_role("heading", name=re.compile("Chatting with"))).to_be_visible()
+    expect(_banner(customer)).to_have_text("")
+    text = unique("while offline")
+
+    contexts[0].set_offline(True)
+    expect(_banner(customer)).to_contain_text("Reconnecting… your messages will be sent")
+    _send(customer, text)
+    expect(_pending(customer)).to_contain_text(text)
+    contexts[0].set_offline(False)
+    _back(customer)
+    expect(agent.get_by_role("log", name="Conversation")).to_contain_text(text)
+    assert _bodies(agent, [text]) == [text]
+    expect(customer.get_by_text(RAW_TOAST)).to_have_count(0)
+
+
+def test_a_send_the_server_never_answers_shows_the_banner(app_server, world, new_context):
+    """The socket looks open and the browser online, but nothing comes back: once a
+    send has waited a few seconds the agent is told, and it is stored once after the reconnect."""
+    lines: list[Line] = []
+    _queue, agent, customer, _name = chat_pair(app_server, world, _lined(new_context, lines))
+    line = lines[1]
+    expect(agent.get_by_role("log", name="Conversation")).to_contain_text("Your request to")
+    text = unique("unanswered reply")
+
+    line.deaf = True
+    _send(agent, text)
+    expect(_banner(agent)).to_contain_text("Reconnecting… your messages will be sent")
+    expect(_pending(agent)).to_have_count(1)
+    expect(_banner(agent)).to_have_attribute("data-socket", "up")  # as far as Reflex knows, still connected
+    line.cut()
+    _down(agent)
+    line.restore()
+    _back(agent)
+    expect(
+        agent.get_by_role("log", name="Conversation").get_by_test_id("message").filter(has_text=text)
+    ).to_contain_text("Sent")
+    assert _bodies(customer, [text]) == [text]
+    assert _bodies(agent, [text]) == [text]
 
 
 def test_the_widget_page_shows_the_banner_too(app_server, new_context):

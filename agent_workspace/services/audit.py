@@ -22,6 +22,7 @@ class AuditAction(StrEnum):
     INTERACTION_OFFERED = "interaction.offered"
     INTERACTION_OFFER_TIMED_OUT = "interaction.offer_timed_out"
     INTERACTION_OFFER_WITHDRAWN = "interaction.offer_withdrawn"
+    INTERACTION_RETURNED_TO_QUEUE = "interaction.returned_to_queue"
     INTERACTION_ACCEPTED = "interaction.accepted"
     INTERACTION_REJECTED = "interaction.rejected"
     INTERACTION_TRANSFERRED_TO_QUEUE = "interaction.transferred_to_queue"

@@ -1,12 +1,9 @@
 """The audit trail in words: who did what, with names and field labels, never ids or JSON.
 
-Every ``AuditAction`` has a sentence here ("Ann Agent transferred
-the chat from General to Billing: customer asks about a refund"); an action
-without one still reads as words. The names behind the ids in a batch of rows
-are read in one statement per kind (people, queues, chats, records, canned
-responses), so describing a hundred rows costs the same few statements as one.
-The labels of the values themselves (priorities, roles, fields) are
-``value_labels``'.
+Every ``AuditAction`` has a sentence here ("Ann Agent transferred the chat from General
+to Billing: customer asks about a refund"); an action without one still reads as words.
+The names behind a batch of rows' ids are read in one statement per kind, so a hundred
+rows cost the same few statements as one. Values' labels are ``value_labels``'.
 """
 
 from __future__ import annotations
@@ -405,6 +402,10 @@ _SENTENCES: dict[str, tuple[str, Callable[[_Said], str]]] = {
     AuditAction.INTERACTION_OFFER_WITHDRAWN: (
         "Offer withdrawn",
         lambda s: f"{s.actor} withdrew the offer of {s.target} from {s.names.user(s.detail.get('agent_id'))}: they are no longer Available",
+    ),
+    AuditAction.INTERACTION_RETURNED_TO_QUEUE: (
+        "Back in line",
+        lambda s: f"{s.actor} put {s.target} back in line: {s.names.user(s.detail.get('agent_id'))} was no longer connected",
     ),
     AuditAction.INTERACTION_ACCEPTED: ("Chat accepted", _accepted),
     AuditAction.INTERACTION_REJECTED: ("Chat rejected", lambda s: f"{s.actor} rejected {s.target}{s.note('reason')}"),

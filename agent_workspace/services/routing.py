@@ -33,7 +33,7 @@ from agent_workspace.models import (
     stored_id,
     utcnow,
 )
-from agent_workspace.services import audit, notices
+from agent_workspace.services import absence, audit, notices
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.availability import WAITING_STATES
 from agent_workspace.services.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -368,7 +368,8 @@ def _release_offers_of(session: Session, user_id: int) -> int:
 def sweep(
     session: Session, *, presence_grace_seconds: int, now: datetime | None = None, hours_turned: Collection[int] = ()
 ) -> None:
-    """Expire lapsed offers and agents whose tabs are all gone; tell queues whose
+    """Expire lapsed offers and agents whose tabs are all gone (their live chats go
+    back in line: ``absence``); tell queues whose
     business hours have just opened or closed them (``hours_turned``, as the
     caller saw it) and drain what opened.
 
@@ -440,6 +441,7 @@ def sweep(
         _not_available(session, agent_id)
         changed = True
     cutoff = now - timedelta(seconds=presence_grace_seconds)
+    changed = absence.return_chats_of_absent_agents(session, seen_before=cutoff, now=now) or changed
     gone = list(
         session.exec(
             select(non_null(User.id)).where(

@@ -288,12 +288,25 @@ class World:
         ]
         cutoff = now - timedelta(seconds=GRACE_SECONDS)
         self.s.expire_all()
+        users = list(self.s.exec(select(User)))
         gone = [
             u.id
-            for u in self.s.exec(select(User))
+            for u in users
             if u.presence != Presence.OFFLINE and (u.last_seen_at is None or u.last_seen_at < cutoff)
         ]
+        unseen = {u.id for u in users if u.last_seen_at is None or u.last_seen_at < cutoff}
+        stranded = [
+            (r.id, r.agent_id)
+            for r in self.rows()
+            if r.state == InteractionState.WORK_IN_PROGRESS and r.agent_id in unseen and r.customer_ended_at is None
+        ]
         routing.sweep(self.s, presence_grace_seconds=GRACE_SECONDS, now=now)
+        for chat_id, agent_id in stranded:  # an absent agent keeps no customer: back in line
+            after = self.item(chat_id)
+            assert after.state in routing.WAITING_STATES and after.agent_id is None, "a chat left with an absent agent"
+            assert after.offered_to_id != agent_id
+            del self.first_agent[chat_id]
+            self.events.append("sweep: an absent agent's chats back in line")
         if lapsed:
             self.events.append("sweep: offers lapsed")
         if gone:

@@ -137,6 +137,7 @@ def test_the_random_runs_exercised_every_path() -> None:
         "accept: released offers at capacity": 1,
         "presence: offers handed back": 3,
         "sweep: presence expired": 3,
+        "sweep: an absent agent's chats back in line": 1,
         "post: retried send": 3,
         f"post: stored ({SenderKind.CUSTOMER})": 3,
         f"post: stored ({SenderKind.AGENT})": 3,

@@ -38,7 +38,7 @@ WEIGHTS = {"accept_as_an_available_member": 8, "post": 6, "set_presence": 2, "ta
 OPERATIONS = [
     *((name, WEIGHTS.get(name, weight), args) for name, weight, args in routing_properties.OPERATIONS),
     ("typing", 2, lambda r: {"c": r.randrange(10**6), "agent_side": r.random() < 0.5}),
-    ("transfer_to_queue", 1, lambda r: {"c": r.randrange(10**6), "q": r.randrange(N_QUEUES)}),
+    ("transfer_to_queue", 3, lambda r: {"c": r.randrange(10**6), "q": r.randrange(N_QUEUES)}),
     ("transfer_to_agent", 3, lambda r: {"c": r.randrange(10**6), "a": r.randrange(N_AGENTS)}),
     ("answer_transfer", 3, lambda r: {"c": r.randrange(10**6), "accept": r.random() < 0.6}),
     ("edit_details", 1, lambda r: {"c": r.randrange(10**6), "priority": r.randint(1, 5)}),

@@ -1,0 +1,71 @@
+"""An agent who is gone does not keep customers: chats whose agent's workspace has
+not been seen for the presence grace period (signed out, a lost connection, a
+closed laptop) go back to their place in line, and the next agent continues them
+with their history. Run by ``routing.sweep``; no commit (the sweep commits)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, col, select
+
+from agent_workspace.models import Interaction, InteractionState, User, stored_id
+from agent_workspace.services import audit, conversations
+from agent_workspace.services.audit import AuditAction
+from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged, announce
+from agent_workspace.services.notices import retire_pending
+
+BACK_IN_LINE = (
+    "{agent} is no longer connected. You are back at your place in line: the next available"
+    " agent will continue this chat and see everything written so far."
+)
+
+
+def return_chats_of_absent_agents(session: Session, *, seen_before: datetime, now: datetime) -> bool:
+    """Put back in line every live chat (its customer still there) whose agent was
+    last seen before ``seen_before``; True if any went back. Each is a conditional
+    update, so workers sweeping at once move a chat once."""
+    stranded = session.exec(
+        select(Interaction, User)
+        .join(User, col(User.id) == col(Interaction.agent_id))
+        .where(
+            Interaction.state == InteractionState.WORK_IN_PROGRESS,
+            col(Interaction.customer_ended_at).is_(None),
+            or_(col(User.last_seen_at).is_(None), col(User.last_seen_at) < seen_before),
+        )
+    ).all()
+    moved = False
+    for item, agent in stranded:
+        result = session.exec(
+            update(Interaction)
+            .where(
+                col(Interaction.id) == item.id,
+                col(Interaction.state) == InteractionState.WORK_IN_PROGRESS,
+                col(Interaction.agent_id) == agent.id,
+            )
+            .values(
+                state=InteractionState.QUEUED,
+                agent_id=None,
+                transfer_to_id=None,
+                transfer_from_id=None,
+                transfer_requested_at=None,
+                updated_at=now,
+            )
+        )
+        if result.rowcount != 1:
+            continue
+        chat = stored_id(item)
+        retire_pending(session, interaction_id=chat)  # a transfer it waited for is moot
+        conversations.system_message(session, interaction_id=chat, body=BACK_IN_LINE.format(agent=agent.display_name))
+        audit.record(
+            session,
+            action=AuditAction.INTERACTION_RETURNED_TO_QUEUE,
+            actor_kind="system",
+            target_kind="interaction",
+            target_id=chat,
+            agent_id=agent.id,
+        )
+        announce(session, InteractionChanged(chat), QueueChanged(item.queue_id), AgentChanged(stored_id(agent)))
+        moved = True
+    return moved

@@ -1,0 +1,87 @@
+"""An agent who is gone keeps no customer: their live chats go back to their place
+in line when their workspace has not been seen for the grace period, and the next
+agent continues them with their history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, col, select
+
+from agent_workspace.models import AuditLog, Interaction, InteractionState, Message, Presence, SenderKind, User, utcnow
+from agent_workspace.services import audit_words, chat_close, routing
+from agent_workspace.services.absence import BACK_IN_LINE
+from agent_workspace.services.audit import AuditAction
+from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged
+from tests.services.helpers import accept, fresh, make_agent, offers_to, start, touch_all
+
+pytestmark = pytest.mark.usefixtures("offer_timeout")
+
+GRACE = 60
+
+
+def _system_lines(session: Session, item: Interaction) -> list[str]:
+    return list(
+        session.exec(
+            select(Message.body)
+            .where(Message.interaction_id == item.id, Message.sender_kind == SenderKind.SYSTEM)
+            .order_by(col(Message.id))
+        )
+    )
+
+
+def test_the_chats_of_an_agent_who_is_gone_go_back_to_their_place_in_line(session: Session, queue, announced) -> None:
+    alice = make_agent(session, "alice", queues=[queue], capacity=2)
+    first, second = start(session, queue, name="First"), start(session, queue, name="Second")
+    accept(session, alice, queue)
+    accept(session, alice, queue)
+    later = start(session, queue, name="Later")  # waits behind them: alice is full, nobody else is on
+    now = utcnow()
+    touch_all(session, now)
+
+    routing.sweep(session, presence_grace_seconds=GRACE, now=now + timedelta(seconds=GRACE - 5))
+    assert fresh(session, Interaction, first.id).agent_id == alice.id  # seen recently: hers
+
+    announced.take()
+    routing.sweep(session, presence_grace_seconds=GRACE, now=now + timedelta(seconds=GRACE + 5))
+    for item in (first, second):
+        back = fresh(session, Interaction, item.id)
+        assert (back.state, back.agent_id, back.requested_at) == (InteractionState.QUEUED, None, item.requested_at)
+        assert _system_lines(session, item)[-1] == BACK_IN_LINE.format(agent="Alice")
+        assert InteractionChanged(item.id) in announced
+    assert QueueChanged(queue.id) in announced and AgentChanged(alice.id) in announced
+    assert fresh(session, User, alice.id).presence == Presence.OFFLINE
+    [entry, _] = session.exec(
+        select(AuditLog).where(AuditLog.action == AuditAction.INTERACTION_RETURNED_TO_QUEUE).order_by(col(AuditLog.id))
+    ).all()
+    [line] = audit_words.describe(session, [entry])
+    assert line.text == f"System put the chat {first.number} back in line: Alice was no longer connected"
+
+    # The next agent gets them first, oldest first, with everything written so far.
+    bob = make_agent(session, "bob", queues=[queue], capacity=3)
+    routing.drain(session)
+    assert offers_to(session, bob.id) == [first.id, second.id, later.id]
+    taken = accept(session, bob, queue)
+    assert taken.id == first.id and fresh(session, Interaction, first.id).agent_id == bob.id
+    assert BACK_IN_LINE.format(agent="Alice") in _system_lines(session, first)
+
+
+def test_a_chat_whose_customer_left_and_an_agent_still_seen_stay(session: Session, queue) -> None:
+    alice = make_agent(session, "alice", queues=[queue])
+    bob = make_agent(session, "bob", queues=[queue])
+    left = start(session, queue, name="Left")
+    accept(session, alice, queue)
+    kept = start(session, queue, name="Kept")
+    accept(session, bob, queue)
+    chat_close.customer_end(session, interaction_id=left.id)
+    now = utcnow()
+    touch_all(session, now - timedelta(seconds=2 * GRACE))
+    bob_row = fresh(session, User, bob.id)
+    bob_row.last_seen_at = now
+    session.add(bob_row)
+    session.commit()
+
+    routing.sweep(session, presence_grace_seconds=GRACE, now=now)
+    assert fresh(session, Interaction, left.id).agent_id == alice.id  # nobody waits in it: alice closes it later
+    assert fresh(session, Interaction, kept.id).agent_id == bob.id

@@ -49,10 +49,13 @@ const waitFor = (lookup) =>
     const timer = setTimeout(() => done(null), WAIT_MS);
   });
 
+// The tab after the selected one, selected and focused (as arrow keys in the tab
+// list do), so a screen reader says where the agent is and Tab goes on from there.
 const nextTab = (list) => {
   const tabs = [...list.querySelectorAll("[role=tab]")];
-  const current = tabs.findIndex(selected);
-  tabs[(current + 1) % tabs.length]?.click();
+  const next = tabs[(tabs.findIndex(selected) + 1) % tabs.length];
+  next?.click();
+  next?.focus();
 };
 
 const perform = (shortcut, el) => {

@@ -99,6 +99,7 @@ def test_alt_n_moves_to_the_next_tab_and_wraps(app_server, world, new_context):
     for position in (1, 2, 0):  # the strip's own order, wrapping after the last
         agent.keyboard.press("Alt+N")
         expect(strip.nth(position)).to_have_attribute("aria-selected", "true")
+        expect(strip.nth(position)).to_be_focused()
     expect(strip.nth(0)).to_have_accessible_name(INBOX)
     for name in names:
         expect(strip.filter(has_text=name)).to_have_count(1)

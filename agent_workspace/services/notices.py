@@ -13,6 +13,11 @@ from agent_workspace.services.events import AgentChanged, announce
 
 class NoticeTopic(StrEnum):
     PRESENCE = "presence"  # the agent was set Away (a missed offer): moot once Available again
+    CONNECTION = "connection"  # set Offline (their workspace was gone): moot once Available again
+
+
+# What stops being true once the agent sets themself Available.
+UNTIL_AVAILABLE = (NoticeTopic.PRESENCE, NoticeTopic.CONNECTION)
 
 
 def notify(
@@ -45,12 +50,15 @@ def notify(
     session.add(AgentNotice(user_id=user_id, body=body, level=level, interaction_id=pending_for, topic=topic))
 
 
-def retire_topic(session: Session, *, user_id: int, topic: NoticeTopic) -> None:
-    """What the agent's notices of ``topic`` were about is settled: no tab of theirs
-    shows them any more (no commit)."""
+def retire_topic(session: Session, *, user_id: int, topic: NoticeTopic | tuple[NoticeTopic, ...]) -> None:
+    """What the agent's notices of ``topic`` (or of any of several) were about is
+    settled: no tab of theirs shows them any more (no commit)."""
+    topics = (topic,) if isinstance(topic, NoticeTopic) else topic
     retired = session.exec(
         update(AgentNotice)
-        .where(col(AgentNotice.user_id) == user_id, col(AgentNotice.topic) == topic, col(AgentNotice.seen).is_(False))
+        .where(
+            col(AgentNotice.user_id) == user_id, col(AgentNotice.topic).in_(topics), col(AgentNotice.seen).is_(False)
+        )
         .values(seen=True)
     )
     if retired.rowcount:

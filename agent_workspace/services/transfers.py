@@ -158,7 +158,8 @@ def answer(session: Session, *, interaction_id: int, user_id: int, accept: bool)
     retire_pending(session, interaction_id=stored_id(item))
     item.transfer_to_id = item.transfer_from_id = item.transfer_requested_at = None
     if item.state != InteractionState.WORK_IN_PROGRESS or item.agent_id != sender_id:
-        # The offer is gone: both agents' inboxes stop showing it.
+        # The offer is gone: both agents' inboxes stop showing it, and its note goes.
+        item.transfer_note = ""
         announce(session, DetailsChanged(stored_id(item)), AgentChanged(user_id))
         if sender_id is not None:
             announce(session, AgentChanged(sender_id))
@@ -182,6 +183,7 @@ def answer(session: Session, *, interaction_id: int, user_id: int, accept: bool)
             chat_id=stored_id(item),
         )
     else:
+        item.transfer_note = ""  # the note was for the colleague: the sender's chat stops showing it
         notify(
             session,
             user_id=stored_id(sender),

@@ -127,12 +127,15 @@ def test_transfer_to_agent_accept_and_decline(app_server, world, new_context):
     notices = agent.get_by_role("status", name="Notices")
     expect(notices).to_contain_text("declined the transfer")
     expect(agent.get_by_role("tab", name=name)).to_be_visible()
+    # The note was for the colleague: the chat that stays no longer shows it.
+    expect(agent.get_by_label("Customer information")).not_to_contain_text("Can you take this one?")
 
     offer("Second try")
     colleague.get_by_test_id("transfer-card").filter(has_text=name).get_by_role(
         "button", name="Accept transfer"
     ).click()
     expect(colleague.get_by_role("tab", name=name)).to_be_visible()
+    expect(colleague.get_by_label("Customer information")).to_contain_text("Transfer note: Second try")
     expect(notices).to_contain_text("accepted the transfer")
     expect(notices).not_to_contain_text("declined the transfer")  # moot once the chat was offered again
     expect(agent.get_by_role("tab", name=name)).to_have_count(0)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from agent_workspace.models import Presence, Queue
+from agent_workspace.models import Interaction, Presence, Queue
 from agent_workspace.services import chat_close, transfers
 from agent_workspace.services.events import AgentChanged
 from agent_workspace.services.notices import NoticeTopic, dismiss_notice, notify, unseen_notices
+from agent_workspace.services.views import agent_snapshot
 from tests.factories import make_customer, make_interaction, make_queue
 from tests.services.helpers import live_chat, make_agent
 
@@ -88,6 +89,12 @@ def _answers(session: Session, agent) -> list[str]:
     return [n.body for n in unseen_notices(session, user_id=agent.id)]
 
 
+def _shown_note(session: Session, agent, chat) -> str:
+    """The "Transfer note" the agent's open chat shows (what their tab reads in full)."""
+    [shown] = [c for c in agent_snapshot(session, user_id=agent.id, cursors={}).open_interactions if c.id == chat.id]
+    return shown.transfer_note
+
+
 def test_asking_again_retires_the_senders_earlier_answer_and_the_new_answer_stands_alone(
     session: Session, world, announced
 ) -> None:
@@ -128,3 +135,25 @@ def test_an_answer_retires_only_its_senders_earlier_answers_of_that_chat(session
     declined = f"{bob.display_name} declined the transfer of {chat.number}; the chat stays with you."
     assert _answers(session, ann) == ["Other chat", "Unrelated", declined]
     assert _answers(session, bob) == ["Bob's"]
+
+
+def test_a_declined_transfer_takes_its_note_off_the_chat_and_a_later_one_brings_its_own(
+    session: Session, world
+) -> None:
+    chat, ann, bob, _other = world
+    assert _shown_note(session, ann, chat) == "Knows refunds"  # while Bob is asked
+    transfers.answer(session, interaction_id=chat.id, user_id=bob.id, accept=False)
+    assert _shown_note(session, ann, chat) == ""  # it was for Bob: Ann's chat stops showing it
+
+    carol = make_agent(session, "carol", queues=[], presence=Presence.AVAILABLE)
+    transfers.to_agent(session, interaction_id=chat.id, user_id=ann.id, target_user_id=carol.id, note="Carol's turn")
+    [offered] = agent_snapshot(session, user_id=carol.id, cursors={}).transfer_offers
+    assert offered.transfer_note == "Carol's turn"  # her transfer card
+    transfers.answer(session, interaction_id=chat.id, user_id=carol.id, accept=True)
+    assert _shown_note(session, carol, chat) == "Carol's turn"  # the receiver's chat keeps its note
+
+
+def test_closing_the_chat_takes_a_waiting_transfers_note_off_it(session: Session, world) -> None:
+    chat, ann, _bob, _other = world
+    chat_close.close(session, interaction_id=chat.id, user_id=ann.id, save_history=False)
+    assert session.get_one(Interaction, chat.id).transfer_note == ""

@@ -437,7 +437,8 @@ class AgentNotice(SQLModel, table=True):
     body: str = Field(max_length=500)
     level: str = Field(default="info", max_length=16)  # info | success | warning
     seen: bool = Field(default=False)
-    # The chat whose pending question this asks (a transfer to answer): retired with it.
+    # The chat it is about. With no topic: the chat's pending question (a transfer to
+    # answer), retired with it; with one (a transfer's answer), retired by topic and chat.
     interaction_id: int | None = Field(default=None, foreign_key="interaction.id", index=True)
     # What it is about (``notices.NoticeTopic``): retired when that is settled, never shown twice.
     topic: str | None = Field(default=None, max_length=16)

@@ -308,16 +308,20 @@ def survey() -> rx.Component:
     )
 
 
+def conversation_title() -> rx.Var:
+    """Who the customer is talking to, or (once ended) was: "Chatting with" would be untrue then."""
+    named = CustomerChatState.agent_name != ""
+    return rx.cond(
+        CustomerChatState.phase == Phase.ENDED,
+        rx.cond(named, "You chatted with " + CustomerChatState.agent_name, "Chat ended"),
+        rx.cond(named, "Chatting with " + CustomerChatState.agent_name, "Support chat"),
+    )
+
+
 def conversation() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.heading(
-                rx.cond(
-                    CustomerChatState.agent_name != "", "Chatting with " + CustomerChatState.agent_name, "Support chat"
-                ),
-                as_="h1",
-                size="5",
-            ),
+            rx.heading(conversation_title(), as_="h1", size="5"),
             rx.spacer(),
             rx.text(
                 CustomerChatState.number, size="1", color_scheme="gray", id="aw-chat-number"

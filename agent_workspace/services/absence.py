@@ -14,8 +14,12 @@ from agent_workspace.models import Interaction, InteractionState, User, stored_i
 from agent_workspace.services import audit, conversations
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged, announce
-from agent_workspace.services.notices import retire_pending
+from agent_workspace.services.notices import NoticeTopic, notify, retire_pending
 
+SET_OFFLINE = (
+    "You were set Offline because your workspace lost its connection for a while."
+    " Set yourself Available to take chats again."
+)
 BACK_IN_LINE = (
     "{agent} is no longer connected. You are back at your place in line: the next available"
     " agent will continue this chat and see everything written so far."
@@ -69,3 +73,9 @@ def return_chats_of_absent_agents(session: Session, *, seen_before: datetime, no
         announce(session, InteractionChanged(chat), QueueChanged(item.queue_id), AgentChanged(stored_id(agent)))
         moved = True
     return moved
+
+
+def tell_set_offline(session: Session, *, user_id: int) -> None:
+    """The sweep set the agent Offline: back, they would not know why nor that they
+    get no chats. One unseen at a time (its topic); Available retires it. No commit."""
+    notify(session, user_id=user_id, body=SET_OFFLINE, level="warning", topic=NoticeTopic.CONNECTION)

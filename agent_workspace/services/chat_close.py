@@ -93,9 +93,10 @@ def close(session: Session, *, interaction_id: int, user_id: int, save_history: 
     )
     session.flush()
     item.state = InteractionState.CLOSED_COMPLETE
-    if item.transfer_to_id is not None:  # a transfer still waiting for an answer is moot
+    if item.transfer_to_id is not None:  # a transfer still waiting for an answer is moot, and its note
         notices.retire_pending(session, interaction_id=stored_id(item))
         item.transfer_to_id = item.transfer_from_id = item.transfer_requested_at = None
+        item.transfer_note = ""
     if save_history:
         item.close_reason = CloseReason.CUSTOMER_ENDED if item.customer_ended_at else CloseReason.AGENT_ENDED
         item.transcript = transcript_text(session, interaction_id=stored_id(item))

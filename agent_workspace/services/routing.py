@@ -152,8 +152,8 @@ def set_presence(session: Session, *, user_id: int, presence: str) -> None:
         )
         announce(session, *(QueueChanged(queue_id) for queue_id in queue_ids_of(session, user_id)))
     released = _release_offers_of(session, user_id) if presence != Presence.AVAILABLE else 0
-    if presence == Presence.AVAILABLE:  # "you are Away" is no longer true
-        notices.retire_topic(session, user_id=user_id, topic=notices.NoticeTopic.PRESENCE)
+    if presence == Presence.AVAILABLE:  # "you are Away", "you were set Offline" are no longer true
+        notices.retire_topic(session, user_id=user_id, topic=notices.UNTIL_AVAILABLE)
     session.commit()
     if presence == Presence.AVAILABLE or released:
         drain(session)
@@ -464,6 +464,7 @@ def sweep(
             audit.record(
                 session, action=AuditAction.PRESENCE_EXPIRED, actor_kind="system", target_kind="user", target_id=user_id
             )
+            absence.tell_set_offline(session, user_id=user_id)
             announce(session, AgentChanged(user_id))
             _not_available(session, user_id)
             changed = True

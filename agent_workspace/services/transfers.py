@@ -14,7 +14,7 @@ from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.conversations import system_message
 from agent_workspace.services.errors import Conflict, NotFound, ValidationError
 from agent_workspace.services.events import AgentChanged, DetailsChanged, InteractionChanged, QueueChanged, announce
-from agent_workspace.services.notices import notify, retire_pending
+from agent_workspace.services.notices import NoticeTopic, notify, retire_pending, retire_topic
 
 MAX_NOTE_LENGTH = 1000
 
@@ -33,6 +33,12 @@ def _clean_note(note: str) -> str:
     if len(note) > MAX_NOTE_LENGTH:
         raise ValidationError(f"Keep the transfer note under {MAX_NOTE_LENGTH} characters.")
     return note
+
+
+def _retire_answers(session: Session, *, item: Interaction, sender_id: int) -> None:
+    """The sender's unseen answers to earlier transfers of this chat are moot: a new
+    transfer was asked or answered (no commit)."""
+    retire_topic(session, user_id=sender_id, topic=NoticeTopic.TRANSFER_ANSWER, chat_id=stored_id(item))
 
 
 def _agent(session: Session, user_id: int | None) -> User:
@@ -59,6 +65,7 @@ def to_queue(session: Session, *, interaction_id: int, user_id: int, queue_id: i
     item.transfer_note = note
     if item.transfer_to_id is not None:  # an agent's pending answer is moot now
         retire_pending(session, interaction_id=stored_id(item))
+    _retire_answers(session, item=item, sender_id=user_id)
     item.transfer_to_id = item.transfer_from_id = item.transfer_requested_at = None
     item.updated_at = utcnow()
     system_message(
@@ -106,6 +113,7 @@ def to_agent(session: Session, *, interaction_id: int, user_id: int, target_user
     item.transfer_from_id = user_id
     item.transfer_requested_at = utcnow()
     item.transfer_note = note
+    _retire_answers(session, item=item, sender_id=user_id)
     notify(
         session,
         user_id=stored_id(target),
@@ -150,13 +158,15 @@ def answer(session: Session, *, interaction_id: int, user_id: int, accept: bool)
     retire_pending(session, interaction_id=stored_id(item))
     item.transfer_to_id = item.transfer_from_id = item.transfer_requested_at = None
     if item.state != InteractionState.WORK_IN_PROGRESS or item.agent_id != sender_id:
-        # The offer is gone: both agents' inboxes stop showing it.
+        # The offer is gone: both agents' inboxes stop showing it, and its note goes.
+        item.transfer_note = ""
         announce(session, DetailsChanged(stored_id(item)), AgentChanged(user_id))
         if sender_id is not None:
             announce(session, AgentChanged(sender_id))
         session.commit()
         raise Conflict("The chat ended or moved before you answered.")
     sender = _agent(session, sender_id)
+    _retire_answers(session, item=item, sender_id=stored_id(sender))
     if accept:
         item.agent_id = user_id
         system_message(
@@ -169,13 +179,18 @@ def answer(session: Session, *, interaction_id: int, user_id: int, accept: bool)
             user_id=stored_id(sender),
             body=f"{me.display_name} accepted the transfer of {item.number}.",
             level="success",
+            topic=NoticeTopic.TRANSFER_ANSWER,
+            chat_id=stored_id(item),
         )
     else:
+        item.transfer_note = ""  # the note was for the colleague: the sender's chat stops showing it
         notify(
             session,
             user_id=stored_id(sender),
             body=f"{me.display_name} declined the transfer of {item.number}; the chat stays with you.",
             level="warning",
+            topic=NoticeTopic.TRANSFER_ANSWER,
+            chat_id=stored_id(item),
         )
     item.updated_at = utcnow()
     audit.record(

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from agent_workspace.models import AuditLog, Interaction
-from tests.e2e.conftest import ATTACHMENT_LIMIT, agent_page, start_customer_chat, unique
+from tests.e2e.conftest import ATTACHMENT_LIMIT, agent_page, close_chat, start_customer_chat, unique
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -124,19 +124,34 @@ def test_transfer_to_agent_accept_and_decline(app_server, world, new_context):
     card = colleague.get_by_test_id("transfer-card").filter(has_text=name)
     expect(card).to_contain_text("Can you take this one?")
     card.get_by_role("button", name="Decline transfer").click()
-    expect(agent.get_by_role("status", name="Notices")).to_contain_text("declined the transfer")
+    notices = agent.get_by_role("status", name="Notices")
+    expect(notices).to_contain_text("declined the transfer")
     expect(agent.get_by_role("tab", name=name)).to_be_visible()
+    # The note was for the colleague: the chat that stays no longer shows it.
+    expect(agent.get_by_label("Customer information")).not_to_contain_text("Can you take this one?")
 
     offer("Second try")
     colleague.get_by_test_id("transfer-card").filter(has_text=name).get_by_role(
         "button", name="Accept transfer"
     ).click()
     expect(colleague.get_by_role("tab", name=name)).to_be_visible()
-    expect(agent.get_by_role("status", name="Notices")).to_contain_text("accepted the transfer")
+    expect(colleague.get_by_label("Customer information")).to_contain_text("Transfer note: Second try")
+    expect(notices).to_contain_text("accepted the transfer")
+    expect(notices).not_to_contain_text("declined the transfer")  # moot once the chat was offered again
     expect(agent.get_by_role("tab", name=name)).to_have_count(0)
     colleague.get_by_label("Message").fill("Hi, I am taking over.")
     colleague.get_by_role("button", name="Send").click()
     expect(customer.get_by_role("log", name="Conversation")).to_contain_text("Hi, I am taking over.")
+
+
+def test_the_customer_page_says_the_chat_ended_once_the_agent_closes_it(app_server, world, new_context):
+    _queue, agent, customer, _name = chat_pair(app_server, world, new_context)
+    expect(customer.get_by_role("heading", name=re.compile("^Chatting with "))).to_be_visible()
+
+    close_chat(agent)
+    expect(customer.get_by_text("This chat has ended.")).to_be_visible()
+    expect(customer.get_by_role("heading", name=re.compile("^You chatted with Agent "))).to_be_visible()
+    expect(customer.get_by_role("heading", name=re.compile("Chatting with"))).to_have_count(0)
 
 
 def test_details_update_persists_and_is_audited(app_server, world, new_context):

@@ -22,7 +22,7 @@ from agent_workspace.models import (
     User,
     utcnow,
 )
-from agent_workspace.services import audit_words, chat_close, notices, offers, routing
+from agent_workspace.services import absence, audit_words, chat_close, notices, offers, routing
 from agent_workspace.services.errors import ValidationError
 from agent_workspace.services.events import AgentChanged, ChatOffered, QueueChanged
 from tests.factories import make_customer, make_interaction
@@ -378,6 +378,36 @@ def test_presence_expiry_sets_offline_and_returns_offers(session: Session, queue
     # alice's offer came back and the drain after the sweep gave it to bob.
     assert offers_to(session, alice.id) == []
     assert offers_to(session, bob.id) == [item.id]
+
+
+def test_presence_expiry_tells_the_agent_why_once_and_available_retires_it(session: Session, queue, announced) -> None:
+    alice = make_agent(session, "alice", queues=[queue])
+    bob = make_agent(session, "bob", queues=[queue])  # still connected: told nothing
+    now = utcnow()
+    touch_all(session, now - timedelta(seconds=600))
+    session.execute(update(User).where(col(User.id) == bob.id).values(last_seen_at=now))
+    session.commit()
+    announced.take()
+
+    routing.sweep(session, presence_grace_seconds=60, now=now)
+    assert fresh(session, User, alice.id).presence == Presence.OFFLINE
+    [told] = notices.unseen_notices(session, user_id=alice.id)
+    assert (told.body, told.level, told.topic) == (absence.SET_OFFLINE, "warning", notices.NoticeTopic.CONNECTION)
+    assert AgentChanged(alice.id) in announced  # her tabs (if one is left) show it
+    assert notices.unseen_notices(session, user_id=bob.id) == []
+
+    # Back as Away, lost again: still one notice, not a stack of copies.
+    routing.sweep(session, presence_grace_seconds=60, now=now + timedelta(seconds=1))
+    routing.set_presence(session, user_id=alice.id, presence=Presence.AWAY)
+    routing.sweep(session, presence_grace_seconds=60, now=now + timedelta(seconds=2))
+    assert fresh(session, User, alice.id).presence == Presence.OFFLINE
+    assert [n.body for n in notices.unseen_notices(session, user_id=alice.id)] == [absence.SET_OFFLINE]
+
+    # Available again: "you were set Offline" goes from every tab of hers.
+    announced.take()
+    routing.set_presence(session, user_id=alice.id, presence=Presence.AVAILABLE)
+    assert notices.unseen_notices(session, user_id=alice.id) == []
+    assert AgentChanged(alice.id) in announced
 
 
 def test_presence_expiry_respects_the_grace(session: Session, queue) -> None:

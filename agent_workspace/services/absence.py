@@ -14,11 +14,12 @@ from agent_workspace.models import Interaction, InteractionState, User, stored_i
 from agent_workspace.services import audit, conversations
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged, announce
-from agent_workspace.services.notices import NoticeTopic, notify, retire_pending
+from agent_workspace.services.notices import NoticeTopic, notify, retire_pending, retire_topic
 
 SET_OFFLINE = (
-    "You were set Offline because your workspace lost its connection for a while."
-    " Set yourself Available to take chats again."
+    "You were set Offline because your workspace lost its connection for a while, and any"
+    " chats you had open went back in line for the next agent. Set yourself Available to take"
+    " chats again."
 )
 BACK_IN_LINE = (
     "{agent} is no longer connected. You are back at your place in line: the next available"
@@ -54,13 +55,16 @@ def return_chats_of_absent_agents(session: Session, *, seen_before: datetime, no
                 transfer_to_id=None,
                 transfer_from_id=None,
                 transfer_requested_at=None,
+                # A note written for a colleague whose answer was awaited is moot; an earlier handover's stays.
+                transfer_note="" if item.transfer_to_id is not None else item.transfer_note,
                 updated_at=now,
             )
         )
         if result.rowcount != 1:
             continue
         chat = stored_id(item)
-        retire_pending(session, interaction_id=chat)  # a transfer it waited for is moot
+        retire_pending(session, interaction_id=chat)  # a transfer it waited for is moot, and its answers
+        retire_topic(session, user_id=stored_id(agent), topic=NoticeTopic.TRANSFER_ANSWER, chat_id=chat)
         conversations.system_message(session, interaction_id=chat, body=BACK_IN_LINE.format(agent=agent.display_name))
         audit.record(
             session,

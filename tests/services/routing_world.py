@@ -1,9 +1,6 @@
-"""The small routing world the property test (test_routing_properties.py) drives.
-
-``World`` holds one example's database and what the test expects of it, with
-one method per random operation, each checking what it did, and
-``check_invariants`` for what must hold after every step.
-"""
+"""The routing world test_routing_properties.py drives: one example's database and what the
+test expects of it, a method per random operation checking what it did, and
+``check_invariants`` for what must hold after every step."""
 
 from __future__ import annotations
 
@@ -288,23 +285,16 @@ class World:
         ]
         cutoff = now - timedelta(seconds=GRACE_SECONDS)
         self.s.expire_all()
-        users = list(self.s.exec(select(User)))
-        gone = [
-            u.id
-            for u in users
-            if u.presence != Presence.OFFLINE and (u.last_seen_at is None or u.last_seen_at < cutoff)
-        ]
-        unseen = {u.id for u in users if u.last_seen_at is None or u.last_seen_at < cutoff}
-        stranded = [
-            (r.id, r.agent_id)
-            for r in self.rows()
-            if r.state == InteractionState.WORK_IN_PROGRESS and r.agent_id in unseen and r.customer_ended_at is None
-        ]
+        unseen = {u.id: u.presence for u in self.s.exec(select(User)) if not u.last_seen_at or u.last_seen_at < cutoff}
+        gone = [user_id for user_id, presence in unseen.items() if presence != Presence.OFFLINE]
+        live = [r for r in self.rows() if r.state == InteractionState.WORK_IN_PROGRESS and not r.customer_ended_at]
+        stranded = [(r.id, r.agent_id) for r in live if r.agent_id in unseen]
         routing.sweep(self.s, presence_grace_seconds=GRACE_SECONDS, now=now)
         for chat_id, agent_id in stranded:  # an absent agent keeps no customer: back in line
             after = self.item(chat_id)
-            assert after.state in routing.WAITING_STATES and after.agent_id is None, "a chat left with an absent agent"
-            assert after.offered_to_id != agent_id
+            assert after.state in routing.WAITING_STATES and after.offered_to_id != agent_id, (
+                "left with an absent agent"
+            )
             del self.first_agent[chat_id]
             self.events.append("sweep: an absent agent's chats back in line")
         if lapsed:

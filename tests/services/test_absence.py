@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from agent_workspace.models import AuditLog, Interaction, InteractionState, Message, Presence, SenderKind, User, utcnow
-from agent_workspace.services import audit_words, chat_close, routing
+from agent_workspace.services import audit_words, chat_close, notices, routing, transfers
 from agent_workspace.services.absence import BACK_IN_LINE
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged
@@ -85,3 +85,22 @@ def test_a_chat_whose_customer_left_and_an_agent_still_seen_stay(session: Sessio
     routing.sweep(session, presence_grace_seconds=GRACE, now=now)
     assert fresh(session, Interaction, left.id).agent_id == alice.id  # nobody waits in it: alice closes it later
     assert fresh(session, Interaction, kept.id).agent_id == bob.id
+
+
+def test_a_transfer_that_waited_for_an_answer_goes_with_its_note(session: Session, queue) -> None:
+    alice = make_agent(session, "alice", queues=[queue])
+    bob = make_agent(session, "bob", queues=[queue])
+    item = start(session, queue)
+    accept(session, alice, queue)
+    transfers.to_agent(session, interaction_id=item.id, user_id=alice.id, target_user_id=bob.id, note="For Bob")
+    now = utcnow()
+    touch_all(session, now - timedelta(seconds=2 * GRACE))
+    bob_row = fresh(session, User, bob.id)
+    bob_row.last_seen_at = now
+    session.add(bob_row)
+    session.commit()
+
+    routing.sweep(session, presence_grace_seconds=GRACE, now=now)
+    back = fresh(session, Interaction, item.id)
+    assert (back.agent_id, back.transfer_to_id, back.transfer_note) == (None, None, "")
+    assert notices.unseen_notices(session, user_id=bob.id) == []  # "Alice wants to transfer…" is moot

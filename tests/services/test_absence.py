@@ -31,6 +31,15 @@ def _system_lines(session: Session, item: Interaction) -> list[str]:
     )
 
 
+def _only_seen(session: Session, agent: User, now) -> None:
+    """Every agent's workspace was last seen long ago, but ``agent``'s just now."""
+    touch_all(session, now - timedelta(seconds=2 * GRACE))
+    row = fresh(session, User, agent.id)
+    row.last_seen_at = now
+    session.add(row)
+    session.commit()
+
+
 def test_the_chats_of_an_agent_who_is_gone_go_back_to_their_place_in_line(session: Session, queue, announced) -> None:
     alice = make_agent(session, "alice", queues=[queue], capacity=2)
     first, second = start(session, queue, name="First"), start(session, queue, name="Second")
@@ -76,11 +85,7 @@ def test_a_chat_whose_customer_left_and_an_agent_still_seen_stay(session: Sessio
     accept(session, bob, queue)
     chat_close.customer_end(session, interaction_id=left.id)
     now = utcnow()
-    touch_all(session, now - timedelta(seconds=2 * GRACE))
-    bob_row = fresh(session, User, bob.id)
-    bob_row.last_seen_at = now
-    session.add(bob_row)
-    session.commit()
+    _only_seen(session, bob, now)
 
     routing.sweep(session, presence_grace_seconds=GRACE, now=now)
     assert fresh(session, Interaction, left.id).agent_id == alice.id  # nobody waits in it: alice closes it later
@@ -94,11 +99,7 @@ def test_a_transfer_that_waited_for_an_answer_goes_with_its_note(session: Sessio
     accept(session, alice, queue)
     transfers.to_agent(session, interaction_id=item.id, user_id=alice.id, target_user_id=bob.id, note="For Bob")
     now = utcnow()
-    touch_all(session, now - timedelta(seconds=2 * GRACE))
-    bob_row = fresh(session, User, bob.id)
-    bob_row.last_seen_at = now
-    session.add(bob_row)
-    session.commit()
+    _only_seen(session, bob, now)
 
     routing.sweep(session, presence_grace_seconds=GRACE, now=now)
     back = fresh(session, Interaction, item.id)

@@ -80,6 +80,9 @@ def _chat_waiting(world, *, username: str, queue: str, name: str, seconds: int) 
     the tab's colour is read from the message's stored time, so no test waits for it."""
     with world.session() as session:
         agent = session.exec(select(User).where(User.username == username)).one()
+        agent.last_seen_at = datetime.now(
+            UTC
+        )  # their workspace is about to open: an absent agent's chats go back in line
         item = make_interaction(
             session,
             queue=session.exec(select(Queue).where(Queue.name == queue)).one(),

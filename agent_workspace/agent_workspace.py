@@ -8,7 +8,7 @@ import time
 
 import reflex as rx
 
-from agent_workspace import mailer, realtime, routes
+from agent_workspace import mailer, realtime, routes, state_lease
 from agent_workspace.api import build_api
 from agent_workspace.components import connection
 from agent_workspace.config import public_site, settings, upload_quotas, widget_origins
@@ -104,6 +104,7 @@ async def warm_knowledge_index() -> None:
 
 
 app = rx.App(stylesheets=["/styles.css"])
+state_lease.install(app)  # scaled mode: a tab's state lock lasts as long as its event
 connection.install(app)  # our "Reconnecting…" banner instead of Reflex's raw toast
 assert app.sio is not None  # Reflex makes the socket server with an App that has states
 # A websocket frame over EVENT_MAX_BYTES is refused and its socket closed before

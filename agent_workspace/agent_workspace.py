@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 
 import reflex as rx
@@ -25,6 +26,7 @@ from agent_workspace.pages.widget import widget
 from agent_workspace.pages.workspace import workspace
 from agent_workspace.security import DenyByDefault
 from agent_workspace.services import (
+    absence,
     attachment_storage,
     attachments,
     audience,
@@ -51,6 +53,10 @@ STALE_CLIENT_SECONDS = 15 * 60
 # 200 KB of UTF-8 in any script. Public fields are far smaller and are sized again
 # by their handlers (state/customer_limits.py).
 EVENT_MAX_BYTES = 256 * 1024
+# An open socket keeps its agent present (absence.see_open_tabs), so a page that
+# stopped answering the socket's pings (frozen, or a laptop shut with its
+# connection left open) is dropped this long after a ping, not after Reflex's 120 s.
+SOCKET_PING_TIMEOUT_SECONDS = 20
 
 
 def _sweep(open_before: frozenset[int] | None) -> frozenset[int]:
@@ -68,6 +74,18 @@ def _sweep(open_before: frozenset[int] | None) -> frozenset[int]:
 
 
 FORGET_FAILURES_SECONDS = 300
+OPEN_TABS_SEEN_SECONDS = 15  # as often as a visible workspace's heartbeat
+
+
+def _see_open_tabs(tokens: list[str]) -> None:
+    with session_scope() as session:
+        absence.see_open_tabs(session, tokens)
+
+
+def open_tabs() -> list[str]:
+    """The tabs whose websocket this process holds open (Reflex's token map)."""
+    namespace = app.event_namespace
+    return list(namespace.token_to_sid) if namespace is not None else []
 
 
 def _forget_old_login_failures() -> None:
@@ -78,11 +96,16 @@ def _forget_old_login_failures() -> None:
 async def sweeper() -> None:
     """Offer timeouts, presence expiry, queues opening and closing by their business
     hours, and queue draining, from stored timestamps and schedules; files a
-    crash left without their attachment row, and failed logins too old to count."""
+    crash left without their attachment row, and failed logins too old to count;
+    the tabs whose websocket is open are seen (``absence.see_open_tabs``)."""
     open_before: frozenset[int] | None = None
     forgotten_at: float = -FORGET_FAILURES_SECONDS
+    tabs_seen_at: float = -OPEN_TABS_SEEN_SECONDS
     while True:
         try:
+            if time.monotonic() - tabs_seen_at >= OPEN_TABS_SEEN_SECONDS:
+                tabs_seen_at = time.monotonic()
+                await run_blocking(_see_open_tabs, open_tabs())
             open_before = await run_blocking(_sweep, open_before)
             await run_blocking(attachment_storage.sweep_orphans_when_due)  # at start-up, then every few minutes
             if time.monotonic() - forgotten_at >= FORGET_FAILURES_SECONDS:
@@ -110,6 +133,8 @@ assert app.sio is not None  # Reflex makes the socket server with an App that ha
 # A websocket frame over EVENT_MAX_BYTES is refused and its socket closed before
 # Reflex parses it (Reflex's default is 1 MB). Uploads go over HTTP with their own limit.
 app.sio.eio.max_http_buffer_size = EVENT_MAX_BYTES
+if "REFLEX_SOCKET_TIMEOUT" not in os.environ:
+    app.sio.eio.ping_timeout = SOCKET_PING_TIMEOUT_SECONDS
 if (
     not public_site().configured
 ):  # no public URL named: the websocket takes the page's own origin (python-socketio's rule)

@@ -101,17 +101,16 @@ async def test_a_lock_held_past_the_longest_hold_lapses(redis, monkeypatch):
     await assert_the_slow_event_loses_its_save(tab, held_s=8 * LOCK_MS / 1000)
 
 
-def test_the_app_in_the_scaled_mode_takes_the_leased_manager():
+def test_the_app_in_the_scaled_mode_takes_the_leased_manager(monkeypatch):
     """``install`` swaps Reflex's Redis manager for the leased one with its settings,
     and leaves the embedded mode's memory manager alone."""
-    import reflex as rx
+    from agent_workspace.agent_workspace import app
 
-    app = rx.App()
     memory = app.state_manager
     state_lease.install(app)
     assert app.state_manager is memory
 
-    app._state_manager = manager(StateManagerRedis, Redis.from_url("redis://127.0.0.1:6379/0"))
+    monkeypatch.setattr(app, "_state_manager", manager(StateManagerRedis, Redis.from_url("redis://127.0.0.1:6379/0")))
     state_lease.install(app)
     assert type(app.state_manager) is state_lease.LeasedStateManagerRedis
     assert app.state_manager.lock_expiration == LOCK_MS

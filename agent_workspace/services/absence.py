@@ -1,16 +1,30 @@
 """An agent who is gone does not keep customers: chats whose agent's workspace has
 not been seen for the presence grace period (signed out, a lost connection, a
 closed laptop) go back to their place in line, and the next agent continues them
-with their history. Run by ``routing.sweep``; no commit (the sweep commits)."""
+with their history. Run by ``routing.sweep``; no commit (the sweep commits).
+
+A workspace is seen by its heartbeat (the page's ``tick``) and, whatever its
+page's timers do, while its websocket is open (``see_open_tabs``): a browser
+runs a hidden tab's timers once a minute, but answers the socket's pings."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from agent_workspace.models import Interaction, InteractionState, User, stored_id
+from agent_workspace.models import (
+    AuthSession,
+    ClientConnection,
+    ClientKind,
+    Interaction,
+    InteractionState,
+    User,
+    stored_id,
+    utcnow,
+)
 from agent_workspace.services import audit, conversations
 from agent_workspace.services.audit import AuditAction
 from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged, announce
@@ -83,3 +97,23 @@ def tell_set_offline(session: Session, *, user_id: int) -> None:
     """The sweep set the agent Offline: back, they would not know why nor that they
     get no chats. One unseen at a time (its topic); Available retires it. No commit."""
     notify(session, user_id=user_id, body=SET_OFFLINE, level="warning", topic=NoticeTopic.CONNECTION)
+
+
+def see_open_tabs(session: Session, tokens: Collection[str]) -> None:
+    """The tabs whose websocket this process holds open are alive: their agents are
+    seen, as long as they are still signed in (a tab whose session ended keeps no
+    one present). One transaction."""
+    now = utcnow()
+    agents = (
+        select(ClientConnection.user_id)
+        .join(AuthSession, col(AuthSession.user_id) == col(ClientConnection.user_id))
+        .where(
+            col(ClientConnection.token).in_(tokens),
+            ClientConnection.kind == ClientKind.AGENT,
+            col(AuthSession.revoked_at).is_(None),
+            col(AuthSession.expires_at) > now,
+        )
+    )
+    session.execute(update(ClientConnection).where(col(ClientConnection.token).in_(tokens)).values(last_seen_at=now))
+    session.execute(update(User).where(col(User.id).in_(agents)).values(last_seen_at=now))
+    session.commit()

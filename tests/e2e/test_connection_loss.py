@@ -9,6 +9,7 @@ be lost exactly when a test means to.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from playwright.sync_api import Error as PlaywrightError
 from tests.e2e.conftest import unique
 from tests.e2e.test_accessibility import serious_violations
 from tests.e2e.test_interaction_tools import chat_pair
+from tests.scaleout.protocol import WsClient
 
 EVENT_SOCKET = re.compile(r"/_event")
 RAW_TOAST = re.compile("Cannot connect to server")
@@ -322,3 +324,18 @@ def test_banner_and_pending_bubbles_shots_light_dark_and_narrow(app_server, worl
         assert page.evaluate("document.documentElement.scrollWidth") <= width, (who, scheme)
         line.restore()
         _back(page)
+
+
+def test_the_server_drops_a_socket_that_answers_no_ping_within_45_s(app_server):
+    """An open socket keeps its agent present (services/absence.py), so a page that
+    answers nothing (frozen, or a laptop shut with its connection open) must lose
+    its socket soon: 25 s between pings and 20 s to answer, not Reflex's 120 s."""
+    port = int(app_server.base_url.rsplit(":", 1)[1])
+
+    async def handshake() -> dict:
+        client = await WsClient().connect(port)
+        await client.close()
+        return client.handshake
+
+    opened = asyncio.run(handshake())
+    assert (opened["pingInterval"], opened["pingTimeout"]) == (25_000, 20_000)

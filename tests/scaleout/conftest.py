@@ -31,6 +31,7 @@ from tests.scaleout import harness, protocol
 
 OFFER_TIMEOUT_SECONDS = 6
 PRESENCE_GRACE_SECONDS = 60
+SOCKET_PING_SECONDS = 2  # ping interval and timeout: a socket that answers no ping is dropped within 4 s
 RESYNC_QUIET_SECONDS = 2
 PASSWORD = "correct-horse-battery"
 
@@ -103,6 +104,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             "AW_PRESENCE_GRACE_SECONDS": str(PRESENCE_GRACE_SECONDS),
             "AW_DELAYED_CLAIM_SECONDS": "5",
             "AW_RESYNC_QUIET_SECONDS": str(RESYNC_QUIET_SECONDS),
+            "REFLEX_SOCKET_INTERVAL": str(SOCKET_PING_SECONDS),
+            "REFLEX_SOCKET_TIMEOUT": str(SOCKET_PING_SECONDS),
         }
         b_workers = int(os.environ.get("AW_SCALE_B_WORKERS", "2"))
         for name, workers in (("a", 1), ("b", b_workers)):

@@ -54,6 +54,8 @@ class WsClient:
         self._task: asyncio.Task | None = None
         self.bytes_in = 0
         self.callback_errors = 0
+        self.answer_pings = True  # False: a frozen page, whose socket the server drops after its ping timeout
+        self.handshake: dict = {}  # Engine.IO's open packet: the server's ping interval and timeout
 
     async def connect(
         self,
@@ -137,9 +139,11 @@ class WsClient:
         now = time.time()
         kind = text[:1]
         if kind == "0":  # Engine.IO open
+            self.handshake = json.loads(text[1:])
             self._send_text(f"40{NAMESPACE},")
         elif kind == "2":  # Engine.IO ping
-            self._send_text("3")
+            if self.answer_pings:
+                self._send_text("3")
         elif kind == "4":
             body = text[1:]
             if body.startswith("0"):

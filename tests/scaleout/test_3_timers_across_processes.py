@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import time
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from agent_workspace.agent_workspace import OPEN_TABS_SEEN_SECONDS
 from agent_workspace.models import AuditLog, Interaction, OfferRejection, User, utcnow
-from tests.scaleout.conftest import OFFER_TIMEOUT_SECONDS, PRESENCE_GRACE_SECONDS
+from tests.scaleout.conftest import OFFER_TIMEOUT_SECONDS, PRESENCE_GRACE_SECONDS, SOCKET_PING_SECONDS
 from tests.scaleout.tabs import AgentTab, CustomerTab
 
 pytestmark = pytest.mark.scaleout
@@ -142,38 +145,61 @@ async def test_a_lone_agent_on_b_who_lets_an_offer_lapse_gets_it_again(cluster):
         cluster.sign_off(lone_id)
 
 
-async def test_presence_expires_for_a_silent_tab_on_b_but_not_for_a_live_one(cluster):
+async def test_presence_expires_for_a_frozen_tab_on_b_but_not_for_a_hidden_or_live_one(cluster):
+    """A frozen page answers nothing: the server drops its socket and the agent's
+    presence expires. A hidden page's timers run once a minute, so it sends no
+    heartbeat, but it answers the socket's pings: its agent stays present, as does
+    the agent of a live tab."""
     queue_id, queue_name = cluster.queue("Presence")
-    silent_id, silent_cookie = cluster.agent(queues=[queue_name])
-    live_id, live_cookie = cluster.agent(queues=[queue_name])
-    silent = await AgentTab().connect(
-        cluster.b.port, silent_cookie, tick=False
-    )  # a frozen page: socket open, no heartbeat
-    live = await AgentTab().connect(cluster.b.port, live_cookie)  # ticks every 5 s, like the page
+    users = {name: cluster.agent(queues=[queue_name]) for name in ("frozen", "hidden", "live")}
+    tabs = {
+        name: await AgentTab().connect(cluster.b.port, cookie, tick=name == "live")
+        for name, (_, cookie) in users.items()
+    }
+    ids = {name: user_id for name, (user_id, _) in users.items()}
     try:
-        for tab in (silent, live):
+        for tab in tabs.values():
             await tab.load()
             await tab.go_available()
-        # Time passes for the silent tab only: its last heartbeat is moved back
-        # past the grace period (the live tab keeps heartbeating through B).
-        backdated = utcnow() - timedelta(seconds=PRESENCE_GRACE_SECONDS + 1)
+        tabs["frozen"].client.answer_pings = False
+        await asyncio.wait_for(tabs["frozen"].client.closed.wait(), timeout=4 * SOCKET_PING_SECONDS + 5)
+        # Time passes for the two silent tabs only: the frozen one's heartbeat is
+        # moved back past the grace period, the hidden one's to where the next
+        # pass over the open sockets comes before the grace runs out.
+        now = utcnow()
+        backdated = {
+            "frozen": now - timedelta(seconds=PRESENCE_GRACE_SECONDS + 1),
+            "hidden": now - timedelta(seconds=PRESENCE_GRACE_SECONDS - OPEN_TABS_SEEN_SECONDS - SWEEP_SLACK),
+        }
         with cluster.session() as session:
-            session.execute(update(User).where(col(User.id) == silent_id).values(last_seen_at=backdated))
+            for name, when in backdated.items():
+                session.execute(update(User).where(col(User.id) == ids[name]).values(last_seen_at=when))
             session.commit()
-        await silent.wait_until(
-            lambda v: v.get("presence") == "offline", timeout=SWEEP_SLACK + 4, what="Offline pushed to B"
-        )
+
+        def seen() -> dict[str, tuple[str, datetime]]:
+            with cluster.session() as session:
+                return {name: (u.presence, u.last_seen_at) for name in ids if (u := session.get(User, ids[name]))}
+
+        deadline = time.monotonic() + OPEN_TABS_SEEN_SECONDS + SWEEP_SLACK
+        while (now_seen := seen())["hidden"][1] <= backdated["hidden"] or now_seen["frozen"][0] != "offline":
+            assert time.monotonic() < deadline, (
+                f"the hidden tab's socket was not seen, or the frozen tab's agent stayed: {now_seen}"
+            )
+            await asyncio.sleep(0.5)
         with cluster.session() as session:
-            silent_user = session.get(User, silent_id)
-            live_user = session.get(User, live_id)
             expired = session.exec(
-                select(AuditLog).where(AuditLog.action == "presence.expired", AuditLog.target_id == silent_id)
+                select(AuditLog.target_id).where(
+                    AuditLog.action == "presence.expired", col(AuditLog.target_id).in_(ids.values())
+                )
             ).all()
-        assert silent_user.presence == "offline" and len(expired) == 1
-        assert (silent_user.presence_changed_at - silent_user.last_seen_at).total_seconds() >= PRESENCE_GRACE_SECONDS
-        assert live_user.presence == "available"
-        assert live.vars["presence"] == "available"
+        assert expired == [ids["frozen"]]
+        assert {name: presence for name, (presence, _) in now_seen.items()} == {
+            "frozen": "offline",
+            "hidden": "available",
+            "live": "available",
+        }
+        assert tabs["hidden"].vars["presence"] == "available"
     finally:
-        await silent.close()
-        await live.close()
-        cluster.sign_off(silent_id, live_id)
+        for tab in tabs.values():
+            await tab.close()
+        cluster.sign_off(*ids.values())

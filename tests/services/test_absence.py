@@ -9,10 +9,23 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from agent_workspace.models import AuditLog, Interaction, InteractionState, Message, Presence, SenderKind, User, utcnow
-from agent_workspace.services import audit_words, chat_close, notices, routing, transfers
+from agent_workspace.models import (
+    AuditLog,
+    AuthSession,
+    ClientConnection,
+    ClientKind,
+    Interaction,
+    InteractionState,
+    Message,
+    Presence,
+    SenderKind,
+    User,
+    utcnow,
+)
+from agent_workspace.services import absence, audit_words, chat_close, notices, routing, transfers
 from agent_workspace.services.absence import BACK_IN_LINE
 from agent_workspace.services.audit import AuditAction
+from agent_workspace.services.auth import SIGNED_OUT_TAB
 from agent_workspace.services.events import AgentChanged, InteractionChanged, QueueChanged
 from tests.services.helpers import accept, fresh, make_agent, offers_to, start, touch_all
 
@@ -105,3 +118,40 @@ def test_a_transfer_that_waited_for_an_answer_goes_with_its_note(session: Sessio
     back = fresh(session, Interaction, item.id)
     assert (back.agent_id, back.transfer_to_id, back.transfer_note) == (None, None, "")
     assert notices.unseen_notices(session, user_id=bob.id) == []  # "Alice wants to transfer…" is moot
+
+
+def _open_tab(
+    session: Session, agent: User, token: str, *, signed_in: bool = True, kind: str = ClientKind.AGENT
+) -> None:
+    """A workspace tab of ``agent`` (and, if ``signed_in``, a live login of theirs)."""
+    now = utcnow()
+    session.add(ClientConnection(token=token, kind=kind, user_id=agent.id, last_seen_at=now - timedelta(hours=1)))
+    expires = now + timedelta(hours=1) if signed_in else now - timedelta(minutes=1)
+    session.add(AuthSession(user_id=agent.id, token_hash=f"hash-{token}", expires_at=expires))
+    session.commit()
+
+
+def test_an_agent_whose_tab_holds_its_socket_open_is_seen_and_keeps_their_chats(session: Session, queue) -> None:
+    """A hidden tab's timers run once a minute (no heartbeat for a while), but its
+    socket stays open: the agent is seen, and only through a tab still signed in."""
+    agents = {name: make_agent(session, name, queues=[queue]) for name in ("hidden", "expired", "out", "closed")}
+    _open_tab(session, agents["hidden"], "tab-hidden")
+    _open_tab(session, agents["expired"], "tab-expired", signed_in=False)
+    _open_tab(session, agents["out"], "tab-out", kind=SIGNED_OUT_TAB)
+    _open_tab(session, agents["closed"], "tab-closed")  # its socket is gone: not in the process's list
+    item = start(session, queue)
+    accept(session, agents["hidden"], queue)
+    touch_all(session, utcnow() - timedelta(seconds=2 * GRACE))
+
+    absence.see_open_tabs(session, ["tab-hidden", "tab-expired", "tab-out", "a-customer-tab"])
+    routing.sweep(session, presence_grace_seconds=GRACE, now=utcnow())
+    presence = {name: fresh(session, User, agent.id).presence for name, agent in agents.items()}
+    assert presence == {
+        "hidden": Presence.AVAILABLE,
+        "expired": Presence.OFFLINE,
+        "out": Presence.OFFLINE,
+        "closed": Presence.OFFLINE,
+    }
+    assert fresh(session, Interaction, item.id).agent_id == agents["hidden"].id
+    seen = {row.token: row.last_seen_at for row in session.exec(select(ClientConnection))}
+    assert seen["tab-hidden"] > seen["tab-closed"] + timedelta(minutes=30)  # the open tab's row is kept fresh

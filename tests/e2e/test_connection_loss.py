@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -337,5 +338,6 @@ def test_the_server_drops_a_socket_that_answers_no_ping_within_45_s(app_server):
         await client.close()
         return client.handshake
 
-    opened = asyncio.run(handshake())
+    with ThreadPoolExecutor(1) as thread:  # Playwright's own event loop runs in this one
+        opened = thread.submit(asyncio.run, handshake()).result(timeout=30)
     assert (opened["pingInterval"], opened["pingTimeout"]) == (25_000, 20_000)

@@ -130,11 +130,16 @@ export function Outbox({
     return () => document.removeEventListener("submit", onSubmit, true);
   }, [scope, formId, leavePrefix, pump]);
 
-  // Even when the person had scrolled back through the conversation.
+  // The conversation's box scrolls to the new bubble, even when the person had
+  // scrolled back through it; the page itself stays where it is.
   useEffect(() => {
     if (!typed.current) return;
     typed.current = false;
-    list.current?.lastElementChild?.scrollIntoView({ block: "nearest" });
+    const bubble = list.current?.lastElementChild;
+    const box = bubble?.closest(".aw-scroll");
+    if (!box) return;
+    const below = bubble.getBoundingClientRect().bottom - box.getBoundingClientRect().bottom;
+    if (below > 0) box.scrollTop += below;
   }, [items]);
 
   if (!items.length) return null;

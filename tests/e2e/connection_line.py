@@ -67,7 +67,9 @@ class Line:
         self._close_all()
 
     def server_back(self) -> None:
-        """The page's waiting websockets close (as a restarted server's do), so its next try gets through."""
+        """New websockets reach the server again. A try already waiting is given up
+        only at socket.io's 20 s connect timeout (a close before the server's first
+        frame goes unnoticed), and the page's next try gets through."""
         waiting, self._unanswered = self._unanswered or [], None
         for page_side in waiting:
             page_side.close()

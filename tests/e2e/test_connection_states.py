@@ -23,6 +23,7 @@ OPENING = "Waiting for the server… this page opens by itself as soon as it ans
 SHOTS = Path("/tmp/shots-conn")
 # The page says it waits at 5 s (STALL_MS); Reflex gives a connection that gets no answer up at 20 s.
 WITHIN_STALL = 10_000
+AFTER_CONNECT_TIMEOUT = 30_000
 
 
 def _pair(app_server, world, new_context, who: str) -> tuple[Page, Line, Page, str]:
@@ -91,7 +92,7 @@ def test_a_page_reloaded_while_the_server_does_not_answer_says_so_and_opens_by_i
     assert serious_violations(page) == [], who
 
     line.server_back()
-    expect(banner(page)).to_have_text("")
+    expect(banner(page)).to_have_text("", timeout=AFTER_CONNECT_TIMEOUT)  # the try that waited is given up first
     if who == "agent":
         page.get_by_role("tab", name=name).click()
     expect(page.get_by_role("log", name="Conversation")).to_contain_text(before)

@@ -3,8 +3,9 @@
 //
 // The composer's submit is caught here, before React and Reflex see it: the
 // text gets a client id, is stored, shown at once as a pending bubble
-// ("Sending…") and sent through `onSend` while the page is connected, one at
-// a time in the order typed. A text leaves the outbox only when the server
+// ("Sending…", at the end of the conversation, scrolled into view) and sent
+// through `onSend` while the page is connected, one at a time in the order
+// typed. A text leaves the outbox only when the server
 // lists its id in `taken` (stored, failed with Retry, or refused with a reason
 // shown); until then it is sent again after every reconnect (Reflex's
 // connection errors clear, the page hydrates again) and after a reload. The
@@ -56,6 +57,8 @@ export function Outbox({
   const inFlight = useRef(null); // the client id sent and not yet taken
   const stallTimer = useRef(null);
   const stalledId = useRef(null); // the client id that waited too long, until the server takes it
+  const list = useRef(null);
+  const typed = useRef(false); // a text was just typed: its bubble is scrolled into view
 
   const settle = useCallback(() => {
     window.clearTimeout(stallTimer.current);
@@ -118,6 +121,7 @@ export function Outbox({
       if (!body) return;
       const next = [...load(scope), { client_id: newClientId(), body }];
       save(scope, next);
+      typed.current = true;
       setItems(next);
       input.value = "";
       pump();
@@ -126,10 +130,22 @@ export function Outbox({
     return () => document.removeEventListener("submit", onSubmit, true);
   }, [scope, formId, leavePrefix, pump]);
 
+  // The conversation's box scrolls to the new bubble, even when the person had
+  // scrolled back through it; the page itself stays where it is.
+  useEffect(() => {
+    if (!typed.current) return;
+    typed.current = false;
+    const bubble = list.current?.lastElementChild;
+    const box = bubble?.closest(".aw-scroll");
+    if (!box) return;
+    const below = bubble.getBoundingClientRect().bottom - box.getBoundingClientRect().bottom;
+    if (below > 0) box.scrollTop += below;
+  }, [items]);
+
   if (!items.length) return null;
   return createElement(
     "ol",
-    { className: "aw-outbox", "aria-label": label },
+    { className: "aw-outbox", "aria-label": label, ref: list },
     items.map((item) =>
       createElement(
         "li",

@@ -7,6 +7,8 @@ import reflex as rx
 from reflex_components_core.core.banner import has_connection_errors  # type: ignore[import-untyped]
 
 RECONNECTING = "Reconnecting… your messages will be sent when the connection is back."
+SLOW = "Still sending… the server is slow to answer. Your messages are kept and will be sent."
+OPENING = "Waiting for the server… this page opens by itself as soon as it answers."
 PENDING_LABEL = "Waiting to be sent"
 PENDING_STATUS = "Sending…"
 
@@ -51,23 +53,36 @@ def outbox(*, scope, form_id: str | rx.Var, taken, on_send, sender_name, fields=
 
 
 class ConnectionWatch(rx.Component):
-    """Shows its children while the connection is gone: the websocket is down
-    (``down``), the browser is offline, or a send has waited too long for the
-    server (a connection that died without closing; assets/connection.js)."""
+    """Shows the one of its messages that is true now (assets/connection.js):
+    ``opening`` while a page not loaded yet waits for the server, ``lost`` while
+    the websocket is down (``down``) or the browser offline, ``slow`` while a send
+    has waited too long with the socket up (the server, or a connection that died
+    without closing)."""
 
     library = "$/public/connection.js"
     tag = "ConnectionWatch"
 
     down: rx.Var[bool]
+    hydrated: rx.Var[bool]
+    opening: rx.Var[rx.Component]
+    lost: rx.Var[rx.Component]
+    slow: rx.Var[rx.Component]
+
+
+def _notice(text: str, icon: str, color_scheme: str) -> rx.Component:
+    return rx.callout(text, icon=icon, color_scheme=color_scheme, variant="surface", size="1")
 
 
 @rx.memo
 def connection_banner() -> rx.Component:
-    """Always in the page (a live region), filled while the connection is gone."""
+    """Always in the page (a live region), filled while the connection is gone or slow."""
     return rx.box(
         ConnectionWatch.create(
-            rx.callout(RECONNECTING, icon="wifi_off", color_scheme="amber", variant="surface", size="1"),
             down=has_connection_errors,
+            hydrated=rx.State.is_hydrated,
+            opening=_notice(OPENING, "hourglass", "amber"),
+            lost=_notice(RECONNECTING, "wifi_off", "amber"),
+            slow=_notice(SLOW, "clock", "blue"),
         ),
         role="status",
         aria_label="Connection",

@@ -12,7 +12,7 @@ from agent_workspace.components.composer import composer, composer_form_id
 from agent_workspace.components.connection import outbox
 from agent_workspace.components.interaction import actions_toolbar, details_tab, record_tab
 from agent_workspace.components.layout import new_tab_link
-from agent_workspace.components.messages import agent_message, message_list
+from agent_workspace.components.messages import agent_message, conversation_box, message_list
 from agent_workspace.components.shortcut_targets import Target, shortcut_target
 from agent_workspace.services import canned
 from agent_workspace.state import chat_slots
@@ -135,36 +135,8 @@ def customer_info(tab: ChatTab) -> rx.Component:
 
 
 @rx.memo
-def chat_log(interaction_id: rx.Var[int], customer_name: rx.Var[str], slot: rx.Var[int]) -> rx.Component:
-    """The conversation and the customer's typing line: the only part of a chat tab
-    that reads LiveState and the chat's slot, so a new message re-renders this and
-    not the whole tab."""
-    key = interaction_id.to_string()
-    render = agent_message(interaction_id)
-    return rx.fragment(
-        rx.box(
-            rx.match(
-                slot,
-                *(
-                    (index, message_list(state.messages, render=render, label="Conversation"))
-                    for index, state in enumerate(chat_slots.SLOT_STATES)
-                ),
-                rx.callout("Close another chat to see this one's messages.", icon="triangle-alert", size="1"),
-            ),
-            class_name="aw-scroll",
-            tab_index=0,  # a scrolled conversation scrolls from the keyboard too
-            width="100%",
-        ),
-        rx.cond(
-            LiveState.typing_now[key],
-            rx.text(customer_name, " is typing…", size="1", color_scheme="gray", role="status"),
-        ),
-    )
-
-
-@rx.memo
 def chat_outbox(interaction_id: rx.Var[int]) -> rx.Component:
-    """The agent's texts not yet taken by the server, below the conversation: its
+    """The agent's texts not yet taken by the server, at the conversation's end: its
     own component, so only it re-renders when ``LiveState.taken_ids`` changes."""
     return outbox(
         scope="agent-" + interaction_id.to_string(),
@@ -177,12 +149,37 @@ def chat_outbox(interaction_id: rx.Var[int]) -> rx.Component:
     )
 
 
+@rx.memo
+def chat_log(interaction_id: rx.Var[int], customer_name: rx.Var[str], slot: rx.Var[int]) -> rx.Component:
+    """The conversation, its texts not yet sent, and the customer's typing line: the
+    only part of a chat tab that reads LiveState and the chat's slot, so a new
+    message re-renders this and not the whole tab."""
+    key = interaction_id.to_string()
+    render = agent_message(interaction_id)
+    return rx.fragment(
+        conversation_box(
+            rx.match(
+                slot,
+                *(
+                    (index, message_list(state.messages, render=render, label="Conversation"))
+                    for index, state in enumerate(chat_slots.SLOT_STATES)
+                ),
+                rx.callout("Close another chat to see this one's messages.", icon="triangle-alert", size="1"),
+            ),
+            chat_outbox(interaction_id=interaction_id),
+        ),
+        rx.cond(
+            LiveState.typing_now[key],
+            rx.text(customer_name, " is typing…", size="1", color_scheme="gray", role="status"),
+        ),
+    )
+
+
 def active_chat(tab: ChatTab) -> rx.Component:
     return rx.vstack(
         customer_info(tab),
         actions_toolbar(tab),
         chat_log(interaction_id=tab.interaction_id, customer_name=tab.customer_name, slot=tab.slot),
-        chat_outbox(interaction_id=tab.interaction_id),
         rx.cond(
             tab.customer_ended,
             rx.callout(

@@ -246,3 +246,15 @@ def message_list(messages, *, render: Callable[[MessageView], rx.Component], lab
         padding="8px",
         class_name="aw-messages",
     )
+
+
+def conversation_box(log: rx.Component, pending: rx.Component) -> rx.Component:
+    """The scrolled conversation: its messages, then the texts not yet sent (the
+    outbox) at its end. One inner block, so the box's column-reverse keeps the
+    end in view without reversing the two."""
+    return rx.box(
+        rx.el.div(log, pending),
+        class_name="aw-scroll",
+        tab_index=0,  # a scrolled conversation scrolls from the keyboard too
+        width="100%",
+    )

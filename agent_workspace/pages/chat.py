@@ -7,7 +7,7 @@ import reflex as rx
 from agent_workspace.components.confirm import confirm_dialog
 from agent_workspace.components.connection import outbox
 from agent_workspace.components.form import error_callout, file_drop, text_area, text_field
-from agent_workspace.components.messages import customer_message, message_list
+from agent_workspace.components.messages import conversation_box, customer_message, message_list
 from agent_workspace.services.events import TYPING_THROTTLE_MS
 from agent_workspace.state.customer import CustomerChatState
 from agent_workspace.state.customer_push import Phase
@@ -330,18 +330,15 @@ def conversation() -> rx.Component:
             align="center",
         ),
         rx.cond(CustomerChatState.phase == Phase.WAITING, waiting_banner()),
-        rx.box(
+        conversation_box(
             message_list(CustomerChatState.messages, render=customer_message, label="Conversation"),
-            class_name="aw-scroll",
-            tab_index=0,  # a scrolled conversation scrolls from the keyboard too
-            width="100%",
-        ),
-        outbox(
-            scope="customer",
-            form_id=COMPOSER_ID,
-            taken=CustomerChatState.taken_ids,
-            on_send=CustomerChatState.send,
-            sender_name="You",
+            outbox(
+                scope="customer",
+                form_id=COMPOSER_ID,
+                taken=CustomerChatState.taken_ids,
+                on_send=CustomerChatState.send,
+                sender_name="You",
+            ),
         ),
         rx.cond(
             CustomerChatState.agent_typing,

@@ -89,7 +89,17 @@ def _menu_button() -> rx.Component:
     )
 
 
-def app_header(*children: rx.Component, primary: tuple[rx.Component, ...] = (), current: str = "") -> rx.Component:
+def _brand(is_title: bool) -> rx.Component:
+    """The app's name: the page's one h1 where the page has no title of its own (the
+    workspace), plain words beside a page that has one."""
+    if is_title:
+        return rx.heading("Agent Workspace", size="4", as_="h1", class_name="aw-brand-name")
+    return rx.text("Agent Workspace", size="4", weight="bold", as_="span", class_name="aw-brand-name")
+
+
+def app_header(
+    *children: rx.Component, primary: tuple[rx.Component, ...] = (), current: str = "", brand_is_title: bool = False
+) -> rx.Component:
     """The page's header; ``current`` names the section shown (a key of SECTIONS, or "supervisor").
     One line from 1280 px; below that it wraps, and on a phone ``children``, the name,
     dark mode and Log out go behind a Menu button while the sections and ``primary`` stay."""
@@ -97,7 +107,7 @@ def app_header(*children: rx.Component, primary: tuple[rx.Component, ...] = (), 
         rx.el.div(
             rx.hstack(
                 rx.icon("messages-square", size=22, aria_hidden="true"),
-                rx.heading("Agent Workspace", size="4", as_="h1", class_name="aw-brand-name"),
+                _brand(brand_is_title),
                 align="center",
                 spacing="2",
             ),

@@ -40,6 +40,7 @@ def scope_control() -> rx.Component:
         ),
         align="center",
         spacing="2",
+        wrap="wrap",  # the choices go under "Show" on a 360 px phone instead of past its edge
     )
 
 

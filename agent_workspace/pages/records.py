@@ -35,6 +35,7 @@ def list_page(kind: ListKind) -> rx.Component:
         spacing="3",
         width="100%",
         padding="12px 20px",
+        class_name="aw-page",  # tighter on a phone (assets/styles.css)
     )
     return role_gate(
         role="workspace_user",

@@ -21,19 +21,31 @@ from agent_workspace.state.supervisor import (
 )
 
 
-def _table(caption: str, headers: list[str], rows, render) -> rx.Component:
+def _table(caption: str, headers: list[str], rows, cells) -> rx.Component:
+    """A captioned table; each cell carries its column's header (data-label), for rows that
+    stack on a phone (unfinished). ``cells`` gives a row's cell contents."""
     return rx.table.root(
         rx.el.caption(caption, class_name="aw-caption"),
         rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-        rx.table.body(rx.foreach(rows, render)),
+        rx.table.body(
+            rx.foreach(
+                rows,
+                lambda row: rx.table.row(
+                    *[
+                        rx.table.cell(c, custom_attrs={"data-label": h})
+                        for h, c in zip(headers, cells(row), strict=True)
+                    ]
+                ),
+            )
+        ),
         size="1",
         width="100%",
-        aria_label=caption,
+        class_name="aw-stacked-table",
     )
 
 
-def _queue(row: QueueRow) -> rx.Component:
-    cells = [
+def _queue(row: QueueRow) -> list:
+    return [
         row.name,
         row.waiting.to_string(),
         row.longest,
@@ -44,49 +56,33 @@ def _queue(row: QueueRow) -> rx.Component:
         row.rating,
         row.hours_status,
     ]
-    return rx.table.row(*[rx.table.cell(c) for c in cells])
 
 
-def _agent(row: AgentRow) -> rx.Component:
-    cells = [row.name, row.presence, row.load, row.handled.to_string(), row.average_handle]
-    return rx.table.row(*[rx.table.cell(c) for c in cells])
+def _agent(row: AgentRow) -> list:
+    return [row.name, row.presence, row.load, row.handled.to_string(), row.average_handle]
 
 
-def _chat(row: ChatRow) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row.number),
-        rx.table.cell(row.customer),
-        rx.table.cell(row.queue),
-        rx.table.cell(row.agent),
-        rx.table.cell(row.state),
-        rx.table.cell(
-            rx.button(
-                "View",
-                size="1",
-                variant="soft",
-                on_click=SupervisorState.view_chat(row.interaction_id),
-                aria_label="View " + row.number,
-            )
-        ),
+def _chat(row: ChatRow) -> list:
+    view = rx.button(
+        "View",
+        size="1",
+        variant="soft",
+        on_click=SupervisorState.view_chat(row.interaction_id),
+        aria_label="View " + row.number,
     )
+    return [row.number, row.customer, row.queue, row.agent, row.state, view]
 
 
-def _canned(row: CannedRow) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row.title),
-        rx.table.cell(row.queue),
-        rx.table.cell(row.body),
-        rx.table.cell(
-            rx.button(
-                "Delete",
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                on_click=SupervisorState.delete_canned(row.id),
-                aria_label="Delete " + row.title,
-            )
-        ),
+def _canned(row: CannedRow) -> list:
+    delete = rx.button(
+        "Delete",
+        size="1",
+        variant="soft",
+        color_scheme="red",
+        on_click=SupervisorState.delete_canned(row.id),
+        aria_label="Delete " + row.title,
     )
+    return [row.title, row.queue, row.body, delete]
 
 
 def _canned_form() -> rx.Component:
@@ -171,6 +167,7 @@ def _hours_form(row: HoursRow) -> rx.Component:
                 field(text_field, "Time zone", "time_zone", "zone", placeholder="Europe/Berlin"),
                 width="100%",
                 spacing="3",
+                class_name="aw-phone-column",
             ),
             field(text_field, "Closures", "closures", "closures", placeholder="2026-12-24, 2026-12-31..2027-01-01"),
             field(text_area, "Out-of-hours message", "closed_message", "message", rows="2"),
@@ -202,8 +199,8 @@ def _business_hours() -> rx.Component:
     )
 
 
-def _audit(row: AuditRow) -> rx.Component:
-    return rx.table.row(*[rx.table.cell(c) for c in (row.at, row.actor, row.action, row.detail)])
+def _audit(row: AuditRow) -> list:
+    return [row.at, row.actor, row.action, row.detail]
 
 
 def _charts() -> rx.Component:
@@ -238,6 +235,7 @@ def _charts() -> rx.Component:
         ),
         width="100%",
         spacing="4",
+        class_name="aw-phone-column",
     )
 
 
@@ -294,6 +292,7 @@ def _dashboard() -> rx.Component:
         spacing="4",
         width="100%",
         padding="12px 20px",
+        class_name="aw-page",  # tighter on a phone (assets/styles.css)
     )
 
 

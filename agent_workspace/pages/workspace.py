@@ -31,7 +31,7 @@ def breadcrumb() -> rx.Component:
 
 def workspace_body() -> rx.Component:
     return rx.vstack(
-        app_header(alerts(), shortcuts_help(), primary=(presence_picker(),), current=INBOX),
+        app_header(alerts(), shortcuts_help(), primary=(presence_picker(),), current=INBOX, brand_is_title=True),
         breadcrumb(),
         notices(),
         tab_strip(),

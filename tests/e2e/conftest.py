@@ -189,11 +189,12 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture
 def new_context(browser: Browser) -> Iterator:
-    """Make independent browser contexts (one per person); all closed after the test."""
+    """Make independent browser contexts (one per person; ``options`` such as a phone's
+    touch screen); all closed after the test."""
     contexts: list[BrowserContext] = []
 
-    def make() -> BrowserContext:
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
+    def make(**options) -> BrowserContext:
+        context = browser.new_context(**{"viewport": {"width": 1280, "height": 800}, **options})
         contexts.append(context)
         return context
 

@@ -205,6 +205,7 @@ def record_table(noun: str) -> rx.Component:
         tab_index=0,
         role="region",
         aria_label=f"{noun.capitalize()}, scrolls sideways",
+        class_name="aw-scroll-region",
     )
 
 

@@ -22,25 +22,24 @@ from agent_workspace.state.supervisor import (
 
 
 def _table(caption: str, headers: list[str], rows, cells) -> rx.Component:
-    """A captioned table; each cell carries its column's header (data-label), for rows that
-    stack on a phone (unfinished). ``cells`` gives a row's cell contents."""
-    return rx.table.root(
-        rx.el.caption(caption, class_name="aw-caption"),
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-        rx.table.body(
-            rx.foreach(
-                rows,
-                lambda row: rx.table.row(
-                    *[
-                        rx.table.cell(c, custom_attrs={"data-label": h})
-                        for h, c in zip(headers, cells(row), strict=True)
-                    ]
-                ),
-            )
+    """A captioned table in a box of its own that scrolls sideways on a narrow screen
+    (the page does not), focusable so the keyboard scrolls it too. ``cells`` gives a
+    row's cell contents."""
+    return rx.box(
+        rx.table.root(
+            rx.el.caption(caption, class_name="aw-caption"),
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+            rx.table.body(rx.foreach(rows, lambda row: rx.table.row(*[rx.table.cell(c) for c in cells(row)]))),
+            size="1",
+            width="100%",
+            aria_label=caption,
         ),
-        size="1",
+        overflow_x="auto",
         width="100%",
-        class_name="aw-stacked-table",
+        tab_index=0,
+        role="region",
+        aria_label=f"{caption}, scrolls sideways",
+        class_name="aw-scroll-region",
     )
 
 

@@ -49,13 +49,15 @@ const waitFor = (lookup) =>
     const timer = setTimeout(() => done(null), WAIT_MS);
   });
 
-// The tab after the selected one, selected and focused (as arrow keys in the tab
-// list do), so a screen reader says where the agent is and Tab goes on from there.
-const nextTab = (list) => {
+// The tab `step` places from the selected one, wrapping round the ends, selected and
+// focused (as arrow keys in the tab list do), so a screen reader says where the agent
+// is and Tab goes on from there.
+const stepTab = (list, step) => {
   const tabs = [...list.querySelectorAll("[role=tab]")];
-  const next = tabs[(tabs.findIndex(selected) + 1) % tabs.length];
-  next?.click();
-  next?.focus();
+  if (!tabs.length) return;
+  const to = tabs[(tabs.findIndex(selected) + step + tabs.length) % tabs.length];
+  to.click();
+  to.focus();
 };
 
 const perform = (shortcut, el) => {
@@ -65,7 +67,9 @@ const perform = (shortcut, el) => {
     // What the box holds (Agent Assist's automatic query) is selected: typing replaces it.
     if (typeof field.select === "function") field.select();
   } else if (shortcut.act === "next-tab") {
-    nextTab(el);
+    stepTab(el, 1);
+  } else if (shortcut.act === "previous-tab") {
+    stepTab(el, -1);
   } else {
     el.click();
   }

@@ -8,6 +8,7 @@ import reflex as rx
 from agent_workspace.components.countdown import countdown
 from agent_workspace.components.form import error_callout
 from agent_workspace.components.left_messages import left_messages_section
+from agent_workspace.components.server_dialog import server_dialog
 from agent_workspace.components.shortcut_targets import Target, shortcut_target
 from agent_workspace.state.views import InboxCardView, TransferOfferView
 from agent_workspace.state.workspace import WorkspaceState
@@ -210,7 +211,7 @@ def inbox_panel() -> rx.Component:
 
 
 def reject_dialog() -> rx.Component:
-    return rx.dialog.root(
+    return server_dialog(
         rx.dialog.content(
             rx.dialog.title("Reject chat"),
             rx.dialog.description("Say why. The chat goes back to the queue and is not offered to you again."),
@@ -220,13 +221,7 @@ def reject_dialog() -> rx.Component:
                     rx.text_area(id="reject-reason", name="reason", required=True, width="100%"),
                     error_callout(WorkspaceState.reject_error),
                     rx.hstack(
-                        rx.button(
-                            "Cancel",
-                            type="button",
-                            variant="soft",
-                            color_scheme="gray",
-                            on_click=WorkspaceState.cancel_reject,
-                        ),
+                        rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
                         rx.button("Reject chat", type="submit", color_scheme="red", high_contrast=True),
                         justify="end",
                         width="100%",
@@ -238,5 +233,5 @@ def reject_dialog() -> rx.Component:
             ),
         ),
         open=WorkspaceState.reject_open,
-        on_open_change=lambda _open: WorkspaceState.cancel_reject(),
+        on_close=WorkspaceState.cancel_reject,
     )

@@ -6,6 +6,7 @@ import reflex as rx
 
 from agent_workspace.components.confirm import confirm_dialog
 from agent_workspace.components.form import error_callout, file_drop, labelled, text_area, text_field
+from agent_workspace.components.server_dialog import server_dialog
 from agent_workspace.components.shortcut_targets import Target, shortcut_target
 from agent_workspace.services import records
 from agent_workspace.services.chat_close import CATEGORIES
@@ -75,20 +76,25 @@ def actions_toolbar(tab: ChatTab) -> rx.Component:
 
 
 def _dialog(title: str, kind: str, *body: rx.Component) -> rx.Component:
-    return rx.dialog.root(
+    return server_dialog(
         rx.dialog.content(
             rx.dialog.title(title),
             *body,
             max_width="520px",
         ),
         open=ToolsState.dialog == kind,
-        on_open_change=lambda _open: ToolsState.close_dialog(),
+        on_close=ToolsState.close_dialog,
     )
+
+
+def _cancel() -> rx.Component:
+    """Closes the dialog in the browser at once; the server hears of it after."""
+    return rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray"))
 
 
 def _buttons(submit: str, **submit_props) -> rx.Component:
     return rx.hstack(
-        rx.button("Cancel", type="button", variant="soft", color_scheme="gray", on_click=ToolsState.close_dialog),
+        _cancel(),
         rx.button(submit, type="submit", **submit_props),
         justify="end",
         width="100%",
@@ -208,9 +214,7 @@ def attach_dialog() -> rx.Component:
             ),
             error_callout(ToolsState.error),
             rx.hstack(
-                rx.button(
-                    "Cancel", type="button", variant="soft", color_scheme="gray", on_click=ToolsState.close_dialog
-                ),
+                _cancel(),
                 rx.button(
                     "Upload",
                     on_click=ToolsState.upload(rx.upload_files(upload_id="attachments")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from agent_workspace.components.form import error_callout, labelled, text_area, text_field
+from agent_workspace.components.server_dialog import server_dialog
 from agent_workspace.services import email as mail
 from agent_workspace.state.left_messages import LeftMessagesState, LeftMessageView
 
@@ -84,7 +85,7 @@ def left_message_card(message: LeftMessageView) -> rx.Component:
 
 
 def reply_dialog() -> rx.Component:
-    return rx.dialog.root(
+    return server_dialog(
         rx.dialog.content(
             rx.dialog.title("Reply by email"),
             rx.dialog.description(
@@ -128,13 +129,7 @@ def reply_dialog() -> rx.Component:
                     ),
                     error_callout(LeftMessagesState.reply_error),
                     rx.hstack(
-                        rx.button(
-                            "Cancel",
-                            type="button",
-                            variant="soft",
-                            color_scheme="gray",
-                            on_click=LeftMessagesState.close_reply,
-                        ),
+                        rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
                         rx.button(
                             rx.cond(LeftMessagesState.sending, "Sending…", "Send"),
                             type="submit",
@@ -152,7 +147,7 @@ def reply_dialog() -> rx.Component:
             key=LeftMessagesState.reply_id.to_string(),
         ),
         open=LeftMessagesState.reply_open,
-        on_open_change=lambda _open: LeftMessagesState.close_reply(),
+        on_close=LeftMessagesState.close_reply,
     )
 
 

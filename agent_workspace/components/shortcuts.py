@@ -23,7 +23,8 @@ class Act(StrEnum):
 
     CLICK = "click"
     FOCUS = "focus"
-    NEXT_TAB = "next-tab"  # select the tab after the selected one in the tab list
+    NEXT_TAB = "next-tab"  # select the tab after the selected one in the tab list (the first after the last)
+    PREVIOUS_TAB = "previous-tab"  # the tab before it (the last before the first)
 
 
 class Scope(StrEnum):
@@ -62,6 +63,10 @@ SHORTCUTS: tuple[Shortcut, ...] = (
         reveal_scope=Scope.PAGE,
     ),
     Shortcut("n", "Next tab", Target.TABS, act=Act.NEXT_TAB, scope=Scope.PAGE),
+    # P: no browser on Linux, Windows or macOS binds Alt+P (Chromium's Alt keys are D, E, F,
+    # Home, arrows and, on Linux, digits; Firefox's menus F, E, V, S, B, T, H), and screen
+    # readers use Insert, Caps Lock or Ctrl+Option, not Alt.
+    Shortcut("p", "Previous tab", Target.TABS, act=Act.PREVIOUS_TAB, scope=Scope.PAGE),
     Shortcut("m", "Focus the message box (Enter sends)", Target.MESSAGE, act=Act.FOCUS),
     Shortcut(
         "c",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from agent_workspace.components.server_dialog import server_dialog
 from agent_workspace.components.shortcut_targets import Target, shortcut_target
 from agent_workspace.state.live import Urgency
 from agent_workspace.state.views import ChatTab
@@ -12,7 +13,7 @@ from agent_workspace.state.workspace import LiveState, WorkspaceState
 
 
 def close_tab_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
+    return server_dialog(
         rx.alert_dialog.content(
             rx.alert_dialog.title("End the chat without saving?"),
             rx.alert_dialog.description(
@@ -20,11 +21,7 @@ def close_tab_dialog() -> rx.Component:
                 "to the interaction record. To keep it, use Close in the Details tab instead."
             ),
             rx.hstack(
-                rx.alert_dialog.cancel(
-                    rx.button(
-                        "Keep chat open", variant="soft", color_scheme="gray", on_click=WorkspaceState.cancel_close_tab
-                    )
-                ),
+                rx.alert_dialog.cancel(rx.button("Keep chat open", variant="soft", color_scheme="gray")),
                 rx.alert_dialog.action(
                     rx.button(
                         "End chat without saving",
@@ -39,6 +36,8 @@ def close_tab_dialog() -> rx.Component:
             ),
         ),
         open=WorkspaceState.close_tab_open,
+        on_close=WorkspaceState.cancel_close_tab,
+        alert=True,
     )
 
 

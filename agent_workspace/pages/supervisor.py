@@ -7,6 +7,7 @@ import reflex as rx
 from agent_workspace.components.form import error_callout, text_area, text_field
 from agent_workspace.components.layout import app_header, role_gate
 from agent_workspace.components.messages import message_list, transcript_message
+from agent_workspace.components.server_dialog import server_dialog
 from agent_workspace.components.widget_snippet import widget_snippets
 from agent_workspace.state.auth import AuthState
 from agent_workspace.state.supervisor import (
@@ -239,18 +240,18 @@ def _charts() -> rx.Component:
 
 
 def _viewer() -> rx.Component:
-    return rx.dialog.root(
+    return server_dialog(
         rx.dialog.content(
             rx.dialog.title("Interaction ", SupervisorState.viewing_number, " (read-only)"),
             rx.box(
                 message_list(SupervisorState.viewing_messages, render=transcript_message, label="Conversation"),
                 class_name="aw-scroll",
             ),
-            rx.hstack(rx.button("Close", on_click=SupervisorState.close_view), justify="end", margin_top="12px"),
+            rx.hstack(rx.dialog.close(rx.button("Close")), justify="end", margin_top="12px"),
             max_width="720px",
         ),
         open=SupervisorState.viewing_number != "",
-        on_open_change=lambda _open: SupervisorState.close_view(),
+        on_close=SupervisorState.close_view,
     )
 
 

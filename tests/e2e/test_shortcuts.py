@@ -45,7 +45,15 @@ def test_the_help_dialog_lists_exactly_the_registry(app_server, world, new_conte
     agent.screenshot(path=f"{SHOTS}/shortcuts-help.png", animations="disabled")
     for row, shortcut in zip(rows.all(), SHORTCUTS, strict=True):
         expect(row.get_by_role("cell")).to_have_text([shortcut.keys, shortcut.description])
-    assert sorted(s.keys for s in SHORTCUTS) == ["Alt+A", "Alt+C", "Alt+H", "Alt+K", "Alt+M", "Alt+N"]  # tested here
+    assert sorted(s.keys for s in SHORTCUTS) == [
+        "Alt+A",
+        "Alt+C",
+        "Alt+H",
+        "Alt+K",
+        "Alt+M",
+        "Alt+N",
+        "Alt+P",
+    ]  # tested here
     agent.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(agent.get_by_role("button", name="Shortcuts")).to_be_focused()
@@ -82,7 +90,7 @@ def test_alt_a_with_nothing_offered_shows_the_empty_inbox(app_server, world, new
     expect(agent.get_by_role("tab", name=name)).to_be_visible()
 
 
-def test_alt_n_moves_to_the_next_tab_and_wraps(app_server, world, new_context):
+def test_alt_n_and_alt_p_move_to_the_next_and_previous_tab_and_wrap(app_server, world, new_context):
     base = app_server.base_url
     queue = world.queue()
     username, password = world.agent(queues=[queue])
@@ -101,6 +109,10 @@ def test_alt_n_moves_to_the_next_tab_and_wraps(app_server, world, new_context):
         expect(strip.nth(position)).to_have_attribute("aria-selected", "true")
         expect(strip.nth(position)).to_be_focused()
     expect(strip.nth(0)).to_have_accessible_name(INBOX)
+    for position in (2, 1, 0):  # back again, wrapping before the first (the Inbox) to the last
+        agent.keyboard.press("Alt+P")
+        expect(strip.nth(position)).to_have_attribute("aria-selected", "true")
+        expect(strip.nth(position)).to_be_focused()
     for name in names:
         expect(strip.filter(has_text=name)).to_have_count(1)
 

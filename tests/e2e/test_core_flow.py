@@ -277,7 +277,7 @@ def test_a_refused_send_shows_failed_and_retry_sends_it_once(app_server, world, 
     expect(refused).to_contain_text("Failed: Slow down")
     # The log overflows and stays scrolled to the newest message on both sides.
     assert customer.get_by_role("log", name="Conversation").evaluate(
-        "log => log.parentElement.scrollHeight > log.parentElement.clientHeight"
+        "log => { const box = log.closest('.aw-scroll'); return box.scrollHeight > box.clientHeight; }"
     )
     assert refused.evaluate(SHOWN_IN_ITS_LOG)
     assert agent.get_by_test_id("message").filter(has_text="burst 10").evaluate(SHOWN_IN_ITS_LOG)

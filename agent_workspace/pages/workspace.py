@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from agent_workspace.components.focus_rescue import focus_rescue
 from agent_workspace.components.inbox import inbox_panel, notices, reject_dialog
 from agent_workspace.components.interaction import tool_dialogs
 from agent_workspace.components.interaction_panel import interaction_panel
@@ -45,6 +46,7 @@ def workspace_body() -> rx.Component:
         tool_dialogs(),
         rx.box(rx.moment(interval=5000, on_change=WorkspaceState.tick), display="none"),
         shortcut_keys(),
+        focus_rescue(),
         spacing="3",
         width="100%",
         padding="12px 20px",

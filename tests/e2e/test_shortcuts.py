@@ -224,12 +224,27 @@ def test_alt_c_closes_the_current_of_two_chats_after_confirming(app_server, worl
     expect(dialog.get_by_role("button", name="Close and save")).to_be_focused()
     agent.keyboard.press("Enter")
     expect(agent.get_by_role("tab", name=closing)).to_have_count(0)
+    expect(agent.get_by_role("tab", name=INBOX)).to_be_focused()  # the focus left with the chat: to the tab shown
     expect(closing_customer.get_by_text("This chat has ended.")).to_be_visible()
     expect(agent.get_by_role("tab", name=keep)).to_be_visible()
     closed, kept = _record(world, close_q), _record(world, keep_q)
     assert closed.state == InteractionState.CLOSED_COMPLETE and closed.close_reason == "agent_ended"
     assert f"Hello {closing}" in (closed.transcript or "")
     assert kept.state == InteractionState.WORK_IN_PROGRESS and kept.transcript is None
+
+
+def test_accept_pressed_with_enter_leaves_the_focus_on_the_new_chats_tab(app_server, world, new_context):
+    """Accept takes the Inbox panel, and its own button, off the page: the focus goes
+    to the chat's tab, not to the page's body (assets/focus_rescue.js)."""
+    base = app_server.base_url
+    queue = world.queue()
+    username, password = world.agent(queues=[queue])
+    agent = agent_page(new_context, base, username, password)
+    name, _customer = _offer(agent, new_context, base, queue, unique("Focus"))
+    agent.get_by_test_id("inbox-card").filter(has_text=name).get_by_role("button", name="Accept").focus()
+    agent.keyboard.press("Enter")
+    _selected(agent, name)
+    expect(agent.get_by_role("tab", name=name)).to_be_focused()
 
 
 def test_alt_c_on_the_inbox_does_nothing(app_server, world, new_context):
